@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Generate the RockyBot-shaped test model and sample inputs (no torch needed).
+
+RockyBot is a small trading-signal MLP: a normalized window of 36 recent prices goes in,
+12 scores come out.  This script rebuilds that *shape* with onnx.helper and seeded numpy
+weights (initialised like an nn.Linear net: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+biases scaled down), so the result is reproducible and has realistic magnitudes:
+
+    input "input" float32 [1,36]
+      -> fc1 Gemm(36->128) -> relu1 Relu
+      -> fc2 Gemm(128->64) -> relu2 Relu
+      -> fc3 Gemm(64->12)
+      -> output "output" float32 [1,12]
+
+Writes (deterministically; running it twice gives identical bytes):
+    test-vectors/rockybot/network.onnx
+    test-vectors/rockybot/input.json    {"input_data": [[36 floats]], "output_data": [[12 floats]]}
+    test-vectors/rockybot/input2.json   (a second, different price window)
+
+output_data is computed with onnxruntime (and cross-checked against a numpy forward pass).
+
+Usage:  scripts/setup-python.sh && .tools/venv/bin/python scripts/export_rockybot.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+WEIGHT_SEED = 0x5EED_0B07  # fixed: weights
+LAYERS = [("fc1", 36, 128), ("fc2", 128, 64), ("fc3", 64, 12)]
+OPSET = 13
+IR_VERSION = 8  # supported by every onnxruntime >= 1.10 and by tract
+BIAS_SCALE = 0.1  # biases ~ 0.1 * U(-1/sqrt(fan_in), 1/sqrt(fan_in)): small, like a trained net
+INPUT_DECIMALS = 6  # sample inputs are rounded so the JSON text is exact and readable
+
+# (seed, drift) for each sample price window
+SAMPLES = {
+    "input.json": (1001, +0.15),
+    "input2.json": (2002, -0.25),
+}
+
+
+def make_weights() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(WEIGHT_SEED)
+    params = {}
+    for name, fan_in, fan_out in LAYERS:
+        bound = 1.0 / np.sqrt(fan_in)
+        # PyTorch nn.Linear layout: weight [out, in]; Gemm uses transB=1.
+        w = rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(np.float32)
+        b = (BIAS_SCALE * rng.uniform(-bound, bound, size=(fan_out,))).astype(np.float32)
+        params[name] = (w, b)
+    return params
+
+
+def make_model(params: dict[str, tuple[np.ndarray, np.ndarray]]) -> onnx.ModelProto:
+    nodes, inits = [], []
+    prev = "input"
+    for i, (name, _fan_in, _fan_out) in enumerate(LAYERS, start=1):
+        w, b = params[name]
+        inits += [
+            numpy_helper.from_array(w, f"{name}.weight"),
+            numpy_helper.from_array(b, f"{name}.bias"),
+        ]
+        last = i == len(LAYERS)
+        gemm_out = "output" if last else f"{name}_out"
+        nodes.append(
+            helper.make_node(
+                "Gemm",
+                [prev, f"{name}.weight", f"{name}.bias"],
+                [gemm_out],
+                name=name,
+                alpha=1.0,
+                beta=1.0,
+                transB=1,
+            )
+        )
+        if not last:
+            nodes.append(helper.make_node("Relu", [gemm_out], [f"relu{i}_out"], name=f"relu{i}"))
+            prev = f"relu{i}_out"
+
+    graph = helper.make_graph(
+        nodes,
+        "rockybot",
+        inputs=[helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, LAYERS[0][1]])],
+        outputs=[helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, LAYERS[-1][2]])],
+        initializer=inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="zkml-evm/scripts/export_rockybot.py",
+        producer_version="1",
+        doc_string="RockyBot-shaped MLP 36->128->64->12 with seeded synthetic weights",
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def price_window(seed: int, drift: float, n: int = 36) -> np.ndarray:
+    """A smooth random-walk price series, min-max normalised to [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    velocity, price, prices = 0.0, 100.0, []
+    for _ in range(n):
+        velocity = 0.8 * velocity + 0.2 * (drift + rng.normal(0.0, 1.0))  # momentum => smooth
+        price += velocity
+        prices.append(price)
+    p = np.asarray(prices, dtype=np.float64)
+    norm = 2.0 * (p - p.min()) / (p.max() - p.min()) - 1.0
+    return np.round(norm, INPUT_DECIMALS)
+
+
+def numpy_forward(params, x: np.ndarray) -> np.ndarray:
+    h = x.astype(np.float64)
+    for i, (name, _, _) in enumerate(LAYERS, start=1):
+        w, b = params[name]
+        h = h @ w.astype(np.float64).T + b.astype(np.float64)
+        if i < len(LAYERS):
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def main() -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(here, "..", "test-vectors", "rockybot"))
+    args = ap.parse_args()
+    out = os.path.normpath(args.out)
+    os.makedirs(out, exist_ok=True)
+
+    params = make_weights()
+    model = make_model(params)
+    model_bytes = model.SerializeToString(deterministic=True)
+    with open(os.path.join(out, "network.onnx"), "wb") as f:
+        f.write(model_bytes)
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1  # deterministic reductions
+    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+    for fname, (seed, drift) in SAMPLES.items():
+        x64 = price_window(seed, drift)
+        x = x64.astype(np.float32).reshape(1, -1)
+        (y,) = sess.run(["output"], {"input": x})
+        ref = numpy_forward(params, x)
+        err = float(np.max(np.abs(y.astype(np.float64) - ref)))
+        assert err < 1e-5, f"onnxruntime vs numpy mismatch: {err}"
+        doc = {
+            # rounded decimals: parsing as f64 then casting to f32 gives exactly the ORT input
+            "input_data": [[float(v) for v in x64]],
+            # exact float32 values produced by onnxruntime
+            "output_data": [[float(v) for v in y.reshape(-1)]],
+        }
+        with open(os.path.join(out, fname), "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc) + "\n")
+        print(f"{fname}: input range [{x.min():+.3f}, {x.max():+.3f}], "
+              f"output {np.array2string(y.reshape(-1), precision=4, max_line_width=200)}, "
+              f"|ort - numpy| = {err:.2e}")
+
+    n_params = sum(w.size + b.size for w, b in params.values())
+    print(f"wrote {out}/network.onnx ({len(model_bytes)} bytes, {n_params} params, "
+          f"opset {OPSET}, ir_version {IR_VERSION}, onnx {onnx.__version__}, "
+          f"onnxruntime {ort.__version__})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

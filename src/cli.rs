@@ -1,0 +1,153 @@
+//! The `zkml-evm` command line. Exit codes: 0 success, 1 a verifier said
+//! no, 2 bad input or any other error.
+
+use crate::compile::{self, CompileOptions, Compiled};
+use crate::model::InputFile;
+use crate::proof::{self, ProofFile};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zkml-evm",
+    version,
+    about = "Prove ONNX model inference with halo2 (KZG/BN254) and verify it on Ethereum",
+    long_about = "Prove ONNX model inference with halo2 (KZG on BN254) and verify it on Ethereum.\n\n\
+Typical flow:\n  zkml-evm compile model.onnx --input input.json -o build\n  zkml-evm setup build\n  \
+zkml-evm prove build --input input.json -o proof.json\n  zkml-evm verify build proof.json\n  \
+zkml-evm gen-verifier build -o verifier\n  zkml-evm test-evm verifier proof.json\n\n\
+Exit codes: 0 success, 1 a verifier rejected the proof, 2 bad input or other error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Quantize an ONNX model (scales calibrated on sample inputs) and lay it out as a circuit.
+    Compile {
+        /// The ONNX model.
+        model: PathBuf,
+        /// Sample input(s) in {"input_data": [[...]]} form, used to calibrate scales.
+        #[arg(long = "input", alias = "calibrate", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Output directory for settings.json and the model copy.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Fix activation precision to 2^SCALE instead of calibrating it.
+        #[arg(long)]
+        scale: Option<u32>,
+        /// Weight precision 2^BITS (default 8).
+        #[arg(long)]
+        weight_bits: Option<u32>,
+    },
+    /// Create proving and verifying keys (development SRS unless --srs is given).
+    Setup {
+        /// Compiled model directory.
+        dir: PathBuf,
+        /// KZG SRS file in halo2 format (downsized to the circuit's k).
+        #[arg(long)]
+        srs: Option<PathBuf>,
+    },
+    /// Run the model on an input and prove the result.
+    Prove {
+        dir: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Verify a proof natively. Exit 0 only when valid.
+    Verify { dir: PathBuf, proof: PathBuf },
+}
+
+/// Errors that mean "the verifier said no", as opposed to bad input.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub String);
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Compile { model, inputs, out, scale, weight_bits } => {
+            let t = Instant::now();
+            let samples = read_samples(&inputs, &model)?;
+            let opts = CompileOptions { scale_bits: scale, weight_bits };
+            let c = compile::compile(&model, &samples, &opts, &out)?;
+            let s = &c.settings;
+            println!(
+                "compiled {} -> {} in {:.2}s\n  k = {}  rows = {}/{}  neurons = {}  mac terms = {}\n  scale = 2^{}  weights = 2^{}  range = {} bits  (max |activation| {:.3})",
+                model.display(),
+                out.display(),
+                t.elapsed().as_secs_f64(),
+                s.k,
+                s.layout.rows_used.max(s.layout.table_rows),
+                s.layout.usable_rows,
+                s.layout.neurons,
+                s.layout.mac_terms,
+                s.quant.scale_bits,
+                s.quant.weight_bits,
+                s.quant.range_bits,
+                s.calibration.max_abs_activation
+            );
+        }
+        Command::Setup { dir, srs } => {
+            let c = Compiled::load(&dir)?;
+            eprintln!("keygen for k={} ...", c.settings.k);
+            let r = proof::setup(&c, srs.as_deref())?;
+            println!(
+                "keys written to {}: k = {}, keygen {:.2}s, vk {} bytes, pk {} bytes{}",
+                dir.display(),
+                r.k,
+                r.keygen_seconds,
+                r.vk_bytes,
+                r.pk_bytes,
+                if r.dev_srs { " (development SRS: not for production)" } else { "" }
+            );
+        }
+        Command::Prove { dir, input, out } => {
+            let c = Compiled::load(&dir)?;
+            let file = InputFile::read(&input)?;
+            let x = file.input_for(&c.model.program, &input)?;
+            eprintln!("proving (k={}) ...", c.settings.k);
+            let p = proof::prove(&c, &x)?;
+            crate::artifact::write_json(&out, &p)?;
+            println!(
+                "proof written to {}: prove {:.2}s, {} bytes, {} public inputs, max abs error {:.5} vs float model",
+                out.display(),
+                p.prove_seconds,
+                p.proof_bytes()?.len(),
+                p.public_inputs.len(),
+                p.max_abs_error
+            );
+            println!("outputs: {}", format_floats(&p.outputs));
+        }
+        Command::Verify { dir, proof } => {
+            let c = Compiled::load(&dir)?;
+            let p = ProofFile::read(&proof)?;
+            if proof::verify(&c, &p)? {
+                println!("proof {} is valid", proof.display());
+            } else {
+                return Err(Rejected(format!("proof {} is NOT valid for {}", proof.display(), dir.display())).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_samples(paths: &[PathBuf], model: &Path) -> Result<Vec<Vec<f64>>> {
+    let m = crate::model::Model::load(model)?;
+    paths
+        .iter()
+        .map(|p| InputFile::read(p)?.input_for(&m.program, p).map_err(Into::into))
+        .collect::<Result<Vec<_>>>()
+        .context("reading calibration inputs")
+}
+
+pub fn format_floats(v: &[f64]) -> String {
+    let shown: Vec<String> = v.iter().take(12).map(|x| format!("{x:.4}")).collect();
+    let more = if v.len() > 12 { format!(" … ({} values)", v.len()) } else { String::new() };
+    format!("[{}]{more}", shown.join(", "))
+}

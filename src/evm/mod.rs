@@ -1,0 +1,1 @@
+//! EVM verifier: code generation, compilation, execution.

@@ -1,0 +1,15 @@
+//! zkml-evm: verifiable ML inference on Ethereum.
+//!
+//! Pipeline: [`model`] (ONNX -> program) -> [`quant`] (fixed point) ->
+//! [`circuit`] (halo2 layout) -> [`proof`] (KZG keys, proofs) -> [`evm`]
+//! (Solidity verifier, revm). [`compile`] ties the first three together and
+//! [`cli`] is the command-line edge.
+
+pub mod artifact;
+pub mod circuit;
+pub mod cli;
+pub mod compile;
+pub mod evm;
+pub mod model;
+pub mod proof;
+pub mod quant;

@@ -1,0 +1,130 @@
+//! The one description of a model that every later stage derives from.
+//!
+//! A [`Program`] is a flat list of scalar values. Each value is either a model
+//! input or a *neuron*: `act(Σ wᵢ·xᵢ + b)`. Matrix products, bias adds,
+//! element-wise add/sub/scale and ReLU all lower to neurons; reshapes and
+//! transposes only re-index values and produce none. The float reference
+//! ([`Program::eval_f64`]), the fixed-point witness (`quant`) and the circuit
+//! layout (`circuit`) are three readings of this same list, so they cannot
+//! drift apart.
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a value in [`Program::values`].
+pub type ValueId = usize;
+
+/// Element-wise function applied after the affine part of a neuron.
+///
+/// Each activation is enforced in the circuit by one lookup table, so adding
+/// one here means adding a table in `circuit::table`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Activation {
+    /// No non-linearity; the value is only range-checked.
+    Identity,
+    Relu,
+}
+
+impl Activation {
+    pub fn apply_f64(self, v: f64) -> f64 {
+        match self {
+            Activation::Identity => v,
+            Activation::Relu => v.max(0.0),
+        }
+    }
+
+    pub fn apply_i64(self, v: i64) -> i64 {
+        match self {
+            Activation::Identity => v,
+            Activation::Relu => v.max(0),
+        }
+    }
+}
+
+/// `act(Σ weight·value + bias)`, with weights of type `W` (f64 in the float
+/// program, fixed-point integers once quantized).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Neuron<W> {
+    pub terms: Vec<(ValueId, W)>,
+    pub bias: W,
+    pub act: Activation,
+    /// Index into [`Program::nodes`]: the ONNX node this neuron came from,
+    /// so errors can name it.
+    pub node: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Value<W> {
+    /// Element `index` of the flattened model input.
+    Input(usize),
+    Neuron(Neuron<W>),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Program<W> {
+    pub values: Vec<Value<W>>,
+    /// Flattened model input length.
+    pub num_inputs: usize,
+    /// Flattened model output, as value ids (a value may appear twice).
+    pub outputs: Vec<ValueId>,
+    pub input_shape: Vec<usize>,
+    pub output_shape: Vec<usize>,
+    /// ONNX node names, referenced by [`Neuron::node`].
+    pub nodes: Vec<String>,
+}
+
+impl<W> Program<W> {
+    pub fn neurons(&self) -> impl Iterator<Item = (ValueId, &Neuron<W>)> {
+        self.values.iter().enumerate().filter_map(|(id, v)| match v {
+            Value::Neuron(n) => Some((id, n)),
+            Value::Input(_) => None,
+        })
+    }
+
+    pub fn num_neurons(&self) -> usize {
+        self.neurons().count()
+    }
+
+    /// Number of non-zero multiply-accumulate terms over all neurons.
+    pub fn num_terms(&self) -> usize {
+        self.neurons().map(|(_, n)| n.terms.len()).sum()
+    }
+
+    pub fn activations_used(&self) -> Vec<Activation> {
+        let mut acts: Vec<Activation> = Vec::new();
+        for (_, n) in self.neurons() {
+            if !acts.contains(&n.act) {
+                acts.push(n.act);
+            }
+        }
+        acts
+    }
+
+    /// Evaluate every value with `neuron` given the values computed so far.
+    /// Values only refer to earlier ones, so one forward pass suffices.
+    pub fn eval_with<T: Clone, E>(
+        &self,
+        input: &[T],
+        mut neuron: impl FnMut(&Neuron<W>, &[T]) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
+        let mut vals: Vec<T> = Vec::with_capacity(self.values.len());
+        for v in &self.values {
+            let x = match v {
+                Value::Input(i) => input[*i].clone(),
+                Value::Neuron(n) => neuron(n, &vals)?,
+            };
+            vals.push(x);
+        }
+        Ok(vals)
+    }
+}
+
+impl Program<f64> {
+    /// Float evaluation of the lowered program: every value, in order.
+    pub fn eval_f64(&self, input: &[f64]) -> Vec<f64> {
+        self.eval_with(input, |n, vals| {
+            let acc = n.terms.iter().map(|(id, w)| w * vals[*id]).sum::<f64>() + n.bias;
+            Ok::<_, std::convert::Infallible>(n.act.apply_f64(acc))
+        })
+        .unwrap_or_else(|e| match e {})
+    }
+}

@@ -1,0 +1,273 @@
+//! setup / prove / verify: KZG on BN254 with SHPLONK openings and the EVM
+//! transcript.
+
+pub mod srs;
+pub mod transcript;
+
+use crate::artifact::{self, from_hex, to_hex};
+use crate::circuit::ModelCircuit;
+use crate::compile::Compiled;
+use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::{Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Keccak256};
+use std::path::Path;
+use std::time::Instant;
+use transcript::EvmTranscript;
+
+pub const SRS_FILE: &str = "kzg.srs";
+pub const VK_FILE: &str = "vk.bin";
+pub const PK_FILE: &str = "pk.bin";
+pub const PROOF_VERSION: u32 = 1;
+const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY1";
+
+/// Identifies the circuit a key belongs to: model bytes and settings.
+pub fn circuit_id(c: &Compiled) -> [u8; 32] {
+    let settings = serde_json::to_vec(&c.settings).expect("settings serialize");
+    Keccak256::new().chain_update(c.settings.model_hash.as_bytes()).chain_update(settings).finalize().into()
+}
+
+fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()> {
+    let mut bytes = Vec::with_capacity(body.len() + 40);
+    bytes.extend_from_slice(KEY_MAGIC);
+    bytes.extend_from_slice(id);
+    bytes.extend_from_slice(&body);
+    artifact::write_atomic(path, &bytes)
+}
+
+fn read_key(path: &Path, id: &[u8; 32]) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {} (run `zkml-evm setup` first)", path.display()))?;
+    if bytes.len() < 40 || &bytes[..8] != KEY_MAGIC {
+        bail!("{} is not a zkml-evm key file (corrupt or truncated)", path.display());
+    }
+    if &bytes[8..40] != id {
+        bail!("{} was made for another model or settings; rerun `zkml-evm setup`", path.display());
+    }
+    Ok(bytes[40..].to_vec())
+}
+
+pub struct Keys {
+    pub params: ParamsKZG<Bn256>,
+    pub vk: VerifyingKey<G1Affine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupReport {
+    pub k: u32,
+    pub dev_srs: bool,
+    pub keygen_seconds: f64,
+    pub vk_bytes: usize,
+    pub pk_bytes: usize,
+}
+
+/// Generate keys into the compiled directory.
+pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
+    let k = c.settings.k;
+    let params = match srs_file {
+        Some(p) => srs::params_from_file(p, k)?,
+        None => {
+            eprintln!("warning: {}", srs::DEV_WARNING);
+            srs::dev_params(k)?
+        }
+    };
+    let t = Instant::now();
+    let circuit = c.keygen_circuit();
+    let vk = keygen_vk(&params, &circuit).context("verifying key generation failed")?;
+    let pk = keygen_pk(&params, vk.clone(), &circuit).context("proving key generation failed")?;
+    let keygen_seconds = t.elapsed().as_secs_f64();
+    let id = circuit_id(c);
+    let vk_bytes = vk.to_bytes(SerdeFormat::RawBytes);
+    let pk_bytes = pk.to_bytes(SerdeFormat::RawBytesUnchecked);
+    srs::write_params(&c.dir.join(SRS_FILE), &params)?;
+    write_key(&c.dir.join(VK_FILE), &id, vk_bytes.clone())?;
+    write_key(&c.dir.join(PK_FILE), &id, pk_bytes.clone())?;
+    Ok(SetupReport { k, dev_srs: srs_file.is_none(), keygen_seconds, vk_bytes: vk_bytes.len(), pk_bytes: pk_bytes.len() })
+}
+
+pub fn load_keys(c: &Compiled) -> Result<Keys> {
+    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
+    let body = read_key(&c.dir.join(VK_FILE), &circuit_id(c))?;
+    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytes, c.keygen_circuit().gate_params())
+        .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
+    Ok(Keys { params, vk })
+}
+
+fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
+    let body = read_key(&c.dir.join(PK_FILE), &circuit_id(c))?;
+    ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, c.keygen_circuit().gate_params())
+        .with_context(|| format!("{} is corrupt", c.dir.join(PK_FILE).display()))
+}
+
+/// `proof.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProofFile {
+    pub version: u32,
+    /// keccak256 of the ONNX model the proof is about.
+    pub model_hash: String,
+    pub k: u32,
+    /// Proof bytes, hex.
+    pub proof: String,
+    /// Public inputs as uint256 hex, in verifier order: inputs, then outputs.
+    pub public_inputs: Vec<String>,
+    pub input_shape: Vec<usize>,
+    pub output_shape: Vec<usize>,
+    /// Outputs of the circuit, dequantized.
+    pub outputs: Vec<f64>,
+    /// The float model (tract) on the same input.
+    pub float_outputs: Vec<f64>,
+    pub max_abs_error: f64,
+    pub max_rel_error: f64,
+    pub prove_seconds: f64,
+}
+
+impl ProofFile {
+    pub fn read(path: &Path) -> Result<ProofFile> {
+        let p: ProofFile = artifact::read_json(path)?;
+        if p.version != PROOF_VERSION {
+            bail!("{}: proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
+        }
+        Ok(p)
+    }
+
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        from_hex(&self.proof).context("field `proof`")
+    }
+
+    pub fn instances(&self) -> Result<Vec<Fr>> {
+        self.public_inputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let b = from_hex(s).with_context(|| format!("public_inputs[{i}]"))?;
+                if b.len() > 32 {
+                    bail!("public_inputs[{i}] is longer than 32 bytes");
+                }
+                let mut be = [0u8; 32];
+                be[32 - b.len()..].copy_from_slice(&b);
+                transcript::fr_from_be(&be).with_context(|| format!("public_inputs[{i}] is not a field element"))
+            })
+            .collect()
+    }
+}
+
+pub fn fr_to_hex(f: &Fr) -> String {
+    to_hex(&transcript::be_bytes(f))
+}
+
+/// Prove one inference.
+pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
+    let (circuit, values) = c.circuit_for(input)?;
+    let float_outputs = c.model.float_model()?.run(input)?;
+    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
+    let pk = load_pk(c)?;
+    let instance = circuit.instance();
+    let t = Instant::now();
+    let proof = prove_circuit(&params, &pk, circuit, &instance)?;
+    let prove_seconds = t.elapsed().as_secs_f64();
+
+    let q = &c.settings.quant;
+    let outputs: Vec<f64> = c.program.outputs.iter().map(|&o| q.dequantize(values[o])).collect();
+    let (mut max_abs_error, mut max_rel_error) = (0f64, 0f64);
+    for (o, f) in outputs.iter().zip(&float_outputs) {
+        let e = (o - f).abs();
+        max_abs_error = max_abs_error.max(e);
+        max_rel_error = max_rel_error.max(e / f.abs().max(1e-9));
+    }
+    if float_outputs.len() != outputs.len() {
+        bail!("tract produced {} outputs but the circuit {}", float_outputs.len(), outputs.len());
+    }
+    Ok(ProofFile {
+        version: PROOF_VERSION,
+        model_hash: c.settings.model_hash.clone(),
+        k: c.settings.k,
+        proof: to_hex(&proof),
+        public_inputs: instance.iter().map(fr_to_hex).collect(),
+        input_shape: c.settings.input_shape.clone(),
+        output_shape: c.settings.output_shape.clone(),
+        outputs,
+        float_outputs,
+        max_abs_error,
+        max_rel_error,
+        prove_seconds,
+    })
+}
+
+pub fn prove_circuit(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circuit: ModelCircuit, instance: &[Fr]) -> Result<Vec<u8>> {
+    let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
+        params,
+        pk,
+        &[circuit],
+        &[&[instance]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .context("proof generation failed")?;
+    Ok(transcript.finalize())
+}
+
+/// Native verification: Ok(true) when the proof is valid for `instance`.
+pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+    let mut transcript = EvmTranscript::<&[u8]>::init(proof);
+    let strategy = SingleStrategy::new(params);
+    // Trailing bytes would be ignored by halo2; the EVM verifier checks the
+    // exact length, so the native one does too.
+    let expected = expected_proof_len(vk);
+    if proof.len() != expected {
+        return false;
+    }
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _>(
+        params,
+        vk,
+        strategy,
+        &[&[instance]],
+        &mut transcript,
+    )
+    .is_ok()
+}
+
+/// Proof length in bytes for our transcript encoding (see the proof layout
+/// in halo2's verifier: points are 64 bytes, scalars 32).
+pub fn expected_proof_len(vk: &VerifyingKey<G1Affine>) -> usize {
+    let cs = vk.cs();
+    let lookups = cs.lookups().len();
+    let perm_cols = cs.permutation().get_columns().len();
+    let chunk = cs.degree() - 2;
+    let perm_sets = perm_cols.div_ceil(chunk);
+    let points = cs.num_advice_columns() + 3 * lookups + perm_sets + 1 + (cs.degree() - 1) + 2;
+    let scalars = cs.advice_queries().len()
+        + cs.fixed_queries().len()
+        + 1
+        + perm_cols
+        + if perm_sets > 0 { 3 * perm_sets - 1 } else { 0 }
+        + 5 * lookups;
+    64 * points + 32 * scalars
+}
+
+pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
+    if proof.model_hash != c.settings.model_hash {
+        return Ok(false);
+    }
+    let keys = load_keys(c)?;
+    let instance = proof.instances()?;
+    if instance.len() != c.settings.layout.public_inputs {
+        return Ok(false);
+    }
+    Ok(verify_bytes(&keys.params, &keys.vk, &proof.proof_bytes()?, &instance))
+}
+
+impl Keys {
+    pub fn params(&self) -> &ParamsKZG<Bn256> {
+        &self.params
+    }
+    pub fn n(&self) -> u64 {
+        self.params.n()
+    }
+}
