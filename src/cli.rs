@@ -2,6 +2,7 @@
 //! no, 2 bad input or any other error.
 
 use crate::compile::{self, CompileOptions, Compiled};
+use crate::evm;
 use crate::model::InputFile;
 use crate::proof::{self, ProofFile};
 use anyhow::{Context, Result};
@@ -62,6 +63,22 @@ pub enum Command {
     },
     /// Verify a proof natively. Exit 0 only when valid.
     Verify { dir: PathBuf, proof: PathBuf },
+    /// Generate the Solidity verifier and compile it (solc: $SOLC, PATH, or .tools/bin).
+    GenVerifier {
+        /// Compiled model directory with keys.
+        dir: PathBuf,
+        /// Output directory: Halo2Verifier.sol and verifier.json (ABI, bytecode).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Deploy the verifier in an in-process EVM (revm), call verify, report gas.
+    TestEvm {
+        /// Verifier directory from gen-verifier.
+        vdir: PathBuf,
+        proof: PathBuf,
+    },
+    /// Print the ABI-encoded verify(proof, publicInputs) calldata, hex.
+    Calldata { proof: PathBuf },
 }
 
 /// Errors that mean "the verifier said no", as opposed to bad input.
@@ -132,6 +149,41 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 return Err(Rejected(format!("proof {} is NOT valid for {}", proof.display(), dir.display())).into());
             }
+        }
+        Command::GenVerifier { dir, out } => {
+            let c = Compiled::load(&dir)?;
+            let keys = proof::load_keys(&c)?;
+            eprintln!("generating and compiling the Solidity verifier ...");
+            let a = evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?;
+            println!(
+                "verifier written to {}: runtime {} bytes (limit {}), proof {} bytes, {} public inputs, solc {}",
+                out.display(),
+                a.runtime_size,
+                evm::EIP170_LIMIT,
+                a.proof_len,
+                a.num_public,
+                a.solc_version
+            );
+        }
+        Command::TestEvm { vdir, proof } => {
+            let a = evm::verifier::VerifierArtifact::read(&vdir)?;
+            let p = ProofFile::read(&proof)?;
+            let v = evm::verifier::run_in_revm(&a, &evm::verifier::calldata(&p)?)?;
+            if v.accepted {
+                println!("verify returned true: gas used {} (tx total, incl. 21000 intrinsic), deploy gas {}, runtime {} bytes", v.gas_used, v.deploy_gas, v.runtime_size);
+            } else {
+                return Err(Rejected(format!(
+                    "EVM verifier rejected {}: {} (gas used {})",
+                    proof.display(),
+                    v.reason.unwrap_or_default(),
+                    v.gas_used
+                ))
+                .into());
+            }
+        }
+        Command::Calldata { proof } => {
+            let p = ProofFile::read(&proof)?;
+            println!("{}", crate::artifact::to_hex(&evm::verifier::calldata(&p)?));
         }
     }
     Ok(())

@@ -210,13 +210,14 @@ impl Compiled {
                 quant: *q,
                 layout: self.layout.clone(),
                 witness: Some(Arc::new(values.clone())),
+                corrupt: Vec::new(),
             },
             values,
         ))
     }
 
     pub fn keygen_circuit(&self) -> ModelCircuit {
-        ModelCircuit { program: self.program.clone(), quant: self.settings.quant, layout: self.layout.clone(), witness: None }
+        ModelCircuit { program: self.program.clone(), quant: self.settings.quant, layout: self.layout.clone(), witness: None, corrupt: Vec::new() }
     }
 
     pub fn uses(&self, act: Activation) -> bool {

@@ -37,10 +37,12 @@ use std::sync::Arc;
 
 /// Signed integer to field element.
 pub fn fe(v: i128) -> Fr {
+    let mag = v.unsigned_abs();
+    let f = Fr::from_raw([mag as u64, (mag >> 64) as u64, 0, 0]);
     if v >= 0 {
-        Fr::from_u128(v as u128)
+        f
     } else {
-        -Fr::from_u128(v.unsigned_abs())
+        -f
     }
 }
 
@@ -130,6 +132,16 @@ pub struct ModelCircuit {
     pub layout: Arc<Layout>,
     /// Output value of every program value (from [`crate::quant::forward`]).
     pub witness: Option<Arc<Vec<i64>>>,
+    /// Test hook: `(column, row, delta)` added to advice cells as they are
+    /// assigned, to check that a corrupted witness is rejected.
+    pub corrupt: Vec<(Col, usize, Fr)>,
+}
+
+/// The advice columns, for naming a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Col {
+    X,
+    Acc,
 }
 
 impl ModelCircuit {
@@ -181,6 +193,16 @@ impl Circuit<Fr> for ModelCircuit {
         layouter.assign_region(
             || "model",
             |mut region| {
+                // Every advice cell goes through `put`, so tests can corrupt
+                // any one of them (see `ModelCircuit::corrupt`).
+                let put = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Col, row: usize, v: i128| {
+                    let delta: Fr = self.corrupt.iter().filter(|(cc, r, _)| *cc == col && *r == row).map(|(_, _, d)| *d).sum();
+                    let column = match col {
+                        Col::X => c.x,
+                        Col::Acc => c.acc,
+                    };
+                    region.assign_advice(column, row, known(v).map(|f| f + delta));
+                };
                 let x_cell = |row: usize| Cell { row_offset: row, column: c.x.into() };
                 let id_tag = lay.tag(Table::Act(Activation::Identity));
 
@@ -190,10 +212,10 @@ impl Circuit<Fr> for ModelCircuit {
                     None => vec![0; lay.num_inputs + lay.num_outputs],
                 };
                 for (row, &v) in public.iter().enumerate() {
-                    region.assign_advice(c.x, row, known(v as i128));
-                    region.assign_advice(c.acc, row, known(v as i128));
+                    put(&mut region, Col::X, row, v as i128);
+                    put(&mut region, Col::Acc, row, v as i128);
                     region.assign_fixed(c.tag, row, Fr::from(id_tag));
-                    region.enable_selector(|| "public", &c.q_public, row)?;
+                    c.q_public.enable(&mut region, row)?;
                 }
                 for (j, &o) in prog.outputs.iter().enumerate() {
                     region.constrain_equal(x_cell(lay.num_inputs + j), x_cell(lay.value_row[o]));
@@ -203,28 +225,28 @@ impl Circuit<Fr> for ModelCircuit {
                 for &(id, start) in &lay.neuron_start {
                     let PValue::Neuron(n) = &prog.values[id] else { unreachable!("neuron_start lists neurons") };
                     region.assign_fixed(c.f, start, fe(n.bias as i128));
-                    region.assign_advice(c.acc, start, known(n.bias as i128));
-                    region.enable_selector(|| "init", &c.q_init, start)?;
+                    put(&mut region, Col::Acc, start, n.bias as i128);
+                    c.q_init.enable(&mut region, start)?;
                     let mut acc = n.bias as i128;
                     for (i, &(src, w)) in n.terms.iter().enumerate() {
                         let row = start + 1 + i;
                         let xv = vals.map(|v| v[src]).unwrap_or(0);
                         acc += w as i128 * xv as i128;
                         region.assign_fixed(c.f, row, fe(w as i128));
-                        region.assign_advice(c.x, row, known(xv as i128));
-                        region.assign_advice(c.acc, row, known(acc));
-                        region.enable_selector(|| "mac", &c.q_mac, row)?;
+                        put(&mut region, Col::X, row, xv as i128);
+                        put(&mut region, Col::Acc, row, acc);
+                        c.q_mac.enable(&mut region, row)?;
                         region.constrain_equal(x_cell(row), x_cell(lay.value_row[src]));
                     }
                     let w = vals.map(|v| neuron_step(n, v, self.quant.weight_bits));
                     let (y, out, rem) = w.map(|w| (w.y, w.out, w.rem)).unwrap_or_default();
                     let e1 = start + 1 + n.terms.len();
-                    region.assign_advice(c.acc, e1, known(y as i128));
-                    region.assign_advice(c.x, e1, known(out as i128));
+                    put(&mut region, Col::Acc, e1, y as i128);
+                    put(&mut region, Col::X, e1, out as i128);
                     region.assign_fixed(c.tag, e1, Fr::from(lay.tag(Table::Act(n.act))));
-                    region.enable_selector(|| "rescale", &c.q_rescale, e1)?;
-                    region.assign_advice(c.acc, e1 + 1, known(rem as i128));
-                    region.assign_advice(c.x, e1 + 1, known(rem as i128));
+                    c.q_rescale.enable(&mut region, e1)?;
+                    put(&mut region, Col::Acc, e1 + 1, rem as i128);
+                    put(&mut region, Col::X, e1 + 1, rem as i128);
                     region.assign_fixed(c.tag, e1 + 1, Fr::from(lay.tag(Table::Remainder)));
                 }
 
@@ -242,3 +264,6 @@ impl Circuit<Fr> for ModelCircuit {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,7 @@ fn root_cause(e: &anyhow::Error) -> String {
 
 /// Decode an initializer or Constant tensor into f64 values.
 pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
-    if t.data_location == 1 {
+    if t.data_location == Some(1) {
         return Err(format!("tensor '{}' uses external data, which is not supported", t.name));
     }
     let shape: Vec<usize> = t
@@ -63,7 +63,7 @@ pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
 
 /// The float model as tract runs it, for reference outputs.
 pub struct FloatModel {
-    plan: TypedRunnableModel,
+    plan: std::sync::Arc<TypedRunnableModel>,
     input_shape: Vec<usize>,
 }
 
@@ -89,7 +89,7 @@ impl FloatModel {
             .run(tvec!(Tensor::from(tensor).into_tvalue()))
             .map_err(|e| ModelError::Input(format!("tract could not run the model: {}", root_cause(&e))))?;
         let view = out[0]
-            .to_array_view::<f32>()
+            .to_plain_array_view::<f32>()
             .map_err(|e| ModelError::Input(format!("model output is not f32: {e}")))?;
         Ok(view.iter().map(|&v| v as f64).collect())
     }

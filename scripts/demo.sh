@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# End-to-end demo on the bundled RockyBot-shaped MLP (36 -> 128 -> 64 -> 12):
+# compile -> setup -> prove -> verify -> gen-verifier -> test-evm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zkml-evm/target}"
+scripts/install-evm-tools.sh >/dev/null
+cargo build --bin zkml-evm
+bin="$CARGO_TARGET_DIR/debug/zkml-evm"
+model=test-vectors/rockybot
+out=out/demo
+rm -rf "$out"
+set -x
+"$bin" compile "$model/network.onnx" --input "$model/input.json" --input "$model/input2.json" -o "$out/build"
+"$bin" setup "$out/build"
+"$bin" prove "$out/build" --input "$model/input.json" -o "$out/proof.json"
+"$bin" verify "$out/build" "$out/proof.json"
+"$bin" gen-verifier "$out/build" -o "$out/verifier"
+"$bin" test-evm "$out/verifier" "$out/proof.json"

@@ -1,0 +1,801 @@
+//! Solidity/Yul verifier generation from a halo2 verifying key.
+//!
+//! The generated contract replays `halo2_proofs::plonk::verify_proof` with
+//! SHPLONK openings and [`crate::proof::transcript::EvmTranscript`], for the
+//! vk's constraint system: the gate, permutation and lookup expressions are
+//! compiled to straight-line Yul, the rotation sets of the multi-open check
+//! are resolved at generation time, and everything else (VK points, domain
+//! constants, proof offsets) becomes literals. Nothing is read from storage.
+//!
+//! Before any precompile runs, the contract checks the proof length, that
+//! every point is on the curve and every scalar and public input is below its
+//! modulus; precompiles get exactly the gas they cost, so a bad proof is
+//! rejected for at most the price of an honest one.
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine};
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::CurveAffine;
+use halo2_proofs::plonk::{Any, Expression, VerifyingKey};
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error("the constraint system uses {0}, which the EVM verifier generator does not support")]
+    Unsupported(String),
+}
+
+/// The generated verifier and facts a caller needs about it.
+pub struct Generated {
+    pub solidity: String,
+    pub proof_len: usize,
+    pub num_public: usize,
+}
+
+const TEMPLATE: &str = include_str!("../../templates/Halo2Verifier.sol");
+
+fn hex_fr(f: &Fr) -> String {
+    let mut b = f.to_repr();
+    b.reverse();
+    format!("0x{}", hex::encode(b))
+}
+
+fn hex_fq(f: &Fq) -> String {
+    let mut b = f.to_repr();
+    b.reverse();
+    format!("0x{}", hex::encode(b))
+}
+
+fn omega_pow(omega: Fr, omega_inv: Fr, rot: i64) -> Fr {
+    if rot >= 0 {
+        omega.pow_vartime([rot as u64])
+    } else {
+        omega_inv.pow_vartime([(-rot) as u64])
+    }
+}
+
+/// A commitment the verifier opens, identified the way halo2 compares them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Com {
+    Advice(usize),
+    PermZ(usize),
+    LookupA(usize),
+    LookupS(usize),
+    LookupZ(usize),
+    Fixed(usize),
+    Sigma(usize),
+    H,
+    Random,
+}
+
+/// Where a claimed evaluation lives: a proof scalar or a computed memory slot.
+#[derive(Clone, Copy, Debug)]
+enum Eval {
+    Proof(usize),
+    Mem(usize),
+}
+
+/// Byte offsets of everything in the proof.
+struct Layout {
+    advice: Vec<usize>,
+    lookup_a: Vec<usize>,
+    lookup_s: Vec<usize>,
+    perm_z: Vec<usize>,
+    lookup_z: Vec<usize>,
+    random: usize,
+    h: Vec<usize>,
+    points_end: usize,
+    advice_evals: usize,
+    fixed_evals: usize,
+    random_eval: usize,
+    sigma_evals: usize,
+    perm_evals: usize,
+    lookup_evals: usize,
+    scalars_end: usize,
+    w: usize,
+    w_prime: usize,
+    total: usize,
+}
+
+/// Bump allocator for 32-byte memory slots.
+struct Mem {
+    next: usize,
+    names: HashMap<String, usize>,
+}
+
+impl Mem {
+    fn slot(&mut self, name: &str) -> usize {
+        if let Some(&s) = self.names.get(name) {
+            return s;
+        }
+        let s = self.next;
+        self.next += 32;
+        self.names.insert(name.to_string(), s);
+        s
+    }
+    fn array(&mut self, len: usize) -> usize {
+        let s = self.next;
+        self.next += 32 * len.max(1);
+        s
+    }
+}
+
+/// Memory used by precompile calls: accumulator point, term point, scalar.
+const ACC: usize = 0x80;
+const TERM: usize = 0xc0;
+const SCALAR: usize = 0x100;
+const MEM_BASE: usize = 0x200;
+/// Placeholder for the transcript scratch address (patched at the end).
+const SCRATCH: &str = "__SCRATCH__";
+
+struct Gen<'a> {
+    vk: &'a VerifyingKey<G1Affine>,
+    omega: Fr,
+    omega_inv: Fr,
+    r: String,
+    lay: Layout,
+    // Interior mutability lets emitters borrow `self` freely while nesting
+    // expression builders.
+    mem: std::cell::RefCell<Mem>,
+    out: std::cell::RefCell<String>,
+}
+
+pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_public: usize, title: &str) -> Result<Generated, CodegenError> {
+    let cs = vk.cs();
+    if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
+        return Err(CodegenError::Unsupported("multi-phase advice or challenges".into()));
+    }
+    if cs.num_instance_columns() != 1 || cs.instance_queries().iter().any(|(_, r)| r.0 != 0) {
+        return Err(CodegenError::Unsupported("instance columns other than one queried at the current row".into()));
+    }
+    let domain = vk.get_domain();
+    let g = Gen {
+        vk,
+        omega: domain.get_omega(),
+        omega_inv: domain.get_omega_inv(),
+        r: format!("0x{R_HEX}"),
+        lay: layout(vk),
+        mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
+        out: std::cell::RefCell::new(String::new()),
+    };
+    g.emit_all(params, num_public)?;
+    let solidity = TEMPLATE
+        .replace("{{title}}", title)
+        .replace("{{proof_len}}", &g.lay.total.to_string())
+        .replace("{{num_public}}", &num_public.to_string())
+        .replace("{{k}}", &domain.k().to_string())
+        .replace("{{body}}", &g.out.borrow());
+    Ok(Generated { solidity, proof_len: g.lay.total, num_public })
+}
+
+/// BN254 scalar field modulus r, hex.
+const R_HEX: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+/// BN254 base field modulus q, hex.
+const Q_HEX: &str = "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47";
+
+fn layout(vk: &VerifyingKey<G1Affine>) -> Layout {
+    let cs = vk.cs();
+    let nl = cs.lookups().len();
+    let chi = cs.degree() - 2;
+    let np = cs.permutation().get_columns().len().div_ceil(chi);
+    // Sequential allocation of proof bytes, in transcript order.
+    struct Cursor(usize);
+    impl Cursor {
+        fn take(&mut self, n: usize, size: usize) -> Vec<usize> {
+            let v = (0..n).map(|i| self.0 + i * size).collect();
+            self.0 += n * size;
+            v
+        }
+        fn one(&mut self, size: usize) -> usize {
+            self.take(1, size)[0]
+        }
+    }
+    let mut c = Cursor(0);
+    let advice = c.take(cs.num_advice_columns(), 64);
+    let mut lookup_a = vec![];
+    let mut lookup_s = vec![];
+    for _ in 0..nl {
+        lookup_a.push(c.one(64));
+        lookup_s.push(c.one(64));
+    }
+    let perm_z = c.take(np, 64);
+    let lookup_z = c.take(nl, 64);
+    let random = c.one(64);
+    let h = c.take(cs.degree() - 1, 64);
+    let points_end = c.0;
+    let advice_evals = c.0;
+    c.take(cs.advice_queries().len(), 32);
+    let fixed_evals = c.0;
+    c.take(cs.fixed_queries().len(), 32);
+    let random_eval = c.one(32);
+    let sigma_evals = c.0;
+    c.take(cs.permutation().get_columns().len(), 32);
+    let perm_evals = c.0;
+    c.take(if np > 0 { 3 * np - 1 } else { 0 }, 32);
+    let lookup_evals = c.0;
+    c.take(5 * nl, 32);
+    let scalars_end = c.0;
+    let w = c.one(64);
+    let w_prime = c.one(64);
+    let o = c.0;
+    Layout {
+        advice,
+        lookup_a,
+        lookup_s,
+        perm_z,
+        lookup_z,
+        random,
+        h,
+        points_end,
+        advice_evals,
+        fixed_evals,
+        random_eval,
+        sigma_evals,
+        perm_evals,
+        lookup_evals,
+        scalars_end,
+        w,
+        w_prime,
+        total: o,
+    }
+}
+
+impl Gen<'_> {
+    fn line(&self, s: impl AsRef<str>) {
+        let mut out = self.out.borrow_mut();
+        out.push_str("            ");
+        out.push_str(s.as_ref());
+        out.push('\n');
+    }
+
+    fn cd(&self, off: usize) -> String {
+        format!("calldataload(add(p, {off:#x}))")
+    }
+
+    fn eval(&self, e: Eval) -> String {
+        match e {
+            Eval::Proof(o) => self.cd(o),
+            Eval::Mem(s) => format!("mload({s:#x})"),
+        }
+    }
+
+    fn slot(&self, name: &str) -> usize {
+        self.mem.borrow_mut().slot(name)
+    }
+
+    fn m(&self, name: &str) -> String {
+        format!("mload({:#x})", self.slot(name))
+    }
+
+    fn store(&self, name: &str, value: String) {
+        let s = self.slot(name);
+        self.line(format!("mstore({s:#x}, {value})"));
+    }
+
+    fn mul(&self, a: &str, b: &str) -> String {
+        format!("mulmod({a}, {b}, {})", self.r)
+    }
+    fn add(&self, a: &str, b: &str) -> String {
+        format!("addmod({a}, {b}, {})", self.r)
+    }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("addmod({a}, sub({}, {b}), {})", self.r, self.r)
+    }
+
+    fn advice_eval(&self, col: usize, rot: i32) -> String {
+        let q = self
+            .vk
+            .cs()
+            .advice_queries()
+            .iter()
+            .position(|(c, r)| c.index() == col && r.0 == rot)
+            .expect("advice query exists");
+        self.cd(self.lay.advice_evals + 32 * q)
+    }
+
+    fn fixed_eval(&self, col: usize, rot: i32) -> String {
+        let q = self
+            .vk
+            .cs()
+            .fixed_queries()
+            .iter()
+            .position(|(c, r)| c.index() == col && r.0 == rot)
+            .expect("fixed query exists");
+        self.cd(self.lay.fixed_evals + 32 * q)
+    }
+
+    fn expr(&self, e: &Expression<Fr>) -> Result<String, CodegenError> {
+        let inst = self.m("inst_eval");
+        let r = self.r.clone();
+        let unsupported = std::cell::RefCell::new(None);
+        let s = e.evaluate(
+            &|c| hex_fr(&c),
+            &|_| {
+                *unsupported.borrow_mut() = Some("selectors (not converted to fixed)".to_string());
+                "0".into()
+            },
+            &|q| self.fixed_eval(q.column_index(), q.rotation().0),
+            &|q| self.advice_eval(q.column_index(), q.rotation().0),
+            &|_| inst.clone(),
+            &|_| {
+                *unsupported.borrow_mut() = Some("challenges".to_string());
+                "0".into()
+            },
+            &|a| format!("sub({r}, {a})"),
+            &|a, b| format!("addmod({a}, {b}, {r})"),
+            &|a, b| format!("mulmod({a}, {b}, {r})"),
+            &|a, c| format!("mulmod({a}, {}, {r})", hex_fr(&c)),
+        );
+        match unsupported.into_inner() {
+            Some(what) => Err(CodegenError::Unsupported(what)),
+            None => Ok(s),
+        }
+    }
+
+    /// Cur-row evaluation of a permutation column.
+    fn column_eval(&self, col: &halo2_proofs::plonk::Column<Any>) -> String {
+        match col.column_type() {
+            Any::Advice(_) => self.advice_eval(col.index(), 0),
+            Any::Fixed => self.fixed_eval(col.index(), 0),
+            Any::Instance => self.m("inst_eval"),
+        }
+    }
+
+    fn emit_all(&self, params: &ParamsKZG<Bn256>, num_public: usize) -> Result<(), CodegenError> {
+        let vk = self.vk;
+        let cs = vk.cs();
+        let lay = &self.lay;
+        let (points_end, scalars_end, w, w_prime, total) = (lay.points_end, lay.scalars_end, lay.w, lay.w_prime, lay.total);
+        let r = self.r.clone();
+        let q = format!("0x{Q_HEX}");
+
+        // ---- 1. Shape and range checks: cheap rejections first.
+        self.line("let p := proof.offset");
+        self.line("let pi := publicInputs.offset");
+        self.line(format!("if iszero(and(eq(proof.length, {total}), eq(publicInputs.length, {num_public}))) {{ fail() }}"));
+        self.line(format!("for {{ let i := 0 }} lt(i, {num_public}) {{ i := add(i, 1) }} {{ if iszero(lt(calldataload(add(pi, mul(i, 0x20))), {r})) {{ fail() }} }}"));
+        self.line(format!("for {{ let o := 0 }} lt(o, {points_end}) {{ o := add(o, 0x40) }} {{ checkPoint(add(p, o)) }}"));
+        self.line(format!("checkPoint(add(p, {w})) checkPoint(add(p, {w_prime}))"));
+        self.line(format!(
+            "for {{ let o := {points_end} }} lt(o, {scalars_end}) {{ o := add(o, 0x20) }} {{ if iszero(lt(calldataload(add(p, o)), {r})) {{ fail() }} }}"
+        ));
+
+        // ---- 2. Transcript: absorb, squeeze challenges.
+        let repr = hex_fr(&vk.transcript_repr());
+        let theta_end = lay.lookup_a.first().copied().unwrap_or(lay.perm_z.first().copied().unwrap_or(lay.random));
+        let beta_end = lay.perm_z.first().copied().unwrap_or(lay.lookup_z.first().copied().unwrap_or(lay.random));
+        let y_end = lay.h.first().copied().unwrap_or(points_end);
+        let segments = [
+            ("theta", 0usize, theta_end),
+            ("beta", theta_end, beta_end),
+            ("y", beta_end, y_end),
+            ("x", y_end, points_end),
+            ("shplonk_y", points_end, scalars_end),
+            ("u", scalars_end, w_prime),
+        ];
+        // The transcript buffer lives above every named slot; its address is
+        // only known once generation ends, so it is patched in afterwards.
+        let sc = SCRATCH;
+        self.line(format!("mstore({sc}, {repr})"));
+        self.line(format!("calldatacopy(add({sc}, 0x20), pi, {:#x})", 32 * num_public));
+        self.line(format!("calldatacopy(add({sc}, {:#x}), p, {theta_end:#x})", 32 + 32 * num_public));
+        self.line(format!("let h := keccak256({sc}, {:#x})", 32 + 32 * num_public + theta_end));
+        self.store("theta", format!("mod(h, {r})"));
+        for (name, a, b) in &segments[1..] {
+            self.line(format!("mstore({sc}, h)"));
+            self.line(format!("calldatacopy(add({sc}, 0x20), add(p, {a:#x}), {:#x})", b - a));
+            self.line(format!("h := keccak256({sc}, {:#x})", 32 + b - a));
+            self.store(name, format!("mod(h, {r})"));
+            let follow = match *name {
+                "beta" => Some("gamma"),
+                "shplonk_y" => Some("v"),
+                _ => None,
+            };
+            if let Some(f) = follow {
+                self.line(format!("mstore({sc}, h)"));
+                self.line(format!("h := keccak256({sc}, 0x20)"));
+                self.store(f, format!("mod(h, {r})"));
+            }
+        }
+
+        // ---- 3. Domain values: x^n, Lagrange bases, one batch inversion.
+        let n = params.n();
+        let k = vk.get_domain().k();
+        let x = self.m("x");
+        self.line(format!("let xn := {x}"));
+        self.line(format!("for {{ let i := 0 }} lt(i, {k}) {{ i := add(i, 1) }} {{ xn := mulmod(xn, xn, {r}) }}"));
+        self.store("xn", "xn".into());
+        let b = cs.blinding_factors() as i64;
+        // Rows whose Lagrange basis we need: public rows, then -(b+1)..=-1.
+        let mut rows: Vec<i64> = (0..num_public.max(1) as i64).collect();
+        rows.extend(-(b + 1)..=-1);
+
+        // SHPLONK point structure (needed now: zdiff_0 joins the inversion).
+        let sets = self.rotation_sets();
+        let all_rots: Vec<i32> = {
+            let mut v: Vec<i32> = Vec::new();
+            for (rots, _) in &sets {
+                for r0 in rots {
+                    if !v.contains(r0) {
+                        v.push(*r0);
+                    }
+                }
+            }
+            v
+        };
+        let u = self.m("u");
+        for &rot in &all_rots {
+            let t = self.mul(&x, &hex_fr(&omega_pow(self.omega, self.omega_inv, rot as i64)));
+            let d = self.sub(&u, &t);
+            self.store(&format!("u_minus_{rot}"), d);
+        }
+        let prod_of = |g: &Self, rots: &[i32]| -> String {
+            let mut acc = "1".to_string();
+            for rot in rots {
+                let term = g.m(&format!("u_minus_{rot}"));
+                acc = if acc == "1" { term } else { g.mul(&acc, &term) };
+            }
+            acc
+        };
+        let zdiffs: Vec<Vec<i32>> =
+            sets.iter().map(|(rots, _)| all_rots.iter().copied().filter(|r0| !rots.contains(r0)).collect()).collect();
+        for (i, zd) in zdiffs.iter().enumerate() {
+            let v = prod_of(self, zd);
+            self.store(&format!("zdiff_{i}"), v);
+        }
+        let z0 = prod_of(self, &sets[0].0);
+        self.store("z0", z0);
+
+        // Batch inversion of: x - ω^row for each row, xn - 1, x, zdiff_0.
+        let inv_len = rows.len() + 3;
+        let inv = self.mem.borrow_mut().array(inv_len);
+        let pref = self.mem.borrow_mut().array(inv_len);
+        for (i, &row) in rows.iter().enumerate() {
+            let w = hex_fr(&omega_pow(self.omega, self.omega_inv, row));
+            let v = self.sub(&x, &w);
+            self.line(format!("mstore({:#x}, {v})", inv + 32 * i));
+        }
+        let xn_minus_1 = self.sub("xn", "1");
+        self.line(format!("mstore({:#x}, {xn_minus_1})", inv + 32 * rows.len()));
+        self.line(format!("mstore({:#x}, {x})", inv + 32 * (rows.len() + 1)));
+        let zd0 = self.m("zdiff_0");
+        self.line(format!("mstore({:#x}, {zd0})", inv + 32 * (rows.len() + 2)));
+        self.line(format!("batchInvert({inv:#x}, {pref:#x}, {inv_len})"));
+        let inv_at = |i: usize| format!("mload({:#x})", inv + 32 * i);
+
+        // c = (x^n - 1)/n ; L_row = ω^row · c / (x - ω^row)
+        let n_inv = hex_fr(&Fr::from(n).invert().unwrap());
+        let c = self.mul(&xn_minus_1, &n_inv);
+        self.store("lagrange_c", c);
+        let cm = self.m("lagrange_c");
+        // Instance evaluation Σ_j pub_j · L_j(x).
+        let omega_hex = hex_fr(&self.omega);
+        self.line("let s := 0 let w := 1");
+        self.line(format!(
+            "for {{ let j := 0 }} lt(j, {num_public}) {{ j := add(j, 1) }} {{ s := addmod(s, mulmod(mulmod(calldataload(add(pi, mul(j, 0x20))), w, {r}), mload(add({inv:#x}, mul(j, 0x20))), {r}), {r}) w := mulmod(w, {omega_hex}, {r}) }}"
+        ));
+        let inst = self.mul("s", &cm);
+        self.store("inst_eval", inst);
+        let l0 = self.mul(&cm, &inv_at(0));
+        self.store("l_0", l0);
+        let last_idx = rows.iter().position(|&r0| r0 == -(b + 1)).unwrap();
+        let w_last = hex_fr(&omega_pow(self.omega, self.omega_inv, -(b + 1)));
+        let l_last = self.mul(&self.mul(&cm, &inv_at(last_idx)), &w_last);
+        self.store("l_last", l_last);
+        let mut blind = String::from("0");
+        for i in 1..=b {
+            let idx = rows.iter().position(|&r0| r0 == -i).unwrap();
+            let wi = hex_fr(&omega_pow(self.omega, self.omega_inv, -i));
+            let term = self.mul(&inv_at(idx), &wi);
+            blind = if blind == "0" { term } else { self.add(&blind, &term) };
+        }
+        let l_blind = self.mul(&blind, &cm);
+        self.store("l_blind", l_blind);
+        let active = self.sub("1", &self.add(&self.m("l_last"), &self.m("l_blind")));
+        self.store("active", active);
+        let xinv = inv_at(rows.len() + 1);
+        self.store("x_inv", xinv);
+        let zd0_inv = inv_at(rows.len() + 2);
+        self.store("zdiff0_inv", zd0_inv);
+        self.store("xn_minus_1_inv", inv_at(rows.len()));
+
+        // ---- 4. Constraint expressions folded with y, divided by x^n - 1.
+        let y = self.m("y");
+        self.line("let acc := 0");
+        let mut exprs: Vec<String> = Vec::new();
+        for gate in cs.gates() {
+            for poly in gate.polynomials() {
+                exprs.push(self.expr(poly)?);
+            }
+        }
+        let (beta, gamma, theta) = (self.m("beta"), self.m("gamma"), self.m("theta"));
+        let (l_0, l_last, active) = (self.m("l_0"), self.m("l_last"), self.m("active"));
+        let chi = cs.degree() - 2;
+        let cols = cs.permutation().get_columns();
+        let np = self.lay.perm_z.len();
+        let pe = self.lay.perm_evals;
+        let z_at = |i: usize, which: usize| pe + 32 * (3 * i + which); // 0: x, 1: ωx, 2: last
+        if np > 0 {
+            exprs.push(self.mul(&l_0, &self.sub("1", &self.cd(z_at(0, 0)))));
+            let zl = self.cd(z_at(np - 1, 0));
+            exprs.push(self.mul(&l_last, &self.sub(&self.mul(&zl, &zl), &zl)));
+            for i in 1..np {
+                exprs.push(self.mul(&l_0, &self.sub(&self.cd(z_at(i, 0)), &self.cd(z_at(i - 1, 2)))));
+            }
+            for (i, chunk) in cols.chunks(chi).enumerate() {
+                let mut left = self.cd(z_at(i, 1));
+                let mut right = self.cd(z_at(i, 0));
+                for (t, col) in chunk.iter().enumerate() {
+                    let j = i * chi + t;
+                    let ev = self.column_eval(col);
+                    let sigma = self.cd(self.lay.sigma_evals + 32 * j);
+                    let lf = self.add(&self.add(&ev, &self.mul(&beta, &sigma)), &gamma);
+                    left = self.mul(&left, &lf);
+                    let delta_j = hex_fr(&Fr::DELTA.pow_vartime([j as u64]));
+                    let rt = self.add(&self.add(&ev, &self.mul(&self.mul(&beta, &x), &delta_j)), &gamma);
+                    right = self.mul(&right, &rt);
+                }
+                exprs.push(self.mul(&self.sub(&left, &right), &active));
+            }
+        }
+        for (l, lookup) in cs.lookups().iter().enumerate() {
+            let base = self.lay.lookup_evals + 32 * 5 * l;
+            let (z, z_next, a_p, a_p_prev, s_p) =
+                (self.cd(base), self.cd(base + 32), self.cd(base + 64), self.cd(base + 96), self.cd(base + 128));
+            let mut a = String::from("0");
+            for e in lookup.input_expressions() {
+                let ev = self.expr(e)?;
+                a = if a == "0" { ev } else { self.add(&self.mul(&a, &theta), &ev) };
+            }
+            let mut s = String::from("0");
+            for e in lookup.table_expressions() {
+                let ev = self.expr(e)?;
+                s = if s == "0" { ev } else { self.add(&self.mul(&s, &theta), &ev) };
+            }
+            self.store(&format!("lookup_a_{l}"), a);
+            self.store(&format!("lookup_s_{l}"), s);
+            let (am, sm) = (self.m(&format!("lookup_a_{l}")), self.m(&format!("lookup_s_{l}")));
+            exprs.push(self.mul(&l_0, &self.sub("1", &z)));
+            exprs.push(self.mul(&l_last, &self.sub(&self.mul(&z, &z), &z)));
+            let lhs = self.mul(&self.mul(&z_next, &self.add(&a_p, &beta)), &self.add(&s_p, &gamma));
+            let rhs = self.mul(&self.mul(&z, &self.add(&am, &beta)), &self.add(&sm, &gamma));
+            exprs.push(self.mul(&active, &self.sub(&lhs, &rhs)));
+            exprs.push(self.mul(&l_0, &self.sub(&a_p, &s_p)));
+            exprs.push(self.mul(&self.mul(&active, &self.sub(&a_p, &s_p)), &self.sub(&a_p, &a_p_prev)));
+        }
+        for e in exprs {
+            self.line(format!("acc := addmod(mulmod(acc, {y}, {r}), {e}, {r})"));
+        }
+        let h_eval = self.mul("acc", &self.m("xn_minus_1_inv"));
+        self.store("h_eval", h_eval);
+
+        // ---- 5. SHPLONK: per-set scalars, then one MSM and one pairing.
+        let (sy, v) = (self.m("shplonk_y"), self.m("v"));
+        let mut terms: Vec<(String, String)> = Vec::new(); // (point loader, scalar)
+        self.store("r_outer", "0".into());
+        self.store("v_pow", "1".into());
+        let h_slot = self.slot("h_eval");
+        for (i, (rots, coms)) in sets.iter().enumerate() {
+            // Set coefficient: v^i · zdiff_i / zdiff_0.
+            let coef = if i == 0 { self.m("v_pow") } else { self.mul(&self.m("v_pow"), &self.mul(&self.m(&format!("zdiff_{i}")), &self.m("zdiff0_inv"))) };
+            self.store(&format!("coef_{i}"), coef);
+            // Lagrange basis over the set's points, evaluated at u.
+            if rots.len() > 1 {
+                for (ai, &a) in rots.iter().enumerate() {
+                    let mut cst = Fr::ONE;
+                    let wa = omega_pow(self.omega, self.omega_inv, a as i64);
+                    for &bb in rots.iter().filter(|&&bb| bb != a) {
+                        cst *= wa - omega_pow(self.omega, self.omega_inv, bb as i64);
+                    }
+                    let cst = cst.invert().unwrap();
+                    let mut val = hex_fr(&cst);
+                    for &bb in rots.iter().filter(|&&bb| bb != a) {
+                        val = self.mul(&val, &self.mul(&self.m(&format!("u_minus_{bb}")), &self.m("x_inv")));
+                    }
+                    self.store(&format!("basis_{i}_{ai}"), val);
+                }
+            }
+            let mut r_inner = String::from("0");
+            self.store("y_pow", "1".into());
+            for (j, (com, evals)) in coms.iter().enumerate() {
+                let ri = if rots.len() == 1 {
+                    self.eval(evals[0])
+                } else {
+                    let mut acc = String::from("0");
+                    for (ai, e) in evals.iter().enumerate() {
+                        let term = self.mul(&self.eval(*e), &self.m(&format!("basis_{i}_{ai}")));
+                        acc = if acc == "0" { term } else { self.add(&acc, &term) };
+                    }
+                    acc
+                };
+                let yp = self.m("y_pow");
+                let term = self.mul(&yp, &ri);
+                r_inner = if r_inner == "0" { term } else { self.add(&r_inner, &term) };
+                // Commitment scalar: coef_i · y'^j.
+                let slot = format!("s_{i}_{j}");
+                let sc = self.mul(&self.m(&format!("coef_{i}")), &yp);
+                self.store(&slot, sc);
+                let scm = self.m(&slot);
+                match com {
+                    Com::H => {
+                        // H_msm = Σ_k xn^k H_k.
+                        self.store("xn_pow", "1".into());
+                        for kk in 0..self.lay.h.len() {
+                            let s_k = self.mul(&scm, &self.m("xn_pow"));
+                            self.store(&format!("s_h_{kk}"), s_k);
+                            terms.push((self.point_loader(*com, kk), self.m(&format!("s_h_{kk}"))));
+                            let nx = self.mul(&self.m("xn_pow"), &self.m("xn"));
+                            self.store("xn_pow", nx);
+                        }
+                    }
+                    _ => terms.push((self.point_loader(*com, 0), scm)),
+                }
+                if j + 1 < coms.len() {
+                    let ny = self.mul(&yp, &sy);
+                    self.store("y_pow", ny);
+                }
+                // Keep r_inner short: flush to memory after each commitment.
+                self.store(&format!("rin_{i}"), r_inner.clone());
+                r_inner = self.m(&format!("rin_{i}"));
+            }
+            let ro = self.add(&self.m("r_outer"), &self.mul(&self.m(&format!("coef_{i}")), &r_inner));
+            self.store("r_outer", ro);
+            let nv = self.mul(&self.m("v_pow"), &v);
+            self.store("v_pow", nv);
+        }
+        let _ = h_slot;
+        let g1 = params.get_g()[0];
+        let neg = |s: String| format!("sub({r}, {s})");
+        terms.push((self.const_point(&g1), neg(self.m("r_outer"))));
+        terms.push((format!("calldatacopy({TERM:#x}, add(p, {w:#x}), 0x40)"), neg(self.m("z0"))));
+        terms.push((format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"), self.m("u")));
+
+        self.line("let ok := 1");
+        for (i, (load, scalar)) in terms.iter().enumerate() {
+            self.line(load.clone());
+            self.line(format!("mstore({SCALAR:#x}, {scalar})"));
+            if i == 0 {
+                self.line(format!("ok := and(ok, staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40))"));
+            } else {
+                self.line(format!("ok := and(ok, staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40))"));
+                self.line(format!("ok := and(ok, staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40))"));
+            }
+        }
+        // e(W', [s]2) · e(R, -[1]2) == 1
+        let s_g2 = params.s_g2();
+        let neg_g2 = -params.g2();
+        let pair = 0x300usize;
+        let _ = pair;
+        let pm = self.mem.borrow_mut().array(12);
+        self.line(format!("calldatacopy({pm:#x}, add(p, {w_prime:#x}), 0x40)"));
+        let g2_words = |pt: &G2Affine| -> Vec<String> {
+            let c = pt.coordinates().unwrap();
+            vec![hex_fq(&c.x().c1), hex_fq(&c.x().c0), hex_fq(&c.y().c1), hex_fq(&c.y().c0)]
+        };
+        for (i, wd) in g2_words(&s_g2).iter().enumerate() {
+            self.line(format!("mstore({:#x}, {wd})", pm + 0x40 + 32 * i));
+        }
+        self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
+        for (i, wd) in g2_words(&neg_g2).iter().enumerate() {
+            self.line(format!("mstore({:#x}, {wd})", pm + 0x100 + 32 * i));
+        }
+        self.line(format!("ok := and(ok, staticcall(113000, 8, {pm:#x}, 0x180, {pm:#x}, 0x20))"));
+        self.line(format!("ok := and(ok, mload({pm:#x}))"));
+        self.line("mstore(0, ok) return(0, 0x20)");
+        let scratch_at = format!("{:#x}", self.mem.borrow().next);
+        let patched = self.out.borrow().replace(SCRATCH, &scratch_at);
+        *self.out.borrow_mut() = patched;
+        let _ = q;
+        Ok(())
+    }
+
+    fn const_point(&self, pt: &G1Affine) -> String {
+        let c = pt.coordinates().unwrap();
+        format!("mstore({TERM:#x}, {}) mstore({:#x}, {})", hex_fq(c.x()), TERM + 0x20, hex_fq(c.y()))
+    }
+
+    /// Yul that puts a commitment's point at TERM.
+    fn point_loader(&self, com: Com, h_index: usize) -> String {
+        let from_proof = |off: usize| format!("calldatacopy({TERM:#x}, add(p, {off:#x}), 0x40)");
+        match com {
+            Com::Advice(c) => from_proof(self.lay.advice[c]),
+            Com::PermZ(i) => from_proof(self.lay.perm_z[i]),
+            Com::LookupA(l) => from_proof(self.lay.lookup_a[l]),
+            Com::LookupS(l) => from_proof(self.lay.lookup_s[l]),
+            Com::LookupZ(l) => from_proof(self.lay.lookup_z[l]),
+            Com::Random => from_proof(self.lay.random),
+            Com::H => from_proof(self.lay.h[h_index]),
+            Com::Fixed(c) => self.const_point(&self.vk.fixed_commitments()[c]),
+            Com::Sigma(j) => self.const_point(&self.vk.permutation().commitments()[j]),
+        }
+    }
+
+    /// The query list of halo2's verifier, grouped into SHPLONK rotation
+    /// sets exactly as `construct_intermediate_sets` does: commitments in
+    /// order of first appearance, sets in order of first appearance.
+    fn rotation_sets(&self) -> Vec<(Vec<i32>, Vec<(Com, Vec<Eval>)>)> {
+        let cs = self.vk.cs();
+        let lay = &self.lay;
+        let b = cs.blinding_factors() as i32;
+        let mut queries: Vec<(Com, i32, Eval)> = Vec::new();
+        for (q, (col, rot)) in cs.advice_queries().iter().enumerate() {
+            queries.push((Com::Advice(col.index()), rot.0, Eval::Proof(lay.advice_evals + 32 * q)));
+        }
+        let np = lay.perm_z.len();
+        for i in 0..np {
+            queries.push((Com::PermZ(i), 0, Eval::Proof(lay.perm_evals + 32 * 3 * i)));
+            queries.push((Com::PermZ(i), 1, Eval::Proof(lay.perm_evals + 32 * (3 * i + 1))));
+        }
+        for i in (0..np.saturating_sub(1)).rev() {
+            queries.push((Com::PermZ(i), -(b + 1), Eval::Proof(lay.perm_evals + 32 * (3 * i + 2))));
+        }
+        for l in 0..cs.lookups().len() {
+            let base = lay.lookup_evals + 32 * 5 * l;
+            queries.push((Com::LookupZ(l), 0, Eval::Proof(base)));
+            queries.push((Com::LookupA(l), 0, Eval::Proof(base + 64)));
+            queries.push((Com::LookupS(l), 0, Eval::Proof(base + 128)));
+            queries.push((Com::LookupA(l), -1, Eval::Proof(base + 96)));
+            queries.push((Com::LookupZ(l), 1, Eval::Proof(base + 32)));
+        }
+        for (q, (col, rot)) in cs.fixed_queries().iter().enumerate() {
+            queries.push((Com::Fixed(col.index()), rot.0, Eval::Proof(lay.fixed_evals + 32 * q)));
+        }
+        for j in 0..cs.permutation().get_columns().len() {
+            queries.push((Com::Sigma(j), 0, Eval::Proof(lay.sigma_evals + 32 * j)));
+        }
+        let h_slot = self.slot("h_eval");
+        queries.push((Com::H, 0, Eval::Mem(h_slot)));
+        queries.push((Com::Random, 0, Eval::Proof(lay.random_eval)));
+
+        // commitment -> its points, in order of first appearance
+        let mut per_com: Vec<(Com, Vec<i32>)> = Vec::new();
+        for (c, rot, _) in &queries {
+            match per_com.iter_mut().find(|(cc, _)| cc == c) {
+                Some((_, rots)) => {
+                    if !rots.contains(rot) {
+                        rots.push(*rot)
+                    }
+                }
+                None => per_com.push((*c, vec![*rot])),
+            }
+        }
+        let same_set = |a: &[i32], b: &[i32]| a.len() == b.len() && a.iter().all(|x| b.contains(x));
+        let mut sets: Vec<(Vec<i32>, Vec<(Com, Vec<Eval>)>)> = Vec::new();
+        for (c, rots) in per_com {
+            let idx = match sets.iter().position(|(s, _)| same_set(s, &rots)) {
+                Some(i) => i,
+                None => {
+                    sets.push((rots.clone(), Vec::new()));
+                    sets.len() - 1
+                }
+            };
+            let set_rots = sets[idx].0.clone();
+            let evals = set_rots
+                .iter()
+                .map(|r0| queries.iter().find(|(cc, rr, _)| *cc == c && rr == r0).map(|(_, _, e)| *e).unwrap())
+                .collect();
+            sets[idx].1.push((c, evals));
+        }
+        sets
+    }
+}
+
+/// Render a human-readable summary of the rotation sets (for debugging).
+pub fn describe(vk: &VerifyingKey<G1Affine>) -> String {
+    let g = Gen {
+        vk,
+        omega: Fr::ONE,
+        omega_inv: Fr::ONE,
+        r: String::new(),
+        lay: layout(vk),
+        mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
+        out: std::cell::RefCell::new(String::new()),
+    };
+    let mut s = String::new();
+    for (rots, coms) in g.rotation_sets() {
+        let _ = writeln!(s, "{rots:?}: {:?}", coms.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+    }
+    s
+}

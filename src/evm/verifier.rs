@@ -1,0 +1,138 @@
+//! The verifier directory (`gen-verifier` output) and the calls made on it:
+//! ABI calldata for `verify`, and deploy-and-call in revm.
+
+use super::compile::{compile_contract, EIP170_LIMIT};
+use super::exec::{CallOutcome, Evm, DEFAULT_GAS_LIMIT};
+use crate::artifact;
+use crate::proof::{Keys, ProofFile};
+use alloy_primitives::{Bytes, U256};
+use alloy_sol_types::{sol, SolCall};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+sol! {
+    /// The interface every generated verifier implements.
+    function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool);
+}
+
+pub const SOURCE_FILE: &str = "Halo2Verifier.sol";
+pub const ARTIFACT_FILE: &str = "verifier.json";
+pub const CONTRACT: &str = "Halo2Verifier";
+pub const ARTIFACT_VERSION: u32 = 1;
+/// Optimizer runs: verification is called far more often than deployed.
+const OPTIMIZER_RUNS: u32 = 1_000_000;
+
+/// `VDIR/verifier.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifierArtifact {
+    pub version: u32,
+    pub contract: String,
+    pub model_hash: String,
+    pub k: u32,
+    pub proof_len: usize,
+    pub num_public: usize,
+    pub solc_version: String,
+    pub runtime_size: usize,
+    pub abi: serde_json::Value,
+    /// Creation code, hex.
+    pub bytecode: String,
+    /// Runtime code, hex.
+    pub deployed_bytecode: String,
+}
+
+impl VerifierArtifact {
+    pub fn read(dir: &Path) -> Result<VerifierArtifact> {
+        let path = dir.join(ARTIFACT_FILE);
+        let a: VerifierArtifact = artifact::read_json(&path)
+            .with_context(|| format!("{} is not a verifier directory (run `zkml-evm gen-verifier`)", dir.display()))?;
+        if a.version != ARTIFACT_VERSION {
+            bail!("{}: artefact version {} is not supported", path.display(), a.version);
+        }
+        Ok(a)
+    }
+
+    pub fn creation_code(&self) -> Result<Vec<u8>> {
+        artifact::from_hex(&self.bytecode).context("field `bytecode`")
+    }
+}
+
+/// Generate, compile and write the verifier for `keys` into `out`.
+pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path) -> Result<VerifierArtifact> {
+    let title = format!("zkml-evm verifier for model {}", &model_hash[..16.min(model_hash.len())]);
+    let generated = super::codegen::generate(&keys.params, &keys.vk, num_public, &title)?;
+    let compiled = compile_contract(&[(SOURCE_FILE.to_string(), generated.solidity.clone())], CONTRACT, Some(OPTIMIZER_RUNS), false)?;
+    let runtime_size = compiled.deployed_bytecode.len();
+    if runtime_size > EIP170_LIMIT {
+        bail!("verifier runtime is {runtime_size} bytes, over the {EIP170_LIMIT}-byte EIP-170 limit");
+    }
+    let a = VerifierArtifact {
+        version: ARTIFACT_VERSION,
+        contract: CONTRACT.into(),
+        model_hash: model_hash.into(),
+        k: keys.vk.get_domain().k(),
+        proof_len: generated.proof_len,
+        num_public,
+        solc_version: compiled.solc_version.clone(),
+        runtime_size,
+        abi: compiled.abi.clone(),
+        bytecode: artifact::to_hex(&compiled.bytecode),
+        deployed_bytecode: artifact::to_hex(&compiled.deployed_bytecode),
+    };
+    artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
+    artifact::write_json(&out.join(ARTIFACT_FILE), &a)?;
+    Ok(a)
+}
+
+/// ABI-encoded `verify(proof, publicInputs)` call.
+pub fn calldata(proof: &ProofFile) -> Result<Vec<u8>> {
+    let inputs = proof
+        .public_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let b = artifact::from_hex(s).with_context(|| format!("public_inputs[{i}]"))?;
+            if b.len() > 32 {
+                bail!("public_inputs[{i}] is longer than 32 bytes");
+            }
+            Ok(U256::from_be_slice(&b))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(encode_call(&proof.proof_bytes()?, &inputs))
+}
+
+pub fn encode_call(proof: &[u8], inputs: &[U256]) -> Vec<u8> {
+    verifyCall { proof: Bytes::copy_from_slice(proof), publicInputs: inputs.to_vec() }.abi_encode()
+}
+
+/// Outcome of `test-evm`: did `verify` return true, and at what cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvmVerdict {
+    pub accepted: bool,
+    pub gas_used: u64,
+    pub deploy_gas: u64,
+    pub runtime_size: usize,
+    pub reason: Option<String>,
+}
+
+/// Deploy the verifier in a fresh revm and call it with `calldata`.
+pub fn run_in_revm(artifact: &VerifierArtifact, calldata: &[u8]) -> Result<EvmVerdict> {
+    let mut evm = Evm::new();
+    let dep = evm.deploy(&artifact.creation_code()?)?;
+    let out = evm.call(dep.address, calldata, DEFAULT_GAS_LIMIT);
+    Ok(verdict(&out, dep.gas_used, dep.runtime_size))
+}
+
+pub fn verdict(out: &CallOutcome, deploy_gas: u64, runtime_size: usize) -> EvmVerdict {
+    let returned_true = out.success && out.output.len() == 32 && out.output[31] == 1 && out.output[..31].iter().all(|&b| b == 0);
+    let reason = if returned_true {
+        None
+    } else if let Some(h) = &out.halt_reason {
+        Some(format!("halted: {h}"))
+    } else if let Some(r) = &out.revert_reason {
+        Some(format!("reverted: {r}"))
+    } else {
+        Some("verify returned false".into())
+    };
+    EvmVerdict { accepted: returned_true, gas_used: out.gas_used, deploy_gas, runtime_size, reason }
+}

@@ -1,0 +1,57 @@
+//! Shared helpers for the integration tests: compile, set up and prove a
+//! bundled test vector in a temporary directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use zkml_evm::compile::{compile, CompileOptions, Compiled};
+use zkml_evm::model::InputFile;
+use zkml_evm::proof::{self, ProofFile};
+
+pub fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors")
+}
+
+pub struct Built {
+    pub dir: tempfile::TempDir,
+    pub compiled: Compiled,
+    pub input: InputFile,
+    pub proof: ProofFile,
+}
+
+/// compile -> setup -> prove on `test-vectors/NAME`.
+pub fn build(name: &str) -> Built {
+    build_with(name, &CompileOptions::default())
+}
+
+pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
+    let model = vectors().join(name).join("network.onnx");
+    let input_path = vectors().join(name).join("input.json");
+    let input = InputFile::read(&input_path).unwrap();
+    let m = zkml_evm::model::Model::load(&model).unwrap();
+    let x = input.input_for(&m.program, &input_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let compiled = compile(&model, &[x.clone()], opts, dir.path()).unwrap();
+    proof::setup(&compiled, None).unwrap();
+    let proof = proof::prove(&compiled, &x).unwrap();
+    Built { dir, compiled, input, proof }
+}
+
+/// The tolerance README documents: outputs within 2% of the output range
+/// (at least 0.02 absolute) of the reference.
+pub fn tolerance(reference: &[f64]) -> f64 {
+    0.02 * reference.iter().fold(1.0f64, |m, v| m.max(v.abs()))
+}
+
+pub fn flip_byte(proof: &ProofFile, index: usize) -> ProofFile {
+    let mut bytes = proof.proof_bytes().unwrap();
+    bytes[index] ^= 0x01;
+    ProofFile { proof: zkml_evm::artifact::to_hex(&bytes), ..proof.clone() }
+}
+
+pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
+    let mut inst = proof.instances().unwrap();
+    inst[index] += halo2_proofs::halo2curves::bn256::Fr::from(1u64);
+    let public_inputs = inst.iter().map(zkml_evm::proof::fr_to_hex).collect();
+    ProofFile { public_inputs, ..proof.clone() }
+}

@@ -1,0 +1,92 @@
+//! End to end on bundled MLPs: compile -> setup -> prove -> verify natively
+//! and on revm, with tampered proofs, inputs and foreign proofs rejected.
+
+mod common;
+
+use common::*;
+use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
+use zkml_evm::proof::{self, verify};
+
+fn check_accuracy(b: &Built) {
+    let p = &b.proof;
+    let tol = tolerance(&p.float_outputs);
+    assert!(p.max_abs_error <= tol, "error {} vs tract above tolerance {tol}", p.max_abs_error);
+    if let Some(expected) = b.input.output_data.as_ref().map(|o| &o[0]) {
+        assert_eq!(expected.len(), p.outputs.len());
+        let tol = tolerance(expected);
+        for (o, e) in p.outputs.iter().zip(expected) {
+            assert!((o - e).abs() <= tol, "output {o} vs output_data {e} (tolerance {tol})");
+        }
+    }
+}
+
+#[test]
+fn mlps_prove_and_verify_natively() {
+    for name in ["1l_mlp", "2l_relu_fc", "linear_regression", "1l_relu"] {
+        let b = build(name);
+        check_accuracy(&b);
+        assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+    }
+}
+
+#[test]
+fn rockybot_end_to_end_native_and_evm() {
+    let b = build("rockybot");
+    check_accuracy(&b);
+    let c = &b.compiled;
+    assert!(verify(c, &b.proof).unwrap());
+
+    // Native rejections: flipped bytes across the proof, a changed input and
+    // output, and a truncated proof.
+    let len = b.proof.proof_bytes().unwrap().len();
+    for i in [0, 33, 64 * 3 + 5, len / 2, len - 1] {
+        assert!(!verify(c, &flip_byte(&b.proof, i)).unwrap(), "flipped byte {i} accepted");
+    }
+    assert!(!verify(c, &bump_public_input(&b.proof, 0)).unwrap(), "changed input accepted");
+    let last = b.proof.public_inputs.len() - 1;
+    assert!(!verify(c, &bump_public_input(&b.proof, last)).unwrap(), "changed output accepted");
+
+    // EVM: generated verifier accepts the honest proof under the size limit.
+    let vdir = b.dir.path().join("verifier");
+    let keys = proof::load_keys(c).unwrap();
+    let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &vdir).unwrap();
+    assert!(art.runtime_size <= 24_576);
+    let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
+    assert!(ok.accepted, "EVM rejected an honest proof: {:?}", ok.reason);
+    eprintln!("rockybot: verify gas {} runtime {} bytes", ok.gas_used, ok.runtime_size);
+
+    for i in [0, 33, 64 * 3 + 5, len / 2, len - 1] {
+        let v = run_in_revm(&art, &calldata(&flip_byte(&b.proof, i)).unwrap()).unwrap();
+        assert!(!v.accepted, "EVM accepted flipped byte {i}");
+        assert!(v.gas_used <= ok.gas_used + 50_000, "rejection of byte {i} cost {} gas", v.gas_used);
+    }
+    for idx in [0, last] {
+        let v = run_in_revm(&art, &calldata(&bump_public_input(&b.proof, idx)).unwrap()).unwrap();
+        assert!(!v.accepted, "EVM accepted changed public input {idx}");
+    }
+}
+
+#[test]
+fn proof_for_another_model_is_rejected() {
+    let a = build("1l_mlp");
+    let b = build("2l_relu_fc");
+    // Bypass the model-hash check: the cryptography itself must say no.
+    let keys_b = proof::load_keys(&b.compiled).unwrap();
+    let foreign = a.proof.proof_bytes().unwrap();
+    let inst = a.proof.instances().unwrap();
+    assert!(!proof::verify_bytes(&keys_b.params, &keys_b.vk, &foreign, &inst));
+    assert!(!verify(&b.compiled, &a.proof).unwrap());
+
+    let vdir = b.dir.path().join("verifier");
+    let art = gen_verifier(&keys_b, &b.compiled.settings.model_hash, b.compiled.settings.layout.public_inputs, &vdir).unwrap();
+    assert!(run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap().accepted);
+    assert!(!run_in_revm(&art, &calldata(&a.proof).unwrap()).unwrap().accepted);
+
+    // Same shapes, different weights (other fixed-point weights): the public
+    // input layout matches, so only the circuit itself can tell them apart.
+    let twin = build_with("2l_relu_fc", &zkml_evm::compile::CompileOptions { weight_bits: Some(6), ..Default::default() });
+    assert_eq!(twin.proof.public_inputs.len(), b.proof.public_inputs.len());
+    let twin_bytes = twin.proof.proof_bytes().unwrap();
+    assert!(!proof::verify_bytes(&keys_b.params, &keys_b.vk, &twin_bytes, &twin.proof.instances().unwrap()));
+    assert!(!run_in_revm(&art, &calldata(&twin.proof).unwrap()).unwrap().accepted);
+}
