@@ -632,13 +632,14 @@ impl Gen<'_> {
                     }
                     _ => terms.push((self.point_loader(*com, 0), scm)),
                 }
+                // Keep r_inner short: flush to memory after each commitment
+                // (before y_pow moves on, since the expression reads it).
+                self.store(&format!("rin_{i}"), r_inner.clone());
+                r_inner = self.m(&format!("rin_{i}"));
                 if j + 1 < coms.len() {
                     let ny = self.mul(&yp, &sy);
                     self.store("y_pow", ny);
                 }
-                // Keep r_inner short: flush to memory after each commitment.
-                self.store(&format!("rin_{i}"), r_inner.clone());
-                r_inner = self.m(&format!("rin_{i}"));
             }
             let ro = self.add(&self.m("r_outer"), &self.mul(&self.m(&format!("coef_{i}")), &r_inner));
             self.store("r_outer", ro);
@@ -661,6 +662,17 @@ impl Gen<'_> {
             } else {
                 self.line(format!("ok := and(ok, staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40))"));
                 self.line(format!("ok := and(ok, staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40))"));
+            }
+        }
+        if std::env::var_os("ZKML_EVM_DEBUG_DUMP").is_some() {
+            // Debugging aid: return every named slot (and the MSM result)
+            // instead of the verdict; see `slot_map`.
+            let end = self.mem.borrow().next;
+            self.line(format!("return(0x80, {:#x})", end - 0x80));
+            let mut names: Vec<(usize, String)> = self.mem.borrow().names.iter().map(|(k, v)| (*v, k.clone())).collect();
+            names.sort();
+            for (o, n) in names {
+                eprintln!("slot {o:#x} {n}");
             }
         }
         // e(W', [s]2) · e(R, -[1]2) == 1

@@ -74,6 +74,9 @@ impl<S> EvmTranscript<S> {
 impl<S> Transcript<G1Affine, Challenge255<G1Affine>> for EvmTranscript<S> {
     fn squeeze_challenge(&mut self) -> Challenge255<G1Affine> {
         let h: [u8; 32] = Keccak256::digest(&self.buf).into();
+        if std::env::var_os("ZKML_EVM_DEBUG_DUMP").is_some() {
+            eprintln!("squeeze after {} bytes -> {}", self.buf.len(), hex::encode(h));
+        }
         self.buf = h.to_vec();
         // Challenge255 reduces a 512-bit little-endian integer mod r; with the
         // high half zero that is exactly `h mod r`, as the EVM computes it.
