@@ -79,9 +79,12 @@ type LowerFn = fn(&mut Lowering, &NodeCtx) -> Result<Sym, ModelError>;
 pub const OPS: &[(&str, LowerFn)] = &[
     ("Add", add),
     ("Cast", identity),
+    ("Concat", concat),
     ("Constant", constant),
+    ("ConstantOfShape", constant_of_shape),
     ("Div", div),
     ("Dropout", identity),
+    ("Expand", expand),
     ("Flatten", flatten),
     ("Gemm", gemm),
     ("Identity", identity),
@@ -89,8 +92,10 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Mul", mul),
     ("Relu", relu),
     ("Reshape", reshape),
+    ("Slice", slice),
     ("Squeeze", squeeze),
     ("Sub", sub),
+    ("Tile", tile),
     ("Transpose", transpose),
     ("Unsqueeze", unsqueeze),
 ];
@@ -109,10 +114,15 @@ impl Lowering {
         self.values.len() - 1
     }
 
-    /// Whether `tensor` is read by exactly one node and is not a model output,
-    /// so the neurons producing it may be changed in place.
-    fn single_use(&self, tensor: &str) -> bool {
-        self.consumers.get(tensor).copied() == Some(1) && !self.graph_outputs.iter().any(|o| o == tensor)
+    /// Whether the neurons `ids` of `tensor` may be changed in place: the
+    /// tensor is read by exactly one node and is not a model output, and its
+    /// elements are distinct identity neurons (not inputs, not activated).
+    fn fresh_single_use(&self, tensor: &str, ids: &[ValueId]) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        self.consumers.get(tensor).copied() == Some(1)
+            && !self.graph_outputs.iter().any(|o| o == tensor)
+            && ids.iter().all(|&id| matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
+            && ids.iter().all(|id| seen.insert(*id))
     }
 }
 
@@ -262,7 +272,14 @@ fn affine_from_terms(
 
 /// Matrix product of `a` [.., M, K] and `b` [.., K, N] (numpy semantics,
 /// batch dims broadcast); exactly one side must be constant.
-fn matmul_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, scale: f64) -> Result<Sym, ModelError> {
+fn matmul_syms(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: &Sym,
+    b: &Sym,
+    scale: f64,
+    bias: Option<(&ConstTensor, f64)>,
+) -> Result<Sym, ModelError> {
     let (mut sa, mut sb) = (a.shape().to_vec(), b.shape().to_vec());
     let (a1, b1) = (sa.len() == 1, sb.len() == 1);
     if a1 {
@@ -300,24 +317,34 @@ fn matmul_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, scale: f64) -> R
             .collect()
     };
     let _ = nb;
+    // The bias (Gemm's C) folds into each neuron instead of adding neurons.
+    let bias_at: Vec<f64> = match bias {
+        None => vec![0.0; numel(&out_shape)],
+        Some((c, beta)) => {
+            if broadcast_shape(&c.shape, &out_shape).as_deref() != Some(&out_shape[..]) {
+                return Err(n.err(format!("bias shape {:?} does not broadcast to {out_shape:?}", c.shape)));
+            }
+            broadcast_indices(&c.shape, &out_shape).into_iter().map(|i| beta * c.data[i]).collect()
+        }
+    };
     match (a, b) {
         (Sym::Dyn(da), Sym::Const(cb)) => Ok(affine_from_terms(
             l,
             n,
             out_shape,
             |o| pairs(o).into_iter().map(|(ia, ib)| (da.ids[ia], scale * cb.data[ib])).collect(),
-            |_| 0.0,
+            |o| bias_at[o],
         )),
         (Sym::Const(ca), Sym::Dyn(db)) => Ok(affine_from_terms(
             l,
             n,
             out_shape,
             |o| pairs(o).into_iter().map(|(ia, ib)| (db.ids[ib], scale * ca.data[ia])).collect(),
-            |_| 0.0,
+            |o| bias_at[o],
         )),
         (Sym::Const(ca), Sym::Const(cb)) => {
             let data = (0..numel(&out_shape))
-                .map(|o| pairs(o).into_iter().map(|(ia, ib)| scale * ca.data[ia] * cb.data[ib]).sum())
+                .map(|o| pairs(o).into_iter().map(|(ia, ib)| scale * ca.data[ia] * cb.data[ib]).sum::<f64>() + bias_at[o])
                 .collect();
             Ok(Sym::Const(ConstTensor { shape: out_shape, data }))
         }
@@ -329,7 +356,7 @@ fn matmul_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, scale: f64) -> R
 
 fn matmul(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
-    matmul_syms(l, n, &a, &b, 1.0)
+    matmul_syms(l, n, &a, &b, 1.0, None)
 }
 
 fn transpose_2d(sym: &Sym) -> Sym {
@@ -352,11 +379,15 @@ fn gemm(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     }
     let alpha = n.attr_float("alpha", 1.0) as f64;
     let beta = n.attr_float("beta", 1.0) as f64;
-    let prod = matmul_syms(l, n, &a, &b, alpha)?;
     match n.opt_input(2) {
-        None => Ok(prod),
-        Some(c) => {
+        None => matmul_syms(l, n, &a, &b, alpha, None),
+        Some(Sym::Const(c)) => {
             let c = c.clone();
+            matmul_syms(l, n, &a, &b, alpha, Some((&c, beta)))
+        }
+        Some(Sym::Dyn(_)) => {
+            let c = n.opt_input(2).cloned().expect("matched");
+            let prod = matmul_syms(l, n, &a, &b, alpha, None)?;
             add_syms(l, n, &prod, &c, beta)
         }
     }
@@ -375,6 +406,15 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
             data: (0..numel(&shape)).map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]]).collect(),
             shape,
         })),
+        (Sym::Dyn(d), Sym::Const(c)) if shape == d.shape && l.fresh_single_use(&n.proto.input[0], &d.ids) => {
+            // MatMul then Add(bias): fold the constant into the producing neurons.
+            for (o, &id) in d.ids.iter().enumerate() {
+                if let Value::Neuron(nr) = &mut l.values[id] {
+                    nr.bias += sign * c.data[ib[o]];
+                }
+            }
+            Ok(a.clone())
+        }
         (Sym::Dyn(d), Sym::Const(c)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], 1.0)], |o| sign * c.data[ib[o]])),
         (Sym::Const(c), Sym::Dyn(d)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], sign)], |o| c.data[ia[o]])),
         (Sym::Dyn(da), Sym::Dyn(db)) => Ok(affine_from_terms(
@@ -450,14 +490,7 @@ fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         Sym::Dyn(d) => {
             // Fuse into the producing neurons when they are fresh identity
             // neurons read only here: saves a neuron per element.
-            let src = &n.proto.input[0];
-            let fusable = l.single_use(src)
-                && d.ids.iter().all(|&id| matches!(&l.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
-                && {
-                    let mut seen = std::collections::HashSet::new();
-                    d.ids.iter().all(|id| seen.insert(*id))
-                };
-            if fusable {
+            if l.fresh_single_use(&n.proto.input[0], &d.ids) {
                 for &id in &d.ids {
                     if let Value::Neuron(nr) = &mut l.values[id] {
                         nr.act = Activation::Relu;
@@ -475,4 +508,137 @@ fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
             Ok(Sym::Dyn(DynTensor { shape: d.shape.clone(), ids }))
         }
     }
+}
+
+fn const_ints(c: &ConstTensor) -> Vec<i64> {
+    c.data.iter().map(|&v| v as i64).collect()
+}
+
+fn constant_of_shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let shape: Vec<usize> = const_ints(n.constant(0, "ConstantOfShape's shape")?).iter().map(|&d| d.max(0) as usize).collect();
+    let value = match n.attr("value").and_then(|a| a.t.as_ref()) {
+        Some(t) => super::onnx::const_from_proto(t).map_err(|e| n.err(e))?.data.first().copied().unwrap_or(0.0),
+        None => 0.0,
+    };
+    Ok(Sym::Const(ConstTensor { data: vec![value; numel(&shape)], shape }))
+}
+
+/// Numpy-style broadcast of the input to `shape` (ONNX Expand).
+fn expand(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?;
+    let target: Vec<usize> = const_ints(n.constant(1, "Expand's shape")?).iter().map(|&d| d.max(0) as usize).collect();
+    let shape = broadcast_shape(x.shape(), &target)
+        .ok_or_else(|| n.err(format!("cannot expand {:?} to {target:?}", x.shape())))?;
+    let src = broadcast_indices(x.shape(), &shape);
+    Ok(reindex(x, shape, |i| src[i]))
+}
+
+fn tile(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?;
+    let reps = const_ints(n.constant(1, "Tile's repeats")?);
+    let in_shape = x.shape().to_vec();
+    if reps.len() != in_shape.len() || reps.iter().any(|&r| r < 0) {
+        return Err(n.err(format!("repeats {reps:?} do not fit input rank {}", in_shape.len())));
+    }
+    let shape: Vec<usize> = in_shape.iter().zip(&reps).map(|(&d, &r)| d * r as usize).collect();
+    let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
+    Ok(reindex(x, shape.clone(), |i| {
+        (0..shape.len()).map(|d| ((i / out_strides[d]) % shape[d] % in_shape[d]) * in_strides[d]).sum()
+    }))
+}
+
+/// Elements of a constant tensor as program values (neurons with no terms),
+/// so constants can sit beside dynamic values in one tensor.
+fn materialize(l: &mut Lowering, n: &NodeCtx, sym: &Sym) -> DynTensor {
+    match sym {
+        Sym::Dyn(d) => d.clone(),
+        Sym::Const(c) => DynTensor {
+            shape: c.shape.clone(),
+            ids: c
+                .data
+                .iter()
+                .map(|&v| l.push_neuron(Neuron { terms: vec![], bias: v, act: Activation::Identity, node: n.index }))
+                .collect(),
+        },
+    }
+}
+
+fn concat(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let inputs: Vec<Sym> = (0..n.inputs.len()).map(|i| n.input(i).cloned()).collect::<Result<_, _>>()?;
+    let rank = inputs[0].shape().len() as i64;
+    let mut axis = n.attr_int("axis", 0);
+    if axis < 0 {
+        axis += rank;
+    }
+    let axis = axis as usize;
+    for s in &inputs {
+        let (a, b) = (s.shape(), inputs[0].shape());
+        if a.len() != b.len() || (0..a.len()).any(|d| d != axis && a[d] != b[d]) {
+            return Err(n.err(format!("shapes {:?} and {:?} cannot be concatenated on axis {axis}", b, a)));
+        }
+    }
+    let all_const = inputs.iter().all(|s| matches!(s, Sym::Const(_)));
+    let mut shape = inputs[0].shape().to_vec();
+    shape[axis] = inputs.iter().map(|s| s.shape()[axis]).sum();
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    // Walk the output in order: for each outer index, each input's block.
+    let mut out_f = Vec::new();
+    let mut out_ids = Vec::new();
+    let dyns: Vec<Option<DynTensor>> =
+        inputs.iter().map(|s| if all_const { None } else { Some(materialize(l, n, s)) }).collect();
+    for o in 0..outer {
+        for (s, d) in inputs.iter().zip(&dyns) {
+            let block = s.shape()[axis] * inner;
+            let range = o * block..(o + 1) * block;
+            match (s, d) {
+                (Sym::Const(c), None) => out_f.extend_from_slice(&c.data[range]),
+                (_, Some(d)) => out_ids.extend_from_slice(&d.ids[range]),
+                (Sym::Dyn(_), None) => unreachable!("dynamic inputs are materialized"),
+            }
+        }
+    }
+    Ok(if all_const { Sym::Const(ConstTensor { shape, data: out_f }) } else { Sym::Dyn(DynTensor { shape, ids: out_ids }) })
+}
+
+fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?;
+    let in_shape = x.shape().to_vec();
+    let rank = in_shape.len();
+    let (starts, ends) = (const_ints(n.constant(1, "Slice's starts")?), const_ints(n.constant(2, "Slice's ends")?));
+    let axes: Vec<usize> = match n.opt_input(3) {
+        Some(Sym::Const(c)) => const_ints(c).iter().map(|&a| if a < 0 { (a + rank as i64) as usize } else { a as usize }).collect(),
+        Some(Sym::Dyn(_)) => return Err(n.err("axes must be a constant")),
+        None => (0..starts.len()).collect(),
+    };
+    let steps: Vec<i64> = match n.opt_input(4) {
+        Some(Sym::Const(c)) => const_ints(c),
+        Some(Sym::Dyn(_)) => return Err(n.err("steps must be a constant")),
+        None => vec![1; starts.len()],
+    };
+    // Per axis: the source coordinates kept, in output order.
+    let mut keep: Vec<Vec<usize>> = in_shape.iter().map(|&d| (0..d).collect()).collect();
+    for (i, &ax) in axes.iter().enumerate() {
+        let d = in_shape.get(ax).copied().ok_or_else(|| n.err(format!("axis {ax} out of range")))? as i64;
+        let step = steps[i];
+        if step == 0 {
+            return Err(n.err("step 0"));
+        }
+        let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
+        let norm = |v: i64| if v < 0 { v + d } else { v };
+        let (mut cur, end) = if step > 0 {
+            (clamp(norm(starts[i]), 0, d), clamp(norm(ends[i]), 0, d))
+        } else {
+            (clamp(norm(starts[i]), -1, d - 1), clamp(norm(ends[i]), -1, d - 1))
+        };
+        let mut v = Vec::new();
+        while (step > 0 && cur < end) || (step < 0 && cur > end) {
+            v.push(cur as usize);
+            cur += step;
+        }
+        keep[ax] = v;
+    }
+    let shape: Vec<usize> = keep.iter().map(|k| k.len()).collect();
+    let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
+    Ok(reindex(x, shape.clone(), |i| (0..rank).map(|d| keep[d][(i / out_strides[d]) % shape[d]] * in_strides[d]).sum()))
 }
