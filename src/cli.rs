@@ -79,6 +79,18 @@ pub enum Command {
     },
     /// Print the ABI-encoded verify(proof, publicInputs) calldata, hex.
     Calldata { proof: PathBuf },
+    /// Benchmark the whole pipeline per model (each in its own process) and print a table:
+    /// k, keygen s, prove s, peak RSS, proof bytes, verify gas, verifier runtime bytes.
+    Bench {
+        /// Model directories holding network.onnx and input.json (default: bundled MLPs).
+        models: Vec<PathBuf>,
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Benchmark one model and print its row as JSON (used by `bench`).
+    #[command(hide = true)]
+    BenchOne { model: PathBuf },
 }
 
 /// Errors that mean "the verifier said no", as opposed to bad input.
@@ -181,6 +193,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             }
         }
+        Command::Bench { models, json } => crate::bench::run(&models, json.as_deref())?,
+        Command::BenchOne { model } => println!("{}", serde_json::to_string(&crate::bench::one(&model)?)?),
         Command::Calldata { proof } => {
             let p = ProofFile::read(&proof)?;
             println!("{}", crate::artifact::to_hex(&evm::verifier::calldata(&p)?));

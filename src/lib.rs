@@ -6,6 +6,7 @@
 //! [`cli`] is the command-line edge.
 
 pub mod artifact;
+pub mod bench;
 pub mod circuit;
 pub mod cli;
 pub mod compile;
