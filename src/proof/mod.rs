@@ -92,8 +92,8 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
 }
 
 pub fn load_keys(c: &Compiled) -> Result<Keys> {
-    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let body = read_key(&c.dir.join(VK_FILE), &circuit_id(c))?;
+    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytes, c.keygen_circuit().gate_params())
         .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
     Ok(Keys { params, vk })
@@ -165,8 +165,8 @@ pub fn fr_to_hex(f: &Fr) -> String {
 pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
     let (circuit, values) = c.circuit_for(input)?;
     let float_outputs = c.model.float_model()?.run(input)?;
-    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let pk = load_pk(c)?;
+    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let instance = circuit.instance();
     let t = Instant::now();
     let proof = prove_circuit(&params, &pk, circuit, &instance)?;

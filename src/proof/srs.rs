@@ -25,10 +25,24 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache").join("zkml-evm")
 }
 
+/// Largest SRS we accept (2^28 points): beyond it a header is garbage.
+const MAX_SRS_K: u32 = 28;
+
+/// Read an SRS in halo2's raw format (`k` as u32 LE, then g, g_lagrange,
+/// g2, s_g2 uncompressed). The header and size are checked first: halo2's
+/// reader trusts them.
 pub fn read_params(path: &Path) -> Result<ParamsKZG<Bn256>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open SRS {}", path.display()))?;
-    ParamsKZG::<Bn256>::read(&mut BufReader::new(f))
-        .with_context(|| format!("{} is not a halo2 KZG SRS file (corrupt or truncated)", path.display()))
+    let bad = || format!("{} is not a halo2 KZG SRS file (corrupt or truncated)", path.display());
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open SRS {}", path.display()))?;
+    let len = f.metadata()?.len();
+    let mut head = [0u8; 4];
+    std::io::Read::read_exact(&mut f, &mut head).with_context(bad)?;
+    let k = u32::from_le_bytes(head);
+    if k == 0 || k > MAX_SRS_K || len != 4 + (1u64 << k) * 2 * 64 + 2 * 128 {
+        bail!("{}", bad());
+    }
+    let f = std::fs::File::open(path)?;
+    ParamsKZG::<Bn256>::read(&mut BufReader::new(f)).with_context(bad)
 }
 
 pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>) -> Result<()> {

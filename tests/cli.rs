@@ -1,0 +1,162 @@
+//! The binary as a user runs it: bad input gives one line on stderr naming
+//! the problem and exit code 2; a rejected proof gives exit code 1.
+
+mod common;
+
+use common::vectors;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn zkml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkml-evm")).args(args).output().expect("run zkml-evm")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit code 2 and a single `error:` line containing `needle`.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "expected exit 2, stderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
+    assert!(lines[0].contains(needle), "error line {:?} does not mention {needle:?}", lines[0]);
+    assert!(!err.contains("panicked"), "panic: {err}");
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn write_model_with_op(path: &Path, op: &str) {
+    use tract_onnx::pb::*;
+    let tensor_type = |dims: &[i64]| TypeProto {
+        value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+            elem_type: 1,
+            shape: Some(TensorShapeProto {
+                dim: dims
+                    .iter()
+                    .map(|&d| tensor_shape_proto::Dimension { value: Some(tensor_shape_proto::dimension::Value::DimValue(d)), ..Default::default() })
+                    .collect(),
+            }),
+        })),
+        ..Default::default()
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(GraphProto {
+            name: "g".into(),
+            node: vec![NodeProto {
+                input: vec!["x".into()],
+                output: vec!["y".into()],
+                name: "mystery_node".into(),
+                op_type: op.into(),
+                ..Default::default()
+            }],
+            input: vec![ValueInfoProto { name: "x".into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
+            output: vec![ValueInfoProto { name: "y".into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    use prost::Message;
+    std::fs::write(path, model.encode_to_vec()).unwrap();
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mlp = vectors().join("1l_mlp");
+    let model = mlp.join("network.onnx");
+    let input = mlp.join("input.json");
+    let out = t.join("build");
+
+    // Missing model file.
+    assert_bad_input(&zkml(&["compile", "/nonexistent/model.onnx", "--input", p(&input), "-o", p(&out)]), "/nonexistent/model.onnx");
+
+    // Corrupt ONNX.
+    let corrupt = t.join("corrupt.onnx");
+    std::fs::write(&corrupt, b"this is not protobuf at all \x00\x01\x02").unwrap();
+    assert_bad_input(&zkml(&["compile", p(&corrupt), "--input", p(&input), "-o", p(&out)]), "not a valid ONNX model");
+
+    // Unsupported op: names the op and the node.
+    let odd = t.join("odd.onnx");
+    write_model_with_op(&odd, "Frobnicate");
+    let o = zkml(&["compile", p(&odd), "--input", p(&input), "-o", p(&out)]);
+    assert_bad_input(&o, "Frobnicate");
+    assert!(stderr(&o).contains("mystery_node"));
+
+    // Wrong input length.
+    let short = t.join("short.json");
+    std::fs::write(&short, r#"{"input_data": [[0.1, 0.2]]}"#).unwrap();
+    assert_bad_input(&zkml(&["compile", p(&model), "--input", p(&short), "-o", p(&out)]), "model takes shape");
+
+    // Non-finite input (1e999 parses to infinity or is refused).
+    let inf = t.join("inf.json");
+    std::fs::write(&inf, r#"{"input_data": [[1e999, 0.2, 0.3]]}"#).unwrap();
+    let o = zkml(&["compile", p(&model), "--input", p(&inf), "-o", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("inf.json"));
+
+    // Malformed input JSON.
+    let junk = t.join("junk.json");
+    std::fs::write(&junk, "{\"input\": 3}").unwrap();
+    assert_bad_input(&zkml(&["compile", p(&model), "--input", p(&junk), "-o", p(&out)]), "junk.json");
+
+    // A good compile, then an SRS that is too small.
+    let o = zkml(&["compile", p(&model), "--input", p(&input), "-o", p(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let small_srs = t.join("small.srs");
+    let params = halo2_proofs::poly::kzg::commitment::ParamsKZG::<halo2_proofs::halo2curves::bn256::Bn256>::setup(4, rand::rngs::OsRng);
+    zkml_evm::proof::srs::write_params(&small_srs, &params).unwrap();
+    assert_bad_input(&zkml(&["setup", p(&out), "--srs", p(&small_srs)]), "SRS too small");
+
+    // Corrupt SRS file.
+    let bad_srs = t.join("bad.srs");
+    std::fs::write(&bad_srs, b"nope").unwrap();
+    assert_bad_input(&zkml(&["setup", p(&out), "--srs", p(&bad_srs)]), "bad.srs");
+
+    // Prove before setup: keys are missing.
+    assert_bad_input(&zkml(&["prove", p(&out), "--input", p(&input), "-o", p(&t.join("proof.json"))]), "setup");
+
+    // Proof JSON missing fields.
+    let empty_proof = t.join("empty_proof.json");
+    std::fs::write(&empty_proof, "{}").unwrap();
+    assert_bad_input(&zkml(&["verify", p(&out), p(&empty_proof)]), "empty_proof.json");
+
+    // Not a compiled directory.
+    assert_bad_input(&zkml(&["setup", p(t)]), "settings.json");
+}
+
+#[test]
+fn rejected_proof_exits_1_and_valid_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let v = vectors().join("2l_relu_fc");
+    let build = t.join("build");
+    let proof = t.join("proof.json");
+    for args in [
+        vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "-o", p(&build)],
+        vec!["setup", p(&build)],
+        vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
+        vec!["verify", p(&build), p(&proof)],
+    ] {
+        let o = zkml(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let mut pf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let hexs = pf["proof"].as_str().unwrap().to_string();
+    let flipped = format!("{}{}", &hexs[..10], if &hexs[10..11] == "0" { "1" } else { "0" }) + &hexs[11..];
+    pf["proof"] = serde_json::Value::String(flipped);
+    let bad = t.join("bad.json");
+    std::fs::write(&bad, serde_json::to_string(&pf).unwrap()).unwrap();
+    let o = zkml(&["verify", p(&build), p(&bad)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // calldata prints hex of the verify call
+    let o = zkml(&["calldata", p(&proof)]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("0x"));
+}
