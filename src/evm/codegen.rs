@@ -250,6 +250,14 @@ impl Gen<'_> {
         out.push('\n');
     }
 
+    /// Gas-profiling aid: with ZKML_EVM_STOP_AFTER=n the generated code
+    /// returns after phase n, so the cost of each phase can be measured.
+    fn phase_end(&self, n: u32) {
+        if std::env::var("ZKML_EVM_STOP_AFTER").ok().and_then(|v| v.parse::<u32>().ok()) == Some(n) {
+            self.line("mstore(0, 0) return(0, 0x20)");
+        }
+    }
+
     fn cd(&self, off: usize) -> String {
         format!("calldataload(add(p, {off:#x}))")
     }
@@ -362,6 +370,7 @@ impl Gen<'_> {
             "for {{ let o := {points_end} }} lt(o, {scalars_end}) {{ o := add(o, 0x20) }} {{ if iszero(lt(calldataload(add(p, o)), {r})) {{ fail() }} }}"
         ));
 
+        self.phase_end(1);
         // ---- 2. Transcript: absorb, squeeze challenges.
         let repr = hex_fr(&vk.transcript_repr());
         let theta_end = lay.lookup_a.first().copied().unwrap_or(lay.perm_z.first().copied().unwrap_or(lay.random));
@@ -400,6 +409,7 @@ impl Gen<'_> {
             }
         }
 
+        self.phase_end(2);
         // ---- 3. Domain values: x^n, Lagrange bases, one batch inversion.
         let n = params.n();
         let k = vk.get_domain().k();
@@ -501,6 +511,7 @@ impl Gen<'_> {
         self.store("zdiff0_inv", zd0_inv);
         self.store("xn_minus_1_inv", inv_at(rows.len()));
 
+        self.phase_end(3);
         // ---- 4. Constraint expressions folded with y, divided by x^n - 1.
         let y = self.m("y");
         self.line("let acc := 0");
@@ -571,6 +582,7 @@ impl Gen<'_> {
         let h_eval = self.mul("acc", &self.m("xn_minus_1_inv"));
         self.store("h_eval", h_eval);
 
+        self.phase_end(4);
         // ---- 5. SHPLONK: per-set scalars, then one MSM and one pairing.
         let (sy, v) = (self.m("shplonk_y"), self.m("v"));
         let mut terms: Vec<(String, String)> = Vec::new(); // (point loader, scalar)
@@ -653,6 +665,7 @@ impl Gen<'_> {
         terms.push((format!("calldatacopy({TERM:#x}, add(p, {w:#x}), 0x40)"), neg(self.m("z0"))));
         terms.push((format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"), self.m("u")));
 
+        self.phase_end(5);
         self.line("let ok := 1");
         for (i, (load, scalar)) in terms.iter().enumerate() {
             self.line(load.clone());
@@ -664,6 +677,7 @@ impl Gen<'_> {
                 self.line(format!("ok := and(ok, staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40))"));
             }
         }
+        self.phase_end(6);
         if std::env::var_os("ZKML_EVM_DEBUG_DUMP").is_some() {
             // Debugging aid: return every named slot (and the MSM result)
             // instead of the verdict; see `slot_map`.

@@ -9,7 +9,7 @@ use crate::circuit::ModelCircuit;
 use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -79,7 +79,9 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
     };
     let t = Instant::now();
     let circuit = c.keygen_circuit();
-    let vk = keygen_vk(&params, &circuit).context("verifying key generation failed")?;
+    // Selector compression folds the four gate selectors into fewer fixed
+    // columns: each fixed column costs the EVM verifier an ecMul.
+    let vk = keygen_vk_custom(&params, &circuit, true).context("verifying key generation failed")?;
     let pk = keygen_pk(&params, vk.clone(), &circuit).context("proving key generation failed")?;
     let keygen_seconds = t.elapsed().as_secs_f64();
     let id = circuit_id(c);
