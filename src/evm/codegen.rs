@@ -155,7 +155,7 @@ pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_publ
         vk,
         omega: domain.get_omega(),
         omega_inv: domain.get_omega_inv(),
-        r: format!("0x{R_HEX}"),
+        r: "r".into(),
         lay: layout(vk),
         mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
         out: std::cell::RefCell::new(String::new()),
@@ -360,15 +360,34 @@ impl Gen<'_> {
         let q = format!("0x{Q_HEX}");
 
         // ---- 1. Shape and range checks: cheap rejections first.
+        self.line(format!("let r := 0x{R_HEX}"));
         self.line("let p := proof.offset");
         self.line("let pi := publicInputs.offset");
         self.line(format!("if iszero(and(eq(proof.length, {total}), eq(publicInputs.length, {num_public}))) {{ fail() }}"));
-        self.line(format!("for {{ let i := 0 }} lt(i, {num_public}) {{ i := add(i, 1) }} {{ if iszero(lt(calldataload(add(pi, mul(i, 0x20))), {r})) {{ fail() }} }}"));
-        self.line(format!("for {{ let o := 0 }} lt(o, {points_end}) {{ o := add(o, 0x40) }} {{ checkPoint(add(p, o)) }}"));
-        self.line(format!("checkPoint(add(p, {w})) checkPoint(add(p, {w_prime}))"));
-        self.line(format!(
-            "for {{ let o := {points_end} }} lt(o, {scalars_end}) {{ o := add(o, 0x20) }} {{ if iszero(lt(calldataload(add(p, o)), {r})) {{ fail() }} }}"
-        ));
+        // Public inputs and proof scalars must be canonical (below r), as
+        // the native verifier requires; unrolled, it is ~20 gas each. Points
+        // need no check here: every proof point goes through ecMul (or the
+        // pairing) with exactly the gas it costs, and a precompile rejects an
+        // off-curve or non-canonical point by failing that call.
+        let mut canon = String::from("1");
+        for i in 0..num_public {
+            canon = format!("and({canon}, lt(calldataload(add(pi, {:#x})), r))", 32 * i);
+            if (i + 1) % 8 == 0 {
+                self.line(format!("if iszero({canon}) {{ fail() }}"));
+                canon = String::from("1");
+            }
+        }
+        for (i, o) in (points_end..scalars_end).step_by(32).enumerate() {
+            canon = format!("and({canon}, lt(calldataload(add(p, {o:#x})), r))");
+            if (i + 1) % 8 == 0 {
+                self.line(format!("if iszero({canon}) {{ fail() }}"));
+                canon = String::from("1");
+            }
+        }
+        if canon != "1" {
+            self.line(format!("if iszero({canon}) {{ fail() }}"));
+        }
+        let _ = (w, w_prime);
 
         self.phase_end(1);
         // ---- 2. Transcript: absorb, squeeze challenges.
@@ -418,8 +437,8 @@ impl Gen<'_> {
         self.line(format!("for {{ let i := 0 }} lt(i, {k}) {{ i := add(i, 1) }} {{ xn := mulmod(xn, xn, {r}) }}"));
         self.store("xn", "xn".into());
         let b = cs.blinding_factors() as i64;
-        // Rows whose Lagrange basis we need: public rows, then -(b+1)..=-1.
-        let mut rows: Vec<i64> = (0..num_public.max(1) as i64).collect();
+        // Rows whose Lagrange basis we need: row 0 (l_0), then -(b+1)..=-1.
+        let mut rows: Vec<i64> = vec![0];
         rows.extend(-(b + 1)..=-1);
 
         // SHPLONK point structure (needed now: zdiff_0 joins the inversion).
@@ -458,21 +477,48 @@ impl Gen<'_> {
         let z0 = prod_of(self, &sets[0].0);
         self.store("z0", z0);
 
-        // Batch inversion of: x - ω^row for each row, xn - 1, x, zdiff_0.
-        let inv_len = rows.len() + 3;
-        let inv = self.mem.borrow_mut().array(inv_len);
-        let pref = self.mem.borrow_mut().array(inv_len);
-        for (i, &row) in rows.iter().enumerate() {
-            let w = hex_fr(&omega_pow(self.omega, self.omega_inv, row));
-            let v = self.sub(&x, &w);
-            self.line(format!("mstore({:#x}, {v})", inv + 32 * i));
+        // Instance evaluation Σ_j pub_j·ω^j/(x - ω^j), summed as one
+        // fraction num/den so it needs no inversion of its own.
+        self.line("let num := 0 let den := 1");
+        for j in 0..num_public {
+            let wj = hex_fr(&omega_pow(self.omega, self.omega_inv, j as i64));
+            self.line(format!(
+                "{{ let d := addmod({x}, sub(r, {wj}), r) num := addmod(mulmod(num, d, r), mulmod(mulmod(calldataload(add(pi, {:#x})), {wj}, r), den, r), r) den := mulmod(den, d, r) }}",
+                32 * j
+            ));
         }
+        self.store("inst_num", "num".into());
+
+        // One batch inversion (Montgomery's trick, straight-line) of:
+        // x - ω^row for each row, x^n - 1, x, zdiff_0, and the instance den.
         let xn_minus_1 = self.sub("xn", "1");
-        self.line(format!("mstore({:#x}, {xn_minus_1})", inv + 32 * rows.len()));
-        self.line(format!("mstore({:#x}, {x})", inv + 32 * (rows.len() + 1)));
-        let zd0 = self.m("zdiff_0");
-        self.line(format!("mstore({:#x}, {zd0})", inv + 32 * (rows.len() + 2)));
-        self.line(format!("batchInvert({inv:#x}, {pref:#x}, {inv_len})"));
+        let mut elems: Vec<String> = rows
+            .iter()
+            .map(|&row| self.sub(&x, &hex_fr(&omega_pow(self.omega, self.omega_inv, row))))
+            .collect();
+        elems.push(xn_minus_1.clone());
+        elems.push(x.clone());
+        elems.push(self.m("zdiff_0"));
+        elems.push("den".into());
+        let m = elems.len();
+        let inv = self.mem.borrow_mut().array(m);
+        let pref = self.mem.borrow_mut().array(m);
+        for (i, e) in elems.iter().enumerate() {
+            self.line(format!("mstore({:#x}, {e})", inv + 32 * i));
+        }
+        self.line(format!("let prod := mload({inv:#x}) mstore({pref:#x}, prod)"));
+        for i in 1..m {
+            self.line(format!("prod := mulmod(prod, mload({:#x}), r) mstore({:#x}, prod)", inv + 32 * i, pref + 32 * i));
+        }
+        self.line("if iszero(prod) { fail() }");
+        self.line("mstore(0x00, 0x20) mstore(0x20, 0x20) mstore(0x40, 0x20) mstore(0x60, prod) mstore(0x80, sub(r, 2)) mstore(0xa0, r)");
+        self.line("if iszero(staticcall(gas(), 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
+        self.line("let invp := mload(0x00)");
+        for i in (1..m).rev() {
+            let (e, pv) = (inv + 32 * i, pref + 32 * (i - 1));
+            self.line(format!("{{ let e := mload({e:#x}) mstore({e:#x}, mulmod(invp, mload({pv:#x}), r)) invp := mulmod(invp, e, r) }}"));
+        }
+        self.line(format!("mstore({inv:#x}, invp)"));
         let inv_at = |i: usize| format!("mload({:#x})", inv + 32 * i);
 
         // c = (x^n - 1)/n ; L_row = ω^row · c / (x - ω^row)
@@ -480,13 +526,7 @@ impl Gen<'_> {
         let c = self.mul(&xn_minus_1, &n_inv);
         self.store("lagrange_c", c);
         let cm = self.m("lagrange_c");
-        // Instance evaluation Σ_j pub_j · L_j(x).
-        let omega_hex = hex_fr(&self.omega);
-        self.line("let s := 0 let w := 1");
-        self.line(format!(
-            "for {{ let j := 0 }} lt(j, {num_public}) {{ j := add(j, 1) }} {{ s := addmod(s, mulmod(mulmod(calldataload(add(pi, mul(j, 0x20))), w, {r}), mload(add({inv:#x}, mul(j, 0x20))), {r}), {r}) w := mulmod(w, {omega_hex}, {r}) }}"
-        ));
-        let inst = self.mul("s", &cm);
+        let inst = self.mul(&self.mul(&self.m("inst_num"), &inv_at(m - 1)), &cm);
         self.store("inst_eval", inst);
         let l0 = self.mul(&cm, &inv_at(0));
         self.store("l_0", l0);
@@ -505,10 +545,8 @@ impl Gen<'_> {
         self.store("l_blind", l_blind);
         let active = self.sub("1", &self.add(&self.m("l_last"), &self.m("l_blind")));
         self.store("active", active);
-        let xinv = inv_at(rows.len() + 1);
-        self.store("x_inv", xinv);
-        let zd0_inv = inv_at(rows.len() + 2);
-        self.store("zdiff0_inv", zd0_inv);
+        self.store("x_inv", inv_at(rows.len() + 1));
+        self.store("zdiff0_inv", inv_at(rows.len() + 2));
         self.store("xn_minus_1_inv", inv_at(rows.len()));
 
         self.phase_end(3);
