@@ -112,7 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 out.display(),
                 t.elapsed().as_secs_f64(),
                 s.k,
-                s.layout.rows_used.max(s.layout.table_rows),
+                s.layout.rows_used,
                 s.layout.usable_rows,
                 s.layout.neurons,
                 s.layout.mac_terms,

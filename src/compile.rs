@@ -4,9 +4,9 @@
 //! quantized program and circuit are rebuilt from them deterministically by
 //! [`Compiled::load`], so there is one source of truth for the weights.
 
-use crate::circuit::layout::{self, Layout, Table};
+use crate::circuit::layout::{self, Layout};
 use crate::circuit::ModelCircuit;
-use crate::model::{Activation, Model, Program};
+use crate::model::{Model, Program};
 use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use sha3::{Digest, Keccak256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const SETTINGS_VERSION: u32 = 1;
+pub const SETTINGS_VERSION: u32 = 2;
 pub const MODEL_FILE: &str = "network.onnx";
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -25,7 +25,6 @@ pub struct Settings {
     pub model_hash: String,
     pub k: u32,
     pub quant: QuantParams,
-    pub tables: Vec<Table>,
     pub input_shape: Vec<usize>,
     pub output_shape: Vec<usize>,
     pub visibility: Visibility,
@@ -43,13 +42,13 @@ pub struct Visibility {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LayoutStats {
     pub rows_used: usize,
-    pub table_rows: usize,
     pub usable_rows: usize,
     pub neurons: usize,
     pub mac_terms: usize,
     pub advice_columns: usize,
+    /// Fixed columns before halo2 compresses the selectors.
     pub fixed_columns: usize,
-    pub lookups: usize,
+    pub selectors: usize,
     pub public_inputs: usize,
 }
 
@@ -66,10 +65,13 @@ pub struct CompileOptions {
     pub weight_bits: Option<u32>,
 }
 
-/// Lowest activation precision calibration accepts before growing k.
+/// Activation precision bounds when calibrating.
 const MIN_SCALE_BITS: u32 = 6;
-const MAX_SCALE_BITS: u32 = 16;
-const DEFAULT_WEIGHT_BITS: u32 = 8;
+const MAX_SCALE_BITS: u32 = 14;
+/// Range bits calibration aims at: range checks cost only chain rows, so
+/// precision is nearly free up to here (witness arithmetic stays in i64).
+const TARGET_RANGE_BITS: u32 = 18;
+const DEFAULT_WEIGHT_BITS: u32 = 10;
 /// Extra range bits above the calibrated maximum, for inputs a little
 /// larger than the samples.
 const HEADROOM_BITS: u32 = 1;
@@ -79,56 +81,30 @@ pub fn hash_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Keccak256::digest(&bytes)))
 }
 
-fn tables_for(program: &Program<i64>) -> Vec<Table> {
-    let mut t: Vec<Table> = quant::tables_needed(program).into_iter().map(Table::Act).collect();
-    t.push(Table::Remainder);
-    t
+fn int_bits(max_abs: f64) -> u32 {
+    if max_abs <= 1.0 { 0 } else { max_abs.log2().ceil() as u32 }
 }
 
-/// Range bits needed at `scale_bits` for activations up to `max_abs`.
-fn range_bits_for(scale_bits: u32, max_abs: f64) -> u32 {
-    let int_bits = if max_abs <= 1.0 { 0 } else { max_abs.log2().ceil() as u32 };
-    scale_bits + int_bits + 1 + HEADROOM_BITS
-}
-
-/// Choose scales and k: the smallest k that fits the circuit at the minimum
-/// precision, then the highest precision whose tables still fit that k.
+/// Choose scales and k: activation scale from the largest value seen on the
+/// samples (with headroom), then the smallest k that holds the layout.
 pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOptions) -> Result<(QuantParams, u32, f64)> {
     let max_abs = quant::max_abs_activation(program, samples);
     let weight_bits = opts.weight_bits.unwrap_or(DEFAULT_WEIGHT_BITS);
-    if !(1..=24).contains(&weight_bits) {
-        bail!("--weight-bits must be in 1..=24, got {weight_bits}");
+    if !(1..=20).contains(&weight_bits) {
+        bail!("--weight-bits must be in 1..=20, got {weight_bits}");
     }
-    let qp_at = |scale_bits: u32| QuantParams {
-        scale_bits,
-        weight_bits,
-        range_bits: range_bits_for(scale_bits, max_abs),
+    let ib = int_bits(max_abs);
+    let scale_bits = match opts.scale_bits {
+        Some(s) => s,
+        None => (TARGET_RANGE_BITS - 1 - HEADROOM_BITS).saturating_sub(ib).clamp(MIN_SCALE_BITS, MAX_SCALE_BITS),
     };
-    // Region rows depend only on the non-zero weights, not on activation
-    // scale, so measure them once at the minimum precision.
-    let probe = qp_at(opts.scale_bits.unwrap_or(MIN_SCALE_BITS));
-    let qprog = quant::quantize(program, &probe)?;
-    let tables = tables_for(&qprog);
-    let region = layout::region_rows(&qprog);
-    let k = layout::min_k(region, layout::table_rows(&tables, &probe)).with_context(|| {
-        format!("model needs {region} rows and {} table rows: more than 2^{} allows", layout::table_rows(&tables, &probe), layout::MAX_K)
-    })?;
-    let q = match opts.scale_bits {
-        Some(s) => qp_at(s),
-        None => {
-            let mut best = probe;
-            for s in MIN_SCALE_BITS..=MAX_SCALE_BITS {
-                let cand = qp_at(s);
-                if layout::min_k(region, layout::table_rows(&tables, &cand)).is_some_and(|kk| kk <= k) {
-                    best = cand;
-                }
-            }
-            best
-        }
-    };
-    if q.range_bits > 30 {
+    let q = QuantParams { scale_bits, weight_bits, range_bits: scale_bits + ib + 1 + HEADROOM_BITS };
+    if q.range_bits > 40 {
         bail!("activations need {} bits at scale 2^{}: lower --scale", q.range_bits, q.scale_bits);
     }
+    let qprog = quant::quantize(program, &q)?;
+    let rows = Layout::new(&qprog, &q, 0).rows_used;
+    let k = layout::min_k(rows).with_context(|| format!("model needs {rows} rows: more than 2^{} allows", layout::MAX_K))?;
     Ok((q, k, max_abs))
 }
 
@@ -141,26 +117,23 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         let xq: Vec<i64> = s.iter().map(|&v| quant.quantize_input(v)).collect();
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
-    let tables = tables_for(&program);
-    let lay = Layout::new(&program, tables.clone(), k);
+    let lay = Layout::new(&program, &quant, k);
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
         k,
         quant,
-        tables: tables.clone(),
         input_shape: program.input_shape.clone(),
         output_shape: program.output_shape.clone(),
         visibility: Visibility { input: "public".into(), output: "public".into(), params: "fixed".into() },
         layout: LayoutStats {
             rows_used: lay.rows_used,
-            table_rows: layout::table_rows(&tables, &quant),
             usable_rows: lay.usable_rows(),
             neurons: program.num_neurons(),
             mac_terms: program.num_terms(),
-            advice_columns: 2,
-            fixed_columns: 9,
-            lookups: 1,
+            advice_columns: 3,
+            fixed_columns: 1,
+            selectors: 7,
             public_inputs: program.num_inputs + program.outputs.len(),
         },
         calibration: Calibration { samples: samples.len(), max_abs_activation: max_abs },
@@ -195,7 +168,7 @@ impl Compiled {
         }
         let model = Model::load(&model_path)?;
         let program = quant::quantize(&model.program, &settings.quant)?;
-        let lay = Layout::new(&program, settings.tables.clone(), settings.k);
+        let lay = Layout::new(&program, &settings.quant, settings.k);
         Ok(Compiled { dir: dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
     }
 
@@ -218,9 +191,5 @@ impl Compiled {
 
     pub fn keygen_circuit(&self) -> ModelCircuit {
         ModelCircuit { program: self.program.clone(), quant: self.settings.quant, layout: self.layout.clone(), witness: None, corrupt: Vec::new() }
-    }
-
-    pub fn uses(&self, act: Activation) -> bool {
-        self.settings.tables.contains(&Table::Act(act))
     }
 }

@@ -5,10 +5,12 @@
 //! `2^weight_bits`; a neuron's accumulator is at `2^(scale+weight)` and is
 //! rescaled back by floor division with rounding:
 //! `y = floor((Σ w·x + b + 2^(weight_bits-1)) / 2^weight_bits)`.
-//! Every `y` must lie in `[-2^(range_bits-1), 2^(range_bits-1))`, which the
-//! circuit enforces with lookups.
+//! Every `y` must lie in `[-2^(range_bits-1), 2^(range_bits-1))`. The
+//! circuit checks both at once: with the offset `2^(range_bits-1)·2^weight_bits`
+//! folded into the bias, the accumulator must be a `range_bits+weight_bits`
+//! bit number whose top bits are `y + 2^(range_bits-1)`.
 
-use crate::model::{Activation, Neuron, Program, Value};
+use crate::model::{Neuron, Program, Value};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +38,16 @@ impl QuantParams {
         (self.scale_bits as f64).exp2()
     }
     pub fn range(&self) -> (i64, i64) {
-        let half = 1i64 << (self.range_bits - 1);
+        let half = self.half_range();
         (-half, half - 1)
+    }
+    /// `2^(range_bits-1)`: the offset that makes activations non-negative.
+    pub fn half_range(&self) -> i64 {
+        1i64 << (self.range_bits - 1)
+    }
+    /// Bits of a neuron's offset accumulator: range + weight bits.
+    pub fn chain_bits(&self) -> u32 {
+        self.range_bits + self.weight_bits
     }
     pub fn quantize_input(&self, x: f64) -> i64 {
         (x * self.scale()).round() as i64
@@ -52,11 +62,12 @@ impl QuantParams {
 const MAX_WEIGHT_BITS: u32 = 62;
 
 /// The float program with weights and biases in fixed point. The rounding
-/// offset `2^(weight_bits-1)` is folded into every bias.
+/// offset `2^(weight_bits-1)` and the range offset
+/// `2^(range_bits-1)·2^weight_bits` are folded into every bias.
 pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>, QuantError> {
     let w_scale = (q.weight_bits as f64).exp2();
     let b_scale = ((q.scale_bits + q.weight_bits) as f64).exp2();
-    let half = 1i64 << (q.weight_bits - 1);
+    let half = (1i64 << (q.weight_bits - 1)) + (q.half_range() << q.weight_bits);
     let limit = (MAX_WEIGHT_BITS as f64).exp2();
     let fixed = |v: f64, scale: f64, node: usize| -> Result<i64, QuantError> {
         let r = (v * scale).round();
@@ -95,23 +106,26 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
 /// The intermediate values of one neuron, as the circuit lays them out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NeuronWitness {
-    /// Accumulator including bias and rounding offset.
+    /// Accumulator including bias and both offsets; in range it is a
+    /// `chain_bits`-bit non-negative number.
     pub acc: i128,
-    /// Rescaled pre-activation: floor(acc / 2^weight_bits).
+    /// Rescaled pre-activation: floor(acc / 2^weight_bits) - 2^(range_bits-1).
     pub y: i64,
-    /// Remainder acc - y·2^weight_bits, in [0, 2^weight_bits).
-    pub rem: i64,
     /// act(y).
     pub out: i64,
 }
 
-pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], weight_bits: u32) -> NeuronWitness {
+impl NeuronWitness {
+    pub fn in_range(&self, q: &QuantParams) -> bool {
+        self.acc >= 0 && self.acc < 1i128 << q.chain_bits()
+    }
+}
+
+pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], q: &QuantParams) -> NeuronWitness {
     let acc = n.terms.iter().map(|(id, w)| *w as i128 * vals[*id] as i128).sum::<i128>() + n.bias as i128;
-    let d = 1i128 << weight_bits;
-    let y = acc.div_euclid(d);
-    let rem = acc.rem_euclid(d) as i64;
+    let y = acc.div_euclid(1i128 << q.weight_bits) - q.half_range() as i128;
     let y = y.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-    NeuronWitness { acc, y, rem, out: n.act.apply_i64(y) }
+    NeuronWitness { acc, y, out: n.act.apply_i64(y) }
 }
 
 /// Integer forward pass: every value of the program, range-checked the way
@@ -128,8 +142,8 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
         });
     }
     qp.eval_with(input, |n, vals| {
-        let w = neuron_step(n, vals, q.weight_bits);
-        if w.y < lo || w.y > hi {
+        let w = neuron_step(n, vals, q);
+        if !w.in_range(q) {
             return Err(QuantError::OutOfRange {
                 node: qp.nodes[n.node].clone(),
                 value: q.dequantize(w.y),
@@ -156,31 +170,25 @@ pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
     max
 }
 
-/// Activations used by the program; the identity table is always present
-/// because public inputs and outputs are range-checked with it.
-pub fn tables_needed(program: &Program<i64>) -> Vec<Activation> {
-    let mut acts = vec![Activation::Identity];
-    for a in program.activations_used() {
-        if !acts.contains(&a) {
-            acts.push(a);
-        }
-    }
-    acts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Activation;
 
     #[test]
     fn rescale_rounds_half_up_and_floors_negatives() {
-        let n = Neuron { terms: vec![(0, 3)], bias: 1 << 3, act: Activation::Identity, node: 0 };
-        // 3 * 5 + 8 = 23 -> floor(23/16) = 1, rem 7
-        let w = neuron_step(&n, &[5], 4);
-        assert_eq!((w.y, w.rem), (1, 7));
-        let w = neuron_step(&n, &[-5], 4); // -15 + 8 = -7 -> floor(-7/16) = -1, rem 9
-        assert_eq!((w.y, w.rem), (-1, 9));
-        let relu = Neuron { act: Activation::Relu, ..n };
-        assert_eq!(neuron_step(&relu, &[-5], 4).out, 0);
+        let q = QuantParams { scale_bits: 4, weight_bits: 4, range_bits: 6 };
+        // bias = rounding 8 + range offset 32·16
+        let n = Neuron { terms: vec![(0, 3)], bias: 8 + (32 << 4), act: Activation::Identity, node: 0 };
+        // 3 * 5 + 8 = 23 -> floor(23/16) = 1
+        assert_eq!(neuron_step(&n, &[5], &q).y, 1);
+        // -15 + 8 = -7 -> floor(-7/16) = -1
+        assert_eq!(neuron_step(&n, &[-5], &q).y, -1);
+        let relu = Neuron { act: Activation::Relu, ..n.clone() };
+        assert_eq!(neuron_step(&relu, &[-5], &q).out, 0);
+        // 3 * 11 + 8 = 41 -> y = 2 at the edge: in range; 3 * 200 far out.
+        assert!(neuron_step(&n, &[11], &q).in_range(&q));
+        assert!(!neuron_step(&n, &[200], &q).in_range(&q));
+        assert!(!neuron_step(&n, &[-200], &q).in_range(&q));
     }
 }

@@ -1,26 +1,33 @@
 //! The halo2 circuit for a quantized [`Program`].
 //!
-//! Two advice columns carry everything: `x` holds values (inputs, neuron
-//! outputs, and each multiply's operand, copied in by the permutation
-//! argument) and `acc` holds running sums. A neuron with `t` terms takes
-//! `t + 3` rows:
+//! Three advice columns: `x` holds values (inputs, neuron outputs, and each
+//! multiply's operand, copied in by the permutation argument), `acc` holds
+//! running sums, and `z` holds bit-decomposition chains. A neuron with `t`
+//! terms takes `t + 2` rows (plus padding when `t` is small):
 //!
 //! ```text
-//! row      x        acc              f      gate        lookup tag
-//! s        -        b                b      init        -
-//! s+1..t   x_i      acc+w_i·x_i      w_i    mac         -
-//! e1       out      y                -      rescale     act   (y -> out)
-//! e2       r        r                -      -           remainder
+//! row      x        acc              f      gate
+//! s        -        b                b      init:   acc = f
+//! s+i      x_i      acc+w_i·x_i      w_i    mac:    acc = acc[-1] + f·x
+//! e        out      -                -      ident/relu
 //! ```
-//! with `rescale: acc(e1-1) = y·2^wb + r` and the lookups bounding `y` to the
-//! activation range and `r` to `[0, 2^wb)`. Public rows at the top hold the
-//! inputs then the outputs (`x = instance`), range-checked by the identity
-//! table. Weights live in the fixed column `f`, so a model is a circuit.
+//! The bias carries a rounding offset and a range offset, so the final
+//! accumulator `V = acc(e-1)` of an in-range neuron is a `n = range_bits +
+//! weight_bits` bit non-negative number whose top `range_bits` bits are
+//! `y + 2^(range_bits-1)`, `y` the rescaled pre-activation. A chain in `z`,
+//! ending at row `e-1`, proves that: `z(c) = 0`, `z(c+i+1) = 2·z(c+i) + b_i`
+//! with each `b_i` a bit (MSB first), `z(c+n) = V`. Then `z(c+range_bits)`
+//! is `y + 2^(range_bits-1)` and `z(c+1)` is the sign bit, which the
+//! result gate reads at fixed rotations:
 //!
-//! One lookup argument serves every table: inputs `(tag, tag·acc, tag·x)`
-//! against fixed `(t_tag, t_in, t_out)` with entries `(τ, τ·v, τ·f(v))`.
-//! Rows with tag 0 look up `(0,0,0)`, which every table region leaves
-//! present. Multiplying by the tag keeps the input expressions at degree 2.
+//! ```text
+//! ident: x(e) = z(e-1-wb) - H                  with z(e-1) = acc(e-1)
+//! relu:  x(e) = (z(e-1-wb) - H)·z(e-n)         with z(e-1) = acc(e-1)
+//! ```
+//! No lookup argument: the constraint system has degree 3, so the quotient
+//! has two pieces and the EVM verifier opens few commitments. Public rows at
+//! the top hold the inputs then the outputs (`x = instance`). Weights live
+//! in the fixed column `f`, so a model is a circuit.
 
 pub mod layout;
 
@@ -28,11 +35,9 @@ use crate::model::{Activation, Program, Value as PValue};
 use crate::quant::{neuron_step, QuantParams};
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{
-    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, Selector,
-};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, Selector};
 use halo2_proofs::poly::Rotation;
-use layout::{table_entries, Layout, Table};
+use layout::Layout;
 use std::sync::Arc;
 
 /// Signed integer to field element.
@@ -46,15 +51,16 @@ pub fn fe(v: i128) -> Fr {
     }
 }
 
-/// Configuration-time parameters: the gate constant 2^weight_bits.
+/// Configuration-time parameters: the gate constants and chain rotations.
 #[derive(Clone, Copy, Debug)]
 pub struct GateParams {
     pub weight_bits: u32,
+    pub range_bits: u32,
 }
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8 }
+        GateParams { weight_bits: 8, range_bits: 12 }
     }
 }
 
@@ -62,14 +68,14 @@ impl Default for GateParams {
 pub struct ModelConfig {
     x: Column<Advice>,
     acc: Column<Advice>,
+    z: Column<Advice>,
     f: Column<Fixed>,
-    tag: Column<Fixed>,
-    t_tag: Column<Fixed>,
-    t_in: Column<Fixed>,
-    t_out: Column<Fixed>,
     q_init: Selector,
     q_mac: Selector,
-    q_rescale: Selector,
+    q_bit: Selector,
+    q_zero: Selector,
+    q_ident: Selector,
+    q_relu: Selector,
     q_public: Selector,
     instance: Column<Instance>,
 }
@@ -78,14 +84,20 @@ impl ModelConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: GateParams) -> Self {
         let x = meta.advice_column();
         let acc = meta.advice_column();
+        let z = meta.advice_column();
         let f = meta.fixed_column();
-        let tag = meta.fixed_column();
-        let t_tag = meta.fixed_column();
-        let t_in = meta.fixed_column();
-        let t_out = meta.fixed_column();
         let instance = meta.instance_column();
-        let (q_init, q_mac, q_rescale, q_public) = (meta.selector(), meta.selector(), meta.selector(), meta.selector());
+        let q_init = meta.selector();
+        let q_mac = meta.selector();
+        let q_bit = meta.selector();
+        let q_zero = meta.selector();
+        let q_ident = meta.selector();
+        let q_relu = meta.selector();
+        let q_public = meta.selector();
         meta.enable_equality(x);
+        let wb = params.weight_bits as i32;
+        let n = (params.range_bits + params.weight_bits) as i32;
+        let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
 
         meta.create_gate("init: acc = bias", |m| {
             let q = m.query_selector(q_init);
@@ -99,27 +111,40 @@ impl ModelConfig {
             let xv = m.query_advice(x, Rotation::cur());
             vec![q * (acc_cur - acc_prev - w * xv)]
         });
-        let two_wb = Expression::Constant(Fr::from(1u64 << params.weight_bits));
-        meta.create_gate("rescale: acc[-1] = y·2^wb + r", |m| {
-            let q = m.query_selector(q_rescale);
-            let total = m.query_advice(acc, Rotation::prev());
-            let y = m.query_advice(acc, Rotation::cur());
-            let r = m.query_advice(acc, Rotation::next());
-            vec![q * (total - y * two_wb - r)]
+        meta.create_gate("bit: z[+1] - 2z is 0 or 1", |m| {
+            let q = m.query_selector(q_bit);
+            let b = m.query_advice(z, Rotation::next()) - m.query_advice(z, Rotation::cur()) * Expression::Constant(Fr::from(2));
+            vec![q * b.clone() * (b - Expression::Constant(Fr::one()))]
+        });
+        meta.create_gate("chain start: z = 0", |m| {
+            let q = m.query_selector(q_zero);
+            vec![q * m.query_advice(z, Rotation::cur())]
+        });
+        // The result row reads its chain: the full value one row up, y + H
+        // (the top range bits) wb rows further, the sign bit at the top.
+        let chain_end_is_acc = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+            m.query_advice(z, Rotation::prev()) - m.query_advice(acc, Rotation::prev())
+        };
+        meta.create_gate("ident: out = y, chain = accumulator", |m| {
+            let q = m.query_selector(q_ident);
+            let link = chain_end_is_acc(m);
+            let y = m.query_advice(z, Rotation(-1 - wb)) - half.clone();
+            let out = m.query_advice(x, Rotation::cur());
+            vec![q.clone() * link, q * (out - y)]
+        });
+        meta.create_gate("relu: out = y·sign, chain = accumulator", |m| {
+            let q = m.query_selector(q_relu);
+            let link = chain_end_is_acc(m);
+            let y = m.query_advice(z, Rotation(-1 - wb)) - half.clone();
+            let sign = m.query_advice(z, Rotation(-n));
+            let out = m.query_advice(x, Rotation::cur());
+            vec![q.clone() * link, q * (out - y * sign)]
         });
         meta.create_gate("public: x = instance", |m| {
             let q = m.query_selector(q_public);
             vec![q * (m.query_advice(x, Rotation::cur()) - m.query_instance(instance, Rotation::cur()))]
         });
-        meta.lookup_any("tables", |m| {
-            let tag_e = m.query_fixed(tag, Rotation::cur());
-            vec![
-                (tag_e.clone(), m.query_fixed(t_tag, Rotation::cur())),
-                (tag_e.clone() * m.query_advice(acc, Rotation::cur()), m.query_fixed(t_in, Rotation::cur())),
-                (tag_e * m.query_advice(x, Rotation::cur()), m.query_fixed(t_out, Rotation::cur())),
-            ]
-        });
-        ModelConfig { x, acc, f, tag, t_tag, t_in, t_out, q_init, q_mac, q_rescale, q_public, instance }
+        ModelConfig { x, acc, z, f, q_init, q_mac, q_bit, q_zero, q_ident, q_relu, q_public, instance }
     }
 }
 
@@ -142,11 +167,12 @@ pub struct ModelCircuit {
 pub enum Col {
     X,
     Acc,
+    Z,
 }
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams { weight_bits: self.quant.weight_bits }
+        GateParams { weight_bits: self.quant.weight_bits, range_bits: self.quant.range_bits }
     }
 
     /// Public inputs in verifier order: quantized inputs, then outputs.
@@ -185,6 +211,7 @@ impl Circuit<Fr> for ModelCircuit {
     fn synthesize(&self, c: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         let lay = &self.layout;
         let prog = &self.program;
+        let q = &self.quant;
         let vals = self.witness.as_deref();
         let known = |v: i128| match vals {
             Some(_) => Value::known(fe(v)),
@@ -200,30 +227,29 @@ impl Circuit<Fr> for ModelCircuit {
                     let column = match col {
                         Col::X => c.x,
                         Col::Acc => c.acc,
+                        Col::Z => c.z,
                     };
                     region.assign_advice(column, row, known(v).map(|f| f + delta));
                 };
                 let x_cell = |row: usize| Cell { row_offset: row, column: c.x.into() };
-                let id_tag = lay.tag(Table::Act(Activation::Identity));
 
-                // Public rows: inputs then outputs, range-checked.
+                // Public rows: inputs then outputs.
                 let public: Vec<i64> = match vals {
                     Some(v) => crate::circuit::public_values(prog, v),
                     None => vec![0; lay.num_inputs + lay.num_outputs],
                 };
                 for (row, &v) in public.iter().enumerate() {
                     put(&mut region, Col::X, row, v as i128);
-                    put(&mut region, Col::Acc, row, v as i128);
-                    region.assign_fixed(c.tag, row, Fr::from(id_tag));
                     c.q_public.enable(&mut region, row)?;
                 }
                 for (j, &o) in prog.outputs.iter().enumerate() {
                     region.constrain_equal(x_cell(lay.num_inputs + j), x_cell(lay.value_row[o]));
                 }
 
-                // Neuron blocks.
-                for &(id, start) in &lay.neuron_start {
-                    let PValue::Neuron(n) = &prog.values[id] else { unreachable!("neuron_start lists neurons") };
+                let bits = lay.chain_bits;
+                for nr in &lay.neurons {
+                    let PValue::Neuron(n) = &prog.values[nr.value] else { unreachable!("layout lists neurons") };
+                    let start = nr.start;
                     region.assign_fixed(c.f, start, fe(n.bias as i128));
                     put(&mut region, Col::Acc, start, n.bias as i128);
                     c.q_init.enable(&mut region, start)?;
@@ -238,24 +264,23 @@ impl Circuit<Fr> for ModelCircuit {
                         c.q_mac.enable(&mut region, row)?;
                         region.constrain_equal(x_cell(row), x_cell(lay.value_row[src]));
                     }
-                    let w = vals.map(|v| neuron_step(n, v, self.quant.weight_bits));
-                    let (y, out, rem) = w.map(|w| (w.y, w.out, w.rem)).unwrap_or_default();
-                    let e1 = start + 1 + n.terms.len();
-                    put(&mut region, Col::Acc, e1, y as i128);
-                    put(&mut region, Col::X, e1, out as i128);
-                    region.assign_fixed(c.tag, e1, Fr::from(lay.tag(Table::Act(n.act))));
-                    c.q_rescale.enable(&mut region, e1)?;
-                    put(&mut region, Col::Acc, e1 + 1, rem as i128);
-                    put(&mut region, Col::X, e1 + 1, rem as i128);
-                    region.assign_fixed(c.tag, e1 + 1, Fr::from(lay.tag(Table::Remainder)));
-                }
-
-                // Table columns: entries first, zeros (tag 0) after.
-                for (row, (tag, v, out)) in table_entries(&lay.tables, &self.quant).into_iter().enumerate() {
-                    let t = Fr::from(tag);
-                    region.assign_fixed(c.t_tag, row, t);
-                    region.assign_fixed(c.t_in, row, t * fe(v as i128));
-                    region.assign_fixed(c.t_out, row, t * fe(out as i128));
+                    // The chain: MSB-first prefixes of the accumulator's bits.
+                    let w = vals.map(|v| neuron_step(n, v, q));
+                    let total = w.map(|w| w.acc).unwrap_or(0);
+                    c.q_zero.enable(&mut region, nr.chain_start)?;
+                    for i in 0..=bits {
+                        let prefix = if total >= 0 { total >> (bits - i) } else { 0 };
+                        put(&mut region, Col::Z, nr.chain_start + i, prefix);
+                        if i < bits {
+                            c.q_bit.enable(&mut region, nr.chain_start + i)?;
+                        }
+                    }
+                    let e = nr.result_row(n.terms.len());
+                    put(&mut region, Col::X, e, w.map(|w| w.out).unwrap_or(0) as i128);
+                    match n.act {
+                        Activation::Identity => c.q_ident.enable(&mut region, e)?,
+                        Activation::Relu => c.q_relu.enable(&mut region, e)?,
+                    }
                 }
                 Ok(())
             },

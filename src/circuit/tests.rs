@@ -1,7 +1,7 @@
 //! MockProver tests: an honest witness passes, and corrupting any one kind
 //! of cell (or the public input) makes the circuit reject.
 
-use super::layout::{self, Layout, Table};
+use super::layout::{self, Layout, NeuronRows};
 use super::*;
 use crate::model::{Neuron, Program, Value};
 use crate::quant::{forward, quantize};
@@ -10,9 +10,7 @@ use halo2_proofs::halo2curves::ff::Field;
 
 /// 3 inputs -> 2 ReLU neurons -> 1 identity output neuron.
 fn tiny_program() -> Program<f64> {
-    let relu = |terms: Vec<(usize, f64)>, bias: f64| {
-        Value::Neuron(Neuron { terms, bias, act: Activation::Relu, node: 0 })
-    };
+    let relu = |terms: Vec<(usize, f64)>, bias: f64| Value::Neuron(Neuron { terms, bias, act: Activation::Relu, node: 0 });
     Program {
         values: vec![
             Value::Input(0),
@@ -32,23 +30,20 @@ fn tiny_program() -> Program<f64> {
 
 const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9 };
 
+fn circuit_with(xq: &[i64], vals: Vec<i64>) -> (ModelCircuit, u32) {
+    let qp = quantize(&tiny_program(), &Q).unwrap();
+    let lay = Layout::new(&qp, &Q, 0);
+    let k = layout::min_k(lay.rows_used).unwrap();
+    let lay = Layout::new(&qp, &Q, k);
+    let _ = xq;
+    (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
+}
+
 fn circuit(input: &[f64]) -> (ModelCircuit, u32) {
     let qp = quantize(&tiny_program(), &Q).unwrap();
-    let tables = vec![Table::Act(Activation::Identity), Table::Act(Activation::Relu), Table::Remainder];
-    let k = layout::min_k(layout::region_rows(&qp), layout::table_rows(&tables, &Q)).unwrap();
     let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
     let vals = forward(&qp, &Q, &xq).unwrap();
-    let lay = Layout::new(&qp, tables, k);
-    (
-        ModelCircuit {
-            program: Arc::new(qp),
-            quant: Q,
-            layout: Arc::new(lay),
-            witness: Some(Arc::new(vals)),
-            corrupt: vec![],
-        },
-        k,
-    )
+    circuit_with(&xq, vals)
 }
 
 fn verify(c: &ModelCircuit, k: u32) -> Result<(), String> {
@@ -64,81 +59,97 @@ fn with(mut c: ModelCircuit, col: Col, row: usize, delta: Fr) -> ModelCircuit {
 
 const INPUT: [f64; 3] = [0.8, -0.3, 0.45];
 
+fn rows_of(c: &ModelCircuit, id: usize) -> NeuronRows {
+    *c.layout.neurons.iter().find(|n| n.value == id).unwrap()
+}
+
+fn terms_of(c: &ModelCircuit, id: usize) -> usize {
+    match &c.program.values[id] {
+        PValue::Neuron(n) => n.terms.len(),
+        _ => unreachable!(),
+    }
+}
+
 #[test]
 fn honest_witness_passes() {
     let (c, k) = circuit(&INPUT);
     verify(&c, k).unwrap();
-    // and a second input where a ReLU clamps
+    // and an input where a ReLU clamps and the output is negative
     let (c, k) = circuit(&[-0.9, 0.2, -0.7]);
     verify(&c, k).unwrap();
-}
-
-/// First row of the neuron whose value id is `id`.
-fn start_of(c: &ModelCircuit, id: usize) -> usize {
-    c.layout.neuron_start.iter().find(|(v, _)| *v == id).unwrap().1
 }
 
 #[test]
 fn corrupted_bias_row_fails() {
     let (c, k) = circuit(&INPUT);
-    let s = start_of(&c, 3);
+    let s = rows_of(&c, 3).start;
     assert!(verify(&with(c, Col::Acc, s, Fr::ONE), k).is_err());
 }
 
 #[test]
 fn corrupted_accumulator_fails() {
     let (c, k) = circuit(&INPUT);
-    let s = start_of(&c, 3);
+    let s = rows_of(&c, 3).start;
     assert!(verify(&with(c, Col::Acc, s + 2, Fr::ONE), k).is_err());
 }
 
 #[test]
 fn corrupted_multiplicand_breaks_copy() {
-    // Changing x in a MAC row and fixing the accumulators downstream keeps
-    // every gate happy; only the copy constraint to the input catches it.
+    // Changing x in a multiply row and fixing every accumulator and chain
+    // cell downstream keeps all gates happy: only the copy constraint to the
+    // input catches it.
     let (c, k) = circuit(&INPUT);
-    let s = start_of(&c, 3);
+    let nr = rows_of(&c, 3);
+    let t = terms_of(&c, 3);
     let PValue::Neuron(n) = &c.program.values[3] else { panic!() };
-    let w = fe(n.terms[0].1 as i128);
-    let mut bad = with(c.clone(), Col::X, s + 1, Fr::ONE);
-    for row in s + 1..=s + n.terms.len() {
-        bad.corrupt.push((Col::Acc, row, w));
+    let w = n.terms[0].1;
+    let mut bad = with(c.clone(), Col::X, nr.start + 1, Fr::ONE);
+    for row in nr.start + 1..=nr.start + t {
+        bad.corrupt.push((Col::Acc, row, fe(w as i128)));
     }
-    bad.corrupt.push((Col::Acc, s + n.terms.len() + 1, Fr::ZERO));
+    // the chain's last cell must follow the accumulator
+    bad.corrupt.push((Col::Z, nr.start + t, fe(w as i128)));
     assert!(verify(&bad, k).is_err());
 }
 
 #[test]
-fn shifted_quotient_with_compensating_remainder_fails() {
-    // y+1 and r-2^wb keep the rescale gate satisfied: the remainder table
-    // must reject r.
+fn non_boolean_chain_step_fails() {
+    // Add 2 at one prefix and compensate later: every prefix relation but
+    // one still holds, and that step is 2 or -1, not a bit.
     let (c, k) = circuit(&INPUT);
-    let e1 = c.layout.value_row[5];
-    let two_wb = Fr::from(1u64 << Q.weight_bits);
-    let bad = with(with(c, Col::Acc, e1, Fr::ONE), Col::Acc, e1 + 1, -two_wb);
+    let nr = rows_of(&c, 5);
+    let bad = with(c, Col::Z, nr.chain_start + 3, Fr::from(1u64));
     assert!(verify(&bad, k).is_err());
 }
 
 #[test]
-fn wrapped_quotient_fails_range_check() {
-    // y + 1/2^wb and r - 1 also satisfy the rescale gate, with r in range;
-    // y is then a huge field element the activation table must reject.
+fn nonzero_chain_start_fails() {
+    // Starting the chain at 1 instead of 0 lets a value 2^n too large
+    // through every bit step: the start gate must reject it.
     let (c, k) = circuit(&INPUT);
-    let e1 = c.layout.value_row[5];
-    let inv = Fr::from(1u64 << Q.weight_bits).invert().unwrap();
-    let PValue::Neuron(_) = &c.program.values[5] else { panic!() };
-    let vals = c.witness.clone().unwrap();
-    let w = neuron_step(match &c.program.values[5] { PValue::Neuron(n) => n, _ => unreachable!() }, &vals, Q.weight_bits);
-    assert!(w.rem >= 1, "test needs a non-zero remainder");
-    let bad = with(with(c, Col::Acc, e1, inv), Col::Acc, e1 + 1, -Fr::ONE);
+    let nr = rows_of(&c, 5);
+    let bits = c.layout.chain_bits;
+    let mut bad = c.clone();
+    let mut shift = Fr::ONE;
+    for i in 0..=bits {
+        bad.corrupt.push((Col::Z, nr.chain_start + i, shift));
+        shift = shift.double();
+    }
     assert!(verify(&bad, k).is_err());
 }
 
 #[test]
 fn wrong_relu_output_fails() {
     let (c, k) = circuit(&INPUT);
-    let e1 = c.layout.value_row[3];
-    assert!(verify(&with(c, Col::X, e1, Fr::ONE), k).is_err());
+    let e = c.layout.value_row[3];
+    assert!(verify(&with(c, Col::X, e, Fr::ONE), k).is_err());
+}
+
+#[test]
+fn wrong_identity_output_fails() {
+    let (c, k) = circuit(&INPUT);
+    let e = c.layout.value_row[5];
+    assert!(verify(&with(c, Col::X, e, -Fr::ONE), k).is_err());
 }
 
 #[test]
@@ -158,18 +169,13 @@ fn wrong_instance_fails() {
 }
 
 #[test]
-fn input_out_of_range_fails_lookup() {
-    // An input beyond the activation range, with an otherwise consistent
-    // witness: the identity lookup on the public row must reject it.
-    let (mut c, k) = circuit(&INPUT);
-    let mut xq: Vec<i64> = INPUT.iter().map(|&v| Q.quantize_input(v)).collect();
-    xq[2] = 1 << (Q.range_bits + 1);
-    let vals = c
-        .program
-        .eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, Q.weight_bits).out))
-        .unwrap();
-    c.witness = Some(Arc::new(vals));
-    let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
-    let failures = prover.verify().unwrap_err();
-    assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })));
+fn out_of_range_value_has_no_witness() {
+    // An input so large that the output neuron leaves its range: the chain
+    // cannot represent the accumulator, so the best witness fails.
+    let qp = quantize(&tiny_program(), &Q).unwrap();
+    let xq = vec![Q.quantize_input(0.8), 0, 1 << (Q.range_bits + 1)];
+    let vals = qp.eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, &Q).out)).unwrap();
+    assert!(forward(&qp, &Q, &xq).is_err(), "forward must refuse it too");
+    let (c, k) = circuit_with(&xq, vals);
+    assert!(verify(&c, k).is_err());
 }

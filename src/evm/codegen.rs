@@ -377,6 +377,10 @@ impl Gen<'_> {
                 canon = String::from("1");
             }
         }
+        if canon != "1" {
+            self.line(format!("if iszero({canon}) {{ fail() }}"));
+            canon = String::from("1");
+        }
         for (i, o) in (points_end..scalars_end).step_by(32).enumerate() {
             canon = format!("and({canon}, lt(calldataload(add(p, {o:#x})), r))");
             if (i + 1) % 8 == 0 {
@@ -406,6 +410,9 @@ impl Gen<'_> {
         // The transcript buffer lives above every named slot; its address is
         // only known once generation ends, so it is patched in afterwards.
         let sc = SCRATCH;
+        // Each section runs in its own Yul block so its locals die with it:
+        // deep expressions then still reach `r` on the stack.
+        self.line("{");
         self.line(format!("mstore({sc}, {repr})"));
         self.line(format!("calldatacopy(add({sc}, 0x20), pi, {:#x})", 32 * num_public));
         self.line(format!("calldatacopy(add({sc}, {:#x}), p, {theta_end:#x})", 32 + 32 * num_public));
@@ -428,14 +435,16 @@ impl Gen<'_> {
             }
         }
 
+        self.line("}");
         self.phase_end(2);
         // ---- 3. Domain values: x^n, Lagrange bases, one batch inversion.
         let n = params.n();
         let k = vk.get_domain().k();
         let x = self.m("x");
-        self.line(format!("let xn := {x}"));
+        self.line(format!("{{ let xn := {x}"));
         self.line(format!("for {{ let i := 0 }} lt(i, {k}) {{ i := add(i, 1) }} {{ xn := mulmod(xn, xn, {r}) }}"));
         self.store("xn", "xn".into());
+        self.line("}");
         let b = cs.blinding_factors() as i64;
         // Rows whose Lagrange basis we need: row 0 (l_0), then -(b+1)..=-1.
         let mut rows: Vec<i64> = vec![0];
@@ -479,7 +488,7 @@ impl Gen<'_> {
 
         // Instance evaluation Σ_j pub_j·ω^j/(x - ω^j), summed as one
         // fraction num/den so it needs no inversion of its own.
-        self.line("let num := 0 let den := 1");
+        self.line("{ let num := 0 let den := 1");
         for j in 0..num_public {
             let wj = hex_fr(&omega_pow(self.omega, self.omega_inv, j as i64));
             self.line(format!(
@@ -488,10 +497,12 @@ impl Gen<'_> {
             ));
         }
         self.store("inst_num", "num".into());
+        self.store("inst_den", "den".into());
+        self.line("}");
 
         // One batch inversion (Montgomery's trick, straight-line) of:
         // x - ω^row for each row, x^n - 1, x, zdiff_0, and the instance den.
-        let xn_minus_1 = self.sub("xn", "1");
+        let xn_minus_1 = self.sub(&self.m("xn"), "1");
         let mut elems: Vec<String> = rows
             .iter()
             .map(|&row| self.sub(&x, &hex_fr(&omega_pow(self.omega, self.omega_inv, row))))
@@ -499,14 +510,14 @@ impl Gen<'_> {
         elems.push(xn_minus_1.clone());
         elems.push(x.clone());
         elems.push(self.m("zdiff_0"));
-        elems.push("den".into());
+        elems.push(self.m("inst_den"));
         let m = elems.len();
         let inv = self.mem.borrow_mut().array(m);
         let pref = self.mem.borrow_mut().array(m);
         for (i, e) in elems.iter().enumerate() {
             self.line(format!("mstore({:#x}, {e})", inv + 32 * i));
         }
-        self.line(format!("let prod := mload({inv:#x}) mstore({pref:#x}, prod)"));
+        self.line(format!("{{ let prod := mload({inv:#x}) mstore({pref:#x}, prod)"));
         for i in 1..m {
             self.line(format!("prod := mulmod(prod, mload({:#x}), r) mstore({:#x}, prod)", inv + 32 * i, pref + 32 * i));
         }
@@ -518,7 +529,7 @@ impl Gen<'_> {
             let (e, pv) = (inv + 32 * i, pref + 32 * (i - 1));
             self.line(format!("{{ let e := mload({e:#x}) mstore({e:#x}, mulmod(invp, mload({pv:#x}), r)) invp := mulmod(invp, e, r) }}"));
         }
-        self.line(format!("mstore({inv:#x}, invp)"));
+        self.line(format!("mstore({inv:#x}, invp) }}"));
         let inv_at = |i: usize| format!("mload({:#x})", inv + 32 * i);
 
         // c = (x^n - 1)/n ; L_row = ω^row · c / (x - ω^row)
@@ -552,7 +563,7 @@ impl Gen<'_> {
         self.phase_end(3);
         // ---- 4. Constraint expressions folded with y, divided by x^n - 1.
         let y = self.m("y");
-        self.line("let acc := 0");
+        self.line("{ let acc := 0");
         let mut exprs: Vec<String> = Vec::new();
         for gate in cs.gates() {
             for poly in gate.polynomials() {
@@ -619,6 +630,7 @@ impl Gen<'_> {
         }
         let h_eval = self.mul("acc", &self.m("xn_minus_1_inv"));
         self.store("h_eval", h_eval);
+        self.line("}");
 
         self.phase_end(4);
         // ---- 5. SHPLONK: per-set scalars, then one MSM and one pairing.

@@ -61,6 +61,8 @@ impl VerifierArtifact {
 pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path) -> Result<VerifierArtifact> {
     let title = format!("zkml-evm verifier for model {}", &model_hash[..16.min(model_hash.len())]);
     let generated = super::codegen::generate(&keys.params, &keys.vk, num_public, &title)?;
+    // Written before compiling, so a compiler error can be inspected.
+    artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
     let compiled = compile_contract(&[(SOURCE_FILE.to_string(), generated.solidity.clone())], CONTRACT, Some(OPTIMIZER_RUNS), false)?;
     let runtime_size = compiled.deployed_bytecode.len();
     if runtime_size > EIP170_LIMIT {
@@ -79,7 +81,6 @@ pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path
         bytecode: artifact::to_hex(&compiled.bytecode),
         deployed_bytecode: artifact::to_hex(&compiled.deployed_bytecode),
     };
-    artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
     artifact::write_json(&out.join(ARTIFACT_FILE), &a)?;
     Ok(a)
 }
