@@ -3,6 +3,12 @@ use std::process::ExitCode;
 use zkml_evm::cli::{run, Cli, Rejected};
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`zkml-evm calldata p.json | head -c 10`)
+    // instead of panicking inside println!.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
