@@ -5,27 +5,25 @@ use crate::model::{Program, Value, ValueId};
 use crate::quant::QuantParams;
 
 /// halo2 reserves `blinding_factors() + 1` rows at the end of the domain.
-/// The `z` column is queried at five rotations, so blinding_factors() =
-/// max(3, 5) + 2 = 7.
-pub const RESERVED_ROWS: usize = 8;
+/// The `z` column is queried at four rotations, so blinding_factors() =
+/// max(3, 4) + 2 = 6 (a unit test checks this against the real circuit).
+pub const RESERVED_ROWS: usize = 7;
 /// Smallest domain we use; below it the constant verifier overhead dominates.
 pub const MIN_K: u32 = 5;
 pub const MAX_K: u32 = 26;
 
-/// Where one neuron sits. Its bit chain occupies `z` rows
-/// `chain_start ..= start + terms`.
+/// Where one neuron sits: `padding` zero-weight multiply rows, one multiply
+/// row per term, then the result row. Its bit chain occupies `z` rows
+/// `result_row - chain_bits ..= result_row`.
 #[derive(Clone, Copy, Debug)]
 pub struct NeuronRows {
     pub value: ValueId,
-    /// The bias row; multiply rows follow, then the result row.
+    /// First multiply row.
     pub start: usize,
+    /// Zero-weight rows before the real terms, so the chain fits.
+    pub padding: usize,
+    pub result_row: usize,
     pub chain_start: usize,
-}
-
-impl NeuronRows {
-    pub fn result_row(&self, terms: usize) -> usize {
-        self.start + terms + 1
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -42,9 +40,11 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Lay the program out: public rows, then one block per neuron, padded
-    /// where a neuron has fewer terms than its chain has bits (the chain
-    /// runs up the `z` column alongside the neuron's own rows).
+    /// Lay the program out: public rows, then back-to-back neuron blocks.
+    /// A block is padded with zero-weight multiply rows where the neuron has
+    /// fewer terms than its chain has bits (the chain runs up the `z` column
+    /// alongside the block). Blocks leave no gaps: every multiply chain
+    /// starts from the zero `acc` of the row above.
     pub fn new(program: &Program<i64>, q: &QuantParams, k: u32) -> Layout {
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let num_public = program.num_inputs + program.outputs.len();
@@ -57,12 +57,13 @@ impl Layout {
                 Value::Input(i) => value_row[id] = *i,
                 Value::Neuron(n) => {
                     let t = n.terms.len();
-                    // chain: rows start + t - chain_bits ..= start + t
-                    let start = row.max((z_free + chain_bits).saturating_sub(t));
-                    let nr = NeuronRows { value: id, start, chain_start: start + t - chain_bits };
-                    value_row[id] = nr.result_row(t);
-                    z_free = start + t + 1;
-                    row = nr.result_row(t) + 1;
+                    // The chain ends at the result row and must start at or after z_free.
+                    let padding = (z_free + chain_bits).saturating_sub(row + t);
+                    let result_row = row + padding + t;
+                    let nr = NeuronRows { value: id, start: row, padding, result_row, chain_start: result_row - chain_bits };
+                    value_row[id] = result_row;
+                    z_free = result_row + 1;
+                    row = result_row + 1;
                     neurons.push(nr);
                 }
             }

@@ -3,31 +3,30 @@
 //! Three advice columns: `x` holds values (inputs, neuron outputs, and each
 //! multiply's operand, copied in by the permutation argument), `acc` holds
 //! running sums, and `z` holds bit-decomposition chains. A neuron with `t`
-//! terms takes `t + 2` rows (plus padding when `t` is small):
+//! terms takes `t + 1` rows (plus zero-weight padding when `t` is small):
 //!
 //! ```text
 //! row      x        acc              f      gate
-//! s        -        b                b      init:   acc = f
-//! s+i      x_i      acc+w_i·x_i      w_i    mac:    acc = acc[-1] + f·x
-//! e        out      -                -      ident/relu
+//! s+i      x_i      acc[-1]+w_i·x_i  w_i    mac:  acc = acc[-1] + f·x
+//! e        out      0                b      ident/relu
 //! ```
-//! The bias carries a rounding offset and a range offset, so the final
-//! accumulator `V = acc(e-1)` of an in-range neuron is a `n = range_bits +
-//! weight_bits` bit non-negative number whose top `range_bits` bits are
-//! `y + 2^(range_bits-1)`, `y` the rescaled pre-activation. A chain in `z`,
-//! ending at row `e-1`, proves that: `z(c) = 0`, `z(c+i+1) = 2·z(c+i) + b_i`
-//! with each `b_i` a bit (MSB first), `z(c+n) = V`. Then `z(c+range_bits)`
-//! is `y + 2^(range_bits-1)` and `z(c+1)` is the sign bit, which the
-//! result gate reads at fixed rotations:
+//! The row above every block has `acc = 0` (a result row or a public row),
+//! so `acc(e-1)` is the dot product. The bias `b` carries a rounding offset
+//! and a range offset, so `V = acc(e-1) + b` of an in-range neuron is an
+//! `n = range_bits + weight_bits` bit non-negative number whose top
+//! `range_bits` bits are `y + H` (`H = 2^(range_bits-1)`, `y` the rescaled
+//! pre-activation). A chain in `z` ending at row `e` proves that:
+//! `z(e-n) = 0`, `z(i+1) = 2·z(i) + bit` (MSB first), `z(e) = V`. Then
+//! `z(e-wb)` is `y + H` and `z(e-n+1)` is the sign bit:
 //!
 //! ```text
-//! ident: x(e) = z(e-1-wb) - H                  with z(e-1) = acc(e-1)
-//! relu:  x(e) = (z(e-1-wb) - H)·z(e-n)         with z(e-1) = acc(e-1)
+//! ident: x(e) = z(e-wb) - H             with z(e) = acc(e-1) + f(e), acc(e) = 0
+//! relu:  x(e) = (z(e-wb) - H)·z(e-n+1)  with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! ```
 //! No lookup argument: the constraint system has degree 3, so the quotient
 //! has two pieces and the EVM verifier opens few commitments. Public rows at
-//! the top hold the inputs then the outputs (`x = instance`). Weights live
-//! in the fixed column `f`, so a model is a circuit.
+//! the top hold the inputs then the outputs (`x = instance`, `acc = 0`).
+//! Weights live in the fixed column `f`, so a model is a circuit.
 
 pub mod layout;
 
@@ -70,7 +69,6 @@ pub struct ModelConfig {
     acc: Column<Advice>,
     z: Column<Advice>,
     f: Column<Fixed>,
-    q_init: Selector,
     q_mac: Selector,
     q_bit: Selector,
     q_zero: Selector,
@@ -87,7 +85,6 @@ impl ModelConfig {
         let z = meta.advice_column();
         let f = meta.fixed_column();
         let instance = meta.instance_column();
-        let q_init = meta.selector();
         let q_mac = meta.selector();
         let q_bit = meta.selector();
         let q_zero = meta.selector();
@@ -99,10 +96,6 @@ impl ModelConfig {
         let n = (params.range_bits + params.weight_bits) as i32;
         let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
 
-        meta.create_gate("init: acc = bias", |m| {
-            let q = m.query_selector(q_init);
-            vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_fixed(f, Rotation::cur()))]
-        });
         meta.create_gate("mac: acc = acc[-1] + w·x", |m| {
             let q = m.query_selector(q_mac);
             let acc_cur = m.query_advice(acc, Rotation::cur());
@@ -120,31 +113,35 @@ impl ModelConfig {
             let q = m.query_selector(q_zero);
             vec![q * m.query_advice(z, Rotation::cur())]
         });
-        // The result row reads its chain: the full value one row up, y + H
-        // (the top range bits) wb rows further, the sign bit at the top.
-        let chain_end_is_acc = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
-            m.query_advice(z, Rotation::prev()) - m.query_advice(acc, Rotation::prev())
+        // The result row reads its chain: the full value at its own row,
+        // y + H (the top range bits) wb rows up, the sign bit at the top.
+        // It also zeroes `acc`, which the next block's first multiply reads.
+        let result_row = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+            let link = m.query_advice(z, Rotation::cur())
+                - m.query_advice(acc, Rotation::prev())
+                - m.query_fixed(f, Rotation::cur());
+            let y = m.query_advice(z, Rotation(-wb)) - half.clone();
+            (link, m.query_advice(acc, Rotation::cur()), y, m.query_advice(x, Rotation::cur()))
         };
-        meta.create_gate("ident: out = y, chain = accumulator", |m| {
+        meta.create_gate("ident: out = y, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_ident);
-            let link = chain_end_is_acc(m);
-            let y = m.query_advice(z, Rotation(-1 - wb)) - half.clone();
-            let out = m.query_advice(x, Rotation::cur());
-            vec![q.clone() * link, q * (out - y)]
+            let (link, acc_zero, y, out) = result_row(m);
+            vec![q.clone() * link, q.clone() * acc_zero, q * (out - y)]
         });
-        meta.create_gate("relu: out = y·sign, chain = accumulator", |m| {
+        meta.create_gate("relu: out = y·sign, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_relu);
-            let link = chain_end_is_acc(m);
-            let y = m.query_advice(z, Rotation(-1 - wb)) - half.clone();
-            let sign = m.query_advice(z, Rotation(-n));
-            let out = m.query_advice(x, Rotation::cur());
-            vec![q.clone() * link, q * (out - y * sign)]
+            let (link, acc_zero, y, out) = result_row(m);
+            let sign = m.query_advice(z, Rotation(1 - n));
+            vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
         });
-        meta.create_gate("public: x = instance", |m| {
+        meta.create_gate("public: x = instance, acc = 0", |m| {
             let q = m.query_selector(q_public);
-            vec![q * (m.query_advice(x, Rotation::cur()) - m.query_instance(instance, Rotation::cur()))]
+            vec![
+                q.clone() * (m.query_advice(x, Rotation::cur()) - m.query_instance(instance, Rotation::cur())),
+                q * m.query_advice(acc, Rotation::cur()),
+            ]
         });
-        ModelConfig { x, acc, z, f, q_init, q_mac, q_bit, q_zero, q_ident, q_relu, q_public, instance }
+        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu, q_public, instance }
     }
 }
 
@@ -247,15 +244,20 @@ impl Circuit<Fr> for ModelCircuit {
                 }
 
                 let bits = lay.chain_bits;
+                for (row, _) in public.iter().enumerate() {
+                    put(&mut region, Col::Acc, row, 0);
+                }
                 for nr in &lay.neurons {
                     let PValue::Neuron(n) = &prog.values[nr.value] else { unreachable!("layout lists neurons") };
-                    let start = nr.start;
-                    region.assign_fixed(c.f, start, fe(n.bias as i128));
-                    put(&mut region, Col::Acc, start, n.bias as i128);
-                    c.q_init.enable(&mut region, start)?;
-                    let mut acc = n.bias as i128;
+                    let mut acc = 0i128;
+                    for row in nr.start..nr.start + nr.padding {
+                        region.assign_fixed(c.f, row, Fr::zero());
+                        put(&mut region, Col::X, row, 0);
+                        put(&mut region, Col::Acc, row, 0);
+                        c.q_mac.enable(&mut region, row)?;
+                    }
                     for (i, &(src, w)) in n.terms.iter().enumerate() {
-                        let row = start + 1 + i;
+                        let row = nr.start + nr.padding + i;
                         let xv = vals.map(|v| v[src]).unwrap_or(0);
                         acc += w as i128 * xv as i128;
                         region.assign_fixed(c.f, row, fe(w as i128));
@@ -264,18 +266,22 @@ impl Circuit<Fr> for ModelCircuit {
                         c.q_mac.enable(&mut region, row)?;
                         region.constrain_equal(x_cell(row), x_cell(lay.value_row[src]));
                     }
-                    // The chain: MSB-first prefixes of the accumulator's bits.
+                    // The chain: MSB-first prefixes of V = dot product + bias.
                     let w = vals.map(|v| neuron_step(n, v, q));
                     let total = w.map(|w| w.acc).unwrap_or(0);
                     c.q_zero.enable(&mut region, nr.chain_start)?;
                     for i in 0..=bits {
-                        let prefix = if total >= 0 { total >> (bits - i) } else { 0 };
+                        // Floor shifts: for an out-of-range V this is the
+                        // witness that fails only the chain-start gate.
+                        let prefix = total >> (bits - i);
                         put(&mut region, Col::Z, nr.chain_start + i, prefix);
                         if i < bits {
                             c.q_bit.enable(&mut region, nr.chain_start + i)?;
                         }
                     }
-                    let e = nr.result_row(n.terms.len());
+                    let e = nr.result_row;
+                    region.assign_fixed(c.f, e, fe(n.bias as i128));
+                    put(&mut region, Col::Acc, e, 0);
                     put(&mut region, Col::X, e, w.map(|w| w.out).unwrap_or(0) as i128);
                     match n.act {
                         Activation::Identity => c.q_ident.enable(&mut region, e)?,

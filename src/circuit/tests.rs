@@ -80,17 +80,27 @@ fn honest_witness_passes() {
 }
 
 #[test]
-fn corrupted_bias_row_fails() {
+fn nonzero_accumulator_above_a_block_fails() {
+    // The result row must zero acc: a stray value there would be added to
+    // the next neuron's dot product.
     let (c, k) = circuit(&INPUT);
-    let s = rows_of(&c, 3).start;
-    assert!(verify(&with(c, Col::Acc, s, Fr::ONE), k).is_err());
+    let e = rows_of(&c, 3).result_row;
+    assert!(verify(&with(c, Col::Acc, e, Fr::ONE), k).is_err());
+}
+
+#[test]
+fn blinding_rows_match_the_circuit() {
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, GateParams { weight_bits: 4, range_bits: 9 });
+    assert_eq!(cs.blinding_factors() + 1, layout::RESERVED_ROWS);
+    assert_eq!(cs.degree(), 3);
 }
 
 #[test]
 fn corrupted_accumulator_fails() {
     let (c, k) = circuit(&INPUT);
-    let s = rows_of(&c, 3).start;
-    assert!(verify(&with(c, Col::Acc, s + 2, Fr::ONE), k).is_err());
+    let nr = rows_of(&c, 3);
+    assert!(verify(&with(c, Col::Acc, nr.start + nr.padding + 1, Fr::ONE), k).is_err());
 }
 
 #[test]
@@ -103,12 +113,13 @@ fn corrupted_multiplicand_breaks_copy() {
     let t = terms_of(&c, 3);
     let PValue::Neuron(n) = &c.program.values[3] else { panic!() };
     let w = n.terms[0].1;
-    let mut bad = with(c.clone(), Col::X, nr.start + 1, Fr::ONE);
-    for row in nr.start + 1..=nr.start + t {
+    let first = nr.start + nr.padding;
+    let mut bad = with(c.clone(), Col::X, first, Fr::ONE);
+    for row in first..first + t {
         bad.corrupt.push((Col::Acc, row, fe(w as i128)));
     }
     // the chain's last cell must follow the accumulator
-    bad.corrupt.push((Col::Z, nr.start + t, fe(w as i128)));
+    bad.corrupt.push((Col::Z, nr.result_row, fe(w as i128)));
     assert!(verify(&bad, k).is_err());
 }
 
@@ -119,22 +130,6 @@ fn non_boolean_chain_step_fails() {
     let (c, k) = circuit(&INPUT);
     let nr = rows_of(&c, 5);
     let bad = with(c, Col::Z, nr.chain_start + 3, Fr::from(1u64));
-    assert!(verify(&bad, k).is_err());
-}
-
-#[test]
-fn nonzero_chain_start_fails() {
-    // Starting the chain at 1 instead of 0 lets a value 2^n too large
-    // through every bit step: the start gate must reject it.
-    let (c, k) = circuit(&INPUT);
-    let nr = rows_of(&c, 5);
-    let bits = c.layout.chain_bits;
-    let mut bad = c.clone();
-    let mut shift = Fr::ONE;
-    for i in 0..=bits {
-        bad.corrupt.push((Col::Z, nr.chain_start + i, shift));
-        shift = shift.double();
-    }
     assert!(verify(&bad, k).is_err());
 }
 
@@ -169,13 +164,39 @@ fn wrong_instance_fails() {
 }
 
 #[test]
-fn out_of_range_value_has_no_witness() {
-    // An input so large that the output neuron leaves its range: the chain
-    // cannot represent the accumulator, so the best witness fails.
-    let qp = quantize(&tiny_program(), &Q).unwrap();
-    let xq = vec![Q.quantize_input(0.8), 0, 1 << (Q.range_bits + 1)];
-    let vals = qp.eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, &Q).out)).unwrap();
+fn out_of_range_value_fails_only_at_the_chain_start() {
+    // y = 3·x for one input x, so large that y leaves its range. The witness
+    // uses floor prefixes, so every bit step, the link and the output gate
+    // hold; the chain then starts at a non-zero value, which only the start
+    // gate rejects.
+    let prog = Program {
+        values: vec![
+            Value::Input(0),
+            Value::Neuron(Neuron { terms: vec![(0, 3.0)], bias: 0.0, act: Activation::Identity, node: 0 }),
+        ],
+        num_inputs: 1,
+        outputs: vec![1],
+        input_shape: vec![1],
+        output_shape: vec![1],
+        nodes: vec!["triple".into()],
+    };
+    let qp = quantize(&prog, &Q).unwrap();
+    let xq = vec![1i64 << (Q.range_bits + 1)];
     assert!(forward(&qp, &Q, &xq).is_err(), "forward must refuse it too");
-    let (c, k) = circuit_with(&xq, vals);
-    assert!(verify(&c, k).is_err());
+    let vals = qp.eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, &Q).out)).unwrap();
+    let lay = Layout::new(&qp, &Q, 0);
+    let k = layout::min_k(lay.rows_used).unwrap();
+    let c = ModelCircuit {
+        program: Arc::new(qp.clone()),
+        quant: Q,
+        layout: Arc::new(Layout::new(&qp, &Q, k)),
+        witness: Some(Arc::new(vals)),
+        corrupt: vec![],
+    };
+    let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
+    let failures = prover.verify().unwrap_err();
+    assert!(!failures.is_empty());
+    for f in &failures {
+        assert!(f.to_string().contains("chain start"), "unexpected failure: {f}");
+    }
 }
