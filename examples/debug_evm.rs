@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
     let cs = keys.vk.cs();
     eprintln!("advice q {:?}\nfixed q {:?}\nperm {:?}\nblinding {} degree {}", cs.advice_queries(), cs.fixed_queries(), cs.permutation().get_columns(), cs.blinding_factors(), cs.degree());
     for g in cs.gates() { for p in g.polynomials() { eprintln!("gate {p:?}"); } }
-    let g = zkml_evm::evm::codegen::generate(&keys.params, &keys.vk, c.settings.layout.public_inputs, "dbg")?;
+    let g = zkml_evm::evm::codegen::generate(&keys.params, &keys.vk, c.settings.layout.public_inputs, zkml_evm::evm::codegen::PublicInputRule::NonZero, "dbg")?;
     std::fs::write("/tmp/dbg.sol", &g.solidity)?;
     let comp = zkml_evm::evm::compile_contract(&[("V.sol".into(), g.solidity)], "Halo2Verifier", Some(200), false)?;
     let mut evm = Evm::new();

@@ -45,6 +45,13 @@ impl QuantParams {
     pub fn half_range(&self) -> i64 {
         1i64 << (self.range_bits - 1)
     }
+    /// Public inputs and outputs are encoded as `v + 2^(range_bits-1) + 1`:
+    /// always in `[1, 2^range_bits]` for in-range values, so positive,
+    /// order-preserving under unsigned comparison, cheap in calldata, and
+    /// never zero (the circuit relies on that; verifiers reject 0).
+    pub fn public_offset(&self) -> i64 {
+        self.half_range() + 1
+    }
     /// Bits of a neuron's offset accumulator: range + weight bits.
     pub fn chain_bits(&self) -> u32 {
         self.range_bits + self.weight_bits

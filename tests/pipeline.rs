@@ -64,6 +64,16 @@ fn rockybot_end_to_end_native_and_evm() {
         let v = run_in_revm(&art, &calldata(&bump_public_input(&b.proof, idx)).unwrap()).unwrap();
         assert!(!v.accepted, "EVM accepted changed public input {idx}");
     }
+    // Zero is no valid (offset-encoded) public input: both verifiers refuse it.
+    let mut zeroed = b.proof.clone();
+    zeroed.public_inputs[0] = "0x00".into();
+    assert!(!verify(c, &zeroed).unwrap());
+    assert!(!run_in_revm(&art, &calldata(&zeroed).unwrap()).unwrap().accepted);
+    // Public inputs are small positive numbers: quantized value + offset.
+    for (i, s) in b.proof.public_inputs.iter().enumerate() {
+        let v = u64::from_str_radix(s.trim_start_matches("0x").trim_start_matches('0'), 16).unwrap_or(0);
+        assert!(v >= 1 && v <= 2 * b.proof.public_offset as u64, "public input {i} = {s}");
+    }
 }
 
 #[test]

@@ -24,8 +24,13 @@
 //! relu:  x(e) = (z(e-wb) - H)·z(e-n+1)  with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! ```
 //! No lookup argument: the constraint system has degree 3, so the quotient
-//! has two pieces and the EVM verifier opens few commitments. Public rows at
-//! the top hold the inputs then the outputs (`x = instance`, `acc = 0`).
+//! has two pieces and the EVM verifier opens few commitments.
+//!
+//! Public rows at the top hold the inputs then the outputs. The instance
+//! carries them offset-encoded (`v + H + 1`, never zero; verifiers reject a
+//! zero public input), which lets one selector-free gate bind them:
+//! `inst·(x + H + 1 - inst) = 0` and `inst·acc = 0` hold trivially on rows
+//! past the public ones, where the instance column is zero.
 //! Weights live in the fixed column `f`, so a model is a circuit.
 
 pub mod layout;
@@ -74,7 +79,6 @@ pub struct ModelConfig {
     q_zero: Selector,
     q_ident: Selector,
     q_relu: Selector,
-    q_public: Selector,
     instance: Column<Instance>,
 }
 
@@ -90,7 +94,6 @@ impl ModelConfig {
         let q_zero = meta.selector();
         let q_ident = meta.selector();
         let q_relu = meta.selector();
-        let q_public = meta.selector();
         meta.enable_equality(x);
         let wb = params.weight_bits as i32;
         let n = (params.range_bits + params.weight_bits) as i32;
@@ -134,14 +137,15 @@ impl ModelConfig {
             let sign = m.query_advice(z, Rotation(1 - n));
             vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
         });
-        meta.create_gate("public: x = instance, acc = 0", |m| {
-            let q = m.query_selector(q_public);
+        let offset = Expression::Constant(Fr::from((1u64 << (params.range_bits - 1)) + 1));
+        meta.create_gate("public: x = instance - offset, acc = 0 where instance != 0", |m| {
+            let inst = m.query_instance(instance, Rotation::cur());
             vec![
-                q.clone() * (m.query_advice(x, Rotation::cur()) - m.query_instance(instance, Rotation::cur())),
-                q * m.query_advice(acc, Rotation::cur()),
+                inst.clone() * (m.query_advice(x, Rotation::cur()) + offset - inst.clone()),
+                inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu, q_public, instance }
+        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu, instance }
     }
 }
 
@@ -172,10 +176,12 @@ impl ModelCircuit {
         GateParams { weight_bits: self.quant.weight_bits, range_bits: self.quant.range_bits }
     }
 
-    /// Public inputs in verifier order: quantized inputs, then outputs.
+    /// Public inputs in verifier order: quantized inputs, then outputs,
+    /// offset-encoded (see the module docs).
     pub fn instance(&self) -> Vec<Fr> {
         let w = self.witness.as_ref().expect("instance needs a witness");
-        public_values(&self.program, w).into_iter().map(|v| fe(v as i128)).collect()
+        let off = self.quant.public_offset() as i128;
+        public_values(&self.program, w).into_iter().map(|v| fe(v as i128 + off)).collect()
     }
 }
 
@@ -237,7 +243,6 @@ impl Circuit<Fr> for ModelCircuit {
                 };
                 for (row, &v) in public.iter().enumerate() {
                     put(&mut region, Col::X, row, v as i128);
-                    c.q_public.enable(&mut region, row)?;
                 }
                 for (j, &o) in prog.outputs.iter().enumerate() {
                     region.constrain_equal(x_cell(lay.num_inputs + j), x_cell(lay.value_row[o]));

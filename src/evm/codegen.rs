@@ -142,7 +142,22 @@ struct Gen<'a> {
     out: std::cell::RefCell<String>,
 }
 
-pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_public: usize, title: &str) -> Result<Generated, CodegenError> {
+/// What the circuit asks of its public inputs beyond being field elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicInputRule {
+    /// Any value below r.
+    Canonical,
+    /// Also non-zero (offset-encoded values; the circuit leaves zero unbound).
+    NonZero,
+}
+
+pub fn generate(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_public: usize,
+    rule: PublicInputRule,
+    title: &str,
+) -> Result<Generated, CodegenError> {
     let cs = vk.cs();
     if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
         return Err(CodegenError::Unsupported("multi-phase advice or challenges".into()));
@@ -160,7 +175,7 @@ pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_publ
         mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
         out: std::cell::RefCell::new(String::new()),
     };
-    g.emit_all(params, num_public)?;
+    g.emit_all(params, num_public, rule)?;
     let solidity = TEMPLATE
         .replace("{{title}}", title)
         .replace("{{proof_len}}", &g.lay.total.to_string())
@@ -351,7 +366,7 @@ impl Gen<'_> {
         }
     }
 
-    fn emit_all(&self, params: &ParamsKZG<Bn256>, num_public: usize) -> Result<(), CodegenError> {
+    fn emit_all(&self, params: &ParamsKZG<Bn256>, num_public: usize, rule: PublicInputRule) -> Result<(), CodegenError> {
         let vk = self.vk;
         let cs = vk.cs();
         let lay = &self.lay;
@@ -370,8 +385,13 @@ impl Gen<'_> {
         // pairing) with exactly the gas it costs, and a precompile rejects an
         // off-curve or non-canonical point by failing that call.
         let mut canon = String::from("1");
+        // 0 < v < r is one unsigned comparison: v - 1 < r - 1 (0 wraps).
+        let r_minus_1 = hex_fr(&-Fr::ONE);
         for i in 0..num_public {
-            canon = format!("and({canon}, lt(calldataload(add(pi, {:#x})), r))", 32 * i);
+            canon = match rule {
+                PublicInputRule::Canonical => format!("and({canon}, lt(calldataload(add(pi, {:#x})), r))", 32 * i),
+                PublicInputRule::NonZero => format!("and({canon}, lt(sub(calldataload(add(pi, {:#x})), 1), {r_minus_1}))", 32 * i),
+            };
             if (i + 1) % 8 == 0 {
                 self.line(format!("if iszero({canon}) {{ fail() }}"));
                 canon = String::from("1");

@@ -60,7 +60,7 @@ impl VerifierArtifact {
 /// Generate, compile and write the verifier for `keys` into `out`.
 pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path) -> Result<VerifierArtifact> {
     let title = format!("zkml-evm verifier for model {}", &model_hash[..16.min(model_hash.len())]);
-    let generated = super::codegen::generate(&keys.params, &keys.vk, num_public, &title)?;
+    let generated = super::codegen::generate(&keys.params, &keys.vk, num_public, super::codegen::PublicInputRule::NonZero, &title)?;
     // Written before compiling, so a compiler error can be inspected.
     artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
     let compiled = compile_contract(&[(SOURCE_FILE.to_string(), generated.solidity.clone())], CONTRACT, Some(OPTIMIZER_RUNS), false)?;

@@ -9,6 +9,7 @@ use crate::circuit::ModelCircuit;
 use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -25,7 +26,7 @@ use transcript::EvmTranscript;
 pub const SRS_FILE: &str = "kzg.srs";
 pub const VK_FILE: &str = "vk.bin";
 pub const PK_FILE: &str = "pk.bin";
-pub const PROOF_VERSION: u32 = 1;
+pub const PROOF_VERSION: u32 = 2;
 const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY1";
 
 /// Identifies the circuit a key belongs to: model bytes and settings.
@@ -116,8 +117,13 @@ pub struct ProofFile {
     pub k: u32,
     /// Proof bytes, hex.
     pub proof: String,
-    /// Public inputs as uint256 hex, in verifier order: inputs, then outputs.
+    /// Public inputs as uint256 hex, in verifier order: inputs, then outputs,
+    /// each the quantized value plus `public_offset` (so never zero).
     pub public_inputs: Vec<String>,
+    /// Added to each quantized value to form its public input.
+    pub public_offset: i64,
+    /// Quantized value = public input - public_offset; float = that / 2^scale_bits.
+    pub scale_bits: u32,
     pub input_shape: Vec<usize>,
     pub output_shape: Vec<usize>,
     /// Outputs of the circuit, dequantized.
@@ -191,6 +197,8 @@ pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
         k: c.settings.k,
         proof: to_hex(&proof),
         public_inputs: instance.iter().map(fr_to_hex).collect(),
+        public_offset: q.public_offset(),
+        scale_bits: q.scale_bits,
         input_shape: c.settings.input_shape.clone(),
         output_shape: c.settings.output_shape.clone(),
         outputs,
@@ -217,6 +225,11 @@ pub fn prove_circuit(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circu
 
 /// Native verification: Ok(true) when the proof is valid for `instance`.
 pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+    // Offset-encoded public values are never zero, and the circuit leaves a
+    // zero instance cell unbound, so a zero is refused here (as on chain).
+    if instance.iter().any(|v| bool::from(v.is_zero())) {
+        return false;
+    }
     let mut transcript = EvmTranscript::<&[u8]>::init(proof);
     let strategy = SingleStrategy::new(params);
     // Trailing bytes would be ignored by halo2; the EVM verifier checks the
