@@ -17,3 +17,14 @@ set -x
 "$bin" verify "$out/build" "$out/proof.json"
 "$bin" gen-verifier "$out/build" -o "$out/verifier"
 "$bin" test-evm "$out/verifier" "$out/proof.json"
+set +x
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+s = json.load(open(f"{out}/build/settings.json"))
+p = json.load(open(f"{out}/proof.json"))
+v = json.load(open(f"{out}/verifier/verifier.json"))
+proof_bytes = (len(p["proof"]) - 2) // 2
+print(f"\nsummary: k={s['k']}  prove={p['prove_seconds']:.2f}s  proof={proof_bytes} bytes  "
+      f"verifier runtime={v['runtime_size']} bytes  max abs error={p['max_abs_error']:.5f}  (gas: see test-evm above)")
+PY

@@ -369,8 +369,13 @@ def report_main(args):
             ("ezkl_prove_s", "ezkl prove s"), ("ours_prove_s", "ours prove s"),
             ("prove_ratio", "ratio (ours/ezkl)"), ("ezkl_rss_mb", "ezkl RSS MB"),
             ("ours_rss_mb", "ours RSS MB"), ("rss_ratio", "ratio"),
-            ("ezkl_gas", "ezkl gas"), ("ours_gas", "ours gas")]
-    fmt = lambda v: "-" if v is None else str(v)  # noqa: E731
+            ("ezkl_gas", "ezkl gas"), ("ours_gas", "ours gas"), ("gas_ratio", "ratio")]
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+        return str(v)
     cells = [[fmt(r[c]) for c, _ in cols] for r in rows]
     w = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(cols)]
     line = lambda vals: "| " + " | ".join(v.ljust(w[i]) for i, v in enumerate(vals)) + " |"  # noqa: E731

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.19;
+
+/// @notice The interface of every verifier `zkml-evm gen-verifier` emits.
+/// @dev `publicInputs` are the model's quantized inputs then outputs, each
+/// encoded as `round(value * 2^scale_bits) + 2^(range_bits-1) + 1` (see the
+/// verifier's proof.json / settings.json): positive, never zero, and ordered
+/// like the values they encode.
+interface IZkmlVerifier {
+    function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool);
+}
