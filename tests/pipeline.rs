@@ -21,11 +21,19 @@ fn check_accuracy(b: &Built) {
 }
 
 #[test]
-fn mlps_prove_and_verify_natively() {
-    for name in ["1l_mlp", "2l_relu_fc", "linear_regression", "1l_relu"] {
+fn mlps_prove_and_verify_natively_and_on_evm() {
+    for name in ["1l_mlp", "2l_relu_fc", "linear_regression", "1l_relu", "sklearn_mlp", "1l_linear"] {
         let b = build(name);
         check_accuracy(&b);
-        assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+        let c = &b.compiled;
+        assert!(verify(c, &b.proof).unwrap(), "{name}: honest proof rejected");
+        let keys = proof::load_keys(c).unwrap();
+        let vdir = b.dir.path().join("verifier");
+        let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &vdir).unwrap();
+        let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
+        assert!(ok.accepted, "{name}: EVM rejected an honest proof: {:?}", ok.reason);
+        let flipped = run_in_revm(&art, &calldata(&flip_byte(&b.proof, 100)).unwrap()).unwrap();
+        assert!(!flipped.accepted, "{name}: EVM accepted a flipped byte");
     }
 }
 
