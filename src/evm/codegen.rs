@@ -307,26 +307,21 @@ impl Gen<'_> {
         format!("addmod({a}, sub({}, {b}), {})", self.r, self.r)
     }
 
+    /// The proof scalar holding query `(col, rot)`, among `queries` whose
+    /// evaluations start at byte `base`.
+    fn query_eval(&self, queries: impl Iterator<Item = (usize, i32)>, base: usize, col: usize, rot: i32) -> String {
+        let q = queries.position(|q| q == (col, rot)).expect("the constraint system declares every query it uses");
+        self.cd(base + 32 * q)
+    }
+
     fn advice_eval(&self, col: usize, rot: i32) -> String {
-        let q = self
-            .vk
-            .cs()
-            .advice_queries()
-            .iter()
-            .position(|(c, r)| c.index() == col && r.0 == rot)
-            .expect("advice query exists");
-        self.cd(self.lay.advice_evals + 32 * q)
+        let queries = self.vk.cs().advice_queries().iter().map(|(c, r)| (c.index(), r.0));
+        self.query_eval(queries, self.lay.advice_evals, col, rot)
     }
 
     fn fixed_eval(&self, col: usize, rot: i32) -> String {
-        let q = self
-            .vk
-            .cs()
-            .fixed_queries()
-            .iter()
-            .position(|(c, r)| c.index() == col && r.0 == rot)
-            .expect("fixed query exists");
-        self.cd(self.lay.fixed_evals + 32 * q)
+        let queries = self.vk.cs().fixed_queries().iter().map(|(c, r)| (c.index(), r.0));
+        self.query_eval(queries, self.lay.fixed_evals, col, rot)
     }
 
     fn expr(&self, e: &Expression<Fr>) -> Result<String, CodegenError> {
