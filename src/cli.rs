@@ -38,10 +38,10 @@ pub enum Command {
         /// Output directory for settings.json and the model copy.
         #[arg(short, long)]
         out: PathBuf,
-        /// Fix activation precision to 2^SCALE instead of calibrating it.
+        /// Fix activation precision to 2^SCALE instead of calibrating it from the inputs.
         #[arg(long)]
         scale: Option<u32>,
-        /// Weight precision 2^BITS (default 8).
+        /// Weight precision 2^BITS (default 10).
         #[arg(long)]
         weight_bits: Option<u32>,
     },
