@@ -185,6 +185,12 @@ pub fn generate(
     Ok(Generated { solidity, proof_len: g.lay.total, num_public })
 }
 
+/// Bytes of the leading run of points in a proof for `vk` (commitments up
+/// to the quotient pieces); evaluations follow, then the two opening points.
+pub fn points_len(vk: &VerifyingKey<G1Affine>) -> usize {
+    layout(vk).points_end
+}
+
 /// BN254 scalar field modulus r, hex.
 const R_HEX: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 /// BN254 base field modulus q, hex.
@@ -309,7 +315,7 @@ impl Gen<'_> {
 
     /// The proof scalar holding query `(col, rot)`, among `queries` whose
     /// evaluations start at byte `base`.
-    fn query_eval(&self, queries: impl Iterator<Item = (usize, i32)>, base: usize, col: usize, rot: i32) -> String {
+    fn query_eval(&self, mut queries: impl Iterator<Item = (usize, i32)>, base: usize, col: usize, rot: i32) -> String {
         let q = queries.position(|q| q == (col, rot)).expect("the constraint system declares every query it uses");
         self.cd(base + 32 * q)
     }
@@ -538,7 +544,7 @@ impl Gen<'_> {
         }
         self.line("if iszero(prod) { fail() }");
         self.line("mstore(0x00, 0x20) mstore(0x20, 0x20) mstore(0x40, 0x20) mstore(0x60, prod) mstore(0x80, sub(r, 2)) mstore(0xa0, r)");
-        self.line("if iszero(staticcall(gas(), 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
+        self.line("if iszero(staticcall(50000, 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
         self.line("let invp := mload(0x00)");
         for i in (1..m).rev() {
             let (e, pv) = (inv + 32 * i, pref + 32 * (i - 1));
