@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::vectors;
+use common::{vectors, write_model};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -29,42 +29,6 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-fn write_model_with_op(path: &Path, op: &str) {
-    use tract_onnx::pb::*;
-    let tensor_type = |dims: &[i64]| TypeProto {
-        value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-            elem_type: 1,
-            shape: Some(TensorShapeProto {
-                dim: dims
-                    .iter()
-                    .map(|&d| tensor_shape_proto::Dimension { value: Some(tensor_shape_proto::dimension::Value::DimValue(d)), ..Default::default() })
-                    .collect(),
-            }),
-        })),
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(GraphProto {
-            name: "g".into(),
-            node: vec![NodeProto {
-                input: vec!["x".into()],
-                output: vec!["y".into()],
-                name: "mystery_node".into(),
-                op_type: op.into(),
-                ..Default::default()
-            }],
-            input: vec![ValueInfoProto { name: "x".into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
-            output: vec![ValueInfoProto { name: "y".into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    use prost::Message;
-    std::fs::write(path, model.encode_to_vec()).unwrap();
-}
-
 #[test]
 fn bad_inputs_give_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -84,7 +48,7 @@ fn bad_inputs_give_one_line_errors() {
 
     // Unsupported op: names the op and the node.
     let odd = t.join("odd.onnx");
-    write_model_with_op(&odd, "Frobnicate");
+    write_model(&odd, &[("Frobnicate", "mystery_node", &["x"], "y")], &[("x", &[1, 3])], "y");
     let o = zkml(&["compile", p(&odd), "--input", p(&input), "-o", p(&out)]);
     assert_bad_input(&o, "Frobnicate");
     assert!(stderr(&o).contains("mystery_node"));

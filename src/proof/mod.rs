@@ -27,7 +27,9 @@ pub const SRS_FILE: &str = "kzg.srs";
 pub const VK_FILE: &str = "vk.bin";
 pub const PK_FILE: &str = "pk.bin";
 pub const PROOF_VERSION: u32 = 2;
-const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY1";
+const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY2";
+/// magic, circuit id, keccak256 of the body.
+const KEY_HEADER: usize = 8 + 32 + 32;
 
 /// Identifies the circuit a key belongs to: model bytes and settings.
 pub fn circuit_id(c: &Compiled) -> [u8; 32] {
@@ -35,23 +37,31 @@ pub fn circuit_id(c: &Compiled) -> [u8; 32] {
     Keccak256::new().chain_update(c.settings.model_hash.as_bytes()).chain_update(settings).finalize().into()
 }
 
+/// Keys carry the circuit they were made for and a checksum of their body:
+/// halo2's key readers trust their input (a truncated file makes them
+/// panic), so nothing reaches them unverified.
 fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()> {
-    let mut bytes = Vec::with_capacity(body.len() + 40);
+    let mut bytes = Vec::with_capacity(body.len() + KEY_HEADER);
     bytes.extend_from_slice(KEY_MAGIC);
     bytes.extend_from_slice(id);
+    bytes.extend_from_slice(&Keccak256::digest(&body));
     bytes.extend_from_slice(&body);
     artifact::write_atomic(path, &bytes)
 }
 
 fn read_key(path: &Path, id: &[u8; 32]) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {} (run `zkml-evm setup` first)", path.display()))?;
-    if bytes.len() < 40 || &bytes[..8] != KEY_MAGIC {
-        bail!("{} is not a zkml-evm key file (corrupt or truncated)", path.display());
+    if bytes.len() < KEY_HEADER || &bytes[..8] != KEY_MAGIC {
+        bail!("{} is not a zkml-evm key file (corrupt, truncated or from another version); rerun `zkml-evm setup`", path.display());
     }
     if &bytes[8..40] != id {
         bail!("{} was made for another model or settings; rerun `zkml-evm setup`", path.display());
     }
-    Ok(bytes[40..].to_vec())
+    let body = &bytes[KEY_HEADER..];
+    if Keccak256::digest(body)[..] != bytes[40..72] {
+        bail!("{} is corrupt or truncated (checksum mismatch); rerun `zkml-evm setup`", path.display());
+    }
+    Ok(body.to_vec())
 }
 
 pub struct Keys {

@@ -55,3 +55,50 @@ pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
     let public_inputs = inst.iter().map(zkml_evm::proof::fr_to_hex).collect();
     ProofFile { public_inputs, ..proof.clone() }
 }
+
+/// Write a small ONNX model: `nodes` as (op, name, inputs, output), float
+/// graph inputs with shapes, one graph output.
+pub fn write_model(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &[(&str, &[i64])], output: &str) {
+    use prost::Message;
+    use tract_onnx::pb::*;
+    let tensor_type = |dims: &[i64]| TypeProto {
+        value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+            elem_type: 1,
+            shape: Some(TensorShapeProto {
+                dim: dims
+                    .iter()
+                    .map(|&d| tensor_shape_proto::Dimension {
+                        value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+        })),
+        ..Default::default()
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(GraphProto {
+            name: "g".into(),
+            node: nodes
+                .iter()
+                .map(|(op, name, ins, out)| NodeProto {
+                    input: ins.iter().map(|s| s.to_string()).collect(),
+                    output: vec![out.to_string()],
+                    name: name.to_string(),
+                    op_type: op.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            input: inputs
+                .iter()
+                .map(|(n, d)| ValueInfoProto { name: n.to_string(), r#type: Some(tensor_type(d)), ..Default::default() })
+                .collect(),
+            output: vec![ValueInfoProto { name: output.into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    std::fs::write(path, model.encode_to_vec()).unwrap();
+}
