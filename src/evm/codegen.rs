@@ -737,15 +737,15 @@ impl Gen<'_> {
         terms.push((format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"), self.m("u")));
 
         self.phase_end(5);
-        self.line("let ok := 1");
+        // A precompile fails only on a malformed point: stop right there.
         for (i, (load, scalar)) in terms.iter().enumerate() {
             self.line(load.clone());
             self.line(format!("mstore({SCALAR:#x}, {scalar})"));
             if i == 0 {
-                self.line(format!("ok := and(ok, staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40))"));
+                self.line(format!("if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
             } else {
-                self.line(format!("ok := and(ok, staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40))"));
-                self.line(format!("ok := and(ok, staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40))"));
+                self.line(format!("if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40)) {{ fail() }}"));
             }
         }
         self.phase_end(6);
@@ -778,8 +778,8 @@ impl Gen<'_> {
         for (i, wd) in g2_words(&neg_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x100 + 32 * i));
         }
-        self.line(format!("ok := and(ok, staticcall(113000, 8, {pm:#x}, 0x180, {pm:#x}, 0x20))"));
-        self.line(format!("ok := and(ok, mload({pm:#x}))"));
+        self.line(format!("if iszero(staticcall(113000, 8, {pm:#x}, 0x180, {pm:#x}, 0x20)) {{ fail() }}"));
+        self.line(format!("let ok := mload({pm:#x})"));
         self.line("mstore(0, ok) return(0, 0x20)");
         let scratch_at = format!("{:#x}", self.mem.borrow().next);
         let patched = self.out.borrow().replace(SCRATCH, &scratch_at);
