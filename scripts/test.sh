@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite: installs the EVM toolchain (npm solc, forge,
-# anvil) into .tools/ first, then runs cargo test and prints a closing
-# "N passed, M failed" line.
+# anvil) into .tools/ first, builds the Foundry contracts, runs cargo test
+# (which includes on-chain tests against anvil) and forge test, and prints a
+# closing "N passed, M failed" line over both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zkml-evm/target}"
@@ -9,9 +10,17 @@ scripts/install-evm-tools.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --lib --bins --tests "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+.tools/bin/forge build --offline 2>&1 | tee -a "$log"
+forge_build=${PIPESTATUS[0]}
+cargo test --lib --bins --tests "$@" 2>&1 | tee -a "$log"
+cargo_status=${PIPESTATUS[0]}
+scripts/forge-test.sh 2>&1 | tee -a "$log"
+forge_status=${PIPESTATUS[0]}
 set -e
+# cargo: "test result: ok. 25 passed; 0 failed; ..."; forge: "... 24 tests passed, 0 failed, 0 skipped ..."
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^Ran [0-9]+ test suites/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "tests" && $(i+2) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+for s in "$forge_build" "$cargo_status" "$forge_status"; do
+  [ "$s" -eq 0 ] || exit "$s"
+done

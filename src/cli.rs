@@ -88,9 +88,71 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Deploy a verifier directory (or a forge/solc artefact JSON) to a chain.
+    Deploy {
+        /// Verifier directory from gen-verifier, or a contract artefact JSON.
+        path: PathBuf,
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// ABI-encoded constructor arguments, hex, appended to the creation code.
+        #[arg(long)]
+        args: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call verify(proof, publicInputs) on a deployed verifier: eth_call, or a transaction with --send.
+    VerifyOnchain {
+        proof: PathBuf,
+        /// Address of the deployed verifier.
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// Send a transaction (signed with the key) and report its gas.
+        #[arg(long)]
+        send: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark one model and print its row as JSON (used by `bench`).
     #[command(hide = true)]
     BenchOne { model: PathBuf },
+}
+
+/// Where and as whom to send transactions. The key is never printed.
+#[derive(clap::Args, Debug)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint, e.g. http://127.0.0.1:8545.
+    #[arg(long)]
+    rpc: String,
+    /// Refuse to send unless the RPC serves this chain id.
+    #[arg(long)]
+    chain_id: Option<u64>,
+    /// Hex private key (or set PRIVATE_KEY).
+    #[arg(long, env = "PRIVATE_KEY", hide_env_values = true)]
+    private_key: Option<String>,
+    /// Encrypted JSON keystore instead of a raw key.
+    #[arg(long, conflicts_with = "private_key")]
+    keystore: Option<PathBuf>,
+    /// Keystore password (or set KEYSTORE_PASSWORD).
+    #[arg(long, env = "KEYSTORE_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+impl ChainArgs {
+    fn signer(&self) -> Result<crate::eth::SignerSource, crate::eth::EthError> {
+        use crate::eth::{EthError, SignerSource};
+        match (&self.private_key, &self.keystore) {
+            (_, Some(path)) => Ok(SignerSource::Keystore { path: path.clone(), password: self.password.clone().unwrap_or_default() }),
+            (Some(k), None) => Ok(SignerSource::Key(k.clone())),
+            (None, None) => Err(EthError::NoSigner),
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Errors that mean "the verifier said no", as opposed to bad input.
@@ -191,6 +253,39 @@ pub fn run(cli: Cli) -> Result<()> {
                     v.gas_used
                 ))
                 .into());
+            }
+        }
+        Command::Deploy { path, chain, args, json } => {
+            let (mut code, runtime_size, name) = crate::eth::load_creation_code(&path)?;
+            if let Some(a) = args {
+                code.extend(crate::artifact::from_hex(&a).context("--args")?);
+            }
+            let signer = chain.signer()?;
+            eprintln!("deploying {name} to {} ...", chain.rpc);
+            let r = runtime()?.block_on(crate::eth::deploy(&chain.rpc, &signer, chain.chain_id, code, runtime_size))?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!("deployed {name} at {} (chain {}), tx {}, gas used {}", r.address, r.chain_id, r.tx_hash, r.gas_used);
+            }
+        }
+        Command::VerifyOnchain { proof, address, chain, send, json } => {
+            let p = ProofFile::read(&proof)?;
+            let to: alloy::primitives::Address = address.parse().with_context(|| format!("--address {address:?} is not an address"))?;
+            let signer = if send { Some(chain.signer()?) } else { None };
+            let data = evm::verifier::calldata(&p)?;
+            let v = runtime()?.block_on(crate::eth::verify_onchain(&chain.rpc, to, data, signer.as_ref()))?;
+            if json {
+                println!("{}", serde_json::to_string(&v)?);
+            }
+            if !v.accepted {
+                return Err(Rejected(format!("verifier at {to} rejected {}", proof.display())).into());
+            }
+            if !json {
+                match v.gas_used {
+                    Some(g) => println!("verify returned true on chain: tx {}, gas used {g}", v.tx_hash.unwrap_or_default()),
+                    None => println!("verify returned true (eth_call)"),
+                }
             }
         }
         Command::Bench { models, json } => crate::bench::run(&models, json.as_deref())?,

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod circuit;
 pub mod cli;
 pub mod compile;
+pub mod eth;
 pub mod evm;
 pub mod model;
 pub mod proof;

@@ -17,6 +17,19 @@ contract Halo2Verifier {
                 mstore(0, 0)
                 return(0, 0x20)
             }
+            // Revert (never return false) when the caller left too little gas
+            // for the next precompile call: an under-funded call must not be
+            // mistaken for an invalid proof, and gas estimation then finds
+            // the real cost.
+            function needGas(n) {
+                if lt(gas(), n) {
+                    mstore(0x00, shl(224, 0x08c379a0))
+                    mstore(0x04, 0x20)
+                    mstore(0x24, 17)
+                    mstore(0x44, "verifier: low gas")
+                    revert(0x00, 0x64)
+                }
+            }
 {{body}}
         }
     }

@@ -72,6 +72,15 @@ fn rockybot_end_to_end_native_and_evm() {
         let v = run_in_revm(&art, &calldata(&bump_public_input(&b.proof, idx)).unwrap()).unwrap();
         assert!(!v.accepted, "EVM accepted changed public input {idx}");
     }
+    // Too little gas for the precompiles makes verify revert, never return
+    // false: an under-funded call must not pass for an invalid proof.
+    {
+        let mut evm = zkml_evm::evm::exec::Evm::new();
+        let dep = evm.deploy(&art.creation_code().unwrap()).unwrap();
+        let out = evm.call(dep.address, &calldata(&b.proof).unwrap(), ok.gas_used - 30_000);
+        assert!(!out.success);
+        assert!(out.revert_reason.as_deref().unwrap_or("").contains("low gas"), "{out:?}");
+    }
     // Zero is no valid (offset-encoded) public input: both verifiers refuse it.
     let mut zeroed = b.proof.clone();
     zeroed.public_inputs[0] = "0x00".into();

@@ -544,7 +544,7 @@ impl Gen<'_> {
         }
         self.line("if iszero(prod) { fail() }");
         self.line("mstore(0x00, 0x20) mstore(0x20, 0x20) mstore(0x40, 0x20) mstore(0x60, prod) mstore(0x80, sub(r, 2)) mstore(0xa0, r)");
-        self.line("if iszero(staticcall(50000, 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
+        self.line("needGas(51000) if iszero(staticcall(50000, 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
         self.line("let invp := mload(0x00)");
         for i in (1..m).rev() {
             let (e, pv) = (inv + 32 * i, pref + 32 * (i - 1));
@@ -742,9 +742,9 @@ impl Gen<'_> {
             self.line(load.clone());
             self.line(format!("mstore({SCALAR:#x}, {scalar})"));
             if i == 0 {
-                self.line(format!("if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!("needGas(6200) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
             } else {
-                self.line(format!("if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
                 self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40)) {{ fail() }}"));
             }
         }
@@ -778,7 +778,7 @@ impl Gen<'_> {
         for (i, wd) in g2_words(&neg_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x100 + 32 * i));
         }
-        self.line(format!("if iszero(staticcall(113000, 8, {pm:#x}, 0x180, {pm:#x}, 0x20)) {{ fail() }}"));
+        self.line(format!("needGas(114000) if iszero(staticcall(113000, 8, {pm:#x}, 0x180, {pm:#x}, 0x20)) {{ fail() }}"));
         self.line(format!("let ok := mload({pm:#x})"));
         self.line("mstore(0, ok) return(0, 0x20)");
         let scratch_at = format!("{:#x}", self.mem.borrow().next);

@@ -1,0 +1,297 @@
+//! Deploy and verify on a real local chain (anvil on 127.0.0.1, random
+//! port): `zkml-evm deploy` and `verify-onchain` as a user runs them, plus
+//! their failure modes. The private key must never appear in any output.
+
+mod common;
+
+use common::vectors;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// anvil's first well-known development account.
+const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn anvil_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/anvil")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_anvil() -> Option<Anvil> {
+    if !anvil_bin().exists() {
+        eprintln!("skipping: {} missing (run scripts/install-evm-tools.sh)", anvil_bin().display());
+        return None;
+    }
+    let port = free_port();
+    let mut child = Command::new(anvil_bin())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", "cancun", "--chain-id", "31337"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start anvil");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for line in lines.by_ref() {
+        if line.map(|l| l.contains("Listening on")).unwrap_or(false) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "anvil did not start");
+    }
+    // Keep draining anvil's output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Some(Anvil { child, url: format!("http://127.0.0.1:{port}") })
+}
+
+fn zkml(args: &[&str], key: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zkml-evm"));
+    c.args(args).env_remove("PRIVATE_KEY");
+    if let Some(k) = key {
+        c.env("PRIVATE_KEY", k);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn p(x: &Path) -> &str {
+    x.to_str().unwrap()
+}
+
+#[test]
+fn deploy_and_verify_on_anvil() {
+    let Some(anvil) = start_anvil() else { return };
+    let url = anvil.url.as_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let v = vectors().join("2l_relu_fc");
+    let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
+    for args in [
+        vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "-o", p(&build)],
+        vec!["setup", p(&build)],
+        vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
+        vec!["gen-verifier", p(&build), "-o", p(&vdir)],
+    ] {
+        let o = zkml(&args, None);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    let mut outputs: Vec<String> = Vec::new();
+
+    // Deploy with the key from PRIVATE_KEY; --json for scripts.
+    let o = zkml(&["deploy", p(&vdir), "--rpc", url, "--chain-id", "31337", "--json"], Some(ANVIL_KEY));
+    outputs.push(text(&o));
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let address = report["address"].as_str().unwrap().to_string();
+    assert!(report["gas_used"].as_u64().unwrap() > 0);
+
+    // eth_call accepts the honest proof; a transaction reports its gas.
+    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url], None);
+    outputs.push(text(&o));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url, "--send", "--json"], Some(ANVIL_KEY));
+    outputs.push(text(&o));
+    assert!(o.status.success(), "{}", text(&o));
+    let verdict: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gas = verdict["gas_used"].as_u64().unwrap();
+    eprintln!("on-chain verify gas (anvil): {gas}");
+    assert!(gas > 200_000 && gas < 400_000, "on-chain verify used {gas} gas");
+
+    // A tampered proof is rejected on chain: exit code 1.
+    let mut pf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let h = pf["proof"].as_str().unwrap().to_string();
+    let flipped = format!("{}{}{}", &h[..50], if &h[50..51] == "0" { "1" } else { "0" }, &h[51..]);
+    pf["proof"] = flipped.into();
+    let bad = t.join("bad.json");
+    std::fs::write(&bad, pf.to_string()).unwrap();
+    let o = zkml(&["verify-onchain", p(&bad), "--address", &address, "--rpc", url], None);
+    outputs.push(text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+
+    // Failure modes, each one line and exit 2.
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (vec!["deploy", p(&vdir), "--rpc", &down], Some(ANVIL_KEY), "cannot reach RPC"),
+        (vec!["deploy", p(&vdir), "--rpc", url, "--chain-id", "1"], Some(ANVIL_KEY), "wrong chain"),
+        (vec!["deploy", p(&vdir), "--rpc", url], Some("0xnot-a-key"), "private key is malformed"),
+        (vec!["deploy", p(&vdir), "--rpc", url], None, "no signer"),
+        (
+            vec!["deploy", p(&vdir), "--rpc", url],
+            Some("0x1111111111111111111111111111111111111111111111111111111111111111"),
+            "insufficient funds",
+        ),
+        (vec!["deploy", "not-a-file.json", "--rpc", url], Some(ANVIL_KEY), "not-a-file.json"),
+        (vec!["verify-onchain", p(&proof), "--address", "0x1234", "--rpc", url], None, "is not an address"),
+        (
+            vec!["verify-onchain", p(&proof), "--address", "0x000000000000000000000000000000000000dEaD", "--rpc", url],
+            None,
+            "no contract at",
+        ),
+    ];
+    for (args, key, needle) in cases {
+        let o = zkml(&args, key);
+        let out = text(&o);
+        outputs.push(out.clone());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(out.contains(needle), "{args:?}: {out:?} lacks {needle:?}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+
+    // The key never shows up anywhere.
+    for out in &outputs {
+        assert!(!out.contains(&ANVIL_KEY[2..]), "private key leaked: {out}");
+        assert!(!out.contains("1111111111111111111111111111111111111111111111111111111111111111"), "private key leaked: {out}");
+    }
+}
+
+mod vault {
+    //! The RockyBot vault on anvil: deployed with `zkml-evm deploy`, trading
+    //! only on a real proof whose inputs are its own price window.
+    use super::*;
+    use alloy::network::EthereumWallet;
+    use alloy::primitives::{Address, Bytes, U256};
+    use alloy::providers::ProviderBuilder;
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::sol;
+    use alloy::sol_types::SolValue;
+
+    sol! {
+        #[sol(rpc)]
+        interface ITestToken {
+            function mint(address to, uint256 amount) external;
+            function approve(address spender, uint256 amount) external returns (bool);
+            function balanceOf(address who) external view returns (uint256);
+        }
+        #[sol(rpc)]
+        interface IPool {
+            function addLiquidity(uint256 amount0, uint256 amount1) external;
+        }
+        #[sol(rpc)]
+        interface IRockyVault {
+            function pushEncoded(uint256 encoded) external;
+            function trade(bytes calldata proof, uint256[] calldata publicInputs) external;
+        }
+    }
+
+    const REF_PRICE: u128 = 3000_000_000; // 3000e6
+    const GAIN: u64 = 10;
+    const POOL_WETH: u128 = 1000_000_000_000_000_000_000;
+
+    fn forge_artifact(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("out/forge/{name}.sol/{name}.json"))
+    }
+
+    fn deploy(url: &str, artifact: &Path, args: Vec<u8>) -> Address {
+        let hex_args = zkml_evm::artifact::to_hex(&args);
+        let mut a = vec!["deploy", p(artifact), "--rpc", url, "--json"];
+        if !args.is_empty() {
+            a.extend(["--args", hex_args.as_str()]);
+        }
+        let o = zkml(&a, Some(ANVIL_KEY));
+        assert!(o.status.success(), "deploy {}: {}", artifact.display(), text(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        r["address"].as_str().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn vault_trades_only_on_a_valid_proof_of_its_own_window() {
+        let Some(anvil) = start_anvil() else { return };
+        let url = anvil.url.clone();
+        let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
+        let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+        assert!(o.status.success(), "forge build: {}", text(&o));
+
+        // The RockyBot verifier and a real proof.
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let v = vectors().join("rockybot");
+        let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
+        for args in [
+            vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "--input", p(&v.join("input2.json")), "-o", p(&build)],
+            vec!["setup", p(&build)],
+            vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
+            vec!["gen-verifier", p(&build), "-o", p(&vdir)],
+        ] {
+            let o = zkml(&args, None);
+            assert!(o.status.success(), "{args:?}: {}", text(&o));
+        }
+        let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
+        let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
+        let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
+        let (scale_bits, offset) = (pf.scale_bits as u64, U256::from(pf.public_offset as u64));
+
+        let verifier = deploy(&url, &vdir, vec![]);
+        let weth = deploy(&url, &forge_artifact("TestToken"), ("Wrapped Ether (test)".to_string(), "WETH".to_string(), U256::from(18)).abi_encode_params());
+        let usdc = deploy(&url, &forge_artifact("TestToken"), ("USD Coin (test)".to_string(), "USDC".to_string(), U256::from(6)).abi_encode_params());
+        let pool = deploy(&url, &forge_artifact("ConstantProductPool"), (weth, usdc, U256::from(30)).abi_encode_params());
+        let me: Address = ANVIL_KEY.parse::<PrivateKeySigner>().unwrap().address();
+        let mul = U256::from(GAIN) << scale_bits;
+        let margin = (U256::from(1) << scale_bits) / U256::from(100);
+        let vault = deploy(
+            &url,
+            &forge_artifact("RockyVault"),
+            (verifier, pool, me, U256::from(REF_PRICE), U256::from(GAIN), U256::from(scale_bits), offset, margin, U256::from(1000), U256::from(100))
+                .abi_encode_params(),
+        );
+
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+            let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url.parse().unwrap());
+            let (w, u) = (ITestToken::new(weth, &provider), ITestToken::new(usdc, &provider));
+            // Pool priced at the window's newest price (so the trade's slippage bound holds).
+            let newest = inputs[35];
+            let price = U256::from(REF_PRICE) * (mul + newest - offset) / mul;
+            let pool_usdc = price * U256::from(POOL_WETH) / U256::from(10u64).pow(U256::from(18));
+            for (tok, amount) in [(&w, U256::from(POOL_WETH)), (&u, pool_usdc)] {
+                tok.mint(me, amount).send().await.unwrap().get_receipt().await.unwrap();
+                tok.approve(pool, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+            }
+            IPool::new(pool, &provider).addLiquidity(U256::from(POOL_WETH), pool_usdc).send().await.unwrap().get_receipt().await.unwrap();
+            w.mint(vault, U256::from(10u64) * U256::from(10u64).pow(U256::from(18))).send().await.unwrap().get_receipt().await.unwrap();
+            u.mint(vault, U256::from(30_000_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();
+            let vlt = IRockyVault::new(vault, &provider);
+            for q in &inputs[..36] {
+                vlt.pushEncoded(*q).send().await.unwrap().get_receipt().await.unwrap();
+            }
+            let balances = || async { (w.balanceOf(vault).call().await.unwrap(), u.balanceOf(vault).call().await.unwrap()) };
+            let before = balances().await;
+
+            // A tampered proof reverts and moves nothing.
+            let mut bad = proof_bytes.to_vec();
+            bad[200] ^= 1;
+            assert!(vlt.trade(Bytes::from(bad), inputs.clone()).call().await.is_err(), "tampered proof accepted");
+            assert_eq!(balances().await, before);
+
+            // The real proof trades.
+            let receipt = vlt.trade(proof_bytes.clone(), inputs.clone()).send().await.unwrap().get_receipt().await.unwrap();
+            assert!(receipt.status(), "trade with a valid proof failed");
+            let after = balances().await;
+            assert_ne!(after, before, "no funds moved");
+            eprintln!("anvil: trade gas {}", receipt.gas_used);
+
+            // Replays and stale windows revert and move nothing.
+            assert!(vlt.trade(proof_bytes.clone(), inputs.clone()).call().await.is_err(), "replay accepted");
+            vlt.pushEncoded(inputs[35]).send().await.unwrap().get_receipt().await.unwrap();
+            assert!(vlt.trade(proof_bytes.clone(), inputs.clone()).call().await.is_err(), "stale window accepted");
+            assert_eq!(balances().await, after);
+        });
+    }
+}
