@@ -127,6 +127,8 @@ fn deploy_and_verify_on_anvil() {
 
     // Failure modes, each one line and exit 2.
     let down = format!("http://127.0.0.1:{}", free_port());
+    let big = t.join("big.json");
+    std::fs::write(&big, format!("{{\"bytecode\": \"0x00\", \"deployedBytecode\": \"0x{}\"}}", "00".repeat(25_000))).unwrap();
     let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
         (vec!["deploy", p(&vdir), "--rpc", &down], Some(ANVIL_KEY), "cannot reach RPC"),
         (vec!["deploy", p(&vdir), "--rpc", url, "--chain-id", "1"], Some(ANVIL_KEY), "wrong chain"),
@@ -138,6 +140,7 @@ fn deploy_and_verify_on_anvil() {
             "insufficient funds",
         ),
         (vec!["deploy", "not-a-file.json", "--rpc", url], Some(ANVIL_KEY), "not-a-file.json"),
+        (vec!["deploy", p(&big), "--rpc", url], Some(ANVIL_KEY), "over the 24576-byte EIP-170 limit"),
         (vec!["verify-onchain", p(&proof), "--address", "0x1234", "--rpc", url], None, "is not an address"),
         (
             vec!["verify-onchain", p(&proof), "--address", "0x000000000000000000000000000000000000dEaD", "--rpc", url],
@@ -198,7 +201,7 @@ mod vault {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("out/forge/{name}.sol/{name}.json"))
     }
 
-    fn deploy(url: &str, artifact: &Path, args: Vec<u8>) -> Address {
+    pub(super) fn deploy(url: &str, artifact: &Path, args: Vec<u8>) -> Address {
         let hex_args = zkml_evm::artifact::to_hex(&args);
         let mut a = vec!["deploy", p(artifact), "--rpc", url, "--json"];
         if !args.is_empty() {
@@ -251,6 +254,14 @@ mod vault {
                 .abi_encode_params(),
         );
 
+        // A constructor that reverts is reported with its reason.
+        let args = (Address::ZERO, pool, me, U256::from(REF_PRICE), U256::from(GAIN), U256::from(scale_bits), offset, margin, U256::from(1000), U256::from(100))
+            .abi_encode_params();
+        let hex_args = zkml_evm::artifact::to_hex(&args);
+        let o = zkml(&["deploy", p(&forge_artifact("RockyVault")), "--rpc", &url, "--args", &hex_args], Some(ANVIL_KEY));
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("revert") && text(&o).contains("verifier"), "{}", text(&o));
+
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
@@ -292,6 +303,88 @@ mod vault {
             vlt.pushEncoded(inputs[35]).send().await.unwrap().get_receipt().await.unwrap();
             assert!(vlt.trade(proof_bytes.clone(), inputs.clone()).call().await.is_err(), "stale window accepted");
             assert_eq!(balances().await, after);
+        });
+    }
+}
+
+use vault::deploy as vault_deploy;
+
+mod game {
+    //! TicTacToe on anvil: the AI's move lands only with a proof over the
+    //! on-chain board whose output picks that move.
+    use super::*;
+    use alloy::network::EthereumWallet;
+    use alloy::primitives::{Bytes, U256};
+    use alloy::providers::ProviderBuilder;
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::sol;
+    use alloy::sol_types::SolValue;
+
+    sol! {
+        #[sol(rpc)]
+        interface ITicTacToe {
+            function newGame() external;
+            function play(uint8 cell) external;
+            function aiMove(uint8 cell, bytes calldata proof, uint256[] calldata publicInputs) external;
+            function board(uint256 cell) external view returns (int8);
+        }
+    }
+
+    #[test]
+    fn ai_move_needs_a_proof_over_the_board() {
+        let Some(anvil) = start_anvil() else { return };
+        let url = anvil.url.clone();
+        let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
+        let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+        assert!(o.status.success(), "forge build: {}", text(&o));
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let v = vectors().join("tictactoe");
+        let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
+        for args in [
+            vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "--input", p(&v.join("input2.json")), "-o", p(&build)],
+            vec!["setup", p(&build)],
+            vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
+            vec!["gen-verifier", p(&build), "-o", p(&vdir)],
+        ] {
+            let o = zkml(&args, None);
+            assert!(o.status.success(), "{args:?}: {}", text(&o));
+        }
+        let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
+        let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
+        let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
+        // The AI's move: the best-scoring empty cell of the proven outputs.
+        let board = &zkml_evm::model::InputFile::read(&v.join("input.json")).unwrap().input_data[0];
+        let best = (0..9).filter(|&c| board[c] == 0.0).max_by(|&a, &b| pf.outputs[a].total_cmp(&pf.outputs[b])).unwrap() as u8;
+
+        let verifier = super::vault_deploy(&url, &vdir, vec![]);
+        let game_addr = super::vault_deploy(
+            &url,
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("out/forge/TicTacToe.sol/TicTacToe.json"),
+            (verifier, U256::from(pf.scale_bits), U256::from(pf.public_offset as u64)).abi_encode_params(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+            let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url.parse().unwrap());
+            let g = ITicTacToe::new(game_addr, &provider);
+            g.newGame().send().await.unwrap().get_receipt().await.unwrap();
+            for c in (0..9u8).filter(|&c| board[c as usize] == -1.0) {
+                g.play(c).send().await.unwrap().get_receipt().await.unwrap();
+            }
+            let wrong_cell = (0..9u8).find(|&c| board[c as usize] == 0.0 && c != best).unwrap();
+            assert!(g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone()).call().await.is_err(), "a move the model did not pick was accepted");
+            let mut bad = proof_bytes.to_vec();
+            bad[300] ^= 1;
+            assert!(g.aiMove(best, Bytes::from(bad), inputs.clone()).call().await.is_err(), "tampered proof accepted");
+            let receipt = g.aiMove(best, proof_bytes.clone(), inputs.clone()).send().await.unwrap().get_receipt().await.unwrap();
+            assert!(receipt.status());
+            assert_eq!(g.board(U256::from(best)).call().await.unwrap(), 1);
+            eprintln!("anvil: aiMove gas {}", receipt.gas_used);
+            // The board has moved on: the same proof no longer fits it.
+            let human = (0..9u8).find(|&c| board[c as usize] == 0.0 && c != best).unwrap();
+            g.play(human).send().await.unwrap().get_receipt().await.unwrap();
+            assert!(g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone()).call().await.is_err(), "proof for an old board accepted");
         });
     }
 }
