@@ -141,6 +141,7 @@ fn deploy_and_verify_on_anvil() {
         ),
         (vec!["deploy", "not-a-file.json", "--rpc", url], Some(ANVIL_KEY), "not-a-file.json"),
         (vec!["deploy", p(&big), "--rpc", url], Some(ANVIL_KEY), "over the 24576-byte EIP-170 limit"),
+        (vec!["deploy", p(&vdir), "--rpc", url, "--keystore", p(&big), "--password", "pw"], None, "cannot decrypt keystore"),
         (vec!["verify-onchain", p(&proof), "--address", "0x1234", "--rpc", url], None, "is not an address"),
         (
             vec!["verify-onchain", p(&proof), "--address", "0x000000000000000000000000000000000000dEaD", "--rpc", url],
