@@ -32,13 +32,12 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlp_onnx  # noqa: E402  (sibling module)
 
 WEIGHT_SEED = 0x5EED_0B07  # fixed: weights
 LAYERS = [("fc1", 36, 128), ("fc2", 128, 64), ("fc3", 64, 12)]
-OPSET = 13
-IR_VERSION = 8  # supported by every onnxruntime >= 1.10 and by tract
-BIAS_SCALE = 0.1  # biases ~ 0.1 * U(-1/sqrt(fan_in), 1/sqrt(fan_in)): small, like a trained net
 INPUT_DECIMALS = 6  # sample inputs are rounded so the JSON text is exact and readable
 
 # (seed, drift) for each sample price window
@@ -46,63 +45,6 @@ SAMPLES = {
     "input.json": (1001, +0.15),
     "input2.json": (2002, -0.25),
 }
-
-
-def make_weights() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(WEIGHT_SEED)
-    params = {}
-    for name, fan_in, fan_out in LAYERS:
-        bound = 1.0 / np.sqrt(fan_in)
-        # PyTorch nn.Linear layout: weight [out, in]; Gemm uses transB=1.
-        w = rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(np.float32)
-        b = (BIAS_SCALE * rng.uniform(-bound, bound, size=(fan_out,))).astype(np.float32)
-        params[name] = (w, b)
-    return params
-
-
-def make_model(params: dict[str, tuple[np.ndarray, np.ndarray]]) -> onnx.ModelProto:
-    nodes, inits = [], []
-    prev = "input"
-    for i, (name, _fan_in, _fan_out) in enumerate(LAYERS, start=1):
-        w, b = params[name]
-        inits += [
-            numpy_helper.from_array(w, f"{name}.weight"),
-            numpy_helper.from_array(b, f"{name}.bias"),
-        ]
-        last = i == len(LAYERS)
-        gemm_out = "output" if last else f"{name}_out"
-        nodes.append(
-            helper.make_node(
-                "Gemm",
-                [prev, f"{name}.weight", f"{name}.bias"],
-                [gemm_out],
-                name=name,
-                alpha=1.0,
-                beta=1.0,
-                transB=1,
-            )
-        )
-        if not last:
-            nodes.append(helper.make_node("Relu", [gemm_out], [f"relu{i}_out"], name=f"relu{i}"))
-            prev = f"relu{i}_out"
-
-    graph = helper.make_graph(
-        nodes,
-        "rockybot",
-        inputs=[helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, LAYERS[0][1]])],
-        outputs=[helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, LAYERS[-1][2]])],
-        initializer=inits,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="zkml-evm/scripts/export_rockybot.py",
-        producer_version="1",
-        doc_string="RockyBot-shaped MLP 36->128->64->12 with seeded synthetic weights",
-    )
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
 def price_window(seed: int, drift: float, n: int = 36) -> np.ndarray:
@@ -118,16 +60,6 @@ def price_window(seed: int, drift: float, n: int = 36) -> np.ndarray:
     return np.round(norm, INPUT_DECIMALS)
 
 
-def numpy_forward(params, x: np.ndarray) -> np.ndarray:
-    h = x.astype(np.float64)
-    for i, (name, _, _) in enumerate(LAYERS, start=1):
-        w, b = params[name]
-        h = h @ w.astype(np.float64).T + b.astype(np.float64)
-        if i < len(LAYERS):
-            h = np.maximum(h, 0.0)
-    return h
-
-
 def main() -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -136,8 +68,8 @@ def main() -> int:
     out = os.path.normpath(args.out)
     os.makedirs(out, exist_ok=True)
 
-    params = make_weights()
-    model = make_model(params)
+    params = mlp_onnx.make_weights(LAYERS, WEIGHT_SEED)
+    model = mlp_onnx.make_model(LAYERS, params, "rockybot", "zkml-evm/scripts/export_rockybot.py", "RockyBot-shaped MLP 36->128->64->12 with seeded synthetic weights")
     model_bytes = model.SerializeToString(deterministic=True)
     with open(os.path.join(out, "network.onnx"), "wb") as f:
         f.write(model_bytes)
@@ -150,7 +82,7 @@ def main() -> int:
         x64 = price_window(seed, drift)
         x = x64.astype(np.float32).reshape(1, -1)
         (y,) = sess.run(["output"], {"input": x})
-        ref = numpy_forward(params, x)
+        ref = mlp_onnx.numpy_forward(LAYERS, params, x)
         err = float(np.max(np.abs(y.astype(np.float64) - ref)))
         assert err < 1e-5, f"onnxruntime vs numpy mismatch: {err}"
         doc = {
@@ -167,7 +99,7 @@ def main() -> int:
 
     n_params = sum(w.size + b.size for w, b in params.values())
     print(f"wrote {out}/network.onnx ({len(model_bytes)} bytes, {n_params} params, "
-          f"opset {OPSET}, ir_version {IR_VERSION}, onnx {onnx.__version__}, "
+          f"opset {mlp_onnx.OPSET}, ir_version {mlp_onnx.IR_VERSION}, onnx {onnx.__version__}, "
           f"onnxruntime {ort.__version__})")
     return 0
 

@@ -75,23 +75,44 @@ fn p(x: &Path) -> &str {
     x.to_str().unwrap()
 }
 
+/// compile -> setup -> prove (first sample) -> gen-verifier for
+/// `test-vectors/NAME`, calibrated on every `input*.json` of the vector.
+fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let v = vectors().join(name);
+    let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
+    let mut compile = vec!["compile".to_string(), v.join("network.onnx").display().to_string()];
+    for sample in ["input.json", "input2.json"].iter().map(|f| v.join(f)).filter(|f| f.exists()) {
+        compile.extend(["--input".to_string(), sample.display().to_string()]);
+    }
+    compile.extend(["-o".to_string(), build.display().to_string()]);
+    let input = v.join("input.json");
+    for args in [
+        compile,
+        vec!["setup".into(), p(&build).into()],
+        vec!["prove".into(), p(&build).into(), "--input".into(), p(&input).into(), "-o".into(), p(&proof).into()],
+        vec!["gen-verifier".into(), p(&build).into(), "-o".into(), p(&vdir).into()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = zkml(&args, None);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    (build, proof, vdir)
+}
+
+/// `forge build` of contracts/ (offline, the project's solc).
+fn forge_build() {
+    let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
+    let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    assert!(o.status.success(), "forge build: {}", text(&o));
+}
+
 #[test]
 fn deploy_and_verify_on_anvil() {
     let Some(anvil) = start_anvil() else { return };
     let url = anvil.url.as_str();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let v = vectors().join("2l_relu_fc");
-    let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
-    for args in [
-        vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "-o", p(&build)],
-        vec!["setup", p(&build)],
-        vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
-        vec!["gen-verifier", p(&build), "-o", p(&vdir)],
-    ] {
-        let o = zkml(&args, None);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-    }
+    let (_build, proof, vdir) = build_verifier("2l_relu_fc", t);
     let mut outputs: Vec<String> = Vec::new();
 
     // Deploy with the key from PRIVATE_KEY; --json for scripts.
@@ -218,24 +239,9 @@ mod vault {
     fn vault_trades_only_on_a_valid_proof_of_its_own_window() {
         let Some(anvil) = start_anvil() else { return };
         let url = anvil.url.clone();
-        let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
-        let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
-        assert!(o.status.success(), "forge build: {}", text(&o));
-
-        // The RockyBot verifier and a real proof.
+        forge_build();
         let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-        let v = vectors().join("rockybot");
-        let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
-        for args in [
-            vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "--input", p(&v.join("input2.json")), "-o", p(&build)],
-            vec!["setup", p(&build)],
-            vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
-            vec!["gen-verifier", p(&build), "-o", p(&vdir)],
-        ] {
-            let o = zkml(&args, None);
-            assert!(o.status.success(), "{args:?}: {}", text(&o));
-        }
+        let (_build, proof, vdir) = build_verifier("rockybot", tmp.path());
         let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
         let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
@@ -335,27 +341,14 @@ mod game {
     fn ai_move_needs_a_proof_over_the_board() {
         let Some(anvil) = start_anvil() else { return };
         let url = anvil.url.clone();
-        let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
-        let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
-        assert!(o.status.success(), "forge build: {}", text(&o));
+        forge_build();
         let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-        let v = vectors().join("tictactoe");
-        let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
-        for args in [
-            vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "--input", p(&v.join("input2.json")), "-o", p(&build)],
-            vec!["setup", p(&build)],
-            vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
-            vec!["gen-verifier", p(&build), "-o", p(&vdir)],
-        ] {
-            let o = zkml(&args, None);
-            assert!(o.status.success(), "{args:?}: {}", text(&o));
-        }
+        let (_build, proof, vdir) = build_verifier("tictactoe", tmp.path());
         let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
         let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
         // The AI's move: the best-scoring empty cell of the proven outputs.
-        let board = &zkml_evm::model::InputFile::read(&v.join("input.json")).unwrap().input_data[0];
+        let board = &zkml_evm::model::InputFile::read(&vectors().join("tictactoe").join("input.json")).unwrap().input_data[0];
         let best = (0..9).filter(|&c| board[c] == 0.0).max_by(|&a, &b| pf.outputs[a].total_cmp(&pf.outputs[b])).unwrap() as u8;
 
         let verifier = super::vault_deploy(&url, &vdir, vec![]);
