@@ -66,17 +66,7 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(here, "..", "test-vectors", "rockybot"))
     args = ap.parse_args()
     out = os.path.normpath(args.out)
-    os.makedirs(out, exist_ok=True)
-
-    params = mlp_onnx.make_weights(LAYERS, WEIGHT_SEED)
-    model = mlp_onnx.make_model(LAYERS, params, "rockybot", "zkml-evm/scripts/export_rockybot.py", "RockyBot-shaped MLP 36->128->64->12 with seeded synthetic weights")
-    model_bytes = model.SerializeToString(deterministic=True)
-    with open(os.path.join(out, "network.onnx"), "wb") as f:
-        f.write(model_bytes)
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1  # deterministic reductions
-    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    params, sess = mlp_onnx.export(LAYERS, WEIGHT_SEED, "rockybot", "RockyBot-shaped MLP 36->128->64->12 with seeded synthetic weights", out)
 
     for fname, (seed, drift) in SAMPLES.items():
         x64 = price_window(seed, drift)
@@ -98,7 +88,7 @@ def main() -> int:
               f"|ort - numpy| = {err:.2e}")
 
     n_params = sum(w.size + b.size for w, b in params.values())
-    print(f"wrote {out}/network.onnx ({len(model_bytes)} bytes, {n_params} params, "
+    print(f"wrote {out}/network.onnx ({os.path.getsize(os.path.join(out, "network.onnx"))} bytes, {n_params} params, "
           f"opset {mlp_onnx.OPSET}, ir_version {mlp_onnx.IR_VERSION}, onnx {onnx.__version__}, "
           f"onnxruntime {ort.__version__})")
     return 0

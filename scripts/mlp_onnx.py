@@ -6,8 +6,11 @@ followed by a ReLU. Deterministic: same arguments, same bytes.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 13
@@ -84,3 +87,17 @@ def numpy_forward(layers: Layers, params: Params, x: np.ndarray) -> np.ndarray:
         if i < len(layers):
             h = np.maximum(h, 0.0)
     return h
+
+
+def export(layers: Layers, seed: int, name: str, doc: str, out: str) -> tuple[Params, ort.InferenceSession]:
+    """Write `out/network.onnx`; return the weights and a deterministic
+    onnxruntime session on the model, for computing `output_data`."""
+    params = make_weights(layers, seed)
+    model = make_model(layers, params, name, f"zkml-evm/scripts/export_{name}.py", doc)
+    model_bytes = model.SerializeToString(deterministic=True)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "network.onnx"), "wb") as f:
+        f.write(model_bytes)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1  # deterministic reductions
+    return params, ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
