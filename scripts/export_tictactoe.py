@@ -95,7 +95,7 @@ def main() -> int:
         board[next(c for c in HUMAN_PREFERENCE if board[c] == EMPTY)] = HUMAN
 
     n_params = sum(w.size + b.size for w, b in params.values())
-    print(f"wrote {out}/network.onnx ({os.path.getsize(os.path.join(out, "network.onnx"))} bytes, {n_params} params, "
+    print(f"wrote {out}/network.onnx ({os.path.getsize(os.path.join(out, 'network.onnx'))} bytes, {n_params} params, "
           f"opset {mlp_onnx.OPSET}, ir_version {mlp_onnx.IR_VERSION}, onnx {onnx.__version__}, "
           f"onnxruntime {ort.__version__})")
     return 0
