@@ -115,6 +115,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run every model folder under DIR (network.onnx + input.json) through compile, setup,
+    /// prove and verify, each in its own process, and print one row per model.
+    Suite {
+        dir: PathBuf,
+        /// Skip models whose circuit needs a larger domain than 2^MAX_K rows.
+        #[arg(long, default_value_t = 18)]
+        max_k: u32,
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Run one model of a suite and print its row as JSON (used by `suite`).
+    #[command(hide = true)]
+    SuiteOne {
+        model: PathBuf,
+        #[arg(long, default_value_t = 18)]
+        max_k: u32,
+    },
     /// Benchmark one model and print its row as JSON (used by `bench`).
     #[command(hide = true)]
     BenchOne { model: PathBuf },
@@ -288,6 +306,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
+        Command::SuiteOne { model, max_k } => println!("{}", serde_json::to_string(&crate::suite::one(&model, max_k))?),
         Command::Bench { models, json } => crate::bench::run(&models, json.as_deref())?,
         Command::BenchOne { model } => println!("{}", serde_json::to_string(&crate::bench::one(&model)?)?),
         Command::Calldata { proof } => {

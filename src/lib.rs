@@ -15,3 +15,4 @@ pub mod evm;
 pub mod model;
 pub mod proof;
 pub mod quant;
+pub mod suite;
