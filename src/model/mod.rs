@@ -83,21 +83,11 @@ impl Model {
             let c = onnx::const_from_proto(init).map_err(ModelError::Graph)?;
             syms.insert(init.name.clone(), Sym::Const(c));
         }
-        let mut lowering = ops::Lowering {
-            values: (0..num_inputs).map(Value::Input).collect(),
-            nodes: Vec::new(),
-            consumers: HashMap::new(),
-            graph_outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
-        };
+        let mut lowering = ops::Lowering::new(graph, num_inputs);
         syms.insert(
             input_name,
             Sym::Dyn(DynTensor { shape: input_shape.clone(), ids: (0..num_inputs).collect() }),
         );
-        for node in &graph.node {
-            for i in node.input.iter().filter(|i| !i.is_empty()) {
-                *lowering.consumers.entry(i.clone()).or_default() += 1;
-            }
-        }
 
         for (index, node) in graph.node.iter().enumerate() {
             let name = if node.name.is_empty() { format!("{}_{index}", node.op_type) } else { node.name.clone() };
@@ -121,8 +111,10 @@ impl Model {
             let ctx = ops::NodeCtx { proto: &named, index, inputs };
             let lower = ops::lookup(&node.op_type).expect("checked above");
             let out = lower(&mut lowering, &ctx)?;
-            if let Some(o) = node.output.first() {
-                syms.insert(o.clone(), out);
+            let out_name = node.output.first().map(String::as_str).unwrap_or("");
+            lowering.finish_node(&ctx.inputs, out_name, &out);
+            if !out_name.is_empty() {
+                syms.insert(out_name.to_string(), out);
             }
         }
 

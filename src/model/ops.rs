@@ -7,7 +7,8 @@
 use super::program::{Activation, Neuron, Value, ValueId};
 use super::tensor::*;
 use super::ModelError;
-use tract_onnx::pb::{AttributeProto, NodeProto};
+use std::collections::HashMap;
+use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod shape;
 use shape::*;
@@ -16,9 +17,14 @@ use shape::*;
 pub struct Lowering {
     pub values: Vec<Value<f64>>,
     pub nodes: Vec<String>,
-    /// How many nodes read each tensor name (for activation fusion).
-    pub consumers: std::collections::HashMap<String, usize>,
-    pub graph_outputs: Vec<String>,
+    /// How many nodes read each tensor name; a graph output counts as one
+    /// more reader.
+    readers: HashMap<String, usize>,
+    /// Pending reads of each value: one per neuron term that reads it, plus
+    /// one per not-yet-lowered reader of each tensor that holds it. A neuron
+    /// whose only pending read is the node being lowered may be rewritten in
+    /// place (see [`Lowering::fresh_single_use`]).
+    uses: Vec<usize>,
 }
 
 /// One node being lowered: its inputs resolved, its attributes at hand.
@@ -112,19 +118,53 @@ pub fn supported_ops() -> Vec<&'static str> {
 }
 
 impl Lowering {
+    /// A lowering of `graph` with `num_inputs` input values.
+    pub fn new(graph: &GraphProto, num_inputs: usize) -> Lowering {
+        let mut readers: HashMap<String, usize> = HashMap::new();
+        for i in graph.node.iter().flat_map(|n| &n.input).filter(|i| !i.is_empty()) {
+            *readers.entry(i.clone()).or_default() += 1;
+        }
+        for o in &graph.output {
+            *readers.entry(o.name.clone()).or_default() += 1;
+        }
+        Lowering { values: (0..num_inputs).map(Value::Input).collect(), nodes: vec![], readers, uses: vec![0; num_inputs] }
+    }
+
+    /// Bookkeeping after a node: its inputs have been read, its output
+    /// `name` will be read by its readers.
+    pub fn finish_node(&mut self, inputs: &[Option<Sym>], name: &str, output: &Sym) {
+        for d in inputs.iter().flatten().filter_map(|s| match s {
+            Sym::Dyn(d) => Some(d),
+            Sym::Const(_) => None,
+        }) {
+            for &id in &d.ids {
+                self.uses[id] = self.uses[id].saturating_sub(1);
+            }
+        }
+        if let Sym::Dyn(d) = output {
+            let r = self.readers.get(name).copied().unwrap_or(0);
+            for &id in &d.ids {
+                self.uses[id] += r;
+            }
+        }
+    }
+
     fn push_neuron(&mut self, n: Neuron<f64>) -> ValueId {
+        for (id, _) in &n.terms {
+            self.uses[*id] += 1;
+        }
         self.values.push(Value::Neuron(n));
+        self.uses.push(0);
         self.values.len() - 1
     }
 
-    /// Whether the neurons `ids` of `tensor` may be changed in place: the
-    /// tensor is read by exactly one node and is not a model output, and its
-    /// elements are distinct identity neurons (not inputs, not activated).
-    fn fresh_single_use(&self, tensor: &str, ids: &[ValueId]) -> bool {
+    /// Whether the neurons `ids` (elements of an input of the node being
+    /// lowered) may be changed in place: they are distinct identity neurons
+    /// (not inputs, not activated) that nothing but this node reads: no
+    /// neuron, no other node, no graph output.
+    fn fresh_single_use(&self, ids: &[ValueId]) -> bool {
         let mut seen = std::collections::HashSet::new();
-        self.consumers.get(tensor).copied() == Some(1)
-            && !self.graph_outputs.iter().any(|o| o == tensor)
-            && ids.iter().all(|&id| matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
+        ids.iter().all(|&id| self.uses[id] == 1 && matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
             && ids.iter().all(|id| seen.insert(*id))
     }
 }
@@ -308,7 +348,7 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
             data: (0..numel(&shape)).map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]]).collect(),
             shape,
         })),
-        (Sym::Dyn(d), Sym::Const(c)) if shape == d.shape && l.fresh_single_use(&n.proto.input[0], &d.ids) => {
+        (Sym::Dyn(d), Sym::Const(c)) if shape == d.shape && l.fresh_single_use(&d.ids) => {
             // MatMul then Add(bias): fold the constant into the producing neurons.
             for (o, &id) in d.ids.iter().enumerate() {
                 if let Value::Neuron(nr) = &mut l.values[id] {
@@ -392,7 +432,7 @@ fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         Sym::Dyn(d) => {
             // Fuse into the producing neurons when they are fresh identity
             // neurons read only here: saves a neuron per element.
-            if l.fresh_single_use(&n.proto.input[0], &d.ids) {
+            if l.fresh_single_use(&d.ids) {
                 for &id in &d.ids {
                     if let Value::Neuron(nr) = &mut l.values[id] {
                         nr.act = Activation::Relu;
@@ -440,3 +480,6 @@ fn materialize(l: &mut Lowering, n: &NodeCtx, sym: &Sym) -> DynTensor {
         },
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
