@@ -131,6 +131,8 @@ impl Model {
             }
             None => return Err(ModelError::Graph(format!("output '{out_name}' is never produced"))),
         };
+        // Lowerings fold constants and fused neurons into later ones; what
+        // no output reads any more is dropped.
         let program = Program {
             values: lowering.values,
             num_inputs,
@@ -138,7 +140,8 @@ impl Model {
             input_shape,
             output_shape,
             nodes: lowering.nodes,
-        };
+        }
+        .prune();
         Ok(Model { path: path.to_path_buf(), program })
     }
 

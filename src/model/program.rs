@@ -118,6 +118,45 @@ impl<W> Program<W> {
     }
 }
 
+impl<W: Clone> Program<W> {
+    /// The program without the neurons no output depends on (a constant a
+    /// later neuron folded into its bias, say). Inputs keep their ids; the
+    /// other values are renumbered in order.
+    pub fn prune(&self) -> Program<W> {
+        let mut live = vec![false; self.values.len()];
+        for &o in &self.outputs {
+            live[o] = true;
+        }
+        for id in (0..self.values.len()).rev() {
+            match &self.values[id] {
+                Value::Input(_) => live[id] = true,
+                Value::Neuron(n) if live[id] => n.terms.iter().for_each(|(t, _)| live[*t] = true),
+                Value::Neuron(_) => {}
+            }
+        }
+        let mut new_id = vec![usize::MAX; self.values.len()];
+        let mut values = Vec::with_capacity(self.values.len());
+        for (id, v) in self.values.iter().enumerate().filter(|(id, _)| live[*id]) {
+            new_id[id] = values.len();
+            values.push(match v {
+                Value::Input(i) => Value::Input(*i),
+                Value::Neuron(n) => Value::Neuron(Neuron {
+                    terms: n.terms.iter().map(|(t, w)| (new_id[*t], w.clone())).collect(),
+                    ..n.clone()
+                }),
+            });
+        }
+        Program {
+            values,
+            num_inputs: self.num_inputs,
+            outputs: self.outputs.iter().map(|&o| new_id[o]).collect(),
+            input_shape: self.input_shape.clone(),
+            output_shape: self.output_shape.clone(),
+            nodes: self.nodes.clone(),
+        }
+    }
+}
+
 impl Program<f64> {
     /// Float evaluation of the lowered program: every value, in order.
     pub fn eval_f64(&self, input: &[f64]) -> Vec<f64> {
@@ -126,5 +165,35 @@ impl Program<f64> {
             Ok::<_, std::convert::Infallible>(n.act.apply_f64(acc))
         })
         .unwrap_or_else(|e| match e {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_drops_dead_neurons_and_renumbers() {
+        let nr = |terms: Vec<(ValueId, f64)>, bias: f64| Value::Neuron(Neuron { terms, bias, act: Activation::Identity, node: 0 });
+        let p = Program {
+            values: vec![
+                Value::Input(0),
+                nr(vec![], 3.0),                     // 1: dead constant
+                nr(vec![(0, 2.0)], 0.0),             // 2: live
+                nr(vec![(0, 1.0), (1, 1.0)], 0.0),   // 3: dead, reads 1
+                nr(vec![(2, -1.0)], 1.0),            // 4: output
+            ],
+            num_inputs: 1,
+            outputs: vec![4, 2],
+            input_shape: vec![1],
+            output_shape: vec![2],
+            nodes: vec!["n".into()],
+        };
+        let q = p.prune();
+        assert_eq!(q.values.len(), 3);
+        assert_eq!(q.outputs, vec![2, 1]);
+        assert_eq!(p.eval_f64(&[0.5])[4], q.eval_f64(&[0.5])[2]);
+        let Value::Neuron(out) = &q.values[2] else { panic!() };
+        assert_eq!(out.terms, vec![(1, -1.0)]);
     }
 }
