@@ -10,7 +10,10 @@ use super::ModelError;
 use std::collections::HashMap;
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
+mod linear;
+mod pwl;
 mod shape;
+mod window;
 use shape::*;
 
 /// State shared by all lowerings: the values created so far.
@@ -86,24 +89,47 @@ type LowerFn = fn(&mut Lowering, &NodeCtx) -> Result<Sym, ModelError>;
 
 /// ONNX op type -> lowering. Keep sorted by name.
 pub const OPS: &[(&str, LowerFn)] = &[
+    ("Abs", pwl::abs),
     ("Add", add),
+    ("AveragePool", linear::average_pool),
+    ("BatchNormalization", linear::batch_normalization),
     ("Cast", identity),
+    ("Clip", pwl::clip),
     ("Concat", concat),
     ("Constant", constant),
     ("ConstantOfShape", constant_of_shape),
+    ("Conv", linear::conv),
+    ("ConvTranspose", linear::conv_transpose),
     ("Div", div),
     ("Dropout", identity),
     ("Expand", expand),
     ("Flatten", flatten),
+    ("Gather", gather),
     ("Gemm", gemm),
+    ("GlobalAveragePool", linear::global_average_pool),
+    ("GlobalMaxPool", pwl::global_max_pool),
     ("Identity", identity),
+    ("LeakyRelu", pwl::leaky_relu),
     ("MatMul", matmul),
+    ("Max", pwl::max),
+    ("MaxPool", pwl::max_pool),
+    ("Mean", linear::mean),
+    ("Min", pwl::min),
     ("Mul", mul),
-    ("Relu", relu),
+    ("Neg", linear::neg),
+    ("PRelu", pwl::prelu),
+    ("Pad", pad),
+    ("ReduceMax", pwl::reduce_max),
+    ("ReduceMean", linear::reduce_mean),
+    ("ReduceMin", pwl::reduce_min),
+    ("ReduceSum", linear::reduce_sum),
+    ("Relu", pwl::relu),
     ("Reshape", reshape),
+    ("Shape", shape),
     ("Slice", slice),
     ("Squeeze", squeeze),
     ("Sub", sub),
+    ("Sum", linear::sum),
     ("Tile", tile),
     ("Transpose", transpose),
     ("Unsqueeze", unsqueeze),
@@ -204,10 +230,7 @@ fn affine_from_terms(
     bias: impl Fn(usize) -> f64,
 ) -> Sym {
     let ids = (0..numel(&shape))
-        .map(|o| {
-            let terms: Vec<(ValueId, f64)> = terms(o).into_iter().filter(|(_, w)| *w != 0.0).collect();
-            l.push_neuron(Neuron { terms, bias: bias(o), act: Activation::Identity, node: n.index })
-        })
+        .map(|o| l.neuron(n.index, Affine { terms: terms(o), bias: bias(o) }, Activation::Identity))
         .collect();
     Sym::Dyn(DynTensor { shape, ids })
 }
@@ -403,6 +426,9 @@ fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -
         }
         (Sym::Dyn(d), Sym::Const(c)) => {
             let ws: Vec<f64> = (0..numel(&shape)).map(|o| cval(c, ib[o])).collect::<Result<_, _>>()?;
+            if shape == d.shape {
+                return Ok(scale_shift(l, n, a, |o| ws[o], |_| 0.0));
+            }
             Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], ws[o])], |_| 0.0))
         }
         (Sym::Const(c), Sym::Dyn(d)) if !invert_b => {
@@ -422,36 +448,6 @@ fn div(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     scale_syms(l, n, &a, &b, true)
 }
 
-fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let x = n.input(0)?;
-    match x {
-        Sym::Const(c) => Ok(Sym::Const(ConstTensor {
-            shape: c.shape.clone(),
-            data: c.data.iter().map(|v| v.max(0.0)).collect(),
-        })),
-        Sym::Dyn(d) => {
-            // Fuse into the producing neurons when they are fresh identity
-            // neurons read only here: saves a neuron per element.
-            if l.fresh_single_use(&d.ids) {
-                for &id in &d.ids {
-                    if let Value::Neuron(nr) = &mut l.values[id] {
-                        nr.act = Activation::Relu;
-                    }
-                }
-                return Ok(x.clone());
-            }
-            let ids = d
-                .ids
-                .iter()
-                .map(|&id| {
-                    l.push_neuron(Neuron { terms: vec![(id, 1.0)], bias: 0.0, act: Activation::Relu, node: n.index })
-                })
-                .collect();
-            Ok(Sym::Dyn(DynTensor { shape: d.shape.clone(), ids }))
-        }
-    }
-}
-
 fn const_ints(c: &ConstTensor) -> Vec<i64> {
     c.data.iter().map(|&v| v as i64).collect()
 }
@@ -463,6 +459,164 @@ fn constant_of_shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         None => 0.0,
     };
     Ok(Sym::Const(ConstTensor { data: vec![value; numel(&shape)], shape }))
+}
+
+/// A linear form over program values, `Σ w·v + bias`: what a neuron
+/// computes before its activation.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Affine {
+    terms: Vec<(ValueId, f64)>,
+    bias: f64,
+}
+
+impl Affine {
+    fn constant(c: f64) -> Affine {
+        Affine { terms: vec![], bias: c }
+    }
+
+    fn of(e: Elem) -> Affine {
+        match e {
+            Elem::Const(c) => Affine::constant(c),
+            Elem::Val(id) => Affine { terms: vec![(id, 1.0)], bias: 0.0 },
+        }
+    }
+
+    /// `self += k·other`.
+    fn add_scaled(&mut self, other: &Affine, k: f64) {
+        self.terms.extend(other.terms.iter().map(|&(id, w)| (id, k * w)));
+        self.bias += k * other.bias;
+    }
+}
+
+/// One element of a tensor: a constant or a program value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Elem {
+    Const(f64),
+    Val(ValueId),
+}
+
+/// Element `i` of a tensor.
+fn elem(sym: &Sym, i: usize) -> Elem {
+    match sym {
+        Sym::Const(c) => Elem::Const(c.data[i]),
+        Sym::Dyn(d) => Elem::Val(d.ids[i]),
+    }
+}
+
+impl Lowering {
+    /// The value of `id` when it is a constant (a neuron without terms).
+    fn const_value(&self, id: ValueId) -> Option<f64> {
+        match &self.values[id] {
+            Value::Neuron(nr) if nr.terms.is_empty() => Some(nr.act.apply_f64(nr.bias)),
+            _ => None,
+        }
+    }
+
+    /// `form` with constant values folded into the bias, repeated values
+    /// merged (first occurrence keeps its place) and zero weights dropped.
+    fn simplify(&self, form: Affine) -> Affine {
+        let mut bias = form.bias;
+        let mut terms: Vec<(ValueId, f64)> = Vec::with_capacity(form.terms.len());
+        let mut at: HashMap<ValueId, usize> = HashMap::new();
+        for (id, w) in form.terms {
+            if let Some(c) = self.const_value(id) {
+                bias += w * c;
+            } else if let Some(&i) = at.get(&id) {
+                terms[i].1 += w;
+            } else {
+                at.insert(id, terms.len());
+                terms.push((id, w));
+            }
+        }
+        terms.retain(|(_, w)| *w != 0.0);
+        Affine { terms, bias }
+    }
+
+    /// A new neuron `act(form)` of ONNX node `node`.
+    fn neuron(&mut self, node: usize, form: Affine, act: Activation) -> ValueId {
+        let Affine { terms, bias } = self.simplify(form);
+        self.push_neuron(Neuron { terms, bias, act, node })
+    }
+
+    /// `form` as a tensor element: a constant, the value itself when the
+    /// form is exactly one value, else a new identity neuron.
+    fn element(&mut self, node: usize, form: Affine) -> Elem {
+        let form = self.simplify(form);
+        match form.terms.as_slice() {
+            [] => Elem::Const(form.bias),
+            [(id, w)] if *w == 1.0 && form.bias == 0.0 => Elem::Val(*id),
+            _ => Elem::Val(self.neuron(node, form, Activation::Identity)),
+        }
+    }
+
+    /// Elements as a tensor: constant when every element is, else values,
+    /// with one constant neuron per distinct constant.
+    fn tensor(&mut self, node: usize, shape: Vec<usize>, elems: Vec<Elem>) -> Sym {
+        if elems.iter().all(|e| matches!(e, Elem::Const(_))) {
+            let data = elems.iter().map(|e| if let Elem::Const(c) = e { *c } else { unreachable!() }).collect();
+            return Sym::Const(ConstTensor { shape, data });
+        }
+        let mut consts: HashMap<u64, ValueId> = HashMap::new();
+        let ids = elems
+            .into_iter()
+            .map(|e| match e {
+                Elem::Val(id) => id,
+                Elem::Const(c) => *consts.entry(c.to_bits()).or_insert_with(|| {
+                    self.push_neuron(Neuron { terms: vec![], bias: c, act: Activation::Identity, node })
+                }),
+            })
+            .collect();
+        Sym::Dyn(DynTensor { shape, ids })
+    }
+
+    /// Rewrite identity neuron `id` (see [`Lowering::fresh_single_use`]) to
+    /// `act(alpha·(its form) + beta)`.
+    fn refit(&mut self, id: ValueId, alpha: f64, beta: f64, act: Activation) {
+        if let Value::Neuron(nr) = &mut self.values[id] {
+            for (_, w) in &mut nr.terms {
+                *w *= alpha;
+            }
+            nr.bias = alpha * nr.bias + beta;
+            nr.act = act;
+        }
+    }
+}
+
+/// `out[o] = Σ w·x[i] + bias(o)` over the taps `(i, w)` of each output
+/// element: one identity neuron per output element (none where the result
+/// is a constant or a plain copy); a constant tensor when `x` is constant.
+fn linear_map(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    shape: Vec<usize>,
+    taps: impl Fn(usize) -> Vec<(usize, f64)>,
+    bias: impl Fn(usize) -> f64,
+) -> Sym {
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let mut form = Affine::constant(bias(o));
+            for (i, w) in taps(o) {
+                form.add_scaled(&Affine::of(elem(x, i)), w);
+            }
+            l.element(n.index, form)
+        })
+        .collect();
+    l.tensor(n.index, shape, elems)
+}
+
+/// `w(o)·x[o] + b(o)` element-wise. When `x`'s neurons are read only here,
+/// the scale and shift fold into them and no neuron is added.
+fn scale_shift(l: &mut Lowering, n: &NodeCtx, x: &Sym, w: impl Fn(usize) -> f64, b: impl Fn(usize) -> f64) -> Sym {
+    if let Sym::Dyn(d) = x {
+        if l.fresh_single_use(&d.ids) {
+            for (o, &id) in d.ids.iter().enumerate() {
+                l.refit(id, w(o), b(o), Activation::Identity);
+            }
+            return x.clone();
+        }
+    }
+    linear_map(l, n, x, x.shape().to_vec(), |o| vec![(o, w(o))], b)
 }
 
 /// Elements of a constant tensor as program values (neurons with no terms),

@@ -208,3 +208,123 @@ pub(super) fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
     Ok(reindex(x, shape.clone(), |i| (0..rank).map(|d| keep[d][(i / out_strides[d]) % shape[d]] * in_strides[d]).sum()))
 }
+
+/// Pad (modes constant, edge, reflect, wrap; negative pads crop). Padding
+/// cells of a dynamic tensor all read one constant neuron, which a linear
+/// consumer folds into its bias.
+pub(super) fn pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let in_shape = x.shape().to_vec();
+    let rank = in_shape.len();
+    let mode = n.attr("mode").map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_else(|| "constant".into());
+    // Opset < 11: attributes `pads` and `value`; later: inputs 1, 2 (and 3: axes).
+    let pads: Vec<i64> = match n.opt_input(1) {
+        Some(Sym::Const(c)) => const_ints(c),
+        Some(Sym::Dyn(_)) => return Err(n.err("pads must be a constant")),
+        None => n.attr_ints("pads").or_else(|| n.attr_ints("paddings")).ok_or_else(|| n.err("missing pads"))?,
+    };
+    let value = match n.opt_input(2) {
+        Some(Sym::Const(c)) => c.data.first().copied().unwrap_or(0.0),
+        Some(Sym::Dyn(_)) => return Err(n.err("constant_value must be a constant")),
+        None => n.attr_float("value", 0.0) as f64,
+    };
+    let axes: Vec<usize> = match n.opt_input(3) {
+        Some(Sym::Const(c)) => const_ints(c).iter().map(|&a| if a < 0 { (a + rank as i64) as usize } else { a as usize }).collect(),
+        Some(Sym::Dyn(_)) => return Err(n.err("axes must be a constant")),
+        None => (0..rank).collect(),
+    };
+    if pads.len() != 2 * axes.len() || axes.iter().any(|&a| a >= rank) {
+        return Err(n.err(format!("pads {pads:?} do not fit input {in_shape:?}")));
+    }
+    let (mut begin, mut end) = (vec![0i64; rank], vec![0i64; rank]);
+    for (i, &a) in axes.iter().enumerate() {
+        begin[a] = pads[i];
+        end[a] = pads[axes.len() + i];
+    }
+    let shape: Vec<usize> = (0..rank)
+        .map(|d| {
+            let s = in_shape[d] as i64 + begin[d] + end[d];
+            if s < 0 { Err(n.err(format!("pads {pads:?} crop more than input {in_shape:?}"))) } else { Ok(s as usize) }
+        })
+        .collect::<Result<_, _>>()?;
+    if !["constant", "edge", "reflect", "wrap"].contains(&mode.as_str()) {
+        return Err(n.err(format!("unknown mode '{mode}'")));
+    }
+    if mode != "constant" && in_shape.iter().zip(&shape).any(|(&i, &o)| i == 0 && o > 0) {
+        return Err(n.err(format!("mode '{mode}' cannot pad an empty axis")));
+    }
+    // Source coordinate along one axis, or None for a constant cell.
+    let source = |c: i64, d: usize| -> Option<usize> {
+        let len = in_shape[d] as i64;
+        let c = c - begin[d];
+        if (0..len).contains(&c) {
+            return Some(c as usize);
+        }
+        match mode.as_str() {
+            "edge" => Some(c.clamp(0, len - 1) as usize),
+            "wrap" => Some(c.rem_euclid(len) as usize),
+            "reflect" if len == 1 => Some(0),
+            "reflect" => {
+                let p = c.rem_euclid(2 * (len - 1));
+                Some(if p < len { p } else { 2 * (len - 1) - p } as usize)
+            }
+            _ => None,
+        }
+    };
+    let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let mut flat = 0;
+            for d in 0..rank {
+                match source(((o / out_strides[d]) % shape[d]) as i64, d) {
+                    Some(i) => flat += i * in_strides[d],
+                    None => return Elem::Const(value),
+                }
+            }
+            elem(&x, flat)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// Gather with constant indices: a re-indexing along `axis`.
+pub(super) fn gather(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?;
+    let idx = n.constant(1, "Gather's indices")?;
+    let s = x.shape().to_vec();
+    let rank = s.len() as i64;
+    let mut axis = n.attr_int("axis", 0);
+    if axis < 0 {
+        axis += rank;
+    }
+    if axis < 0 || axis >= rank {
+        return Err(n.err(format!("axis {} out of range for rank {rank}", n.attr_int("axis", 0))));
+    }
+    let axis = axis as usize;
+    let d = s[axis] as i64;
+    let ind: Vec<usize> = const_ints(idx)
+        .iter()
+        .map(|&i| {
+            let j = if i < 0 { i + d } else { i };
+            if (0..d).contains(&j) { Ok(j as usize) } else { Err(n.err(format!("index {i} out of range for dim {d}"))) }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut shape = s[..axis].to_vec();
+    shape.extend(&idx.shape);
+    shape.extend(&s[axis + 1..]);
+    let (inner, ni) = (numel(&s[axis + 1..]), ind.len());
+    Ok(reindex(x, shape, |o| {
+        let (a, j, k) = (o / (ni * inner), (o / inner) % ni, o % inner);
+        (a * s[axis] + ind[j]) * inner + k
+    }))
+}
+
+/// Shape: a constant, since every shape is static here.
+pub(super) fn shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let s = n.input(0)?.shape();
+    let rank = s.len() as i64;
+    let clampi = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
+    let (start, end) = (clampi(n.attr_int("start", 0)), clampi(n.attr_int("end", rank)));
+    let data: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
+    Ok(Sym::Const(ConstTensor { shape: vec![data.len()], data }))
+}

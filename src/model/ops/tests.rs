@@ -171,3 +171,287 @@ fn relu_does_not_rewrite_neurons_another_node_still_reads() {
     let p = check(&m);
     assert_eq!(p.num_neurons(), 4);
 }
+
+/// Neuron count of a program (constants included).
+fn neurons(p: &Program<f64>) -> usize {
+    p.num_neurons()
+}
+
+#[test]
+fn op_table_is_sorted() {
+    let names = super::supported_ops();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+}
+
+#[test]
+fn conv_2d_strides_pads_dilations_groups() {
+    let m = Onnx::new(&[1, 4, 7, 6])
+        .init("w", &[6, 2, 3, 2], &weights(&[6, 2, 3, 2], 2))
+        .init("b", &[6], &weights(&[6], 3))
+        .node(
+            "Conv",
+            &["x", "w", "b"],
+            "y",
+            vec![ints("strides", &[2, 1]), ints("pads", &[1, 0, 0, 1]), ints("dilations", &[2, 1]), int("group", 2)],
+        );
+    let p = check(&m);
+    // One neuron per output element: [1, 6, 2, 6].
+    assert_eq!(neurons(&p), 6 * 2 * 6);
+}
+
+#[test]
+fn conv_auto_pad_and_1d() {
+    for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
+        let m = Onnx::new(&[1, 2, 5, 6])
+            .init("w", &[3, 2, 2, 3], &weights(&[3, 2, 2, 3], 4))
+            .node("Conv", &["x", "w"], "y", vec![string("auto_pad", mode), ints("strides", &[2, 2])]);
+        check(&m);
+    }
+    let m = Onnx::new(&[1, 2, 9])
+        .init("w", &[3, 2, 3], &weights(&[3, 2, 3], 5))
+        .init("b", &[3], &weights(&[3], 6))
+        .node("Conv", &["x", "w", "b"], "y", vec![ints("pads", &[2, 1]), ints("strides", &[2])]);
+    check(&m);
+}
+
+#[test]
+fn conv_transpose_2d() {
+    let m = Onnx::new(&[1, 2, 3, 4])
+        .init("w", &[2, 3, 3, 2], &weights(&[2, 3, 3, 2], 7))
+        .init("b", &[3], &weights(&[3], 8))
+        .node(
+            "ConvTranspose",
+            &["x", "w", "b"],
+            "y",
+            vec![ints("strides", &[2, 3]), ints("pads", &[1, 0, 0, 1]), ints("output_padding", &[1, 0])],
+        );
+    check(&m);
+    let m = Onnx::new(&[1, 4, 3, 3])
+        .init("w", &[4, 1, 2, 2], &weights(&[4, 1, 2, 2], 9))
+        .node("ConvTranspose", &["x", "w"], "y", vec![int("group", 2), ints("dilations", &[2, 1])]);
+    check(&m);
+}
+
+#[test]
+fn average_pools() {
+    for include in [0, 1] {
+        let m = Onnx::new(&[1, 2, 5, 5]).node(
+            "AveragePool",
+            &["x"],
+            "y",
+            vec![ints("kernel_shape", &[3, 2]), ints("strides", &[2, 1]), ints("pads", &[1, 1, 1, 0]), int("count_include_pad", include)],
+        );
+        let p = check(&m);
+        assert_eq!(neurons(&p), 2 * 3 * 5, "one neuron per output");
+    }
+    let m = Onnx::new(&[1, 3, 4, 2]).node("GlobalAveragePool", &["x"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 3);
+}
+
+#[test]
+fn max_pools() {
+    // 2x2 windows of four distinct inputs: 3 ReLUs and 1 identity each.
+    let m = Onnx::new(&[1, 1, 4, 4]).node("MaxPool", &["x"], "y", vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]);
+    let p = check(&m);
+    assert_eq!((neurons(&p), relus(&p)), (16, 12));
+    let m = Onnx::new(&[1, 2, 5, 6]).node(
+        "MaxPool",
+        &["x"],
+        "y",
+        vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2]), ints("pads", &[1, 1, 1, 1])],
+    );
+    check(&m);
+    let m = Onnx::new(&[1, 2, 5, 6]).node("MaxPool", &["x"], "y", vec![ints("kernel_shape", &[2, 3]), string("auto_pad", "SAME_UPPER")]);
+    check(&m);
+    let m = Onnx::new(&[1, 3, 4, 5]).node("GlobalMaxPool", &["x"], "y", vec![]);
+    check(&m);
+    // A long window: the running max is written out every few terms.
+    let m = Onnx::new(&[1, 1, 8, 8]).node("GlobalMaxPool", &["x"], "y", vec![]);
+    let p = check(&m);
+    assert!(p.neurons().all(|(_, n)| n.terms.len() <= 21));
+}
+
+#[test]
+fn max_min_elementwise() {
+    // Two dynamic operands (x and 2x) and a broadcast constant.
+    let m = Onnx::new(&[2, 3])
+        .init("two", &[], &[2.0])
+        .init("c", &[3], &[0.1, -0.5, 0.3])
+        .node("Mul", &["x", "two"], "x2", vec![])
+        .node("Max", &["x", "x2", "c"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3])
+        .init("two", &[], &[-2.0])
+        .init("c", &[2, 1], &[0.1, -0.5])
+        .node("Mul", &["x", "two"], "x2", vec![])
+        .node("Min", &["x", "c", "x2"], "y", vec![]);
+    check(&m);
+    // max(x, x) is x: no neuron.
+    let m = Onnx::new(&[2, 3]).node("Max", &["x", "x"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 0);
+    // Against a constant after a Gemm: the ReLU folds into the Gemm.
+    let m = Onnx::new(&[1, 3])
+        .init("w", &[3, 4], &weights(&[3, 4], 10))
+        .init("c", &[4], &[0.0, 0.2, -0.1, 0.0])
+        .node("Gemm", &["x", "w"], "g", vec![])
+        .node("Min", &["g", "c"], "y", vec![]);
+    let p = check(&m);
+    // 4 fused ReLUs; identity neurons only where c != 0... min(g, c) = c − relu(c − g).
+    assert_eq!(relus(&p), 4);
+    assert_eq!(neurons(&p), 8);
+    let m = Onnx::new(&[1, 3])
+        .init("w", &[3, 4], &weights(&[3, 4], 10))
+        .init("z", &[], &[0.0])
+        .node("Gemm", &["x", "w"], "g", vec![])
+        .node("Max", &["g", "z"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 4, "max(g, 0) is a fused ReLU");
+}
+
+#[test]
+fn clips() {
+    let bounds = [(Some(-0.3f32), Some(0.4f32)), (Some(-0.3), None), (None, Some(0.4)), (None, None)];
+    for (lo, hi) in bounds {
+        let mut m = Onnx::new(&[2, 5]);
+        let mut ins = vec!["x"];
+        if let Some(lo) = lo {
+            m = m.init("lo", &[], &[lo]);
+            ins.push("lo");
+        } else {
+            ins.push("");
+        }
+        if let Some(hi) = hi {
+            m = m.init("hi", &[], &[hi]);
+            ins.push("hi");
+        }
+        check(&m.node("Clip", &ins, "y", vec![]));
+    }
+    // min > max: every element is max, a constant, and a model whose output
+    // does not depend on its input is refused.
+    let m = Onnx::new(&[2, 5]).init("lo", &[], &[0.5]).init("hi", &[], &[0.2]).node("Clip", &["x", "lo", "hi"], "y", vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = Model::load(&m.write(dir.path())).err().unwrap().to_string();
+    assert!(err.contains("does not depend on the input"), "{err}");
+    // Opset 6: bounds as attributes.
+    let m = Onnx::new(&[2, 5]).opset(6).node("Clip", &["x"], "y", vec![float("min", -0.2), float("max", 0.1)]);
+    check(&m);
+    // After a Gemm (ReLU6-like): two neurons per element plus the fused ReLU.
+    let m = Onnx::new(&[1, 3])
+        .init("w", &[3, 4], &weights(&[3, 4], 11))
+        .init("lo", &[], &[-0.1])
+        .init("hi", &[], &[0.3])
+        .node("Gemm", &["x", "w"], "g", vec![])
+        .node("Clip", &["g", "lo", "hi"], "y", vec![]);
+    let p = check(&m);
+    assert_eq!((neurons(&p), relus(&p)), (12, 8));
+    // Unfused (the input itself): three neurons per element.
+    let m = Onnx::new(&[1, 4]).init("lo", &[], &[-0.1]).init("hi", &[], &[0.3]).node("Clip", &["x", "lo", "hi"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 12);
+}
+
+#[test]
+fn leaky_prelu_abs_neg() {
+    let m = Onnx::new(&[2, 5]).node("LeakyRelu", &["x"], "y", vec![float("alpha", 0.1)]);
+    assert_eq!(neurons(&check(&m)), 20);
+    let m = Onnx::new(&[1, 3, 2, 2]).init("s", &[3, 1, 1], &[0.1, -0.2, 0.5]).node("PRelu", &["x", "s"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 5]).node("Abs", &["x"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 20);
+    let m = Onnx::new(&[2, 5]).node("Neg", &["x"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 10);
+    // Neg of a fresh Gemm folds into it.
+    let m = Onnx::new(&[1, 3]).init("w", &[3, 4], &weights(&[3, 4], 12)).node("Gemm", &["x", "w"], "g", vec![]).node("Neg", &["g"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 4);
+}
+
+#[test]
+fn batch_norm_alone_and_folded_into_conv() {
+    let bn = |m: Onnx, input: &str| {
+        m.init("scale", &[3], &[0.5, -1.5, 2.0])
+            .init("bias", &[3], &[0.1, 0.2, -0.3])
+            .init("mean", &[3], &[0.05, -0.1, 0.2])
+            .init("var", &[3], &[0.5, 1.5, 0.25])
+            .node("BatchNormalization", &[input, "scale", "bias", "mean", "var"], "y", vec![float("epsilon", 1e-3)])
+    };
+    let p = check(&bn(Onnx::new(&[1, 3, 2, 2]), "x"));
+    assert_eq!(neurons(&p), 12);
+    let m = Onnx::new(&[1, 2, 4, 4]).init("w", &[3, 2, 3, 3], &weights(&[3, 2, 3, 3], 13)).node("Conv", &["x", "w"], "c", vec![]);
+    let p = check(&bn(m, "c"));
+    assert_eq!(neurons(&p), 3 * 2 * 2, "the batch norm folds into the Conv");
+}
+
+#[test]
+fn reductions() {
+    for (op, opset) in [("ReduceMean", 13), ("ReduceSum", 11), ("ReduceMax", 13), ("ReduceMin", 13)] {
+        for keep in [0, 1] {
+            let m = Onnx::new(&[2, 3, 4]).opset(opset).node(op, &["x"], "y", vec![ints("axes", &[-1, 0]), int("keepdims", keep)]);
+            check(&m);
+        }
+        // No axes: everything.
+        check(&Onnx::new(&[2, 3, 4]).opset(opset).node(op, &["x"], "y", vec![int("keepdims", 0)]));
+    }
+    // ReduceSum 13 takes axes as an input.
+    let m = Onnx::new(&[2, 3, 4]).init_i64("axes", &[1], &[1]).node("ReduceSum", &["x", "axes"], "y", vec![]);
+    check(&m);
+    let p = check(&Onnx::new(&[1, 1, 300]).opset(11).node("ReduceMean", &["x"], "y", vec![int("keepdims", 0)]));
+    assert_eq!(neurons(&p), 1);
+}
+
+#[test]
+fn sum_and_mean() {
+    let m = Onnx::new(&[2, 3])
+        .init("c", &[3], &[0.1, 0.2, 0.3])
+        .init("two", &[], &[2.0])
+        .node("Mul", &["x", "two"], "x2", vec![])
+        .node("Sum", &["x", "c", "x2"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3]).init("c", &[2, 1], &[0.1, 0.2]).node("Mean", &["x", "c", "x"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 6);
+    // Sum of one input is a copy: no neuron.
+    assert_eq!(neurons(&check(&Onnx::new(&[2, 3]).node("Sum", &["x"], "y", vec![]))), 0);
+}
+
+#[test]
+fn pads() {
+    // Opset 13: pads and value as inputs.
+    let m = Onnx::new(&[1, 2, 3, 3])
+        .init_i64("p", &[8], &[0, 0, 1, 2, 0, 0, 2, 0])
+        .init("v", &[], &[0.5])
+        .node("Pad", &["x", "p", "v"], "y", vec![]);
+    let p = check(&m);
+    assert_eq!(neurons(&p), 1, "all padding cells share one constant");
+    for mode in ["reflect", "edge"] {
+        let m = Onnx::new(&[1, 2, 3, 4])
+            .init_i64("p", &[8], &[0, 0, 2, 1, 0, 0, 1, 3])
+            .node("Pad", &["x", "p"], "y", vec![string("mode", mode)]);
+        assert_eq!(neurons(&check(&m)), 0);
+    }
+    // Negative pads crop (tract does not support them: checked by hand).
+    let m = Onnx::new(&[2, 4]).init_i64("p", &[4], &[0, -1, 0, -2]).node("Pad", &["x", "p"], "y", vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = Model::load(&m.write(dir.path())).unwrap().program;
+    assert_eq!((p.output_shape.clone(), p.outputs.clone()), (vec![2, 1], vec![1, 5]));
+    // Opset 10: attributes; then an average pool folds the padding in.
+    let m = Onnx::new(&[1, 2, 2, 2])
+        .opset(10)
+        .node("Pad", &["x"], "p", vec![string("mode", "constant"), ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]), float("value", 0.25)])
+        .node("AveragePool", &["p"], "y", vec![ints("kernel_shape", &[2, 2])]);
+    let p = check(&m);
+    assert_eq!(neurons(&p), 2 * 3 * 3, "the padding constant folds into the pool");
+}
+
+#[test]
+fn gather_and_shape() {
+    let m = Onnx::new(&[2, 4, 3]).init_i64("i", &[2, 2], &[3, -4, 1, 1]).node("Gather", &["x", "i"], "y", vec![int("axis", 1)]);
+    check(&m);
+    let m = Onnx::new(&[2, 4, 3]).init_i64("i", &[], &[1]).node("Gather", &["x", "i"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3, 2])
+        .init_i64("flat", &[1], &[-1])
+        .node("Shape", &["x"], "s", vec![])
+        .node("Reshape", &["x", "flat"], "f", vec![])
+        .node("Relu", &["f"], "r", vec![])
+        .node("Reshape", &["r", "s"], "y", vec![]);
+    check(&m);
+}

@@ -1,0 +1,305 @@
+//! Affine ops with constant weights beyond the matrix product: convolutions,
+//! average pools, batch normalization, sums, means and negation. Each output
+//! element is one identity neuron over its inputs (see [`linear_map`]), or
+//! none when it folds into the neurons that produce its input.
+
+use super::window::{reduce_axes, reduce_groups, Window};
+use super::*;
+
+/// An `[N, C, spatial...]` operand: its batch, channels and spatial dims.
+fn nchw<'a>(n: &NodeCtx, x: &'a Sym) -> Result<(usize, usize, &'a [usize]), ModelError> {
+    let s = x.shape();
+    if s.len() < 3 {
+        return Err(n.err(format!("expects an input [N, C, spatial...], got {s:?}")));
+    }
+    Ok((s[0], s[1], &s[2..]))
+}
+
+/// Optional per-channel constant bias (input #2 of Conv and ConvTranspose).
+fn channel_bias(n: &NodeCtx, channels: usize) -> Result<Vec<f64>, ModelError> {
+    match n.opt_input(2) {
+        None => Ok(vec![0.0; channels]),
+        Some(Sym::Const(c)) if c.data.len() == channels => Ok(c.data.clone()),
+        Some(Sym::Const(c)) => Err(n.err(format!("bias has shape {:?}, expected [{channels}]", c.shape))),
+        Some(Sym::Dyn(_)) => Err(n.err("bias must be a constant")),
+    }
+}
+
+/// Kernel dims from the weights, checked against `kernel_shape` if given.
+fn kernel_of(n: &NodeCtx, w: &ConstTensor) -> Result<Vec<usize>, ModelError> {
+    let kernel = w.shape[2..].to_vec();
+    if let Some(ks) = n.attr_ints("kernel_shape") {
+        if ks.iter().map(|&k| k as usize).collect::<Vec<_>>() != kernel {
+            return Err(n.err(format!("kernel_shape {ks:?} differs from the weights' {kernel:?}")));
+        }
+    }
+    Ok(kernel)
+}
+
+/// Convolution (1-, 2- or 3-D) with constant weights `[M, C/group, k...]`.
+pub(super) fn conv(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let w = n.constant(1, "Conv's weights")?.clone();
+    let (batch, c_in, spatial) = nchw(n, &x)?;
+    if w.shape.len() != x.shape().len() {
+        return Err(n.err(format!("weights {:?} do not fit input {:?}", w.shape, x.shape())));
+    }
+    let group = n.attr_int("group", 1).max(1) as usize;
+    let (m, cg) = (w.shape[0], w.shape[1]);
+    if cg * group != c_in || m % group != 0 {
+        return Err(n.err(format!("input has {c_in} channels, weights {:?}, group {group}", w.shape)));
+    }
+    let win = Window::new(n, spatial, kernel_of(n, &w)?)?;
+    let bias = channel_bias(n, m)?;
+    let (isp, osp, ksp, mg) = (win.in_numel(), win.out_numel(), win.kernel_numel(), m / group);
+    let taps: Vec<Vec<(usize, Option<usize>)>> = (0..osp).map(|p| win.taps(p)).collect();
+    let mut shape = vec![batch, m];
+    shape.extend(&win.output);
+    Ok(linear_map(
+        l,
+        n,
+        &x,
+        shape,
+        |o| {
+            let (b, mo, p) = (o / (m * osp), (o / osp) % m, o % osp);
+            let g = mo / mg;
+            let mut t = Vec::new();
+            for c in 0..cg {
+                let ch = g * cg + c;
+                for &(kk, pos) in &taps[p] {
+                    if let Some(pos) = pos {
+                        t.push(((b * c_in + ch) * isp + pos, w.data[(mo * cg + c) * ksp + kk]));
+                    }
+                }
+            }
+            t
+        },
+        |o| bias[(o / osp) % m],
+    ))
+}
+
+/// Transposed convolution with constant weights `[C, M/group, k...]`:
+/// input position `i` and kernel offset `k` add into output `i·s + k·d − pad`.
+pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let w = n.constant(1, "ConvTranspose's weights")?.clone();
+    let (batch, c_in, spatial) = nchw(n, &x)?;
+    let r = spatial.len();
+    if w.shape.len() != x.shape().len() {
+        return Err(n.err(format!("weights {:?} do not fit input {:?}", w.shape, x.shape())));
+    }
+    if n.attr("output_shape").is_some() || n.attr("auto_pad").is_some_and(|a| !a.s.is_empty() && a.s != b"NOTSET") {
+        return Err(n.err("output_shape and auto_pad are not supported (export with explicit pads)"));
+    }
+    let group = n.attr_int("group", 1).max(1) as usize;
+    let (mg, cg) = (w.shape[1], c_in / group);
+    if w.shape[0] != c_in || c_in % group != 0 {
+        return Err(n.err(format!("input has {c_in} channels, weights {:?}, group {group}", w.shape)));
+    }
+    let m = mg * group;
+    let kernel = kernel_of(n, &w)?;
+    let list = |name: &str, default: i64, len: usize| -> Result<Vec<i64>, ModelError> {
+        let v = n.attr_ints(name).unwrap_or_else(|| vec![default; len]);
+        if v.len() != len || v.iter().any(|&x| x < 0) {
+            return Err(n.err(format!("{name} {v:?} does not fit {r} spatial dims")));
+        }
+        Ok(v)
+    };
+    let (stride, dilation) = (list("strides", 1, r)?, list("dilations", 1, r)?);
+    let (pads, out_pad) = (list("pads", 0, 2 * r)?, list("output_padding", 0, r)?);
+    if stride.contains(&0) || dilation.contains(&0) {
+        return Err(n.err("strides and dilations must be positive"));
+    }
+    let mut output = Vec::with_capacity(r);
+    for d in 0..r {
+        let full = stride[d] * (spatial[d] as i64 - 1) + out_pad[d] + (kernel[d] as i64 - 1) * dilation[d] + 1;
+        let o = full - pads[d] - pads[r + d];
+        if o <= 0 {
+            return Err(n.err(format!("pads {pads:?} leave no output")));
+        }
+        output.push(o as usize);
+    }
+    let (isp, osp, ksp) = (numel(spatial), numel(&output), numel(&kernel));
+    let (os, ks, is) = (strides(&output), strides(&kernel), strides(spatial));
+    // Per output position: (kernel offset, input position) pairs.
+    let taps: Vec<Vec<(usize, usize)>> = (0..osp)
+        .map(|p| {
+            (0..ksp)
+                .filter_map(|kk| {
+                    let mut flat = 0;
+                    for d in 0..r {
+                        let oc = ((p / os[d]) % output[d]) as i64;
+                        let kc = ((kk / ks[d]) % kernel[d]) as i64;
+                        let num = oc + pads[d] - kc * dilation[d];
+                        if num < 0 || num % stride[d] != 0 || num / stride[d] >= spatial[d] as i64 {
+                            return None;
+                        }
+                        flat += (num / stride[d]) as usize * is[d];
+                    }
+                    Some((kk, flat))
+                })
+                .collect()
+        })
+        .collect();
+    let bias = channel_bias(n, m)?;
+    let mut shape = vec![batch, m];
+    shape.extend(&output);
+    Ok(linear_map(
+        l,
+        n,
+        &x,
+        shape,
+        |o| {
+            let (b, mo, p) = (o / (m * osp), (o / osp) % m, o % osp);
+            let (g, mi) = (mo / mg, mo % mg);
+            let mut t = Vec::new();
+            for c in 0..cg {
+                let ch = g * cg + c;
+                for &(kk, pos) in &taps[p] {
+                    t.push(((b * c_in + ch) * isp + pos, w.data[(ch * mg + mi) * ksp + kk]));
+                }
+            }
+            t
+        },
+        |o| bias[(o / osp) % m],
+    ))
+}
+
+/// Average over each window; the divisor counts padding cells only with
+/// `count_include_pad=1` (ONNX semantics).
+pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let (batch, c, spatial) = nchw(n, &x)?;
+    let kernel: Vec<usize> = n
+        .attr_ints("kernel_shape")
+        .ok_or_else(|| n.err("missing kernel_shape"))?
+        .iter()
+        .map(|&k| k.max(0) as usize)
+        .collect();
+    let win = Window::new(n, spatial, kernel)?;
+    let include_pad = n.attr_int("count_include_pad", 0) != 0;
+    let (isp, osp, ksp) = (win.in_numel(), win.out_numel(), win.kernel_numel());
+    let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
+    let mut shape = vec![batch, c];
+    shape.extend(&win.output);
+    Ok(linear_map(
+        l,
+        n,
+        &x,
+        shape,
+        |o| {
+            let (nc, p) = (o / osp, o % osp);
+            let count = if include_pad { ksp } else { taps[p].len().max(1) };
+            taps[p].iter().map(|&pos| (nc * isp + pos, 1.0 / count as f64)).collect()
+        },
+        |_| 0.0,
+    ))
+}
+
+pub(super) fn global_average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let (batch, c, spatial) = nchw(n, &x)?;
+    let isp = numel(spatial);
+    let mut shape = vec![batch, c];
+    shape.extend(spatial.iter().map(|_| 1));
+    Ok(linear_map(l, n, &x, shape, |o| (0..isp).map(|p| (o * isp + p, 1.0 / isp as f64)).collect(), |_| 0.0))
+}
+
+/// Inference-mode batch normalization: per channel (axis 1)
+/// `scale·(x − mean)/√(var + ε) + B`, one affine map per element that folds
+/// into the producing neurons (a Conv, say) when only it reads them.
+pub(super) fn batch_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    if n.attr_int("training_mode", 0) != 0 {
+        return Err(n.err("training_mode=1 is not supported (export the model in eval mode)"));
+    }
+    let s = x.shape().to_vec();
+    if s.len() < 2 {
+        return Err(n.err(format!("expects an input [N, C, ...], got {s:?}")));
+    }
+    let c = s[1];
+    let param = |i: usize, what: &str| -> Result<Vec<f64>, ModelError> {
+        let t = n.constant(i, what)?;
+        if t.data.len() != c {
+            return Err(n.err(format!("{what} has shape {:?}, expected [{c}]", t.shape)));
+        }
+        Ok(t.data.clone())
+    };
+    let (scale, b, mean, var) = (param(1, "scale")?, param(2, "B")?, param(3, "mean")?, param(4, "var")?);
+    let eps = n.attr_float("epsilon", 1e-5) as f64;
+    let w: Vec<f64> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
+    let inner = numel(&s[2..]);
+    Ok(scale_shift(l, n, &x, |o| w[(o / inner) % c], |o| {
+        let i = (o / inner) % c;
+        b[i] - mean[i] * w[i]
+    }))
+}
+
+fn reduce_linear(l: &mut Lowering, n: &NodeCtx, mean: bool) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let Some(axes) = reduce_axes(n, x.shape().len())? else { return Ok(x) };
+    let (shape, groups) = reduce_groups(x.shape(), &axes, n.attr_int("keepdims", 1) != 0);
+    Ok(linear_map(
+        l,
+        n,
+        &x,
+        shape,
+        |o| {
+            let w = if mean { 1.0 / groups[o].len() as f64 } else { 1.0 };
+            groups[o].iter().map(|&i| (i, w)).collect()
+        },
+        |_| 0.0,
+    ))
+}
+
+pub(super) fn reduce_mean(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    reduce_linear(l, n, true)
+}
+
+pub(super) fn reduce_sum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    reduce_linear(l, n, false)
+}
+
+/// The node's inputs, broadcast together: the output shape and, per input,
+/// the source index of each output element.
+pub(super) fn broadcast_all(n: &NodeCtx) -> Result<(Vec<Sym>, Vec<usize>, Vec<Vec<usize>>), ModelError> {
+    let ins: Vec<Sym> = n.inputs.iter().flatten().cloned().collect();
+    if ins.is_empty() {
+        return Err(n.err("needs at least one input"));
+    }
+    let mut shape = ins[0].shape().to_vec();
+    for s in &ins[1..] {
+        shape = broadcast_shape(&shape, s.shape())
+            .ok_or_else(|| n.err(format!("shapes do not broadcast: {shape:?} and {:?}", s.shape())))?;
+    }
+    let idx = ins.iter().map(|s| broadcast_indices(s.shape(), &shape)).collect();
+    Ok((ins, shape, idx))
+}
+
+fn sum_mean(l: &mut Lowering, n: &NodeCtx, mean: bool) -> Result<Sym, ModelError> {
+    let (ins, shape, idx) = broadcast_all(n)?;
+    let k = if mean { 1.0 / ins.len() as f64 } else { 1.0 };
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let mut form = Affine::default();
+            for (s, ix) in ins.iter().zip(&idx) {
+                form.add_scaled(&Affine::of(elem(s, ix[o])), k);
+            }
+            l.element(n.index, form)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+pub(super) fn sum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    sum_mean(l, n, false)
+}
+
+pub(super) fn mean(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    sum_mean(l, n, true)
+}
+
+pub(super) fn neg(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    Ok(scale_shift(l, n, &x, |_| -1.0, |_| 0.0))
+}
