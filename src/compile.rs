@@ -71,7 +71,7 @@ const MAX_SCALE_BITS: u32 = 14;
 /// Range bits calibration aims at: range checks cost only chain rows, so
 /// precision is nearly free up to here (witness arithmetic stays in i64).
 const TARGET_RANGE_BITS: u32 = 18;
-const DEFAULT_WEIGHT_BITS: u32 = 10;
+use crate::quant::DEFAULT_WEIGHT_BITS;
 /// Extra range bits above the calibrated maximum, for inputs a little
 /// larger than the samples.
 const HEADROOM_BITS: u32 = 1;

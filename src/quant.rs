@@ -64,6 +64,11 @@ impl QuantParams {
     }
 }
 
+/// Weight precision when the user sets none: weights are multiples of
+/// 2^-10. Lowerings that would round a weight badly at this precision (an
+/// average's 1/n, say) restructure instead.
+pub const DEFAULT_WEIGHT_BITS: u32 = 10;
+
 /// Largest |weight| we accept in fixed point; keeps accumulators far from
 /// the field modulus and inside i128 witness arithmetic.
 const MAX_WEIGHT_BITS: u32 = 62;

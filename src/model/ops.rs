@@ -481,6 +481,12 @@ impl Affine {
         }
     }
 
+    fn times(mut self, k: f64) -> Affine {
+        self.terms.iter_mut().for_each(|(_, w)| *w *= k);
+        self.bias *= k;
+        self
+    }
+
     /// `self += k·other`.
     fn add_scaled(&mut self, other: &Affine, k: f64) {
         self.terms.extend(other.terms.iter().map(|&(id, w)| (id, k * w)));

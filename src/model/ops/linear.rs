@@ -165,6 +165,27 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
     ))
 }
 
+/// `Σ x[i] / count` over `idx`. Fixed-point weights are multiples of
+/// 2^-weight_bits, and 1/count may round badly (1/300 at 2^-10 is 12% off).
+/// Then the sum is taken at 2^-p (exact; 2^p ≤ count, p ≤ 8) and scaled by
+/// 2^p/count in a second neuron, which rounds to within 0.1%.
+fn average(l: &mut Lowering, node: usize, x: &Sym, idx: &[usize], count: usize) -> Elem {
+    let scaled = (crate::quant::DEFAULT_WEIGHT_BITS as f64).exp2() / count as f64;
+    let mut form = Affine::default();
+    if (scaled.round() / scaled - 1.0).abs() <= 0.003 {
+        for &i in idx {
+            form.add_scaled(&Affine::of(elem(x, i)), 1.0 / count as f64);
+        }
+        return l.element(node, form);
+    }
+    let p = count.ilog2().min(8);
+    for &i in idx {
+        form.add_scaled(&Affine::of(elem(x, i)), (-(p as f64)).exp2());
+    }
+    let sum = l.element(node, form);
+    l.element(node, Affine::of(sum).times((1u64 << p) as f64 / count as f64))
+}
+
 /// Average over each window; the divisor counts padding cells only with
 /// `count_include_pad=1` (ONNX semantics).
 pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
@@ -182,18 +203,15 @@ pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelEr
     let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
     let mut shape = vec![batch, c];
     shape.extend(&win.output);
-    Ok(linear_map(
-        l,
-        n,
-        &x,
-        shape,
-        |o| {
+    let elems = (0..numel(&shape))
+        .map(|o| {
             let (nc, p) = (o / osp, o % osp);
             let count = if include_pad { ksp } else { taps[p].len().max(1) };
-            taps[p].iter().map(|&pos| (nc * isp + pos, 1.0 / count as f64)).collect()
-        },
-        |_| 0.0,
-    ))
+            let idx: Vec<usize> = taps[p].iter().map(|&pos| nc * isp + pos).collect();
+            average(l, n.index, &x, &idx, count)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
 }
 
 pub(super) fn global_average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
@@ -202,7 +220,8 @@ pub(super) fn global_average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     let isp = numel(spatial);
     let mut shape = vec![batch, c];
     shape.extend(spatial.iter().map(|_| 1));
-    Ok(linear_map(l, n, &x, shape, |o| (0..isp).map(|p| (o * isp + p, 1.0 / isp as f64)).collect(), |_| 0.0))
+    let elems = (0..batch * c).map(|o| average(l, n.index, &x, &(o * isp..(o + 1) * isp).collect::<Vec<_>>(), isp)).collect();
+    Ok(l.tensor(n.index, shape, elems))
 }
 
 /// Inference-mode batch normalization: per channel (axis 1)
@@ -239,17 +258,11 @@ fn reduce_linear(l: &mut Lowering, n: &NodeCtx, mean: bool) -> Result<Sym, Model
     let x = n.input(0)?.clone();
     let Some(axes) = reduce_axes(n, x.shape().len())? else { return Ok(x) };
     let (shape, groups) = reduce_groups(x.shape(), &axes, n.attr_int("keepdims", 1) != 0);
-    Ok(linear_map(
-        l,
-        n,
-        &x,
-        shape,
-        |o| {
-            let w = if mean { 1.0 / groups[o].len() as f64 } else { 1.0 };
-            groups[o].iter().map(|&i| (i, w)).collect()
-        },
-        |_| 0.0,
-    ))
+    if mean {
+        let elems = groups.iter().map(|g| average(l, n.index, &x, g, g.len())).collect();
+        return Ok(l.tensor(n.index, shape, elems));
+    }
+    Ok(linear_map(l, n, &x, shape, |o| groups[o].iter().map(|&i| (i, 1.0)).collect(), |_| 0.0))
 }
 
 pub(super) fn reduce_mean(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
