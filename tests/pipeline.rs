@@ -7,19 +7,6 @@ use common::*;
 use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
 use zkml_evm::proof::{self, verify};
 
-fn check_accuracy(b: &Built) {
-    let p = &b.proof;
-    let tol = tolerance(&p.float_outputs);
-    assert!(p.max_abs_error <= tol, "error {} vs tract above tolerance {tol}", p.max_abs_error);
-    if let Some(expected) = b.input.output_data.as_ref().map(|o| &o[0]) {
-        assert_eq!(expected.len(), p.outputs.len());
-        let tol = tolerance(expected);
-        for (o, e) in p.outputs.iter().zip(expected) {
-            assert!((o - e).abs() <= tol, "output {o} vs output_data {e} (tolerance {tol})");
-        }
-    }
-}
-
 #[test]
 fn mlps_prove_and_verify_natively_and_on_evm() {
     for name in ["1l_mlp", "2l_relu_fc", "linear_regression", "1l_relu", "sklearn_mlp", "1l_linear"] {

@@ -43,6 +43,21 @@ pub fn tolerance(reference: &[f64]) -> f64 {
     0.02 * reference.iter().fold(1.0f64, |m, v| m.max(v.abs()))
 }
 
+/// The proof's outputs within [`tolerance`] of tract's float outputs and of
+/// the vector's `output_data`, if it has one.
+pub fn check_accuracy(b: &Built) {
+    let p = &b.proof;
+    let tol = tolerance(&p.float_outputs);
+    assert!(p.max_abs_error <= tol, "error {} vs tract above tolerance {tol}", p.max_abs_error);
+    if let Some(expected) = b.input.output_data.as_ref().map(|o| &o[0]) {
+        assert_eq!(expected.len(), p.outputs.len());
+        let tol = tolerance(expected);
+        for (o, e) in p.outputs.iter().zip(expected) {
+            assert!((o - e).abs() <= tol, "output {o} vs output_data {e} (tolerance {tol})");
+        }
+    }
+}
+
 pub fn flip_byte(proof: &ProofFile, index: usize) -> ProofFile {
     let mut bytes = proof.proof_bytes().unwrap();
     bytes[index] ^= 0x01;

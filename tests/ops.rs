@@ -1,0 +1,176 @@
+//! Convolutions, pools, normalization and the piecewise-linear ops on the
+//! ezkl peer models: the lowered program against tract, compile → setup →
+//! prove → verify on the real circuit, and MockProver rejecting a corrupted
+//! neuron output of each kind of lowering.
+
+mod common;
+
+use common::*;
+use halo2_proofs::dev::MockProver;
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use zkml_evm::circuit::{Col, ModelCircuit};
+use zkml_evm::compile::{compile, CompileOptions, Compiled};
+use zkml_evm::model::{Activation, InputFile, Model, Value};
+use zkml_evm::proof::verify;
+
+/// Peer models the lowering handles, with their ops.
+const LOWERED: &[&str] = &[
+    "1l_conv",         // Conv 1x1, pads 1
+    "1l_average",      // Pad, AveragePool, Gather
+    "1l_max_pool",     // MaxPool 2x2, pads 1
+    "1l_batch_norm",   // BatchNormalization
+    "1l_mean",         // ReduceMean over 300 values
+    "1l_pad",          // Pad (opset 10 attributes)
+    "1l_leakyrelu",    // LeakyRelu
+    "clip",            // Clip with Constant bounds
+    "max",             // ReduceMax
+    "min",             // ReduceMin
+    "3l_relu_conv_fc", // Conv stride 2, Relu, Conv, Relu, Gemm
+    "1l_flatten",
+    "1l_reshape",
+    "1l_identity",
+    "1l_concat",
+    "1l_slice",
+];
+
+fn load(name: &str) -> (Model, InputFile, Vec<f64>) {
+    let dir = vectors().join(name);
+    let m = Model::load(&dir.join("network.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let input = InputFile::read(&dir.join("input.json")).unwrap();
+    let x = input.input_for(&m.program, &dir.join("input.json")).unwrap();
+    (m, input, x)
+}
+
+#[test]
+fn peer_models_lower_like_tract() {
+    for name in LOWERED {
+        let (m, input, x) = load(name);
+        let vals = m.program.eval_f64(&x);
+        let ours: Vec<f64> = m.program.outputs.iter().map(|&o| vals[o]).collect();
+        let tract = m.float_model().unwrap().run(&x).unwrap();
+        assert_eq!(ours.len(), tract.len(), "{name}: output length");
+        let scale = tract.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in ours.iter().zip(&tract) {
+            assert!((a - b).abs() <= 1e-4 * scale, "{name}: ours {a}, tract {b}");
+        }
+        if let Some(expected) = input.output_data.as_ref().map(|o| &o[0]) {
+            let tol = tolerance(expected);
+            for (a, e) in ours.iter().zip(expected) {
+                assert!((a - e).abs() <= tol, "{name}: ours {a}, output_data {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn lenet_5_product_of_two_tensors_is_refused_by_name() {
+    // conv → x·x + x: the square is a product of two non-constant tensors.
+    let err = Model::load(&vectors().join("lenet_5/network.onnx")).err().expect("lenet_5 must not lower").to_string();
+    assert!(err.contains("'/Mul'") && err.contains("two non-constant tensors"), "{err}");
+}
+
+/// compile → setup → prove → verify natively, outputs within tolerance.
+fn prove_and_verify(name: &str) {
+    let b = build(name);
+    check_accuracy(&b);
+    assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+    eprintln!(
+        "{name}: k {} neurons {} rows {} max abs err {:.5}",
+        b.compiled.settings.k, b.compiled.settings.layout.neurons, b.compiled.settings.layout.rows_used, b.proof.max_abs_error
+    );
+}
+
+#[test]
+fn conv_proves() {
+    prove_and_verify("1l_conv");
+}
+
+#[test]
+fn max_pool_proves() {
+    prove_and_verify("1l_max_pool");
+}
+
+#[test]
+fn batch_norm_proves() {
+    prove_and_verify("1l_batch_norm");
+}
+
+#[test]
+fn clip_proves() {
+    prove_and_verify("clip");
+}
+
+#[test]
+fn relu_conv_fc_proves() {
+    prove_and_verify("3l_relu_conv_fc");
+}
+
+#[test]
+fn average_pad_gather_proves() {
+    prove_and_verify("1l_average");
+}
+
+#[test]
+fn reductions_and_leaky_relu_prove() {
+    for name in ["max", "min", "1l_mean", "1l_leakyrelu", "1l_pad"] {
+        prove_and_verify(name);
+    }
+}
+
+#[test]
+fn reindexing_models_prove() {
+    // No neuron at all: the outputs are copies of the inputs.
+    for name in ["1l_flatten", "1l_reshape", "1l_identity", "1l_concat", "1l_slice"] {
+        prove_and_verify(name);
+    }
+}
+
+fn compiled(name: &str) -> (tempfile::TempDir, Compiled, Vec<f64>) {
+    let (_, _, x) = load(name);
+    let dir = tempfile::tempdir().unwrap();
+    let c = compile(&vectors().join(name).join("network.onnx"), &[x.clone()], &CompileOptions::default(), dir.path()).unwrap();
+    (dir, c, x)
+}
+
+fn mock(c: &ModelCircuit, k: u32) -> Result<(), String> {
+    let prover = MockProver::run(k, c, vec![c.instance()]).map_err(|e| e.to_string())?;
+    prover.verify().map_err(|e| format!("{} failures", e.len()))
+}
+
+/// The honest circuit passes; adding one to the output cell of the first
+/// neuron that `pick` accepts makes it fail.
+fn corrupted_output_fails(name: &str, pick: impl Fn(&Compiled, usize) -> bool) {
+    let (_dir, c, x) = compiled(name);
+    let k = c.settings.k;
+    let (circuit, _) = c.circuit_for(&x).unwrap();
+    mock(&circuit, k).unwrap_or_else(|e| panic!("{name}: honest witness fails: {e}"));
+    let id = (0..c.program.values.len()).find(|&id| pick(&c, id)).unwrap_or_else(|| panic!("{name}: no such neuron"));
+    let row = c.layout.neurons.iter().find(|n| n.value == id).unwrap().result_row;
+    let mut bad = circuit.clone();
+    bad.corrupt.push((Col::X, row, Fr::ONE));
+    assert!(mock(&bad, k).is_err(), "{name}: corrupted output of value {id} accepted");
+}
+
+fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
+    match &c.program.values[id] {
+        Value::Neuron(n) => Some((n.act, n.terms.len())),
+        Value::Input(_) => None,
+    }
+}
+
+#[test]
+fn corrupted_max_pool_relu_and_max_output_fail() {
+    // The ReLU of a max step, and the identity neuron adding it to the base.
+    corrupted_output_fails("1l_max_pool", |c, id| matches!(act_of(c, id), Some((Activation::Relu, _))));
+    corrupted_output_fails("1l_max_pool", |c, id| {
+        matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1)
+    });
+    corrupted_output_fails("clip", |c, id| matches!(act_of(c, id), Some((Activation::Relu, _))));
+}
+
+#[test]
+fn corrupted_conv_and_pool_output_fails() {
+    corrupted_output_fails("1l_conv", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t == 3));
+    corrupted_output_fails("1l_average", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1));
+}
