@@ -15,8 +15,8 @@ pub type ValueId = usize;
 
 /// Element-wise function applied after the affine part of a neuron.
 ///
-/// Each activation is enforced in the circuit by one lookup table, so adding
-/// one here means adding a table in `circuit::table`.
+/// Each activation is one result gate in the circuit, reading the neuron's
+/// range-check chain (ReLU takes its sign bit); there are no lookup tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Activation {
     /// No non-linearity; the value is only range-checked.
