@@ -138,6 +138,16 @@ pub fn check_on(model: &Onnx, input: Option<Vec<f64>>) -> Program<f64> {
     for (i, (a, b)) in ours.iter().zip(&tract).enumerate() {
         assert!((a - b).abs() <= 1e-4 * scale, "output #{i}: ours {a}, tract {b}\nours  {ours:?}\ntract {tract:?}");
     }
+    // The fixed-point forward pass (what the circuit proves) within the
+    // README's tolerance: 2% of the largest output.
+    let (q, _, _) = crate::compile::calibrate(p, &[x.clone()], &Default::default()).unwrap();
+    let qp = crate::quant::quantize(p, &q).unwrap();
+    let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+    let vals = crate::quant::forward(&qp, &q, &xq).unwrap();
+    for (i, (&o, t)) in qp.outputs.iter().zip(&tract).enumerate() {
+        let v = q.dequantize(vals[o]);
+        assert!((v - t).abs() <= 0.02 * scale, "quantized output #{i}: {v}, tract {t}");
+    }
     m.program
 }
 
@@ -264,6 +274,13 @@ fn max_pools() {
     );
     check(&m);
     let m = Onnx::new(&[1, 2, 5, 6]).node("MaxPool", &["x"], "y", vec![ints("kernel_shape", &[2, 3]), string("auto_pad", "SAME_UPPER")]);
+    check(&m);
+    let m = Onnx::new(&[1, 2, 7, 6]).node(
+        "MaxPool",
+        &["x"],
+        "y",
+        vec![ints("kernel_shape", &[2, 2]), ints("dilations", &[2, 1]), ints("pads", &[1, 0, 0, 1])],
+    );
     check(&m);
     let m = Onnx::new(&[1, 3, 4, 5]).node("GlobalMaxPool", &["x"], "y", vec![]);
     check(&m);
