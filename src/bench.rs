@@ -1,9 +1,8 @@
 //! `zkml-evm bench`: the whole pipeline per model, each in a fresh process
 //! so peak memory is per model, printed as one table.
 
-use crate::compile::{compile, CompileOptions};
+use crate::compile::{compile_vector, CompileOptions};
 use crate::evm::verifier::{calldata, gen_verifier, run_in_revm};
-use crate::model::{InputFile, Model};
 use crate::proof;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -41,21 +40,16 @@ fn peak_rss_mb() -> f64 {
 
 /// One model, in this process: compile -> setup -> prove -> verify -> EVM.
 pub fn one(model_dir: &Path) -> Result<BenchRow> {
-    let onnx = model_dir.join("network.onnx");
-    let input_path = model_dir.join("input.json");
-    let input = InputFile::read(&input_path)?;
-    let m = Model::load(&onnx)?;
-    let x = input.input_for(&m.program, &input_path)?;
-    let tmp = tempfile::tempdir()?;
-    let c = compile(&onnx, &[x.clone()], &CompileOptions::default(), tmp.path())?;
-    let setup = proof::setup(&c, None)?;
-    let p = proof::prove(&c, &x)?;
+    let v = compile_vector(model_dir, &CompileOptions::default())?;
+    let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
+    let setup = proof::setup(c, None)?;
+    let p = proof::prove(c, x)?;
     let t = Instant::now();
-    if !proof::verify(&c, &p)? {
+    if !proof::verify(c, &p)? {
         bail!("native verifier rejected the benchmark proof");
     }
     let verify_s = t.elapsed().as_secs_f64();
-    let keys = proof::load_keys(&c)?;
+    let keys = proof::load_keys(c)?;
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &tmp.path().join("verifier"))?;
     let v = run_in_revm(&art, &calldata(&p)?)?;
     if !v.accepted {

@@ -193,3 +193,26 @@ impl Compiled {
         ModelCircuit { program: self.program.clone(), quant: self.settings.quant, layout: self.layout.clone(), witness: None, corrupt: Vec::new() }
     }
 }
+
+/// A test vector folder (`network.onnx` + `input.json`) compiled into a
+/// temporary directory, calibrated on its own sample: what `bench` and
+/// `suite` start from.
+pub struct CompiledVector {
+    pub compiled: Compiled,
+    pub input: crate::model::InputFile,
+    /// The sample input, flattened.
+    pub x: Vec<f64>,
+    /// Holds the compiled directory; removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+pub fn compile_vector(model_dir: &Path, opts: &CompileOptions) -> Result<CompiledVector> {
+    let onnx = model_dir.join(MODEL_FILE);
+    let input_path = model_dir.join("input.json");
+    let input = crate::model::InputFile::read(&input_path)?;
+    let m = Model::load(&onnx)?;
+    let x = input.input_for(&m.program, &input_path)?;
+    let dir = tempfile::tempdir()?;
+    let compiled = compile(&onnx, std::slice::from_ref(&x), opts, dir.path())?;
+    Ok(CompiledVector { compiled, input, x, dir })
+}

@@ -2,8 +2,7 @@
 //! compile -> setup -> prove -> verify, each in its own process, and print
 //! one row per model: ops, k, prove time, error, status.
 
-use crate::compile::{compile, CompileOptions};
-use crate::model::{InputFile, Model};
+use crate::compile::{compile_vector, CompileOptions};
 use crate::proof;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -65,25 +64,20 @@ pub fn one(model_dir: &Path, max_k: u32) -> SuiteRow {
 }
 
 fn run_one(model_dir: &Path, max_k: u32, row: &mut SuiteRow) -> Result<String> {
-    let onnx = model_dir.join("network.onnx");
-    let input_path = model_dir.join("input.json");
-    let input = InputFile::read(&input_path)?;
-    let m = Model::load(&onnx)?;
-    let x = input.input_for(&m.program, &input_path)?;
-    let tmp = tempfile::tempdir()?;
-    let c = compile(&onnx, &[x.clone()], &CompileOptions::default(), tmp.path())?;
+    let v = compile_vector(model_dir, &CompileOptions::default())?;
+    let (c, x, input) = (&v.compiled, &v.x, &v.input);
     row.k = Some(c.settings.k);
     if c.settings.k > max_k {
         return Ok(format!("skipped: k={} > --max-k {max_k}", c.settings.k));
     }
-    proof::setup(&c, None)?;
-    let p = proof::prove(&c, &x)?;
+    proof::setup(c, None)?;
+    let p = proof::prove(c, x)?;
     row.prove_s = Some(p.prove_seconds);
     row.max_abs_error = Some(p.max_abs_error);
     if let Some(expected) = input.output_data.as_ref().and_then(|o| o.first()).filter(|e| e.len() == p.outputs.len()) {
         row.max_abs_error_vs_data = Some(p.outputs.iter().zip(expected).map(|(o, e)| (o - e).abs()).fold(0.0, f64::max));
     }
-    if !proof::verify(&c, &p)? {
+    if !proof::verify(c, &p)? {
         anyhow::bail!("the native verifier rejected the proof");
     }
     Ok("ok".into())

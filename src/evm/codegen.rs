@@ -77,6 +77,10 @@ enum Eval {
     Mem(usize),
 }
 
+/// A SHPLONK rotation set: its points (as rotations) and the commitments
+/// opened at exactly those points, each with its claimed evaluations.
+type RotationSet = (Vec<i32>, Vec<(Com, Vec<Eval>)>);
+
 /// Byte offsets of everything in the proof.
 struct Layout {
     advice: Vec<usize>,
@@ -812,7 +816,7 @@ impl Gen<'_> {
     /// The query list of halo2's verifier, grouped into SHPLONK rotation
     /// sets exactly as `construct_intermediate_sets` does: commitments in
     /// order of first appearance, sets in order of first appearance.
-    fn rotation_sets(&self) -> Vec<(Vec<i32>, Vec<(Com, Vec<Eval>)>)> {
+    fn rotation_sets(&self) -> Vec<RotationSet> {
         let cs = self.vk.cs();
         let lay = &self.lay;
         let b = cs.blinding_factors() as i32;
@@ -859,7 +863,7 @@ impl Gen<'_> {
             }
         }
         let same_set = |a: &[i32], b: &[i32]| a.len() == b.len() && a.iter().all(|x| b.contains(x));
-        let mut sets: Vec<(Vec<i32>, Vec<(Com, Vec<Eval>)>)> = Vec::new();
+        let mut sets: Vec<RotationSet> = Vec::new();
         for (c, rots) in per_com {
             let idx = match sets.iter().position(|(s, _)| same_set(s, &rots)) {
                 Some(i) => i,
