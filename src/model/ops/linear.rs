@@ -191,13 +191,7 @@ fn average(l: &mut Lowering, node: usize, x: &Sym, idx: &[usize], count: usize) 
 pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let (batch, c, spatial) = nchw(n, &x)?;
-    let kernel: Vec<usize> = n
-        .attr_ints("kernel_shape")
-        .ok_or_else(|| n.err("missing kernel_shape"))?
-        .iter()
-        .map(|&k| k.max(0) as usize)
-        .collect();
-    let win = Window::new(n, spatial, kernel)?;
+    let win = Window::from_kernel_attr(n, spatial)?;
     let include_pad = n.attr_int("count_include_pad", 0) != 0;
     let (isp, osp, ksp) = (win.in_numel(), win.out_numel(), win.kernel_numel());
     let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();

@@ -249,13 +249,7 @@ pub(super) fn max_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError>
     if n.proto.output.get(1).is_some_and(|o| !o.is_empty()) {
         return Err(n.err("the Indices output is not supported"));
     }
-    let kernel: Vec<usize> = n
-        .attr_ints("kernel_shape")
-        .ok_or_else(|| n.err("missing kernel_shape"))?
-        .iter()
-        .map(|&k| k.max(0) as usize)
-        .collect();
-    let win = Window::new(n, &s[2..], kernel)?;
+    let win = Window::from_kernel_attr(n, &s[2..])?;
     let (isp, osp) = (win.in_numel(), win.out_numel());
     let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
     if taps.iter().any(|t| t.is_empty()) {

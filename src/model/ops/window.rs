@@ -15,6 +15,18 @@ pub(super) struct Window {
 }
 
 impl Window {
+    /// A pooling window from the node's `kernel_shape` (required) and its
+    /// strides, pads and dilations.
+    pub fn from_kernel_attr(n: &NodeCtx, input: &[usize]) -> Result<Window, ModelError> {
+        let kernel: Vec<usize> = n
+            .attr_ints("kernel_shape")
+            .ok_or_else(|| n.err("missing kernel_shape"))?
+            .iter()
+            .map(|&k| k.max(0) as usize)
+            .collect();
+        Window::new(n, input, kernel)
+    }
+
     /// The window of node `n` over spatial dims `input` with kernel
     /// `kernel`, from the attributes `strides`, `dilations`, `pads` and
     /// `auto_pad` (NOTSET, VALID, SAME_UPPER, SAME_LOWER).
