@@ -142,6 +142,9 @@ pub struct ProofFile {
     pub float_outputs: Vec<f64>,
     pub max_abs_error: f64,
     pub max_rel_error: f64,
+    /// Per output: |circuit - float model|, and that relative to |float model|.
+    pub abs_errors: Vec<f64>,
+    pub rel_errors: Vec<f64>,
     pub prove_seconds: f64,
 }
 
@@ -192,15 +195,13 @@ pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
 
     let q = &c.settings.quant;
     let outputs: Vec<f64> = c.program.outputs.iter().map(|&o| q.dequantize(values[o])).collect();
-    let (mut max_abs_error, mut max_rel_error) = (0f64, 0f64);
-    for (o, f) in outputs.iter().zip(&float_outputs) {
-        let e = (o - f).abs();
-        max_abs_error = max_abs_error.max(e);
-        max_rel_error = max_rel_error.max(e / f.abs().max(1e-9));
-    }
     if float_outputs.len() != outputs.len() {
         bail!("tract produced {} outputs but the circuit {}", float_outputs.len(), outputs.len());
     }
+    let abs_errors: Vec<f64> = outputs.iter().zip(&float_outputs).map(|(o, f)| (o - f).abs()).collect();
+    let rel_errors: Vec<f64> = abs_errors.iter().zip(&float_outputs).map(|(e, f)| e / f.abs().max(1e-9)).collect();
+    let max_abs_error = abs_errors.iter().copied().fold(0.0, f64::max);
+    let max_rel_error = rel_errors.iter().copied().fold(0.0, f64::max);
     Ok(ProofFile {
         version: PROOF_VERSION,
         model_hash: c.settings.model_hash.clone(),
@@ -215,6 +216,8 @@ pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
         float_outputs,
         max_abs_error,
         max_rel_error,
+        abs_errors,
+        rel_errors,
         prove_seconds,
     })
 }

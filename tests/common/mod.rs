@@ -49,6 +49,11 @@ pub fn check_accuracy(b: &Built) {
     let p = &b.proof;
     let tol = tolerance(&p.float_outputs);
     assert!(p.max_abs_error <= tol, "error {} vs tract above tolerance {tol}", p.max_abs_error);
+    // Per-output errors are reported and agree with the outputs themselves.
+    assert_eq!(p.abs_errors.len(), p.outputs.len());
+    for ((e, o), f) in p.abs_errors.iter().zip(&p.outputs).zip(&p.float_outputs) {
+        assert!((e - (o - f).abs()).abs() < 1e-12);
+    }
     if let Some(expected) = b.input.output_data.as_ref().map(|o| &o[0]) {
         assert_eq!(expected.len(), p.outputs.len());
         let tol = tolerance(expected);
