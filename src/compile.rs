@@ -5,9 +5,9 @@
 //! [`Compiled::load`], so there is one source of truth for the weights.
 
 use crate::circuit::layout::{self, Layout};
-use crate::circuit::ModelCircuit;
+use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{Model, Program};
-use crate::quant::{self, QuantParams};
+use crate::quant::{self, QuantParams, DEFAULT_WEIGHT_BITS};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
@@ -71,7 +71,6 @@ const MAX_SCALE_BITS: u32 = 14;
 /// Range bits calibration aims at: range checks cost only chain rows, so
 /// precision is nearly free up to here (witness arithmetic stays in i64).
 const TARGET_RANGE_BITS: u32 = 18;
-use crate::quant::DEFAULT_WEIGHT_BITS;
 /// Extra range bits above the calibrated maximum, for inputs a little
 /// larger than the samples.
 const HEADROOM_BITS: u32 = 1;
@@ -118,6 +117,8 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
     let lay = Layout::new(&program, &quant, k);
+    let (advice_columns, fixed_columns, selectors) =
+        crate::circuit::column_counts(GateParams::of(&quant));
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
@@ -131,9 +132,9 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
             usable_rows: lay.usable_rows(),
             neurons: program.num_neurons(),
             mac_terms: program.num_terms(),
-            advice_columns: 3,
-            fixed_columns: 1,
-            selectors: 7,
+            advice_columns,
+            fixed_columns,
+            selectors,
             public_inputs: program.num_inputs + program.outputs.len(),
         },
         calibration: Calibration { samples: samples.len(), max_abs_activation: max_abs },

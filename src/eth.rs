@@ -6,7 +6,6 @@
 //! put into an error message.
 
 use crate::evm::compile::EIP170_LIMIT;
-use crate::evm::exec::decode_revert;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -156,7 +155,7 @@ pub async fn verify_onchain(
     send: Option<&SignerSource>,
 ) -> Result<OnchainVerdict, EthError> {
     let tx = TransactionRequest::default().with_to(address).with_input(Bytes::from(calldata));
-    let decode = |out: &[u8]| out.len() == 32 && out[31] == 1 && out[..31].iter().all(|&b| b == 0);
+    let decode = crate::evm::verifier::is_abi_true;
     match send {
         None => {
             let provider = ProviderBuilder::new().connect_http(parse_url(url)?);
@@ -210,9 +209,4 @@ pub fn load_creation_code(path: &Path) -> anyhow::Result<(Vec<u8>, Option<usize>
     let runtime = field("deployedBytecode").and_then(|c| crate::artifact::from_hex(&c).ok()).map(|b| b.len());
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok((creation, runtime, name))
-}
-
-/// Human-readable revert data (for messages built from raw bytes).
-pub fn revert_reason(data: &[u8]) -> String {
-    decode_revert(data)
 }

@@ -39,7 +39,7 @@ use crate::model::{Activation, Program, Value as PValue};
 use crate::quant::{neuron_step, QuantParams};
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, Selector};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 use layout::Layout;
 use std::sync::Arc;
@@ -62,6 +62,12 @@ pub struct GateParams {
     pub range_bits: u32,
 }
 
+impl GateParams {
+    pub fn of(q: &QuantParams) -> GateParams {
+        GateParams { weight_bits: q.weight_bits, range_bits: q.range_bits }
+    }
+}
+
 impl Default for GateParams {
     fn default() -> Self {
         GateParams { weight_bits: 8, range_bits: 12 }
@@ -79,7 +85,6 @@ pub struct ModelConfig {
     q_zero: Selector,
     q_ident: Selector,
     q_relu: Selector,
-    instance: Column<Instance>,
 }
 
 impl ModelConfig {
@@ -145,8 +150,16 @@ impl ModelConfig {
                 inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu, instance }
+        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu }
     }
+}
+
+/// (advice, fixed, selector) column counts of the circuit for `params`,
+/// read off its constraint system (before halo2 compresses selectors).
+pub fn column_counts(params: GateParams) -> (usize, usize, usize) {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, params);
+    (cs.num_advice_columns(), cs.num_fixed_columns(), cs.num_selectors())
 }
 
 /// The circuit of one compiled model; with `witness` for proving, without
@@ -173,7 +186,7 @@ pub enum Col {
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams { weight_bits: self.quant.weight_bits, range_bits: self.quant.range_bits }
+        GateParams::of(&self.quant)
     }
 
     /// Public inputs in verifier order: quantized inputs, then outputs,
@@ -296,7 +309,6 @@ impl Circuit<Fr> for ModelCircuit {
                 Ok(())
             },
         )?;
-        let _ = c.instance;
         Ok(())
     }
 }

@@ -30,12 +30,10 @@ fn tiny_program() -> Program<f64> {
 
 const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9 };
 
-fn circuit_with(xq: &[i64], vals: Vec<i64>) -> (ModelCircuit, u32) {
-    let qp = quantize(&tiny_program(), &Q).unwrap();
-    let lay = Layout::new(&qp, &Q, 0);
-    let k = layout::min_k(lay.rows_used).unwrap();
+/// The circuit of the quantized `qp` with witness `vals`, at its smallest k.
+fn circuit_with(qp: Program<i64>, vals: Vec<i64>) -> (ModelCircuit, u32) {
+    let k = layout::min_k(Layout::new(&qp, &Q, 0).rows_used).unwrap();
     let lay = Layout::new(&qp, &Q, k);
-    let _ = xq;
     (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
@@ -43,7 +41,7 @@ fn circuit(input: &[f64]) -> (ModelCircuit, u32) {
     let qp = quantize(&tiny_program(), &Q).unwrap();
     let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
     let vals = forward(&qp, &Q, &xq).unwrap();
-    circuit_with(&xq, vals)
+    circuit_with(qp, vals)
 }
 
 fn verify(c: &ModelCircuit, k: u32) -> Result<(), String> {
@@ -184,15 +182,7 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
     let xq = vec![1i64 << (Q.range_bits + 1)];
     assert!(forward(&qp, &Q, &xq).is_err(), "forward must refuse it too");
     let vals = qp.eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, &Q).out)).unwrap();
-    let lay = Layout::new(&qp, &Q, 0);
-    let k = layout::min_k(lay.rows_used).unwrap();
-    let c = ModelCircuit {
-        program: Arc::new(qp.clone()),
-        quant: Q,
-        layout: Arc::new(Layout::new(&qp, &Q, k)),
-        witness: Some(Arc::new(vals)),
-        corrupt: vec![],
-    };
+    let (c, k) = circuit_with(qp, vals);
     let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
     let failures = prover.verify().unwrap_err();
     assert!(!failures.is_empty());

@@ -197,8 +197,6 @@ pub fn points_len(vk: &VerifyingKey<G1Affine>) -> usize {
 
 /// BN254 scalar field modulus r, hex.
 const R_HEX: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
-/// BN254 base field modulus q, hex.
-const Q_HEX: &str = "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47";
 
 fn layout(vk: &VerifyingKey<G1Affine>) -> Layout {
     let cs = vk.cs();
@@ -377,7 +375,6 @@ impl Gen<'_> {
         let lay = &self.lay;
         let (points_end, scalars_end, w, w_prime, total) = (lay.points_end, lay.scalars_end, lay.w, lay.w_prime, lay.total);
         let r = self.r.clone();
-        let q = format!("0x{Q_HEX}");
 
         // ---- 1. Shape and range checks: cheap rejections first.
         self.line(format!("let r := 0x{R_HEX}"));
@@ -416,7 +413,6 @@ impl Gen<'_> {
         if canon != "1" {
             self.line(format!("if iszero({canon}) {{ fail() }}"));
         }
-        let _ = (w, w_prime);
 
         self.phase_end(1);
         // ---- 2. Transcript: absorb, squeeze challenges.
@@ -663,7 +659,6 @@ impl Gen<'_> {
         let mut terms: Vec<(String, String)> = Vec::new(); // (point loader, scalar)
         self.store("r_outer", "0".into());
         self.store("v_pow", "1".into());
-        let h_slot = self.slot("h_eval");
         for (i, (rots, coms)) in sets.iter().enumerate() {
             // Set coefficient: v^i · zdiff_i / zdiff_0.
             let coef = if i == 0 { self.m("v_pow") } else { self.mul(&self.m("v_pow"), &self.mul(&self.m(&format!("zdiff_{i}")), &self.m("zdiff0_inv"))) };
@@ -733,7 +728,6 @@ impl Gen<'_> {
             let nv = self.mul(&self.m("v_pow"), &v);
             self.store("v_pow", nv);
         }
-        let _ = h_slot;
         let g1 = params.get_g()[0];
         let neg = |s: String| format!("sub({r}, {s})");
         terms.push((self.const_point(&g1), neg(self.m("r_outer"))));
@@ -767,8 +761,6 @@ impl Gen<'_> {
         // e(W', [s]2) · e(R, -[1]2) == 1
         let s_g2 = params.s_g2();
         let neg_g2 = -params.g2();
-        let pair = 0x300usize;
-        let _ = pair;
         let pm = self.mem.borrow_mut().array(12);
         self.line(format!("calldatacopy({pm:#x}, add(p, {w_prime:#x}), 0x40)"));
         let g2_words = |pt: &G2Affine| -> Vec<String> {
@@ -788,7 +780,6 @@ impl Gen<'_> {
         let scratch_at = format!("{:#x}", self.mem.borrow().next);
         let patched = self.out.borrow().replace(SCRATCH, &scratch_at);
         *self.out.borrow_mut() = patched;
-        let _ = q;
         Ok(())
     }
 

@@ -124,8 +124,13 @@ pub fn run_in_revm(artifact: &VerifierArtifact, calldata: &[u8]) -> Result<EvmVe
     Ok(verdict(&out, dep.gas_used, dep.runtime_size))
 }
 
+/// Whether `verify`'s return data is exactly the ABI encoding of `true`.
+pub fn is_abi_true(output: &[u8]) -> bool {
+    output.len() == 32 && output[31] == 1 && output[..31].iter().all(|&b| b == 0)
+}
+
 pub fn verdict(out: &CallOutcome, deploy_gas: u64, runtime_size: usize) -> EvmVerdict {
-    let returned_true = out.success && out.output.len() == 32 && out.output[31] == 1 && out.output[..31].iter().all(|&b| b == 0);
+    let returned_true = out.success && is_abi_true(&out.output);
     let reason = if returned_true {
         None
     } else if let Some(h) = &out.halt_reason {

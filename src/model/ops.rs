@@ -263,7 +263,6 @@ fn matmul_syms(
     }
     let batch = broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
         .ok_or_else(|| n.err(format!("batch dims do not broadcast: {:?} x {:?}", a.shape(), b.shape())))?;
-    let nb = numel(&batch);
     let a_batch = broadcast_indices(&sa[..sa.len() - 2], &batch);
     let b_batch = broadcast_indices(&sb[..sb.len() - 2], &batch);
     let mut out_shape = batch.clone();
@@ -281,7 +280,6 @@ fn matmul_syms(
             .map(|kk| (a_batch[bi] * m * k + i * k + kk, b_batch[bi] * k * nn + kk * nn + j))
             .collect()
     };
-    let _ = nb;
     // The bias (Gemm's C) folds into each neuron instead of adding neurons.
     let bias_at: Vec<f64> = match bias {
         None => vec![0.0; numel(&out_shape)],

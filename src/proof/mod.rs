@@ -90,7 +90,7 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
     };
     let t = Instant::now();
     let circuit = c.keygen_circuit();
-    // Selector compression folds the four gate selectors into fewer fixed
+    // Selector compression folds the gate selectors into fewer fixed
     // columns: each fixed column costs the EVM verifier an ecMul.
     let vk = keygen_vk_custom(&params, &circuit, true).context("verifying key generation failed")?;
     let pk = keygen_pk(&params, vk.clone(), &circuit).context("proving key generation failed")?;
