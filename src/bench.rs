@@ -43,7 +43,7 @@ pub fn one(model_dir: &Path) -> Result<BenchRow> {
     let v = compile_vector(model_dir, &CompileOptions::default())?;
     let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
     let setup = proof::setup(c, None)?;
-    let p = proof::prove(c, x)?;
+    let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
     let t = Instant::now();
     if !proof::verify(c, &p)? {
         bail!("native verifier rejected the benchmark proof");

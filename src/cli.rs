@@ -1,6 +1,7 @@
 //! The `zkml-evm` command line. Exit codes: 0 success, 1 a verifier said
 //! no, 2 bad input or any other error.
 
+use crate::aggregate::{AggregateProof, Aggregated};
 use crate::compile::{self, CompileOptions, Compiled};
 use crate::evm;
 use crate::model::InputFile;
@@ -60,6 +61,30 @@ pub enum Command {
         input: PathBuf,
         #[arg(short, long)]
         out: PathBuf,
+        /// Make a proof for `aggregate` (Poseidon transcript) instead of one for the EVM verifier.
+        #[arg(long)]
+        for_aggregation: bool,
+    },
+    /// Fold proofs (from `prove --for-aggregation`) into one proof that one EVM verifier checks.
+    ///
+    /// ITEMS are model directories and proof files: each proof belongs to the model directory
+    /// named before it, e.g. `aggregate build p1.json p2.json` or
+    /// `aggregate build-a a.json build-b b.json`. The aggregated proof's public inputs are 12
+    /// accumulator limbs, then every inner proof's public inputs in order. Keys are written to
+    /// OUT and reused while the models and --k stay the same.
+    #[command(verbatim_doc_comment)]
+    Aggregate {
+        #[arg(required = true, num_args = 2..)]
+        items: Vec<PathBuf>,
+        /// Output directory: aggregate.json, keys, proof.json.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// log2 rows of the aggregation circuit (more rows, fewer columns: cheaper EVM verification).
+        #[arg(long, default_value_t = crate::aggregate::DEFAULT_K)]
+        k: u32,
+        /// Ceremony SRS in halo2 format, the one the inner proofs were made with.
+        #[arg(long)]
+        srs: Option<PathBuf>,
     },
     /// Verify a proof natively. Exit 0 only when valid.
     Verify { dir: PathBuf, proof: PathBuf },
@@ -216,12 +241,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 if r.dev_srs { " (development SRS: not for production)" } else { "" }
             );
         }
-        Command::Prove { dir, input, out } => {
+        Command::Prove { dir, input, out, for_aggregation } => {
             let c = Compiled::load(&dir)?;
             let file = InputFile::read(&input)?;
             let x = file.input_for(&c.model.program, &input)?;
             eprintln!("proving (k={}) ...", c.settings.k);
-            let p = proof::prove(&c, &x)?;
+            let transcript = if for_aggregation { proof::TranscriptKind::Poseidon } else { proof::TranscriptKind::Evm };
+            let p = proof::prove(&c, &x, transcript)?;
             crate::artifact::write_json(&out, &p)?;
             println!(
                 "proof written to {}: prove {:.2}s, {} bytes, {} public inputs, max abs error {:.5} vs float model",
@@ -233,20 +259,51 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             println!("outputs: {}", format_floats(&p.outputs));
         }
+        Command::Aggregate { items, out, k, srs } => {
+            let inners = aggregate_items(&items)?;
+            let r = crate::aggregate::aggregate(&inners, &out, &crate::aggregate::Options { k, srs })?;
+            let keygen = match r.keygen_seconds {
+                Some(s) => format!("keygen {s:.1}s"),
+                None => "keys reused".into(),
+            };
+            println!(
+                "aggregated {} proofs into {}: k = {}, {} advice + {} lookup + {} fixed columns, {keygen}, prove {:.1}s, {} bytes, {} public inputs",
+                r.aggregated,
+                out.join(crate::aggregate::PROOF_FILE).display(),
+                r.k,
+                r.num_advice,
+                r.num_lookup_advice,
+                r.num_fixed,
+                r.prove_seconds,
+                r.proof_bytes,
+                r.num_public
+            );
+        }
         Command::Verify { dir, proof } => {
-            let c = Compiled::load(&dir)?;
-            let p = ProofFile::read(&proof)?;
-            if proof::verify(&c, &p)? {
+            let valid = if Aggregated::is_aggregate_dir(&dir) {
+                Aggregated::load(&dir)?.verify(&AggregateProof::read(&proof)?)?
+            } else {
+                proof::verify(&Compiled::load(&dir)?, &ProofFile::read(&proof)?)?
+            };
+            if valid {
                 println!("proof {} is valid", proof.display());
             } else {
                 return Err(Rejected(format!("proof {} is NOT valid for {}", proof.display(), dir.display())).into());
             }
         }
         Command::GenVerifier { dir, out } => {
-            let c = Compiled::load(&dir)?;
-            let keys = proof::load_keys(&c)?;
             eprintln!("generating and compiling the Solidity verifier ...");
-            let a = evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?;
+            let a = if Aggregated::is_aggregate_dir(&dir) {
+                let agg = Aggregated::load(&dir)?;
+                let n = agg.settings.inner.len();
+                let title = format!("zkml-evm verifier for an aggregate of {n} model proof{}", if n == 1 { "" } else { "s" });
+                let public = evm::codegen::PublicInputs::aggregate(agg.settings.num_public);
+                evm::verifier::gen_verifier_for(&agg.keys(), public, &title, &format!("aggregate:{}", agg.settings.shape_id), &out)?
+            } else {
+                let c = Compiled::load(&dir)?;
+                let keys = proof::load_keys(&c)?;
+                evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?
+            };
             println!(
                 "verifier written to {}: runtime {} bytes (limit {}), proof {} bytes, {} public inputs, solc {}",
                 out.display(),
@@ -259,8 +316,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::TestEvm { vdir, proof } => {
             let a = evm::verifier::VerifierArtifact::read(&vdir)?;
-            let p = ProofFile::read(&proof)?;
-            let v = evm::verifier::run_in_revm(&a, &evm::verifier::calldata(&p)?)?;
+            let v = evm::verifier::run_in_revm(&a, &evm::verifier::calldata_for_file(&proof)?)?;
             if v.accepted {
                 println!("verify returned true: gas used {} (tx total, incl. 21000 intrinsic), deploy gas {}, runtime {} bytes", v.gas_used, v.deploy_gas, v.runtime_size);
             } else {
@@ -288,10 +344,9 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::VerifyOnchain { proof, address, chain, send, json } => {
-            let p = ProofFile::read(&proof)?;
+            let data = evm::verifier::calldata_for_file(&proof)?;
             let to: alloy::primitives::Address = address.parse().with_context(|| format!("--address {address:?} is not an address"))?;
             let signer = if send { Some(chain.signer()?) } else { None };
-            let data = evm::verifier::calldata(&p)?;
             let v = runtime()?.block_on(crate::eth::verify_onchain(&chain.rpc, to, data, signer.as_ref()))?;
             if json {
                 println!("{}", serde_json::to_string(&v)?);
@@ -311,11 +366,31 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench { models, json } => crate::bench::run(&models, json.as_deref())?,
         Command::BenchOne { model } => println!("{}", serde_json::to_string(&crate::bench::one(&model)?)?),
         Command::Calldata { proof } => {
-            let p = ProofFile::read(&proof)?;
-            println!("{}", crate::artifact::to_hex(&evm::verifier::calldata(&p)?));
+            println!("{}", crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?));
         }
     }
     Ok(())
+}
+
+/// `aggregate`'s ITEMS: each proof file goes with the model directory named
+/// before it.
+fn aggregate_items(items: &[PathBuf]) -> Result<Vec<crate::aggregate::Inner>> {
+    let mut model: Option<&Path> = None;
+    let mut inners = Vec::new();
+    for item in items {
+        if item.is_dir() {
+            model = Some(item);
+        } else if item.is_file() {
+            let dir = model.with_context(|| format!("{} comes before any model directory: name the model directory first", item.display()))?;
+            inners.push(crate::aggregate::Inner::load(dir, item)?);
+        } else {
+            anyhow::bail!("{} does not exist", item.display());
+        }
+    }
+    if inners.is_empty() {
+        anyhow::bail!("no proof files given: name a model directory, then its proofs");
+    }
+    Ok(inners)
 }
 
 fn read_samples(paths: &[PathBuf], model: &Path) -> Result<Vec<Vec<f64>>> {

@@ -5,6 +5,7 @@
 //! (Solidity verifier, revm). [`compile`] ties the first three together and
 //! [`cli`] is the command-line edge.
 
+pub mod aggregate;
 pub mod artifact;
 pub mod bench;
 pub mod circuit;

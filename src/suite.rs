@@ -71,7 +71,7 @@ fn run_one(model_dir: &Path, max_k: u32, row: &mut SuiteRow) -> Result<String> {
         return Ok(format!("skipped: k={} > --max-k {max_k}", c.settings.k));
     }
     proof::setup(c, None)?;
-    let p = proof::prove(c, x)?;
+    let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
     row.prove_s = Some(p.prove_seconds);
     row.max_abs_error = Some(p.max_abs_error);
     if let Some(expected) = input.output_data.as_ref().and_then(|o| o.first()).filter(|e| e.len() == p.outputs.len()) {

@@ -146,22 +146,44 @@ struct Gen<'a> {
     out: std::cell::RefCell<String>,
 }
 
-/// What the circuit asks of its public inputs beyond being field elements.
+/// What the verifier knows about its public inputs beyond their count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PublicInputRule {
-    /// Any value below r.
-    Canonical,
-    /// Also non-zero (offset-encoded values; the circuit leaves zero unbound).
-    NonZero,
+pub struct PublicInputs {
+    pub count: usize,
+    /// Public inputs from this index on must be non-zero: they are
+    /// offset-encoded model values, and a model circuit leaves a zero
+    /// instance unbound. Those before it only need to be below r.
+    pub nonzero_from: usize,
+    /// The first 12 public inputs are a KZG accumulator (an aggregated
+    /// proof): its pairing is checked together with the proof's own.
+    pub accumulator: bool,
 }
 
-pub fn generate(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    num_public: usize,
-    rule: PublicInputRule,
-    title: &str,
-) -> Result<Generated, CodegenError> {
+impl PublicInputs {
+    /// A model proof: every public input is an offset-encoded value.
+    pub fn model(count: usize) -> PublicInputs {
+        PublicInputs { count, nonzero_from: 0, accumulator: false }
+    }
+
+    /// An aggregated proof: accumulator limbs, then model values.
+    pub fn aggregate(count: usize) -> PublicInputs {
+        PublicInputs { count, nonzero_from: ACC_LIMBS, accumulator: true }
+    }
+}
+
+/// Up to this many public inputs, their checks and Lagrange terms are
+/// unrolled (cheapest in gas); beyond it they run in loops (smallest code).
+const UNROLL_PUBLIC: usize = 64;
+
+/// Accumulator encoding (snark-verifier-sdk's `LimbsEncoding<3, 88>`).
+const ACC_LIMBS: usize = 12;
+const LIMB_BITS: usize = 88;
+
+pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, public: PublicInputs, title: &str) -> Result<Generated, CodegenError> {
+    let num_public = public.count;
+    if public.accumulator && num_public < ACC_LIMBS {
+        return Err(CodegenError::Unsupported("an accumulator with fewer than 12 public inputs".into()));
+    }
     let cs = vk.cs();
     if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
         return Err(CodegenError::Unsupported("multi-phase advice or challenges".into()));
@@ -179,7 +201,7 @@ pub fn generate(
         mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
         out: std::cell::RefCell::new(String::new()),
     };
-    g.emit_all(params, num_public, rule)?;
+    g.emit_all(params, public)?;
     let solidity = TEMPLATE
         .replace("{{title}}", title)
         .replace("{{proof_len}}", &g.lay.total.to_string())
@@ -369,7 +391,8 @@ impl Gen<'_> {
         }
     }
 
-    fn emit_all(&self, params: &ParamsKZG<Bn256>, num_public: usize, rule: PublicInputRule) -> Result<(), CodegenError> {
+    fn emit_all(&self, params: &ParamsKZG<Bn256>, public: PublicInputs) -> Result<(), CodegenError> {
+        let num_public = public.count;
         let vk = self.vk;
         let cs = vk.cs();
         let lay = &self.lay;
@@ -389,10 +412,25 @@ impl Gen<'_> {
         let mut canon = String::from("1");
         // 0 < v < r is one unsigned comparison: v - 1 < r - 1 (0 wraps).
         let r_minus_1 = hex_fr(&-Fr::ONE);
-        for i in 0..num_public {
-            canon = match rule {
-                PublicInputRule::Canonical => format!("and({canon}, lt(calldataload(add(pi, {:#x})), r))", 32 * i),
-                PublicInputRule::NonZero => format!("and({canon}, lt(sub(calldataload(add(pi, {:#x})), 1), {r_minus_1}))", 32 * i),
+        // Many public inputs (aggregated proofs) are checked in a loop, to
+        // keep the contract under the EIP-170 size limit.
+        let unrolled_end = if num_public > UNROLL_PUBLIC { public.nonzero_from } else { num_public };
+        if unrolled_end < num_public {
+            self.line(format!(
+                "for {{ let i := {unrolled_end} }} lt(i, {num_public}) {{ i := add(i, 1) }} {{ if iszero(lt(sub(calldataload(add(pi, shl(5, i))), 1), {r_minus_1})) {{ fail() }} }}"
+            ));
+        }
+        for i in 0..unrolled_end {
+            let v = format!("calldataload(add(pi, {:#x}))", 32 * i);
+            canon = if public.accumulator && i < ACC_LIMBS {
+                // A limb: 88 bits, and the top limb of a coordinate at most
+                // 80, so that `limb << 176` cannot overflow a word.
+                let bits = if i % 3 == 2 { 256 - 2 * LIMB_BITS } else { LIMB_BITS };
+                format!("and({canon}, lt({v}, shl({bits}, 1)))")
+            } else if i < public.nonzero_from {
+                format!("and({canon}, lt({v}, r))")
+            } else {
+                format!("and({canon}, lt(sub({v}, 1), {r_minus_1}))")
             };
             if (i + 1) % 8 == 0 {
                 self.line(format!("if iszero({canon}) {{ fail() }}"));
@@ -456,6 +494,10 @@ impl Gen<'_> {
             }
         }
 
+        if public.accumulator {
+            // Seeds the accumulator's folding challenge (section 6).
+            self.store("transcript_h", "h".into());
+        }
         self.line("}");
         self.phase_end(2);
         // ---- 3. Domain values: x^n, Lagrange bases, one batch inversion.
@@ -510,7 +552,13 @@ impl Gen<'_> {
         // Instance evaluation Σ_j pub_j·ω^j/(x - ω^j), summed as one
         // fraction num/den so it needs no inversion of its own.
         self.line("{ let num := 0 let den := 1");
-        for j in 0..num_public {
+        if num_public > UNROLL_PUBLIC {
+            let omega = hex_fr(&self.omega);
+            self.line(format!(
+                "{{ let w := 1 for {{ let i := 0 }} lt(i, {num_public}) {{ i := add(i, 1) }} {{ let d := addmod({x}, sub(r, w), r) num := addmod(mulmod(num, d, r), mulmod(mulmod(calldataload(add(pi, shl(5, i))), w, r), den, r), r) den := mulmod(den, d, r) w := mulmod(w, {omega}, r) }} }}"
+            ));
+        }
+        for j in 0..num_public * usize::from(num_public <= UNROLL_PUBLIC) {
             let wj = hex_fr(&omega_pow(self.omega, self.omega_inv, j as i64));
             self.line(format!(
                 "{{ let d := addmod({x}, sub(r, {wj}), r) num := addmod(mulmod(num, d, r), mulmod(mulmod(calldataload(add(pi, {:#x})), {wj}, r), den, r), r) den := mulmod(den, d, r) }}",
@@ -770,7 +818,27 @@ impl Gen<'_> {
         for (i, wd) in g2_words(&s_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x40 + 32 * i));
         }
-        self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
+        if public.accumulator {
+            // Fold the accumulator (lhs, rhs) in with a fresh challenge ρ
+            // drawn after every proof byte and public input:
+            // e(R + ρ·lhs, [1]₂) = e(W' + ρ·rhs, [s]₂).
+            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"));
+            self.line(format!("mstore({SCALAR:#x}, mload({:#x}))", self.slot("transcript_h")));
+            self.line(format!("let rho := mod(keccak256({TERM:#x}, 0x60), {r})"));
+            self.acc_point(1);
+            self.line(format!("mstore({SCALAR:#x}, rho)"));
+            self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+            self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
+            self.line(format!("calldatacopy({ACC:#x}, add(p, {w_prime:#x}), 0x40)"));
+            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {pm:#x}, 0x40)) {{ fail() }}"));
+            self.acc_point(0);
+            self.line(format!("mstore({SCALAR:#x}, rho)"));
+            self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+            self.line(format!("mstore({ACC:#x}, mload({:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, ACC + 0x20, pm + 0xe0));
+            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {:#x}, 0x40)) {{ fail() }}", pm + 0xc0));
+        } else {
+            self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
+        }
         for (i, wd) in g2_words(&neg_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x100 + 32 * i));
         }
@@ -781,6 +849,21 @@ impl Gen<'_> {
         let patched = self.out.borrow().replace(SCRATCH, &scratch_at);
         *self.out.borrow_mut() = patched;
         Ok(())
+    }
+
+    /// Put accumulator point `which` (0: lhs, 1: rhs) at TERM, from its
+    /// limbs (range-checked in section 1, so the shifts cannot overflow).
+    fn acc_point(&self, which: usize) {
+        for (c, dst) in [(0, TERM), (1, TERM + 0x20)] {
+            let limb = |j: usize| format!("calldataload(add(pi, {:#x}))", 32 * (6 * which + 3 * c + j));
+            self.line(format!(
+                "mstore({dst:#x}, or(or({}, shl({LIMB_BITS}, {})), shl({}, {})))",
+                limb(0),
+                limb(1),
+                2 * LIMB_BITS,
+                limb(2)
+            ));
+        }
     }
 
     fn const_point(&self, pt: &G1Affine) -> String {

@@ -1,10 +1,12 @@
 //! The verifier directory (`gen-verifier` output) and the calls made on it:
 //! ABI calldata for `verify`, and deploy-and-call in revm.
 
+use super::codegen::PublicInputs;
 use super::compile::{compile_contract, EIP170_LIMIT};
 use super::exec::{CallOutcome, Evm, DEFAULT_GAS_LIMIT};
 use crate::artifact;
-use crate::proof::{Keys, ProofFile};
+use crate::aggregate::AggregateProof;
+use crate::proof::{Keys, ProofFile, TranscriptKind};
 use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
 use anyhow::{bail, Context, Result};
@@ -60,7 +62,13 @@ impl VerifierArtifact {
 /// Generate, compile and write the verifier for `keys` into `out`.
 pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path) -> Result<VerifierArtifact> {
     let title = format!("zkml-evm verifier for model {}", &model_hash[..16.min(model_hash.len())]);
-    let generated = super::codegen::generate(&keys.params, &keys.vk, num_public, super::codegen::PublicInputRule::NonZero, &title)?;
+    gen_verifier_for(keys, PublicInputs::model(num_public), &title, model_hash, out)
+}
+
+/// Generate, compile and write a verifier for any proof our codegen handles.
+pub fn gen_verifier_for(keys: &Keys, public: PublicInputs, title: &str, model_hash: &str, out: &Path) -> Result<VerifierArtifact> {
+    let num_public = public.count;
+    let generated = super::codegen::generate(&keys.params, &keys.vk, public, title)?;
     // Written before compiling, so a compiler error can be inspected.
     artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
     let compiled = compile_contract(&[(SOURCE_FILE.to_string(), generated.solidity.clone())], CONTRACT, Some(OPTIMIZER_RUNS), false)?;
@@ -87,8 +95,30 @@ pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path
 
 /// ABI-encoded `verify(proof, publicInputs)` call.
 pub fn calldata(proof: &ProofFile) -> Result<Vec<u8>> {
-    let inputs = proof
-        .public_inputs
+    if proof.transcript != TranscriptKind::Evm {
+        bail!(
+            "this proof was made for aggregation (Poseidon transcript); EVM verifiers take proofs from `zkml-evm prove` \
+             without --for-aggregation, or the proof.json of `zkml-evm aggregate`"
+        );
+    }
+    encode_proof(&proof.proof_bytes()?, &proof.public_inputs)
+}
+
+/// ABI-encoded `verify` call for a proof file of either kind: a model proof
+/// (`prove`) or an aggregated one (`aggregate`).
+pub fn calldata_for_file(path: &Path) -> Result<Vec<u8>> {
+    let v: serde_json::Value = artifact::read_json(path)?;
+    let data = if v.get("aggregated").is_some() {
+        let p = AggregateProof::read(path)?;
+        encode_proof(&p.proof_bytes()?, &p.public_inputs)
+    } else {
+        calldata(&ProofFile::read(path)?)
+    };
+    data.with_context(|| format!("{}", path.display()))
+}
+
+fn encode_proof(proof: &[u8], public_inputs: &[String]) -> Result<Vec<u8>> {
+    let inputs = public_inputs
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -99,7 +129,7 @@ pub fn calldata(proof: &ProofFile) -> Result<Vec<u8>> {
             Ok(U256::from_be_slice(&b))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(encode_call(&proof.proof_bytes()?, &inputs))
+    Ok(encode_call(proof, &inputs))
 }
 
 pub fn encode_call(proof: &[u8], inputs: &[U256]) -> Vec<u8> {

@@ -10,7 +10,7 @@ use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, Circuit, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -19,6 +19,9 @@ use halo2_proofs::transcript::{Challenge255, TranscriptReadBuffer, TranscriptWri
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::halo2::ChallengeScalar;
+use snark_verifier_sdk::NativeLoader;
 use std::path::Path;
 use std::time::Instant;
 use transcript::EvmTranscript;
@@ -40,7 +43,7 @@ pub fn circuit_id(c: &Compiled) -> [u8; 32] {
 /// Keys carry the circuit they were made for and a checksum of their body:
 /// halo2's key readers trust their input (a truncated file makes them
 /// panic), so nothing reaches them unverified.
-fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()> {
+pub(crate) fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()> {
     let mut bytes = Vec::with_capacity(body.len() + KEY_HEADER);
     bytes.extend_from_slice(KEY_MAGIC);
     bytes.extend_from_slice(id);
@@ -49,7 +52,7 @@ fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()> {
     artifact::write_atomic(path, &bytes)
 }
 
-fn read_key(path: &Path, id: &[u8; 32]) -> Result<Vec<u8>> {
+pub(crate) fn read_key(path: &Path, id: &[u8; 32]) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {} (run `zkml-evm setup` first)", path.display()))?;
     if bytes.len() < KEY_HEADER || &bytes[..8] != KEY_MAGIC {
         bail!("{} is not a zkml-evm key file (corrupt, truncated or from another version); rerun `zkml-evm setup`", path.display());
@@ -118,10 +121,25 @@ fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
         .with_context(|| format!("{} is corrupt", c.dir.join(PK_FILE).display()))
 }
 
+/// The Fiat-Shamir transcript a proof was made with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TranscriptKind {
+    /// Keccak-256 over uncompressed points: what the EVM verifier replays.
+    #[default]
+    Evm,
+    /// Poseidon over compressed points: what the aggregation circuit replays
+    /// cheaply (`prove --for-aggregation`).
+    Poseidon,
+}
+
 /// `proof.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProofFile {
     pub version: u32,
+    /// Absent in files from before aggregation existed: those are EVM proofs.
+    #[serde(default)]
+    pub transcript: TranscriptKind,
     /// keccak256 of the ONNX model the proof is about.
     pub model_hash: String,
     pub k: u32,
@@ -162,20 +180,25 @@ impl ProofFile {
     }
 
     pub fn instances(&self) -> Result<Vec<Fr>> {
-        self.public_inputs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let b = from_hex(s).with_context(|| format!("public_inputs[{i}]"))?;
-                if b.len() > 32 {
-                    bail!("public_inputs[{i}] is longer than 32 bytes");
-                }
-                let mut be = [0u8; 32];
-                be[32 - b.len()..].copy_from_slice(&b);
-                transcript::fr_from_be(&be).with_context(|| format!("public_inputs[{i}] is not a field element"))
-            })
-            .collect()
+        parse_instances(&self.public_inputs)
     }
+}
+
+/// Public inputs from their uint256 hex form.
+pub fn parse_instances(public_inputs: &[String]) -> Result<Vec<Fr>> {
+    public_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let b = from_hex(s).with_context(|| format!("public_inputs[{i}]"))?;
+            if b.len() > 32 {
+                bail!("public_inputs[{i}] is longer than 32 bytes");
+            }
+            let mut be = [0u8; 32];
+            be[32 - b.len()..].copy_from_slice(&b);
+            transcript::fr_from_be(&be).with_context(|| format!("public_inputs[{i}] is not a field element"))
+        })
+        .collect()
 }
 
 pub fn fr_to_hex(f: &Fr) -> String {
@@ -183,14 +206,14 @@ pub fn fr_to_hex(f: &Fr) -> String {
 }
 
 /// Prove one inference.
-pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
+pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<ProofFile> {
     let (circuit, values) = c.circuit_for(input)?;
     let float_outputs = c.model.float_model()?.run(input)?;
     let pk = load_pk(c)?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let instance = circuit.instance();
     let t = Instant::now();
-    let proof = prove_circuit(&params, &pk, circuit, &instance)?;
+    let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
     let prove_seconds = t.elapsed().as_secs_f64();
 
     let q = &c.settings.quant;
@@ -204,6 +227,7 @@ pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
     let max_rel_error = rel_errors.iter().copied().fold(0.0, f64::max);
     Ok(ProofFile {
         version: PROOF_VERSION,
+        transcript,
         model_hash: c.settings.model_hash.clone(),
         k: c.settings.k,
         proof: to_hex(&proof),
@@ -223,47 +247,108 @@ pub fn prove(c: &Compiled, input: &[f64]) -> Result<ProofFile> {
 }
 
 pub fn prove_circuit(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circuit: ModelCircuit, instance: &[Fr]) -> Result<Vec<u8>> {
-    let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[instance]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .context("proof generation failed")?;
-    Ok(transcript.finalize())
+    prove_circuit_with(TranscriptKind::Evm, params, pk, circuit, instance)
 }
 
-/// Native verification: Ok(true) when the proof is valid for `instance`.
+/// A SHPLONK proof of any circuit with one instance column.
+pub fn prove_circuit_with<C: Circuit<Fr>>(
+    kind: TranscriptKind,
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instance: &[Fr],
+) -> Result<Vec<u8>> {
+    let rng = rand::rngs::OsRng;
+    let failed = "proof generation failed";
+    match kind {
+        TranscriptKind::Evm => {
+            let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
+                params,
+                pk,
+                &[circuit],
+                &[&[instance]],
+                rng,
+                &mut transcript,
+            )
+            .context(failed)?;
+            Ok(transcript.finalize())
+        }
+        TranscriptKind::Poseidon => {
+            let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(Vec::new(), POSEIDON_SPEC.clone());
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, ChallengeScalar<G1Affine>, _, _, _>(
+                params,
+                pk,
+                &[circuit],
+                &[&[instance]],
+                rng,
+                &mut transcript,
+            )
+            .context(failed)?;
+            Ok(transcript.finalize())
+        }
+    }
+}
+
+/// Native verification of a model proof (EVM transcript): true when the
+/// proof is valid for `instance`.
 pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+    verify_model_proof(TranscriptKind::Evm, params, vk, proof, instance)
+}
+
+/// Native verification of a model proof made with either transcript.
+pub fn verify_model_proof(kind: TranscriptKind, params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
     // Offset-encoded public values are never zero, and the circuit leaves a
     // zero instance cell unbound, so a zero is refused here (as on chain).
     if instance.iter().any(|v| bool::from(v.is_zero())) {
         return false;
     }
-    let mut transcript = EvmTranscript::<&[u8]>::init(proof);
-    let strategy = SingleStrategy::new(params);
-    // Trailing bytes would be ignored by halo2; the EVM verifier checks the
-    // exact length, so the native one does too.
-    let expected = expected_proof_len(vk);
-    if proof.len() != expected {
-        return false;
-    }
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _>(
-        params,
-        vk,
-        strategy,
-        &[&[instance]],
-        &mut transcript,
-    )
-    .is_ok()
+    verify_shplonk(kind, params, vk, proof, instance)
 }
 
-/// Proof length in bytes for our transcript encoding (see the proof layout
-/// in halo2's verifier: points are 64 bytes, scalars 32).
+/// halo2's SHPLONK verifier for one proof of a circuit with one instance
+/// column, after an exact length check: halo2 ignores trailing bytes, the
+/// EVM verifier does not, so neither does this.
+pub fn verify_shplonk(kind: TranscriptKind, params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+    if proof.len() != expected_proof_len_with(kind, vk) {
+        return false;
+    }
+    let strategy = SingleStrategy::new(params);
+    match kind {
+        TranscriptKind::Evm => {
+            let mut transcript = EvmTranscript::<&[u8]>::init(proof);
+            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _>(
+                params,
+                vk,
+                strategy,
+                &[&[instance]],
+                &mut transcript,
+            )
+            .is_ok()
+        }
+        TranscriptKind::Poseidon => {
+            let mut transcript = PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeScalar<G1Affine>, _, _>(
+                params,
+                vk,
+                strategy,
+                &[&[instance]],
+                &mut transcript,
+            )
+            .is_ok()
+        }
+    }
+}
+
+/// Proof length in bytes for the EVM transcript.
 pub fn expected_proof_len(vk: &VerifyingKey<G1Affine>) -> usize {
+    expected_proof_len_with(TranscriptKind::Evm, vk)
+}
+
+/// Proof length in bytes (see the proof layout in halo2's verifier): points
+/// are 64 bytes in the EVM transcript and 32 (compressed) in Poseidon's,
+/// scalars 32.
+pub fn expected_proof_len_with(kind: TranscriptKind, vk: &VerifyingKey<G1Affine>) -> usize {
     let cs = vk.cs();
     let lookups = cs.lookups().len();
     let perm_cols = cs.permutation().get_columns().len();
@@ -276,7 +361,11 @@ pub fn expected_proof_len(vk: &VerifyingKey<G1Affine>) -> usize {
         + perm_cols
         + if perm_sets > 0 { 3 * perm_sets - 1 } else { 0 }
         + 5 * lookups;
-    64 * points + 32 * scalars
+    let point_bytes = match kind {
+        TranscriptKind::Evm => 64,
+        TranscriptKind::Poseidon => 32,
+    };
+    point_bytes * points + 32 * scalars
 }
 
 pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
@@ -288,7 +377,7 @@ pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
     if instance.len() != c.settings.layout.public_inputs {
         return Ok(false);
     }
-    Ok(verify_bytes(&keys.params, &keys.vk, &proof.proof_bytes()?, &instance))
+    Ok(verify_model_proof(proof.transcript, &keys.params, &keys.vk, &proof.proof_bytes()?, &instance))
 }
 
 impl Keys {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mutation;
+
 use std::path::{Path, PathBuf};
 use zkml_evm::compile::{compile, CompileOptions, Compiled};
 use zkml_evm::model::InputFile;
@@ -33,7 +35,7 @@ pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
     let dir = tempfile::tempdir().unwrap();
     let compiled = compile(&model, &[x.clone()], opts, dir.path()).unwrap();
     proof::setup(&compiled, None).unwrap();
-    let proof = proof::prove(&compiled, &x).unwrap();
+    let proof = proof::prove(&compiled, &x, proof::TranscriptKind::Evm).unwrap();
     Built { dir, compiled, input, proof }
 }
 

@@ -1,0 +1,408 @@
+//! `aggregate`: fold proofs of compiled models into one KZG proof.
+//!
+//! Inner proofs are made with the Poseidon transcript (`prove
+//! --for-aggregation`): snark-verifier replays Poseidon in-circuit far more
+//! cheaply than Keccak. The aggregation circuit (snark-verifier-sdk,
+//! SHPLONK) verifies every inner proof up to its final pairing and folds
+//! those pairings into one KZG accumulator, exposed as 12 limbs at the front
+//! of its public inputs; every inner proof's public inputs follow, in order.
+//! The outer proof uses the EVM transcript, so our own verifier generator
+//! emits its Solidity verifier, which adds the accumulator's pairing to the
+//! proof's own (see `evm::codegen`).
+//!
+//! The aggregation keys depend on the inner verifying keys (the inner
+//! circuits are constants of the outer one) and on k; they are written to the
+//! output directory and reused while that shape stays the same.
+
+mod accumulator;
+
+pub use accumulator::{accumulator_holds, ACCUMULATOR_LIMBS};
+
+use crate::artifact::{self, to_hex};
+use crate::compile::Compiled;
+use crate::proof::{self, fr_to_hex, srs, Keys, ProofFile, TranscriptKind};
+use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Keccak256};
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
+use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const SETTINGS_FILE: &str = "aggregate.json";
+pub const PROOF_FILE: &str = "proof.json";
+pub const SETTINGS_VERSION: u32 = 1;
+pub const PROOF_VERSION: u32 = 1;
+
+/// Rows the aggregation circuit keeps free of gates (blinding and halo2-base's
+/// own margin).
+const MINIMUM_ROWS: usize = 20;
+
+/// One proof to aggregate and the compiled model it is about.
+pub struct Inner {
+    /// Where the proof came from, for messages.
+    pub label: String,
+    pub compiled: Compiled,
+    pub keys: Keys,
+    pub proof: ProofFile,
+}
+
+impl Inner {
+    pub fn load(model_dir: &Path, proof_path: &Path) -> Result<Inner> {
+        let compiled = Compiled::load(model_dir)?;
+        let keys = proof::load_keys(&compiled)?;
+        let proof = ProofFile::read(proof_path)?;
+        Ok(Inner { label: proof_path.display().to_string(), compiled, keys, proof })
+    }
+
+    /// The proof as snark-verifier sees it, after checking it is one the
+    /// aggregation circuit can prove: a refused proof must fail here, with
+    /// its name, not deep inside the prover.
+    fn snark(&self) -> Result<Snark> {
+        let (p, c, label) = (&self.proof, &self.compiled, &self.label);
+        if p.transcript != TranscriptKind::Poseidon {
+            bail!("{label} was proved for the EVM verifier; aggregation needs `zkml-evm prove --for-aggregation`");
+        }
+        if p.model_hash != c.settings.model_hash {
+            bail!("{label} is a proof for another model than {} (model hash differs)", c.dir.display());
+        }
+        let instance = p.instances()?;
+        if instance.len() != c.settings.layout.public_inputs {
+            bail!("{label} has {} public inputs; model {} has {}", instance.len(), c.dir.display(), c.settings.layout.public_inputs);
+        }
+        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys.params, &self.keys.vk, &p.proof_bytes()?, &instance) {
+            bail!("{label} does not verify for model {}: refusing to aggregate it", c.dir.display());
+        }
+        let protocol =
+            compile_protocol(&self.keys.params, &self.keys.vk, Config::kzg().with_num_instance(vec![instance.len()]));
+        Ok(Snark::new(protocol, vec![instance], p.proof_bytes()?))
+    }
+
+    fn vk_hash(&self) -> [u8; 32] {
+        Keccak256::digest(self.keys.vk.to_bytes(SerdeFormat::RawBytes)).into()
+    }
+}
+
+/// `ADIR/aggregate.json`: what the aggregation circuit was built for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AggregateSettings {
+    pub version: u32,
+    pub k: u32,
+    /// Identifies the keys: k and every inner verifying key.
+    pub shape_id: String,
+    pub config: AggregationConfigParams,
+    pub break_points: Vec<Vec<usize>>,
+    pub inner: Vec<InnerSpec>,
+    /// 12 accumulator limbs, then each inner proof's public inputs.
+    pub num_public: usize,
+    pub dev_srs: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InnerSpec {
+    pub model_hash: String,
+    pub k: u32,
+    /// Index of this proof's first public input in the aggregated proof.
+    pub public_start: usize,
+    pub num_public: usize,
+    pub public_offset: i64,
+    pub scale_bits: u32,
+}
+
+/// `ADIR/proof.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AggregateProof {
+    pub version: u32,
+    pub aggregated: usize,
+    pub k: u32,
+    pub proof: String,
+    /// uint256 hex: 12 accumulator limbs (88 bits each: lhs.x, lhs.y, rhs.x,
+    /// rhs.y, low limb first), then every inner proof's public inputs.
+    pub public_inputs: Vec<String>,
+    pub inner: Vec<InnerSummary>,
+    pub prove_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InnerSummary {
+    pub model_hash: String,
+    pub public_start: usize,
+    pub num_public: usize,
+    pub public_offset: i64,
+    pub scale_bits: u32,
+    /// The model outputs this proof attests to, dequantized.
+    pub outputs: Vec<f64>,
+}
+
+impl AggregateProof {
+    pub fn read(path: &Path) -> Result<AggregateProof> {
+        let p: AggregateProof = artifact::read_json(path)?;
+        if p.version != PROOF_VERSION {
+            bail!("{}: aggregate proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
+        }
+        Ok(p)
+    }
+
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        artifact::from_hex(&self.proof).context("field `proof`")
+    }
+
+    pub fn instances(&self) -> Result<Vec<Fr>> {
+        proof::parse_instances(&self.public_inputs)
+    }
+}
+
+/// What `aggregate` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AggregateReport {
+    pub aggregated: usize,
+    pub k: u32,
+    pub num_advice: usize,
+    pub num_lookup_advice: usize,
+    pub num_fixed: usize,
+    /// None when the keys of an earlier run with the same shape were reused.
+    pub keygen_seconds: Option<f64>,
+    pub prove_seconds: f64,
+    pub proof_bytes: usize,
+    pub num_public: usize,
+}
+
+pub struct Options {
+    /// log2 rows of the aggregation circuit.
+    pub k: u32,
+    /// Ceremony SRS (else the development SRS); must be the one the inner
+    /// proofs were made with.
+    pub srs: Option<PathBuf>,
+}
+
+/// Default log2 rows of the aggregation circuit; see README "Aggregation" for
+/// the measurements behind it.
+pub const DEFAULT_K: u32 = 20;
+
+fn shape_id(k: u32, inners: &[Inner]) -> String {
+    let mut h = Keccak256::new().chain_update(b"zkml-evm aggregate v1").chain_update(k.to_le_bytes());
+    for i in inners {
+        h.update(i.vk_hash());
+        h.update((i.compiled.settings.layout.public_inputs as u64).to_le_bytes());
+    }
+    to_hex(&h.finalize())
+}
+
+fn id_bytes(shape_id: &str) -> [u8; 32] {
+    let b = artifact::from_hex(shape_id).unwrap_or_default();
+    b.try_into().unwrap_or([0u8; 32])
+}
+
+fn outer_params(opts: &Options) -> Result<ParamsKZG<Bn256>> {
+    match &opts.srs {
+        Some(p) => srs::params_from_file(p, opts.k),
+        None => {
+            eprintln!("warning: {}", srs::DEV_WARNING);
+            srs::dev_params(opts.k)
+        }
+    }
+}
+
+/// The aggregation circuit over `snarks`; inner public inputs re-exposed
+/// after the accumulator.
+fn circuit(stage: CircuitBuilderStage, config: AggregationConfigParams, params: &ParamsKZG<Bn256>, snarks: Vec<Snark>) -> AggregationCircuit {
+    let mut c = AggregationCircuit::new::<SHPLONK>(stage, config, params, snarks, VerifierUniversality::None);
+    c.expose_previous_instances(false);
+    c
+}
+
+fn initial_config(k: u32) -> AggregationConfigParams {
+    AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() }
+}
+
+/// Fold `inners` into one proof written to `out/proof.json`; keys and
+/// settings go to `out` too.
+pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<AggregateReport> {
+    if inners.is_empty() {
+        bail!("nothing to aggregate: give at least one proof");
+    }
+    if !(12..=26).contains(&opts.k) {
+        bail!("--k {} is out of range: the aggregation circuit needs 12 <= k <= 26", opts.k);
+    }
+    let snarks = inners.iter().map(Inner::snark).collect::<Result<Vec<_>>>()?;
+    let params = outer_params(opts)?;
+    for i in inners {
+        if i.keys.params.s_g2() != params.s_g2() {
+            bail!("{} was proved with another SRS than the aggregation's; use the same --srs for both", i.label);
+        }
+    }
+    let shape = shape_id(opts.k, inners);
+    let (settings, pk, keygen_seconds) = match load_keys_for(out, &shape, &params)? {
+        Some((s, pk)) => {
+            eprintln!("reusing aggregation keys in {}", out.display());
+            (s, pk, None)
+        }
+        None => {
+            let t = Instant::now();
+            eprintln!("aggregation keygen (k={}, {} proofs) ...", opts.k, inners.len());
+            let (s, pk) = keygen(inners, &snarks, &params, opts, shape)?;
+            write_keys(out, &s, &pk, &params)?;
+            (s, pk, Some(t.elapsed().as_secs_f64()))
+        }
+    };
+
+    eprintln!("proving the aggregation ...");
+    let t = Instant::now();
+    let c = circuit(CircuitBuilderStage::Prover, settings.config, &params, snarks).use_break_points(settings.break_points.clone());
+    let instances = c.instances().remove(0);
+    let proof_bytes = proof::prove_circuit_with(TranscriptKind::Evm, &params, &pk, c, &instances)?;
+    let prove_seconds = t.elapsed().as_secs_f64();
+    if !verify_bytes(&params, pk.get_vk(), &settings, &proof_bytes, &instances) {
+        bail!("internal error: the aggregated proof does not verify");
+    }
+
+    let inner_summaries = inners
+        .iter()
+        .zip(&settings.inner)
+        .map(|(i, spec)| InnerSummary {
+            model_hash: spec.model_hash.clone(),
+            public_start: spec.public_start,
+            num_public: spec.num_public,
+            public_offset: spec.public_offset,
+            scale_bits: spec.scale_bits,
+            outputs: i.proof.outputs.clone(),
+        })
+        .collect();
+    let file = AggregateProof {
+        version: PROOF_VERSION,
+        aggregated: inners.len(),
+        k: settings.k,
+        proof: to_hex(&proof_bytes),
+        public_inputs: instances.iter().map(fr_to_hex).collect(),
+        inner: inner_summaries,
+        prove_seconds,
+    };
+    artifact::write_json(&out.join(PROOF_FILE), &file)?;
+    Ok(AggregateReport {
+        aggregated: inners.len(),
+        k: settings.k,
+        num_advice: settings.config.num_advice,
+        num_lookup_advice: settings.config.num_lookup_advice,
+        num_fixed: settings.config.num_fixed,
+        keygen_seconds,
+        prove_seconds,
+        proof_bytes: proof_bytes.len(),
+        num_public: instances.len(),
+    })
+}
+
+fn keygen(
+    inners: &[Inner],
+    snarks: &[Snark],
+    params: &ParamsKZG<Bn256>,
+    opts: &Options,
+    shape_id: String,
+) -> Result<(AggregateSettings, ProvingKey<G1Affine>)> {
+    let mut c = circuit(CircuitBuilderStage::Keygen, initial_config(opts.k), params, snarks.to_vec());
+    let config = c.calculate_params(Some(MINIMUM_ROWS));
+    let vk = keygen_vk_custom(params, &c, true).context("aggregation verifying key generation failed")?;
+    let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;
+    let mut inner = Vec::new();
+    let mut start = ACCUMULATOR_LIMBS;
+    for i in inners {
+        let n = i.compiled.settings.layout.public_inputs;
+        let q = &i.compiled.settings.quant;
+        inner.push(InnerSpec {
+            model_hash: i.compiled.settings.model_hash.clone(),
+            k: i.compiled.settings.k,
+            public_start: start,
+            num_public: n,
+            public_offset: q.public_offset(),
+            scale_bits: q.scale_bits,
+        });
+        start += n;
+    }
+    let settings = AggregateSettings {
+        version: SETTINGS_VERSION,
+        k: opts.k,
+        shape_id,
+        config,
+        break_points: c.break_points(),
+        inner,
+        num_public: start,
+        dev_srs: opts.srs.is_none(),
+    };
+    Ok((settings, pk))
+}
+
+fn write_keys(out: &Path, s: &AggregateSettings, pk: &ProvingKey<G1Affine>, params: &ParamsKZG<Bn256>) -> Result<()> {
+    let id = id_bytes(&s.shape_id);
+    srs::write_params(&out.join(proof::SRS_FILE), params)?;
+    proof::write_key(&out.join(proof::VK_FILE), &id, pk.get_vk().to_bytes(SerdeFormat::RawBytes))?;
+    proof::write_key(&out.join(proof::PK_FILE), &id, pk.to_bytes(SerdeFormat::RawBytesUnchecked))?;
+    artifact::write_json(&out.join(SETTINGS_FILE), s)
+}
+
+/// Keys of an earlier run with the same shape, if `out` holds them intact.
+fn load_keys_for(out: &Path, shape_id: &str, params: &ParamsKZG<Bn256>) -> Result<Option<(AggregateSettings, ProvingKey<G1Affine>)>> {
+    let Ok(s) = artifact::read_json::<AggregateSettings>(&out.join(SETTINGS_FILE)) else { return Ok(None) };
+    if s.version != SETTINGS_VERSION || s.shape_id != shape_id {
+        return Ok(None);
+    }
+    match srs::params_from_file(&out.join(proof::SRS_FILE), s.k) {
+        Ok(p) if p.s_g2() == params.s_g2() => {}
+        _ => return Ok(None),
+    }
+    let Ok(body) = proof::read_key(&out.join(proof::PK_FILE), &id_bytes(shape_id)) else { return Ok(None) };
+    let pk = ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, s.config)
+        .context("aggregation proving key is corrupt")?;
+    Ok(Some((s, pk)))
+}
+
+/// An aggregation directory: settings, SRS and verifying key.
+pub struct Aggregated {
+    pub dir: PathBuf,
+    pub settings: AggregateSettings,
+    pub params: ParamsKZG<Bn256>,
+    pub vk: VerifyingKey<G1Affine>,
+}
+
+impl Aggregated {
+    pub fn is_aggregate_dir(dir: &Path) -> bool {
+        dir.join(SETTINGS_FILE).is_file()
+    }
+
+    pub fn load(dir: &Path) -> Result<Aggregated> {
+        let settings: AggregateSettings = artifact::read_json(&dir.join(SETTINGS_FILE))?;
+        if settings.version != SETTINGS_VERSION {
+            bail!("{}: version {} is not supported; rerun `zkml-evm aggregate`", dir.join(SETTINGS_FILE).display(), settings.version);
+        }
+        let params = srs::params_from_file(&dir.join(proof::SRS_FILE), settings.k)?;
+        let body = proof::read_key(&dir.join(proof::VK_FILE), &id_bytes(&settings.shape_id))?;
+        let vk = VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytes, settings.config)
+            .with_context(|| format!("{} is corrupt", dir.join(proof::VK_FILE).display()))?;
+        Ok(Aggregated { dir: dir.to_path_buf(), settings, params, vk })
+    }
+
+    pub fn keys(&self) -> Keys {
+        Keys { params: self.params.clone(), vk: self.vk.clone() }
+    }
+
+    /// Native verification of an aggregated proof.
+    pub fn verify(&self, p: &AggregateProof) -> Result<bool> {
+        let instances = p.instances()?;
+        Ok(verify_bytes(&self.params, &self.vk, &self.settings, &p.proof_bytes()?, &instances))
+    }
+}
+
+/// The outer proof, the accumulator's pairing, and the public-input rule the
+/// EVM verifier applies: inner public inputs are offset-encoded, never zero
+/// (an inner circuit leaves a zero instance unbound).
+pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, s: &AggregateSettings, proof: &[u8], instances: &[Fr]) -> bool {
+    instances.len() == s.num_public
+        && !instances[ACCUMULATOR_LIMBS..].iter().any(|v| bool::from(v.is_zero()))
+        && proof::verify_shplonk(TranscriptKind::Evm, params, vk, proof, instances)
+        && accumulator_holds(params, &instances[..ACCUMULATOR_LIMBS])
+}

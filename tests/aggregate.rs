@@ -1,0 +1,204 @@
+//! `aggregate` end to end, as a user runs it: two tic-tac-toe inferences
+//! proved for aggregation, folded into one proof, verified natively and by
+//! the generated EVM verifier; then everything that must be refused is.
+//!
+//! The aggregation (keygen and proving) is the costliest step of the test
+//! suite, so one is shared by every test here.
+
+mod common;
+
+use common::mutation::fuzz_verifier;
+use common::vectors;
+use halo2_proofs::halo2curves::bn256::Fr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
+use zkml_evm::evm::verifier::{calldata_for_file, encode_call, run_in_revm, VerifierArtifact};
+use zkml_evm::proof::{fr_to_hex, ProofFile};
+
+fn zkml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkml-evm")).args(args).output().expect("run zkml-evm")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = zkml(args);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "zkml-evm {args:?} failed:\n{out}\n{err}");
+    out.into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    /// Compiled tic-tac-toe model with keys.
+    model: PathBuf,
+    /// Two inner proofs (Poseidon transcript).
+    inner: [PathBuf; 2],
+    /// Aggregation directory and its proof.
+    agg: PathBuf,
+    /// Generated verifier of the aggregation.
+    verifier: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let v = vectors().join("tictactoe");
+        let model = root.join("ttt");
+        let inputs = [v.join("input.json"), v.join("input2.json")];
+        ok(&["compile", s(&v.join("network.onnx")), "--input", s(&inputs[0]), s(&inputs[1]), "-o", s(&model)]);
+        ok(&["setup", s(&model)]);
+        let inner = [root.join("a.json"), root.join("b.json")];
+        for (i, p) in inputs.iter().zip(&inner) {
+            ok(&["prove", s(&model), "--input", s(i), "-o", s(p), "--for-aggregation"]);
+        }
+        let agg = root.join("agg");
+        ok(&["aggregate", s(&model), s(&inner[0]), s(&inner[1]), "-o", s(&agg)]);
+        let verifier = root.join("verifier");
+        ok(&["gen-verifier", s(&agg), "-o", s(&verifier)]);
+        Fixture { _tmp: tmp, root, model, inner, agg, verifier }
+    })
+}
+
+fn agg_proof(f: &Fixture) -> AggregateProof {
+    AggregateProof::read(&f.agg.join(aggregate::PROOF_FILE)).unwrap()
+}
+
+fn with_instances(p: &AggregateProof, inst: &[Fr]) -> AggregateProof {
+    AggregateProof { public_inputs: inst.iter().map(fr_to_hex).collect(), ..p.clone() }
+}
+
+/// (native, EVM) verdicts on `p`.
+fn verdicts(f: &Fixture, p: &AggregateProof) -> (bool, bool) {
+    let path = f.root.join(format!("probe-{}.json", rand::random::<u64>()));
+    zkml_evm::artifact::write_json(&path, p).unwrap();
+    let native = Aggregated::load(&f.agg).unwrap().verify(p).unwrap();
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap()).unwrap().accepted;
+    (native, evm)
+}
+
+#[test]
+fn aggregated_proof_verifies_natively_and_on_evm() {
+    let f = fixture();
+    let proof_path = f.agg.join(aggregate::PROOF_FILE);
+    assert!(ok(&["verify", s(&f.agg), s(&proof_path)]).contains("is valid"));
+    let out = ok(&["test-evm", s(&f.verifier), s(&proof_path)]);
+    assert!(out.contains("verify returned true"), "{out}");
+
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    assert!(artifact.runtime_size <= 24_576, "runtime {} bytes", artifact.runtime_size);
+
+    // Public inputs: the accumulator, then each inner proof's, in order.
+    let p = agg_proof(f);
+    let mut expected_tail = Vec::new();
+    for (inner, summary) in f.inner.iter().zip(&p.inner) {
+        let q = ProofFile::read(inner).unwrap();
+        assert_eq!(summary.public_start, ACCUMULATOR_LIMBS + expected_tail.len());
+        assert_eq!(summary.outputs, q.outputs);
+        expected_tail.extend(q.public_inputs);
+    }
+    assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], expected_tail[..]);
+}
+
+#[test]
+fn changed_inputs_and_proof_bytes_are_rejected() {
+    let f = fixture();
+    let p = agg_proof(f);
+    let inst = p.instances().unwrap();
+    let n = inst.len();
+    let bump = |i: usize| {
+        let mut v = inst.clone();
+        v[i] += Fr::one();
+        with_instances(&p, &v)
+    };
+    // First and last inner public input, an accumulator limb.
+    for i in [ACCUMULATOR_LIMBS, n - 1, 0, 7] {
+        assert_eq!(verdicts(f, &bump(i)), (false, false), "public input {i} changed");
+    }
+    // The two inferences' public inputs swapped: each proof's inputs belong
+    // to it.
+    let half = (n - ACCUMULATOR_LIMBS) / 2;
+    let mut swapped = inst[..ACCUMULATOR_LIMBS].to_vec();
+    swapped.extend_from_slice(&inst[ACCUMULATOR_LIMBS + half..]);
+    swapped.extend_from_slice(&inst[ACCUMULATOR_LIMBS..ACCUMULATOR_LIMBS + half]);
+    assert_ne!(swapped, inst);
+    assert_eq!(verdicts(f, &with_instances(&p, &swapped)), (false, false));
+    // A zero inner public input (unbound in the inner circuit) is refused.
+    let mut zero = inst.clone();
+    zero[ACCUMULATOR_LIMBS + 1] = Fr::zero();
+    assert_eq!(verdicts(f, &with_instances(&p, &zero)), (false, false));
+    // Flipped proof bytes.
+    let bytes = p.proof_bytes().unwrap();
+    for i in [0, 100, bytes.len() / 2, bytes.len() - 1] {
+        let mut b = bytes.clone();
+        b[i] ^= 1;
+        let q = AggregateProof { proof: zkml_evm::artifact::to_hex(&b), ..p.clone() };
+        assert_eq!(verdicts(f, &q), (false, false), "byte {i} flipped");
+    }
+    // A model proof is not an aggregated proof.
+    let model_proof = ProofFile::read(&f.inner[0]).unwrap();
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    let foreign = encode_call(&model_proof.proof_bytes().unwrap(), &[]);
+    assert!(!run_in_revm(&artifact, &foreign).unwrap().accepted);
+}
+
+#[test]
+fn mutated_aggregated_proofs_are_rejected_cheaply() {
+    let f = fixture();
+    let p = agg_proof(f);
+    let agg = Aggregated::load(&f.agg).unwrap();
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    let points_end = zkml_evm::evm::codegen::points_len(&agg.vk);
+    let native = |proof: &[u8], inst: &[Fr]| aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, proof, inst);
+    let cases = std::env::var("ZKML_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(140);
+    let r = fuzz_verifier(&artifact, &p.proof_bytes().unwrap(), &p.instances().unwrap(), points_end, cases, &native);
+    assert!(r.mutants > 0);
+}
+
+#[test]
+fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
+    let f = fixture();
+    let out = f.root.join("refused");
+    let load = |p: &Path| Inner::load(&f.model, p).unwrap();
+    let opts = aggregate::Options { k: aggregate::DEFAULT_K, srs: None };
+    let refuse = |inners: Vec<Inner>, needle: &str| {
+        let err = format!("{:#}", aggregate::aggregate(&inners, &out, &opts).err().expect("aggregation must be refused"));
+        assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
+    };
+
+    // A tampered inner proof.
+    let mut tampered = load(&f.inner[1]);
+    let mut bytes = tampered.proof.proof_bytes().unwrap();
+    bytes[40] ^= 1;
+    tampered.proof.proof = zkml_evm::artifact::to_hex(&bytes);
+    tampered.label = "tampered.json".into();
+    refuse(vec![load(&f.inner[0]), tampered], "tampered.json does not verify");
+
+    // An inner public input changed.
+    let mut changed = load(&f.inner[0]);
+    changed.proof.public_inputs[3] = fr_to_hex(&(changed.proof.instances().unwrap()[3] + Fr::one()));
+    changed.label = "changed.json".into();
+    refuse(vec![changed], "changed.json does not verify");
+
+    // A proof made for the EVM verifier, not for aggregation.
+    let mut evm_proof = load(&f.inner[0]);
+    evm_proof.proof.transcript = zkml_evm::proof::TranscriptKind::Evm;
+    evm_proof.label = "evm.json".into();
+    refuse(vec![evm_proof], "--for-aggregation");
+
+    // Nothing was written for the refused runs.
+    assert!(!out.join(aggregate::PROOF_FILE).exists());
+
+    // On the command line: a proof before any model directory.
+    let o = zkml(&["aggregate", s(&f.inner[0]), s(&f.model), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("before any model directory"));
+}
