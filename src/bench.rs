@@ -109,3 +109,113 @@ pub fn run(models: &[PathBuf], json: Option<&Path>) -> Result<()> {
     }
     Ok(())
 }
+
+/// One row of the aggregation benchmark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AggregateRow {
+    pub model: String,
+    pub proofs: usize,
+    pub k: u32,
+    pub advice_columns: usize,
+    /// Proving one inner proof (Poseidon transcript).
+    pub inner_prove_s: f64,
+    pub keygen_s: f64,
+    pub prove_s: f64,
+    pub peak_rss_mb: f64,
+    pub proof_bytes: usize,
+    pub num_public: usize,
+    pub verify_gas: u64,
+    pub runtime_bytes: usize,
+}
+
+/// Aggregate `n` proofs of `model_dir`'s sample inference at `k`, in this
+/// process, and verify the result in revm.
+pub fn aggregate_one(model_dir: &Path, n: usize, k: u32) -> Result<AggregateRow> {
+    use crate::aggregate::{self, Inner};
+    let v = compile_vector(model_dir, &CompileOptions::default())?;
+    let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
+    proof::setup(c, None)?;
+    let mut inners = Vec::new();
+    let mut inner_prove_s = 0.0;
+    for i in 0..n {
+        let p = proof::prove(c, x, proof::TranscriptKind::Poseidon)?;
+        inner_prove_s = p.prove_seconds;
+        let path = tmp.path().join(format!("inner{i}.json"));
+        crate::artifact::write_json(&path, &p)?;
+        inners.push(Inner::load(&c.dir, &path)?);
+    }
+    let out = tmp.path().join("aggregate");
+    let r = aggregate::aggregate(&inners, &out, &aggregate::Options { k, srs: None })?;
+    let agg = aggregate::Aggregated::load(&out)?;
+    let art = crate::evm::verifier::gen_verifier_for(
+        &agg.keys(),
+        crate::evm::codegen::PublicInputs::aggregate(agg.settings.num_public),
+        "bench",
+        "bench",
+        &tmp.path().join("verifier"),
+    )?;
+    let verdict = run_in_revm(&art, &crate::evm::verifier::calldata_for_file(&out.join(aggregate::PROOF_FILE))?)?;
+    if !verdict.accepted {
+        bail!("EVM verifier rejected the aggregated proof: {:?}", verdict.reason);
+    }
+    Ok(AggregateRow {
+        model: model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        proofs: n,
+        k: r.k,
+        advice_columns: r.num_advice + r.num_lookup_advice,
+        inner_prove_s,
+        keygen_s: r.keygen_seconds.unwrap_or(f64::NAN),
+        prove_s: r.prove_seconds,
+        peak_rss_mb: peak_rss_mb(),
+        proof_bytes: r.proof_bytes,
+        num_public: r.num_public,
+        verify_gas: verdict.gas_used,
+        runtime_bytes: verdict.runtime_size,
+    })
+}
+
+/// The aggregation table: one fresh process per N.
+pub fn run_aggregate(model: &Path, counts: &[usize], k: u32, json: Option<&Path>) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut rows = Vec::new();
+    println!(
+        "{:<12} {:>3} {:>3} {:>6} {:>9} {:>9} {:>8} {:>8} {:>7} {:>6} {:>10} {:>9}",
+        "model", "N", "k", "advice", "inner s", "keygen s", "prove s", "RSS MB", "proof B", "public", "verify gas", "runtime B"
+    );
+    for &n in counts {
+        eprintln!("bench: aggregating {n} proofs of {} at k={k} ...", model.display());
+        let out = std::process::Command::new(&exe)
+            .args(["bench-aggregate-one", &model.to_string_lossy(), &n.to_string(), &k.to_string()])
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run {}", exe.display()))?;
+        if !out.status.success() {
+            println!("{:<12} {:>3} failed (exit {:?})", model.display(), n, out.status.code());
+            continue;
+        }
+        let row: AggregateRow = serde_json::from_slice(&out.stdout).context("bench-aggregate-one printed no row")?;
+        println!(
+            "{:<12} {:>3} {:>3} {:>6} {:>9.2} {:>9.1} {:>8.1} {:>8.0} {:>7} {:>6} {:>10} {:>9}",
+            row.model,
+            row.proofs,
+            row.k,
+            row.advice_columns,
+            row.inner_prove_s,
+            row.keygen_s,
+            row.prove_s,
+            row.peak_rss_mb,
+            row.proof_bytes,
+            row.num_public,
+            row.verify_gas,
+            row.runtime_bytes
+        );
+        rows.push(row);
+    }
+    if let Some(path) = json {
+        crate::artifact::write_json(path, &rows)?;
+    }
+    if rows.len() < counts.len() {
+        bail!("{} of {} aggregation runs failed", counts.len() - rows.len(), counts.len());
+    }
+    Ok(())
+}

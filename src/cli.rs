@@ -112,6 +112,13 @@ pub enum Command {
         /// Also write the rows as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Instead, benchmark aggregation: fold N proofs of the (first) model for each N listed,
+        /// e.g. --aggregate 1,2,4,8, and report prove s, peak RSS, verify gas, runtime bytes.
+        #[arg(long, value_delimiter = ',')]
+        aggregate: Vec<usize>,
+        /// log2 rows of the aggregation circuit (with --aggregate).
+        #[arg(long, default_value_t = crate::aggregate::DEFAULT_K)]
+        k: u32,
     },
     /// Deploy a verifier directory (or a forge/solc artefact JSON) to a chain.
     Deploy {
@@ -161,6 +168,9 @@ pub enum Command {
     /// Benchmark one model and print its row as JSON (used by `bench`).
     #[command(hide = true)]
     BenchOne { model: PathBuf },
+    /// Benchmark one aggregation and print its row as JSON (used by `bench --aggregate`).
+    #[command(hide = true)]
+    BenchAggregateOne { model: PathBuf, proofs: usize, k: u32 },
 }
 
 /// Where and as whom to send transactions. The key is never printed.
@@ -363,7 +373,14 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
         Command::SuiteOne { model, max_k } => println!("{}", serde_json::to_string(&crate::suite::one(&model, max_k))?),
-        Command::Bench { models, json } => crate::bench::run(&models, json.as_deref())?,
+        Command::Bench { models, json, aggregate, k } if !aggregate.is_empty() => {
+            let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
+            crate::bench::run_aggregate(&model, &aggregate, k, json.as_deref())?
+        }
+        Command::Bench { models, json, .. } => crate::bench::run(&models, json.as_deref())?,
+        Command::BenchAggregateOne { model, proofs, k } => {
+            println!("{}", serde_json::to_string(&crate::bench::aggregate_one(&model, proofs, k)?)?)
+        }
         Command::BenchOne { model } => println!("{}", serde_json::to_string(&crate::bench::one(&model)?)?),
         Command::Calldata { proof } => {
             println!("{}", crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?));

@@ -184,7 +184,7 @@ pub struct Options {
 
 /// Default log2 rows of the aggregation circuit; see README "Aggregation" for
 /// the measurements behind it.
-pub const DEFAULT_K: u32 = 20;
+pub const DEFAULT_K: u32 = 21;
 
 fn shape_id(k: u32, inners: &[Inner]) -> String {
     let mut h = Keccak256::new().chain_update(b"zkml-evm aggregate v1").chain_update(k.to_le_bytes());

@@ -783,9 +783,21 @@ impl Gen<'_> {
         terms.push((format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"), self.m("u")));
 
         self.phase_end(5);
+        if public.accumulator {
+            // The accumulator (lhs, rhs) is folded in with a challenge ρ
+            // drawn after every public input and proof byte:
+            //   e(ρ·R + lhs, [1]₂) = e(ρ·W' + rhs, [s]₂).
+            // Scaling the MSM's scalars by ρ is free, so this costs one
+            // ecMul (ρ·W') and two ecAdds.
+            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"));
+            self.line(format!("mstore({SCALAR:#x}, {})", self.m("transcript_h")));
+            self.store("rho", format!("mod(keccak256({TERM:#x}, 0x60), {r})"));
+        }
+        let rho = self.m("rho");
         // A precompile fails only on a malformed point: stop right there.
         for (i, (load, scalar)) in terms.iter().enumerate() {
             self.line(load.clone());
+            let scalar = if public.accumulator { self.mul(scalar, &rho) } else { scalar.clone() };
             self.line(format!("mstore({SCALAR:#x}, {scalar})"));
             if i == 0 {
                 self.line(format!("needGas(6200) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
@@ -819,23 +831,13 @@ impl Gen<'_> {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x40 + 32 * i));
         }
         if public.accumulator {
-            // Fold the accumulator (lhs, rhs) in with a fresh challenge ρ
-            // drawn after every proof byte and public input:
-            // e(R + ρ·lhs, [1]₂) = e(W' + ρ·rhs, [s]₂).
-            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"));
-            self.line(format!("mstore({SCALAR:#x}, mload({:#x}))", self.slot("transcript_h")));
-            self.line(format!("let rho := mod(keccak256({TERM:#x}, 0x60), {r})"));
-            self.acc_point(1);
-            self.line(format!("mstore({SCALAR:#x}, rho)"));
-            self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
-            self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
-            self.line(format!("calldatacopy({ACC:#x}, add(p, {w_prime:#x}), 0x40)"));
-            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {pm:#x}, 0x40)) {{ fail() }}"));
-            self.acc_point(0);
-            self.line(format!("mstore({SCALAR:#x}, rho)"));
-            self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
-            self.line(format!("mstore({ACC:#x}, mload({:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, ACC + 0x20, pm + 0xe0));
+            // ACC holds ρ·R: add lhs; the first pairing point is ρ·W' + rhs.
+            self.acc_point(0, TERM);
             self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {:#x}, 0x40)) {{ fail() }}", pm + 0xc0));
+            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40) mstore({SCALAR:#x}, {rho})"));
+            self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+            self.acc_point(1, ACC);
+            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {pm:#x}, 0x40)) {{ fail() }}"));
         } else {
             self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
         }
@@ -851,10 +853,10 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Put accumulator point `which` (0: lhs, 1: rhs) at TERM, from its
+    /// Put accumulator point `which` (0: lhs, 1: rhs) at `at`, from its
     /// limbs (range-checked in section 1, so the shifts cannot overflow).
-    fn acc_point(&self, which: usize) {
-        for (c, dst) in [(0, TERM), (1, TERM + 0x20)] {
+    fn acc_point(&self, which: usize, at: usize) {
+        for (c, dst) in [(0, at), (1, at + 0x20)] {
             let limb = |j: usize| format!("calldataload(add(pi, {:#x}))", 32 * (6 * which + 3 * c + j));
             self.line(format!(
                 "mstore({dst:#x}, or(or({}, shl({LIMB_BITS}, {})), shl({}, {})))",
