@@ -53,3 +53,50 @@ pub fn accumulator_holds(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> bool {
     let minus_s_g2 = G2Prepared::from(-params.s_g2());
     bool::from(Bn256::multi_miller_loop(&[(&lhs, &g2), (&rhs, &minus_s_g2)]).final_exponentiation().is_identity())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::halo2curves::ff::Field;
+    use halo2_proofs::poly::commitment::Params;
+
+    fn limbs_of(p: &G1Affine) -> Vec<Fr> {
+        let c = p.coordinates().unwrap();
+        [*c.x(), *c.y()]
+            .iter()
+            .flat_map(|v| {
+                let big = BigUint::from_bytes_le(v.to_repr().as_ref());
+                (0..LIMBS_PER_COORDINATE).map(move |i| {
+                    let limb: BigUint = (&big >> (i * LIMB_BITS)) & ((BigUint::from(1u8) << LIMB_BITS) - 1u8);
+                    let mut le = limb.to_bytes_le();
+                    le.resize(32, 0);
+                    Fr::from_repr(le.try_into().unwrap()).unwrap()
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accumulator_pairing_holds_only_for_matching_points() {
+        let params = crate::proof::srs::setup_from_secret(4, Fr::from(1234u64));
+        // e([s]G, [1]₂) = e(G, [s]₂): a valid accumulator is (g[1], g[0]).
+        let (g0, g1) = (params.get_g()[0], params.get_g()[1]);
+        let mut limbs = limbs_of(&g1);
+        limbs.extend(limbs_of(&g0));
+        assert_eq!(decode(&limbs), Some((g1, g0)));
+        assert!(accumulator_holds(&params, &limbs));
+
+        // Swapped points, a changed limb, a limb wider than 88 bits, a
+        // short encoding: all refused, none panics.
+        let mut swapped = limbs_of(&g0);
+        swapped.extend(limbs_of(&g1));
+        assert!(!accumulator_holds(&params, &swapped));
+        let mut changed = limbs.clone();
+        changed[4] += Fr::ONE;
+        assert!(!accumulator_holds(&params, &changed));
+        let mut wide = limbs.clone();
+        wide[1] += Fr::from(2u64).pow([LIMB_BITS as u64]);
+        assert!(decode(&wide).is_none());
+        assert!(!accumulator_holds(&params, &limbs[..11]));
+    }
+}

@@ -34,9 +34,14 @@ const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY2";
 /// magic, circuit id, keccak256 of the body.
 const KEY_HEADER: usize = 8 + 32 + 32;
 
-/// Identifies the circuit a key belongs to: model bytes and settings.
+/// Identifies the circuit a key belongs to: model bytes and the settings
+/// that shape the circuit. Calibration statistics are left out: they are
+/// floats, which need not survive a JSON round trip bit for bit, and they do
+/// not change the circuit.
 pub fn circuit_id(c: &Compiled) -> [u8; 32] {
-    let settings = serde_json::to_vec(&c.settings).expect("settings serialize");
+    let s = &c.settings;
+    let shaping = (s.version, s.k, &s.quant, &s.input_shape, &s.output_shape, &s.visibility, &s.layout);
+    let settings = serde_json::to_vec(&shaping).expect("settings serialize");
     Keccak256::new().chain_update(c.settings.model_hash.as_bytes()).chain_update(settings).finalize().into()
 }
 
