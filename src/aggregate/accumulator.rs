@@ -58,7 +58,7 @@ pub fn accumulator_holds(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> bool {
 mod tests {
     use super::*;
     use halo2_proofs::halo2curves::ff::Field;
-    use halo2_proofs::poly::commitment::Params;
+    use halo2_proofs::poly::commitment::ParamsProver;
 
     fn limbs_of(p: &G1Affine) -> Vec<Fr> {
         let c = p.coordinates().unwrap();
