@@ -2,6 +2,7 @@
 pragma solidity ^0.8.19;
 
 import {IZkmlVerifier} from "./IZkmlVerifier.sol";
+import {TicTacToeRules} from "./TicTacToeRules.sol";
 
 /// @title TicTacToe
 /// @notice Tic-tac-toe against a neural policy whose every move is proven: the AI's move
@@ -83,11 +84,7 @@ contract TicTacToe {
         require(publicInputs.length == NUM_PUBLIC, "public inputs");
         require(cell < CELLS, "bad cell");
         int8[CELLS] memory b = board;
-        uint256 one = uint256(1) << scaleBits;
-        for (uint256 i = 0; i < CELLS; ++i) {
-            uint256 expected = b[i] == 0 ? offset : (b[i] > 0 ? offset + one : offset - one);
-            require(publicInputs[i] == expected, "wrong board");
-        }
+        require(TicTacToeRules.isBoard(b, publicInputs, 0, offset, uint256(1) << scaleBits), "wrong board");
         require(b[cell] == 0, "occupied");
         require(cell == bestEmptyCell(b, publicInputs[CELLS:]), "not argmax");
         require(_verified(proof, publicInputs), "invalid proof");
@@ -97,15 +94,8 @@ contract TicTacToe {
     }
 
     /// @notice The highest-scoring empty cell (lowest index on a tie); 9 when the board is full.
-    function bestEmptyCell(int8[CELLS] memory b, uint256[] calldata scores) public pure returns (uint256 best) {
-        best = CELLS;
-        uint256 bestScore;
-        for (uint256 i = 0; i < CELLS; ++i) {
-            if (b[i] == 0 && (best == CELLS || scores[i] > bestScore)) {
-                best = i;
-                bestScore = scores[i];
-            }
-        }
+    function bestEmptyCell(int8[CELLS] memory b, uint256[] calldata scores) public pure returns (uint256) {
+        return TicTacToeRules.bestEmptyCell(b, scores);
     }
 
     /// @notice The board as the model's public inputs: what a prover feeds `zkml-evm prove`
@@ -113,34 +103,20 @@ contract TicTacToe {
     function encodedBoard() external view returns (uint256[CELLS] memory enc) {
         uint256 one = uint256(1) << scaleBits;
         for (uint256 i = 0; i < CELLS; ++i) {
-            int8 v = board[i];
-            enc[i] = v == 0 ? offset : (v > 0 ? offset + one : offset - one);
+            enc[i] = TicTacToeRules.encodeCell(board[i], offset, one);
         }
     }
 
     function _settle(int8 mover, Status won, Status next) private {
         int8[CELLS] memory b = board;
         Status s = next;
-        if (_wins(b, mover)) {
+        if (TicTacToeRules.wins(b, mover)) {
             s = won;
-        } else {
-            bool full = true;
-            for (uint256 i = 0; i < CELLS; ++i) {
-                if (b[i] == 0) full = false;
-            }
-            if (full) s = Status.Draw;
+        } else if (TicTacToeRules.isFull(b)) {
+            s = Status.Draw;
         }
         status = s;
         if (s != next) emit GameOver(gameId, s);
-    }
-
-    function _wins(int8[CELLS] memory b, int8 p) private pure returns (bool) {
-        // rows, columns, diagonals as packed cell triples
-        uint8[24] memory lines = [0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 3, 6, 1, 4, 7, 2, 5, 8, 0, 4, 8, 2, 4, 6];
-        for (uint256 l = 0; l < 24; l += 3) {
-            if (b[lines[l]] == p && b[lines[l + 1]] == p && b[lines[l + 2]] == p) return true;
-        }
-        return false;
     }
 
     /// @dev A verifier that reverts (e.g. on a malformed proof) counts as a rejection.
