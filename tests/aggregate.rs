@@ -106,6 +106,19 @@ fn aggregated_proof_verifies_natively_and_on_evm() {
         expected_tail.extend(q.public_inputs);
     }
     assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], expected_tail[..]);
+
+    // Same models and k: the keys are reused, and the verifier still fits.
+    let again = f.root.join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    for file in ["aggregate.json", "kzg.srs", "vk.bin", "pk.bin"] {
+        std::fs::copy(f.agg.join(file), again.join(file)).unwrap();
+    }
+    let out = ok(&["aggregate", s(&f.model), s(&f.inner[1]), s(&f.inner[0]), "-o", s(&again)]);
+    assert!(out.contains("keys reused"), "{out}");
+    let reordered = AggregateProof::read(&again.join(aggregate::PROOF_FILE)).unwrap();
+    assert_eq!(reordered.public_inputs[ACCUMULATOR_LIMBS..ACCUMULATOR_LIMBS + reordered.inner[0].num_public], ProofFile::read(&f.inner[1]).unwrap().public_inputs[..]);
+    let out = ok(&["test-evm", s(&f.verifier), s(&again.join(aggregate::PROOF_FILE))]);
+    assert!(out.contains("verify returned true"), "{out}");
 }
 
 #[test]
