@@ -355,7 +355,7 @@ fn load_keys_for(out: &Path, shape_id: &str, params: &ParamsKZG<Bn256>) -> Resul
         Ok(p) if p.s_g2() == params.s_g2() => {}
         _ => return Ok(None),
     }
-    let Ok(body) = proof::read_key(&out.join(proof::PK_FILE), &id_bytes(shape_id)) else { return Ok(None) };
+    let Ok(body) = proof::read_key(&out.join(proof::PK_FILE), &id_bytes(shape_id), "zkml-evm aggregate") else { return Ok(None) };
     let pk = ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, s.config)
         .context("aggregation proving key is corrupt")?;
     Ok(Some((s, pk)))
@@ -380,7 +380,7 @@ impl Aggregated {
             bail!("{}: version {} is not supported; rerun `zkml-evm aggregate`", dir.join(SETTINGS_FILE).display(), settings.version);
         }
         let params = srs::params_from_file(&dir.join(proof::SRS_FILE), settings.k)?;
-        let body = proof::read_key(&dir.join(proof::VK_FILE), &id_bytes(&settings.shape_id))?;
+        let body = proof::read_key(&dir.join(proof::VK_FILE), &id_bytes(&settings.shape_id), "zkml-evm aggregate")?;
         let vk = VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytes, settings.config)
             .with_context(|| format!("{} is corrupt", dir.join(proof::VK_FILE).display()))?;
         Ok(Aggregated { dir: dir.to_path_buf(), settings, params, vk })

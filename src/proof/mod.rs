@@ -57,17 +57,19 @@ pub(crate) fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()>
     artifact::write_atomic(path, &bytes)
 }
 
-pub(crate) fn read_key(path: &Path, id: &[u8; 32]) -> Result<Vec<u8>> {
+/// The key body, after checking its header; `remedy` is the command that
+/// makes the key again (named in the errors).
+pub(crate) fn read_key(path: &Path, id: &[u8; 32], remedy: &str) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {} (run `zkml-evm setup` first)", path.display()))?;
     if bytes.len() < KEY_HEADER || &bytes[..8] != KEY_MAGIC {
-        bail!("{} is not a zkml-evm key file (corrupt, truncated or from another version); rerun `zkml-evm setup`", path.display());
+        bail!("{} is not a zkml-evm key file (corrupt, truncated or from another version); rerun `{remedy}`", path.display());
     }
     if &bytes[8..40] != id {
-        bail!("{} was made for another model or settings; rerun `zkml-evm setup`", path.display());
+        bail!("{} was made for another model or settings; rerun `{remedy}`", path.display());
     }
     let body = &bytes[KEY_HEADER..];
     if Keccak256::digest(body)[..] != bytes[40..72] {
-        bail!("{} is corrupt or truncated (checksum mismatch); rerun `zkml-evm setup`", path.display());
+        bail!("{} is corrupt or truncated (checksum mismatch); rerun `{remedy}`", path.display());
     }
     Ok(body.to_vec())
 }
@@ -113,7 +115,7 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
 }
 
 pub fn load_keys(c: &Compiled) -> Result<Keys> {
-    let body = read_key(&c.dir.join(VK_FILE), &circuit_id(c))?;
+    let body = read_key(&c.dir.join(VK_FILE), &circuit_id(c), "zkml-evm setup")?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytes, c.keygen_circuit().gate_params())
         .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
@@ -121,7 +123,7 @@ pub fn load_keys(c: &Compiled) -> Result<Keys> {
 }
 
 fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
-    let body = read_key(&c.dir.join(PK_FILE), &circuit_id(c))?;
+    let body = read_key(&c.dir.join(PK_FILE), &circuit_id(c), "zkml-evm setup")?;
     ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, c.keygen_circuit().gate_params())
         .with_context(|| format!("{} is corrupt", c.dir.join(PK_FILE).display()))
 }
