@@ -74,7 +74,8 @@ pub enum Command {
     /// OUT and reused while the models and --k stay the same.
     #[command(verbatim_doc_comment)]
     Aggregate {
-        #[arg(required = true, num_args = 2..)]
+        /// Model directories, each followed by its proof files.
+        #[arg(required = true, num_args = 2.., value_name = "DIR|PROOF")]
         items: Vec<PathBuf>,
         /// Output directory: aggregate.json, keys, proof.json.
         #[arg(short, long)]
