@@ -210,6 +210,14 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     // Nothing was written for the refused runs.
     assert!(!out.join(aggregate::PROOF_FILE).exists());
 
+    // Each kind of proof names the directory kind it needs.
+    let o = zkml(&["verify", s(&f.agg), s(&f.inner[0])]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a model proof"));
+    let o = zkml(&["verify", s(&f.model), s(&f.agg.join(aggregate::PROOF_FILE))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is an aggregated proof"));
+
     // On the command line: a proof before any model directory.
     let o = zkml(&["aggregate", s(&f.inner[0]), s(&f.model), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2));

@@ -143,7 +143,11 @@ pub struct InnerSummary {
 
 impl AggregateProof {
     pub fn read(path: &Path) -> Result<AggregateProof> {
-        let p: AggregateProof = artifact::read_json(path)?;
+        let v: serde_json::Value = artifact::read_json(path)?;
+        if v.get("aggregated").is_none() && v.get("model_hash").is_some() {
+            bail!("{} is a model proof, not an aggregated one: verify it with its model directory", path.display());
+        }
+        let p: AggregateProof = serde_json::from_value(v).with_context(|| format!("{} is malformed", path.display()))?;
         if p.version != PROOF_VERSION {
             bail!("{}: aggregate proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
         }

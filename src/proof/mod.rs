@@ -175,7 +175,11 @@ pub struct ProofFile {
 
 impl ProofFile {
     pub fn read(path: &Path) -> Result<ProofFile> {
-        let p: ProofFile = artifact::read_json(path)?;
+        let v: serde_json::Value = artifact::read_json(path)?;
+        if v.get("aggregated").is_some() {
+            bail!("{} is an aggregated proof: verify it with its aggregation directory (`zkml-evm aggregate -o DIR`)", path.display());
+        }
+        let p: ProofFile = serde_json::from_value(v).with_context(|| format!("{} is malformed", path.display()))?;
         if p.version != PROOF_VERSION {
             bail!("{}: proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
         }
