@@ -15,12 +15,11 @@ use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::transcript::{EncodedChallenge, TranscriptRead, TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::halo2::ChallengeScalar;
 use snark_verifier_sdk::NativeLoader;
 use std::path::Path;
 use std::time::Instant;
@@ -175,7 +174,11 @@ pub struct ProofFile {
 
 impl ProofFile {
     pub fn read(path: &Path) -> Result<ProofFile> {
-        let v: serde_json::Value = artifact::read_json(path)?;
+        Self::from_json(artifact::read_json(path)?, path)
+    }
+
+    /// The proof in `v`, the contents of `path`.
+    pub fn from_json(v: serde_json::Value, path: &Path) -> Result<ProofFile> {
         if v.get("aggregated").is_some() {
             bail!("{} is an aggregated proof: verify it with its aggregation directory (`zkml-evm aggregate -o DIR`)", path.display());
         }
@@ -269,36 +272,34 @@ pub fn prove_circuit_with<C: Circuit<Fr>>(
     circuit: C,
     instance: &[Fr],
 ) -> Result<Vec<u8>> {
-    let rng = rand::rngs::OsRng;
-    let failed = "proof generation failed";
     match kind {
-        TranscriptKind::Evm => {
-            let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
-            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
-                params,
-                pk,
-                &[circuit],
-                &[&[instance]],
-                rng,
-                &mut transcript,
-            )
-            .context(failed)?;
-            Ok(transcript.finalize())
-        }
-        TranscriptKind::Poseidon => {
-            let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(Vec::new(), POSEIDON_SPEC.clone());
-            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, ChallengeScalar<G1Affine>, _, _, _>(
-                params,
-                pk,
-                &[circuit],
-                &[&[instance]],
-                rng,
-                &mut transcript,
-            )
-            .context(failed)?;
-            Ok(transcript.finalize())
-        }
+        TranscriptKind::Evm => shplonk_proof(params, pk, circuit, instance, EvmTranscript::<Vec<u8>>::init(Vec::new())),
+        TranscriptKind::Poseidon => shplonk_proof(
+            params,
+            pk,
+            circuit,
+            instance,
+            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(Vec::new(), POSEIDON_SPEC.clone()),
+        ),
     }
+}
+
+fn shplonk_proof<C, E, T>(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circuit: C, instance: &[Fr], mut transcript: T) -> Result<Vec<u8>>
+where
+    C: Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWriterBuffer<Vec<u8>, G1Affine, E>,
+{
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, E, _, _, _>(
+        params,
+        pk,
+        &[circuit],
+        &[&[instance]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .context("proof generation failed")?;
+    Ok(transcript.finalize())
 }
 
 /// Native verification of a model proof (EVM transcript): true when the
@@ -324,31 +325,30 @@ pub fn verify_shplonk(kind: TranscriptKind, params: &ParamsKZG<Bn256>, vk: &Veri
     if proof.len() != expected_proof_len_with(kind, vk) {
         return false;
     }
-    let strategy = SingleStrategy::new(params);
     match kind {
-        TranscriptKind::Evm => {
-            let mut transcript = EvmTranscript::<&[u8]>::init(proof);
-            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _>(
-                params,
-                vk,
-                strategy,
-                &[&[instance]],
-                &mut transcript,
-            )
-            .is_ok()
-        }
-        TranscriptKind::Poseidon => {
-            let mut transcript = PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
-            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeScalar<G1Affine>, _, _>(
-                params,
-                vk,
-                strategy,
-                &[&[instance]],
-                &mut transcript,
-            )
-            .is_ok()
-        }
+        TranscriptKind::Evm => shplonk_verifies(params, vk, instance, EvmTranscript::<&[u8]>::init(proof)),
+        TranscriptKind::Poseidon => shplonk_verifies(
+            params,
+            vk,
+            instance,
+            PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone()),
+        ),
     }
+}
+
+fn shplonk_verifies<E, T>(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instance: &[Fr], mut transcript: T) -> bool
+where
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptRead<G1Affine, E>,
+{
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, E, _, _>(
+        params,
+        vk,
+        SingleStrategy::new(params),
+        &[&[instance]],
+        &mut transcript,
+    )
+    .is_ok()
 }
 
 /// Proof length in bytes for the EVM transcript.
