@@ -77,12 +77,13 @@ impl Inner {
         if instance.len() != c.settings.layout.public_inputs {
             bail!("{label} has {} public inputs; model {} has {}", instance.len(), c.dir.display(), c.settings.layout.public_inputs);
         }
-        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys.params, &self.keys.vk, &p.proof_bytes()?, &instance) {
+        let proof_bytes = p.proof_bytes()?;
+        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys.params, &self.keys.vk, &proof_bytes, &instance) {
             bail!("{label} does not verify for model {}: refusing to aggregate it", c.dir.display());
         }
         let protocol =
             compile_protocol(&self.keys.params, &self.keys.vk, Config::kzg().with_num_instance(vec![instance.len()]));
-        Ok(Snark::new(protocol, vec![instance], p.proof_bytes()?))
+        Ok(Snark::new(protocol, vec![instance], proof_bytes))
     }
 
     fn vk_hash(&self) -> [u8; 32] {
@@ -143,7 +144,11 @@ pub struct InnerSummary {
 
 impl AggregateProof {
     pub fn read(path: &Path) -> Result<AggregateProof> {
-        let v: serde_json::Value = artifact::read_json(path)?;
+        Self::from_json(artifact::read_json(path)?, path)
+    }
+
+    /// The proof in `v`, the contents of `path`.
+    pub fn from_json(v: serde_json::Value, path: &Path) -> Result<AggregateProof> {
         if v.get("aggregated").is_none() && v.get("model_hash").is_some() {
             bail!("{} is a model proof, not an aggregated one: verify it with its model directory", path.display());
         }

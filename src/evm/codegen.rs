@@ -793,11 +793,14 @@ impl Gen<'_> {
             self.line(format!("mstore({SCALAR:#x}, {})", self.m("transcript_h")));
             self.store("rho", format!("mod(keccak256({TERM:#x}, 0x60), {r})"));
         }
-        let rho = self.m("rho");
+        let rho = public.accumulator.then(|| self.m("rho"));
         // A precompile fails only on a malformed point: stop right there.
         for (i, (load, scalar)) in terms.iter().enumerate() {
             self.line(load.clone());
-            let scalar = if public.accumulator { self.mul(scalar, &rho) } else { scalar.clone() };
+            let scalar = match &rho {
+                Some(rho) => self.mul(scalar, rho),
+                None => scalar.clone(),
+            };
             self.line(format!("mstore({SCALAR:#x}, {scalar})"));
             if i == 0 {
                 self.line(format!("needGas(6200) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
@@ -830,7 +833,7 @@ impl Gen<'_> {
         for (i, wd) in g2_words(&s_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x40 + 32 * i));
         }
-        if public.accumulator {
+        if let Some(rho) = &rho {
             // ACC holds ρ·R: add lhs; the first pairing point is ρ·W' + rhs.
             self.acc_point(0, TERM);
             self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {:#x}, 0x40)) {{ fail() }}", pm + 0xc0));

@@ -109,10 +109,10 @@ pub fn calldata(proof: &ProofFile) -> Result<Vec<u8>> {
 pub fn calldata_for_file(path: &Path) -> Result<Vec<u8>> {
     let v: serde_json::Value = artifact::read_json(path)?;
     let data = if v.get("aggregated").is_some() {
-        let p = AggregateProof::read(path)?;
+        let p = AggregateProof::from_json(v, path)?;
         encode_proof(&p.proof_bytes()?, &p.public_inputs)
     } else {
-        calldata(&ProofFile::read(path)?)
+        calldata(&ProofFile::from_json(v, path)?)
     };
     data.with_context(|| format!("{}", path.display()))
 }
