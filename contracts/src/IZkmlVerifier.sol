@@ -9,3 +9,19 @@ pragma solidity ^0.8.19;
 interface IZkmlVerifier {
     function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool);
 }
+
+/// @notice How contracts consult a verifier: a verifier that reverts (e.g. on a malformed
+/// proof) counts as a rejection, so a bad proof is always "invalid proof" to the caller.
+library ZkmlVerification {
+    function accepts(IZkmlVerifier verifier, bytes calldata proof, uint256[] calldata publicInputs)
+        internal
+        view
+        returns (bool)
+    {
+        try verifier.verify(proof, publicInputs) returns (bool ok) {
+            return ok;
+        } catch {
+            return false;
+        }
+    }
+}

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.19;
 
 import {IERC20} from "./IERC20.sol";
-import {IZkmlVerifier} from "./IZkmlVerifier.sol";
+import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 import {ConstantProductPool} from "./ConstantProductPool.sol";
 
 /// @title RockyVault
@@ -180,7 +180,7 @@ contract RockyVault {
         for (uint256 i = 0; i < WINDOW; ++i) {
             require(publicInputs[i] == ring[(head + i) % WINDOW], "stale window");
         }
-        require(_verified(proof, publicInputs), "invalid proof");
+        require(ZkmlVerification.accepts(verifier, proof, publicInputs), "invalid proof");
         lastTradedEpoch = e; // effects before the swap's external calls
 
         uint256 buyScore = publicInputs[BUY];
@@ -215,15 +215,6 @@ contract RockyVault {
         uint256 mul = gain << scaleBits;
         if (mul + encoded <= offset) return 0;
         return (refPrice * (mul + encoded - offset)) / mul;
-    }
-
-    /// @dev A verifier that reverts (e.g. on a malformed proof) counts as a rejection.
-    function _verified(bytes calldata proof, uint256[] calldata publicInputs) private view returns (bool) {
-        try verifier.verify(proof, publicInputs) returns (bool ok) {
-            return ok;
-        } catch {
-            return false;
-        }
     }
 
     function _push(uint256 encoded, uint256 spot) private {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.19;
 
-import {IZkmlVerifier} from "./IZkmlVerifier.sol";
+import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 import {TicTacToeRules} from "./TicTacToeRules.sol";
 
 /// @title TicTacToe
@@ -87,7 +87,7 @@ contract TicTacToe {
         require(TicTacToeRules.isBoard(b, publicInputs, 0, offset, uint256(1) << scaleBits), "wrong board");
         require(b[cell] == 0, "occupied");
         require(cell == bestEmptyCell(b, publicInputs[CELLS:]), "not argmax");
-        require(_verified(proof, publicInputs), "invalid proof");
+        require(ZkmlVerification.accepts(verifier, proof, publicInputs), "invalid proof");
         board[cell] = 1;
         emit Moved(gameId, true, cell);
         _settle(1, Status.AiWon, Status.HumanTurn);
@@ -117,14 +117,5 @@ contract TicTacToe {
         }
         status = s;
         if (s != next) emit GameOver(gameId, s);
-    }
-
-    /// @dev A verifier that reverts (e.g. on a malformed proof) counts as a rejection.
-    function _verified(bytes calldata proof, uint256[] calldata publicInputs) private view returns (bool) {
-        try verifier.verify(proof, publicInputs) returns (bool ok) {
-            return ok;
-        } catch {
-            return false;
-        }
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.19;
 
-import {IZkmlVerifier} from "./IZkmlVerifier.sol";
+import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 import {TicTacToeRules} from "./TicTacToeRules.sol";
 
 /// @title TicTacToeArena
@@ -96,7 +96,7 @@ contract TicTacToeArena {
             require(b[cells[i]] == 0, "occupied");
             require(cells[i] == TicTacToeRules.bestEmptyCell(b, publicInputs[at + CELLS:at + 2 * CELLS]), "not argmax");
         }
-        require(_verified(proof, publicInputs), "invalid proof");
+        require(ZkmlVerification.accepts(verifier, proof, publicInputs), "invalid proof");
         for (uint256 i = 0; i < n; ++i) {
             Table storage t = tables[players[i]];
             // A player listed twice: the first move already ended the AI's turn.
@@ -125,14 +125,5 @@ contract TicTacToeArena {
         }
         t.status = s;
         if (s != next) emit GameOver(player, t.gameId, s);
-    }
-
-    /// @dev A verifier that reverts (e.g. on a malformed proof) counts as a rejection.
-    function _verified(bytes calldata proof, uint256[] calldata publicInputs) private view returns (bool) {
-        try verifier.verify(proof, publicInputs) returns (bool ok) {
-            return ok;
-        } catch {
-            return false;
-        }
     }
 }
