@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::mutation::fuzz_verifier;
+use common::mutation::{fuzz_cases, fuzz_verifier};
 use common::vectors;
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::path::{Path, PathBuf};
@@ -171,7 +171,7 @@ fn mutated_aggregated_proofs_are_rejected_cheaply() {
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
     let points_end = zkml_evm::evm::codegen::points_len(&agg.vk);
     let native = |proof: &[u8], inst: &[Fr]| aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, proof, inst);
-    let cases = std::env::var("ZKML_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(140);
+    let cases = fuzz_cases(140);
     let r = fuzz_verifier(&artifact, &p.proof_bytes().unwrap(), &p.instances().unwrap(), points_end, cases, &native);
     assert!(r.mutants > 0);
 }

@@ -9,15 +9,10 @@
 
 mod common;
 
-use common::mutation::fuzz_verifier;
+use common::mutation::{fuzz_cases, fuzz_verifier};
 use common::*;
 use zkml_evm::evm::verifier::gen_verifier;
 use zkml_evm::proof;
-
-/// Cases per run: `ZKML_FUZZ_CASES` (default 400).
-pub fn fuzz_cases(default: usize) -> usize {
-    std::env::var("ZKML_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 #[test]
 fn mutated_proofs_and_inputs_are_rejected_cheaply_everywhere() {

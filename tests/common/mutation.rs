@@ -131,6 +131,11 @@ fn mutate(kind: Kind, proof: &[u8], inputs: &[U256], points_end: usize, rng: &mu
     Mutant { proof: p, inputs: inp, raw_calldata: raw }
 }
 
+/// Cases per run: `ZKML_FUZZ_CASES`, else `default`.
+pub fn fuzz_cases(default: usize) -> usize {
+    std::env::var("ZKML_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// What a fuzz run saw.
 pub struct FuzzReport {
     pub mutants: usize,
