@@ -7,7 +7,7 @@
 use crate::circuit::layout::{self, Layout};
 use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{Model, Program};
-use crate::quant::{self, QuantParams, DEFAULT_WEIGHT_BITS};
+use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
@@ -88,23 +88,66 @@ fn int_bits(max_abs: f64) -> u32 {
 /// samples (with headroom), then the smallest k that holds the layout.
 pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOptions) -> Result<(QuantParams, u32, f64)> {
     let max_abs = quant::max_abs_activation(program, samples);
-    let weight_bits = opts.weight_bits.unwrap_or(DEFAULT_WEIGHT_BITS);
-    if !(1..=20).contains(&weight_bits) {
-        bail!("--weight-bits must be in 1..=20, got {weight_bits}");
-    }
     let ib = int_bits(max_abs);
     let scale_bits = match opts.scale_bits {
         Some(s) => s,
         None => (TARGET_RANGE_BITS - 1 - HEADROOM_BITS).saturating_sub(ib).clamp(MIN_SCALE_BITS, MAX_SCALE_BITS),
     };
-    let q = QuantParams { scale_bits, weight_bits, range_bits: scale_bits + ib + 1 + HEADROOM_BITS };
+    // A product a·b is rescaled by 2^weight_bits and sits at 2^(2·scale):
+    // its weight is exact only with weight_bits >= scale_bits.
+    let products = program.neurons().any(|(_, n)| !n.products.is_empty());
+    let weight_bits = opts.weight_bits.unwrap_or(if products { DEFAULT_WEIGHT_BITS.max(scale_bits) } else { DEFAULT_WEIGHT_BITS });
+    if !(1..=20).contains(&weight_bits) {
+        bail!("--weight-bits must be in 1..=20, got {weight_bits}");
+    }
+    let mut q = QuantParams { scale_bits, weight_bits, range_bits: scale_bits + ib + 1 + HEADROOM_BITS, lut_bits: DEFAULT_LUT_BITS };
     if q.range_bits > 40 {
         bail!("activations need {} bits at scale 2^{}: lower --scale", q.range_bits, q.scale_bits);
     }
     let qprog = quant::quantize(program, &q)?;
-    let rows = Layout::new(&qprog, &q, 0).rows_used;
-    let k = layout::min_k(rows).with_context(|| format!("model needs {rows} rows: more than 2^{} allows", layout::MAX_K))?;
+    if !qprog.lut_fns().is_empty() {
+        q.lut_bits = table_bits(program, &qprog, &q, samples);
+    }
+    let lay = Layout::new(&qprog, &q, 0);
+    let k = lay.min_k().with_context(|| format!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K))?;
+    // Tables may grow into rows the domain has anyway: finer table input
+    // at no cost in k.
+    let fns = qprog.lut_fns().len();
+    if fns > 0 {
+        let free = (1usize << k) - lay.reserved_rows - 1;
+        let bits = (free / fns).ilog2();
+        q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
+    }
     Ok((q, k, max_abs))
+}
+
+/// Largest table index we grow to: 2^18 rows per function (k = 19).
+const MAX_LUT_BITS: u32 = 18;
+
+/// Table index bits: the fewest (from 12) with which the fixed-point
+/// outputs on the samples stay within half the documented tolerance (2% of
+/// the largest output, at least 0.02) of the float program. A table steps
+/// its input in `2^(range_bits - lut_bits)` quantization steps, so
+/// functions steep on the calibrated range (a log near zero) need more
+/// bits, and a larger k.
+fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, samples: &[Vec<f64>]) -> u32 {
+    let top = q.range_bits.min(MAX_LUT_BITS).max(DEFAULT_LUT_BITS);
+    let error = |q: &QuantParams| -> Option<f64> {
+        let mut worst = 0f64;
+        for x in samples {
+            let float = program.eval_f64(x);
+            let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+            let vals = quant::forward(qprog, q, &xq).ok()?;
+            let scale = program.outputs.iter().fold(1f64, |m, &o| m.max(float[o].abs()));
+            for &o in &program.outputs {
+                worst = worst.max((q.dequantize(vals[o]) - float[o]).abs() / scale);
+            }
+        }
+        Some(worst)
+    };
+    (DEFAULT_LUT_BITS..=top)
+        .find(|&bits| error(&QuantParams { lut_bits: bits, ..*q }).is_some_and(|e| e <= 0.01))
+        .unwrap_or(top)
 }
 
 /// Run `compile` end to end and write `out_dir`.
@@ -117,8 +160,7 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
     let lay = Layout::new(&program, &quant, k);
-    let (advice_columns, fixed_columns, selectors) =
-        crate::circuit::column_counts(GateParams::of(&quant));
+    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program));
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,

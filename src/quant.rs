@@ -10,7 +10,7 @@
 //! folded into the bias, the accumulator must be a `range_bits+weight_bits`
 //! bit number whose top bits are `y + 2^(range_bits-1)`.
 
-use crate::model::{Neuron, Program, Value};
+use crate::model::{Activation, LutFn, Neuron, Program, Value, ValueId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,17 @@ pub struct QuantParams {
     pub weight_bits: u32,
     /// Activations must fit in this many signed bits.
     pub range_bits: u32,
+    /// Index bits of a function table: the table reads the top `lut_bits`
+    /// of a value's `range_bits` (all of them when the range is smaller).
+    #[serde(default = "default_lut_bits")]
+    pub lut_bits: u32,
+}
+
+/// Table index bits when calibration sets none: 2^12 rows per function.
+pub const DEFAULT_LUT_BITS: u32 = 12;
+
+fn default_lut_bits() -> u32 {
+    DEFAULT_LUT_BITS
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +42,10 @@ pub enum QuantError {
     InputOutOfRange { index: usize, value: f64, lo: f64, hi: f64 },
     #[error("weight {weight} at node '{node}' is too large for fixed point at 2^{bits}")]
     WeightTooLarge { node: String, weight: f64, bits: u32 },
+    #[error("node '{node}' multiplies two activations: that needs --weight-bits >= the activation scale ({scale_bits}), got {weight_bits}")]
+    ProductPrecision { node: String, scale_bits: u32, weight_bits: u32 },
+    #[error("divisor {value} at node '{node}' is not positive: element-wise division needs a divisor calibrated above zero")]
+    Divisor { node: String, value: f64 },
 }
 
 impl QuantParams {
@@ -62,6 +77,37 @@ impl QuantParams {
     pub fn dequantize(&self, v: i64) -> f64 {
         v as f64 / self.scale()
     }
+    /// Low bits of `y + H` a table ignores: its index is `(y + H) >> shift`.
+    pub fn lut_shift(&self) -> u32 {
+        self.range_bits - self.lut_bits.min(self.range_bits)
+    }
+    /// Rows of one function's table.
+    pub fn lut_len(&self) -> usize {
+        1usize << (self.range_bits - self.lut_shift())
+    }
+    /// Entry `index` of `f`'s table: `f` at the centre of the bucket of
+    /// `y` values sharing that index, rounded to the activation scale and
+    /// saturated to the range (so ±∞ and NaN land on an end or zero).
+    pub fn lut_entry(&self, f: LutFn, index: usize) -> i64 {
+        let shift = self.lut_shift();
+        let bucket_mid = ((1i64 << shift) - 1) as f64 / 2.0;
+        let y = ((index as i64) << shift) as f64 + bucket_mid - self.half_range() as f64;
+        let v = f.apply(y / self.scale()) * self.scale();
+        let (lo, hi) = self.range();
+        if v.is_nan() {
+            0
+        } else {
+            v.round().clamp(lo as f64, hi as f64) as i64
+        }
+    }
+    /// `act(y)` in fixed point; `y` must be in range for a table function.
+    pub fn activate(&self, act: Activation, y: i64) -> i64 {
+        match act {
+            Activation::Identity | Activation::NonNeg => y,
+            Activation::Relu => y.max(0),
+            Activation::Lut(f) => self.lut_entry(f, ((y + self.half_range()) >> self.lut_shift()) as usize),
+        }
+    }
 }
 
 /// Weight precision when the user sets none: weights are multiples of
@@ -80,6 +126,7 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
     let w_scale = (q.weight_bits as f64).exp2();
     let b_scale = ((q.scale_bits + q.weight_bits) as f64).exp2();
     let half = (1i64 << (q.weight_bits - 1)) + (q.half_range() << q.weight_bits);
+    let p_scale = (q.weight_bits as f64 - q.scale_bits as f64).exp2();
     let limit = (MAX_WEIGHT_BITS as f64).exp2();
     let fixed = |v: f64, scale: f64, node: usize| -> Result<i64, QuantError> {
         let r = (v * scale).round();
@@ -93,7 +140,22 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         .iter()
         .map(|v| match v {
             Value::Input(i) => Ok(Value::Input(*i)),
+            Value::Quotient { num, den, node } => Ok(Value::Quotient { num: *num, den: *den, node: *node }),
             Value::Neuron(n) => {
+                if !n.products.is_empty() && q.weight_bits < q.scale_bits {
+                    return Err(QuantError::ProductPrecision {
+                        node: program.nodes[n.node].clone(),
+                        scale_bits: q.scale_bits,
+                        weight_bits: q.weight_bits,
+                    });
+                }
+                // a·b is at scale 2^(2s); the accumulator at 2^(s+wb).
+                let products = n
+                    .products
+                    .iter()
+                    .map(|(a, b, w)| Ok((*a, *b, fixed(*w, p_scale, n.node)?)))
+                    .filter(|t| !matches!(t, Ok((_, _, 0))))
+                    .collect::<Result<Vec<_>, QuantError>>()?;
                 let terms = n
                     .terms
                     .iter()
@@ -101,7 +163,7 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     .filter(|t| !matches!(t, Ok((_, 0))))
                     .collect::<Result<Vec<_>, QuantError>>()?;
                 let bias = fixed(n.bias, b_scale, n.node)? + half;
-                Ok(Value::Neuron(Neuron { terms, bias, act: n.act, node: n.node }))
+                Ok(Value::Neuron(Neuron { terms, products, bias, act: n.act, node: n.node }))
             }
         })
         .collect::<Result<Vec<_>, QuantError>>()?;
@@ -133,11 +195,65 @@ impl NeuronWitness {
     }
 }
 
+impl NeuronWitness {
+    /// In range, and non-negative where the activation asserts it.
+    pub fn holds(&self, act: Activation, q: &QuantParams) -> bool {
+        self.in_range(q) && (act != Activation::NonNeg || self.y >= 0)
+    }
+}
+
 pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], q: &QuantParams) -> NeuronWitness {
-    let acc = n.terms.iter().map(|(id, w)| *w as i128 * vals[*id] as i128).sum::<i128>() + n.bias as i128;
+    let acc = n.terms.iter().map(|(id, w)| *w as i128 * vals[*id] as i128).sum::<i128>()
+        + n.products.iter().map(|(a, b, w)| *w as i128 * vals[*a] as i128 * vals[*b] as i128).sum::<i128>()
+        + n.bias as i128;
     let y = acc.div_euclid(1i128 << q.weight_bits) - q.half_range() as i128;
     let y = y.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-    NeuronWitness { acc, y, out: n.act.apply_i64(y) }
+    let in_range = acc >= 0 && acc < 1i128 << q.chain_bits();
+    // Out of range a table has no entry; the witness is refused anyway.
+    let out = if in_range { q.activate(n.act, y) } else { y };
+    NeuronWitness { acc, y, out }
+}
+
+/// `round(num / den)` at the activation scale, half up:
+/// `floor((2·num·S + den) / (2·den))` for a positive `den` (`S = 2^scale`).
+pub fn quotient(num: i64, den: i64, q: &QuantParams) -> i64 {
+    let (n, d) = (num as i128, den as i128);
+    ((2 * n * (1i128 << q.scale_bits) + d).div_euclid(2 * d)) as i64
+}
+
+/// The three neurons that prove `Q = quotient(A, B)` for the value `qid`
+/// holding `Q` (`A = num`, `B = den`, `S = 2^scale`, `H·W` the range
+/// offset at the accumulator scale):
+///
+/// ```text
+/// range: W·Q + W/2 + H·W            identity: Q is an in-range value
+/// low:   H·W + 2S·A + B − 2·Q·B     ≥ H·W   (R = 2SA + B − 2QB ≥ 0)
+/// high:  H·W − 1 − 2S·A + B + 2·Q·B ≥ H·W   (R ≤ 2B − 1)
+/// ```
+/// Together `0 ≤ R < 2B`, i.e. `Q = floor((2SA + B) / 2B)`, and `B ≥ 1`.
+/// The range neuron reads its own output, so its chain bounds `Q`; without
+/// it a prover could pick a field element `Q' = (2SA + B − R')/B` for
+/// another `R'` in range.
+pub fn quotient_checks(qid: ValueId, num: ValueId, den: ValueId, node: usize, q: &QuantParams) -> [Neuron<i64>; 3] {
+    let w = 1i64 << q.weight_bits;
+    let hw = q.half_range() << q.weight_bits;
+    let s2 = 2i64 << q.scale_bits;
+    let neuron = |terms, products, bias, act| Neuron { terms, products, bias, act, node };
+    [
+        neuron(vec![(qid, w)], vec![], w / 2 + hw, Activation::Identity),
+        neuron(vec![(num, s2), (den, 1)], vec![(qid, den, -2)], hw, Activation::NonNeg),
+        neuron(vec![(num, -s2), (den, 1)], vec![(qid, den, 2)], hw - 1, Activation::NonNeg),
+    ]
+}
+
+/// The neurons the circuit lays out for value `id`: the neuron itself, or
+/// a quotient's three checks (the first holds its value); none for inputs.
+pub fn circuit_neurons(program: &Program<i64>, id: ValueId, q: &QuantParams) -> Vec<Neuron<i64>> {
+    match &program.values[id] {
+        Value::Input(_) => vec![],
+        Value::Neuron(n) => vec![n.clone()],
+        Value::Quotient { num, den, node } => quotient_checks(id, *num, *den, *node, q).to_vec(),
+    }
 }
 
 /// Integer forward pass: every value of the program, range-checked the way
@@ -153,30 +269,67 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
             hi: q.dequantize(hi),
         });
     }
-    qp.eval_with(input, |n, vals| {
-        let w = neuron_step(n, vals, q);
-        if !w.in_range(q) {
-            return Err(QuantError::OutOfRange {
-                node: qp.nodes[n.node].clone(),
-                value: q.dequantize(w.y),
-                lo: q.dequantize(lo),
-                hi: q.dequantize(hi),
-            });
-        }
-        Ok(w.out)
-    })
+    let out_of_range = |node: usize, y: i64| QuantError::OutOfRange {
+        node: qp.nodes[node].clone(),
+        value: q.dequantize(y),
+        lo: q.dequantize(lo),
+        hi: q.dequantize(hi),
+    };
+    let mut vals: Vec<i64> = Vec::with_capacity(qp.values.len());
+    for (id, v) in qp.values.iter().enumerate() {
+        let out = match v {
+            Value::Input(i) => input[*i],
+            Value::Neuron(n) => {
+                let w = neuron_step(n, &vals, q);
+                if !w.in_range(q) {
+                    return Err(out_of_range(n.node, w.y));
+                }
+                w.out
+            }
+            Value::Quotient { num, den, node } => {
+                if vals[*den] <= 0 {
+                    return Err(QuantError::Divisor { node: qp.nodes[*node].clone(), value: q.dequantize(vals[*den]) });
+                }
+                vals.push(quotient(vals[*num], vals[*den], q));
+                for check in quotient_checks(id, *num, *den, *node, q) {
+                    let w = neuron_step(&check, &vals, q);
+                    if !w.holds(check.act, q) {
+                        return Err(out_of_range(*node, vals[id]));
+                    }
+                }
+                vals.pop().expect("pushed above")
+            }
+        };
+        vals.push(out);
+    }
+    Ok(vals)
 }
 
 /// Largest |value| the float program produces on these inputs, counting
-/// inputs and every neuron's pre-activation (which the circuit range-checks).
+/// inputs, every neuron's pre-activation (which the circuit range-checks)
+/// and every output (a table's must fit the range too). Infinite and NaN
+/// values (a log at zero) are left out: the tables saturate them.
 pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
     let mut max = 0f64;
+    let mut see = |v: f64| {
+        if v.is_finite() {
+            max = max.max(v.abs())
+        }
+    };
     for input in inputs {
-        max = input.iter().fold(max, |m, v| m.max(v.abs()));
-        let _ = program.eval_with(input, |n: &Neuron<f64>, vals: &[f64]| {
-            let pre = n.terms.iter().map(|(id, w)| w * vals[*id]).sum::<f64>() + n.bias;
-            max = max.max(pre.abs());
-            Ok::<_, std::convert::Infallible>(n.act.apply_f64(pre))
+        input.iter().for_each(|&v| see(v));
+        let _ = program.eval_with(input, |v, vals: &[f64]| {
+            let out = match v {
+                Value::Neuron(n) => {
+                    let pre = n.pre_activation_f64(vals);
+                    see(pre);
+                    n.act.apply_f64(pre)
+                }
+                Value::Quotient { num, den, .. } => vals[*num] / vals[*den],
+                Value::Input(_) => unreachable!("eval_with passes only computed values"),
+            };
+            see(out);
+            Ok::<_, std::convert::Infallible>(out)
         });
     }
     max
@@ -185,13 +338,12 @@ pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Activation;
 
     #[test]
     fn rescale_rounds_half_up_and_floors_negatives() {
-        let q = QuantParams { scale_bits: 4, weight_bits: 4, range_bits: 6 };
+        let q = QuantParams { scale_bits: 4, weight_bits: 4, range_bits: 6, lut_bits: DEFAULT_LUT_BITS };
         // bias = rounding 8 + range offset 32·16
-        let n = Neuron { terms: vec![(0, 3)], bias: 8 + (32 << 4), act: Activation::Identity, node: 0 };
+        let n = Neuron::affine(vec![(0, 3)], 8 + (32 << 4), Activation::Identity, 0);
         // 3 * 5 + 8 = 23 -> floor(23/16) = 1
         assert_eq!(neuron_step(&n, &[5], &q).y, 1);
         // -15 + 8 = -7 -> floor(-7/16) = -1

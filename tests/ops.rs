@@ -1,7 +1,8 @@
-//! Convolutions, pools, normalization and the piecewise-linear ops on the
-//! ezkl peer models: the lowered program against tract, compile → setup →
-//! prove → verify on the real circuit, and MockProver rejecting a corrupted
-//! neuron output of each kind of lowering.
+//! Convolutions, pools, normalization, the piecewise-linear ops, table
+//! functions, products and quotients on the ezkl peer models: the lowered
+//! program against tract, compile → setup → prove → verify on the real
+//! circuit, and MockProver rejecting a corrupted neuron output of each kind
+//! of lowering.
 
 mod common;
 
@@ -32,6 +33,19 @@ const LOWERED: &[&str] = &[
     "1l_identity",
     "1l_concat",
     "1l_slice",
+    "1l_sigmoid",            // Sigmoid (table)
+    "1l_tanh",               // Tanh (table)
+    "1l_erf",                // Erf (table)
+    "exp",                   // Exp (table)
+    "log",                   // Log (table, steep near 0)
+    "1l_softmax",            // Softmax: max, exp, sum, quotients
+    "1l_gelu_tanh_appx",     // x·x·x products, Tanh
+    "1l_eltwise_div",        // Div of two tensors (quotient)
+    "1l_div",                // Div by a constant
+    "2l_relu_sigmoid_small", // Gemm, Relu, Sigmoid
+    "2l_sigmoid_small",
+    "2l_relu_small",
+    "lenet_5",               // Conv, x·x + x, AveragePool, Gemm
 ];
 
 fn load(name: &str) -> (Model, InputFile, Vec<f64>) {
@@ -64,10 +78,11 @@ fn peer_models_lower_like_tract() {
 }
 
 #[test]
-fn lenet_5_product_of_two_tensors_is_refused_by_name() {
-    // conv → x·x + x: the square is a product of two non-constant tensors.
-    let err = Model::load(&vectors().join("lenet_5/network.onnx")).err().expect("lenet_5 must not lower").to_string();
-    assert!(err.contains("'/Mul'") && err.contains("two non-constant tensors"), "{err}");
+fn lenet_5_square_plus_identity_is_one_neuron() {
+    // conv → Mul(c, c) → Add(·, c): the Add folds into the product neuron.
+    let (m, _, _) = load("lenet_5");
+    let squares = m.program.neurons().filter(|(_, n)| n.products.len() == 1 && n.terms.len() == 1).count();
+    assert_eq!(squares, 6 * 28 * 28 + 16 * 10 * 10);
 }
 
 /// compile → setup → prove → verify natively, outputs within tolerance.
@@ -119,6 +134,20 @@ fn reductions_and_leaky_relu_prove() {
 }
 
 #[test]
+fn table_functions_prove() {
+    for name in ["1l_sigmoid", "1l_tanh", "1l_erf", "exp", "log", "2l_relu_sigmoid_small"] {
+        prove_and_verify(name);
+    }
+}
+
+#[test]
+fn products_and_quotients_prove() {
+    for name in ["1l_softmax", "1l_gelu_tanh_appx", "1l_eltwise_div"] {
+        prove_and_verify(name);
+    }
+}
+
+#[test]
 fn reindexing_models_prove() {
     // No neuron at all: the outputs are copies of the inputs.
     for name in ["1l_flatten", "1l_reshape", "1l_identity", "1l_concat", "1l_slice"] {
@@ -155,8 +184,19 @@ fn corrupted_output_fails(name: &str, pick: impl Fn(&Compiled, usize) -> bool) {
 fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
     match &c.program.values[id] {
         Value::Neuron(n) => Some((n.act, n.terms.len())),
-        Value::Input(_) => None,
+        Value::Input(_) | Value::Quotient { .. } => None,
     }
+}
+
+#[test]
+fn corrupted_table_product_and_quotient_outputs_fail() {
+    corrupted_output_fails("1l_sigmoid", |c, id| matches!(act_of(c, id), Some((Activation::Lut(_), _))));
+    corrupted_output_fails("log", |c, id| matches!(act_of(c, id), Some((Activation::Lut(_), _))));
+    corrupted_output_fails("1l_gelu_tanh_appx", |c, id| {
+        matches!(&c.program.values[id], Value::Neuron(n) if !n.products.is_empty())
+    });
+    corrupted_output_fails("1l_softmax", |c, id| matches!(&c.program.values[id], Value::Quotient { .. }));
+    corrupted_output_fails("1l_eltwise_div", |c, id| matches!(&c.program.values[id], Value::Quotient { .. }));
 }
 
 #[test]

@@ -1,23 +1,24 @@
 //! Where every value of a program lives in the circuit. Computed from the
 //! program alone (no witness), so keygen and proving agree by construction.
 
-use crate::model::{Program, Value, ValueId};
-use crate::quant::QuantParams;
+use crate::model::{Neuron, Program, Value, ValueId};
+use super::GateParams;
+use crate::quant::{circuit_neurons, QuantParams};
 
-/// halo2 reserves `blinding_factors() + 1` rows at the end of the domain.
-/// The `z` column is queried at four rotations, so blinding_factors() =
-/// max(3, 4) + 2 = 6 (a unit test checks this against the real circuit).
-pub const RESERVED_ROWS: usize = 7;
 /// Smallest domain we use; below it the constant verifier overhead dominates.
 pub const MIN_K: u32 = 5;
 pub const MAX_K: u32 = 26;
 
 /// Where one neuron sits: `padding` zero-weight multiply rows, one multiply
-/// row per term, then the result row. Its bit chain occupies `z` rows
-/// `result_row - chain_bits ..= result_row`.
-#[derive(Clone, Copy, Debug)]
+/// row per term, two per product, then the result row. Its bit chain
+/// occupies `z` rows `result_row - chain_bits ..= result_row`.
+#[derive(Clone, Debug)]
 pub struct NeuronRows {
+    /// The program value this neuron computes or (a quotient's second and
+    /// third neuron) checks.
     pub value: ValueId,
+    /// What the rows compute, in quantized form.
+    pub neuron: Neuron<i64>,
     /// First multiply row.
     pub start: usize,
     /// Zero-weight rows before the real terms, so the chain fits.
@@ -37,14 +38,19 @@ pub struct Layout {
     pub value_row: Vec<usize>,
     pub neurons: Vec<NeuronRows>,
     pub rows_used: usize,
+    /// Rows of the function tables (0 without tables).
+    pub table_rows: usize,
+    /// Rows halo2 keeps at the end of the domain.
+    pub reserved_rows: usize,
 }
 
 impl Layout {
     /// Lay the program out: public rows, then back-to-back neuron blocks.
     /// A block is padded with zero-weight multiply rows where the neuron has
-    /// fewer terms than its chain has bits (the chain runs up the `z` column
-    /// alongside the block). Blocks leave no gaps: every multiply chain
-    /// starts from the zero `acc` of the row above.
+    /// fewer multiply rows than its chain has bits (the chain runs up the
+    /// `z` column alongside the block). Blocks leave no gaps: every multiply
+    /// chain starts from the zero `acc` of the row above. A quotient is
+    /// three blocks; its value is the first one's result.
     pub fn new(program: &Program<i64>, q: &QuantParams, k: u32) -> Layout {
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let num_public = program.num_inputs + program.outputs.len();
@@ -53,30 +59,61 @@ impl Layout {
         let mut row = num_public;
         let mut z_free = 0usize;
         for (id, v) in program.values.iter().enumerate() {
-            match v {
-                Value::Input(i) => value_row[id] = *i,
-                Value::Neuron(n) => {
-                    let t = n.terms.len();
-                    // The chain ends at the result row and must start at or after z_free.
-                    let padding = (z_free + chain_bits).saturating_sub(row + t);
-                    let result_row = row + padding + t;
-                    let nr = NeuronRows { value: id, start: row, padding, result_row, chain_start: result_row - chain_bits };
+            if let Value::Input(i) = v {
+                value_row[id] = *i;
+            }
+            for (j, neuron) in circuit_neurons(program, id, q).into_iter().enumerate() {
+                let t = neuron.terms.len() + 2 * neuron.products.len();
+                // The chain ends at the result row and must start at or after z_free.
+                let padding = (z_free + chain_bits).saturating_sub(row + t);
+                let result_row = row + padding + t;
+                if j == 0 {
                     value_row[id] = result_row;
-                    z_free = result_row + 1;
-                    row = result_row + 1;
-                    neurons.push(nr);
                 }
+                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_bits });
+                z_free = result_row + 1;
+                row = result_row + 1;
             }
         }
-        Layout { k, num_inputs: program.num_inputs, num_outputs: program.outputs.len(), chain_bits, value_row, neurons, rows_used: row }
+        Layout {
+            k,
+            num_inputs: program.num_inputs,
+            num_outputs: program.outputs.len(),
+            chain_bits,
+            value_row,
+            neurons,
+            rows_used: row,
+            table_rows: table_rows(program, q),
+            reserved_rows: reserved_rows(&GateParams::of(q, program)),
+        }
     }
 
     pub fn usable_rows(&self) -> usize {
-        (1usize << self.k) - RESERVED_ROWS
+        (1usize << self.k) - self.reserved_rows
+    }
+
+    /// Smallest k that holds the neuron rows and the tables.
+    pub fn min_k(&self) -> Option<u32> {
+        (MIN_K..=MAX_K).find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
     }
 }
 
-/// Smallest k whose usable rows hold `rows`.
-pub fn min_k(rows: usize) -> Option<u32> {
-    (MIN_K..=MAX_K).find(|k| (1usize << k) >= rows + RESERVED_ROWS)
+/// halo2 reserves `blinding_factors() + 1` rows at the end of the domain:
+/// 7 for our circuits, whose `z` column is queried at four rotations, 8
+/// when a table reads one more chain prefix.
+pub fn reserved_rows(params: &GateParams) -> usize {
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<halo2_proofs::halo2curves::bn256::Fr>::default();
+    super::ModelConfig::configure(&mut cs, params.clone());
+    cs.blinding_factors() + 1
 }
+
+/// Rows the function tables of `program` take: one per entry of each
+/// table, plus the all-zero row that rows without a lookup read.
+pub fn table_rows(program: &Program<i64>, q: &QuantParams) -> usize {
+    match program.lut_fns().len() {
+        0 => 0,
+        n => n * q.lut_len() + 1,
+    }
+}
+
+

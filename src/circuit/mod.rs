@@ -23,8 +23,25 @@
 //! ident: x(e) = z(e-wb) - H             with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! relu:  x(e) = (z(e-wb) - H)·z(e-n+1)  with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! ```
-//! No lookup argument: the constraint system has degree 3, so the quotient
-//! has two pieces and the EVM verifier opens few commitments.
+//! Without table functions there is no lookup argument: the constraint
+//! system has degree 3, so the quotient has two pieces and the EVM verifier
+//! opens few commitments. Two optional parts, configured only for the
+//! programs that need them:
+//!
+//! - **Products** (`a·b` terms of a neuron, and the checks of a quotient):
+//!   a fixed column `p` joins the multiply gate,
+//!   `q_mac·(acc − acc[-1] − f·x) − p·x·x[+1] = 0`. A product takes two
+//!   multiply rows, `x = a` with `p = w` then `x = b` with `f = p = 0`.
+//!   Still degree 3.
+//! - **Tables** (sigmoid, tanh, exp, …): a table result row looks up
+//!   `(tag, z(e − wb − shift), x)` in the fixed table `(tag, index, f(index))`
+//!   of every function the program uses; `z(e − wb − shift)` is the top
+//!   `range_bits − shift` bits of `y + H`, so the tables have
+//!   `2^lut_bits` rows. A complex selector zeroes the looked-up cells on
+//!   other rows, which read the all-zero table row. Degree 5.
+//!
+//! A quotient's checks also assert a sign: `nonneg` is the identity gate
+//! plus `sign bit = 1`.
 //!
 //! Public rows at the top hold the inputs then the outputs. The instance
 //! carries them offset-encoded (`v + H + 1`, never zero; verifiers reject a
@@ -35,11 +52,11 @@
 
 pub mod layout;
 
-use crate::model::{Activation, Program, Value as PValue};
+use crate::model::{Activation, LutFn, Program};
 use crate::quant::{neuron_step, QuantParams};
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 use layout::Layout;
 use std::sync::Arc;
@@ -55,36 +72,74 @@ pub fn fe(v: i128) -> Fr {
     }
 }
 
-/// Configuration-time parameters: the gate constants and chain rotations.
-#[derive(Clone, Copy, Debug)]
+/// Configuration-time parameters: the gate constants, chain rotations and
+/// which optional parts the program needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GateParams {
     pub weight_bits: u32,
     pub range_bits: u32,
+    /// Whether any neuron multiplies two values.
+    pub products: bool,
+    /// The table functions, if any.
+    pub lut: Option<LutParams>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LutParams {
+    /// Low bits of `y + H` the tables ignore.
+    pub shift: u32,
+    /// Functions in table order; function `i` has tag `i + 1`.
+    pub fns: Vec<LutFn>,
 }
 
 impl GateParams {
-    pub fn of(q: &QuantParams) -> GateParams {
-        GateParams { weight_bits: q.weight_bits, range_bits: q.range_bits }
+    pub fn of(q: &QuantParams, program: &Program<i64>) -> GateParams {
+        let fns = program.lut_fns();
+        GateParams {
+            weight_bits: q.weight_bits,
+            range_bits: q.range_bits,
+            products: program.has_products(),
+            lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
+        }
+    }
+
+    /// Table tag of `f` (0 is the empty row).
+    fn tag(&self, f: LutFn) -> u64 {
+        let fns = &self.lut.as_ref().expect("a table function needs tables").fns;
+        fns.iter().position(|g| *g == f).expect("every function of the program has a table") as u64 + 1
     }
 }
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12 }
+        GateParams { weight_bits: 8, range_bits: 12, products: false, lut: None }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
+    params: GateParams,
     x: Column<Advice>,
     acc: Column<Advice>,
     z: Column<Advice>,
     f: Column<Fixed>,
+    /// Product weights, when the program has products.
+    p: Option<Column<Fixed>>,
     q_mac: Selector,
     q_bit: Selector,
     q_zero: Selector,
     q_ident: Selector,
     q_relu: Selector,
+    q_nonneg: Selector,
+    lut: Option<LutConfig>,
+}
+
+#[derive(Clone, Debug)]
+struct LutConfig {
+    q_lut: Selector,
+    /// Function tag of each table result row (0 elsewhere).
+    tag: Column<Fixed>,
+    table: [TableColumn; 3],
 }
 
 impl ModelConfig {
@@ -94,11 +149,15 @@ impl ModelConfig {
         let z = meta.advice_column();
         let f = meta.fixed_column();
         let instance = meta.instance_column();
-        let q_mac = meta.selector();
+        // A simple selector may not appear in a sum, as the product term
+        // needs; then q_mac becomes a complex one.
+        let q_mac = if params.products { meta.complex_selector() } else { meta.selector() };
         let q_bit = meta.selector();
         let q_zero = meta.selector();
         let q_ident = meta.selector();
         let q_relu = meta.selector();
+        let q_nonneg = meta.selector();
+        let p = params.products.then(|| meta.fixed_column());
         meta.enable_equality(x);
         let wb = params.weight_bits as i32;
         let n = (params.range_bits + params.weight_bits) as i32;
@@ -110,7 +169,12 @@ impl ModelConfig {
             let acc_prev = m.query_advice(acc, Rotation::prev());
             let w = m.query_fixed(f, Rotation::cur());
             let xv = m.query_advice(x, Rotation::cur());
-            vec![q * (acc_cur - acc_prev - w * xv)]
+            let mac = q * (acc_cur - acc_prev - w * xv.clone());
+            match p {
+                // p is zero off product rows, which are multiply rows.
+                Some(p) => vec![mac - m.query_fixed(p, Rotation::cur()) * xv * m.query_advice(x, Rotation::next())],
+                None => vec![mac],
+            }
         });
         meta.create_gate("bit: z[+1] - 2z is 0 or 1", |m| {
             let q = m.query_selector(q_bit);
@@ -142,6 +206,32 @@ impl ModelConfig {
             let sign = m.query_advice(z, Rotation(1 - n));
             vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
         });
+        meta.create_gate("nonneg: out = y ≥ 0, chain = accumulator + bias", |m| {
+            let q = m.query_selector(q_nonneg);
+            let (link, acc_zero, y, out) = result_row(m);
+            let sign = m.query_advice(z, Rotation(1 - n));
+            vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
+        });
+        let lut = params.lut.as_ref().map(|lp| {
+            let q_lut = meta.complex_selector();
+            let tag = meta.fixed_column();
+            let table = [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()];
+            meta.create_gate("table: chain = accumulator + bias", |m| {
+                let q = m.query_selector(q_lut);
+                let (link, acc_zero, _, _) = result_row(m);
+                vec![q.clone() * link, q * acc_zero]
+            });
+            let index_at = Rotation(-wb - lp.shift as i32);
+            meta.lookup("table: (tag, index, out)", |m| {
+                let q = m.query_selector(q_lut);
+                vec![
+                    (m.query_fixed(tag, Rotation::cur()), table[0]),
+                    (q.clone() * m.query_advice(z, index_at), table[1]),
+                    (q * m.query_advice(x, Rotation::cur()), table[2]),
+                ]
+            });
+            LutConfig { q_lut, tag, table }
+        });
         let offset = Expression::Constant(Fr::from((1u64 << (params.range_bits - 1)) + 1));
         meta.create_gate("public: x = instance - offset, acc = 0 where instance != 0", |m| {
             let inst = m.query_instance(instance, Rotation::cur());
@@ -150,13 +240,39 @@ impl ModelConfig {
                 inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        ModelConfig { x, acc, z, f, q_mac, q_bit, q_zero, q_ident, q_relu }
+        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, lut }
+    }
+
+    /// Fill the tables: the all-zero row, then each function's entries.
+    fn assign_tables(&self, layouter: &mut impl Layouter<Fr>, q: &QuantParams) -> Result<(), Error> {
+        let (Some(lut), Some(lp)) = (&self.lut, &self.params.lut) else { return Ok(()) };
+        layouter.assign_table(
+            || "function tables",
+            |mut table| {
+                let mut row = 0;
+                let mut put = |table: &mut halo2_proofs::circuit::Table<'_, Fr>, tag: u64, index: i128, out: i128| {
+                    for (col, v) in lut.table.iter().zip([tag as i128, index, out]) {
+                        table.assign_cell(|| "table", *col, row, || Value::known(fe(v)))?;
+                    }
+                    row += 1;
+                    Ok::<_, Error>(())
+                };
+                put(&mut table, 0, 0, 0)?;
+                for &f in &lp.fns {
+                    for index in 0..q.lut_len() {
+                        put(&mut table, self.params.tag(f), index as i128, q.lut_entry(f, index) as i128)?;
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 }
 
 /// (advice, fixed, selector) column counts of the circuit for `params`,
 /// read off its constraint system (before halo2 compresses selectors).
-pub fn column_counts(params: GateParams) -> (usize, usize, usize) {
+pub fn column_counts(params: &GateParams) -> (usize, usize, usize) {
+    let params = params.clone();
     let mut cs = ConstraintSystem::<Fr>::default();
     ModelConfig::configure(&mut cs, params);
     (cs.num_advice_columns(), cs.num_fixed_columns(), cs.num_selectors())
@@ -186,7 +302,7 @@ pub enum Col {
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams::of(&self.quant)
+        GateParams::of(&self.quant, &self.program)
     }
 
     /// Public inputs in verifier order: quantized inputs, then outputs,
@@ -225,6 +341,7 @@ impl Circuit<Fr> for ModelCircuit {
     }
 
     fn synthesize(&self, c: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        c.assign_tables(&mut layouter, &self.quant)?;
         let lay = &self.layout;
         let prog = &self.program;
         let q = &self.quant;
@@ -266,20 +383,30 @@ impl Circuit<Fr> for ModelCircuit {
                     put(&mut region, Col::Acc, row, 0);
                 }
                 for nr in &lay.neurons {
-                    let PValue::Neuron(n) = &prog.values[nr.value] else { unreachable!("layout lists neurons") };
-                    let mut acc = 0i128;
+                    let n = &nr.neuron;
                     for row in nr.start..nr.start + nr.padding {
                         region.assign_fixed(c.f, row, Fr::zero());
                         put(&mut region, Col::X, row, 0);
                         put(&mut region, Col::Acc, row, 0);
                         c.q_mac.enable(&mut region, row)?;
                     }
-                    for (i, &(src, w)) in n.terms.iter().enumerate() {
-                        let row = nr.start + nr.padding + i;
-                        let xv = vals.map(|v| v[src]).unwrap_or(0);
-                        acc += w as i128 * xv as i128;
+                    // Multiply rows: (source, weight, product weight, what
+                    // the row adds to acc); a product is (a, 0, w, w·a·b)
+                    // then (b, 0, 0, 0).
+                    let val = |id: usize| vals.map(|v| v[id]).unwrap_or(0) as i128;
+                    let first = nr.start + nr.padding;
+                    let rows = n.terms.iter().map(|&(src, w)| (src, w, 0, w as i128 * val(src))).chain(
+                        n.products.iter().flat_map(|&(a, b, w)| [(a, 0, w, w as i128 * val(a) * val(b)), (b, 0, 0, 0)]),
+                    );
+                    let mut acc = 0i128;
+                    for (i, (src, w, pw, adds)) in rows.enumerate() {
+                        let row = first + i;
+                        acc += adds;
                         region.assign_fixed(c.f, row, fe(w as i128));
-                        put(&mut region, Col::X, row, xv as i128);
+                        if let Some(p) = c.p {
+                            region.assign_fixed(p, row, fe(pw as i128));
+                        }
+                        put(&mut region, Col::X, row, val(src));
                         put(&mut region, Col::Acc, row, acc);
                         c.q_mac.enable(&mut region, row)?;
                         region.constrain_equal(x_cell(row), x_cell(lay.value_row[src]));
@@ -304,6 +431,12 @@ impl Circuit<Fr> for ModelCircuit {
                     match n.act {
                         Activation::Identity => c.q_ident.enable(&mut region, e)?,
                         Activation::Relu => c.q_relu.enable(&mut region, e)?,
+                        Activation::NonNeg => c.q_nonneg.enable(&mut region, e)?,
+                        Activation::Lut(f) => {
+                            let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
+                            lut.q_lut.enable(&mut region, e)?;
+                            region.assign_fixed(lut.tag, e, Fr::from(c.params.tag(f)));
+                        }
                     }
                 }
                 Ok(())

@@ -10,7 +10,7 @@ use halo2_proofs::halo2curves::ff::Field;
 
 /// 3 inputs -> 2 ReLU neurons -> 1 identity output neuron.
 fn tiny_program() -> Program<f64> {
-    let relu = |terms: Vec<(usize, f64)>, bias: f64| Value::Neuron(Neuron { terms, bias, act: Activation::Relu, node: 0 });
+    let relu = |terms: Vec<(usize, f64)>, bias: f64| Value::Neuron(Neuron::affine(terms, bias, Activation::Relu, 0));
     Program {
         values: vec![
             Value::Input(0),
@@ -18,7 +18,7 @@ fn tiny_program() -> Program<f64> {
             Value::Input(2),
             relu(vec![(0, 0.5), (1, -0.25), (2, 1.0)], 0.1),
             relu(vec![(0, -1.0), (1, 0.75)], -0.2),
-            Value::Neuron(Neuron { terms: vec![(3, 1.5), (4, -2.0)], bias: 0.05, act: Activation::Identity, node: 1 }),
+            Value::Neuron(Neuron::affine(vec![(3, 1.5), (4, -2.0)], 0.05, Activation::Identity, 1)),
         ],
         num_inputs: 3,
         outputs: vec![5],
@@ -28,13 +28,17 @@ fn tiny_program() -> Program<f64> {
     }
 }
 
-const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9 };
+const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9, lut_bits: 8 };
 
 /// The circuit of the quantized `qp` with witness `vals`, at its smallest k.
 fn circuit_with(qp: Program<i64>, vals: Vec<i64>) -> (ModelCircuit, u32) {
-    let k = layout::min_k(Layout::new(&qp, &Q, 0).rows_used).unwrap();
-    let lay = Layout::new(&qp, &Q, k);
-    (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
+    circuit_at(qp, vals, Q)
+}
+
+fn circuit_at(qp: Program<i64>, vals: Vec<i64>, q: QuantParams) -> (ModelCircuit, u32) {
+    let k = Layout::new(&qp, &q, 0).min_k().unwrap();
+    let lay = Layout::new(&qp, &q, k);
+    (ModelCircuit { program: Arc::new(qp), quant: q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
 fn circuit(input: &[f64]) -> (ModelCircuit, u32) {
@@ -58,14 +62,11 @@ fn with(mut c: ModelCircuit, col: Col, row: usize, delta: Fr) -> ModelCircuit {
 const INPUT: [f64; 3] = [0.8, -0.3, 0.45];
 
 fn rows_of(c: &ModelCircuit, id: usize) -> NeuronRows {
-    *c.layout.neurons.iter().find(|n| n.value == id).unwrap()
+    c.layout.neurons.iter().find(|n| n.value == id).unwrap().clone()
 }
 
 fn terms_of(c: &ModelCircuit, id: usize) -> usize {
-    match &c.program.values[id] {
-        PValue::Neuron(n) => n.terms.len(),
-        _ => unreachable!(),
-    }
+    rows_of(c, id).neuron.terms.len()
 }
 
 #[test]
@@ -89,9 +90,19 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(&mut cs, GateParams { weight_bits: 4, range_bits: 9 });
-    assert_eq!(cs.blinding_factors() + 1, layout::RESERVED_ROWS);
+    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, lut: None };
+    ModelConfig::configure(&mut cs, plain.clone());
+    assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
+    // Products keep degree 3; tables need degree 5 and one more z query.
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, GateParams { products: true, ..plain.clone() });
+    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (3, 7));
+    let lut = Some(super::LutParams { shift: 2, fns: vec![crate::model::LutFn::Sigmoid] });
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, GateParams { lut: lut.clone(), ..plain.clone() });
+    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 8));
+    assert_eq!(layout::reserved_rows(&GateParams { lut, ..plain }), 8);
 }
 
 #[test]
@@ -109,8 +120,7 @@ fn corrupted_multiplicand_breaks_copy() {
     let (c, k) = circuit(&INPUT);
     let nr = rows_of(&c, 3);
     let t = terms_of(&c, 3);
-    let PValue::Neuron(n) = &c.program.values[3] else { panic!() };
-    let w = n.terms[0].1;
+    let w = rows_of(&c, 3).neuron.terms[0].1;
     let first = nr.start + nr.padding;
     let mut bad = with(c.clone(), Col::X, first, Fr::ONE);
     for row in first..first + t {
@@ -170,7 +180,7 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
     let prog = Program {
         values: vec![
             Value::Input(0),
-            Value::Neuron(Neuron { terms: vec![(0, 3.0)], bias: 0.0, act: Activation::Identity, node: 0 }),
+            Value::Neuron(Neuron::affine(vec![(0, 3.0)], 0.0, Activation::Identity, 0)),
         ],
         num_inputs: 1,
         outputs: vec![1],
@@ -181,7 +191,12 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
     let qp = quantize(&prog, &Q).unwrap();
     let xq = vec![1i64 << (Q.range_bits + 1)];
     assert!(forward(&qp, &Q, &xq).is_err(), "forward must refuse it too");
-    let vals = qp.eval_with(&xq, |n, v| Ok::<_, ()>(neuron_step(n, v, &Q).out)).unwrap();
+    let vals = qp
+        .eval_with(&xq, |n, v| match n {
+            Value::Neuron(n) => Ok::<_, ()>(neuron_step(n, v, &Q).out),
+            _ => unreachable!("only neurons here"),
+        })
+        .unwrap();
     let (c, k) = circuit_with(qp, vals);
     let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
     let failures = prover.verify().unwrap_err();
@@ -189,4 +204,154 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
     for f in &failures {
         assert!(f.to_string().contains("chain start"), "unexpected failure: {f}");
     }
+}
+
+/// Inputs a, b → P = a·b + a (product), S = sigmoid(P) (table),
+/// D = 0.5·b + 2 (positive), Q = P / D (quotient). Outputs S, Q.
+fn smooth_program() -> Program<f64> {
+    Program {
+        values: vec![
+            Value::Input(0),
+            Value::Input(1),
+            Value::Neuron(Neuron { terms: vec![(0, 1.0)], products: vec![(0, 1, 1.0)], bias: 0.0, act: Activation::Identity, node: 0 }),
+            Value::Neuron(Neuron::affine(vec![(2, 1.0)], 0.0, Activation::Lut(crate::model::LutFn::Sigmoid), 1)),
+            Value::Neuron(Neuron::affine(vec![(1, 0.5)], 2.0, Activation::Identity, 2)),
+            Value::Quotient { num: 2, den: 4, node: 3 },
+        ],
+        num_inputs: 2,
+        outputs: vec![3, 5],
+        input_shape: vec![1, 2],
+        output_shape: vec![1, 2],
+        nodes: vec!["product".into(), "sigmoid".into(), "divisor".into(), "quotient".into()],
+    }
+}
+
+/// Products need weight bits >= scale bits; tables read 6 of 10 range bits.
+const QS: QuantParams = QuantParams { scale_bits: 6, weight_bits: 6, range_bits: 10, lut_bits: 6 };
+const SMOOTH_INPUT: [f64; 2] = [0.7, -0.4];
+
+fn smooth_values(input: &[f64]) -> (Program<i64>, Vec<i64>) {
+    let qp = quantize(&smooth_program(), &QS).unwrap();
+    let xq: Vec<i64> = input.iter().map(|&v| QS.quantize_input(v)).collect();
+    let vals = forward(&qp, &QS, &xq).unwrap();
+    (qp, vals)
+}
+
+fn smooth_circuit(input: &[f64]) -> (ModelCircuit, u32) {
+    let (qp, vals) = smooth_values(input);
+    circuit_at(qp, vals, QS)
+}
+
+#[test]
+fn products_tables_and_quotients_pass_honestly_and_match_floats() {
+    for input in [SMOOTH_INPUT, [-0.9, 0.8], [0.0, 0.0]] {
+        let (c, k) = smooth_circuit(&input);
+        verify(&c, k).unwrap();
+        let w = c.witness.as_ref().unwrap();
+        let f = smooth_program().eval_f64(&input);
+        for id in [2, 3, 5] {
+            assert!((QS.dequantize(w[id]) - f[id]).abs() < 0.05, "value {id}: {} vs {}", QS.dequantize(w[id]), f[id]);
+        }
+    }
+}
+
+#[test]
+fn corrupted_product_accumulator_fails() {
+    let (c, k) = smooth_circuit(&SMOOTH_INPUT);
+    let nr = rows_of(&c, 2);
+    // Rows: padding, the term a, then the product's (a, b) pair.
+    let product_row = nr.start + nr.padding + 1;
+    assert!(verify(&with(c.clone(), Col::Acc, product_row, Fr::ONE), k).is_err());
+    // The product's second operand, with the accumulators after it fixed
+    // up: the gate reads x[+1], so the copy to b catches it.
+    let mut bad = with(c, Col::X, product_row + 1, Fr::ONE);
+    let Value::Neuron(n) = &smooth_program().values[2] else { unreachable!() };
+    assert_eq!(n.products.len(), 1);
+    bad.corrupt.push((Col::Acc, product_row, fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128)));
+    bad.corrupt.push((Col::Acc, product_row + 1, fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128)));
+    assert!(verify(&bad, k).is_err());
+}
+
+#[test]
+fn wrong_table_output_fails() {
+    let (c, k) = smooth_circuit(&SMOOTH_INPUT);
+    let e = c.layout.value_row[3];
+    assert!(verify(&with(c.clone(), Col::X, e, Fr::ONE), k).is_err());
+    assert!(verify(&with(c, Col::X, e, -Fr::ONE), k).is_err());
+}
+
+#[test]
+fn wrong_quotient_fails_even_with_a_consistent_witness() {
+    // Q ± 1 with every other cell recomputed from it: one of the two
+    // sign checks goes negative.
+    for delta in [1, -1] {
+        let (qp, mut vals) = smooth_values(&SMOOTH_INPUT);
+        vals[5] += delta;
+        let (c, k) = circuit_at(qp, vals, QS);
+        assert!(verify(&c, k).is_err(), "Q{delta:+} accepted");
+    }
+}
+
+#[test]
+fn out_of_range_field_quotient_fails_only_at_its_range_check() {
+    // The attack the range neuron exists for: Q' = (2S·A + B − R')/B in
+    // the field, for another remainder R' in [0, 2B). Both sign checks hold
+    // for R' (their chains are rebuilt for it); only Q's own chain fails.
+    let (c, k) = smooth_circuit(&SMOOTH_INPUT);
+    let w = c.witness.as_ref().unwrap().clone();
+    let (a, b, q) = (w[2] as i128, w[4] as i128, w[5] as i128);
+    let s2 = 2i128 << QS.scale_bits;
+    let r = s2 * a + b - 2 * q * b;
+    let r2 = if r + 1 < 2 * b { r + 1 } else { r - 1 };
+    let q2 = (fe(s2 * a + b - r2)) * fe(b).invert().unwrap() * Fr::from(2).invert().unwrap();
+    let dq = q2 - fe(q);
+    let blocks: Vec<NeuronRows> = c.layout.neurons.iter().filter(|n| n.value == 5).cloned().collect();
+    let [range, lo, hi] = &blocks[..] else { panic!("a quotient is three blocks") };
+    let mut bad = c.clone();
+    // Every x cell holding Q: the value, the range neuron's term, each check's
+    // product row, and the public output row.
+    bad.corrupt.push((Col::X, range.result_row, dq));
+    bad.corrupt.push((Col::X, range.start + range.padding, dq));
+    bad.corrupt.push((Col::Acc, range.start + range.padding, dq * Fr::from(1u64 << QS.weight_bits)));
+    let out_row = c.layout.num_inputs + 1;
+    bad.corrupt.push((Col::X, out_row, dq));
+    let bits = c.layout.chain_bits;
+    for (nr, sign) in [(lo, -2i128), (hi, 2)] {
+        let prow = nr.start + nr.padding + nr.neuron.terms.len();
+        bad.corrupt.push((Col::X, prow, dq));
+        // acc from the product row to the result row moves by sign·dQ·B.
+        for row in prow..nr.result_row {
+            bad.corrupt.push((Col::Acc, row, Fr::from(sign.unsigned_abs() as u64) * dq * fe(b) * if sign < 0 { -Fr::ONE } else { Fr::ONE }));
+        }
+        // The chain is rebuilt for the new (still small) remainder.
+        let old_v = crate::quant::neuron_step(&nr.neuron, &w, &QS).acc;
+        let new_v = if sign < 0 { old_v - r + r2 } else { old_v + r - r2 };
+        for i in 0..=bits {
+            bad.corrupt.push((Col::Z, nr.chain_start + i, fe((new_v >> (bits - i)) - (old_v >> (bits - i)))));
+        }
+    }
+    let mut inst = c.instance();
+    inst[3] += dq;
+    let failures = MockProver::run(k, &bad, vec![inst]).unwrap().verify().unwrap_err();
+    for f in &failures {
+        let text = format!("{f:?}");
+        let rows: Vec<usize> = (range.start..=range.result_row).collect();
+        let at = |r: usize| text.contains(&format!("row: {r},")) || text.contains(&format!("offset: {r},"));
+        assert!(rows.iter().any(|&r| at(r)), "a check outside Q's range neuron failed: {text}");
+    }
+    assert!(!failures.is_empty());
+}
+
+#[test]
+fn divisor_not_positive_is_refused_before_proving() {
+    // D = 0.5·b + 2 is zero at b = −4, out of the input range; make it
+    // negative through the program instead.
+    let mut p = smooth_program();
+    if let Value::Neuron(n) = &mut p.values[4] {
+        n.bias = -2.0;
+    }
+    let qp = quantize(&p, &QS).unwrap();
+    let xq: Vec<i64> = SMOOTH_INPUT.iter().map(|&v| QS.quantize_input(v)).collect();
+    let err = forward(&qp, &QS, &xq).unwrap_err().to_string();
+    assert!(err.contains("divisor") && err.contains("quotient"), "{err}");
 }

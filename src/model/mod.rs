@@ -6,7 +6,7 @@ pub mod ops;
 pub mod program;
 pub mod tensor;
 
-pub use program::{Activation, Neuron, Program, Value, ValueId};
+pub use program::{Activation, LutFn, Neuron, Program, Value, ValueId};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

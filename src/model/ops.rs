@@ -13,6 +13,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 mod linear;
 mod pwl;
 mod shape;
+mod smooth;
 mod window;
 use shape::*;
 
@@ -102,14 +103,20 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("ConvTranspose", linear::conv_transpose),
     ("Div", div),
     ("Dropout", identity),
+    ("Erf", smooth::erf),
+    ("Exp", smooth::exp),
     ("Expand", expand),
     ("Flatten", flatten),
     ("Gather", gather),
+    ("Gelu", smooth::gelu),
     ("Gemm", gemm),
     ("GlobalAveragePool", linear::global_average_pool),
     ("GlobalMaxPool", pwl::global_max_pool),
+    ("HardSigmoid", smooth::hard_sigmoid),
     ("Identity", identity),
     ("LeakyRelu", pwl::leaky_relu),
+    ("Log", smooth::log),
+    ("LogSoftmax", smooth::log_softmax),
     ("MatMul", matmul),
     ("Max", pwl::max),
     ("MaxPool", pwl::max_pool),
@@ -119,6 +126,8 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Neg", linear::neg),
     ("PRelu", pwl::prelu),
     ("Pad", pad),
+    ("Pow", smooth::pow),
+    ("Reciprocal", smooth::reciprocal),
     ("ReduceMax", pwl::reduce_max),
     ("ReduceMean", linear::reduce_mean),
     ("ReduceMin", pwl::reduce_min),
@@ -126,10 +135,15 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Relu", pwl::relu),
     ("Reshape", reshape),
     ("Shape", shape),
+    ("Sigmoid", smooth::sigmoid),
     ("Slice", slice),
+    ("Softmax", smooth::softmax),
+    ("Softplus", smooth::softplus),
+    ("Sqrt", smooth::sqrt),
     ("Squeeze", squeeze),
     ("Sub", sub),
     ("Sum", linear::sum),
+    ("Tanh", smooth::tanh),
     ("Tile", tile),
     ("Transpose", transpose),
     ("Unsqueeze", unsqueeze),
@@ -176,12 +190,22 @@ impl Lowering {
     }
 
     fn push_neuron(&mut self, n: Neuron<f64>) -> ValueId {
-        for (id, _) in &n.terms {
-            self.uses[*id] += 1;
+        self.push_value(Value::Neuron(n))
+    }
+
+    fn push_value(&mut self, v: Value<f64>) -> ValueId {
+        for id in v.reads() {
+            self.uses[id] += 1;
         }
-        self.values.push(Value::Neuron(n));
+        self.values.push(v);
         self.uses.push(0);
         self.values.len() - 1
+    }
+
+    /// Whether neuron `id` computes products (their weights must stay ±1:
+    /// see `Neuron::products`).
+    fn has_products(&self, id: ValueId) -> bool {
+        matches!(&self.values[id], Value::Neuron(nr) if !nr.products.is_empty())
     }
 
     /// Whether the neurons `ids` (elements of an input of the node being
@@ -380,13 +404,24 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
         }
         (Sym::Dyn(d), Sym::Const(c)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], 1.0)], |o| sign * c.data[ib[o]])),
         (Sym::Const(c), Sym::Dyn(d)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], sign)], |o| c.data[ia[o]])),
-        (Sym::Dyn(da), Sym::Dyn(db)) => Ok(affine_from_terms(
-            l,
-            n,
-            shape,
-            |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)],
-            |_| 0.0,
-        )),
+        (Sym::Dyn(da), Sym::Dyn(db)) => {
+            // A fresh single-use neuron of the output's shape takes the other
+            // operand as one more term (earlier values only, so evaluation
+            // order holds): a residual add or `x² + x` costs no neuron.
+            if shape == da.shape && l.fresh_single_use(&da.ids) && (0..numel(&shape)).all(|o| db.ids[ib[o]] < da.ids[o]) {
+                for o in 0..numel(&shape) {
+                    l.add_term(da.ids[o], db.ids[ib[o]], sign);
+                }
+                return Ok(a.clone());
+            }
+            if sign == 1.0 && shape == db.shape && l.fresh_single_use(&db.ids) && (0..numel(&shape)).all(|o| da.ids[ia[o]] < db.ids[o]) {
+                for o in 0..numel(&shape) {
+                    l.add_term(db.ids[o], da.ids[ia[o]], 1.0);
+                }
+                return Ok(b.clone());
+            }
+            Ok(affine_from_terms(l, n, shape, |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)], |_| 0.0))
+        }
     }
 }
 
@@ -432,7 +467,9 @@ fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -
         (Sym::Const(c), Sym::Dyn(d)) if !invert_b => {
             Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], c.data[ia[o]])], |_| 0.0))
         }
-        _ => Err(n.err("element-wise product or quotient of two non-constant tensors is not supported yet")),
+        (_, Sym::Dyn(_)) if invert_b => Ok(smooth::quotients(l, n, a, b)),
+        (Sym::Dyn(_), Sym::Dyn(_)) => Ok(smooth::products(l, n, a, b)),
+        _ => unreachable!("every operand pair is matched above"),
     }
 }
 
@@ -511,7 +548,7 @@ impl Lowering {
     /// The value of `id` when it is a constant (a neuron without terms).
     fn const_value(&self, id: ValueId) -> Option<f64> {
         match &self.values[id] {
-            Value::Neuron(nr) if nr.terms.is_empty() => Some(nr.act.apply_f64(nr.bias)),
+            Value::Neuron(nr) if nr.terms.is_empty() && nr.products.is_empty() => Some(nr.act.apply_f64(nr.bias)),
             _ => None,
         }
     }
@@ -539,7 +576,7 @@ impl Lowering {
     /// A new neuron `act(form)` of ONNX node `node`.
     fn neuron(&mut self, node: usize, form: Affine, act: Activation) -> ValueId {
         let Affine { terms, bias } = self.simplify(form);
-        self.push_neuron(Neuron { terms, bias, act, node })
+        self.push_neuron(Neuron::affine(terms, bias, act, node))
     }
 
     /// `form` as a tensor element: a constant, the value itself when the
@@ -566,11 +603,19 @@ impl Lowering {
             .map(|e| match e {
                 Elem::Val(id) => id,
                 Elem::Const(c) => *consts.entry(c.to_bits()).or_insert_with(|| {
-                    self.push_neuron(Neuron { terms: vec![], bias: c, act: Activation::Identity, node })
+                    self.push_neuron(Neuron::affine(vec![], c, Activation::Identity, node))
                 }),
             })
             .collect();
         Sym::Dyn(DynTensor { shape, ids })
+    }
+
+    /// Add `w·other` to neuron `id` (see [`Lowering::fresh_single_use`]).
+    fn add_term(&mut self, id: ValueId, other: ValueId, w: f64) {
+        if let Value::Neuron(nr) = &mut self.values[id] {
+            nr.terms.push((other, w));
+            self.uses[other] += 1;
+        }
     }
 
     /// Rewrite identity neuron `id` (see [`Lowering::fresh_single_use`]) to
@@ -578,6 +623,9 @@ impl Lowering {
     fn refit(&mut self, id: ValueId, alpha: f64, beta: f64, act: Activation) {
         if let Value::Neuron(nr) = &mut self.values[id] {
             for (_, w) in &mut nr.terms {
+                *w *= alpha;
+            }
+            for (_, _, w) in &mut nr.products {
                 *w *= alpha;
             }
             nr.bias = alpha * nr.bias + beta;
@@ -613,7 +661,8 @@ fn linear_map(
 /// the scale and shift fold into them and no neuron is added.
 fn scale_shift(l: &mut Lowering, n: &NodeCtx, x: &Sym, w: impl Fn(usize) -> f64, b: impl Fn(usize) -> f64) -> Sym {
     if let Sym::Dyn(d) = x {
-        if l.fresh_single_use(&d.ids) {
+        let exact = d.ids.iter().enumerate().all(|(o, &id)| !l.has_products(id) || w(o).abs() == 1.0);
+        if exact && l.fresh_single_use(&d.ids) {
             for (o, &id) in d.ids.iter().enumerate() {
                 l.refit(id, w(o), b(o), Activation::Identity);
             }
@@ -633,7 +682,7 @@ fn materialize(l: &mut Lowering, n: &NodeCtx, sym: &Sym) -> DynTensor {
             ids: c
                 .data
                 .iter()
-                .map(|&v| l.push_neuron(Neuron { terms: vec![], bias: v, act: Activation::Identity, node: n.index }))
+                .map(|&v| l.push_neuron(Neuron::affine(vec![], v, Activation::Identity, n.index)))
                 .collect(),
         },
     }

@@ -16,26 +16,62 @@ pub type ValueId = usize;
 /// Element-wise function applied after the affine part of a neuron.
 ///
 /// Each activation is one result gate in the circuit, reading the neuron's
-/// range-check chain (ReLU takes its sign bit); there are no lookup tables.
+/// range-check chain: ReLU takes its sign bit, a table function looks up a
+/// prefix of it (see [`LutFn`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Activation {
     /// No non-linearity; the value is only range-checked.
     Identity,
     Relu,
+    /// A smooth function read from a lookup table over the value's range.
+    Lut(LutFn),
+    /// The identity that also asserts the value is non-negative. Never in a
+    /// lowered model: the checks of a [`Value::Quotient`] use it.
+    NonNeg,
+}
+
+/// Functions evaluated through a lookup table. The table is indexed by the
+/// top bits of the neuron's range-check chain, so its input precision is
+/// `2^(range_bits - lut_bits)` quantization steps (see `quant`), and its
+/// outputs saturate at the ends of the activation range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LutFn {
+    Sigmoid,
+    Tanh,
+    Exp,
+    /// Natural log; −∞ (saturated) at and below zero.
+    Log,
+    Erf,
+    /// GELU, erf form: `x·Φ(x)`.
+    Gelu,
+    /// GELU, tanh approximation.
+    GeluTanh,
+    Sqrt,
+    Softplus,
+}
+
+impl LutFn {
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            LutFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            LutFn::Tanh => x.tanh(),
+            LutFn::Exp => x.exp(),
+            LutFn::Log => x.ln(),
+            LutFn::Erf => libm::erf(x),
+            LutFn::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            LutFn::GeluTanh => 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
+            LutFn::Sqrt => x.sqrt(),
+            LutFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        }
+    }
 }
 
 impl Activation {
     pub fn apply_f64(self, v: f64) -> f64 {
         match self {
-            Activation::Identity => v,
+            Activation::Identity | Activation::NonNeg => v,
             Activation::Relu => v.max(0.0),
-        }
-    }
-
-    pub fn apply_i64(self, v: i64) -> i64 {
-        match self {
-            Activation::Identity => v,
-            Activation::Relu => v.max(0),
+            Activation::Lut(f) => f.apply(v),
         }
     }
 }
@@ -45,6 +81,11 @@ impl Activation {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Neuron<W> {
     pub terms: Vec<(ValueId, W)>,
+    /// `weight·a·b` terms: element-wise products of two values. Their
+    /// weights are quantized at `2^(weight_bits - scale_bits)`, so the
+    /// lowering keeps them at ±1 (see `quant::quantize`).
+    #[serde(default = "Vec::new")]
+    pub products: Vec<(ValueId, ValueId, W)>,
     pub bias: W,
     pub act: Activation,
     /// Index into [`Program::nodes`]: the ONNX node this neuron came from,
@@ -52,11 +93,38 @@ pub struct Neuron<W> {
     pub node: usize,
 }
 
+impl<W> Neuron<W> {
+    /// A neuron without products.
+    pub fn affine(terms: Vec<(ValueId, W)>, bias: W, act: Activation, node: usize) -> Neuron<W> {
+        Neuron { terms, products: Vec::new(), bias, act, node }
+    }
+
+    /// Every value the neuron reads, products included.
+    pub fn reads(&self) -> impl Iterator<Item = ValueId> + '_ {
+        self.terms.iter().map(|t| t.0).chain(self.products.iter().flat_map(|p| [p.0, p.1]))
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Value<W> {
     /// Element `index` of the flattened model input.
     Input(usize),
     Neuron(Neuron<W>),
+    /// `num / den`, rounded to the activation scale, for a positive `den`.
+    /// The circuit proves it with three checked neurons rather than a
+    /// table: see `quant::quotient_checks`.
+    Quotient { num: ValueId, den: ValueId, node: usize },
+}
+
+impl<W> Value<W> {
+    /// The values this one reads.
+    pub fn reads(&self) -> Vec<ValueId> {
+        match self {
+            Value::Input(_) => vec![],
+            Value::Neuron(n) => n.reads().collect(),
+            Value::Quotient { num, den, .. } => vec![*num, *den],
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,7 +144,7 @@ impl<W> Program<W> {
     pub fn neurons(&self) -> impl Iterator<Item = (ValueId, &Neuron<W>)> {
         self.values.iter().enumerate().filter_map(|(id, v)| match v {
             Value::Neuron(n) => Some((id, n)),
-            Value::Input(_) => None,
+            Value::Input(_) | Value::Quotient { .. } => None,
         })
     }
 
@@ -86,7 +154,7 @@ impl<W> Program<W> {
 
     /// Number of non-zero multiply-accumulate terms over all neurons.
     pub fn num_terms(&self) -> usize {
-        self.neurons().map(|(_, n)| n.terms.len()).sum()
+        self.neurons().map(|(_, n)| n.terms.len() + n.products.len()).sum()
     }
 
     pub fn activations_used(&self) -> Vec<Activation> {
@@ -99,22 +167,47 @@ impl<W> Program<W> {
         acts
     }
 
-    /// Evaluate every value with `neuron` given the values computed so far.
-    /// Values only refer to earlier ones, so one forward pass suffices.
+    /// Evaluate every value with `eval` (called on neurons and quotients)
+    /// given the values computed so far. Values only refer to earlier ones,
+    /// so one forward pass suffices.
     pub fn eval_with<T: Clone, E>(
         &self,
         input: &[T],
-        mut neuron: impl FnMut(&Neuron<W>, &[T]) -> Result<T, E>,
+        mut eval: impl FnMut(&Value<W>, &[T]) -> Result<T, E>,
     ) -> Result<Vec<T>, E> {
         let mut vals: Vec<T> = Vec::with_capacity(self.values.len());
         for v in &self.values {
             let x = match v {
                 Value::Input(i) => input[*i].clone(),
-                Value::Neuron(n) => neuron(n, &vals)?,
+                _ => eval(v, &vals)?,
             };
             vals.push(x);
         }
         Ok(vals)
+    }
+
+    /// ONNX node index a non-input value came from.
+    pub fn node_of(&self, id: ValueId) -> Option<usize> {
+        match &self.values[id] {
+            Value::Input(_) => None,
+            Value::Neuron(n) => Some(n.node),
+            Value::Quotient { node, .. } => Some(*node),
+        }
+    }
+
+    pub fn has_products(&self) -> bool {
+        self.values.iter().any(|v| matches!(v, Value::Neuron(n) if !n.products.is_empty()) || matches!(v, Value::Quotient { .. }))
+    }
+
+    /// The table functions the program uses, sorted.
+    pub fn lut_fns(&self) -> Vec<LutFn> {
+        let mut fns: Vec<LutFn> = self
+            .neurons()
+            .filter_map(|(_, n)| if let Activation::Lut(f) = n.act { Some(f) } else { None })
+            .collect();
+        fns.sort();
+        fns.dedup();
+        fns
     }
 }
 
@@ -130,8 +223,8 @@ impl<W: Clone> Program<W> {
         for id in (0..self.values.len()).rev() {
             match &self.values[id] {
                 Value::Input(_) => live[id] = true,
-                Value::Neuron(n) if live[id] => n.terms.iter().for_each(|(t, _)| live[*t] = true),
-                Value::Neuron(_) => {}
+                v if live[id] => v.reads().into_iter().for_each(|t| live[t] = true),
+                _ => {}
             }
         }
         let mut new_id = vec![usize::MAX; self.values.len()];
@@ -142,8 +235,10 @@ impl<W: Clone> Program<W> {
                 Value::Input(i) => Value::Input(*i),
                 Value::Neuron(n) => Value::Neuron(Neuron {
                     terms: n.terms.iter().map(|(t, w)| (new_id[*t], w.clone())).collect(),
+                    products: n.products.iter().map(|(a, b, w)| (new_id[*a], new_id[*b], w.clone())).collect(),
                     ..n.clone()
                 }),
+                Value::Quotient { num, den, node } => Value::Quotient { num: new_id[*num], den: new_id[*den], node: *node },
             });
         }
         Program {
@@ -160,11 +255,23 @@ impl<W: Clone> Program<W> {
 impl Program<f64> {
     /// Float evaluation of the lowered program: every value, in order.
     pub fn eval_f64(&self, input: &[f64]) -> Vec<f64> {
-        self.eval_with(input, |n, vals| {
-            let acc = n.terms.iter().map(|(id, w)| w * vals[*id]).sum::<f64>() + n.bias;
-            Ok::<_, std::convert::Infallible>(n.act.apply_f64(acc))
+        self.eval_with(input, |v, vals| {
+            Ok::<_, std::convert::Infallible>(match v {
+                Value::Neuron(n) => n.act.apply_f64(n.pre_activation_f64(vals)),
+                Value::Quotient { num, den, .. } => vals[*num] / vals[*den],
+                Value::Input(_) => unreachable!("eval_with passes only computed values"),
+            })
         })
         .unwrap_or_else(|e| match e {})
+    }
+}
+
+impl Neuron<f64> {
+    /// `Σ w·x + Σ w·a·b + bias` over the values so far.
+    pub fn pre_activation_f64(&self, vals: &[f64]) -> f64 {
+        self.terms.iter().map(|(id, w)| w * vals[*id]).sum::<f64>()
+            + self.products.iter().map(|(a, b, w)| w * vals[*a] * vals[*b]).sum::<f64>()
+            + self.bias
     }
 }
 
@@ -174,7 +281,7 @@ mod tests {
 
     #[test]
     fn prune_drops_dead_neurons_and_renumbers() {
-        let nr = |terms: Vec<(ValueId, f64)>, bias: f64| Value::Neuron(Neuron { terms, bias, act: Activation::Identity, node: 0 });
+        let nr = |terms: Vec<(ValueId, f64)>, bias: f64| Value::Neuron(Neuron::affine(terms, bias, Activation::Identity, 0));
         let p = Program {
             values: vec![
                 Value::Input(0),

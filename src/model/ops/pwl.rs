@@ -34,7 +34,7 @@ fn relu_step(l: &mut Lowering, node: usize, m: &mut Affine, v: &Affine, s: f64) 
 }
 
 /// An element with constant neurons read as constants.
-fn resolve(l: &Lowering, e: Elem) -> Elem {
+pub(super) fn resolve(l: &Lowering, e: Elem) -> Elem {
     match e {
         Elem::Val(id) => l.const_value(id).map(Elem::Const).unwrap_or(e),
         c => c,
@@ -43,7 +43,7 @@ fn resolve(l: &Lowering, e: Elem) -> Elem {
 
 /// Max (`s = 1`) or min (`s = −1`) of `items` (not empty). Constants are
 /// combined first; repeated values count once.
-fn extreme(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Elem {
+pub(super) fn extreme(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Elem {
     let mut c: Option<f64> = None;
     let mut vals: Vec<ValueId> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -70,7 +70,7 @@ fn extreme(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Elem {
 
 /// `min(max(x, lo), hi)` of one element. With `fuse`, `x` is an identity
 /// neuron only this node reads, and its first ReLU is folded into it.
-fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi: Option<f64>, fuse: bool) -> Elem {
+pub(super) fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi: Option<f64>, fuse: bool) -> Elem {
     if let (Some(lo), Some(hi)) = (lo, hi) {
         if lo > hi {
             // ONNX: every element becomes max.
@@ -162,7 +162,7 @@ pub(super) fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                 .ids
                 .iter()
                 .map(|&id| {
-                    l.push_neuron(Neuron { terms: vec![(id, 1.0)], bias: 0.0, act: Activation::Relu, node: n.index })
+                    l.push_neuron(Neuron::affine(vec![(id, 1.0)], 0.0, Activation::Relu, n.index))
                 })
                 .collect();
             Ok(Sym::Dyn(DynTensor { shape: d.shape.clone(), ids }))

@@ -1,0 +1,234 @@
+//! Ops beyond affine and piecewise-linear maps: smooth functions through
+//! lookup tables ([`LutFn`]), element-wise products of two values, and
+//! element-wise quotients (proved exactly, see `quant::quotient_checks`).
+//!
+//! Softmax is `exp(x − max) / Σ exp(x − max)`: the max keeps every table
+//! input at or below zero, so exp never saturates and the sum is ≥ 1.
+
+use super::pwl::{clamp, extreme, resolve};
+use super::*;
+use crate::model::LutFn;
+
+/// `f` of every element: constants are folded; a fresh identity neuron read
+/// only here takes `f` as its activation; other values get a neuron each.
+fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    if let Sym::Dyn(d) = &x {
+        if l.fresh_single_use(&d.ids) {
+            for &id in &d.ids {
+                if let Value::Neuron(nr) = &mut l.values[id] {
+                    nr.act = Activation::Lut(f);
+                }
+            }
+            return Ok(x);
+        }
+    }
+    let elems = (0..numel(x.shape()))
+        .map(|o| match resolve(l, elem(&x, o)) {
+            Elem::Const(c) => Elem::Const(f.apply(c)),
+            Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(f))),
+        })
+        .collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+pub(super) fn sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Sigmoid)
+}
+
+pub(super) fn tanh(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Tanh)
+}
+
+pub(super) fn exp(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Exp)
+}
+
+pub(super) fn log(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Log)
+}
+
+pub(super) fn erf(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Erf)
+}
+
+pub(super) fn sqrt(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Sqrt)
+}
+
+pub(super) fn softplus(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    table_op(l, n, LutFn::Softplus)
+}
+
+pub(super) fn gelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let approx = n.attr("approximate").map(|a| String::from_utf8_lossy(&a.s).into_owned());
+    match approx.as_deref() {
+        None | Some("none") => table_op(l, n, LutFn::Gelu),
+        Some("tanh") => table_op(l, n, LutFn::GeluTanh),
+        Some(other) => Err(n.err(format!("approximate = '{other}' is not an ONNX Gelu mode (none, tanh)"))),
+    }
+}
+
+/// `max(0, min(1, α·x + β))`.
+pub(super) fn hard_sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let (alpha, beta) = (n.attr_float("alpha", 0.2) as f64, n.attr_float("beta", 0.5) as f64);
+    let elems = (0..numel(x.shape()))
+        .map(|o| {
+            let mut form = Affine::of(elem(&x, o)).times(alpha);
+            form.bias += beta;
+            let before = l.values.len();
+            let v = l.element(n.index, form);
+            // A neuron made just now is read by nothing else yet.
+            let fuse = matches!(v, Elem::Val(id) if id >= before);
+            clamp(l, n.index, v, Some(0.0), Some(1.0), fuse)
+        })
+        .collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `a · b` element-wise, both operands dynamic: one product neuron each.
+pub(super) fn products(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym) -> Sym {
+    let shape = broadcast_shape(a.shape(), b.shape()).expect("checked by the caller");
+    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+    let elems = (0..numel(&shape)).map(|o| product(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
+    l.tensor(n.index, shape, elems)
+}
+
+fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+    match (resolve(l, a), resolve(l, b)) {
+        (Elem::Const(x), Elem::Const(y)) => Elem::Const(x * y),
+        (Elem::Const(c), Elem::Val(v)) | (Elem::Val(v), Elem::Const(c)) => l.element(node, Affine::of(Elem::Val(v)).times(c)),
+        (Elem::Val(x), Elem::Val(y)) => Elem::Val(l.push_neuron(Neuron {
+            terms: vec![],
+            products: vec![(x, y, 1.0)],
+            bias: 0.0,
+            act: Activation::Identity,
+            node,
+        })),
+    }
+}
+
+/// `a / b` element-wise with a dynamic divisor: one quotient each.
+pub(super) fn quotients(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym) -> Sym {
+    let shape = broadcast_shape(a.shape(), b.shape()).expect("checked by the caller");
+    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+    let elems = (0..numel(&shape)).map(|o| quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
+    l.tensor(n.index, shape, elems)
+}
+
+fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+    let as_value = |l: &mut Lowering, e: Elem| match resolve(l, e) {
+        Elem::Val(id) => id,
+        Elem::Const(c) => l.push_neuron(Neuron::affine(vec![], c, Activation::Identity, node)),
+    };
+    match (resolve(l, a), resolve(l, b)) {
+        (Elem::Const(0.0), _) => Elem::Const(0.0),
+        (x, Elem::Const(c)) if c != 0.0 => product(l, node, x, Elem::Const(1.0 / c)),
+        (x, y) => {
+            let (num, den) = (as_value(l, x), as_value(l, y));
+            Elem::Val(l.push_value(Value::Quotient { num, den, node }))
+        }
+    }
+}
+
+pub(super) fn reciprocal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let elems = (0..numel(x.shape())).map(|o| quotient(l, n.index, Elem::Const(1.0), elem(&x, o))).collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `x^p` for a constant exponent the circuit can do exactly or by table:
+/// 1, 2, 3 (products), 0.5 (sqrt), −1 (quotient).
+pub(super) fn pow(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let e = n.constant(1, "Pow's exponent")?;
+    let [p] = e.data[..] else { return Err(n.err(format!("the exponent must be a scalar, got shape {:?}", e.shape))) };
+    let elems = (0..numel(x.shape()))
+        .map(|o| {
+            let v = elem(&x, o);
+            Ok(match p {
+                1.0 => v,
+                2.0 => product(l, n.index, v, v),
+                3.0 => {
+                    let sq = product(l, n.index, v, v);
+                    product(l, n.index, sq, v)
+                }
+                -1.0 => quotient(l, n.index, Elem::Const(1.0), v),
+                0.5 => match resolve(l, v) {
+                    Elem::Const(c) => Elem::Const(c.sqrt()),
+                    Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(LutFn::Sqrt))),
+                },
+                _ => return Err(n.err(format!("exponent {p} is not supported (1, 2, 3, 0.5 and -1 are)"))),
+            })
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// The softmax axis (opset 13 semantics: one axis, default −1).
+fn softmax_groups(n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
+    let rank = x.shape().len() as i64;
+    let axis = n.attr_int("axis", -1);
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&ax) {
+        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    Ok(super::window::reduce_groups(x.shape(), &[ax as usize], true).1)
+}
+
+/// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`.
+fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Elem, Vec<Elem>, Elem) {
+    let items: Vec<Elem> = group.iter().map(|&i| elem(x, i)).collect();
+    let m = extreme(l, n.index, &items, 1.0);
+    let exps: Vec<Elem> = items
+        .iter()
+        .map(|&v| {
+            let mut d = Affine::of(v);
+            d.add_scaled(&Affine::of(m), -1.0);
+            let d = l.simplify(d);
+            match d.terms.is_empty() {
+                true => Elem::Const(d.bias.exp()),
+                false => Elem::Val(l.neuron(n.index, d, Activation::Lut(LutFn::Exp))),
+            }
+        })
+        .collect();
+    let mut sum = Affine::default();
+    for &e in &exps {
+        sum.add_scaled(&Affine::of(e), 1.0);
+    }
+    let sum = l.element(n.index, sum);
+    (m, exps, sum)
+}
+
+pub(super) fn softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
+    for group in softmax_groups(n, &x)? {
+        let (_, exps, sum) = shifted_exps(l, n, &x, &group);
+        for (&i, e) in group.iter().zip(exps) {
+            elems[i] = quotient(l, n.index, e, sum);
+        }
+    }
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `x_i − m − log Σ exp(x_j − m)`.
+pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
+    for group in softmax_groups(n, &x)? {
+        let (m, _, sum) = shifted_exps(l, n, &x, &group);
+        let log_sum = match resolve(l, sum) {
+            Elem::Const(c) => Elem::Const(c.ln()),
+            Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(LutFn::Log))),
+        };
+        for &i in &group {
+            let mut form = Affine::of(elem(&x, i));
+            form.add_scaled(&Affine::of(m), -1.0);
+            form.add_scaled(&Affine::of(log_sum), -1.0);
+            elems[i] = l.element(n.index, form);
+        }
+    }
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
