@@ -16,12 +16,23 @@ use zkml_evm::proof;
 
 #[test]
 fn mutated_proofs_and_inputs_are_rejected_cheaply_everywhere() {
-    let b = build("2l_relu_fc");
+    fuzz_model("2l_relu_fc", fuzz_cases(400));
+}
+
+/// A verifier with a lookup argument (tables), products and quotients:
+/// more commitments and evaluations in the proof, the same guarantees.
+#[test]
+fn mutated_table_circuit_proofs_are_rejected_cheaply_everywhere() {
+    fuzz_model("1l_softmax", fuzz_cases(400) / 2);
+}
+
+fn fuzz_model(name: &str, cases: usize) {
+    let b = build(name);
     let c = &b.compiled;
     let keys = proof::load_keys(c).unwrap();
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &b.dir.path().join("v")).unwrap();
     // Points come first: their byte length from the proof layout.
     let points_end = zkml_evm::evm::codegen::points_len(&keys.vk);
     let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| proof::verify_bytes(&keys.params, &keys.vk, proof, inst);
-    fuzz_verifier(&art, &b.proof.proof_bytes().unwrap(), &b.proof.instances().unwrap(), points_end, fuzz_cases(400), &native);
+    fuzz_verifier(&art, &b.proof.proof_bytes().unwrap(), &b.proof.instances().unwrap(), points_end, cases, &native);
 }

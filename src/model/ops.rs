@@ -103,6 +103,7 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("ConvTranspose", linear::conv_transpose),
     ("Div", div),
     ("Dropout", identity),
+    ("Elu", smooth::elu),
     ("Erf", smooth::erf),
     ("Exp", smooth::exp),
     ("Expand", expand),
@@ -134,6 +135,7 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("ReduceSum", linear::reduce_sum),
     ("Relu", pwl::relu),
     ("Reshape", reshape),
+    ("Selu", smooth::selu),
     ("Shape", shape),
     ("Sigmoid", smooth::sigmoid),
     ("Slice", slice),
@@ -335,9 +337,23 @@ fn matmul_syms(
                 .collect();
             Ok(Sym::Const(ConstTensor { shape: out_shape, data }))
         }
-        (Sym::Dyn(_), Sym::Dyn(_)) => Err(n.err(
-            "product of two non-constant tensors is not supported yet (one operand must be a weight)",
-        )),
+        (Sym::Dyn(da), Sym::Dyn(db)) => {
+            // Attention-style products: one neuron of k products per output
+            // element (weights 1, exact; a scale other than 1 gets its own
+            // neuron).
+            let elems = (0..numel(&out_shape))
+                .map(|o| {
+                    let products = pairs(o).into_iter().map(|(ia, ib)| (da.ids[ia], db.ids[ib], 1.0)).collect();
+                    let bias = if scale == 1.0 { bias_at[o] } else { 0.0 };
+                    let id = l.push_neuron(Neuron { terms: vec![], products, bias, act: Activation::Identity, node: n.index });
+                    match scale == 1.0 {
+                        true => Elem::Val(id),
+                        false => l.element(n.index, Affine { terms: vec![(id, scale)], bias: bias_at[o] }),
+                    }
+                })
+                .collect();
+            Ok(l.tensor(n.index, out_shape, elems))
+        }
     }
 }
 

@@ -232,3 +232,30 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
     }
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
+
+/// `γ·(relu(x) + α·(exp(x − relu(x)) − 1))`: ELU (γ = 1) and SELU. The
+/// table input `min(x, 0)` is never positive, so exp stays in (0, 1].
+fn elu_like(l: &mut Lowering, n: &NodeCtx, alpha: f64, gamma: f64) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let elems = (0..numel(x.shape()))
+        .map(|o| match resolve(l, elem(&x, o)) {
+            Elem::Const(c) => Elem::Const(gamma * if c > 0.0 { c } else { alpha * c.exp_m1() }),
+            Elem::Val(id) => {
+                let r = l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Relu);
+                let e = l.neuron(n.index, Affine { terms: vec![(id, 1.0), (r, -1.0)], bias: 0.0 }, Activation::Lut(LutFn::Exp));
+                l.element(n.index, Affine { terms: vec![(r, gamma), (e, gamma * alpha)], bias: -gamma * alpha })
+            }
+        })
+        .collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+pub(super) fn elu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    elu_like(l, n, n.attr_float("alpha", 1.0) as f64, 1.0)
+}
+
+pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let alpha = n.attr_float("alpha", 1.673_263_2) as f64;
+    let gamma = n.attr_float("gamma", 1.050_701) as f64;
+    elu_like(l, n, alpha, gamma)
+}

@@ -475,3 +475,68 @@ fn gather_and_shape() {
         .node("Reshape", &["r", "s"], "y", vec![]);
     check(&m);
 }
+
+#[test]
+fn table_functions() {
+    for op in ["Sigmoid", "Tanh", "Exp", "Erf", "Softplus"] {
+        let m = Onnx::new(&[2, 4]).node(op, &["x"], "y", vec![]);
+        check(&m);
+    }
+    // Fused into the Gemm that feeds it: no extra neuron.
+    let m = Onnx::new(&[1, 3]).init("w", &[3, 4], &weights(&[3, 4], 3)).node("Gemm", &["x", "w"], "g", vec![]).node("Sigmoid", &["g"], "y", vec![]);
+    assert_eq!(neurons(&check(&m)), 4);
+    // Log and Sqrt on positive values: x² + 0.5.
+    for op in ["Log", "Sqrt"] {
+        let m = Onnx::new(&[2, 4]).init("h", &[], &[0.5]).node("Mul", &["x", "x"], "sq", vec![]).node("Add", &["sq", "h"], "p", vec![]).node(op, &["p"], "y", vec![]);
+        check(&m);
+    }
+    let m = Onnx::new(&[2, 4]).node("HardSigmoid", &["x"], "y", vec![float("alpha", 0.9), float("beta", 0.4)]);
+    check(&m);
+    for op in ["Elu", "Selu"] {
+        check(&Onnx::new(&[2, 4]).node(op, &["x"], "y", vec![float("alpha", 0.7)]));
+    }
+}
+
+#[test]
+fn softmax_and_log_softmax_on_each_axis() {
+    for op in ["Softmax", "LogSoftmax"] {
+        for axis in [-1, 0, 1] {
+            let m = Onnx::new(&[3, 4]).init("k", &[], &[3.0]).node("Mul", &["x", "k"], "s", vec![]).node(op, &["s"], "y", vec![int("axis", axis)]);
+            check(&m);
+        }
+    }
+}
+
+#[test]
+fn products_quotients_and_powers() {
+    // x·x, x·x·x (Pow 3), broadcast product, and a Gemm of two activations.
+    let m = Onnx::new(&[2, 3]).node("Mul", &["x", "x"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3]).init("e", &[], &[3.0]).node("Pow", &["x", "e"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3]).init("w", &[3, 3], &weights(&[3, 3], 4)).node("MatMul", &["x", "w"], "h", vec![]).node("Mul", &["x", "h"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3])
+        .init("w", &[3, 2], &weights(&[3, 2], 5))
+        .node("MatMul", &["x", "w"], "h", vec![])
+        .node("MatMul", &["h", "x"], "y", vec![]);
+    check(&m);
+    // Quotients by a positive divisor: x / (x² + 1), 1 / (x² + 1).
+    let m = Onnx::new(&[2, 3]).init("one", &[], &[1.0]).node("Mul", &["x", "x"], "sq", vec![]).node("Add", &["sq", "one"], "d", vec![]).node("Div", &["x", "d"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 3]).init("one", &[], &[1.0]).node("Mul", &["x", "x"], "sq", vec![]).node("Add", &["sq", "one"], "d", vec![]).node("Reciprocal", &["d"], "y", vec![]);
+    check(&m);
+}
+
+#[test]
+fn a_divisor_that_crosses_zero_is_refused_naming_the_node() {
+    let m = Onnx::new(&[1, 4]).node("Div", &["x", "x"], "y", vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let model = Model::load(&m.write(dir.path())).unwrap();
+    let x = vec![0.5, -0.25, 0.75, 0.1];
+    let (q, _, _) = crate::compile::calibrate(&model.program, &[x.clone()], &Default::default()).unwrap();
+    let qp = crate::quant::quantize(&model.program, &q).unwrap();
+    let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+    let err = crate::quant::forward(&qp, &q, &xq).unwrap_err().to_string();
+    assert!(err.contains("divisor") && err.contains("Div_0"), "{err}");
+}
