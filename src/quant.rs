@@ -105,6 +105,7 @@ impl QuantParams {
         match act {
             Activation::Identity | Activation::NonNeg => y,
             Activation::Relu => y.max(0),
+            Activation::Step => ((y >= 0) as i64) << self.scale_bits,
             Activation::Lut(f) => self.lut_entry(f, ((y + self.half_range()) >> self.lut_shift()) as usize),
         }
     }

@@ -80,6 +80,8 @@ pub struct GateParams {
     pub range_bits: u32,
     /// Whether any neuron multiplies two values.
     pub products: bool,
+    /// `Some(scale_bits)` when a neuron is a step (its 1 is `2^scale_bits`).
+    pub step: Option<u32>,
     /// The table functions, if any.
     pub lut: Option<LutParams>,
 }
@@ -99,6 +101,7 @@ impl GateParams {
             weight_bits: q.weight_bits,
             range_bits: q.range_bits,
             products: program.has_products(),
+            step: program.neurons().any(|(_, n)| n.act == Activation::Step).then_some(q.scale_bits),
             lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
         }
     }
@@ -112,7 +115,7 @@ impl GateParams {
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12, products: false, lut: None }
+        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None }
     }
 }
 
@@ -131,6 +134,7 @@ pub struct ModelConfig {
     q_ident: Selector,
     q_relu: Selector,
     q_nonneg: Selector,
+    q_step: Option<Selector>,
     lut: Option<LutConfig>,
 }
 
@@ -212,6 +216,17 @@ impl ModelConfig {
             let sign = m.query_advice(z, Rotation(1 - n));
             vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
         });
+        let q_step = params.step.map(|scale_bits| {
+            let q_step = meta.selector();
+            let one = Expression::Constant(Fr::from(1u64 << scale_bits));
+            meta.create_gate("step: out = sign·2^scale, chain = accumulator + bias", |m| {
+                let q = m.query_selector(q_step);
+                let (link, acc_zero, _, out) = result_row(m);
+                let sign = m.query_advice(z, Rotation(1 - n));
+                vec![q.clone() * link, q.clone() * acc_zero, q * (out - sign * one)]
+            });
+            q_step
+        });
         let lut = params.lut.as_ref().map(|lp| {
             let q_lut = meta.complex_selector();
             let tag = meta.fixed_column();
@@ -240,7 +255,7 @@ impl ModelConfig {
                 inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, lut }
+        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut }
     }
 
     /// Fill the tables: the all-zero row, then each function's entries.
@@ -432,6 +447,7 @@ impl Circuit<Fr> for ModelCircuit {
                         Activation::Identity => c.q_ident.enable(&mut region, e)?,
                         Activation::Relu => c.q_relu.enable(&mut region, e)?,
                         Activation::NonNeg => c.q_nonneg.enable(&mut region, e)?,
+                        Activation::Step => c.q_step.expect("a step neuron configures the step gate").enable(&mut region, e)?,
                         Activation::Lut(f) => {
                             let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
                             lut.q_lut.enable(&mut region, e)?;

@@ -90,7 +90,7 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, lut: None };
+    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
@@ -354,4 +354,31 @@ fn divisor_not_positive_is_refused_before_proving() {
     let xq: Vec<i64> = SMOOTH_INPUT.iter().map(|&v| QS.quantize_input(v)).collect();
     let err = forward(&qp, &QS, &xq).unwrap_err().to_string();
     assert!(err.contains("divisor") && err.contains("quotient"), "{err}");
+}
+
+#[test]
+fn step_output_must_be_the_scaled_sign() {
+    // s = step(a − 0.1): 1 (2^scale) for a = 0.7, 0 for a = −0.4.
+    let prog = Program {
+        values: vec![Value::Input(0), Value::Neuron(Neuron::affine(vec![(0, 1.0)], -0.1, Activation::Step, 0))],
+        num_inputs: 1,
+        outputs: vec![1],
+        input_shape: vec![1],
+        output_shape: vec![1],
+        nodes: vec!["step".into()],
+    };
+    let qp = quantize(&prog, &Q).unwrap();
+    for (a, expected) in [(0.7, 1i64 << Q.scale_bits), (-0.4, 0)] {
+        let vals = forward(&qp, &Q, &[Q.quantize_input(a)]).unwrap();
+        assert_eq!(vals[1], expected);
+        let (c, k) = circuit_with(qp.clone(), vals.clone());
+        verify(&c, k).unwrap();
+        let e = c.layout.value_row[1];
+        assert!(verify(&with(c.clone(), Col::X, e, Fr::ONE), k).is_err());
+        // The other answer, consistently in the output and the instance.
+        let mut flipped = vals.clone();
+        flipped[1] = (1i64 << Q.scale_bits) - expected;
+        let (c, k) = circuit_with(qp.clone(), flipped);
+        assert!(verify(&c, k).is_err(), "step({a}) accepted the wrong answer");
+    }
 }

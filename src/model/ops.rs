@@ -12,6 +12,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod linear;
 mod pwl;
+mod select;
 mod shape;
 mod smooth;
 mod window;
@@ -92,6 +93,7 @@ type LowerFn = fn(&mut Lowering, &NodeCtx) -> Result<Sym, ModelError>;
 pub const OPS: &[(&str, LowerFn)] = &[
     ("Abs", pwl::abs),
     ("Add", add),
+    ("ArgMax", select::arg_max),
     ("AveragePool", linear::average_pool),
     ("BatchNormalization", linear::batch_normalization),
     ("Cast", identity),
@@ -104,6 +106,7 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Div", div),
     ("Dropout", identity),
     ("Elu", smooth::elu),
+    ("Equal", select::equal),
     ("Erf", smooth::erf),
     ("Exp", smooth::exp),
     ("Expand", expand),
@@ -113,9 +116,14 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Gemm", gemm),
     ("GlobalAveragePool", linear::global_average_pool),
     ("GlobalMaxPool", pwl::global_max_pool),
+    ("Greater", select::greater),
+    ("GreaterOrEqual", select::greater_or_equal),
     ("HardSigmoid", smooth::hard_sigmoid),
     ("Identity", identity),
+    ("LayerNormalization", smooth::layer_normalization),
     ("LeakyRelu", pwl::leaky_relu),
+    ("Less", select::less),
+    ("LessOrEqual", select::less_or_equal),
     ("Log", smooth::log),
     ("LogSoftmax", smooth::log_softmax),
     ("MatMul", matmul),
@@ -149,6 +157,7 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Tile", tile),
     ("Transpose", transpose),
     ("Unsqueeze", unsqueeze),
+    ("Where", select::where_),
 ];
 
 pub fn lookup(op_type: &str) -> Option<LowerFn> {

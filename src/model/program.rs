@@ -28,6 +28,9 @@ pub enum Activation {
     /// The identity that also asserts the value is non-negative. Never in a
     /// lowered model: the checks of a [`Value::Quotient`] use it.
     NonNeg,
+    /// 1 where the value is ≥ 0, else 0: the chain's sign bit, scaled.
+    /// Comparisons, Where and ArgMax are built from it.
+    Step,
 }
 
 /// Functions evaluated through a lookup table. The table is indexed by the
@@ -48,6 +51,8 @@ pub enum LutFn {
     GeluTanh,
     Sqrt,
     Softplus,
+    /// `1/√x`, for LayerNormalization.
+    Rsqrt,
 }
 
 impl LutFn {
@@ -62,6 +67,7 @@ impl LutFn {
             LutFn::GeluTanh => 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
             LutFn::Sqrt => x.sqrt(),
             LutFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            LutFn::Rsqrt => 1.0 / x.sqrt(),
         }
     }
 }
@@ -72,6 +78,7 @@ impl Activation {
             Activation::Identity | Activation::NonNeg => v,
             Activation::Relu => v.max(0.0),
             Activation::Lut(f) => f.apply(v),
+            Activation::Step => (v >= 0.0) as u8 as f64,
         }
     }
 }

@@ -259,3 +259,69 @@ pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let gamma = n.attr_float("gamma", 1.050_701) as f64;
     elu_like(l, n, alpha, gamma)
 }
+
+/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on: the squares
+/// are products, `1/√(var + ε)` one table neuron per group, the scaling a
+/// product with it.
+pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let rank = x.shape().len() as i64;
+    let axis = n.attr_int("axis", -1);
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&ax) {
+        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    let eps = n.attr_float("epsilon", 1e-5) as f64;
+    let norm_shape = &x.shape()[ax as usize..];
+    let gamma = n.constant(1, "LayerNormalization's scale")?.clone();
+    let beta = match n.opt_input(2) {
+        Some(_) => Some(n.constant(2, "LayerNormalization's bias")?.clone()),
+        None => None,
+    };
+    let param = |t: &ConstTensor, what: &str| -> Result<Vec<usize>, ModelError> {
+        broadcast_shape(&t.shape, norm_shape)
+            .filter(|s| s == norm_shape)
+            .map(|_| broadcast_indices(&t.shape, norm_shape))
+            .ok_or_else(|| n.err(format!("{what} {:?} does not broadcast to {norm_shape:?}", t.shape)))
+    };
+    let gi = param(&gamma, "scale")?;
+    let bi = beta.as_ref().map(|b| param(b, "bias")).transpose()?;
+    let axes: Vec<usize> = (ax as usize..rank as usize).collect();
+    let (_, groups) = super::window::reduce_groups(x.shape(), &axes, true);
+    let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
+    for group in groups {
+        let k = group.len() as f64;
+        let mut mean = Affine::default();
+        for &i in &group {
+            mean.add_scaled(&Affine::of(elem(&x, i)), 1.0 / k);
+        }
+        let mean = l.element(n.index, mean);
+        let centred: Vec<Elem> = group
+            .iter()
+            .map(|&i| {
+                let mut d = Affine::of(elem(&x, i));
+                d.add_scaled(&Affine::of(mean), -1.0);
+                l.element(n.index, d)
+            })
+            .collect();
+        let mut var = Affine::constant(eps);
+        for &d in &centred {
+            let sq = product(l, n.index, d, d);
+            var.add_scaled(&Affine::of(sq), 1.0 / k);
+        }
+        let var = l.simplify(var);
+        let rstd = match var.terms.is_empty() {
+            true => Elem::Const(1.0 / var.bias.sqrt()),
+            false => Elem::Val(l.neuron(n.index, var, Activation::Lut(LutFn::Rsqrt))),
+        };
+        for (j, (&i, &d)) in group.iter().zip(&centred).enumerate() {
+            let g = gamma.data[gi[j]];
+            let scaled = if g == 1.0 { d } else { l.element(n.index, Affine::of(d).times(g)) };
+            let p = product(l, n.index, scaled, rstd);
+            let mut out = Affine::of(p);
+            out.bias += bi.as_ref().map_or(0.0, |bi| beta.as_ref().expect("bias indices come from it").data[bi[j]]);
+            elems[i] = l.element(n.index, out);
+        }
+    }
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}

@@ -540,3 +540,38 @@ fn a_divisor_that_crosses_zero_is_refused_naming_the_node() {
     let err = crate::quant::forward(&qp, &q, &xq).unwrap_err().to_string();
     assert!(err.contains("divisor") && err.contains("Div_0"), "{err}");
 }
+
+#[test]
+fn comparisons_where_and_arg_max() {
+    // relu-free selection: where(x > 0.2, x, −x), and each comparison
+    // feeding a Where so the output is float.
+    for op in ["Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Equal"] {
+        let m = Onnx::new(&[2, 4])
+            .init("t", &[4], &[0.2, -0.3, 0.0, 0.5])
+            .init("k", &[], &[-1.0])
+            .node(op, &["x", "t"], "c", vec![])
+            .node("Mul", &["x", "k"], "nx", vec![])
+            .node("Where", &["c", "x", "nx"], "y", vec![]);
+        check(&m);
+    }
+    // Equal on exact ties: x against a copy of itself through Max(x, x).
+    let m = Onnx::new(&[1, 4]).node("Max", &["x", "x"], "m", vec![]).node("Equal", &["x", "m"], "c", vec![]).node("Where", &["c", "x", "m"], "y", vec![]);
+    check(&m);
+    for (axis, keep) in [(1, 1), (0, 0), (-1, 0)] {
+        let m = Onnx::new(&[3, 4]).node("ArgMax", &["x"], "i", vec![int("axis", axis), int("keepdims", keep)]).node("Cast", &["i"], "y", vec![int("to", 1)]);
+        check(&m);
+    }
+    // First of tied maxima: [0.5, 0.5, 0.1] -> 0.
+    let m = Onnx::new(&[1, 3]).node("ArgMax", &["x"], "i", vec![int("axis", 1)]).node("Cast", &["i"], "y", vec![int("to", 1)]);
+    check_on(&m, Some(vec![0.5, 0.5, 0.1]));
+}
+
+#[test]
+fn layer_normalization() {
+    let m = Onnx::new(&[2, 6])
+        .opset(17)
+        .init("g", &[6], &weights(&[6], 8))
+        .init("b", &[6], &weights(&[6], 9))
+        .node("LayerNormalization", &["x", "g", "b"], "y", vec![int("axis", -1)]);
+    check(&m);
+}

@@ -1,0 +1,170 @@
+//! Comparisons, Where and ArgMax, from the step activation (1 where a
+//! value is ≥ 0, read off the range-check chain's sign bit) and products of
+//! 0/1 values:
+//!
+//! ```text
+//! a ≥ b = step(a − b)        a > b = 1 − step(b − a)     a = b = step(a − b) + step(b − a) − 1
+//! where(c, x, y) = y + c·(x − y)
+//! argmax: m = max, hit_i = step(x_i − m), seen_i = seen_{i−1} OR hit_i, index = Σ (1 − seen_i)
+//! ```
+//! Comparisons are exact on the fixed-point values the circuit holds.
+
+use super::pwl::{extreme, resolve};
+use super::window::reduce_groups;
+use super::*;
+
+/// `step(form)` as an element.
+fn step(l: &mut Lowering, node: usize, form: Affine) -> Elem {
+    let form = l.simplify(form);
+    if form.terms.is_empty() {
+        return Elem::Const((form.bias >= 0.0) as u8 as f64);
+    }
+    Elem::Val(l.neuron(node, form, Activation::Step))
+}
+
+/// `a − b` as a form.
+fn diff(a: Elem, b: Elem) -> Affine {
+    let mut d = Affine::of(a);
+    d.add_scaled(&Affine::of(b), -1.0);
+    d
+}
+
+fn compare(l: &mut Lowering, n: &NodeCtx, f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem) -> Result<Sym, ModelError> {
+    let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
+    let shape = broadcast_shape(a.shape(), b.shape())
+        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
+    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let (x, y) = (resolve(l, elem(&a, ia[o])), resolve(l, elem(&b, ib[o])));
+            f(l, n.index, x, y)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// `1 − e` as an element.
+fn not(l: &mut Lowering, node: usize, e: Elem) -> Elem {
+    let mut f = Affine::constant(1.0);
+    f.add_scaled(&Affine::of(e), -1.0);
+    l.element(node, f)
+}
+
+pub(super) fn greater_or_equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    compare(l, n, |l, node, a, b| step(l, node, diff(a, b)))
+}
+
+pub(super) fn less_or_equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    compare(l, n, |l, node, a, b| step(l, node, diff(b, a)))
+}
+
+pub(super) fn greater(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    compare(l, n, |l, node, a, b| {
+        let s = step(l, node, diff(b, a));
+        not(l, node, s)
+    })
+}
+
+pub(super) fn less(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    compare(l, n, |l, node, a, b| {
+        let s = step(l, node, diff(a, b));
+        not(l, node, s)
+    })
+}
+
+pub(super) fn equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    compare(l, n, |l, node, a, b| {
+        let (ge, le) = (step(l, node, diff(a, b)), step(l, node, diff(b, a)));
+        let mut f = Affine::constant(-1.0);
+        f.add_scaled(&Affine::of(ge), 1.0);
+        f.add_scaled(&Affine::of(le), 1.0);
+        l.element(node, f)
+    })
+}
+
+/// `y + c·(x − y)` for a 0/1 condition `c`.
+fn select(l: &mut Lowering, node: usize, c: Elem, x: Elem, y: Elem) -> Elem {
+    match c {
+        Elem::Const(c) => {
+            if c != 0.0 {
+                x
+            } else {
+                y
+            }
+        }
+        Elem::Val(c) => {
+            let d = l.element(node, diff(x, y));
+            let Elem::Val(d) = d else {
+                // x − y constant: linear in c.
+                let Elem::Const(d) = d else { unreachable!() };
+                let mut f = Affine::of(y);
+                f.add_scaled(&Affine::of(Elem::Val(c)), d);
+                return l.element(node, f);
+            };
+            let y = Affine::of(y);
+            Elem::Val(l.push_neuron(Neuron { terms: y.terms, products: vec![(c, d, 1.0)], bias: y.bias, act: Activation::Identity, node }))
+        }
+    }
+}
+
+pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let (c, x, y) = (n.input(0)?.clone(), n.input(1)?.clone(), n.input(2)?.clone());
+    let shape = broadcast_shape(c.shape(), x.shape())
+        .and_then(|s| broadcast_shape(&s, y.shape()))
+        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?}, {:?}, {:?}", c.shape(), x.shape(), y.shape())))?;
+    let (ic, ix, iy) = (broadcast_indices(c.shape(), &shape), broadcast_indices(x.shape(), &shape), broadcast_indices(y.shape(), &shape));
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let (cv, xv, yv) = (resolve(l, elem(&c, ic[o])), resolve(l, elem(&x, ix[o])), resolve(l, elem(&y, iy[o])));
+            select(l, n.index, cv, xv, yv)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// Index of the first maximum along `axis` (select_last_index = 0).
+pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    if n.attr_int("select_last_index", 0) != 0 {
+        return Err(n.err("select_last_index = 1 is not supported"));
+    }
+    let rank = x.shape().len() as i64;
+    let axis = n.attr_int("axis", 0);
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&ax) {
+        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    let (shape, groups) = reduce_groups(x.shape(), &[ax as usize], n.attr_int("keepdims", 1) != 0);
+    let elems = groups
+        .iter()
+        .map(|g| {
+            let items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
+            let m = extreme(l, n.index, &items, 1.0);
+            let mut index = Affine::default();
+            let mut seen: Option<Elem> = None;
+            for &v in &items[..items.len() - 1] {
+                let hit = step(l, n.index, diff(v, m));
+                let now = match seen {
+                    None => hit,
+                    Some(Elem::Const(s)) => if s != 0.0 { Elem::Const(1.0) } else { hit },
+                    Some(Elem::Val(s)) => match hit {
+                        Elem::Const(h) => if h != 0.0 { Elem::Const(1.0) } else { Elem::Val(s) },
+                        // s OR h = s + h − s·h
+                        Elem::Val(h) => Elem::Val(l.push_neuron(Neuron {
+                            terms: vec![(s, 1.0), (h, 1.0)],
+                            products: vec![(s, h, -1.0)],
+                            bias: 0.0,
+                            act: Activation::Identity,
+                            node: n.index,
+                        })),
+                    },
+                };
+                index.bias += 1.0;
+                index.add_scaled(&Affine::of(now), -1.0);
+                seen = Some(now);
+            }
+            l.element(n.index, index)
+        })
+        .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
