@@ -114,10 +114,11 @@ const CASES: &[Case] = &[
         write_model(&m, &[("Reshape", "reshape_by_input", &["x", "x"], "y")], &[("x", &[1, 3])], "y");
         compile_args(e, &m, &e.input)
     } },
-    Case { kind: "product of two inputs", exit: 2, needle: "two non-constant tensors", args: |e| {
-        let m = e.t.join("square.onnx");
-        write_model(&m, &[("Mul", "square", &["x", "x"], "y")], &[("x", &[1, 3])], "y");
-        compile_args(e, &m, &e.input)
+    Case { kind: "divisor not positive", exit: 2, needle: "divisor -0.25 at node 'ratio' is not positive", args: |e| {
+        let m = e.t.join("ratio.onnx");
+        write_model(&m, &[("Div", "ratio", &["x", "x"], "y")], &[("x", &[1, 3])], "y");
+        let i = write(e, "negative.json", br#"{"input_data": [[0.5, -0.25, 0.75]]}"#);
+        compile_args(e, &m, &i)
     } },
     Case { kind: "two model inputs", exit: 2, needle: "expected exactly one model input", args: |e| {
         let m = e.t.join("two_inputs.onnx");
