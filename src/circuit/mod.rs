@@ -133,7 +133,7 @@ pub struct ModelConfig {
     q_zero: Selector,
     q_ident: Selector,
     q_relu: Selector,
-    q_nonneg: Selector,
+    q_nonneg: Option<Selector>,
     q_step: Option<Selector>,
     lut: Option<LutConfig>,
 }
@@ -160,7 +160,9 @@ impl ModelConfig {
         let q_zero = meta.selector();
         let q_ident = meta.selector();
         let q_relu = meta.selector();
-        let q_nonneg = meta.selector();
+        // Only quotient checks assert a sign, and quotients come with
+        // products: other circuits keep one selector (and commitment) fewer.
+        let q_nonneg = params.products.then(|| meta.selector());
         let p = params.products.then(|| meta.fixed_column());
         meta.enable_equality(x);
         let wb = params.weight_bits as i32;
@@ -210,12 +212,14 @@ impl ModelConfig {
             let sign = m.query_advice(z, Rotation(1 - n));
             vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
         });
-        meta.create_gate("nonneg: out = y ≥ 0, chain = accumulator + bias", |m| {
-            let q = m.query_selector(q_nonneg);
-            let (link, acc_zero, y, out) = result_row(m);
-            let sign = m.query_advice(z, Rotation(1 - n));
-            vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
-        });
+        if let Some(q_nonneg) = q_nonneg {
+            meta.create_gate("nonneg: out = y ≥ 0, chain = accumulator + bias", |m| {
+                let q = m.query_selector(q_nonneg);
+                let (link, acc_zero, y, out) = result_row(m);
+                let sign = m.query_advice(z, Rotation(1 - n));
+                vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
+            });
+        }
         let q_step = params.step.map(|scale_bits| {
             let q_step = meta.selector();
             let one = Expression::Constant(Fr::from(1u64 << scale_bits));
@@ -446,7 +450,7 @@ impl Circuit<Fr> for ModelCircuit {
                     match n.act {
                         Activation::Identity => c.q_ident.enable(&mut region, e)?,
                         Activation::Relu => c.q_relu.enable(&mut region, e)?,
-                        Activation::NonNeg => c.q_nonneg.enable(&mut region, e)?,
+                        Activation::NonNeg => c.q_nonneg.expect("quotient checks configure the sign gate").enable(&mut region, e)?,
                         Activation::Step => c.q_step.expect("a step neuron configures the step gate").enable(&mut region, e)?,
                         Activation::Lut(f) => {
                             let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
