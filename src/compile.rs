@@ -132,15 +132,23 @@ const MAX_LUT_BITS: u32 = 18;
 /// bits, and a larger k.
 fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, samples: &[Vec<f64>]) -> u32 {
     let top = q.range_bits.min(MAX_LUT_BITS).max(DEFAULT_LUT_BITS);
+    // Float outputs and their scale, per sample: the same for every candidate.
+    let floats: Vec<(Vec<f64>, f64)> = samples
+        .iter()
+        .map(|x| {
+            let vals = program.eval_f64(x);
+            let outs: Vec<f64> = program.outputs.iter().map(|&o| vals[o]).collect();
+            let scale = outs.iter().fold(1f64, |m, v| m.max(v.abs()));
+            (outs, scale)
+        })
+        .collect();
     let error = |q: &QuantParams| -> Option<f64> {
         let mut worst = 0f64;
-        for x in samples {
-            let float = program.eval_f64(x);
+        for (x, (float, scale)) in samples.iter().zip(&floats) {
             let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
             let vals = quant::forward(qprog, q, &xq).ok()?;
-            let scale = program.outputs.iter().fold(1f64, |m, &o| m.max(float[o].abs()));
-            for &o in &program.outputs {
-                worst = worst.max((q.dequantize(vals[o]) - float[o]).abs() / scale);
+            for (&o, f) in program.outputs.iter().zip(float) {
+                worst = worst.max((q.dequantize(vals[o]) - f).abs() / scale);
             }
         }
         Some(worst)

@@ -291,6 +291,7 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                 if vals[*den] <= 0 {
                     return Err(QuantError::Divisor { node: qp.nodes[*node].clone(), value: q.dequantize(vals[*den]) });
                 }
+                // The checks read Q itself, so it goes in before them.
                 vals.push(quotient(vals[*num], vals[*den], q));
                 for check in quotient_checks(id, *num, *den, *node, q) {
                     let w = neuron_step(&check, &vals, q);
@@ -298,7 +299,7 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                         return Err(out_of_range(*node, vals[id]));
                     }
                 }
-                vals.pop().expect("pushed above")
+                continue;
             }
         };
         vals.push(out);

@@ -79,6 +79,21 @@ impl NodeCtx<'_> {
         self.attr(name).map(|a| a.ints.clone())
     }
 
+    /// An ONNX axis (negative counts from the end) as an index into `rank`
+    /// dims.
+    fn axis_index(&self, axis: i64, rank: usize) -> Result<usize, ModelError> {
+        let ax = if axis < 0 { axis + rank as i64 } else { axis };
+        if !(0..rank as i64).contains(&ax) {
+            return Err(self.err(format!("axis {axis} out of range for rank {rank}")));
+        }
+        Ok(ax as usize)
+    }
+
+    /// Attribute `axis` (default `default`) as an index into `rank` dims.
+    fn axis_attr(&self, default: i64, rank: usize) -> Result<usize, ModelError> {
+        self.axis_index(self.attr_int("axis", default), rank)
+    }
+
     fn constant(&self, i: usize, what: &str) -> Result<&ConstTensor, ModelError> {
         match self.input(i)? {
             Sym::Const(c) => Ok(c),
@@ -602,6 +617,16 @@ impl Lowering {
     fn neuron(&mut self, node: usize, form: Affine, act: Activation) -> ValueId {
         let Affine { terms, bias } = self.simplify(form);
         self.push_neuron(Neuron::affine(terms, bias, act, node))
+    }
+
+    /// `act(form)` as a tensor element: a constant when the form is one,
+    /// else a new neuron.
+    fn activated(&mut self, node: usize, form: Affine, act: Activation) -> Elem {
+        let form = self.simplify(form);
+        match form.terms.is_empty() {
+            true => Elem::Const(act.apply_f64(form.bias)),
+            false => Elem::Val(self.neuron(node, form, act)),
+        }
     }
 
     /// `form` as a tensor element: a constant, the value itself when the

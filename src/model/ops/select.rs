@@ -15,11 +15,7 @@ use super::*;
 
 /// `step(form)` as an element.
 fn step(l: &mut Lowering, node: usize, form: Affine) -> Elem {
-    let form = l.simplify(form);
-    if form.terms.is_empty() {
-        return Elem::Const((form.bias >= 0.0) as u8 as f64);
-    }
-    Elem::Val(l.neuron(node, form, Activation::Step))
+    l.activated(node, form, Activation::Step)
 }
 
 /// `a − b` as a form.
@@ -92,18 +88,18 @@ fn select(l: &mut Lowering, node: usize, c: Elem, x: Elem, y: Elem) -> Elem {
                 y
             }
         }
-        Elem::Val(c) => {
-            let d = l.element(node, diff(x, y));
-            let Elem::Val(d) = d else {
-                // x − y constant: linear in c.
-                let Elem::Const(d) = d else { unreachable!() };
+        Elem::Val(c) => match l.element(node, diff(x, y)) {
+            // x − y constant: linear in c.
+            Elem::Const(d) => {
                 let mut f = Affine::of(y);
                 f.add_scaled(&Affine::of(Elem::Val(c)), d);
-                return l.element(node, f);
-            };
-            let y = Affine::of(y);
-            Elem::Val(l.push_neuron(Neuron { terms: y.terms, products: vec![(c, d, 1.0)], bias: y.bias, act: Activation::Identity, node }))
-        }
+                l.element(node, f)
+            }
+            Elem::Val(d) => {
+                let y = Affine::of(y);
+                Elem::Val(l.push_neuron(Neuron { terms: y.terms, products: vec![(c, d, 1.0)], bias: y.bias, act: Activation::Identity, node }))
+            }
+        },
     }
 }
 
@@ -122,19 +118,28 @@ pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     Ok(l.tensor(n.index, shape, elems))
 }
 
+/// `a OR b` of two 0/1 elements: `a + b − a·b`.
+fn or(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+    match (a, b) {
+        (Elem::Const(c), other) | (other, Elem::Const(c)) => if c != 0.0 { Elem::Const(1.0) } else { other },
+        (Elem::Val(a), Elem::Val(b)) => Elem::Val(l.push_neuron(Neuron {
+            terms: vec![(a, 1.0), (b, 1.0)],
+            products: vec![(a, b, -1.0)],
+            bias: 0.0,
+            act: Activation::Identity,
+            node,
+        })),
+    }
+}
+
 /// Index of the first maximum along `axis` (select_last_index = 0).
 pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     if n.attr_int("select_last_index", 0) != 0 {
         return Err(n.err("select_last_index = 1 is not supported"));
     }
-    let rank = x.shape().len() as i64;
-    let axis = n.attr_int("axis", 0);
-    let ax = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&ax) {
-        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
-    }
-    let (shape, groups) = reduce_groups(x.shape(), &[ax as usize], n.attr_int("keepdims", 1) != 0);
+    let ax = n.axis_attr(0, x.shape().len())?;
+    let (shape, groups) = reduce_groups(x.shape(), &[ax], n.attr_int("keepdims", 1) != 0);
     let elems = groups
         .iter()
         .map(|g| {
@@ -146,18 +151,7 @@ pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
                 let hit = step(l, n.index, diff(v, m));
                 let now = match seen {
                     None => hit,
-                    Some(Elem::Const(s)) => if s != 0.0 { Elem::Const(1.0) } else { hit },
-                    Some(Elem::Val(s)) => match hit {
-                        Elem::Const(h) => if h != 0.0 { Elem::Const(1.0) } else { Elem::Val(s) },
-                        // s OR h = s + h − s·h
-                        Elem::Val(h) => Elem::Val(l.push_neuron(Neuron {
-                            terms: vec![(s, 1.0), (h, 1.0)],
-                            products: vec![(s, h, -1.0)],
-                            bias: 0.0,
-                            act: Activation::Identity,
-                            node: n.index,
-                        })),
-                    },
+                    Some(s) => or(l, n.index, s, hit),
                 };
                 index.bias += 1.0;
                 index.add_scaled(&Affine::of(now), -1.0);

@@ -292,15 +292,7 @@ pub(super) fn gather(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
     let idx = n.constant(1, "Gather's indices")?;
     let s = x.shape().to_vec();
-    let rank = s.len() as i64;
-    let mut axis = n.attr_int("axis", 0);
-    if axis < 0 {
-        axis += rank;
-    }
-    if axis < 0 || axis >= rank {
-        return Err(n.err(format!("axis {} out of range for rank {rank}", n.attr_int("axis", 0))));
-    }
-    let axis = axis as usize;
+    let axis = n.axis_attr(0, s.len())?;
     let d = s[axis] as i64;
     let ind: Vec<usize> = const_ints(idx)
         .iter()

@@ -23,12 +23,7 @@ fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, ModelError> 
             return Ok(x);
         }
     }
-    let elems = (0..numel(x.shape()))
-        .map(|o| match resolve(l, elem(&x, o)) {
-            Elem::Const(c) => Elem::Const(f.apply(c)),
-            Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(f))),
-        })
-        .collect();
+    let elems = (0..numel(x.shape())).map(|o| l.activated(n.index, Affine::of(elem(&x, o)), Activation::Lut(f))).collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
@@ -155,10 +150,7 @@ pub(super) fn pow(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                     product(l, n.index, sq, v)
                 }
                 -1.0 => quotient(l, n.index, Elem::Const(1.0), v),
-                0.5 => match resolve(l, v) {
-                    Elem::Const(c) => Elem::Const(c.sqrt()),
-                    Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(LutFn::Sqrt))),
-                },
+                0.5 => l.activated(n.index, Affine::of(v), Activation::Lut(LutFn::Sqrt)),
                 _ => return Err(n.err(format!("exponent {p} is not supported (1, 2, 3, 0.5 and -1 are)"))),
             })
         })
@@ -168,13 +160,8 @@ pub(super) fn pow(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 /// The softmax axis (opset 13 semantics: one axis, default −1).
 fn softmax_groups(n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
-    let rank = x.shape().len() as i64;
-    let axis = n.attr_int("axis", -1);
-    let ax = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&ax) {
-        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
-    }
-    Ok(super::window::reduce_groups(x.shape(), &[ax as usize], true).1)
+    let ax = n.axis_attr(-1, x.shape().len())?;
+    Ok(super::window::reduce_groups(x.shape(), &[ax], true).1)
 }
 
 /// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`.
@@ -186,11 +173,7 @@ fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Ele
         .map(|&v| {
             let mut d = Affine::of(v);
             d.add_scaled(&Affine::of(m), -1.0);
-            let d = l.simplify(d);
-            match d.terms.is_empty() {
-                true => Elem::Const(d.bias.exp()),
-                false => Elem::Val(l.neuron(n.index, d, Activation::Lut(LutFn::Exp))),
-            }
+            l.activated(n.index, d, Activation::Lut(LutFn::Exp))
         })
         .collect();
     let mut sum = Affine::default();
@@ -219,10 +202,7 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in softmax_groups(n, &x)? {
         let (m, _, sum) = shifted_exps(l, n, &x, &group);
-        let log_sum = match resolve(l, sum) {
-            Elem::Const(c) => Elem::Const(c.ln()),
-            Elem::Val(id) => Elem::Val(l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Lut(LutFn::Log))),
-        };
+        let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(LutFn::Log));
         for &i in &group {
             let mut form = Affine::of(elem(&x, i));
             form.add_scaled(&Affine::of(m), -1.0);
@@ -265,14 +245,10 @@ pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 /// product with it.
 pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let rank = x.shape().len() as i64;
-    let axis = n.attr_int("axis", -1);
-    let ax = if axis < 0 { axis + rank } else { axis };
-    if !(0..rank).contains(&ax) {
-        return Err(n.err(format!("axis {axis} is out of range for rank {rank}")));
-    }
+    let rank = x.shape().len();
+    let ax = n.axis_attr(-1, rank)?;
     let eps = n.attr_float("epsilon", 1e-5) as f64;
-    let norm_shape = &x.shape()[ax as usize..];
+    let norm_shape = &x.shape()[ax..];
     let gamma = n.constant(1, "LayerNormalization's scale")?.clone();
     let beta = match n.opt_input(2) {
         Some(_) => Some(n.constant(2, "LayerNormalization's bias")?.clone()),
@@ -286,7 +262,7 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     };
     let gi = param(&gamma, "scale")?;
     let bi = beta.as_ref().map(|b| param(b, "bias")).transpose()?;
-    let axes: Vec<usize> = (ax as usize..rank as usize).collect();
+    let axes: Vec<usize> = (ax..rank).collect();
     let (_, groups) = super::window::reduce_groups(x.shape(), &axes, true);
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in groups {
@@ -309,11 +285,7 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
             let sq = product(l, n.index, d, d);
             var.add_scaled(&Affine::of(sq), 1.0 / k);
         }
-        let var = l.simplify(var);
-        let rstd = match var.terms.is_empty() {
-            true => Elem::Const(1.0 / var.bias.sqrt()),
-            false => Elem::Val(l.neuron(n.index, var, Activation::Lut(LutFn::Rsqrt))),
-        };
+        let rstd = l.activated(n.index, var, Activation::Lut(LutFn::Rsqrt));
         for (j, (&i, &d)) in group.iter().zip(&centred).enumerate() {
             let g = gamma.data[gi[j]];
             let scaled = if g == 1.0 { d } else { l.element(n.index, Affine::of(d).times(g)) };

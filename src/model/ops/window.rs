@@ -130,12 +130,9 @@ pub(super) fn reduce_axes(n: &NodeCtx, rank: usize) -> Result<Option<Vec<usize>>
     }
     let mut axes = Vec::new();
     for a in raw {
-        let ax = if a < 0 { a + rank as i64 } else { a };
-        if ax < 0 || ax >= rank as i64 {
-            return Err(n.err(format!("axis {a} out of range for rank {rank}")));
-        }
-        if !axes.contains(&(ax as usize)) {
-            axes.push(ax as usize);
+        let ax = n.axis_index(a, rank)?;
+        if !axes.contains(&ax) {
+            axes.push(ax);
         }
     }
     axes.sort_unstable();
