@@ -14,6 +14,7 @@ pub mod compile;
 pub mod eth;
 pub mod evm;
 pub mod model;
+pub mod poseidon;
 pub mod proof;
 pub mod quant;
 pub mod suite;
