@@ -2,7 +2,7 @@
 //! no, 2 bad input or any other error.
 
 use crate::aggregate::{AggregateProof, Aggregated};
-use crate::compile::{self, CompileOptions, Compiled};
+use crate::compile::{self, CompileOptions, Compiled, Vis};
 use crate::evm;
 use crate::model::InputFile;
 use crate::proof::{self, ProofFile};
@@ -45,6 +45,28 @@ pub enum Command {
         /// Weight precision 2^BITS (default 10).
         #[arg(long)]
         weight_bits: Option<u32>,
+        /// Model input in the proof: public values, private, or hashed (only its Poseidon
+        /// commitment is public).
+        #[arg(long, value_enum, default_value_t = Vis::Public)]
+        input_visibility: Vis,
+        /// Model output in the proof: public, private or hashed.
+        #[arg(long, value_enum, default_value_t = Vis::Public)]
+        output_visibility: Vis,
+        /// Weights: fixed (baked into the circuit: the verifying key pins the model), private
+        /// (any weights of this architecture), or hashed (private, with their Poseidon
+        /// commitment public, so a contract can pin a model version; one verifier serves every
+        /// version).
+        #[arg(long = "param-visibility", value_enum, default_value_t = Vis::Fixed)]
+        param_visibility: Vis,
+    },
+    /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
+    /// circuit: the weights' (always), and the input's and output's for --input.
+    Commit {
+        /// Compiled model directory.
+        dir: PathBuf,
+        /// An input in {"input_data": [[...]]} form.
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
     /// Create proving and verifying keys (development SRS unless --srs is given).
     Setup {
@@ -216,10 +238,11 @@ pub struct Rejected(pub String);
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Compile { model, inputs, out, scale, weight_bits } => {
+        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility } => {
             let t = Instant::now();
             let samples = read_samples(&inputs, &model)?;
-            let opts = CompileOptions { scale_bits: scale, weight_bits };
+            let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility };
+            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility };
             let c = compile::compile(&model, &samples, &opts, &out)?;
             let s = &c.settings;
             println!(
@@ -237,6 +260,25 @@ pub fn run(cli: Cli) -> Result<()> {
                 s.quant.range_bits,
                 s.calibration.max_abs_activation
             );
+            println!(
+                "  input {}, output {}, weights {}; public inputs: {}",
+                s.visibility.input,
+                s.visibility.output,
+                s.visibility.params,
+                summarize_names(&s.public_layout)
+            );
+        }
+        Command::Commit { dir, input } => {
+            let c = Compiled::load(&dir)?;
+            let x = match &input {
+                Some(path) => Some(InputFile::read(path)?.input_for(&c.model.program, path)?),
+                None => None,
+            };
+            let mut out = serde_json::Map::new();
+            for (name, value) in c.commitments(x.as_deref())? {
+                out.insert(name, serde_json::Value::String(proof::fr_to_hex(&value)));
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::Setup { dir, srs } => {
             let c = Compiled::load(&dir)?;
@@ -418,6 +460,28 @@ fn read_samples(paths: &[PathBuf], model: &Path) -> Result<Vec<Vec<f64>>> {
         .map(|p| InputFile::read(p)?.input_for(&m.program, p).map_err(Into::into))
         .collect::<Result<Vec<_>>>()
         .context("reading calibration inputs")
+}
+
+/// `input[0..36], output[0..2], params_commitment`: runs of indexed names
+/// collapsed.
+fn summarize_names(names: &[String]) -> String {
+    let mut parts: Vec<(String, usize, usize)> = Vec::new();
+    for n in names {
+        let (base, idx) = match n.split_once('[') {
+            Some((b, i)) => (b.to_string(), i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (n.clone(), None),
+        };
+        match (parts.last_mut(), idx) {
+            (Some((b, _, end)), Some(i)) if *b == base && *end == i => *end = i + 1,
+            (_, Some(i)) => parts.push((base, i, i + 1)),
+            (_, None) => parts.push((base, 0, 0)),
+        }
+    }
+    parts
+        .into_iter()
+        .map(|(b, s, e)| if e == 0 { b } else { format!("{b}[{s}..{e}]") })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn format_floats(v: &[f64]) -> String {

@@ -5,6 +5,7 @@
 //! [`Compiled::load`], so there is one source of truth for the weights.
 
 use crate::circuit::layout::{self, Layout};
+pub use crate::circuit::public::{Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
@@ -12,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::path::{Path, PathBuf};
+use halo2_proofs::halo2curves::bn256::Fr;
 use std::sync::Arc;
 
 pub const SETTINGS_VERSION: u32 = 2;
@@ -28,15 +30,12 @@ pub struct Settings {
     pub input_shape: Vec<usize>,
     pub output_shape: Vec<usize>,
     pub visibility: Visibility,
+    /// The name of each public input, in verifier order (see
+    /// `circuit::public::PublicItem::name`).
+    #[serde(default)]
+    pub public_layout: Vec<String>,
     pub layout: LayoutStats,
     pub calibration: Calibration,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Visibility {
-    pub input: String,
-    pub output: String,
-    pub params: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +62,7 @@ pub struct Calibration {
 pub struct CompileOptions {
     pub scale_bits: Option<u32>,
     pub weight_bits: Option<u32>,
+    pub visibility: Visibility,
 }
 
 /// Activation precision bounds when calibrating.
@@ -108,7 +108,7 @@ pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOpt
     if !qprog.lut_fns().is_empty() {
         q.lut_bits = table_bits(program, &qprog, &q, samples);
     }
-    let lay = Layout::new(&qprog, &q, 0);
+    let lay = Layout::new(&qprog, &q, 0, opts.visibility);
     let k = lay.min_k().with_context(|| format!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K))?;
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
@@ -160,6 +160,7 @@ fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, sam
 
 /// Run `compile` end to end and write `out_dir`.
 pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+    opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model = Model::load(model_path)?;
     let (quant, k, max_abs) = calibrate(&model.program, samples, opts)?;
     let program = quant::quantize(&model.program, &quant)?;
@@ -167,8 +168,8 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         let xq: Vec<i64> = s.iter().map(|&v| quant.quantize_input(v)).collect();
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
-    let lay = Layout::new(&program, &quant, k);
-    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program));
+    let lay = Layout::new(&program, &quant, k, opts.visibility);
+    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility));
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
@@ -176,7 +177,8 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         quant,
         input_shape: program.input_shape.clone(),
         output_shape: program.output_shape.clone(),
-        visibility: Visibility { input: "public".into(), output: "public".into(), params: "fixed".into() },
+        visibility: opts.visibility,
+        public_layout: lay.public.iter().map(|p| p.name()).collect(),
         layout: LayoutStats {
             rows_used: lay.rows_used,
             usable_rows: lay.usable_rows(),
@@ -185,7 +187,7 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
             advice_columns,
             fixed_columns,
             selectors,
-            public_inputs: program.num_inputs + program.outputs.len(),
+            public_inputs: lay.public.len(),
         },
         calibration: Calibration { samples: samples.len(), max_abs_activation: max_abs },
     };
@@ -219,7 +221,7 @@ impl Compiled {
         }
         let model = Model::load(&model_path)?;
         let program = quant::quantize(&model.program, &settings.quant)?;
-        let lay = Layout::new(&program, &settings.quant, settings.k);
+        let lay = Layout::new(&program, &settings.quant, settings.k, settings.visibility);
         Ok(Compiled { dir: dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
     }
 
@@ -238,6 +240,23 @@ impl Compiled {
             },
             values,
         ))
+    }
+
+    /// The Poseidon commitments a proof with hashed visibility exposes:
+    /// the weights' always; the input's and the output's for `input`.
+    pub fn commitments(&self, input: Option<&[f64]>) -> Result<Vec<(String, Fr)>> {
+        use crate::circuit::public::{PublicItem, Tensor};
+        let values = match input {
+            Some(x) => Some(self.circuit_for(x)?.1),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for t in [Tensor::Params, Tensor::Input, Tensor::Output] {
+            if let Some(h) = crate::circuit::commitment(t, &self.program, &self.layout, values.as_deref()) {
+                out.push((PublicItem::Commitment(t).name(), h));
+            }
+        }
+        Ok(out)
     }
 
     pub fn keygen_circuit(&self) -> ModelCircuit {

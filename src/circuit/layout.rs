@@ -2,6 +2,8 @@
 //! program alone (no witness), so keygen and proving agree by construction.
 
 use crate::model::{Neuron, Program, Value, ValueId};
+use super::poseidon::sponge_rows;
+use super::public::{public_items, PublicItem, Tensor, Visibility, Vis};
 use super::GateParams;
 use crate::quant::{circuit_neurons, QuantParams};
 
@@ -27,11 +29,28 @@ pub struct NeuronRows {
     pub chain_start: usize,
 }
 
+/// One Poseidon sponge, in the hash columns from row `start`.
+#[derive(Clone, Debug)]
+pub struct Sponge {
+    pub tensor: Tensor,
+    pub start: usize,
+    /// Message words.
+    pub len: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub k: u32,
     pub num_inputs: usize,
     pub num_outputs: usize,
+    pub visibility: Visibility,
+    /// What public row `i` (public input `i`) holds.
+    pub public: Vec<PublicItem>,
+    /// Rows after the public ones that hold the inputs when those are not
+    /// public.
+    pub hidden_inputs: usize,
+    /// The sponges of hashed tensors, beside the neuron rows.
+    pub sponges: Vec<Sponge>,
     /// Bits per chain: range bits + weight bits.
     pub chain_bits: usize,
     /// Row of the `x` cell that holds each value.
@@ -51,16 +70,20 @@ impl Layout {
     /// `z` column alongside the block). Blocks leave no gaps: every multiply
     /// chain starts from the zero `acc` of the row above. A quotient is
     /// three blocks; its value is the first one's result.
-    pub fn new(program: &Program<i64>, q: &QuantParams, k: u32) -> Layout {
+    ///
+    /// Public rows come first (see [`public_items`]), then the inputs that
+    /// are not public. Sponges run in their own columns from row 0.
+    pub fn new(program: &Program<i64>, q: &QuantParams, k: u32, visibility: Visibility) -> Layout {
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
-        let num_public = program.num_inputs + program.outputs.len();
+        let public = public_items(&visibility, program.num_inputs, program.outputs.len());
+        let hidden_inputs = if visibility.input == Vis::Public { 0 } else { program.num_inputs };
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
-        let mut row = num_public;
+        let mut row = public.len() + hidden_inputs;
         let mut z_free = 0usize;
         for (id, v) in program.values.iter().enumerate() {
             if let Value::Input(i) = v {
-                value_row[id] = *i;
+                value_row[id] = if hidden_inputs == 0 { *i } else { public.len() + *i };
             }
             for (j, neuron) in circuit_neurons(program, id, q).into_iter().enumerate() {
                 let t = neuron.terms.len() + 2 * neuron.products.len();
@@ -75,17 +98,48 @@ impl Layout {
                 row = result_row + 1;
             }
         }
+        let num_params: usize = neurons.iter().map(|n: &NeuronRows| n.neuron.terms.len() + 1).sum();
+        let mut sponges = Vec::new();
+        let mut hash_rows = 0;
+        for (vis, tensor, len) in [
+            (visibility.input, Tensor::Input, program.num_inputs),
+            (visibility.params, Tensor::Params, num_params),
+            (visibility.output, Tensor::Output, program.outputs.len()),
+        ] {
+            if vis == Vis::Hashed {
+                sponges.push(Sponge { tensor, start: hash_rows, len });
+                hash_rows += sponge_rows(len);
+            }
+        }
         Layout {
             k,
             num_inputs: program.num_inputs,
             num_outputs: program.outputs.len(),
+            visibility,
+            public,
+            hidden_inputs,
+            sponges,
             chain_bits,
             value_row,
             neurons,
-            rows_used: row,
+            rows_used: row.max(hash_rows),
             table_rows: table_rows(program, q),
-            reserved_rows: reserved_rows(&GateParams::of(q, program)),
+            reserved_rows: reserved_rows(&GateParams::of(q, program, visibility)),
         }
+    }
+
+    /// The rows of the weights and biases, with their values, in the order
+    /// the params commitment hashes them: per neuron block, its term
+    /// weights then its bias. (Product coefficients are structure, like
+    /// the 1 of `x·x`, and stay in the circuit.)
+    pub fn param_cells(&self) -> Vec<(usize, i64)> {
+        self.neurons
+            .iter()
+            .flat_map(|nr| {
+                let first = nr.start + nr.padding;
+                nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i, w)).chain([(nr.result_row, nr.neuron.bias)])
+            })
+            .collect()
     }
 
     pub fn usable_rows(&self) -> usize {

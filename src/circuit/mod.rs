@@ -51,6 +51,8 @@
 //! Weights live in the fixed column `f`, so a model is a circuit.
 
 pub mod layout;
+pub mod poseidon;
+pub mod public;
 
 use crate::model::{Activation, LutFn, Program};
 use crate::quant::{neuron_step, QuantParams};
@@ -59,6 +61,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 use layout::Layout;
+use poseidon::PoseidonConfig;
+use public::{PublicItem, Tensor, Visibility};
 use std::sync::Arc;
 
 /// Signed integer to field element.
@@ -84,6 +88,9 @@ pub struct GateParams {
     pub step: Option<u32>,
     /// The table functions, if any.
     pub lut: Option<LutParams>,
+    /// What is public, private, hashed: weights in advice cells when not
+    /// fixed, a Poseidon gadget when anything is hashed.
+    pub visibility: Visibility,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +102,7 @@ pub struct LutParams {
 }
 
 impl GateParams {
-    pub fn of(q: &QuantParams, program: &Program<i64>) -> GateParams {
+    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility) -> GateParams {
         let fns = program.lut_fns();
         GateParams {
             weight_bits: q.weight_bits,
@@ -103,6 +110,7 @@ impl GateParams {
             products: program.has_products(),
             step: program.neurons().any(|(_, n)| n.act == Activation::Step).then_some(q.scale_bits),
             lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
+            visibility,
         }
     }
 
@@ -115,7 +123,7 @@ impl GateParams {
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None }
+        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default() }
     }
 }
 
@@ -136,6 +144,10 @@ pub struct ModelConfig {
     q_nonneg: Option<Selector>,
     q_step: Option<Selector>,
     lut: Option<LutConfig>,
+    /// Weights and biases, when they are private or hashed; `f` then holds
+    /// 1 where a weight applies and 0 elsewhere.
+    w: Option<Column<Advice>>,
+    poseidon: Option<PoseidonConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -165,6 +177,19 @@ impl ModelConfig {
         let q_nonneg = params.products.then(|| meta.selector());
         let p = params.products.then(|| meta.fixed_column());
         meta.enable_equality(x);
+        let w = params.visibility.params_in_advice().then(|| meta.advice_column());
+        if let (Some(w), true) = (w, params.visibility.params == public::Vis::Hashed) {
+            meta.enable_equality(w);
+        }
+        // The weight a row applies: `f`, or `f·w` with `f` as a 0/1 mask
+        // (so padding and product rows cannot pick up a free weight).
+        let weight = move |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+            let f = m.query_fixed(f, Rotation::cur());
+            match w {
+                Some(w) => f * m.query_advice(w, Rotation::cur()),
+                None => f,
+            }
+        };
         let wb = params.weight_bits as i32;
         let n = (params.range_bits + params.weight_bits) as i32;
         let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
@@ -173,7 +198,7 @@ impl ModelConfig {
             let q = m.query_selector(q_mac);
             let acc_cur = m.query_advice(acc, Rotation::cur());
             let acc_prev = m.query_advice(acc, Rotation::prev());
-            let w = m.query_fixed(f, Rotation::cur());
+            let w = weight(m);
             let xv = m.query_advice(x, Rotation::cur());
             let mac = q * (acc_cur - acc_prev - w * xv.clone());
             match p {
@@ -195,9 +220,7 @@ impl ModelConfig {
         // y + H (the top range bits) wb rows up, the sign bit at the top.
         // It also zeroes `acc`, which the next block's first multiply reads.
         let result_row = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
-            let link = m.query_advice(z, Rotation::cur())
-                - m.query_advice(acc, Rotation::prev())
-                - m.query_fixed(f, Rotation::cur());
+            let link = m.query_advice(z, Rotation::cur()) - m.query_advice(acc, Rotation::prev()) - weight(m);
             let y = m.query_advice(z, Rotation(-wb)) - half.clone();
             (link, m.query_advice(acc, Rotation::cur()), y, m.query_advice(x, Rotation::cur()))
         };
@@ -259,7 +282,9 @@ impl ModelConfig {
                 inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut }
+        let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
+        let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off));
+        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
     }
 
     /// Fill the tables: the all-zero row, then each function's entries.
@@ -317,25 +342,57 @@ pub enum Col {
     X,
     Acc,
     Z,
+    /// Weights in advice (private or hashed params).
+    W,
+    /// Poseidon state word `i`.
+    S(usize),
+    /// Square of Poseidon S-box input `i`.
+    U(usize),
+    /// Poseidon message words and squeezed hash.
+    M,
 }
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams::of(&self.quant, &self.program)
+        GateParams::of(&self.quant, &self.program, self.layout.visibility)
     }
 
-    /// Public inputs in verifier order: quantized inputs, then outputs,
-    /// offset-encoded (see the module docs).
+    /// Public inputs in verifier order (see [`public::public_items`]):
+    /// values offset-encoded (see the module docs), commitments as hashes.
     pub fn instance(&self) -> Vec<Fr> {
         let w = self.witness.as_ref().expect("instance needs a witness");
-        let off = self.quant.public_offset() as i128;
-        public_values(&self.program, w).into_iter().map(|v| fe(v as i128 + off)).collect()
+        public_instance(&self.program, &self.layout, &self.quant, w)
     }
 }
 
-/// Quantized inputs then outputs, as integers.
-pub fn public_values(program: &Program<i64>, values: &[i64]) -> Vec<i64> {
-    (0..program.num_inputs).map(|i| values[i]).chain(program.outputs.iter().map(|&o| values[o])).collect()
+/// The message words of a hashed tensor: its quantized values as field
+/// elements (negative ones as `r − |v|`).
+pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[i64]>) -> Option<Vec<Fr>> {
+    let words = |ids: &mut dyn Iterator<Item = usize>| values.map(|v| ids.map(|i| fe(v[i] as i128)).collect());
+    match tensor {
+        Tensor::Input => words(&mut (0..program.num_inputs)),
+        Tensor::Output => words(&mut program.outputs.iter().copied()),
+        Tensor::Params => Some(layout.param_cells().into_iter().map(|(_, w)| fe(w as i128)).collect()),
+    }
+}
+
+/// The commitment `commit` prints and the circuit exposes.
+pub fn commitment(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[i64]>) -> Option<Fr> {
+    tensor_words(tensor, program, layout, values).map(|w| crate::poseidon::hash(&w))
+}
+
+/// The public inputs for the program values `values`.
+pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams, values: &[i64]) -> Vec<Fr> {
+    let off = q.public_offset() as i128;
+    layout
+        .public
+        .iter()
+        .map(|item| match *item {
+            PublicItem::Input(i) => fe(values[i] as i128 + off),
+            PublicItem::Output(j) => fe(values[program.outputs[j]] as i128 + off),
+            PublicItem::Commitment(t) => commitment(t, program, layout, Some(values)).expect("values given"),
+        })
+        .collect()
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -364,75 +421,112 @@ impl Circuit<Fr> for ModelCircuit {
         let lay = &self.layout;
         let prog = &self.program;
         let q = &self.quant;
-        let vals = self.witness.as_deref();
-        let known = |v: i128| match vals {
-            Some(_) => Value::known(fe(v)),
-            None => Value::unknown(),
+        let vals: Option<&[i64]> = self.witness.as_deref().map(|v| v.as_slice());
+        let off = fe(q.public_offset() as i128);
+        let column = |col: Col| -> Column<Advice> {
+            let hash = || c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+            match col {
+                Col::X => c.x,
+                Col::Acc => c.acc,
+                Col::Z => c.z,
+                Col::W => c.w.expect("weights in advice configure w"),
+                Col::S(i) => hash().s[i],
+                Col::U(i) => hash().u[i],
+                Col::M => hash().m,
+            }
         };
         layouter.assign_region(
             || "model",
             |mut region| {
-                // Every advice cell goes through `put`, so tests can corrupt
-                // any one of them (see `ModelCircuit::corrupt`).
-                let put = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Col, row: usize, v: i128| {
-                    let delta: Fr = self.corrupt.iter().filter(|(cc, r, _)| *cc == col && *r == row).map(|(_, _, d)| *d).sum();
-                    let column = match col {
-                        Col::X => c.x,
-                        Col::Acc => c.acc,
-                        Col::Z => c.z,
+                // Every advice cell goes through `put_fr`, so tests can
+                // corrupt any one of them (see `ModelCircuit::corrupt`).
+                let put_fr = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Column<Advice>, row: usize, v: Option<Fr>| {
+                    let delta: Fr = self.corrupt.iter().filter(|(cc, r, _)| column(*cc) == col && *r == row).map(|(_, _, d)| *d).sum();
+                    let v = match (vals, v) {
+                        (Some(_), Some(v)) => Value::known(v + delta),
+                        _ => Value::unknown(),
                     };
-                    region.assign_advice(column, row, known(v).map(|f| f + delta));
+                    region.assign_advice(col, row, v);
                 };
-                let x_cell = |row: usize| Cell { row_offset: row, column: c.x.into() };
+                let put = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Col, row: usize, v: i128| {
+                    put_fr(region, column(col), row, Some(fe(v)));
+                };
+                let cell = |col: Col, row: usize| Cell { row_offset: row, column: column(col).into() };
+                let val = |id: usize| vals.map(|v| v[id]).unwrap_or(0) as i128;
 
-                // Public rows: inputs then outputs.
-                let public: Vec<i64> = match vals {
-                    Some(v) => crate::circuit::public_values(prog, v),
-                    None => vec![0; lay.num_inputs + lay.num_outputs],
-                };
-                for (row, &v) in public.iter().enumerate() {
-                    put(&mut region, Col::X, row, v as i128);
+                // Public rows, then the inputs that are not public.
+                for (row, item) in lay.public.iter().enumerate() {
+                    match *item {
+                        PublicItem::Input(i) => put(&mut region, Col::X, row, val(i)),
+                        PublicItem::Output(j) => {
+                            put(&mut region, Col::X, row, val(prog.outputs[j]));
+                            region.constrain_equal(cell(Col::X, row), cell(Col::X, lay.value_row[prog.outputs[j]]));
+                        }
+                        // The sponge's squeeze cell holds it; copied below.
+                        PublicItem::Commitment(t) => {
+                            let hash = vals.map(|v| commitment(t, prog, lay, Some(v)).expect("values given"));
+                            put_fr(&mut region, c.x, row, hash.map(|h| h - off));
+                        }
+                    }
+                    put(&mut region, Col::Acc, row, 0);
                 }
-                for (j, &o) in prog.outputs.iter().enumerate() {
-                    region.constrain_equal(x_cell(lay.num_inputs + j), x_cell(lay.value_row[o]));
+                // Hidden input rows are zero-weight multiply rows: their
+                // `acc` stays 0 from the public row above, as the first
+                // neuron block needs.
+                for row in lay.public.len()..lay.public.len() + lay.hidden_inputs {
+                    let i = row - lay.public.len();
+                    put(&mut region, Col::X, row, val(i));
+                    put(&mut region, Col::Acc, row, 0);
+                    region.assign_fixed(c.f, row, Fr::zero());
+                    if c.w.is_some() {
+                        put(&mut region, Col::W, row, 0);
+                    }
+                    c.q_mac.enable(&mut region, row)?;
                 }
 
                 let bits = lay.chain_bits;
-                for (row, _) in public.iter().enumerate() {
-                    put(&mut region, Col::Acc, row, 0);
-                }
+                let in_advice = c.w.is_some();
                 for nr in &lay.neurons {
                     let n = &nr.neuron;
                     for row in nr.start..nr.start + nr.padding {
                         region.assign_fixed(c.f, row, Fr::zero());
                         put(&mut region, Col::X, row, 0);
                         put(&mut region, Col::Acc, row, 0);
+                        if in_advice {
+                            put(&mut region, Col::W, row, 0);
+                        }
                         c.q_mac.enable(&mut region, row)?;
                     }
                     // Multiply rows: (source, weight, product weight, what
                     // the row adds to acc); a product is (a, 0, w, w·a·b)
                     // then (b, 0, 0, 0).
-                    let val = |id: usize| vals.map(|v| v[id]).unwrap_or(0) as i128;
                     let first = nr.start + nr.padding;
-                    let rows = n.terms.iter().map(|&(src, w)| (src, w, 0, w as i128 * val(src))).chain(
-                        n.products.iter().flat_map(|&(a, b, w)| [(a, 0, w, w as i128 * val(a) * val(b)), (b, 0, 0, 0)]),
+                    let rows = n.terms.iter().map(|&(src, w)| (src, Some(w), 0, w as i128 * val(src))).chain(
+                        n.products.iter().flat_map(|&(a, b, w)| [(a, None, w, w as i128 * val(a) * val(b)), (b, None, 0, 0)]),
                     );
                     let mut acc = 0i128;
                     for (i, (src, w, pw, adds)) in rows.enumerate() {
                         let row = first + i;
                         acc += adds;
-                        region.assign_fixed(c.f, row, fe(w as i128));
+                        let w = w.unwrap_or(0) as i128;
+                        if in_advice {
+                            // A term row applies its weight; a product row none.
+                            region.assign_fixed(c.f, row, fe((i < n.terms.len()) as i128));
+                            put(&mut region, Col::W, row, w);
+                        } else {
+                            region.assign_fixed(c.f, row, fe(w));
+                        }
                         if let Some(p) = c.p {
                             region.assign_fixed(p, row, fe(pw as i128));
                         }
                         put(&mut region, Col::X, row, val(src));
                         put(&mut region, Col::Acc, row, acc);
                         c.q_mac.enable(&mut region, row)?;
-                        region.constrain_equal(x_cell(row), x_cell(lay.value_row[src]));
+                        region.constrain_equal(cell(Col::X, row), cell(Col::X, lay.value_row[src]));
                     }
                     // The chain: MSB-first prefixes of V = dot product + bias.
-                    let w = vals.map(|v| neuron_step(n, v, q));
-                    let total = w.map(|w| w.acc).unwrap_or(0);
+                    let wit = vals.map(|v| neuron_step(n, v, q));
+                    let total = wit.map(|w| w.acc).unwrap_or(0);
                     c.q_zero.enable(&mut region, nr.chain_start)?;
                     for i in 0..=bits {
                         // Floor shifts: for an out-of-range V this is the
@@ -444,9 +538,14 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                     }
                     let e = nr.result_row;
-                    region.assign_fixed(c.f, e, fe(n.bias as i128));
+                    if in_advice {
+                        region.assign_fixed(c.f, e, Fr::one());
+                        put(&mut region, Col::W, e, n.bias as i128);
+                    } else {
+                        region.assign_fixed(c.f, e, fe(n.bias as i128));
+                    }
                     put(&mut region, Col::Acc, e, 0);
-                    put(&mut region, Col::X, e, w.map(|w| w.out).unwrap_or(0) as i128);
+                    put(&mut region, Col::X, e, wit.map(|w| w.out).unwrap_or(0) as i128);
                     match n.act {
                         Activation::Identity => c.q_ident.enable(&mut region, e)?,
                         Activation::Relu => c.q_relu.enable(&mut region, e)?,
@@ -458,6 +557,25 @@ impl Circuit<Fr> for ModelCircuit {
                             region.assign_fixed(lut.tag, e, Fr::from(c.params.tag(f)));
                         }
                     }
+                }
+
+                // Sponges, in their own columns beside the rows above; each
+                // word is a copy of the cell that holds it.
+                for sp in &lay.sponges {
+                    let hash = c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+                    let words = tensor_words(sp.tensor, prog, lay, vals);
+                    let words = if vals.is_some() { words } else { None };
+                    let cells = hash.assign(&mut region, sp.start, sp.len, words.as_deref(), off, &put_fr)?;
+                    let sources: Vec<Cell> = match sp.tensor {
+                        Tensor::Input => (0..prog.num_inputs).map(|i| cell(Col::X, lay.value_row[i])).collect(),
+                        Tensor::Output => prog.outputs.iter().map(|&o| cell(Col::X, lay.value_row[o])).collect(),
+                        Tensor::Params => lay.param_cells().into_iter().map(|(row, _)| cell(Col::W, row)).collect(),
+                    };
+                    for (word, source) in cells.words.into_iter().zip(sources) {
+                        region.constrain_equal(word, source);
+                    }
+                    let public_row = lay.public.iter().position(|p| *p == PublicItem::Commitment(sp.tensor)).expect("a hashed tensor has a public commitment");
+                    region.constrain_equal(cells.hash, cell(Col::X, public_row));
                 }
                 Ok(())
             },

@@ -2,6 +2,7 @@
 //! of cell (or the public input) makes the circuit reject.
 
 use super::layout::{self, Layout, NeuronRows};
+use super::public::{Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, Value};
 use crate::quant::{forward, quantize};
@@ -36,8 +37,8 @@ fn circuit_with(qp: Program<i64>, vals: Vec<i64>) -> (ModelCircuit, u32) {
 }
 
 fn circuit_at(qp: Program<i64>, vals: Vec<i64>, q: QuantParams) -> (ModelCircuit, u32) {
-    let k = Layout::new(&qp, &q, 0).min_k().unwrap();
-    let lay = Layout::new(&qp, &q, k);
+    let k = Layout::new(&qp, &q, 0, Visibility::default()).min_k().unwrap();
+    let lay = Layout::new(&qp, &q, k, Visibility::default());
     (ModelCircuit { program: Arc::new(qp), quant: q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
@@ -90,7 +91,7 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None };
+    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default() };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
@@ -102,7 +103,17 @@ fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
     ModelConfig::configure(&mut cs, GateParams { lut: lut.clone(), ..plain.clone() });
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 8));
-    assert_eq!(layout::reserved_rows(&GateParams { lut, ..plain }), 8);
+    assert_eq!(layout::reserved_rows(&GateParams { lut, ..plain.clone() }), 8);
+    // Weights in advice: the mask times the weight cell, degree 4; so is a
+    // Poseidon round (x^5 read as x·u² with u = x² in its own cell).
+    let private = Visibility { params: Vis::Private, ..Visibility::default() };
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, GateParams { visibility: private, ..plain.clone() });
+    assert_eq!(cs.degree(), 4);
+    let hashed = Visibility { params: Vis::Hashed, ..Visibility::default() };
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, GateParams { visibility: hashed, ..plain });
+    assert_eq!(cs.degree(), 4);
 }
 
 #[test]
@@ -380,5 +391,123 @@ fn step_output_must_be_the_scaled_sign() {
         flipped[1] = (1i64 << Q.scale_bits) - expected;
         let (c, k) = circuit_with(qp.clone(), flipped);
         assert!(verify(&c, k).is_err(), "step({a}) accepted the wrong answer");
+    }
+}
+
+// ---- Visibility: weights in advice, hashed tensors ----
+
+fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
+    let qp = quantize(&tiny_program(), &Q).unwrap();
+    let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
+    let vals = forward(&qp, &Q, &xq).unwrap();
+    let k = Layout::new(&qp, &Q, 0, vis).min_k().unwrap();
+    let lay = Layout::new(&qp, &Q, k, vis);
+    (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
+}
+
+const ALL_HASHED: Visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed };
+
+#[test]
+fn every_visibility_passes_with_its_public_layout() {
+    let vis = |input, output, params| Visibility { input, output, params };
+    for v in [
+        vis(Vis::Public, Vis::Public, Vis::Private),
+        vis(Vis::Private, Vis::Public, Vis::Fixed),
+        vis(Vis::Hashed, Vis::Public, Vis::Fixed),
+        vis(Vis::Public, Vis::Hashed, Vis::Hashed),
+        vis(Vis::Private, Vis::Private, Vis::Hashed),
+        ALL_HASHED,
+    ] {
+        let (c, k) = circuit_vis(&INPUT, v);
+        verify(&c, k).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+        let names: Vec<String> = c.layout.public.iter().map(|p| p.name()).collect();
+        assert_eq!(names.len(), c.instance().len());
+        assert_eq!(names.iter().filter(|n| n.starts_with("input[")).count(), if v.input == Vis::Public { 3 } else { 0 });
+        assert_eq!(names.contains(&"params_commitment".to_string()), v.params == Vis::Hashed, "{v:?}");
+    }
+}
+
+/// The public commitments are the off-circuit Poseidon hashes of the
+/// quantized tensors; the circuit agrees (the MockProver run binds them).
+#[test]
+fn commitments_are_the_native_hashes() {
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    verify(&c, k).unwrap();
+    let w = c.witness.as_ref().unwrap();
+    let inst = c.instance();
+    let input: Vec<Fr> = (0..3).map(|i| fe(w[i] as i128)).collect();
+    assert_eq!(inst[0], crate::poseidon::hash(&input));
+    let params: Vec<Fr> = c.layout.param_cells().iter().map(|&(_, v)| fe(v as i128)).collect();
+    // 3 + 2 + 2 weights, 3 biases
+    assert_eq!(params.len(), 10);
+    assert_eq!(inst[1], crate::poseidon::hash(&params));
+    assert_eq!(inst[2], crate::poseidon::hash(&[fe(w[5] as i128)]));
+}
+
+#[test]
+fn wrong_commitment_fails() {
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    for i in 0..3 {
+        let mut inst = c.instance();
+        inst[i] += Fr::ONE;
+        assert!(MockProver::run(k, &c, vec![inst]).unwrap().verify().is_err(), "commitment {i}");
+    }
+}
+
+/// A changed weight (with every downstream cell recomputed, so all model
+/// gates hold) still fails: the weight is a copy of a hashed word.
+#[test]
+fn changed_hashed_weight_fails() {
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    let (row, _) = c.layout.param_cells()[0];
+    assert!(verify(&with(c, Col::W, row, Fr::ONE), k).is_err());
+}
+
+#[test]
+fn changed_hidden_input_fails() {
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    let row = c.layout.value_row[0];
+    assert!(verify(&with(c, Col::X, row, Fr::ONE), k).is_err());
+}
+
+/// Private weights are the prover's choice, but padding and product rows
+/// apply none: a weight cell there changes nothing, so the mask holds.
+#[test]
+fn private_weights_apply_only_where_the_mask_is_set() {
+    let v = Visibility { params: Vis::Private, ..Visibility::default() };
+    let (c, k) = circuit_vis(&INPUT, v);
+    let nr = c.layout.neurons.iter().find(|n| n.padding > 0).expect("a padded block").clone();
+    verify(&with(c.clone(), Col::W, nr.start, Fr::from(5)), k).unwrap();
+    // ...while on a term row the weight is used: changing it alone breaks the accumulator.
+    assert!(verify(&with(c, Col::W, nr.start + nr.padding, Fr::ONE), k).is_err());
+}
+
+/// Every kind of sponge cell: the initial state, a message word, the
+/// absorbed state, a full-round and a partial-round state, the output and
+/// the squeezed cell.
+#[test]
+fn corrupted_sponge_cells_fail() {
+    use super::poseidon::PERMUTATION_ROWS;
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    let params = c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).unwrap().clone();
+    let b = params.start;
+    let end = b + super::poseidon::sponge_rows(params.len) - 1;
+    let cases = [
+        (Col::S(0), b),
+        (Col::S(1), b),
+        (Col::M, b),
+        (Col::M, b + 1),
+        (Col::S(2), b + 1),
+        (Col::S(1), b + 3),
+        (Col::S(2), b + 30),
+        (Col::U(0), b + 2),
+        (Col::U(2), b + 3),
+        (Col::U(0), b + 30),
+        (Col::S(0), b + PERMUTATION_ROWS + 1),
+        (Col::S(0), end),
+        (Col::M, end),
+    ];
+    for (col, row) in cases {
+        assert!(verify(&with(c.clone(), col, row, Fr::ONE), k).is_err(), "{col:?} at row {row}");
     }
 }

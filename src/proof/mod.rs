@@ -151,16 +151,24 @@ pub struct ProofFile {
     pub k: u32,
     /// Proof bytes, hex.
     pub proof: String,
-    /// Public inputs as uint256 hex, in verifier order: inputs, then outputs,
-    /// each the quantized value plus `public_offset` (so never zero).
+    /// Public inputs as uint256 hex, in verifier order (named in
+    /// `public_layout`): public inputs, then public outputs, each the
+    /// quantized value plus `public_offset` (so never zero), then the
+    /// Poseidon commitments of hashed tensors.
     pub public_inputs: Vec<String>,
+    /// The name of each public input (`input[3]`, `output[0]`,
+    /// `params_commitment`, ...). Absent in files from before visibility
+    /// options: those are inputs then outputs.
+    #[serde(default)]
+    pub public_layout: Vec<String>,
     /// Added to each quantized value to form its public input.
     pub public_offset: i64,
     /// Quantized value = public input - public_offset; float = that / 2^scale_bits.
     pub scale_bits: u32,
     pub input_shape: Vec<usize>,
     pub output_shape: Vec<usize>,
-    /// Outputs of the circuit, dequantized.
+    /// Outputs of the circuit, dequantized; empty unless outputs are public
+    /// (a hashed or private output stays with the prover).
     pub outputs: Vec<f64>,
     /// The float model (tract) on the same input.
     pub float_outputs: Vec<f64>,
@@ -239,6 +247,9 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
     let rel_errors: Vec<f64> = abs_errors.iter().zip(&float_outputs).map(|(e, f)| e / f.abs().max(1e-9)).collect();
     let max_abs_error = abs_errors.iter().copied().fold(0.0, f64::max);
     let max_rel_error = rel_errors.iter().copied().fold(0.0, f64::max);
+    let public_outputs = c.settings.visibility.output == crate::compile::Vis::Public;
+    let (outputs, float_outputs, abs_errors, rel_errors) =
+        if public_outputs { (outputs, float_outputs, abs_errors, rel_errors) } else { Default::default() };
     Ok(ProofFile {
         version: PROOF_VERSION,
         transcript,
@@ -246,6 +257,7 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         k: c.settings.k,
         proof: to_hex(&proof),
         public_inputs: instance.iter().map(fr_to_hex).collect(),
+        public_layout: c.settings.public_layout.clone(),
         public_offset: q.public_offset(),
         scale_bits: q.scale_bits,
         input_shape: c.settings.input_shape.clone(),

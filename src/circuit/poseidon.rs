@@ -1,0 +1,193 @@
+//! The Poseidon sponge of [`crate::poseidon`] as a gadget: its own three
+//! state columns, running in the rows beside the model's neurons.
+//!
+//! One sponge over `L` message words takes `66·⌈L/2⌉ + 1` rows:
+//!
+//! ```text
+//! row        s0 s1 s2         m          gate
+//! b          state            word 2p    init (p = 0: s = rc = [L·2^64, 0, 0]); absorb
+//! b+1        state + words    word 2p+1  round 0   (rc = round constants)
+//! b+1+i      ...                         round i   (full or partial)
+//! b+66       output (next b)
+//! end        hash             hash − off squeeze
+//! ```
+//! `absorb`: `s0' = s0, s1' = s1 + m, s2' = s2 + m[+1]` (`absorb1` adds a
+//! single word: an odd message's zero padding is a constant of the
+//! circuit, not a witness). A round: `s' = MDS·sbox(s + rc)`, the S-box on
+//! every word (full) or on word 0 (partial). halo2-axiom caps the
+//! constraint degree at 5, and `q·(a^5)` would be 6, so each S-box input
+//! `a = s + rc` has its square in a `u` column (`q·(u − a²)`, degree 3) and
+//! the round reads `a^5` as `a·u²` (degree 4 with the selector).
+//! Message words reach `m` through copy constraints; `squeeze` puts
+//! `hash − off` in `m`, where the public gate (module docs of
+//! [`crate::circuit`]) expects an offset-encoded public value, so a
+//! commitment is a public input like any other.
+
+use crate::poseidon::{self, State, ROUNDS, WIDTH};
+use halo2_proofs::circuit::{Cell, Region};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use halo2_proofs::poly::Rotation;
+
+/// Rows per permutation: the absorb row and one per round.
+pub const PERMUTATION_ROWS: usize = 1 + ROUNDS;
+
+/// Rows one sponge over `len` words occupies.
+pub fn sponge_rows(len: usize) -> usize {
+    PERMUTATION_ROWS * poseidon::permutations(len) + 1
+}
+
+#[derive(Clone, Debug)]
+pub struct PoseidonConfig {
+    pub s: [Column<Advice>; WIDTH],
+    /// `(s + rc)²` of each S-box input.
+    pub u: [Column<Advice>; WIDTH],
+    rc: [Column<Fixed>; WIDTH],
+    /// Message words (copied in) and the squeezed, offset hash.
+    pub m: Column<Advice>,
+    q_init: Selector,
+    q_absorb: Selector,
+    q_absorb1: Selector,
+    q_full: Selector,
+    q_partial: Selector,
+    q_squeeze: Selector,
+}
+
+/// The cells a sponge exposes to the rest of the circuit.
+pub struct SpongeCells {
+    /// The `m` cell of each message word, to copy the word into.
+    pub words: Vec<Cell>,
+    /// The `m` cell holding `hash − off`.
+    pub hash: Cell,
+}
+
+impl PoseidonConfig {
+    /// `offset` is the public-value offset (`2^(range_bits-1) + 1`).
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, offset: Fr) -> Self {
+        let s = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
+        let u = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
+        let rc = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let m = meta.advice_column();
+        meta.enable_equality(m);
+        let c = PoseidonConfig {
+            s,
+            u,
+            rc,
+            m,
+            q_init: meta.selector(),
+            q_absorb: meta.selector(),
+            q_absorb1: meta.selector(),
+            q_full: meta.selector(),
+            q_partial: meta.selector(),
+            q_squeeze: meta.selector(),
+        };
+        let mds = poseidon::constants().mds;
+        meta.create_gate("poseidon init: state = [L·2^64, 0, 0]", |v| {
+            let q = v.query_selector(c.q_init);
+            (0..WIDTH).map(|j| q.clone() * (v.query_advice(s[j], Rotation::cur()) - v.query_fixed(rc[j], Rotation::cur()))).collect::<Vec<_>>()
+        });
+        for (sel, words, name) in [(c.q_absorb, 2, "poseidon absorb two words"), (c.q_absorb1, 1, "poseidon absorb one word")] {
+            meta.create_gate(name, |v| {
+                let q = v.query_selector(sel);
+                (0..WIDTH)
+                    .map(|j| {
+                        let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
+                        if j >= 1 && j <= words {
+                            next = next - v.query_advice(m, Rotation(j as i32 - 1));
+                        }
+                        q.clone() * next
+                    })
+                    .collect::<Vec<_>>()
+            });
+        }
+        for (sel, full, name) in [(c.q_full, true, "poseidon full round"), (c.q_partial, false, "poseidon partial round")] {
+            meta.create_gate(name, |v| {
+                let q = v.query_selector(sel);
+                let sboxed = |j: usize| full || j == 0;
+                let mut constraints = Vec::new();
+                let mut t = Vec::with_capacity(WIDTH);
+                for j in 0..WIDTH {
+                    let a = v.query_advice(s[j], Rotation::cur()) + v.query_fixed(rc[j], Rotation::cur());
+                    if sboxed(j) {
+                        let sq = v.query_advice(u[j], Rotation::cur());
+                        constraints.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
+                        t.push(a * sq.clone() * sq);
+                    } else {
+                        t.push(a);
+                    }
+                }
+                for i in 0..WIDTH {
+                    let mixed = (0..WIDTH).fold(Expression::Constant(Fr::ZERO), |acc, j| acc + Expression::Constant(mds[i][j]) * t[j].clone());
+                    constraints.push(q.clone() * (v.query_advice(s[i], Rotation::next()) - mixed));
+                }
+                constraints
+            });
+        }
+        meta.create_gate("poseidon squeeze: m = hash − offset", |v| {
+            let q = v.query_selector(c.q_squeeze);
+            vec![q * (v.query_advice(m, Rotation::cur()) + Expression::Constant(offset) - v.query_advice(s[0], Rotation::cur()))]
+        });
+        c
+    }
+
+    /// Lay out one sponge from row `start` over `len` words (`message` is
+    /// `None` at keygen). `put(region, column, row, value)` assigns an
+    /// advice cell (the caller's hook for corrupting witnesses in tests).
+    pub fn assign(
+        &self,
+        region: &mut Region<'_, Fr>,
+        start: usize,
+        len: usize,
+        message: Option<&[Fr]>,
+        offset: Fr,
+        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
+    ) -> Result<SpongeCells, Error> {
+        let c = poseidon::constants();
+        let fixed = |region: &mut Region<'_, Fr>, row: usize, values: State| {
+            for (col, v) in self.rc.iter().zip(values) {
+                region.assign_fixed(*col, row, v);
+            }
+        };
+        let put_state = |region: &mut Region<'_, Fr>, row: usize, state: Option<State>| {
+            for (j, col) in self.s.iter().enumerate() {
+                put(region, *col, row, state.map(|s| s[j]));
+            }
+        };
+        let mut state = message.map(|_| poseidon::initial_state(len));
+        fixed(region, start, poseidon::initial_state(len));
+        self.q_init.enable(region, start)?;
+        let mut words = Vec::with_capacity(len);
+        for p in 0..poseidon::permutations(len) {
+            let b = start + p * PERMUTATION_ROWS;
+            put_state(region, b, state);
+            let pair = 2.min(len - 2 * p);
+            for w in 0..pair {
+                let word = message.map(|m| m[2 * p + w]);
+                put(region, self.m, b + w, word);
+                words.push(Cell { row_offset: b + w, column: self.m.into() });
+                if let (Some(s), Some(word)) = (state.as_mut(), word) {
+                    s[1 + w] += word;
+                }
+            }
+            if pair == 2 { self.q_absorb.enable(region, b)? } else { self.q_absorb1.enable(region, b)? };
+            for r in 0..ROUNDS {
+                let row = b + 1 + r;
+                put_state(region, row, state);
+                fixed(region, row, c.round[r]);
+                for j in 0..WIDTH {
+                    if j == 0 || poseidon::is_full_round(r) {
+                        put(region, self.u[j], row, state.map(|s| (s[j] + c.round[r][j]).square()));
+                    }
+                }
+                if poseidon::is_full_round(r) { self.q_full.enable(region, row)? } else { self.q_partial.enable(region, row)? };
+                state = state.map(|s| poseidon::round(&s, r));
+            }
+        }
+        let end = start + sponge_rows(len) - 1;
+        put_state(region, end, state);
+        put(region, self.m, end, state.map(|s| s[0] - offset));
+        self.q_squeeze.enable(region, end)?;
+        Ok(SpongeCells { words, hash: Cell { row_offset: end, column: self.m.into() } })
+    }
+}
