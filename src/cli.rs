@@ -355,7 +355,11 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 let c = Compiled::load(&dir)?;
                 let keys = proof::load_keys(&c)?;
-                evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?
+                let a = evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?;
+                let q = &c.settings.quant;
+                let lib = evm::public_layout::library_source(&c.layout.public.iter().map(|p| p.name()).collect::<Vec<_>>(), &c.settings.model_hash, q.public_offset(), q.scale_bits);
+                crate::artifact::write_atomic(&out.join(evm::public_layout::LAYOUT_FILE), lib.as_bytes())?;
+                a
             };
             println!(
                 "verifier written to {}: runtime {} bytes (limit {}), proof {} bytes, {} public inputs, solc {}",

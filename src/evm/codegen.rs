@@ -171,6 +171,9 @@ impl PublicInputs {
     }
 }
 
+/// Deepest operand nesting a gate expression keeps inline (see `Gen::expr`).
+const MAX_NESTING: usize = 6;
+
 /// Up to this many public inputs, their checks and Lagrange terms are
 /// unrolled (cheapest in gas); beyond it they run in loops (smallest code).
 const UNROLL_PUBLIC: usize = 64;
@@ -354,27 +357,40 @@ impl Gen<'_> {
         self.query_eval(queries, self.lay.fixed_evals, col, rot)
     }
 
+    /// A gate polynomial as one Yul expression. Operands nest, and solc
+    /// keeps every pending operand on the stack, so a subexpression nested
+    /// deeper than [`MAX_NESTING`] (a Poseidon round's `MDS·(a·u²)`) is
+    /// computed first into a memory slot and read back.
     fn expr(&self, e: &Expression<Fr>) -> Result<String, CodegenError> {
         let inst = self.m("inst_eval");
         let r = self.r.clone();
         let unsupported = std::cell::RefCell::new(None);
-        let s = e.evaluate(
-            &|c| hex_fr(&c),
+        let leaf = |s: String| (s, 1usize);
+        let op = |s: String, depth: usize| {
+            if depth <= MAX_NESTING {
+                return (s, depth);
+            }
+            let name = format!("spill{}", self.mem.borrow().names.len());
+            self.store(&name, s);
+            (self.m(&name), 1)
+        };
+        let (s, _) = e.evaluate(
+            &|c| leaf(hex_fr(&c)),
             &|_| {
                 *unsupported.borrow_mut() = Some("selectors (not converted to fixed)".to_string());
-                "0".into()
+                leaf("0".into())
             },
-            &|q| self.fixed_eval(q.column_index(), q.rotation().0),
-            &|q| self.advice_eval(q.column_index(), q.rotation().0),
-            &|_| inst.clone(),
+            &|q| leaf(self.fixed_eval(q.column_index(), q.rotation().0)),
+            &|q| leaf(self.advice_eval(q.column_index(), q.rotation().0)),
+            &|_| leaf(inst.clone()),
             &|_| {
                 *unsupported.borrow_mut() = Some("challenges".to_string());
-                "0".into()
+                leaf("0".into())
             },
-            &|a| format!("sub({r}, {a})"),
-            &|a, b| format!("addmod({a}, {b}, {r})"),
-            &|a, b| format!("mulmod({a}, {b}, {r})"),
-            &|a, c| format!("mulmod({a}, {}, {r})", hex_fr(&c)),
+            &|(a, d)| op(format!("sub({r}, {a})"), d + 1),
+            &|(a, da), (b, db)| op(format!("addmod({a}, {b}, {r})"), da.max(db) + 1),
+            &|(a, da), (b, db)| op(format!("mulmod({a}, {b}, {r})"), da.max(db) + 1),
+            &|(a, d), c| op(format!("mulmod({a}, {}, {r})", hex_fr(&c)), d + 1),
         );
         match unsupported.into_inner() {
             Some(what) => Err(CodegenError::Unsupported(what)),
