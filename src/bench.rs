@@ -1,7 +1,7 @@
 //! `zkml-evm bench`: the whole pipeline per model, each in a fresh process
 //! so peak memory is per model, printed as one table.
 
-use crate::compile::{compile_vector, CompileOptions};
+use crate::compile::{compile_vector, CompileOptions, Vis, Visibility};
 use crate::evm::verifier::{calldata, gen_verifier, run_in_revm};
 use crate::proof;
 use anyhow::{bail, Context, Result};
@@ -12,6 +12,11 @@ use std::time::Instant;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchRow {
     pub model: String,
+    /// Weight visibility the model was compiled with.
+    pub params: Vis,
+    /// Weights and biases (what a params commitment hashes).
+    pub weights: usize,
+    pub rows: usize,
     pub k: u32,
     pub keygen_s: f64,
     pub prove_s: f64,
@@ -39,8 +44,9 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// One model, in this process: compile -> setup -> prove -> verify -> EVM.
-pub fn one(model_dir: &Path) -> Result<BenchRow> {
-    let v = compile_vector(model_dir, &CompileOptions::default())?;
+pub fn one(model_dir: &Path, params: Vis) -> Result<BenchRow> {
+    let visibility = Visibility { params, ..Visibility::default() };
+    let v = compile_vector(model_dir, &CompileOptions { visibility, ..Default::default() })?;
     let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
     let setup = proof::setup(c, None)?;
     let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
@@ -57,6 +63,9 @@ pub fn one(model_dir: &Path) -> Result<BenchRow> {
     }
     Ok(BenchRow {
         model: model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        params,
+        weights: c.layout.param_cells().len(),
+        rows: c.settings.layout.rows_used,
         k: c.settings.k,
         keygen_s: setup.keygen_seconds,
         prove_s: p.prove_seconds,
@@ -69,7 +78,10 @@ pub fn one(model_dir: &Path) -> Result<BenchRow> {
     })
 }
 
-pub fn run(models: &[PathBuf], json: Option<&Path>) -> Result<()> {
+/// The table, one fresh process per model and weight visibility; with
+/// several visibilities, also what hashing costs per 1,000 weights
+/// against fixed weights in the same run.
+pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()> {
     let models: Vec<PathBuf> = if models.is_empty() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
         DEFAULT_MODELS.iter().map(|m| root.join(m)).collect()
@@ -77,35 +89,64 @@ pub fn run(models: &[PathBuf], json: Option<&Path>) -> Result<()> {
         models.to_vec()
     };
     let exe = std::env::current_exe()?;
+    let params = if params.is_empty() { &[Vis::Fixed][..] } else { params };
     let mut rows = Vec::new();
     println!(
-        "{:<20} {:>3} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
-        "model", "k", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
+        "{:<20} {:>7} {:>8} {:>7} {:>3} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
+        "model", "weights", "weights", "rows", "k", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
     );
     for m in &models {
-        eprintln!("bench: {} ...", m.display());
-        let out = std::process::Command::new(&exe)
-            .arg("bench-one")
-            .arg(m)
-            .output()
-            .with_context(|| format!("cannot run {}", exe.display()))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            println!("{:<20} failed: {}", m.display(), err.lines().last().unwrap_or("").trim());
-            continue;
+        for &vis in params {
+            eprintln!("bench: {} (weights {vis}) ...", m.display());
+            let out = std::process::Command::new(&exe)
+                .arg("bench-one")
+                .arg(m)
+                .args(["--param-visibility", &vis.to_string()])
+                .output()
+                .with_context(|| format!("cannot run {}", exe.display()))?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                println!("{:<20} failed: {}", m.display(), err.lines().last().unwrap_or("").trim());
+                continue;
+            }
+            let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
+            println!(
+                "{:<20} {:>7} {:>8} {:>7} {:>3} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
+                row.model,
+                row.params.to_string(),
+                row.weights,
+                row.rows,
+                row.k,
+                row.keygen_s,
+                row.prove_s,
+                row.verify_s,
+                row.peak_rss_mb,
+                row.proof_bytes,
+                row.verify_gas,
+                row.runtime_bytes,
+                row.max_abs_error
+            );
+            rows.push(row);
         }
-        let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
-        println!(
-            "{:<20} {:>3} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
-            row.model, row.k, row.keygen_s, row.prove_s, row.verify_s, row.peak_rss_mb, row.proof_bytes, row.verify_gas, row.runtime_bytes, row.max_abs_error
-        );
-        rows.push(row);
+    }
+    for hashed in rows.iter().filter(|r| r.params == Vis::Hashed) {
+        if let Some(fixed) = rows.iter().find(|r| r.model == hashed.model && r.params == Vis::Fixed) {
+            let per = 1000.0 / hashed.weights as f64;
+            println!(
+                "{}: hashing the weights costs {:.0} rows and {:.2} prove s per 1,000 weights ({} weights; verify gas {:+})",
+                hashed.model,
+                (hashed.rows as f64 - fixed.rows as f64) * per,
+                (hashed.prove_s - fixed.prove_s) * per,
+                hashed.weights,
+                hashed.verify_gas as i64 - fixed.verify_gas as i64
+            );
+        }
     }
     if let Some(path) = json {
         crate::artifact::write_json(path, &rows)?;
     }
-    if rows.len() < models.len() {
-        bail!("{} of {} models failed", models.len() - rows.len(), models.len());
+    if rows.len() < models.len() * params.len() {
+        bail!("{} of {} runs failed", models.len() * params.len() - rows.len(), models.len() * params.len());
     }
     Ok(())
 }

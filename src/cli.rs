@@ -142,6 +142,10 @@ pub enum Command {
         /// log2 rows of the aggregation circuit (with --aggregate).
         #[arg(long, default_value_t = crate::aggregate::DEFAULT_K)]
         k: u32,
+        /// Weight visibilities to run each model with, e.g. --params fixed,hashed (which also
+        /// prints the cost of hashing per 1,000 weights).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        params: Vec<Vis>,
     },
     /// Deploy a verifier directory (or a forge/solc artefact JSON) to a chain.
     Deploy {
@@ -190,7 +194,11 @@ pub enum Command {
     },
     /// Benchmark one model and print its row as JSON (used by `bench`).
     #[command(hide = true)]
-    BenchOne { model: PathBuf },
+    BenchOne {
+        model: PathBuf,
+        #[arg(long, value_enum, default_value_t = Vis::Fixed)]
+        param_visibility: Vis,
+    },
     /// Benchmark one aggregation and print its row as JSON (used by `bench --aggregate`).
     #[command(hide = true)]
     BenchAggregateOne { model: PathBuf, proofs: usize, k: u32 },
@@ -424,11 +432,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
             crate::bench::run_aggregate(&model, &aggregate, k, json.as_deref())?
         }
-        Command::Bench { models, json, .. } => crate::bench::run(&models, json.as_deref())?,
+        Command::Bench { models, json, params, .. } => crate::bench::run(&models, &params, json.as_deref())?,
         Command::BenchAggregateOne { model, proofs, k } => {
             println!("{}", serde_json::to_string(&crate::bench::aggregate_one(&model, proofs, k)?)?)
         }
-        Command::BenchOne { model } => println!("{}", serde_json::to_string(&crate::bench::one(&model)?)?),
+        Command::BenchOne { model, param_visibility } => println!("{}", serde_json::to_string(&crate::bench::one(&model, param_visibility)?)?),
         Command::Calldata { proof } => {
             println!("{}", crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?));
         }
