@@ -428,7 +428,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
         Command::SuiteOne { model, max_k } => println!("{}", serde_json::to_string(&crate::suite::one(&model, max_k))?),
-        Command::Bench { models, json, aggregate, k } if !aggregate.is_empty() => {
+        Command::Bench { models, json, aggregate, k, .. } if !aggregate.is_empty() => {
             let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
             crate::bench::run_aggregate(&model, &aggregate, k, json.as_deref())?
         }

@@ -29,6 +29,44 @@ pub struct NeuronRows {
     pub chain_start: usize,
 }
 
+/// How the params sponge packs weights into words: `per_word` signed
+/// weights of `bits` bits each (range-checked by a lookup), Horner-combined.
+/// Packing is what makes hashed weights affordable: about 66 rows per two
+/// words, so one weight per word would cost 33 rows a weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packing {
+    pub bits: u32,
+    pub per_word: usize,
+}
+
+/// Slot width bounds: the range table has `2^bits` rows.
+pub const MIN_PACK_BITS: u32 = 12;
+pub const MAX_PACK_BITS: u32 = 16;
+
+impl Packing {
+    /// The fewest bits (at least [`MIN_PACK_BITS`]) that hold every weight;
+    /// `None` past [`MAX_PACK_BITS`] (the weights are then hashed one per word).
+    pub fn for_weights(weights: impl Iterator<Item = i64>) -> Option<Packing> {
+        let max = weights.map(|w| w.unsigned_abs()).max().unwrap_or(0);
+        // w + 2^(bits-1) must lie in [0, 2^bits).
+        let bits = (u64::BITS - max.leading_zeros() + 1).max(MIN_PACK_BITS);
+        (bits <= MAX_PACK_BITS).then(|| Packing { bits, per_word: (252 / bits as usize).min(33) })
+    }
+
+    /// Added to a weight to make it a `bits`-bit unsigned slot.
+    pub fn offset(&self) -> i64 {
+        1 << (self.bits - 1)
+    }
+
+    /// The word of up to `per_word` weights: `Σ (w_i + offset)·2^(bits·(per_word−1−i))`,
+    /// missing slots counting as weight 0.
+    pub fn word(&self, weights: &[i64]) -> halo2_proofs::halo2curves::bn256::Fr {
+        use halo2_proofs::halo2curves::bn256::Fr;
+        let shift = Fr::from(1u64 << self.bits);
+        (0..self.per_word).fold(Fr::zero(), |acc, i| acc * shift + Fr::from((weights.get(i).copied().unwrap_or(0) + self.offset()) as u64))
+    }
+}
+
 /// One Poseidon sponge, in the hash columns from row `start`.
 #[derive(Clone, Debug)]
 pub struct Sponge {
@@ -51,6 +89,8 @@ pub struct Layout {
     pub hidden_inputs: usize,
     /// The sponges of hashed tensors, beside the neuron rows.
     pub sponges: Vec<Sponge>,
+    /// Weight packing of the params sponge (hashed params only).
+    pub packing: Option<Packing>,
     /// Bits per chain: range bits + weight bits.
     pub chain_bits: usize,
     /// Row of the `x` cell that holds each value.
@@ -98,12 +138,17 @@ impl Layout {
                 row = result_row + 1;
             }
         }
-        let num_params: usize = neurons.iter().map(|n: &NeuronRows| n.neuron.terms.len() + 1).sum();
+        let packing = packing_of(program, q, visibility);
+        let num_weights: usize = neurons.iter().map(|n| n.neuron.terms.len()).sum();
+        let param_words = match packing {
+            Some(p) => num_weights.div_ceil(p.per_word) + neurons.len(),
+            None => num_weights + neurons.len(),
+        };
         let mut sponges = Vec::new();
         let mut hash_rows = 0;
         for (vis, tensor, len) in [
             (visibility.input, Tensor::Input, program.num_inputs),
-            (visibility.params, Tensor::Params, num_params),
+            (visibility.params, Tensor::Params, param_words),
             (visibility.output, Tensor::Output, program.outputs.len()),
         ] {
             if vis == Vis::Hashed {
@@ -119,28 +164,54 @@ impl Layout {
             public,
             hidden_inputs,
             sponges,
+            packing,
             chain_bits,
             value_row,
             neurons,
             rows_used: row.max(hash_rows),
-            table_rows: table_rows(program, q),
+            table_rows: table_rows(program, q).max(packing.map_or(0, |p| 1 << p.bits)),
             reserved_rows: reserved_rows(&GateParams::of(q, program, visibility)),
         }
     }
 
     /// The rows of the weights and biases, with their values, in the order
-    /// the params commitment hashes them: per neuron block, its term
-    /// weights then its bias. (Product coefficients are structure, like
+    /// the params commitment hashes them: every term weight in layout
+    /// order, then every bias. (Product coefficients are structure, like
     /// the 1 of `x·x`, and stay in the circuit.)
     pub fn param_cells(&self) -> Vec<(usize, i64)> {
-        self.neurons
-            .iter()
-            .flat_map(|nr| {
-                let first = nr.start + nr.padding;
-                nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i, w)).chain([(nr.result_row, nr.neuron.bias)])
-            })
-            .collect()
+        let weights = self.neurons.iter().flat_map(|nr| {
+            let first = nr.start + nr.padding;
+            nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i, w))
+        });
+        weights.chain(self.neurons.iter().map(|nr| (nr.result_row, nr.neuron.bias))).collect()
     }
+
+    /// Term weights (the rest of [`Layout::param_cells`] are biases).
+    pub fn num_weights(&self) -> usize {
+        self.neurons.iter().map(|n| n.neuron.terms.len()).sum()
+    }
+
+    /// The params sponge's words, as cells: a packed word's weights, or
+    /// one raw weight or bias (see [`Packing`]).
+    pub fn param_words(&self) -> Vec<ParamWord> {
+        let cells = self.param_cells();
+        let (weights, biases) = cells.split_at(self.num_weights());
+        let weight_words: Vec<ParamWord> = match self.packing {
+            Some(p) => weights.chunks(p.per_word).map(|c| ParamWord::Packed(c.to_vec())).collect(),
+            None => weights.iter().map(|&c| ParamWord::Raw(c)).collect(),
+        };
+        weight_words.into_iter().chain(biases.iter().map(|&c| ParamWord::Raw(c))).collect()
+    }
+}
+
+/// One word of the params sponge: `(row of the w cell, value)` of what it holds.
+#[derive(Clone, Debug)]
+pub enum ParamWord {
+    Packed(Vec<(usize, i64)>),
+    Raw((usize, i64)),
+}
+
+impl Layout {
 
     pub fn usable_rows(&self) -> usize {
         (1usize << self.k) - self.reserved_rows
@@ -150,6 +221,15 @@ impl Layout {
     pub fn min_k(&self) -> Option<u32> {
         (MIN_K..=MAX_K).find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
     }
+}
+
+/// The weight packing of a hashed-params circuit (see [`Packing`]).
+pub fn packing_of(program: &Program<i64>, q: &QuantParams, visibility: Visibility) -> Option<Packing> {
+    if visibility.params != Vis::Hashed {
+        return None;
+    }
+    let neurons = (0..program.values.len()).flat_map(|id| circuit_neurons(program, id, q));
+    Packing::for_weights(neurons.flat_map(|n| n.terms.into_iter().map(|t| t.1)))
 }
 
 /// halo2 reserves `blinding_factors() + 1` rows at the end of the domain:

@@ -60,7 +60,7 @@ use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
-use layout::Layout;
+use layout::{Layout, ParamWord};
 use poseidon::PoseidonConfig;
 use public::{PublicItem, Tensor, Visibility};
 use std::sync::Arc;
@@ -91,6 +91,8 @@ pub struct GateParams {
     /// What is public, private, hashed: weights in advice cells when not
     /// fixed, a Poseidon gadget when anything is hashed.
     pub visibility: Visibility,
+    /// Weight packing of the params sponge.
+    pub packing: Option<layout::Packing>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +113,7 @@ impl GateParams {
             step: program.neurons().any(|(_, n)| n.act == Activation::Step).then_some(q.scale_bits),
             lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
             visibility,
+            packing: layout::packing_of(program, q, visibility),
         }
     }
 
@@ -123,7 +126,7 @@ impl GateParams {
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default() }
+        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None }
     }
 }
 
@@ -283,7 +286,7 @@ impl ModelConfig {
             ]
         });
         let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
-        let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off));
+        let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off, params.packing));
         ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
     }
 
@@ -350,6 +353,8 @@ pub enum Col {
     U(usize),
     /// Poseidon message words and squeezed hash.
     M,
+    /// Packed params words, Horner partial sums.
+    Pk,
 }
 
 impl ModelCircuit {
@@ -372,7 +377,17 @@ pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, val
     match tensor {
         Tensor::Input => words(&mut (0..program.num_inputs)),
         Tensor::Output => words(&mut program.outputs.iter().copied()),
-        Tensor::Params => Some(layout.param_cells().into_iter().map(|(_, w)| fe(w as i128)).collect()),
+        Tensor::Params => Some(
+            layout
+                .param_words()
+                .iter()
+                .map(|w| match (w, layout.packing) {
+                    (ParamWord::Packed(cells), Some(p)) => p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>()),
+                    (ParamWord::Raw((_, v)), _) => fe(*v as i128),
+                    (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -418,6 +433,9 @@ impl Circuit<Fr> for ModelCircuit {
 
     fn synthesize(&self, c: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         c.assign_tables(&mut layouter, &self.quant)?;
+        if let Some(hash) = &c.poseidon {
+            hash.assign_range_table(&mut layouter)?;
+        }
         let lay = &self.layout;
         let prog = &self.program;
         let q = &self.quant;
@@ -433,6 +451,7 @@ impl Circuit<Fr> for ModelCircuit {
                 Col::S(i) => hash().s[i],
                 Col::U(i) => hash().u[i],
                 Col::M => hash().m,
+                Col::Pk => hash().pk().expect("packed params configure pk"),
             }
         };
         layouter.assign_region(
@@ -563,14 +582,33 @@ impl Circuit<Fr> for ModelCircuit {
                 // word is a copy of the cell that holds it.
                 for sp in &lay.sponges {
                     let hash = c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
-                    let words = tensor_words(sp.tensor, prog, lay, vals);
-                    let words = if vals.is_some() { words } else { None };
-                    let cells = hash.assign(&mut region, sp.start, sp.len, words.as_deref(), off, &put_fr)?;
-                    let sources: Vec<Cell> = match sp.tensor {
-                        Tensor::Input => (0..prog.num_inputs).map(|i| cell(Col::X, lay.value_row[i])).collect(),
-                        Tensor::Output => prog.outputs.iter().map(|&o| cell(Col::X, lay.value_row[o])).collect(),
-                        Tensor::Params => lay.param_cells().into_iter().map(|(row, _)| cell(Col::W, row)).collect(),
+                    let known = |v: i64| vals.map(|_| fe(v as i128));
+                    let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
+                        Tensor::Input | Tensor::Output => {
+                            let ids: Vec<usize> = if sp.tensor == Tensor::Input { (0..prog.num_inputs).collect() } else { prog.outputs.clone() };
+                            (ids.iter().map(|&i| poseidon::Word::Plain(known(val(i) as i64))).collect(), ids.iter().map(|&i| cell(Col::X, lay.value_row[i])).collect())
+                        }
+                        Tensor::Params => {
+                            let words = lay.param_words();
+                            let sources = words
+                                .iter()
+                                .flat_map(|w| match w {
+                                    ParamWord::Packed(cells) => cells.clone(),
+                                    ParamWord::Raw(c) => vec![*c],
+                                })
+                                .map(|(row, _)| cell(Col::W, row))
+                                .collect();
+                            let words = words
+                                .into_iter()
+                                .map(|w| match w {
+                                    ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect()),
+                                    ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v)),
+                                })
+                                .collect();
+                            (words, sources)
+                        }
                     };
+                    let cells = hash.assign(&mut region, sp.start, &words, off, &put_fr)?;
                     for (word, source) in cells.words.into_iter().zip(sources) {
                         region.constrain_equal(word, source);
                     }

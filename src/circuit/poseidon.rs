@@ -18,7 +18,14 @@
 //! constraint degree at 5, and `q·(a^5)` would be 6, so each S-box input
 //! `a = s + rc` has its square in a `u` column (`q·(u − a²)`, degree 3) and
 //! the round reads `a^5` as `a·u²` (degree 4 with the selector).
-//! Message words reach `m` through copy constraints; `squeeze` puts
+//! Message words reach `m` through copy constraints.
+//!
+//! The params sponge packs weights (see [`super::layout::Packing`]): word
+//! `j ∈ {0, 1}` of a permutation is Horner-built in a `pk` column over
+//! rows `b + jK .. b + jK + K` from `K` weights copied into `m`, each
+//! range-checked (`m + 2^(B−1)` is looked up in a `2^B`-row table), and
+//! the absorb reads `pk[K−1]` and `pk[2K−1]`. A bias is a raw word:
+//! `pk = m` at the row the absorb reads. `squeeze` puts
 //! `hash − off` in `m`, where the public gate (module docs of
 //! [`crate::circuit`]) expects an offset-encoded public value, so a
 //! commitment is a public input like any other.
@@ -27,7 +34,8 @@ use crate::poseidon::{self, State, ROUNDS, WIDTH};
 use halo2_proofs::circuit::{Cell, Region};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use super::layout::Packing;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 
 /// Rows per permutation: the absorb row and one per round.
@@ -52,6 +60,31 @@ pub struct PoseidonConfig {
     q_full: Selector,
     q_partial: Selector,
     q_squeeze: Selector,
+    pack: Option<PackConfig>,
+}
+
+#[derive(Clone, Debug)]
+struct PackConfig {
+    packing: Packing,
+    pk: Column<Advice>,
+    range: TableColumn,
+    /// Every weight slot (a lookup needs a complex selector).
+    q_slot: Selector,
+    q_first: Selector,
+    q_next: Selector,
+    q_raw: Selector,
+    q_absorb: Selector,
+    q_absorb1: Selector,
+}
+
+/// One absorbed word and its values (`None` at keygen).
+pub enum Word {
+    /// In `m` at its absorb row.
+    Plain(Option<Fr>),
+    /// Weights Horner-packed over `K` rows (params sponge).
+    Packed(Vec<Option<Fr>>),
+    /// Taken as is at the row the absorb reads (params sponge).
+    Raw(Option<Fr>),
 }
 
 /// The cells a sponge exposes to the rest of the circuit.
@@ -63,8 +96,9 @@ pub struct SpongeCells {
 }
 
 impl PoseidonConfig {
-    /// `offset` is the public-value offset (`2^(range_bits-1) + 1`).
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, offset: Fr) -> Self {
+    /// `offset` is the public-value offset (`2^(range_bits-1) + 1`);
+    /// `packing` configures the packed params sponge.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, offset: Fr, packing: Option<Packing>) -> Self {
         let s = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
         let u = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
         let rc = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
@@ -81,6 +115,17 @@ impl PoseidonConfig {
             q_full: meta.selector(),
             q_partial: meta.selector(),
             q_squeeze: meta.selector(),
+            pack: packing.map(|packing| PackConfig {
+                packing,
+                pk: meta.advice_column(),
+                range: meta.lookup_table_column(),
+                q_slot: meta.complex_selector(),
+                q_first: meta.selector(),
+                q_next: meta.selector(),
+                q_raw: meta.selector(),
+                q_absorb: meta.selector(),
+                q_absorb1: meta.selector(),
+            }),
         };
         let mds = poseidon::constants().mds;
         meta.create_gate("poseidon init: state = [L·2^64, 0, 0]", |v| {
@@ -124,6 +169,42 @@ impl PoseidonConfig {
                 constraints
             });
         }
+        if let Some(pc) = &c.pack {
+            let half = Expression::Constant(Fr::from(pc.packing.offset() as u64));
+            let shift = Expression::Constant(Fr::from(1u64 << pc.packing.bits));
+            let (pk, k) = (pc.pk, pc.packing.per_word as i32);
+            meta.create_gate("pack: first slot", |v| {
+                let q = v.query_selector(pc.q_first);
+                vec![q * (v.query_advice(pk, Rotation::cur()) - v.query_advice(m, Rotation::cur()) - half.clone())]
+            });
+            meta.create_gate("pack: next slot", |v| {
+                let q = v.query_selector(pc.q_next);
+                let prev = v.query_advice(pk, Rotation::prev());
+                vec![q * (v.query_advice(pk, Rotation::cur()) - prev * shift.clone() - v.query_advice(m, Rotation::cur()) - half.clone())]
+            });
+            meta.create_gate("pack: raw word", |v| {
+                let q = v.query_selector(pc.q_raw);
+                vec![q * (v.query_advice(pk, Rotation::cur()) - v.query_advice(m, Rotation::cur()))]
+            });
+            meta.lookup("pack: slot in range", |v| {
+                let q = v.query_selector(pc.q_slot);
+                vec![(q * (v.query_advice(m, Rotation::cur()) + half.clone()), pc.range)]
+            });
+            for (sel, words, name) in [(pc.q_absorb, 2, "poseidon absorb two packed words"), (pc.q_absorb1, 1, "poseidon absorb one packed word")] {
+                meta.create_gate(name, |v| {
+                    let q = v.query_selector(sel);
+                    (0..WIDTH)
+                        .map(|j| {
+                            let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
+                            if j >= 1 && j <= words {
+                                next = next - v.query_advice(pk, Rotation(j as i32 * k - 1));
+                            }
+                            q.clone() * next
+                        })
+                        .collect::<Vec<_>>()
+                });
+            }
+        }
         meta.create_gate("poseidon squeeze: m = hash − offset", |v| {
             let q = v.query_selector(c.q_squeeze);
             vec![q * (v.query_advice(m, Rotation::cur()) + Expression::Constant(offset) - v.query_advice(s[0], Rotation::cur()))]
@@ -131,18 +212,56 @@ impl PoseidonConfig {
         c
     }
 
-    /// Lay out one sponge from row `start` over `len` words (`message` is
-    /// `None` at keygen). `put(region, column, row, value)` assigns an
-    /// advice cell (the caller's hook for corrupting witnesses in tests).
+    /// The packed-word column, when params are packed.
+    pub fn pk(&self) -> Option<Column<Advice>> {
+        self.pack.as_ref().map(|p| p.pk)
+    }
+
+    /// Fill the range table of the packed params sponge.
+    pub fn assign_range_table(&self, layouter: &mut impl halo2_proofs::circuit::Layouter<Fr>) -> Result<(), Error> {
+        let Some(pc) = &self.pack else { return Ok(()) };
+        layouter.assign_table(
+            || "weight slot range",
+            |mut t| {
+                for v in 0..1usize << pc.packing.bits {
+                    t.assign_cell(|| "range", pc.range, v, || halo2_proofs::circuit::Value::known(Fr::from(v as u64)))?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// The value a word adds to the state.
+    fn word_value(&self, w: &Word) -> Option<Fr> {
+        match w {
+            Word::Plain(v) | Word::Raw(v) => *v,
+            Word::Packed(slots) => {
+                let p = self.pack.as_ref().expect("packed words configure packing").packing;
+                let (shift, half) = (Fr::from(1u64 << p.bits), Fr::from(p.offset() as u64));
+                (0..p.per_word).try_fold(Fr::ZERO, |acc, i| Some(acc * shift + slots.get(i).copied().unwrap_or(Some(Fr::ZERO))? + half))
+            }
+        }
+    }
+
+    /// Lay out one sponge from row `start` over `words` (plain ones, or the
+    /// packed/raw words of the params sponge). `put(region, column, row,
+    /// value)` assigns an advice cell (the caller's hook for corrupting
+    /// witnesses in tests). `words` of [`SpongeCells`] lists the `m` cell of
+    /// every plain word, packed slot and raw word, in order.
     pub fn assign(
         &self,
         region: &mut Region<'_, Fr>,
         start: usize,
-        len: usize,
-        message: Option<&[Fr]>,
+        message: &[Word],
         offset: Fr,
         put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
     ) -> Result<SpongeCells, Error> {
+        let len = message.len();
+        let packed = !matches!(message.first(), Some(Word::Plain(_)));
+        let known = message.iter().all(|w| match w {
+            Word::Plain(v) | Word::Raw(v) => v.is_some(),
+            Word::Packed(s) => s.iter().all(|v| v.is_some()),
+        });
         let c = poseidon::constants();
         let fixed = |region: &mut Region<'_, Fr>, row: usize, values: State| {
             for (col, v) in self.rc.iter().zip(values) {
@@ -154,7 +273,7 @@ impl PoseidonConfig {
                 put(region, *col, row, state.map(|s| s[j]));
             }
         };
-        let mut state = message.map(|_| poseidon::initial_state(len));
+        let mut state = known.then(|| poseidon::initial_state(len));
         fixed(region, start, poseidon::initial_state(len));
         self.q_init.enable(region, start)?;
         let mut words = Vec::with_capacity(len);
@@ -163,14 +282,16 @@ impl PoseidonConfig {
             put_state(region, b, state);
             let pair = 2.min(len - 2 * p);
             for w in 0..pair {
-                let word = message.map(|m| m[2 * p + w]);
-                put(region, self.m, b + w, word);
-                words.push(Cell { row_offset: b + w, column: self.m.into() });
-                if let (Some(s), Some(word)) = (state.as_mut(), word) {
-                    s[1 + w] += word;
+                let word = &message[2 * p + w];
+                self.place_word(region, b, w, word, put, &mut words)?;
+                if let (Some(s), Some(v)) = (state.as_mut(), self.word_value(word)) {
+                    s[1 + w] += v;
                 }
             }
-            if pair == 2 { self.q_absorb.enable(region, b)? } else { self.q_absorb1.enable(region, b)? };
+            match (&self.pack, packed) {
+                (Some(pc), true) => if pair == 2 { pc.q_absorb.enable(region, b)? } else { pc.q_absorb1.enable(region, b)? },
+                _ => if pair == 2 { self.q_absorb.enable(region, b)? } else { self.q_absorb1.enable(region, b)? },
+            }
             for r in 0..ROUNDS {
                 let row = b + 1 + r;
                 put_state(region, row, state);
@@ -189,5 +310,54 @@ impl PoseidonConfig {
         put(region, self.m, end, state.map(|s| s[0] - offset));
         self.q_squeeze.enable(region, end)?;
         Ok(SpongeCells { words, hash: Cell { row_offset: end, column: self.m.into() } })
+    }
+
+    /// Word `w` (0 or 1) of the permutation at row `b`: a plain word in
+    /// `m(b + w)`; a packed or raw one in rows `b + wK ..= b + wK + K − 1`.
+    fn place_word(
+        &self,
+        region: &mut Region<'_, Fr>,
+        b: usize,
+        w: usize,
+        word: &Word,
+        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
+        cells: &mut Vec<Cell>,
+    ) -> Result<(), Error> {
+        let m_cell = |row: usize| Cell { row_offset: row, column: self.m.into() };
+        let pack = || self.pack.as_ref().expect("packed words configure packing");
+        match word {
+            Word::Plain(v) => {
+                put(region, self.m, b + w, *v);
+                cells.push(m_cell(b + w));
+            }
+            Word::Raw(v) => {
+                let pc = pack();
+                let row = b + (w + 1) * pc.packing.per_word - 1;
+                put(region, self.m, row, *v);
+                put(region, pc.pk, row, *v);
+                pc.q_raw.enable(region, row)?;
+                cells.push(m_cell(row));
+            }
+            Word::Packed(slots) => {
+                let pc = pack();
+                let p = pc.packing;
+                let (shift, half) = (Fr::from(1u64 << p.bits), Fr::from(p.offset() as u64));
+                let mut acc = Some(Fr::ZERO);
+                for i in 0..p.per_word {
+                    let row = b + w * p.per_word + i;
+                    // Slots past the weights hold 0 (the word's padding).
+                    let v = slots.get(i).copied().unwrap_or(Some(Fr::ZERO));
+                    acc = acc.zip(v).map(|(a, v)| a * shift + v + half);
+                    put(region, self.m, row, v);
+                    put(region, pc.pk, row, acc);
+                    pc.q_slot.enable(region, row)?;
+                    if i == 0 { pc.q_first.enable(region, row)? } else { pc.q_next.enable(region, row)? };
+                    if i < slots.len() {
+                        cells.push(m_cell(row));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -55,6 +55,13 @@ fn verify(c: &ModelCircuit, k: u32) -> Result<(), String> {
     prover.verify().map_err(|e| format!("{} failures", e.len()))
 }
 
+impl ModelCircuit {
+    fn corrupt_all(mut self, cells: &[(Col, usize, Fr)]) -> ModelCircuit {
+        self.corrupt.extend_from_slice(cells);
+        self
+    }
+}
+
 fn with(mut c: ModelCircuit, col: Col, row: usize, delta: Fr) -> ModelCircuit {
     c.corrupt.push((col, row, delta));
     c
@@ -91,7 +98,7 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default() };
+    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
@@ -437,10 +444,16 @@ fn commitments_are_the_native_hashes() {
     let inst = c.instance();
     let input: Vec<Fr> = (0..3).map(|i| fe(w[i] as i128)).collect();
     assert_eq!(inst[0], crate::poseidon::hash(&input));
-    let params: Vec<Fr> = c.layout.param_cells().iter().map(|&(_, v)| fe(v as i128)).collect();
-    // 3 + 2 + 2 weights, 3 biases
-    assert_eq!(params.len(), 10);
-    assert_eq!(inst[1], crate::poseidon::hash(&params));
+    // 3 + 2 + 2 weights packed into one word of 21 twelve-bit slots
+    // (weight + 2^11, first weight in the top slot), then the 3 biases.
+    let cells = c.layout.param_cells();
+    assert_eq!(cells.len(), 10);
+    assert_eq!(c.layout.packing, Some(layout::Packing { bits: 12, per_word: 21 }));
+    let slot = |i: usize| cells.get(i).filter(|_| i < 7).map_or(0, |c| c.1) + 2048;
+    let packed: Fr = (0..21).map(|i| fe(slot(i) as i128) * Fr::from(2).pow_vartime([12 * (20 - i) as u64])).sum();
+    let biases = cells[7..].iter().map(|&(_, v)| fe(v as i128));
+    let words: Vec<Fr> = std::iter::once(packed).chain(biases).collect();
+    assert_eq!(inst[1], crate::poseidon::hash(&words));
     assert_eq!(inst[2], crate::poseidon::hash(&[fe(w[5] as i128)]));
 }
 
@@ -510,4 +523,19 @@ fn corrupted_sponge_cells_fail() {
     for (col, row) in cases {
         assert!(verify(&with(c.clone(), col, row, Fr::ONE), k).is_err(), "{col:?} at row {row}");
     }
+}
+
+/// Packing is unique only if every slot is in range: moving 1 from slot
+/// i+1 into slot i (`+1` there, `−2^12` below) keeps the packed word, the
+/// Horner chain and the hash the same, and only the range lookup sees it.
+#[test]
+fn packed_slot_out_of_range_fails_the_lookup() {
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    let sp = c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).unwrap().clone();
+    let b = sp.start; // the first packed word's slots are rows b, b + 1, ...
+    let bad = c.clone().corrupt_all(&[(Col::M, b, Fr::ONE), (Col::M, b + 1, -Fr::from(4096)), (Col::Pk, b, Fr::ONE)]);
+    let failures = MockProver::run(k, &bad, vec![bad.instance()]).unwrap().verify().unwrap_err();
+    assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })), "{failures:?}");
+    // the Horner chain itself: a changed partial word fails its gate
+    assert!(verify(&with(c, Col::Pk, b + 3, Fr::ONE), k).is_err());
 }

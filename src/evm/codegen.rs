@@ -681,6 +681,14 @@ impl Gen<'_> {
                     let delta_j = hex_fr(&Fr::DELTA.pow_vartime([j as u64]));
                     let rt = self.add(&self.add(&ev, &self.mul(&self.mul(&beta, &x), &delta_j)), &gamma);
                     right = self.mul(&right, &rt);
+                    // Long chunks nest too deep for solc's stack: keep
+                    // the running products in memory.
+                    if chunk.len() > 2 {
+                        self.store(&format!("perm_left_{i}"), left);
+                        self.store(&format!("perm_right_{i}"), right);
+                        left = self.m(&format!("perm_left_{i}"));
+                        right = self.m(&format!("perm_right_{i}"));
+                    }
                 }
                 exprs.push(self.mul(&self.sub(&left, &right), &active));
             }
