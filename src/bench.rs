@@ -93,7 +93,7 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
     let mut rows = Vec::new();
     println!(
         "{:<20} {:>7} {:>8} {:>7} {:>3} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
-        "model", "weights", "weights", "rows", "k", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
+        "model", "params", "weights", "rows", "k", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
     );
     for m in &models {
         for &vis in params {

@@ -318,7 +318,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 p.public_inputs.len(),
                 p.max_abs_error
             );
-            println!("outputs: {}", format_floats(&p.outputs));
+            if c.settings.visibility.output == Vis::Public {
+                println!("outputs: {}", format_floats(&p.outputs));
+            } else {
+                println!("outputs: {} (not in the proof file)", c.settings.visibility.output);
+            }
         }
         Command::Aggregate { items, out, k, srs } => {
             let inners = aggregate_items(&items)?;

@@ -124,3 +124,40 @@ fn rejected_proof_exits_1_and_valid_exits_0() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("0x"));
 }
+
+/// Visibility flags as a user types them: nonsensical combinations are
+/// refused naming the flag; `commit` prints what a hashed proof exposes.
+#[test]
+fn visibility_flags_and_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mlp = vectors().join("1l_mlp");
+    let (model, input) = (mlp.join("network.onnx"), mlp.join("input.json"));
+    let out = t.join("build");
+    let compile = |extra: &[&str]| {
+        let mut args = vec!["compile", p(&model), "--input", p(&input), "-o", p(&out)];
+        args.extend_from_slice(extra);
+        zkml(&args)
+    };
+    assert_bad_input(&compile(&["--input-visibility", "fixed"]), "--input-visibility fixed");
+    assert_bad_input(&compile(&["--param-visibility", "public"]), "--param-visibility public");
+    assert_bad_input(&compile(&["--input-visibility", "private", "--output-visibility", "private"]), "nothing would be public");
+
+    let o = compile(&["--input-visibility", "hashed", "--param-visibility", "hashed"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("input_commitment, params_commitment"), "{text}");
+    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["visibility"]["params"], "hashed");
+    assert_eq!(settings["public_layout"].as_array().unwrap().last().unwrap(), "params_commitment");
+
+    let o = zkml(&["commit", p(&out), "--input", p(&input)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for name in ["params_commitment", "input_commitment", "output_commitment"] {
+        assert!(c[name].as_str().is_some_and(|h| h.starts_with("0x") && h.len() == 66), "{name}: {c}");
+    }
+    // Without an input only the weights' commitment is known.
+    let c: serde_json::Value = serde_json::from_slice(&zkml(&["commit", p(&out)]).stdout).unwrap();
+    assert_eq!(c.as_object().unwrap().len(), 1);
+}

@@ -43,12 +43,23 @@
 //! A quotient's checks also assert a sign: `nonneg` is the identity gate
 //! plus `sign bit = 1`.
 //!
-//! Public rows at the top hold the inputs then the outputs. The instance
-//! carries them offset-encoded (`v + H + 1`, never zero; verifiers reject a
-//! zero public input), which lets one selector-free gate bind them:
+//! Public rows at the top hold the public values in verifier order (see
+//! [`public::public_items`]): public inputs, public outputs, then the
+//! Poseidon commitments of hashed tensors. The instance carries values
+//! offset-encoded (`v + H + 1`, never zero; verifiers reject a zero public
+//! input) and commitments as they are (the sponge writes `hash − H − 1`
+//! into `x`), which lets one selector-free gate bind them all:
 //! `inst·(x + H + 1 - inst) = 0` and `inst·acc = 0` hold trivially on rows
-//! past the public ones, where the instance column is zero.
-//! Weights live in the fixed column `f`, so a model is a circuit.
+//! past the public ones, where the instance column is zero. Inputs that are
+//! not public follow as zero-weight multiply rows (their `acc` stays 0, as
+//! the first neuron block needs).
+//!
+//! Weights live in the fixed column `f`, so a model is a circuit — unless
+//! they are private or hashed: then a `w` advice column holds them and `f`
+//! is a 0/1 mask (`acc = acc[-1] + f·w·x`, chain link `z = acc[-1] + f·w`),
+//! so padding and product rows cannot pick up a free weight. Hashed tensors
+//! run through the sponge of [`poseidon`], whose words are copies of the
+//! `x` or `w` cells they hash.
 
 pub mod layout;
 pub mod poseidon;
