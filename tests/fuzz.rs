@@ -26,8 +26,20 @@ fn mutated_table_circuit_proofs_are_rejected_cheaply_everywhere() {
     fuzz_model("1l_softmax", fuzz_cases(400) / 2);
 }
 
+/// Hashed input, output and weights: the Poseidon sponge's columns, the
+/// packing lookup and commitments as public inputs, the same guarantees.
+#[test]
+fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
+    use zkml_evm::compile::{CompileOptions, Vis, Visibility};
+    let visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed };
+    fuzz_built(common::build_with("2l_relu_fc", &CompileOptions { visibility, ..Default::default() }), fuzz_cases(400) / 2);
+}
+
 fn fuzz_model(name: &str, cases: usize) {
-    let b = build(name);
+    fuzz_built(build(name), cases);
+}
+
+fn fuzz_built(b: common::Built, cases: usize) {
     let c = &b.compiled;
     let keys = proof::load_keys(c).unwrap();
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &b.dir.path().join("v")).unwrap();
