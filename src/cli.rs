@@ -481,21 +481,10 @@ fn read_samples(paths: &[PathBuf], model: &Path) -> Result<Vec<Vec<f64>>> {
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names
 /// collapsed.
 fn summarize_names(names: &[String]) -> String {
-    let mut parts: Vec<(String, usize, usize)> = Vec::new();
-    for n in names {
-        let (base, idx) = match n.split_once('[') {
-            Some((b, i)) => (b.to_string(), i.trim_end_matches(']').parse::<usize>().ok()),
-            None => (n.clone(), None),
-        };
-        match (parts.last_mut(), idx) {
-            (Some((b, _, end)), Some(i)) if *b == base && *end == i => *end = i + 1,
-            (_, Some(i)) => parts.push((base, i, i + 1)),
-            (_, None) => parts.push((base, 0, 0)),
-        }
-    }
-    parts
+    // A tensor is public whole, so each run is `base[0..len]`.
+    crate::circuit::public::name_runs(names)
         .into_iter()
-        .map(|(b, s, e)| if e == 0 { b } else { format!("{b}[{s}..{e}]") })
+        .map(|(base, _, len)| if len == 0 { base } else { format!("{base}[0..{len}]") })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -169,7 +169,7 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
     let lay = Layout::new(&program, &quant, k, opts.visibility);
-    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility));
+    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility, lay.packing));
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,

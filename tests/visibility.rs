@@ -15,17 +15,22 @@ use zkml_evm::proof::{self, fr_to_hex, ProofFile};
 
 const MODEL: &str = "2l_relu_fc";
 
+fn model_path() -> PathBuf {
+    vectors().join(MODEL).join("network.onnx")
+}
+
+/// The model and its sample input.
 fn sample() -> (PathBuf, Vec<f64>) {
-    let path = vectors().join(MODEL).join("input.json");
-    let m = zkml_evm::model::Model::load(&vectors().join(MODEL).join("network.onnx")).unwrap();
+    let (model, path) = (model_path(), vectors().join(MODEL).join("input.json"));
+    let m = zkml_evm::model::Model::load(&model).unwrap();
     let x = InputFile::read(&path).unwrap().input_for(&m.program, &path).unwrap();
-    (path, x)
+    (model, x)
 }
 
 /// A copy of the model with one weight changed by `delta`.
 fn tweaked_model(dir: &Path, delta: f32) -> PathBuf {
     use prost::Message;
-    let bytes = std::fs::read(vectors().join(MODEL).join("network.onnx")).unwrap();
+    let bytes = std::fs::read(model_path()).unwrap();
     let mut model = tract_onnx::pb::ModelProto::decode(bytes.as_slice()).unwrap();
     let graph = model.graph.as_mut().unwrap();
     let w = graph.initializer.iter_mut().max_by_key(|t| t.dims.iter().product::<i64>()).unwrap();
@@ -85,8 +90,7 @@ fn pinned_accepts(evm: &mut Evm, pinned: zkml_evm::evm::Address, p: &ProofFile) 
 #[test]
 fn hashed_params_pin_one_model_version_on_evm() {
     let t = tempfile::tempdir().unwrap();
-    let (_, x) = sample();
-    let model = vectors().join(MODEL).join("network.onnx");
+    let (model, x) = sample();
     let hashed = Visibility { params: Vis::Hashed, ..Visibility::default() };
     let (a, proof_a) = build(&model, &x, &CompileOptions { visibility: hashed, ..Default::default() }, &t.path().join("a"));
     // The same architecture and scales with one weight changed.
@@ -129,8 +133,7 @@ fn hashed_params_pin_one_model_version_on_evm() {
 #[test]
 fn hashed_input_stays_out_of_proof_and_calldata() {
     let t = tempfile::tempdir().unwrap();
-    let (_, x) = sample();
-    let model = vectors().join(MODEL).join("network.onnx");
+    let (model, x) = sample();
     let vis = Visibility { input: Vis::Hashed, ..Visibility::default() };
     let (c, p) = build(&model, &x, &CompileOptions { visibility: vis, ..Default::default() }, t.path());
     let outputs = c.program.outputs.len();
@@ -160,9 +163,8 @@ fn hashed_input_stays_out_of_proof_and_calldata() {
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &t.path().join("v")).unwrap();
     assert!(run_in_revm(&art, &calldata(&p).unwrap()).unwrap().accepted);
     // Another input's commitment, or a changed one, is rejected.
-    let (_, other) = c.circuit_for(&x.iter().map(|v| v + 0.25).collect::<Vec<_>>()).unwrap();
-    assert!(!other.is_empty());
-    let other_commit = commitment(&c, "input_commitment", Some(&x.iter().map(|v| v + 0.25).collect::<Vec<_>>()));
+    let other_x: Vec<f64> = x.iter().map(|v| v + 0.25).collect();
+    let other_commit = commitment(&c, "input_commitment", Some(&other_x));
     let mut swapped = p.clone();
     swapped.public_inputs[outputs] = fr_to_hex(&other_commit);
     assert!(!run_in_revm(&art, &calldata(&swapped).unwrap()).unwrap().accepted);

@@ -138,7 +138,10 @@ impl Layout {
                 row = result_row + 1;
             }
         }
-        let packing = packing_of(program, q, visibility);
+        let packing = match visibility.params {
+            Vis::Hashed => Packing::for_weights(neurons.iter().flat_map(|n: &NeuronRows| n.neuron.terms.iter().map(|t| t.1))),
+            _ => None,
+        };
         let num_weights: usize = neurons.iter().map(|n| n.neuron.terms.len()).sum();
         let param_words = match packing {
             Some(p) => num_weights.div_ceil(p.per_word) + neurons.len(),
@@ -170,7 +173,7 @@ impl Layout {
             neurons,
             rows_used: row.max(hash_rows),
             table_rows: table_rows(program, q).max(packing.map_or(0, |p| 1 << p.bits)),
-            reserved_rows: reserved_rows(&GateParams::of(q, program, visibility)),
+            reserved_rows: reserved_rows(&GateParams::of(q, program, visibility, packing)),
         }
     }
 
@@ -221,15 +224,6 @@ impl Layout {
     pub fn min_k(&self) -> Option<u32> {
         (MIN_K..=MAX_K).find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
     }
-}
-
-/// The weight packing of a hashed-params circuit (see [`Packing`]).
-pub fn packing_of(program: &Program<i64>, q: &QuantParams, visibility: Visibility) -> Option<Packing> {
-    if visibility.params != Vis::Hashed {
-        return None;
-    }
-    let neurons = (0..program.values.len()).flat_map(|id| circuit_neurons(program, id, q));
-    Packing::for_weights(neurons.flat_map(|n| n.terms.into_iter().map(|t| t.1)))
 }
 
 /// halo2 reserves `blinding_factors() + 1` rows at the end of the domain:

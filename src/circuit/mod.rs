@@ -115,7 +115,8 @@ pub struct LutParams {
 }
 
 impl GateParams {
-    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility) -> GateParams {
+    /// `packing` is the layout's (see [`Layout::packing`]).
+    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility, packing: Option<layout::Packing>) -> GateParams {
         let fns = program.lut_fns();
         GateParams {
             weight_bits: q.weight_bits,
@@ -124,7 +125,7 @@ impl GateParams {
             step: program.neurons().any(|(_, n)| n.act == Activation::Step).then_some(q.scale_bits),
             lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
             visibility,
-            packing: layout::packing_of(program, q, visibility),
+            packing,
         }
     }
 
@@ -370,7 +371,7 @@ pub enum Col {
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams::of(&self.quant, &self.program, self.layout.visibility)
+        GateParams::of(&self.quant, &self.program, self.layout.visibility, self.layout.packing)
     }
 
     /// Public inputs in verifier order (see [`public::public_items`]):
@@ -492,11 +493,8 @@ impl Circuit<Fr> for ModelCircuit {
                             put(&mut region, Col::X, row, val(prog.outputs[j]));
                             region.constrain_equal(cell(Col::X, row), cell(Col::X, lay.value_row[prog.outputs[j]]));
                         }
-                        // The sponge's squeeze cell holds it; copied below.
-                        PublicItem::Commitment(t) => {
-                            let hash = vals.map(|v| commitment(t, prog, lay, Some(v)).expect("values given"));
-                            put_fr(&mut region, c.x, row, hash.map(|h| h - off));
-                        }
+                        // Assigned with its sponge, below.
+                        PublicItem::Commitment(_) => {}
                     }
                     put(&mut region, Col::Acc, row, 0);
                 }
@@ -593,11 +591,11 @@ impl Circuit<Fr> for ModelCircuit {
                 // word is a copy of the cell that holds it.
                 for sp in &lay.sponges {
                     let hash = c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
-                    let known = |v: i64| vals.map(|_| fe(v as i128));
+                    let known = |v: i128| vals.map(|_| fe(v));
                     let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
                         Tensor::Input | Tensor::Output => {
                             let ids: Vec<usize> = if sp.tensor == Tensor::Input { (0..prog.num_inputs).collect() } else { prog.outputs.clone() };
-                            (ids.iter().map(|&i| poseidon::Word::Plain(known(val(i) as i64))).collect(), ids.iter().map(|&i| cell(Col::X, lay.value_row[i])).collect())
+                            (ids.iter().map(|&i| poseidon::Word::Plain(known(val(i)))).collect(), ids.iter().map(|&i| cell(Col::X, lay.value_row[i])).collect())
                         }
                         Tensor::Params => {
                             let words = lay.param_words();
@@ -612,8 +610,8 @@ impl Circuit<Fr> for ModelCircuit {
                             let words = words
                                 .into_iter()
                                 .map(|w| match w {
-                                    ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect()),
-                                    ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v)),
+                                    ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1 as i128)).collect()),
+                                    ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v as i128)),
                                 })
                                 .collect();
                             (words, sources)
@@ -624,6 +622,7 @@ impl Circuit<Fr> for ModelCircuit {
                         region.constrain_equal(word, source);
                     }
                     let public_row = lay.public.iter().position(|p| *p == PublicItem::Commitment(sp.tensor)).expect("a hashed tensor has a public commitment");
+                    put_fr(&mut region, c.x, public_row, cells.value.map(|h| h - off));
                     region.constrain_equal(cells.hash, cell(Col::X, public_row));
                 }
                 Ok(())

@@ -93,6 +93,8 @@ pub struct SpongeCells {
     pub words: Vec<Cell>,
     /// The `m` cell holding `hash − off`.
     pub hash: Cell,
+    /// The hash (with a witness).
+    pub value: Option<Fr>,
 }
 
 impl PoseidonConfig {
@@ -132,20 +134,8 @@ impl PoseidonConfig {
             let q = v.query_selector(c.q_init);
             (0..WIDTH).map(|j| q.clone() * (v.query_advice(s[j], Rotation::cur()) - v.query_fixed(rc[j], Rotation::cur()))).collect::<Vec<_>>()
         });
-        for (sel, words, name) in [(c.q_absorb, 2, "poseidon absorb two words"), (c.q_absorb1, 1, "poseidon absorb one word")] {
-            meta.create_gate(name, |v| {
-                let q = v.query_selector(sel);
-                (0..WIDTH)
-                    .map(|j| {
-                        let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
-                        if j >= 1 && j <= words {
-                            next = next - v.query_advice(m, Rotation(j as i32 - 1));
-                        }
-                        q.clone() * next
-                    })
-                    .collect::<Vec<_>>()
-            });
-        }
+        // Plain words sit in `m` at the absorb row and the next.
+        absorb_gates(meta, s, [(c.q_absorb, 2), (c.q_absorb1, 1)], "", m, |word| word as i32);
         for (sel, full, name) in [(c.q_full, true, "poseidon full round"), (c.q_partial, false, "poseidon partial round")] {
             meta.create_gate(name, |v| {
                 let q = v.query_selector(sel);
@@ -190,20 +180,8 @@ impl PoseidonConfig {
                 let q = v.query_selector(pc.q_slot);
                 vec![(q * (v.query_advice(m, Rotation::cur()) + half.clone()), pc.range)]
             });
-            for (sel, words, name) in [(pc.q_absorb, 2, "poseidon absorb two packed words"), (pc.q_absorb1, 1, "poseidon absorb one packed word")] {
-                meta.create_gate(name, |v| {
-                    let q = v.query_selector(sel);
-                    (0..WIDTH)
-                        .map(|j| {
-                            let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
-                            if j >= 1 && j <= words {
-                                next = next - v.query_advice(pk, Rotation(j as i32 * k - 1));
-                            }
-                            q.clone() * next
-                        })
-                        .collect::<Vec<_>>()
-                });
-            }
+            // Packed and raw words end in `pk` at rows K − 1 and 2K − 1.
+            absorb_gates(meta, s, [(pc.q_absorb, 2), (pc.q_absorb1, 1)], " packed", pk, |word| (word as i32 + 1) * k - 1);
         }
         meta.create_gate("poseidon squeeze: m = hash − offset", |v| {
             let q = v.query_selector(c.q_squeeze);
@@ -229,18 +207,6 @@ impl PoseidonConfig {
                 Ok(())
             },
         )
-    }
-
-    /// The value a word adds to the state.
-    fn word_value(&self, w: &Word) -> Option<Fr> {
-        match w {
-            Word::Plain(v) | Word::Raw(v) => *v,
-            Word::Packed(slots) => {
-                let p = self.pack.as_ref().expect("packed words configure packing").packing;
-                let (shift, half) = (Fr::from(1u64 << p.bits), Fr::from(p.offset() as u64));
-                (0..p.per_word).try_fold(Fr::ZERO, |acc, i| Some(acc * shift + slots.get(i).copied().unwrap_or(Some(Fr::ZERO))? + half))
-            }
-        }
     }
 
     /// Lay out one sponge from row `start` over `words` (plain ones, or the
@@ -282,9 +248,8 @@ impl PoseidonConfig {
             put_state(region, b, state);
             let pair = 2.min(len - 2 * p);
             for w in 0..pair {
-                let word = &message[2 * p + w];
-                self.place_word(region, b, w, word, put, &mut words)?;
-                if let (Some(s), Some(v)) = (state.as_mut(), self.word_value(word)) {
+                let value = self.place_word(region, b, w, &message[2 * p + w], put, &mut words)?;
+                if let (Some(s), Some(v)) = (state.as_mut(), value) {
                     s[1 + w] += v;
                 }
             }
@@ -309,11 +274,12 @@ impl PoseidonConfig {
         put_state(region, end, state);
         put(region, self.m, end, state.map(|s| s[0] - offset));
         self.q_squeeze.enable(region, end)?;
-        Ok(SpongeCells { words, hash: Cell { row_offset: end, column: self.m.into() } })
+        Ok(SpongeCells { words, hash: Cell { row_offset: end, column: self.m.into() }, value: state.map(|s| s[0]) })
     }
 
     /// Word `w` (0 or 1) of the permutation at row `b`: a plain word in
     /// `m(b + w)`; a packed or raw one in rows `b + wK ..= b + wK + K − 1`.
+    /// Returns the value the word adds to the state.
     fn place_word(
         &self,
         region: &mut Region<'_, Fr>,
@@ -322,13 +288,14 @@ impl PoseidonConfig {
         word: &Word,
         put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
         cells: &mut Vec<Cell>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Fr>, Error> {
         let m_cell = |row: usize| Cell { row_offset: row, column: self.m.into() };
         let pack = || self.pack.as_ref().expect("packed words configure packing");
         match word {
             Word::Plain(v) => {
                 put(region, self.m, b + w, *v);
                 cells.push(m_cell(b + w));
+                Ok(*v)
             }
             Word::Raw(v) => {
                 let pc = pack();
@@ -337,6 +304,7 @@ impl PoseidonConfig {
                 put(region, pc.pk, row, *v);
                 pc.q_raw.enable(region, row)?;
                 cells.push(m_cell(row));
+                Ok(*v)
             }
             Word::Packed(slots) => {
                 let pc = pack();
@@ -356,8 +324,34 @@ impl PoseidonConfig {
                         cells.push(m_cell(row));
                     }
                 }
+                Ok(acc)
             }
         }
-        Ok(())
+    }
+}
+
+/// `absorb` gates for one word (`absorb1`) and two: `s0' = s0` and
+/// `s_j' = s_j + source[rotation(j − 1)]` for the words absorbed.
+fn absorb_gates(
+    meta: &mut ConstraintSystem<Fr>,
+    s: [Column<Advice>; WIDTH],
+    selectors: [(Selector, usize); 2],
+    kind: &str,
+    source: Column<Advice>,
+    rotation: impl Fn(usize) -> i32,
+) {
+    for (sel, words) in selectors {
+        meta.create_gate(format!("poseidon absorb {words}{kind} word(s)"), |v| {
+            let q = v.query_selector(sel);
+            (0..WIDTH)
+                .map(|j| {
+                    let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
+                    if j >= 1 && j <= words {
+                        next = next - v.query_advice(source, Rotation(rotation(j - 1)));
+                    }
+                    q.clone() * next
+                })
+                .collect::<Vec<_>>()
+        });
     }
 }

@@ -106,6 +106,23 @@ impl PublicItem {
     }
 }
 
+/// Public-input names as runs: `(base, first index, length)` for a run of
+/// `base[i]` names (`input[0]`, `input[1]`, ...), `(name, index, 0)` for a
+/// single name such as `params_commitment`.
+pub fn name_runs(names: &[String]) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        match n.split_once('[') {
+            Some((base, _)) => match out.last_mut() {
+                Some((b, start, len)) if b == base && *len > 0 && *start + *len == i => *len += 1,
+                _ => out.push((base.to_string(), i, 1)),
+            },
+            None => out.push((n.clone(), i, 0)),
+        }
+    }
+    out
+}
+
 /// Public inputs in verifier order: public inputs, public outputs, then the
 /// commitments (input, params, output) of hashed tensors.
 pub fn public_items(vis: &Visibility, num_inputs: usize, num_outputs: usize) -> Vec<PublicItem> {

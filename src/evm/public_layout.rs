@@ -2,27 +2,11 @@
 //! library, so a consumer contract reads `publicInputs[ZkmlPublicInputs.PARAMS_COMMITMENT]`
 //! instead of a magic index.
 
+use crate::circuit::public::name_runs;
 use std::fmt::Write;
 
 pub const LAYOUT_FILE: &str = "PublicInputs.sol";
 pub const LIBRARY: &str = "ZkmlPublicInputs";
-
-/// Runs of `base[i]` names as (BASE, first index, length); other names as
-/// (NAME, index, 0).
-fn groups(names: &[String]) -> Vec<(String, usize, usize)> {
-    let mut out: Vec<(String, usize, usize)> = Vec::new();
-    for (i, n) in names.iter().enumerate() {
-        let upper = |s: &str| s.to_ascii_uppercase();
-        match n.split_once('[') {
-            Some((base, _)) => match out.last_mut() {
-                Some((b, start, len)) if *b == upper(base) && *start + *len == i && *len > 0 => *len += 1,
-                _ => out.push((upper(base), i, 1)),
-            },
-            None => out.push((upper(n), i, 0)),
-        }
-    }
-    out
-}
 
 /// The library source for a verifier whose public inputs are `names` (in
 /// order), with the value encoding `offset` / `scale_bits`.
@@ -38,11 +22,12 @@ pub fn library_source(names: &[String], model_hash: &str, offset: i64, scale_bit
     let _ = writeln!(s, "    uint256 internal constant COUNT = {};", names.len());
     let _ = writeln!(s, "    uint256 internal constant SCALE_BITS = {scale_bits};");
     let _ = writeln!(s, "    uint256 internal constant VALUE_OFFSET = {offset};");
-    for (name, start, len) in groups(names) {
+    for (base, start, len) in name_runs(names) {
+        let name = base.to_ascii_uppercase();
         if len == 0 {
             let _ = writeln!(s, "    uint256 internal constant {name} = {start};");
         } else {
-            let _ = writeln!(s, "    /// `{}[0..{len}]` are public inputs {start}..{}.", name.to_ascii_lowercase(), start + len);
+            let _ = writeln!(s, "    /// `{base}[0..{len}]` are public inputs {start}..{}.", start + len);
             let _ = writeln!(s, "    uint256 internal constant {name}_START = {start};");
             let _ = writeln!(s, "    uint256 internal constant {name}_LEN = {len};");
         }
