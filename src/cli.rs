@@ -3,6 +3,7 @@
 
 use crate::aggregate::{AggregateProof, Aggregated};
 use crate::compile::{self, CompileOptions, Compiled, Vis};
+use crate::circuit::layout::Shape;
 use crate::evm;
 use crate::model::InputFile;
 use crate::proof::{self, ProofFile};
@@ -58,6 +59,11 @@ pub enum Command {
         /// version).
         #[arg(long = "param-visibility", value_enum, default_value_t = Vis::Fixed)]
         param_visibility: Vis,
+        /// Column shape of the circuit. auto: narrow (3 advice columns, cheapest verifier) below
+        /// k = 17, else whichever shape needs the smallest k, as a larger model proves faster
+        /// with an extra column at half the rows.
+        #[arg(long, value_enum, default_value_t = ShapeArg::Auto)]
+        shape: ShapeArg,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
     /// circuit: the weights' (always), and the input's and output's for --input.
@@ -244,17 +250,45 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 #[error("{0}")]
 pub struct Rejected(pub String);
 
+/// `compile --shape`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShapeArg {
+    /// Narrow for small circuits, the smallest k for large ones.
+    Auto,
+    /// One term and one chain bit a row: 3 advice columns.
+    Narrow,
+    /// Two multiply terms a row (fixed weights only): for dense layers.
+    WideTerms,
+    /// Two range-check bits a row: for many neurons with few terms (pooling, products).
+    WideChain,
+    /// Both.
+    Wide,
+}
+
+impl ShapeArg {
+    fn shape(self) -> Option<Shape> {
+        let (wide_mac, wide_chain) = match self {
+            ShapeArg::Auto => return None,
+            ShapeArg::Narrow => (false, false),
+            ShapeArg::WideTerms => (true, false),
+            ShapeArg::WideChain => (false, true),
+            ShapeArg::Wide => (true, true),
+        };
+        Some(Shape { wide_mac, wide_chain })
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility } => {
+        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility, shape } => {
             let t = Instant::now();
             let samples = read_samples(&inputs, &model)?;
             let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility };
-            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility };
+            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility, shape: shape.shape() };
             let c = compile::compile(&model, &samples, &opts, &out)?;
             let s = &c.settings;
             println!(
-                "compiled {} -> {} in {:.2}s\n  k = {}  rows = {}/{}  neurons = {}  mac terms = {}\n  scale = 2^{}  weights = 2^{}  range = {} bits  (max |activation| {:.3})",
+                "compiled {} -> {} in {:.2}s\n  k = {}  rows = {}/{}  neurons = {}  mac terms = {}  shape: {} ({} advice columns)\n  scale = 2^{}  weights = 2^{}  range = {} bits  (max |activation| {:.3})",
                 model.display(),
                 out.display(),
                 t.elapsed().as_secs_f64(),
@@ -263,6 +297,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 s.layout.usable_rows,
                 s.layout.neurons,
                 s.layout.mac_terms,
+                s.shape,
+                s.layout.advice_columns,
                 s.quant.scale_bits,
                 s.quant.weight_bits,
                 s.quant.range_bits,

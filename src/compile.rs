@@ -4,7 +4,7 @@
 //! quantized program and circuit are rebuilt from them deterministically by
 //! [`Compiled::load`], so there is one source of truth for the weights.
 
-use crate::circuit::layout::{self, Layout};
+use crate::circuit::layout::{self, Layout, Shape};
 pub use crate::circuit::public::{Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{Model, Program};
@@ -30,6 +30,9 @@ pub struct Settings {
     pub input_shape: Vec<usize>,
     pub output_shape: Vec<usize>,
     pub visibility: Visibility,
+    /// Column shape of the neuron rows (narrow when absent).
+    #[serde(default)]
+    pub shape: Shape,
     /// The name of each public input, in verifier order (see
     /// `circuit::public::PublicItem::name`).
     #[serde(default)]
@@ -63,6 +66,8 @@ pub struct CompileOptions {
     pub scale_bits: Option<u32>,
     pub weight_bits: Option<u32>,
     pub visibility: Visibility,
+    /// The column shape; `None` lets [`layout::choose_shape`] pick.
+    pub shape: Option<Shape>,
 }
 
 /// Activation precision bounds when calibrating.
@@ -84,9 +89,10 @@ fn int_bits(max_abs: f64) -> u32 {
     if max_abs <= 1.0 { 0 } else { max_abs.log2().ceil() as u32 }
 }
 
-/// Choose scales and k: activation scale from the largest value seen on the
-/// samples (with headroom), then the smallest k that holds the layout.
-pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOptions) -> Result<(QuantParams, u32, f64)> {
+/// Choose scales, shape and k: activation scale from the largest value
+/// seen on the samples (with headroom), then the shape and smallest k that
+/// hold the layout (see [`layout::choose_shape`]).
+pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOptions) -> Result<(QuantParams, Shape, u32, f64)> {
     let max_abs = quant::max_abs_activation(program, samples);
     let ib = int_bits(max_abs);
     let scale_bits = match opts.scale_bits {
@@ -108,8 +114,18 @@ pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOpt
     if !qprog.lut_fns().is_empty() {
         q.lut_bits = table_bits(program, &qprog, &q, samples);
     }
-    let lay = Layout::new(&qprog, &q, 0, opts.visibility);
-    let k = lay.min_k().with_context(|| format!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K))?;
+    let chosen = match opts.shape {
+        Some(shape) if shape.wide_mac && opts.visibility.params != Vis::Fixed => {
+            bail!("--shape wide-terms / wide: two terms a row need --param-visibility fixed (the weights in fixed columns)")
+        }
+        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape).min_k().map(|k| (shape, k)),
+        None => layout::choose_shape(&qprog, &q, opts.visibility),
+    };
+    let Some((shape, k)) = chosen else {
+        let lay = Layout::new(&qprog, &q, 0, opts.visibility, opts.shape.unwrap_or(Shape::NARROW));
+        bail!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K);
+    };
+    let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
     let fns = qprog.lut_fns().len();
@@ -118,7 +134,7 @@ pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOpt
         let bits = (free / fns).ilog2();
         q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
     }
-    Ok((q, k, max_abs))
+    Ok((q, shape, k, max_abs))
 }
 
 /// Largest table index we grow to: 2^18 rows per function (k = 19).
@@ -162,14 +178,14 @@ fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, sam
 pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
     opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model = Model::load(model_path)?;
-    let (quant, k, max_abs) = calibrate(&model.program, samples, opts)?;
+    let (quant, shape, k, max_abs) = calibrate(&model.program, samples, opts)?;
     let program = quant::quantize(&model.program, &quant)?;
     for (i, s) in samples.iter().enumerate() {
         let xq: Vec<i64> = s.iter().map(|&v| quant.quantize_input(v)).collect();
         quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
-    let lay = Layout::new(&program, &quant, k, opts.visibility);
-    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility, lay.packing));
+    let lay = Layout::new(&program, &quant, k, opts.visibility, shape);
+    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility, lay.packing, shape));
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
@@ -178,6 +194,7 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         input_shape: program.input_shape.clone(),
         output_shape: program.output_shape.clone(),
         visibility: opts.visibility,
+        shape,
         public_layout: lay.public.iter().map(|p| p.name()).collect(),
         layout: LayoutStats {
             rows_used: lay.rows_used,
@@ -221,7 +238,7 @@ impl Compiled {
         }
         let model = Model::load(&model_path)?;
         let program = quant::quantize(&model.program, &settings.quant)?;
-        let lay = Layout::new(&program, &settings.quant, settings.k, settings.visibility);
+        let lay = Layout::new(&program, &settings.quant, settings.k, settings.visibility, settings.shape);
         Ok(Compiled { dir: dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
     }
 

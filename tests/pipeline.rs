@@ -104,3 +104,39 @@ fn proof_for_another_model_is_rejected() {
     assert!(!proof::verify_bytes(&keys_b.params, &keys_b.vk, &twin_bytes, &twin.proof.instances().unwrap()));
     assert!(!run_in_revm(&art, &calldata(&twin.proof).unwrap()).unwrap().accepted);
 }
+
+#[test]
+fn wide_shapes_prove_and_verify_natively_and_on_evm() {
+    // Large models compile wide (extra operand and chain columns); force it
+    // on small ones so that every EVM check runs in seconds.
+    use zkml_evm::circuit::layout::Shape;
+    let narrow = build("2l_relu_fc");
+    for (name, shape) in [("rockybot", Shape { wide_mac: true, wide_chain: true }), ("2l_relu_fc", Shape { wide_mac: false, wide_chain: true })] {
+        let b = build_with(name, &zkml_evm::compile::CompileOptions { shape: Some(shape), ..Default::default() });
+        assert_eq!(b.compiled.settings.shape, shape);
+        check_accuracy(&b);
+        let c = &b.compiled;
+        assert!(verify(c, &b.proof).unwrap(), "{name}: honest proof rejected");
+        let keys = proof::load_keys(c).unwrap();
+        let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &b.dir.path().join("verifier")).unwrap();
+        assert!(art.runtime_size <= 24_576, "{name}: runtime {} bytes", art.runtime_size);
+        let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
+        assert!(ok.accepted, "{name}: EVM rejected an honest proof: {:?}", ok.reason);
+        eprintln!("{name} {shape}: k {} verify gas {} runtime {} bytes", c.settings.k, ok.gas_used, ok.runtime_size);
+        let len = b.proof.proof_bytes().unwrap().len();
+        for i in [0, 64 * 4 + 7, len / 2, len - 1] {
+            assert!(!verify(c, &flip_byte(&b.proof, i)).unwrap(), "{name}: flipped byte {i} accepted");
+            assert!(!run_in_revm(&art, &calldata(&flip_byte(&b.proof, i)).unwrap()).unwrap().accepted, "{name}: EVM accepted flipped byte {i}");
+        }
+        let last = b.proof.public_inputs.len() - 1;
+        for idx in [0, last] {
+            assert!(!verify(c, &bump_public_input(&b.proof, idx)).unwrap());
+            assert!(!run_in_revm(&art, &calldata(&bump_public_input(&b.proof, idx)).unwrap()).unwrap().accepted, "{name}: EVM accepted changed public input {idx}");
+        }
+        // The same model compiled narrow is another circuit.
+        if name == "2l_relu_fc" {
+            assert!(!run_in_revm(&art, &calldata(&narrow.proof).unwrap()).unwrap().accepted);
+            assert!(!proof::verify_bytes(&keys.params, &keys.vk, &narrow.proof.proof_bytes().unwrap(), &narrow.proof.instances().unwrap()));
+        }
+    }
+}

@@ -12,8 +12,9 @@ pub const MIN_K: u32 = 5;
 pub const MAX_K: u32 = 26;
 
 /// Where one neuron sits: `padding` zero-weight multiply rows, one multiply
-/// row per term, two per product, then the result row. Its bit chain
-/// occupies `z` rows `result_row - chain_bits ..= result_row`.
+/// row per term (per pair of terms in the wide shape), two per product, then
+/// the result row. Its bit chain occupies the chain rows
+/// `chain_start ..= result_row` (see [`Shape::chain_cell`]).
 #[derive(Clone, Debug)]
 pub struct NeuronRows {
     /// The program value this neuron computes or (a quotient's second and
@@ -67,6 +68,77 @@ impl Packing {
     }
 }
 
+/// How wide the neuron rows are. The narrow shape (three advice columns)
+/// keeps the EVM verifier cheapest. A large model trades a column or two
+/// for fewer rows, and proving work follows columns × rows: the domain
+/// halves for one more column or two.
+///
+/// - `wide_mac`: a second operand column `x2` with weights `f2`, so a row
+///   adds two terms (`acc = acc[-1] + f·x + f2·x2`); a dense layer takes
+///   half the rows. Only with fixed weights.
+/// - `wide_chain`: a second chain column `z2`, so a chain row holds two
+///   bits; a neuron with few terms (a pooling or product neuron, padded to
+///   its chain) takes half the rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    #[serde(default)]
+    pub wide_mac: bool,
+    #[serde(default)]
+    pub wide_chain: bool,
+}
+
+/// Below this k the narrow shape is always used: proving is fast there and
+/// the verifier's gas, which every extra column raises, matters more.
+pub const WIDE_FROM_K: u32 = 17;
+
+impl Shape {
+    pub const NARROW: Shape = Shape { wide_mac: false, wide_chain: false };
+
+    /// Every shape, narrowest first.
+    pub const ALL: [Shape; 4] = [
+        Shape::NARROW,
+        Shape { wide_mac: false, wide_chain: true },
+        Shape { wide_mac: true, wide_chain: false },
+        Shape { wide_mac: true, wide_chain: true },
+    ];
+
+    /// Multiply terms per row.
+    pub fn lanes(&self) -> usize {
+        1 + self.wide_mac as usize
+    }
+
+    /// Rows a chain of `bits` bits takes above its result row.
+    pub fn chain_rows(&self, bits: usize) -> usize {
+        if self.wide_chain { bits.div_ceil(2) } else { bits }
+    }
+
+    /// Where the chain prefix `p_m = V >> (bits − m)` sits, for a chain
+    /// whose full value `p_bits = V` is in `z` at the result row: `(0 for z,
+    /// 1 for z2; rotation from the result row)`. Narrow: `p_m` at `z`, `m −
+    /// bits` rows up. Wide: prefixes alternate `z`, `z2` along the rows;
+    /// an odd chain starts with a zero in `z` at its first row (the virtual
+    /// `p_-1`) so that `p_bits` lands in `z`.
+    pub fn chain_cell(&self, bits: usize, m: usize) -> (usize, i32) {
+        if !self.wide_chain {
+            return (0, m as i32 - bits as i32);
+        }
+        let lead = bits % 2;
+        let v = m + lead;
+        (v % 2, (v / 2) as i32 - ((bits + lead) / 2) as i32)
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.wide_mac, self.wide_chain) {
+            (false, false) => "narrow",
+            (true, false) => "2 terms a row",
+            (false, true) => "2 chain bits a row",
+            (true, true) => "2 terms and 2 chain bits a row",
+        })
+    }
+}
+
 /// One Poseidon sponge, in the hash columns from row `start`.
 #[derive(Clone, Debug)]
 pub struct Sponge {
@@ -91,6 +163,7 @@ pub struct Layout {
     pub sponges: Vec<Sponge>,
     /// Weight packing of the params sponge (hashed params only).
     pub packing: Option<Packing>,
+    pub shape: Shape,
     /// Bits per chain: range bits + weight bits.
     pub chain_bits: usize,
     /// Row of the `x` cell that holds each value.
@@ -113,8 +186,13 @@ impl Layout {
     ///
     /// Public rows come first (see [`public_items`]), then the inputs that
     /// are not public. Sponges run in their own columns from row 0.
-    pub fn new(program: &Program<i64>, q: &QuantParams, k: u32, visibility: Visibility) -> Layout {
+    ///
+    /// The wide multiply shape needs fixed weights (panics otherwise:
+    /// [`choose_shape`] never picks it for other weights).
+    pub fn new(program: &Program<i64>, q: &QuantParams, k: u32, visibility: Visibility, shape: Shape) -> Layout {
+        assert!(!shape.wide_mac || visibility.params == Vis::Fixed, "two multiply lanes need fixed weights");
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
+        let chain_rows = shape.chain_rows(chain_bits);
         let public = public_items(&visibility, program.num_inputs, program.outputs.len());
         let hidden_inputs = if visibility.input == Vis::Public { 0 } else { program.num_inputs };
         let mut value_row = vec![0; program.values.len()];
@@ -126,14 +204,14 @@ impl Layout {
                 value_row[id] = if hidden_inputs == 0 { *i } else { public.len() + *i };
             }
             for (j, neuron) in circuit_neurons(program, id, q).into_iter().enumerate() {
-                let t = neuron.terms.len() + 2 * neuron.products.len();
+                let t = neuron.terms.len().div_ceil(shape.lanes()) + 2 * neuron.products.len();
                 // The chain ends at the result row and must start at or after z_free.
-                let padding = (z_free + chain_bits).saturating_sub(row + t);
+                let padding = (z_free + chain_rows).saturating_sub(row + t);
                 let result_row = row + padding + t;
                 if j == 0 {
                     value_row[id] = result_row;
                 }
-                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_bits });
+                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_rows });
                 z_free = result_row + 1;
                 row = result_row + 1;
             }
@@ -168,12 +246,13 @@ impl Layout {
             hidden_inputs,
             sponges,
             packing,
+            shape,
             chain_bits,
             value_row,
             neurons,
             rows_used: row.max(hash_rows),
             table_rows: table_rows(program, q).max(packing.map_or(0, |p| 1 << p.bits)),
-            reserved_rows: reserved_rows(&GateParams::of(q, program, visibility, packing)),
+            reserved_rows: reserved_rows(&GateParams::of(q, program, visibility, packing, shape)),
         }
     }
 
@@ -223,6 +302,25 @@ impl Layout {
     /// Smallest k that holds the neuron rows and the tables.
     pub fn min_k(&self) -> Option<u32> {
         (MIN_K..=MAX_K).find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
+    }
+}
+
+/// The shape to compile `program` with, and its smallest k: narrow when
+/// that fits below [`WIDE_FROM_K`]; otherwise the shape with the smallest
+/// k, the narrowest among equals (at one k, fewer columns prove faster and
+/// verify cheaper). `None` when no shape fits in [`MAX_K`].
+pub fn choose_shape(program: &Program<i64>, q: &QuantParams, visibility: Visibility) -> Option<(Shape, u32)> {
+    let fits = |shape: Shape| Layout::new(program, q, 0, visibility, shape).min_k().map(|k| (shape, k));
+    match fits(Shape::NARROW) {
+        Some((shape, k)) if k < WIDE_FROM_K => Some((shape, k)),
+        narrow => Shape::ALL[1..]
+            .iter()
+            .filter(|s| !s.wide_mac || visibility.params == Vis::Fixed)
+            .filter_map(|&s| fits(s))
+            .fold(narrow, |best, c| match best {
+                Some(b) if b.1 <= c.1 => Some(b),
+                _ => Some(c),
+            }),
     }
 }
 

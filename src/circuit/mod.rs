@@ -104,6 +104,8 @@ pub struct GateParams {
     pub visibility: Visibility,
     /// Weight packing of the params sponge.
     pub packing: Option<layout::Packing>,
+    /// Extra operand and chain columns (see [`layout::Shape`]).
+    pub shape: layout::Shape,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,8 +117,8 @@ pub struct LutParams {
 }
 
 impl GateParams {
-    /// `packing` is the layout's (see [`Layout::packing`]).
-    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility, packing: Option<layout::Packing>) -> GateParams {
+    /// `packing` and `shape` are the layout's (see [`Layout::packing`]).
+    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility, packing: Option<layout::Packing>, shape: layout::Shape) -> GateParams {
         let fns = program.lut_fns();
         GateParams {
             weight_bits: q.weight_bits,
@@ -126,6 +128,7 @@ impl GateParams {
             lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
             visibility,
             packing,
+            shape,
         }
     }
 
@@ -138,7 +141,7 @@ impl GateParams {
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None }
+        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None, shape: layout::Shape::NARROW }
     }
 }
 
@@ -149,6 +152,10 @@ pub struct ModelConfig {
     acc: Column<Advice>,
     z: Column<Advice>,
     f: Column<Fixed>,
+    /// Second operand and its weight (wide multiply shape).
+    x2: Option<(Column<Advice>, Column<Fixed>)>,
+    /// Second chain column (wide chain shape).
+    z2: Option<Column<Advice>>,
     /// Product weights, when the program has products.
     p: Option<Column<Fixed>>,
     q_mac: Selector,
@@ -192,6 +199,11 @@ impl ModelConfig {
         let q_nonneg = params.products.then(|| meta.selector());
         let p = params.products.then(|| meta.fixed_column());
         meta.enable_equality(x);
+        let x2 = params.shape.wide_mac.then(|| (meta.advice_column(), meta.fixed_column()));
+        if let Some((x2, _)) = x2 {
+            meta.enable_equality(x2);
+        }
+        let z2 = params.shape.wide_chain.then(|| meta.advice_column());
         let w = params.visibility.params_in_advice().then(|| meta.advice_column());
         if let (Some(w), true) = (w, params.visibility.params == public::Vis::Hashed) {
             meta.enable_equality(w);
@@ -205,8 +217,15 @@ impl ModelConfig {
                 None => f,
             }
         };
-        let wb = params.weight_bits as i32;
-        let n = (params.range_bits + params.weight_bits) as i32;
+        let wb = params.weight_bits as usize;
+        let n = (params.range_bits + params.weight_bits) as usize;
+        // Chain prefix `p_m`, seen from the result row (see `Shape::chain_cell`).
+        let shape = params.shape;
+        let chain = move |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, prefix: usize| {
+            let (col, rot) = shape.chain_cell(n, prefix);
+            let col = if col == 0 { z } else { z2.expect("a wide chain configures z2") };
+            m.query_advice(col, Rotation(rot))
+        };
         let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
 
         meta.create_gate("mac: acc = acc[-1] + w·x", |m| {
@@ -215,28 +234,48 @@ impl ModelConfig {
             let acc_prev = m.query_advice(acc, Rotation::prev());
             let w = weight(m);
             let xv = m.query_advice(x, Rotation::cur());
-            let mac = q * (acc_cur - acc_prev - w * xv.clone());
+            let mut step = acc_cur - acc_prev - w * xv.clone();
+            if let Some((x2, f2)) = x2 {
+                step = step - m.query_fixed(f2, Rotation::cur()) * m.query_advice(x2, Rotation::cur());
+            }
+            let mac = q * step;
             match p {
                 // p is zero off product rows, which are multiply rows.
                 Some(p) => vec![mac - m.query_fixed(p, Rotation::cur()) * xv * m.query_advice(x, Rotation::next())],
                 None => vec![mac],
             }
         });
-        meta.create_gate("bit: z[+1] - 2z is 0 or 1", |m| {
+        // A chain row steps z → z[+1] by one bit, or z → z2 → z[+1] by two.
+        meta.create_gate("bit: each chain step doubles and adds 0 or 1", |m| {
             let q = m.query_selector(q_bit);
-            let b = m.query_advice(z, Rotation::next()) - m.query_advice(z, Rotation::cur()) * Expression::Constant(Fr::from(2));
-            vec![q * b.clone() * (b - Expression::Constant(Fr::one()))]
+            let bit = |hi: Expression<Fr>, lo: Expression<Fr>| {
+                let b = hi - lo * Expression::Constant(Fr::from(2));
+                q.clone() * b.clone() * (b - Expression::Constant(Fr::one()))
+            };
+            let (cur, next) = (m.query_advice(z, Rotation::cur()), m.query_advice(z, Rotation::next()));
+            match z2 {
+                None => vec![bit(next, cur)],
+                Some(z2) => {
+                    let mid = m.query_advice(z2, Rotation::cur());
+                    vec![bit(mid.clone(), cur), bit(next, mid)]
+                }
+            }
         });
-        meta.create_gate("chain start: z = 0", |m| {
+        meta.create_gate("chain start: p_0 = 0", |m| {
             let q = m.query_selector(q_zero);
-            vec![q * m.query_advice(z, Rotation::cur())]
+            let mut zero = vec![q.clone() * m.query_advice(z, Rotation::cur())];
+            // An odd wide chain holds a virtual zero in z; p_0 follows in z2.
+            if let (Some(z2), 1) = (z2, n % 2) {
+                zero.push(q * m.query_advice(z2, Rotation::cur()));
+            }
+            zero
         });
         // The result row reads its chain: the full value at its own row,
         // y + H (the top range bits) wb rows up, the sign bit at the top.
         // It also zeroes `acc`, which the next block's first multiply reads.
         let result_row = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
-            let link = m.query_advice(z, Rotation::cur()) - m.query_advice(acc, Rotation::prev()) - weight(m);
-            let y = m.query_advice(z, Rotation(-wb)) - half.clone();
+            let link = chain(m, n) - m.query_advice(acc, Rotation::prev()) - weight(m);
+            let y = chain(m, n - wb) - half.clone();
             (link, m.query_advice(acc, Rotation::cur()), y, m.query_advice(x, Rotation::cur()))
         };
         meta.create_gate("ident: out = y, chain = accumulator + bias", |m| {
@@ -247,14 +286,14 @@ impl ModelConfig {
         meta.create_gate("relu: out = y·sign, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_relu);
             let (link, acc_zero, y, out) = result_row(m);
-            let sign = m.query_advice(z, Rotation(1 - n));
+            let sign = chain(m, 1);
             vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
         });
         if let Some(q_nonneg) = q_nonneg {
             meta.create_gate("nonneg: out = y ≥ 0, chain = accumulator + bias", |m| {
                 let q = m.query_selector(q_nonneg);
                 let (link, acc_zero, y, out) = result_row(m);
-                let sign = m.query_advice(z, Rotation(1 - n));
+                let sign = chain(m, 1);
                 vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
             });
         }
@@ -264,7 +303,7 @@ impl ModelConfig {
             meta.create_gate("step: out = sign·2^scale, chain = accumulator + bias", |m| {
                 let q = m.query_selector(q_step);
                 let (link, acc_zero, _, out) = result_row(m);
-                let sign = m.query_advice(z, Rotation(1 - n));
+                let sign = chain(m, 1);
                 vec![q.clone() * link, q.clone() * acc_zero, q * (out - sign * one)]
             });
             q_step
@@ -278,12 +317,12 @@ impl ModelConfig {
                 let (link, acc_zero, _, _) = result_row(m);
                 vec![q.clone() * link, q * acc_zero]
             });
-            let index_at = Rotation(-wb - lp.shift as i32);
+            let index_prefix = n - wb - lp.shift as usize;
             meta.lookup("table: (tag, index, out)", |m| {
                 let q = m.query_selector(q_lut);
                 vec![
                     (m.query_fixed(tag, Rotation::cur()), table[0]),
-                    (q.clone() * m.query_advice(z, index_at), table[1]),
+                    (q.clone() * chain(m, index_prefix), table[1]),
                     (q * m.query_advice(x, Rotation::cur()), table[2]),
                 ]
             });
@@ -299,7 +338,7 @@ impl ModelConfig {
         });
         let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
         let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off, params.packing));
-        ModelConfig { params, x, acc, z, f, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
+        ModelConfig { params, x, acc, z, f, x2, z2, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
     }
 
     /// Fill the tables: the all-zero row, then each function's entries.
@@ -357,6 +396,10 @@ pub enum Col {
     X,
     Acc,
     Z,
+    /// Second operand (wide multiply shape).
+    X2,
+    /// Second chain column (wide chain shape).
+    Z2,
     /// Weights in advice (private or hashed params).
     W,
     /// Poseidon state word `i`.
@@ -371,7 +414,7 @@ pub enum Col {
 
 impl ModelCircuit {
     pub fn gate_params(&self) -> GateParams {
-        GateParams::of(&self.quant, &self.program, self.layout.visibility, self.layout.packing)
+        GateParams::of(&self.quant, &self.program, self.layout.visibility, self.layout.packing, self.layout.shape)
     }
 
     /// Public inputs in verifier order (see [`public::public_items`]):
@@ -459,6 +502,8 @@ impl Circuit<Fr> for ModelCircuit {
                 Col::X => c.x,
                 Col::Acc => c.acc,
                 Col::Z => c.z,
+                Col::X2 => c.x2.expect("a wide multiply row configures x2").0,
+                Col::Z2 => c.z2.expect("a wide chain configures z2"),
                 Col::W => c.w.expect("weights in advice configure w"),
                 Col::S(i) => hash().s[i],
                 Col::U(i) => hash().u[i],
@@ -525,17 +570,30 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                         c.q_mac.enable(&mut region, row)?;
                     }
-                    // Multiply rows: (source, weight, product weight, what
-                    // the row adds to acc); a product is (a, 0, w, w·a·b)
-                    // then (b, 0, 0, 0).
+                    // Multiply rows: (source, weight, second lane's
+                    // (source, weight), product weight, what the row adds
+                    // to acc); a product is (a, 0, -, w, w·a·b) then
+                    // (b, 0, -, 0, 0).
                     let first = nr.start + nr.padding;
-                    let rows = n.terms.iter().map(|&(src, w)| (src, Some(w), 0, w as i128 * val(src))).chain(
-                        n.products.iter().flat_map(|&(a, b, w)| [(a, None, w, w as i128 * val(a) * val(b)), (b, None, 0, 0)]),
+                    let term_rows = n.terms.chunks(lay.shape.lanes()).map(|lanes| {
+                        let (src, w) = lanes[0];
+                        let second = lanes.get(1).copied();
+                        let adds = w as i128 * val(src) + second.map_or(0, |(s2, w2)| w2 as i128 * val(s2));
+                        (src, Some(w), second, 0, adds)
+                    });
+                    let rows = term_rows.chain(
+                        n.products.iter().flat_map(|&(a, b, w)| [(a, None, None, w, w as i128 * val(a) * val(b)), (b, None, None, 0, 0)]),
                     );
                     let mut acc = 0i128;
-                    for (i, (src, w, pw, adds)) in rows.enumerate() {
+                    for (i, (src, w, second, pw, adds)) in rows.enumerate() {
                         let row = first + i;
                         acc += adds;
+                        if let Some((src2, w2)) = second {
+                            let (_, f2) = c.x2.expect("two terms a row need the wide multiply shape");
+                            region.assign_fixed(f2, row, fe(w2 as i128));
+                            put(&mut region, Col::X2, row, val(src2));
+                            region.constrain_equal(cell(Col::X2, row), cell(Col::X, lay.value_row[src2]));
+                        }
                         let w = w.unwrap_or(0) as i128;
                         if in_advice {
                             // A term row applies its weight; a product row none.
@@ -555,17 +613,22 @@ impl Circuit<Fr> for ModelCircuit {
                     // The chain: MSB-first prefixes of V = dot product + bias.
                     let wit = vals.map(|v| neuron_step(n, v, q));
                     let total = wit.map(|w| w.acc).unwrap_or(0);
+                    let e = nr.result_row;
                     c.q_zero.enable(&mut region, nr.chain_start)?;
+                    if lay.shape.chain_cell(bits, 0).0 == 1 {
+                        // The virtual zero of an odd wide chain (see `Shape::chain_cell`).
+                        put(&mut region, Col::Z, nr.chain_start, 0);
+                    }
+                    for row in nr.chain_start..e {
+                        c.q_bit.enable(&mut region, row)?;
+                    }
                     for i in 0..=bits {
                         // Floor shifts: for an out-of-range V this is the
                         // witness that fails only the chain-start gate.
                         let prefix = total >> (bits - i);
-                        put(&mut region, Col::Z, nr.chain_start + i, prefix);
-                        if i < bits {
-                            c.q_bit.enable(&mut region, nr.chain_start + i)?;
-                        }
+                        let (col, rot) = lay.shape.chain_cell(bits, i);
+                        put(&mut region, if col == 0 { Col::Z } else { Col::Z2 }, (e as i64 + rot as i64) as usize, prefix);
                     }
-                    let e = nr.result_row;
                     if in_advice {
                         region.assign_fixed(c.f, e, Fr::one());
                         put(&mut region, Col::W, e, n.bias as i128);

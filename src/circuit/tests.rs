@@ -1,7 +1,7 @@
 //! MockProver tests: an honest witness passes, and corrupting any one kind
 //! of cell (or the public input) makes the circuit reject.
 
-use super::layout::{self, Layout, NeuronRows};
+use super::layout::{self, Layout, NeuronRows, Shape};
 use super::public::{Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, Value};
@@ -37,8 +37,12 @@ fn circuit_with(qp: Program<i64>, vals: Vec<i64>) -> (ModelCircuit, u32) {
 }
 
 fn circuit_at(qp: Program<i64>, vals: Vec<i64>, q: QuantParams) -> (ModelCircuit, u32) {
-    let k = Layout::new(&qp, &q, 0, Visibility::default()).min_k().unwrap();
-    let lay = Layout::new(&qp, &q, k, Visibility::default());
+    circuit_shaped(qp, vals, q, Shape::NARROW)
+}
+
+fn circuit_shaped(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
+    let k = Layout::new(&qp, &q, 0, Visibility::default(), shape).min_k().unwrap();
+    let lay = Layout::new(&qp, &q, k, Visibility::default(), shape);
     (ModelCircuit { program: Arc::new(qp), quant: q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
@@ -98,7 +102,7 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None };
+    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None, shape: Shape::NARROW };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
@@ -407,8 +411,8 @@ fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
     let qp = quantize(&tiny_program(), &Q).unwrap();
     let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
     let vals = forward(&qp, &Q, &xq).unwrap();
-    let k = Layout::new(&qp, &Q, 0, vis).min_k().unwrap();
-    let lay = Layout::new(&qp, &Q, k, vis);
+    let k = Layout::new(&qp, &Q, 0, vis, Shape::NARROW).min_k().unwrap();
+    let lay = Layout::new(&qp, &Q, k, vis, Shape::NARROW);
     (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
@@ -538,4 +542,162 @@ fn packed_slot_out_of_range_fails_the_lookup() {
     assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })), "{failures:?}");
     // the Horner chain itself: a changed partial word fails its gate
     assert!(verify(&with(c, Col::Pk, b + 3, Fr::ONE), k).is_err());
+}
+
+// ---- Shapes: two terms a multiply row, two bits a chain row ----
+
+fn tiny_shaped(input: &[f64], shape: Shape) -> (ModelCircuit, u32) {
+    let qp = quantize(&tiny_program(), &Q).unwrap();
+    let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
+    let vals = forward(&qp, &Q, &xq).unwrap();
+    circuit_shaped(qp, vals, Q, shape)
+}
+
+#[test]
+fn every_shape_passes_honestly_with_odd_and_even_chains() {
+    // Q's chains have 13 bits (odd: the wide chain starts on its virtual
+    // zero), QS's 16; the smooth program reads every chain tap: sign,
+    // rescaled value, table index.
+    assert_eq!(((Q.range_bits + Q.weight_bits) % 2, (QS.range_bits + QS.weight_bits) % 2), (1, 0));
+    for shape in Shape::ALL {
+        for input in [INPUT, [-0.9, 0.2, -0.7]] {
+            let (c, k) = tiny_shaped(&input, shape);
+            verify(&c, k).unwrap_or_else(|e| panic!("{shape:?} {input:?}: {e}"));
+        }
+        for input in [SMOOTH_INPUT, [-0.9, 0.8], [0.0, 0.0]] {
+            let (qp, vals) = smooth_values(&input);
+            let (c, k) = circuit_shaped(qp, vals, QS, shape);
+            verify(&c, k).unwrap_or_else(|e| panic!("{shape:?} {input:?}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn wide_shapes_take_fewer_rows() {
+    let rows = |shape| tiny_shaped(&INPUT, shape).0.layout.rows_used;
+    let narrow = rows(Shape::NARROW);
+    let wide_chain = rows(Shape { wide_mac: false, wide_chain: true });
+    // Every tiny neuron is padded to its 13-bit chain: 7 chain rows instead of 13.
+    assert!(wide_chain < narrow, "{wide_chain} vs {narrow}");
+    let c = tiny_shaped(&INPUT, Shape { wide_mac: true, wide_chain: true }).0;
+    let nr = rows_of(&c, 3);
+    assert_eq!(nr.result_row - nr.chain_start, 7);
+}
+
+#[test]
+fn corrupted_second_operand_breaks_copy() {
+    // In the second lane: x2 − 1 with every accumulator and the whole
+    // chain redone for the new sum passes every gate (the sum moves by the
+    // weight, within the rounding bits, so the output stays); only the copy
+    // to the source value catches it.
+    for shape in [Shape { wide_mac: true, wide_chain: false }, Shape { wide_mac: true, wide_chain: true }] {
+        let (c, k) = tiny_shaped(&INPUT, shape);
+        let nr = rows_of(&c, 3);
+        let first = nr.start + nr.padding;
+        // x2 − 1 moves the sum by −w2.
+        let d = -(nr.neuron.terms[1].1 as i128);
+        let v = neuron_step(&nr.neuron, c.witness.as_ref().unwrap(), &Q).acc;
+        let bits = c.layout.chain_bits;
+        assert_eq!((v + d) >> Q.weight_bits, v >> Q.weight_bits, "the test needs an unchanged output");
+        let mut bad = with(c.clone(), Col::X2, first, -Fr::ONE);
+        for row in first..first + nr.neuron.terms.len().div_ceil(2) {
+            bad.corrupt.push((Col::Acc, row, fe(d)));
+        }
+        for m in 0..=bits {
+            let (col, rot) = shape.chain_cell(bits, m);
+            let delta = ((v + d) >> (bits - m)) - (v >> (bits - m));
+            bad.corrupt.push((if col == 0 { Col::Z } else { Col::Z2 }, (nr.result_row as i64 + rot as i64) as usize, fe(delta)));
+        }
+        let prover = MockProver::run(k, &bad, vec![bad.instance()]).unwrap();
+        let failures = prover.verify().unwrap_err();
+        assert!(!failures.is_empty());
+        for f in &failures {
+            assert!(f.to_string().starts_with("Equality constraint not satisfied"), "{shape:?}: {f}");
+        }
+    }
+}
+
+#[test]
+fn non_boolean_steps_of_a_wide_chain_fail() {
+    let shape = Shape { wide_mac: false, wide_chain: true };
+    let (c, k) = tiny_shaped(&INPUT, shape);
+    let nr = rows_of(&c, 5);
+    // A prefix in either chain column, one step out of place.
+    assert!(verify(&with(c.clone(), Col::Z, nr.chain_start + 2, Fr::ONE), k).is_err());
+    assert!(verify(&with(c.clone(), Col::Z2, nr.chain_start + 2, Fr::ONE), k).is_err());
+    // The odd chain's first prefix p_0 sits in z2 beside the virtual zero.
+    assert!(verify(&with(c.clone(), Col::Z2, nr.chain_start, Fr::ONE), k).is_err());
+    assert!(verify(&with(c, Col::Z, nr.chain_start, Fr::ONE), k).is_err());
+}
+
+#[test]
+fn wrong_outputs_fail_in_the_wide_shape() {
+    let shape = Shape { wide_mac: true, wide_chain: true };
+    for (id, delta) in [(3, Fr::ONE), (5, -Fr::ONE)] {
+        let (c, k) = tiny_shaped(&INPUT, shape);
+        let e = c.layout.value_row[id];
+        assert!(verify(&with(c, Col::X, e, delta), k).is_err(), "value {id}");
+    }
+    let (qp, vals) = smooth_values(&SMOOTH_INPUT);
+    let (c, k) = circuit_shaped(qp, vals, QS, shape);
+    let e = c.layout.value_row[3];
+    assert!(verify(&with(c, Col::X, e, Fr::ONE), k).is_err(), "table output");
+}
+
+#[test]
+fn out_of_range_value_fails_at_the_wide_chain_start() {
+    // As `out_of_range_value_fails_only_at_the_chain_start`, for odd (Q)
+    // and even (QS) wide chains: a V of one bit too many has p_0 = 1, which
+    // an odd chain keeps in z2 and an even one in z.
+    for q in [Q, QS] {
+        let prog = Program {
+            values: vec![Value::Input(0), Value::Neuron(Neuron::affine(vec![(0, 3.0)], 0.0, Activation::Identity, 0))],
+            num_inputs: 1,
+            outputs: vec![1],
+            input_shape: vec![1],
+            output_shape: vec![1],
+            nodes: vec!["triple".into()],
+        };
+        let qp = quantize(&prog, &q).unwrap();
+        let xq = vec![1i64 << (q.range_bits + 1)];
+        let vals = qp
+            .eval_with(&xq, |n, v| match n {
+                Value::Neuron(n) => Ok::<_, ()>(neuron_step(n, v, &q).out),
+                _ => unreachable!("only neurons here"),
+            })
+            .unwrap();
+        let (c, k) = circuit_shaped(qp, vals, q, Shape { wide_mac: true, wide_chain: true });
+        let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
+        let failures = prover.verify().unwrap_err();
+        // Even: only the start gate (p_0 = 0). Odd: also the step from the
+        // virtual zero to p_0, which is not a bit either.
+        for f in &failures {
+            let f = f.to_string();
+            assert!(f.contains("chain start") || (q.range_bits + q.weight_bits) % 2 == 1 && f.contains("bit:"), "unexpected failure: {f}");
+        }
+        assert!(failures.iter().any(|f| f.to_string().contains("chain start")));
+    }
+}
+
+#[test]
+fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() {
+    let qp = quantize(&tiny_program(), &Q).unwrap();
+    assert!(matches!(layout::choose_shape(&qp, &Q, Visibility::default()), Some((Shape::NARROW, _))));
+    // A wide neuron: 2^17 terms need k = 18 narrow, 17 with two lanes.
+    let n = 1usize << 17;
+    let prog = Program {
+        values: (0..n).map(Value::Input).chain([Value::Neuron(Neuron::affine((0..n).map(|i| (i, 0.5)).collect(), 0.0, Activation::Identity, 0))]).collect(),
+        num_inputs: n,
+        outputs: vec![n],
+        input_shape: vec![n],
+        output_shape: vec![1],
+        nodes: vec!["sum".into()],
+    };
+    let qp = quantize(&prog, &Q).unwrap();
+    let narrow = Layout::new(&qp, &Q, 0, Visibility::default(), Shape::NARROW).min_k().unwrap();
+    let (shape, k) = layout::choose_shape(&qp, &Q, Visibility::default()).unwrap();
+    assert!(shape.wide_mac && !shape.wide_chain && k < narrow, "{shape:?} k={k}, narrow k={narrow}");
+    let private = Visibility { params: Vis::Private, ..Visibility::default() };
+    let (shape, _) = layout::choose_shape(&qp, &Q, private).unwrap();
+    assert!(!shape.wide_mac);
 }

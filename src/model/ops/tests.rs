@@ -140,7 +140,7 @@ pub fn check_on(model: &Onnx, input: Option<Vec<f64>>) -> Program<f64> {
     }
     // The fixed-point forward pass (what the circuit proves) within the
     // README's tolerance: 2% of the largest output.
-    let (q, _, _) = crate::compile::calibrate(p, &[x.clone()], &Default::default()).unwrap();
+    let (q, _, _, _) = crate::compile::calibrate(p, &[x.clone()], &Default::default()).unwrap();
     let qp = crate::quant::quantize(p, &q).unwrap();
     let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
     let vals = crate::quant::forward(&qp, &q, &xq).unwrap();
@@ -534,7 +534,7 @@ fn a_divisor_that_crosses_zero_is_refused_naming_the_node() {
     let dir = tempfile::tempdir().unwrap();
     let model = Model::load(&m.write(dir.path())).unwrap();
     let x = vec![0.5, -0.25, 0.75, 0.1];
-    let (q, _, _) = crate::compile::calibrate(&model.program, &[x.clone()], &Default::default()).unwrap();
+    let (q, _, _, _) = crate::compile::calibrate(&model.program, &[x.clone()], &Default::default()).unwrap();
     let qp = crate::quant::quantize(&model.program, &q).unwrap();
     let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
     let err = crate::quant::forward(&qp, &q, &xq).unwrap_err().to_string();
