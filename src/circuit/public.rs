@@ -12,8 +12,8 @@ pub enum Vis {
     Public,
     /// A witness only: the proof says nothing about it.
     Private,
-    /// A witness whose Poseidon hash (see [`crate::poseidon`]) is the one
-    /// public input.
+    /// A witness whose Poseidon hash (BN254, t = 3, the circomlib
+    /// parameters) is the one public input.
     Hashed,
     /// Weights only: baked into the circuit's fixed columns, so the
     /// verifying key itself pins them.
