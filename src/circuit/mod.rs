@@ -23,6 +23,12 @@
 //! ident: x(e) = z(e-wb) - H             with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! relu:  x(e) = (z(e-wb) - H)·z(e-n+1)  with z(e) = acc(e-1) + f(e), acc(e) = 0
 //! ```
+//! Large circuits may widen (see [`layout::Shape`]): a second operand
+//! column `x2` with weights `f2` adds a second term to every multiply row,
+//! and a second chain column `z2` makes every chain row check two bits, so
+//! the prefixes above are read at a column and rotation given by
+//! [`layout::Shape::chain_cell`].
+//!
 //! Without table functions there is no lookup argument: the constraint
 //! system has degree 3, so the quotient has two pieces and the EVM verifier
 //! opens few commitments. Two optional parts, configured only for the
