@@ -161,3 +161,28 @@ fn visibility_flags_and_commit() {
     let c: serde_json::Value = serde_json::from_slice(&zkml(&["commit", p(&out)]).stdout).unwrap();
     assert_eq!(c.as_object().unwrap().len(), 1);
 }
+
+#[test]
+fn shape_flag_forces_a_shape_and_refuses_two_terms_with_advice_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mlp = vectors().join("1l_mlp");
+    let (model, input) = (mlp.join("network.onnx"), mlp.join("input.json"));
+    let out = t.join("build");
+    let compile = |extra: &[&str]| {
+        let mut args = vec!["compile", p(&model), "--input", p(&input), "-o", p(&out)];
+        args.extend_from_slice(extra);
+        zkml(&args)
+    };
+    assert_bad_input(&compile(&["--shape", "wide", "--param-visibility", "private"]), "--param-visibility fixed");
+    let shape_of = || -> serde_json::Value { serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap()["shape"].clone() };
+    let o = compile(&["--shape", "wide"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 terms and 2 chain bits a row (5 advice columns)"));
+    assert_eq!(shape_of(), serde_json::json!({"wide_mac": true, "wide_chain": true}));
+    // auto keeps a small model narrow.
+    let o = compile(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("shape: narrow (3 advice columns)"));
+    assert_eq!(shape_of(), serde_json::json!({"wide_mac": false, "wide_chain": false}));
+}
