@@ -4,7 +4,7 @@
 use crate::model::{Neuron, Program, Value, ValueId};
 use super::poseidon::sponge_rows;
 use super::public::{public_items, PublicItem, Tensor, Visibility, Vis};
-use super::GateParams;
+use super::{Col, GateParams};
 use crate::quant::{circuit_neurons, QuantParams};
 
 /// Smallest domain we use; below it the constant verifier overhead dominates.
@@ -113,18 +113,24 @@ impl Shape {
     }
 
     /// Where the chain prefix `p_m = V >> (bits − m)` sits, for a chain
-    /// whose full value `p_bits = V` is in `z` at the result row: `(0 for z,
-    /// 1 for z2; rotation from the result row)`. Narrow: `p_m` at `z`, `m −
-    /// bits` rows up. Wide: prefixes alternate `z`, `z2` along the rows;
-    /// an odd chain starts with a zero in `z` at its first row (the virtual
-    /// `p_-1`) so that `p_bits` lands in `z`.
-    pub fn chain_cell(&self, bits: usize, m: usize) -> (usize, i32) {
+    /// whose full value `p_bits = V` is in `z` at the result row: its column
+    /// ([`Col::Z`] or [`Col::Z2`]) and rotation from the result row. Narrow:
+    /// `p_m` in `z`, `bits − m` rows up. Wide: prefixes alternate `z`, `z2`
+    /// along the rows; an odd chain starts with a zero in `z` at its first
+    /// row (the virtual `p_-1`) so that `p_bits` lands in `z`.
+    pub fn chain_cell(&self, bits: usize, m: usize) -> (Col, i32) {
         if !self.wide_chain {
-            return (0, m as i32 - bits as i32);
+            return (Col::Z, m as i32 - bits as i32);
         }
         let lead = bits % 2;
         let v = m + lead;
-        (v % 2, (v / 2) as i32 - ((bits + lead) / 2) as i32)
+        let col = if v % 2 == 0 { Col::Z } else { Col::Z2 };
+        (col, (v / 2) as i32 - ((bits + lead) / 2) as i32)
+    }
+
+    /// Whether an odd wide chain holds a virtual zero in `z` below `p_0`.
+    pub fn has_virtual_zero(&self, bits: usize) -> bool {
+        self.chain_cell(bits, 0).0 == Col::Z2
     }
 }
 

@@ -229,7 +229,7 @@ impl ModelConfig {
         let shape = params.shape;
         let chain = move |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, prefix: usize| {
             let (col, rot) = shape.chain_cell(n, prefix);
-            let col = if col == 0 { z } else { z2.expect("a wide chain configures z2") };
+            let col = if col == Col::Z { z } else { z2.expect("a wide chain configures z2") };
             m.query_advice(col, Rotation(rot))
         };
         let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
@@ -621,8 +621,8 @@ impl Circuit<Fr> for ModelCircuit {
                     let total = wit.map(|w| w.acc).unwrap_or(0);
                     let e = nr.result_row;
                     c.q_zero.enable(&mut region, nr.chain_start)?;
-                    if lay.shape.chain_cell(bits, 0).0 == 1 {
-                        // The virtual zero of an odd wide chain (see `Shape::chain_cell`).
+                    if lay.shape.has_virtual_zero(bits) {
+                        // Below p_0, which then sits in z2.
                         put(&mut region, Col::Z, nr.chain_start, 0);
                     }
                     for row in nr.chain_start..e {
@@ -633,7 +633,7 @@ impl Circuit<Fr> for ModelCircuit {
                         // witness that fails only the chain-start gate.
                         let prefix = total >> (bits - i);
                         let (col, rot) = lay.shape.chain_cell(bits, i);
-                        put(&mut region, if col == 0 { Col::Z } else { Col::Z2 }, (e as i64 + rot as i64) as usize, prefix);
+                        put(&mut region, col, e.checked_add_signed(rot as isize).expect("a chain lies above its result row"), prefix);
                     }
                     if in_advice {
                         region.assign_fixed(c.f, e, Fr::one());

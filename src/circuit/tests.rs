@@ -606,7 +606,7 @@ fn corrupted_second_operand_breaks_copy() {
         for m in 0..=bits {
             let (col, rot) = shape.chain_cell(bits, m);
             let delta = ((v + d) >> (bits - m)) - (v >> (bits - m));
-            bad.corrupt.push((if col == 0 { Col::Z } else { Col::Z2 }, (nr.result_row as i64 + rot as i64) as usize, fe(delta)));
+            bad.corrupt.push((col, nr.result_row.checked_add_signed(rot as isize).unwrap(), fe(delta)));
         }
         let prover = MockProver::run(k, &bad, vec![bad.instance()]).unwrap();
         let failures = prover.verify().unwrap_err();
