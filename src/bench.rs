@@ -18,6 +18,9 @@ pub struct BenchRow {
     pub weights: usize,
     pub rows: usize,
     pub k: u32,
+    /// Advice columns: 3 narrow, more in a wide shape (see `layout::Shape`).
+    #[serde(default)]
+    pub advice_columns: usize,
     pub keygen_s: f64,
     pub prove_s: f64,
     pub verify_s: f64,
@@ -67,6 +70,7 @@ pub fn one(model_dir: &Path, params: Vis) -> Result<BenchRow> {
         weights: c.layout.param_cells().len(),
         rows: c.settings.layout.rows_used,
         k: c.settings.k,
+        advice_columns: c.settings.layout.advice_columns,
         keygen_s: setup.keygen_seconds,
         prove_s: p.prove_seconds,
         verify_s,
@@ -92,8 +96,8 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
     let params = if params.is_empty() { &[Vis::Fixed][..] } else { params };
     let mut rows = Vec::new();
     println!(
-        "{:<20} {:>7} {:>8} {:>7} {:>3} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
-        "model", "params", "weights", "rows", "k", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
+        "{:<20} {:>7} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
+        "model", "params", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
     );
     for m in &models {
         for &vis in params {
@@ -111,12 +115,13 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
             }
             let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
             println!(
-                "{:<20} {:>7} {:>8} {:>7} {:>3} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
+                "{:<20} {:>7} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
                 row.model,
                 row.params.to_string(),
                 row.weights,
                 row.rows,
                 row.k,
+                row.advice_columns,
                 row.keygen_s,
                 row.prove_s,
                 row.verify_s,
