@@ -265,11 +265,14 @@ impl Layout {
     /// The rows of the weights and biases, with their values, in the order
     /// the params commitment hashes them: every term weight in layout
     /// order, then every bias. (Product coefficients are structure, like
-    /// the 1 of `x·x`, and stay in the circuit.)
+    /// the 1 of `x·x`, and stay in the circuit.) In the wide multiply
+    /// shape two weights share a row (`f` and `f2`); that shape has only
+    /// fixed weights, so no `w` cell is ever read from such a row.
     pub fn param_cells(&self) -> Vec<(usize, i64)> {
-        let weights = self.neurons.iter().flat_map(|nr| {
+        let lanes = self.shape.lanes();
+        let weights = self.neurons.iter().flat_map(move |nr| {
             let first = nr.start + nr.padding;
-            nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i, w))
+            nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i / lanes, w))
         });
         weights.chain(self.neurons.iter().map(|nr| (nr.result_row, nr.neuron.bias))).collect()
     }
