@@ -29,6 +29,19 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `zkml-evm compile` of the bundled 1l_mlp into `out`, with `extra` flags.
+fn compile_mlp(out: &Path, extra: &[&str]) -> Output {
+    let mlp = vectors().join("1l_mlp");
+    let (model, input) = (mlp.join("network.onnx"), mlp.join("input.json"));
+    let mut args = vec!["compile", p(&model), "--input", p(&input), "-o", p(out)];
+    args.extend_from_slice(extra);
+    zkml(&args)
+}
+
+fn settings_of(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn bad_inputs_give_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -130,15 +143,9 @@ fn rejected_proof_exits_1_and_valid_exits_0() {
 #[test]
 fn visibility_flags_and_commit() {
     let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let mlp = vectors().join("1l_mlp");
-    let (model, input) = (mlp.join("network.onnx"), mlp.join("input.json"));
-    let out = t.join("build");
-    let compile = |extra: &[&str]| {
-        let mut args = vec!["compile", p(&model), "--input", p(&input), "-o", p(&out)];
-        args.extend_from_slice(extra);
-        zkml(&args)
-    };
+    let out = tmp.path().join("build");
+    let input = vectors().join("1l_mlp").join("input.json");
+    let compile = |extra: &[&str]| compile_mlp(&out, extra);
     assert_bad_input(&compile(&["--input-visibility", "fixed"]), "--input-visibility fixed");
     assert_bad_input(&compile(&["--param-visibility", "public"]), "--param-visibility public");
     assert_bad_input(&compile(&["--input-visibility", "private", "--output-visibility", "private"]), "nothing would be public");
@@ -147,7 +154,7 @@ fn visibility_flags_and_commit() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(text.contains("input_commitment, params_commitment"), "{text}");
-    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap();
+    let settings = settings_of(&out);
     assert_eq!(settings["visibility"]["params"], "hashed");
     assert_eq!(settings["public_layout"].as_array().unwrap().last().unwrap(), "params_commitment");
 
@@ -165,17 +172,10 @@ fn visibility_flags_and_commit() {
 #[test]
 fn shape_flag_forces_a_shape_and_refuses_two_terms_with_advice_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let mlp = vectors().join("1l_mlp");
-    let (model, input) = (mlp.join("network.onnx"), mlp.join("input.json"));
-    let out = t.join("build");
-    let compile = |extra: &[&str]| {
-        let mut args = vec!["compile", p(&model), "--input", p(&input), "-o", p(&out)];
-        args.extend_from_slice(extra);
-        zkml(&args)
-    };
+    let out = tmp.path().join("build");
+    let compile = |extra: &[&str]| compile_mlp(&out, extra);
     assert_bad_input(&compile(&["--shape", "wide", "--param-visibility", "private"]), "--param-visibility fixed");
-    let shape_of = || -> serde_json::Value { serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap()["shape"].clone() };
+    let shape_of = || settings_of(&out)["shape"].clone();
     let o = compile(&["--shape", "wide"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("2 terms and 2 chain bits a row (5 advice columns)"));

@@ -226,7 +226,7 @@ impl Layout {
             Vis::Hashed => Packing::for_weights(neurons.iter().flat_map(|n: &NeuronRows| n.neuron.terms.iter().map(|t| t.1))),
             _ => None,
         };
-        let num_weights: usize = neurons.iter().map(|n| n.neuron.terms.len()).sum();
+        let num_weights = num_weights(&neurons);
         let param_words = match packing {
             Some(p) => num_weights.div_ceil(p.per_word) + neurons.len(),
             None => num_weights + neurons.len(),
@@ -279,7 +279,7 @@ impl Layout {
 
     /// Term weights (the rest of [`Layout::param_cells`] are biases).
     pub fn num_weights(&self) -> usize {
-        self.neurons.iter().map(|n| n.neuron.terms.len()).sum()
+        num_weights(&self.neurons)
     }
 
     /// The params sponge's words, as cells: a packed word's weights, or
@@ -293,16 +293,6 @@ impl Layout {
         };
         weight_words.into_iter().chain(biases.iter().map(|&c| ParamWord::Raw(c))).collect()
     }
-}
-
-/// One word of the params sponge: `(row of the w cell, value)` of what it holds.
-#[derive(Clone, Debug)]
-pub enum ParamWord {
-    Packed(Vec<(usize, i64)>),
-    Raw((usize, i64)),
-}
-
-impl Layout {
 
     pub fn usable_rows(&self) -> usize {
         (1usize << self.k) - self.reserved_rows
@@ -314,6 +304,17 @@ impl Layout {
     }
 }
 
+fn num_weights(neurons: &[NeuronRows]) -> usize {
+    neurons.iter().map(|n| n.neuron.terms.len()).sum()
+}
+
+/// One word of the params sponge: `(row of the w cell, value)` of what it holds.
+#[derive(Clone, Debug)]
+pub enum ParamWord {
+    Packed(Vec<(usize, i64)>),
+    Raw((usize, i64)),
+}
+
 /// The shape to compile `program` with, and its smallest k: narrow when
 /// that fits below [`WIDE_FROM_K`]; otherwise the shape with the smallest
 /// k, the narrowest among equals (at one k, fewer columns prove faster and
@@ -322,14 +323,11 @@ pub fn choose_shape(program: &Program<i64>, q: &QuantParams, visibility: Visibil
     let fits = |shape: Shape| Layout::new(program, q, 0, visibility, shape).min_k().map(|k| (shape, k));
     match fits(Shape::NARROW) {
         Some((shape, k)) if k < WIDE_FROM_K => Some((shape, k)),
-        narrow => Shape::ALL[1..]
-            .iter()
-            .filter(|s| !s.wide_mac || visibility.params == Vis::Fixed)
-            .filter_map(|&s| fits(s))
-            .fold(narrow, |best, c| match best {
-                Some(b) if b.1 <= c.1 => Some(b),
-                _ => Some(c),
-            }),
+        // `min_by_key` keeps the first of equals: the narrowest.
+        narrow => narrow
+            .into_iter()
+            .chain(Shape::ALL[1..].iter().filter(|s| !s.wide_mac || visibility.params == Vis::Fixed).filter_map(|&s| fits(s)))
+            .min_by_key(|&(_, k)| k),
     }
 }
 

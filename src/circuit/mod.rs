@@ -334,7 +334,10 @@ impl ModelConfig {
             });
             LutConfig { q_lut, tag, table }
         });
-        let offset = Expression::Constant(Fr::from((1u64 << (params.range_bits - 1)) + 1));
+        // `H + 1`: public values are offset-encoded by it, and the sponge's
+        // squeeze row holds `hash − H − 1`.
+        let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
+        let offset = Expression::Constant(off);
         meta.create_gate("public: x = instance - offset, acc = 0 where instance != 0", |m| {
             let inst = m.query_instance(instance, Rotation::cur());
             vec![
@@ -342,7 +345,6 @@ impl ModelConfig {
                 inst * m.query_advice(acc, Rotation::cur()),
             ]
         });
-        let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
         let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off, params.packing));
         ModelConfig { params, x, acc, z, f, x2, z2, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
     }
@@ -434,10 +436,8 @@ impl ModelCircuit {
 /// The message words of a hashed tensor: its quantized values as field
 /// elements (negative ones as `r − |v|`).
 pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[i64]>) -> Option<Vec<Fr>> {
-    let words = |ids: &mut dyn Iterator<Item = usize>| values.map(|v| ids.map(|i| fe(v[i] as i128)).collect());
     match tensor {
-        Tensor::Input => words(&mut (0..program.num_inputs)),
-        Tensor::Output => words(&mut program.outputs.iter().copied()),
+        Tensor::Input | Tensor::Output => values.map(|v| value_ids(tensor, program).iter().map(|&i| fe(v[i] as i128)).collect()),
         Tensor::Params => Some(
             layout
                 .param_words()
@@ -449,6 +449,15 @@ pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, val
                 })
                 .collect(),
         ),
+    }
+}
+
+/// The program values an input or output tensor holds, in order.
+fn value_ids(tensor: Tensor, program: &Program<i64>) -> Vec<usize> {
+    match tensor {
+        Tensor::Input => (0..program.num_inputs).collect(),
+        Tensor::Output => program.outputs.clone(),
+        Tensor::Params => unreachable!("params are no program values"),
     }
 }
 
@@ -535,6 +544,17 @@ impl Circuit<Fr> for ModelCircuit {
                 };
                 let cell = |col: Col, row: usize| Cell { row_offset: row, column: column(col).into() };
                 let val = |id: usize| vals.map(|v| v[id]).unwrap_or(0) as i128;
+                // A multiply row that adds nothing to `acc` (0 above, 0
+                // here): weight 0, or mask 0 with the weight cell 0.
+                let zero_weight_row = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, row: usize, x: i128| {
+                    region.assign_fixed(c.f, row, Fr::zero());
+                    put(region, Col::X, row, x);
+                    put(region, Col::Acc, row, 0);
+                    if c.w.is_some() {
+                        put(region, Col::W, row, 0);
+                    }
+                    c.q_mac.enable(region, row)
+                };
 
                 // Public rows, then the inputs that are not public.
                 for (row, item) in lay.public.iter().enumerate() {
@@ -553,14 +573,7 @@ impl Circuit<Fr> for ModelCircuit {
                 // `acc` stays 0 from the public row above, as the first
                 // neuron block needs.
                 for row in lay.public.len()..lay.public.len() + lay.hidden_inputs {
-                    let i = row - lay.public.len();
-                    put(&mut region, Col::X, row, val(i));
-                    put(&mut region, Col::Acc, row, 0);
-                    region.assign_fixed(c.f, row, Fr::zero());
-                    if c.w.is_some() {
-                        put(&mut region, Col::W, row, 0);
-                    }
-                    c.q_mac.enable(&mut region, row)?;
+                    zero_weight_row(&mut region, row, val(row - lay.public.len()))?;
                 }
 
                 let bits = lay.chain_bits;
@@ -568,13 +581,7 @@ impl Circuit<Fr> for ModelCircuit {
                 for nr in &lay.neurons {
                     let n = &nr.neuron;
                     for row in nr.start..nr.start + nr.padding {
-                        region.assign_fixed(c.f, row, Fr::zero());
-                        put(&mut region, Col::X, row, 0);
-                        put(&mut region, Col::Acc, row, 0);
-                        if in_advice {
-                            put(&mut region, Col::W, row, 0);
-                        }
-                        c.q_mac.enable(&mut region, row)?;
+                        zero_weight_row(&mut region, row, 0)?;
                     }
                     // Multiply rows: (source, weight, second lane's
                     // (source, weight), product weight, what the row adds
@@ -663,7 +670,7 @@ impl Circuit<Fr> for ModelCircuit {
                     let known = |v: i128| vals.map(|_| fe(v));
                     let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
                         Tensor::Input | Tensor::Output => {
-                            let ids: Vec<usize> = if sp.tensor == Tensor::Input { (0..prog.num_inputs).collect() } else { prog.outputs.clone() };
+                            let ids = value_ids(sp.tensor, prog);
                             (ids.iter().map(|&i| poseidon::Word::Plain(known(val(i)))).collect(), ids.iter().map(|&i| cell(Col::X, lay.value_row[i])).collect())
                         }
                         Tensor::Params => {

@@ -41,16 +41,25 @@ fn circuit_at(qp: Program<i64>, vals: Vec<i64>, q: QuantParams) -> (ModelCircuit
 }
 
 fn circuit_shaped(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
-    let k = Layout::new(&qp, &q, 0, Visibility::default(), shape).min_k().unwrap();
-    let lay = Layout::new(&qp, &q, k, Visibility::default(), shape);
+    circuit_laid_out(qp, vals, q, Visibility::default(), shape)
+}
+
+fn circuit_laid_out(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, vis: Visibility, shape: Shape) -> (ModelCircuit, u32) {
+    let k = Layout::new(&qp, &q, 0, vis, shape).min_k().unwrap();
+    let lay = Layout::new(&qp, &q, k, vis, shape);
     (ModelCircuit { program: Arc::new(qp), quant: q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
 }
 
-fn circuit(input: &[f64]) -> (ModelCircuit, u32) {
+/// The tiny program on `input`, laid out with `vis` and `shape`.
+fn tiny_circuit(input: &[f64], vis: Visibility, shape: Shape) -> (ModelCircuit, u32) {
     let qp = quantize(&tiny_program(), &Q).unwrap();
     let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
     let vals = forward(&qp, &Q, &xq).unwrap();
-    circuit_with(qp, vals)
+    circuit_laid_out(qp, vals, Q, vis, shape)
+}
+
+fn circuit(input: &[f64]) -> (ModelCircuit, u32) {
+    tiny_circuit(input, Visibility::default(), Shape::NARROW)
 }
 
 fn verify(c: &ModelCircuit, k: u32) -> Result<(), String> {
@@ -193,12 +202,9 @@ fn wrong_instance_fails() {
     assert!(prover.verify().is_err());
 }
 
-#[test]
-fn out_of_range_value_fails_only_at_the_chain_start() {
-    // y = 3·x for one input x, so large that y leaves its range. The witness
-    // uses floor prefixes, so every bit step, the link and the output gate
-    // hold; the chain then starts at a non-zero value, which only the start
-    // gate rejects.
+/// `y = 3·x` for one input `x` so large that `y` leaves its range, with the
+/// witness the integer pass would give if it did not refuse.
+fn out_of_range_circuit(q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
     let prog = Program {
         values: vec![
             Value::Input(0),
@@ -210,16 +216,24 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
         output_shape: vec![1],
         nodes: vec!["triple".into()],
     };
-    let qp = quantize(&prog, &Q).unwrap();
-    let xq = vec![1i64 << (Q.range_bits + 1)];
-    assert!(forward(&qp, &Q, &xq).is_err(), "forward must refuse it too");
+    let qp = quantize(&prog, &q).unwrap();
+    let xq = vec![1i64 << (q.range_bits + 1)];
+    assert!(forward(&qp, &q, &xq).is_err(), "forward must refuse it too");
     let vals = qp
         .eval_with(&xq, |n, v| match n {
-            Value::Neuron(n) => Ok::<_, ()>(neuron_step(n, v, &Q).out),
+            Value::Neuron(n) => Ok::<_, ()>(neuron_step(n, v, &q).out),
             _ => unreachable!("only neurons here"),
         })
         .unwrap();
-    let (c, k) = circuit_with(qp, vals);
+    circuit_shaped(qp, vals, q, shape)
+}
+
+#[test]
+fn out_of_range_value_fails_only_at_the_chain_start() {
+    // The witness uses floor prefixes, so every bit step, the link and the
+    // output gate hold; the chain then starts at a non-zero value, which
+    // only the start gate rejects.
+    let (c, k) = out_of_range_circuit(Q, Shape::NARROW);
     let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
     let failures = prover.verify().unwrap_err();
     assert!(!failures.is_empty());
@@ -408,12 +422,7 @@ fn step_output_must_be_the_scaled_sign() {
 // ---- Visibility: weights in advice, hashed tensors ----
 
 fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
-    let qp = quantize(&tiny_program(), &Q).unwrap();
-    let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
-    let vals = forward(&qp, &Q, &xq).unwrap();
-    let k = Layout::new(&qp, &Q, 0, vis, Shape::NARROW).min_k().unwrap();
-    let lay = Layout::new(&qp, &Q, k, vis, Shape::NARROW);
-    (ModelCircuit { program: Arc::new(qp), quant: Q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
+    tiny_circuit(input, vis, Shape::NARROW)
 }
 
 const ALL_HASHED: Visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed };
@@ -547,10 +556,7 @@ fn packed_slot_out_of_range_fails_the_lookup() {
 // ---- Shapes: two terms a multiply row, two bits a chain row ----
 
 fn tiny_shaped(input: &[f64], shape: Shape) -> (ModelCircuit, u32) {
-    let qp = quantize(&tiny_program(), &Q).unwrap();
-    let xq: Vec<i64> = input.iter().map(|&v| Q.quantize_input(v)).collect();
-    let vals = forward(&qp, &Q, &xq).unwrap();
-    circuit_shaped(qp, vals, Q, shape)
+    tiny_circuit(input, Visibility::default(), shape)
 }
 
 #[test]
@@ -650,23 +656,7 @@ fn out_of_range_value_fails_at_the_wide_chain_start() {
     // and even (QS) wide chains: a V of one bit too many has p_0 = 1, which
     // an odd chain keeps in z2 and an even one in z.
     for q in [Q, QS] {
-        let prog = Program {
-            values: vec![Value::Input(0), Value::Neuron(Neuron::affine(vec![(0, 3.0)], 0.0, Activation::Identity, 0))],
-            num_inputs: 1,
-            outputs: vec![1],
-            input_shape: vec![1],
-            output_shape: vec![1],
-            nodes: vec!["triple".into()],
-        };
-        let qp = quantize(&prog, &q).unwrap();
-        let xq = vec![1i64 << (q.range_bits + 1)];
-        let vals = qp
-            .eval_with(&xq, |n, v| match n {
-                Value::Neuron(n) => Ok::<_, ()>(neuron_step(n, v, &q).out),
-                _ => unreachable!("only neurons here"),
-            })
-            .unwrap();
-        let (c, k) = circuit_shaped(qp, vals, q, Shape { wide_mac: true, wide_chain: true });
+        let (c, k) = out_of_range_circuit(q, Shape { wide_mac: true, wide_chain: true });
         let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
         let failures = prover.verify().unwrap_err();
         // Even: only the start gate (p_0 = 0). Odd: also the step from the

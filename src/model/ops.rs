@@ -4,7 +4,7 @@
 //! An op missing from [`OPS`] is rejected when the model is loaded, with the
 //! node name, never later during layout.
 
-use super::program::{Activation, Neuron, Value, ValueId};
+use super::program::{Activation, LutFn, Neuron, Value, ValueId};
 use super::tensor::*;
 use super::ModelError;
 use std::collections::HashMap;
@@ -122,8 +122,8 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Dropout", identity),
     ("Elu", smooth::elu),
     ("Equal", select::equal),
-    ("Erf", smooth::erf),
-    ("Exp", smooth::exp),
+    ("Erf", |l, n| smooth::table_op(l, n, LutFn::Erf)),
+    ("Exp", |l, n| smooth::table_op(l, n, LutFn::Exp)),
     ("Expand", expand),
     ("Flatten", flatten),
     ("Gather", gather),
@@ -139,7 +139,7 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("LeakyRelu", pwl::leaky_relu),
     ("Less", select::less),
     ("LessOrEqual", select::less_or_equal),
-    ("Log", smooth::log),
+    ("Log", |l, n| smooth::table_op(l, n, LutFn::Log)),
     ("LogSoftmax", smooth::log_softmax),
     ("MatMul", matmul),
     ("Max", pwl::max),
@@ -160,15 +160,15 @@ pub const OPS: &[(&str, LowerFn)] = &[
     ("Reshape", reshape),
     ("Selu", smooth::selu),
     ("Shape", shape),
-    ("Sigmoid", smooth::sigmoid),
+    ("Sigmoid", |l, n| smooth::table_op(l, n, LutFn::Sigmoid)),
     ("Slice", slice),
     ("Softmax", smooth::softmax),
-    ("Softplus", smooth::softplus),
-    ("Sqrt", smooth::sqrt),
+    ("Softplus", |l, n| smooth::table_op(l, n, LutFn::Softplus)),
+    ("Sqrt", |l, n| smooth::table_op(l, n, LutFn::Sqrt)),
     ("Squeeze", squeeze),
     ("Sub", sub),
     ("Sum", linear::sum),
-    ("Tanh", smooth::tanh),
+    ("Tanh", |l, n| smooth::table_op(l, n, LutFn::Tanh)),
     ("Tile", tile),
     ("Transpose", transpose),
     ("Unsqueeze", unsqueeze),

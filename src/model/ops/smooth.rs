@@ -11,7 +11,8 @@ use crate::model::LutFn;
 
 /// `f` of every element: constants are folded; a fresh identity neuron read
 /// only here takes `f` as its activation; other values get a neuron each.
-fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, ModelError> {
+/// The op table routes Sigmoid, Tanh, Exp, Log, Erf, Sqrt and Softplus here.
+pub(super) fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     if let Sym::Dyn(d) = &x {
         if l.fresh_single_use(&d.ids) {
@@ -25,34 +26,6 @@ fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, ModelError> 
     }
     let elems = (0..numel(x.shape())).map(|o| l.activated(n.index, Affine::of(elem(&x, o)), Activation::Lut(f))).collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
-}
-
-pub(super) fn sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Sigmoid)
-}
-
-pub(super) fn tanh(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Tanh)
-}
-
-pub(super) fn exp(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Exp)
-}
-
-pub(super) fn log(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Log)
-}
-
-pub(super) fn erf(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Erf)
-}
-
-pub(super) fn sqrt(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Sqrt)
-}
-
-pub(super) fn softplus(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    table_op(l, n, LutFn::Softplus)
 }
 
 pub(super) fn gelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
