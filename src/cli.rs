@@ -405,7 +405,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 let keys = proof::load_keys(&c)?;
                 let a = evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?;
                 let q = &c.settings.quant;
-                let lib = evm::public_layout::library_source(&c.layout.public.iter().map(|p| p.name()).collect::<Vec<_>>(), &c.settings.model_hash, q.public_offset(), q.scale_bits);
+                let lib = evm::public_layout::library_source(&c.layout.public_names(), &c.settings.model_hash, q.public_offset(), q.scale_bits);
                 crate::artifact::write_atomic(&out.join(evm::public_layout::LAYOUT_FILE), lib.as_bytes())?;
                 a
             };

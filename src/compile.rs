@@ -125,11 +125,11 @@ pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOpt
         let lay = Layout::new(&qprog, &q, 0, opts.visibility, opts.shape.unwrap_or(Shape::NARROW));
         bail!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K);
     };
-    let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
     let fns = qprog.lut_fns().len();
     if fns > 0 {
+        let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
         let free = (1usize << k) - lay.reserved_rows - 1;
         let bits = (free / fns).ilog2();
         q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
@@ -195,7 +195,7 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         output_shape: program.output_shape.clone(),
         visibility: opts.visibility,
         shape,
-        public_layout: lay.public.iter().map(|p| p.name()).collect(),
+        public_layout: lay.public_names(),
         layout: LayoutStats {
             rows_used: lay.rows_used,
             usable_rows: lay.usable_rows(),

@@ -74,13 +74,18 @@ pub fn is_full_round(round: usize) -> bool {
     round < FULL_ROUNDS / 2 || round >= FULL_ROUNDS / 2 + PARTIAL_ROUNDS
 }
 
+/// Whether round `round` applies the S-box to word `word`.
+pub fn has_sbox(round: usize, word: usize) -> bool {
+    word == 0 || is_full_round(round)
+}
+
 /// One round: add the round constants, S-box, mix.
 pub fn round(state: &State, round: usize) -> State {
     let c = constants();
     let mut t = [Fr::ZERO; WIDTH];
     for j in 0..WIDTH {
         t[j] = state[j] + c.round[round][j];
-        if j == 0 || is_full_round(round) {
+        if has_sbox(round, j) {
             t[j] = pow5(t[j]);
         }
     }

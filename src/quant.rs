@@ -194,9 +194,7 @@ impl NeuronWitness {
     pub fn in_range(&self, q: &QuantParams) -> bool {
         self.acc >= 0 && self.acc < 1i128 << q.chain_bits()
     }
-}
 
-impl NeuronWitness {
     /// In range, and non-negative where the activation asserts it.
     pub fn holds(&self, act: Activation, q: &QuantParams) -> bool {
         self.in_range(q) && (act != Activation::NonNeg || self.y >= 0)
@@ -209,10 +207,12 @@ pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], q: &QuantParams) -> NeuronWitn
         + n.bias as i128;
     let y = acc.div_euclid(1i128 << q.weight_bits) - q.half_range() as i128;
     let y = y.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-    let in_range = acc >= 0 && acc < 1i128 << q.chain_bits();
+    let mut w = NeuronWitness { acc, y, out: y };
     // Out of range a table has no entry; the witness is refused anyway.
-    let out = if in_range { q.activate(n.act, y) } else { y };
-    NeuronWitness { acc, y, out }
+    if w.in_range(q) {
+        w.out = q.activate(n.act, y);
+    }
+    w
 }
 
 /// `round(num / den)` at the activation scale, half up:

@@ -233,15 +233,14 @@ impl Layout {
         };
         let mut sponges = Vec::new();
         let mut hash_rows = 0;
-        for (vis, tensor, len) in [
-            (visibility.input, Tensor::Input, program.num_inputs),
-            (visibility.params, Tensor::Params, param_words),
-            (visibility.output, Tensor::Output, program.outputs.len()),
-        ] {
-            if vis == Vis::Hashed {
-                sponges.push(Sponge { tensor, start: hash_rows, len });
-                hash_rows += sponge_rows(len);
-            }
+        for tensor in visibility.hashed() {
+            let len = match tensor {
+                Tensor::Input => program.num_inputs,
+                Tensor::Params => param_words,
+                Tensor::Output => program.outputs.len(),
+            };
+            sponges.push(Sponge { tensor, start: hash_rows, len });
+            hash_rows += sponge_rows(len);
         }
         Layout {
             k,
@@ -292,6 +291,11 @@ impl Layout {
             None => weights.iter().map(|&c| ParamWord::Raw(c)).collect(),
         };
         weight_words.into_iter().chain(biases.iter().map(|&c| ParamWord::Raw(c))).collect()
+    }
+
+    /// The name of each public input, in verifier order.
+    pub fn public_names(&self) -> Vec<String> {
+        self.public.iter().map(|p| p.name()).collect()
     }
 
     pub fn usable_rows(&self) -> usize {

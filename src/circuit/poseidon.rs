@@ -262,7 +262,7 @@ impl PoseidonConfig {
                 put_state(region, row, state);
                 fixed(region, row, c.round[r]);
                 for j in 0..WIDTH {
-                    if j == 0 || poseidon::is_full_round(r) {
+                    if poseidon::has_sbox(r, j) {
                         put(region, self.u[j], row, state.map(|s| (s[j] + c.round[r][j]).square()));
                     }
                 }

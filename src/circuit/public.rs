@@ -71,6 +71,20 @@ impl Visibility {
     pub fn hashes(&self) -> bool {
         [self.input, self.output, self.params].contains(&Vis::Hashed)
     }
+
+    /// The visibility of `tensor`.
+    pub fn of(&self, tensor: Tensor) -> Vis {
+        match tensor {
+            Tensor::Input => self.input,
+            Tensor::Params => self.params,
+            Tensor::Output => self.output,
+        }
+    }
+
+    /// The hashed tensors, in commitment order.
+    pub fn hashed(&self) -> impl Iterator<Item = Tensor> + '_ {
+        Tensor::COMMITMENT_ORDER.into_iter().filter(|&t| self.of(t) == Vis::Hashed)
+    }
 }
 
 /// A tensor a commitment covers.
@@ -80,6 +94,12 @@ pub enum Tensor {
     Input,
     Params,
     Output,
+}
+
+impl Tensor {
+    /// The order of commitments among the public inputs and of sponges in
+    /// the circuit.
+    pub const COMMITMENT_ORDER: [Tensor; 3] = [Tensor::Input, Tensor::Params, Tensor::Output];
 }
 
 /// What one public input holds.
@@ -133,10 +153,6 @@ pub fn public_items(vis: &Visibility, num_inputs: usize, num_outputs: usize) -> 
     if vis.output == Vis::Public {
         items.extend((0..num_outputs).map(PublicItem::Output));
     }
-    for (v, t) in [(vis.input, Tensor::Input), (vis.params, Tensor::Params), (vis.output, Tensor::Output)] {
-        if v == Vis::Hashed {
-            items.push(PublicItem::Commitment(t));
-        }
-    }
+    items.extend(vis.hashed().map(PublicItem::Commitment));
     items
 }

@@ -440,7 +440,7 @@ fn every_visibility_passes_with_its_public_layout() {
     ] {
         let (c, k) = circuit_vis(&INPUT, v);
         verify(&c, k).unwrap_or_else(|e| panic!("{v:?}: {e}"));
-        let names: Vec<String> = c.layout.public.iter().map(|p| p.name()).collect();
+        let names = c.layout.public_names();
         assert_eq!(names.len(), c.instance().len());
         assert_eq!(names.iter().filter(|n| n.starts_with("input[")).count(), if v.input == Vis::Public { 3 } else { 0 });
         assert_eq!(names.contains(&"params_commitment".to_string()), v.params == Vis::Hashed, "{v:?}");

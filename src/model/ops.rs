@@ -94,12 +94,27 @@ impl NodeCtx<'_> {
         self.axis_index(self.attr_int("axis", default), rank)
     }
 
+    /// The broadcast of two operands, or an error naming both shapes.
+    fn broadcast(&self, a: &Sym, b: &Sym) -> Result<Broadcast, ModelError> {
+        let shape = broadcast_shape(a.shape(), b.shape())
+            .ok_or_else(|| self.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
+        Ok(Broadcast { ia: broadcast_indices(a.shape(), &shape), ib: broadcast_indices(b.shape(), &shape), shape })
+    }
+
     fn constant(&self, i: usize, what: &str) -> Result<&ConstTensor, ModelError> {
         match self.input(i)? {
             Sym::Const(c) => Ok(c),
             Sym::Dyn(_) => Err(self.err(format!("{what} must be a constant"))),
         }
     }
+}
+
+/// Two operands broadcast together: the output shape and, per output
+/// element, the element of `a` and of `b` it reads.
+pub struct Broadcast {
+    pub shape: Vec<usize>,
+    pub ia: Vec<usize>,
+    pub ib: Vec<usize>,
 }
 
 type LowerFn = fn(&mut Lowering, &NodeCtx) -> Result<Sym, ModelError>;
@@ -242,6 +257,22 @@ impl Lowering {
         let mut seen = std::collections::HashSet::new();
         ids.iter().all(|&id| self.uses[id] == 1 && matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
             && ids.iter().all(|id| seen.insert(*id))
+    }
+
+    /// Add `w·other[io[o]]` as one more term to each neuron `fresh.ids[o]`
+    /// when `fresh` has the output's `shape`, is fresh and single-use, and
+    /// every added term reads an earlier value (so evaluation order holds).
+    /// False, changing nothing, otherwise.
+    fn fold_operand(&mut self, shape: &[usize], fresh: &DynTensor, other: &DynTensor, io: &[usize], w: f64) -> bool {
+        let foldable = shape == fresh.shape
+            && self.fresh_single_use(&fresh.ids)
+            && fresh.ids.iter().enumerate().all(|(o, &id)| other.ids[io[o]] < id);
+        if foldable {
+            for (o, &id) in fresh.ids.iter().enumerate() {
+                self.add_term(id, other.ids[io[o]], w);
+            }
+        }
+        foldable
     }
 }
 
@@ -424,10 +455,7 @@ fn gemm(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 /// fresh single-use product, the constant folds into those neurons' biases
 /// instead of creating new neurons.
 fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Result<Sym, ModelError> {
-    let shape = broadcast_shape(a.shape(), b.shape())
-        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
-    let ia = broadcast_indices(a.shape(), &shape);
-    let ib = broadcast_indices(b.shape(), &shape);
+    let Broadcast { shape, ia, ib } = n.broadcast(a, b)?;
     match (a, b) {
         (Sym::Const(ca), Sym::Const(cb)) => Ok(Sym::Const(ConstTensor {
             data: (0..numel(&shape)).map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]]).collect(),
@@ -445,19 +473,12 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
         (Sym::Dyn(d), Sym::Const(c)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], 1.0)], |o| sign * c.data[ib[o]])),
         (Sym::Const(c), Sym::Dyn(d)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], sign)], |o| c.data[ia[o]])),
         (Sym::Dyn(da), Sym::Dyn(db)) => {
-            // A fresh single-use neuron of the output's shape takes the other
-            // operand as one more term (earlier values only, so evaluation
-            // order holds): a residual add or `x² + x` costs no neuron.
-            if shape == da.shape && l.fresh_single_use(&da.ids) && (0..numel(&shape)).all(|o| db.ids[ib[o]] < da.ids[o]) {
-                for o in 0..numel(&shape) {
-                    l.add_term(da.ids[o], db.ids[ib[o]], sign);
-                }
+            // A fresh single-use operand takes the other as one more term:
+            // a residual add or `x² + x` costs no neuron.
+            if l.fold_operand(&shape, da, db, &ib, sign) {
                 return Ok(a.clone());
             }
-            if sign == 1.0 && shape == db.shape && l.fresh_single_use(&db.ids) && (0..numel(&shape)).all(|o| da.ids[ia[o]] < db.ids[o]) {
-                for o in 0..numel(&shape) {
-                    l.add_term(db.ids[o], da.ids[ia[o]], 1.0);
-                }
+            if sign == 1.0 && l.fold_operand(&shape, db, da, &ia, 1.0) {
                 return Ok(b.clone());
             }
             Ok(affine_from_terms(l, n, shape, |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)], |_| 0.0))
@@ -477,10 +498,7 @@ fn sub(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 /// Element-wise product where at least one side is constant.
 fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -> Result<Sym, ModelError> {
-    let shape = broadcast_shape(a.shape(), b.shape())
-        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
-    let ia = broadcast_indices(a.shape(), &shape);
-    let ib = broadcast_indices(b.shape(), &shape);
+    let Broadcast { shape, ia, ib } = n.broadcast(a, b)?;
     let cval = |c: &ConstTensor, i: usize| -> Result<f64, ModelError> {
         let v = c.data[i];
         if invert_b {
@@ -507,8 +525,8 @@ fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -
         (Sym::Const(c), Sym::Dyn(d)) if !invert_b => {
             Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], c.data[ia[o]])], |_| 0.0))
         }
-        (_, Sym::Dyn(_)) if invert_b => Ok(smooth::quotients(l, n, a, b)),
-        (Sym::Dyn(_), Sym::Dyn(_)) => Ok(smooth::products(l, n, a, b)),
+        (_, Sym::Dyn(_)) if invert_b => Ok(smooth::quotients(l, n, a, b, Broadcast { shape, ia, ib })),
+        (Sym::Dyn(_), Sym::Dyn(_)) => Ok(smooth::products(l, n, a, b, Broadcast { shape, ia, ib })),
         _ => unreachable!("every operand pair is matched above"),
     }
 }
@@ -554,6 +572,13 @@ impl Affine {
             Elem::Const(c) => Affine::constant(c),
             Elem::Val(id) => Affine { terms: vec![(id, 1.0)], bias: 0.0 },
         }
+    }
+
+    /// `a − b`.
+    fn diff(a: Elem, b: Elem) -> Affine {
+        let mut d = Affine::of(a);
+        d.add_scaled(&Affine::of(b), -1.0);
+        d
     }
 
     fn times(mut self, k: f64) -> Affine {

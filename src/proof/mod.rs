@@ -257,7 +257,7 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         k: c.settings.k,
         proof: to_hex(&proof),
         public_inputs: instance.iter().map(fr_to_hex).collect(),
-        public_layout: c.layout.public.iter().map(|p| p.name()).collect(),
+        public_layout: c.layout.public_names(),
         public_offset: q.public_offset(),
         scale_bits: q.scale_bits,
         input_shape: c.settings.input_shape.clone(),

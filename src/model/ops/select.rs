@@ -18,18 +18,9 @@ fn step(l: &mut Lowering, node: usize, form: Affine) -> Elem {
     l.activated(node, form, Activation::Step)
 }
 
-/// `a − b` as a form.
-fn diff(a: Elem, b: Elem) -> Affine {
-    let mut d = Affine::of(a);
-    d.add_scaled(&Affine::of(b), -1.0);
-    d
-}
-
 fn compare(l: &mut Lowering, n: &NodeCtx, f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem) -> Result<Sym, ModelError> {
     let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
-    let shape = broadcast_shape(a.shape(), b.shape())
-        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
-    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+    let Broadcast { shape, ia, ib } = n.broadcast(&a, &b)?;
     let elems = (0..numel(&shape))
         .map(|o| {
             let (x, y) = (resolve(l, elem(&a, ia[o])), resolve(l, elem(&b, ib[o])));
@@ -47,30 +38,30 @@ fn not(l: &mut Lowering, node: usize, e: Elem) -> Elem {
 }
 
 pub(super) fn greater_or_equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    compare(l, n, |l, node, a, b| step(l, node, diff(a, b)))
+    compare(l, n, |l, node, a, b| step(l, node, Affine::diff(a, b)))
 }
 
 pub(super) fn less_or_equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    compare(l, n, |l, node, a, b| step(l, node, diff(b, a)))
+    compare(l, n, |l, node, a, b| step(l, node, Affine::diff(b, a)))
 }
 
 pub(super) fn greater(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     compare(l, n, |l, node, a, b| {
-        let s = step(l, node, diff(b, a));
+        let s = step(l, node, Affine::diff(b, a));
         not(l, node, s)
     })
 }
 
 pub(super) fn less(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     compare(l, n, |l, node, a, b| {
-        let s = step(l, node, diff(a, b));
+        let s = step(l, node, Affine::diff(a, b));
         not(l, node, s)
     })
 }
 
 pub(super) fn equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     compare(l, n, |l, node, a, b| {
-        let (ge, le) = (step(l, node, diff(a, b)), step(l, node, diff(b, a)));
+        let (ge, le) = (step(l, node, Affine::diff(a, b)), step(l, node, Affine::diff(b, a)));
         let mut f = Affine::constant(-1.0);
         f.add_scaled(&Affine::of(ge), 1.0);
         f.add_scaled(&Affine::of(le), 1.0);
@@ -88,7 +79,7 @@ fn select(l: &mut Lowering, node: usize, c: Elem, x: Elem, y: Elem) -> Elem {
                 y
             }
         }
-        Elem::Val(c) => match l.element(node, diff(x, y)) {
+        Elem::Val(c) => match l.element(node, Affine::diff(x, y)) {
             // x − y constant: linear in c.
             Elem::Const(d) => {
                 let mut f = Affine::of(y);
@@ -148,7 +139,7 @@ pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
             let mut index = Affine::default();
             let mut seen: Option<Elem> = None;
             for &v in &items[..items.len() - 1] {
-                let hit = step(l, n.index, diff(v, m));
+                let hit = step(l, n.index, Affine::diff(v, m));
                 let now = match seen {
                     None => hit,
                     Some(s) => or(l, n.index, s, hit),

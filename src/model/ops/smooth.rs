@@ -56,9 +56,7 @@ pub(super) fn hard_sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelEr
 }
 
 /// `a · b` element-wise, both operands dynamic: one product neuron each.
-pub(super) fn products(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym) -> Sym {
-    let shape = broadcast_shape(a.shape(), b.shape()).expect("checked by the caller");
-    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+pub(super) fn products(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadcast { shape, ia, ib }: Broadcast) -> Sym {
     let elems = (0..numel(&shape)).map(|o| product(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
     l.tensor(n.index, shape, elems)
 }
@@ -78,9 +76,7 @@ fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
 }
 
 /// `a / b` element-wise with a dynamic divisor: one quotient each.
-pub(super) fn quotients(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym) -> Sym {
-    let shape = broadcast_shape(a.shape(), b.shape()).expect("checked by the caller");
-    let (ia, ib) = (broadcast_indices(a.shape(), &shape), broadcast_indices(b.shape(), &shape));
+pub(super) fn quotients(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadcast { shape, ia, ib }: Broadcast) -> Sym {
     let elems = (0..numel(&shape)).map(|o| quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
     l.tensor(n.index, shape, elems)
 }
@@ -144,9 +140,7 @@ fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Ele
     let exps: Vec<Elem> = items
         .iter()
         .map(|&v| {
-            let mut d = Affine::of(v);
-            d.add_scaled(&Affine::of(m), -1.0);
-            l.activated(n.index, d, Activation::Lut(LutFn::Exp))
+            l.activated(n.index, Affine::diff(v, m), Activation::Lut(LutFn::Exp))
         })
         .collect();
     let mut sum = Affine::default();
@@ -177,8 +171,7 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
         let (m, _, sum) = shifted_exps(l, n, &x, &group);
         let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(LutFn::Log));
         for &i in &group {
-            let mut form = Affine::of(elem(&x, i));
-            form.add_scaled(&Affine::of(m), -1.0);
+            let mut form = Affine::diff(elem(&x, i), m);
             form.add_scaled(&Affine::of(log_sum), -1.0);
             elems[i] = l.element(n.index, form);
         }
@@ -247,11 +240,7 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
         let mean = l.element(n.index, mean);
         let centred: Vec<Elem> = group
             .iter()
-            .map(|&i| {
-                let mut d = Affine::of(elem(&x, i));
-                d.add_scaled(&Affine::of(mean), -1.0);
-                l.element(n.index, d)
-            })
+            .map(|&i| l.element(n.index, Affine::diff(elem(&x, i), mean)))
             .collect();
         let mut var = Affine::constant(eps);
         for &d in &centred {
