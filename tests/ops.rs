@@ -49,11 +49,8 @@ const LOWERED: &[&str] = &[
 ];
 
 fn load(name: &str) -> (Model, InputFile, Vec<f64>) {
-    let dir = vectors().join(name);
-    let m = Model::load(&dir.join("network.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let input = InputFile::read(&dir.join("input.json")).unwrap();
-    let x = input.input_for(&m.program, &dir.join("input.json")).unwrap();
-    (m, input, x)
+    let v = common::vector(name);
+    (v.model, v.input, v.x)
 }
 
 #[test]

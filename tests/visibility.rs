@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use zkml_evm::compile::{compile, CompileOptions, Compiled, Vis, Visibility};
 use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm, VerifierArtifact};
 use zkml_evm::evm::{compile_contract, Evm};
-use zkml_evm::model::InputFile;
 use zkml_evm::proof::{self, fr_to_hex, ProofFile};
 
 const MODEL: &str = "2l_relu_fc";
@@ -21,10 +20,8 @@ fn model_path() -> PathBuf {
 
 /// The model and its sample input.
 fn sample() -> (PathBuf, Vec<f64>) {
-    let (model, path) = (model_path(), vectors().join(MODEL).join("input.json"));
-    let m = zkml_evm::model::Model::load(&model).unwrap();
-    let x = InputFile::read(&path).unwrap().input_for(&m.program, &path).unwrap();
-    (model, x)
+    let v = common::vector(MODEL);
+    (v.path, v.x)
 }
 
 /// A copy of the model with one weight changed by `delta`.
@@ -147,10 +144,12 @@ fn hashed_input_stays_out_of_proof_and_calldata() {
     let json = serde_json::to_string(&p).unwrap();
     let data = zkml_evm::artifact::to_hex(&calldata(&p).unwrap());
     let q = &c.settings.quant;
-    let words: Vec<String> = x.iter().map(|&v| q.quantize_input(v)).flat_map(|v| [v, v + q.public_offset()]).map(|v| {
-        let f = if v >= 0 { Fr::from(v as u64) } else { -Fr::from(v.unsigned_abs()) };
-        fr_to_hex(&f)[2..].to_string()
-    }).collect();
+    let words: Vec<String> = x
+        .iter()
+        .map(|&v| q.quantize_input(v))
+        .flat_map(|v| [v, v + q.public_offset()])
+        .map(|v| fr_to_hex(&zkml_evm::circuit::fe(v as i128))[2..].to_string())
+        .collect();
     for w in &words {
         assert!(!data.contains(w.as_str()), "calldata holds an input word {w}");
         assert!(!json.contains(w.as_str()), "proof.json holds an input word {w}");

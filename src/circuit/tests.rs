@@ -508,6 +508,10 @@ fn private_weights_apply_only_where_the_mask_is_set() {
     assert!(verify(&with(c, Col::W, nr.start + nr.padding, Fr::ONE), k).is_err());
 }
 
+fn params_sponge(c: &ModelCircuit) -> layout::Sponge {
+    c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).expect("hashed params have a sponge").clone()
+}
+
 /// Every kind of sponge cell: the initial state, a message word, the
 /// absorbed state, a full-round and a partial-round state, the output and
 /// the squeezed cell.
@@ -515,7 +519,7 @@ fn private_weights_apply_only_where_the_mask_is_set() {
 fn corrupted_sponge_cells_fail() {
     use super::poseidon::PERMUTATION_ROWS;
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
-    let params = c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).unwrap().clone();
+    let params = params_sponge(&c);
     let b = params.start;
     let end = b + super::poseidon::sponge_rows(params.len) - 1;
     let cases = [
@@ -544,8 +548,7 @@ fn corrupted_sponge_cells_fail() {
 #[test]
 fn packed_slot_out_of_range_fails_the_lookup() {
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
-    let sp = c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).unwrap().clone();
-    let b = sp.start; // the first packed word's slots are rows b, b + 1, ...
+    let b = params_sponge(&c).start; // the first packed word's slots are rows b, b + 1, ...
     let bad = c.clone().corrupt_all(&[(Col::M, b, Fr::ONE), (Col::M, b + 1, -Fr::from(4096)), (Col::Pk, b, Fr::ONE)]);
     let failures = MockProver::run(k, &bad, vec![bad.instance()]).unwrap().verify().unwrap_err();
     assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })), "{failures:?}");

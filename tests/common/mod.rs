@@ -7,7 +7,7 @@ pub mod mutation;
 
 use std::path::{Path, PathBuf};
 use zkml_evm::compile::{compile, CompileOptions, Compiled};
-use zkml_evm::model::InputFile;
+use zkml_evm::model::{InputFile, Model};
 use zkml_evm::proof::{self, ProofFile};
 
 pub fn vectors() -> PathBuf {
@@ -26,12 +26,26 @@ pub fn build(name: &str) -> Built {
     build_with(name, &CompileOptions::default())
 }
 
-pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
-    let model = vectors().join(name).join("network.onnx");
+/// `test-vectors/NAME`, loaded.
+pub struct Vector {
+    pub path: PathBuf,
+    pub model: Model,
+    pub input: InputFile,
+    /// The sample input as the model reads it.
+    pub x: Vec<f64>,
+}
+
+pub fn vector(name: &str) -> Vector {
+    let path = vectors().join(name).join("network.onnx");
     let input_path = vectors().join(name).join("input.json");
+    let model = Model::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let input = InputFile::read(&input_path).unwrap();
-    let m = zkml_evm::model::Model::load(&model).unwrap();
-    let x = input.input_for(&m.program, &input_path).unwrap();
+    let x = input.input_for(&model.program, &input_path).unwrap();
+    Vector { path, model, input, x }
+}
+
+pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
+    let Vector { path: model, input, x, .. } = vector(name);
     let dir = tempfile::tempdir().unwrap();
     let compiled = compile(&model, &[x.clone()], opts, dir.path()).unwrap();
     proof::setup(&compiled, None).unwrap();
