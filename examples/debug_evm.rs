@@ -10,7 +10,7 @@ fn main() -> anyhow::Result<()> {
     let c = Compiled::load(Path::new(&args[1]))?;
     let p = ProofFile::read(Path::new(&args[2]))?;
     let keys = proof::load_keys(&c)?;
-    let ok = proof::verify_bytes(&keys.params, &keys.vk, &p.proof_bytes()?, &p.instances()?);
+    let ok = proof::verify_bytes(&keys, &p.proof_bytes()?, &p.instances()?);
     eprintln!("native: {ok}");
     eprintln!("{}", zkml_evm::evm::codegen::describe(&keys.vk));
     let cs = keys.vk.cs();

@@ -162,6 +162,11 @@ pub enum Command {
         /// ABI-encoded constructor arguments, hex, appended to the creation code.
         #[arg(long)]
         args: Option<String>,
+        /// Deploy a verifier made from the development SRS (forgeable proofs) to a chain other
+        /// than a local development one (chain id 31337 or 1337). Without it such a deploy is
+        /// refused.
+        #[arg(long)]
+        allow_dev_srs: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -418,6 +423,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 a.num_public,
                 a.solc_version
             );
+            if a.dev_srs {
+                println!("  development SRS: the contract's DEVELOPMENT_SRS() is true, and `deploy` refuses it off chains 31337/1337 without --allow-dev-srs");
+            }
         }
         Command::TestEvm { vdir, proof } => {
             let a = evm::verifier::VerifierArtifact::read(&vdir)?;
@@ -434,14 +442,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             }
         }
-        Command::Deploy { path, chain, args, json } => {
+        Command::Deploy { path, chain, args, allow_dev_srs, json } => {
             let (mut code, runtime_size, name) = crate::eth::load_creation_code(&path)?;
             if let Some(a) = args {
                 code.extend(crate::artifact::from_hex(&a).context("--args")?);
             }
             let signer = chain.signer()?;
+            let dev_srs = evm::verifier::says_development_srs(&code);
+            if dev_srs {
+                eprintln!("warning: {name} was generated from the development SRS: anyone can forge proofs it accepts");
+            }
             eprintln!("deploying {name} to {} ...", chain.rpc);
-            let r = runtime()?.block_on(crate::eth::deploy(&chain.rpc, &signer, chain.chain_id, code, runtime_size))?;
+            let guard = dev_srs && !allow_dev_srs;
+            let r = runtime()?.block_on(crate::eth::deploy(&chain.rpc, &signer, chain.chain_id, code, runtime_size, guard))?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::sync::Arc;
 
-pub const SETTINGS_VERSION: u32 = 2;
+/// 3: every input has a range-check block and a short last params word
+/// has no padding slots, so keys and commitments of version 2 differ.
+pub const SETTINGS_VERSION: u32 = 3;
 pub const MODEL_FILE: &str = "network.onnx";
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -247,16 +249,7 @@ impl Compiled {
         let q = &self.settings.quant;
         let xq: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
         let values = quant::forward(&self.program, q, &xq)?;
-        Ok((
-            ModelCircuit {
-                program: self.program.clone(),
-                quant: *q,
-                layout: self.layout.clone(),
-                witness: Some(Arc::new(values.clone())),
-                corrupt: Vec::new(),
-            },
-            values,
-        ))
+        Ok((ModelCircuit::new(self.program.clone(), *q, self.layout.clone(), Some(&values)), values))
     }
 
     /// The Poseidon commitments a proof with hashed visibility exposes:
@@ -264,12 +257,12 @@ impl Compiled {
     pub fn commitments(&self, input: Option<&[f64]>) -> Result<Vec<(String, Fr)>> {
         use crate::circuit::public::{PublicItem, Tensor};
         let values = match input {
-            Some(x) => Some(self.circuit_for(x)?.1),
+            Some(x) => self.circuit_for(x)?.0.witness,
             None => None,
         };
         let mut out = Vec::new();
         for t in [Tensor::Params, Tensor::Input, Tensor::Output] {
-            if let Some(h) = crate::circuit::commitment(t, &self.program, &self.layout, values.as_deref()) {
+            if let Some(h) = crate::circuit::commitment(t, &self.program, &self.layout, values.as_deref().map(|v| v.as_slice())) {
                 out.push((PublicItem::Commitment(t).name(), h));
             }
         }
@@ -277,7 +270,7 @@ impl Compiled {
     }
 
     pub fn keygen_circuit(&self) -> ModelCircuit {
-        ModelCircuit { program: self.program.clone(), quant: self.settings.quant, layout: self.layout.clone(), witness: None, corrupt: Vec::new() }
+        ModelCircuit::new(self.program.clone(), self.settings.quant, self.layout.clone(), None)
     }
 }
 

@@ -33,6 +33,11 @@ pub enum EthError {
     InsufficientFunds { address: Address, balance: U256, needed: U256 },
     #[error("runtime code is {size} bytes, over the {limit}-byte EIP-170 limit")]
     CodeTooLarge { size: usize, limit: usize },
+    #[error(
+        "refusing to deploy a verifier made from the development SRS (anyone can forge its proofs) to chain {chain_id}: \
+         run `zkml-evm setup --srs <ceremony file>` and regenerate the verifier, or pass --allow-dev-srs"
+    )]
+    DevSrs { chain_id: u64 },
     #[error("transaction reverted: {0}")]
     Reverted(String),
     #[error("{0}")]
@@ -92,13 +97,20 @@ pub struct DeployReport {
     pub deployer: Address,
 }
 
+/// Chains a development-SRS verifier may be deployed to without
+/// `--allow-dev-srs`: anvil and hardhat (31337), geth --dev and ganache (1337).
+pub const DEV_CHAIN_IDS: [u64; 2] = [31337, 1337];
+
 /// Deploy `creation_code` (constructor arguments already appended).
+/// `dev_srs_guard`: the code is a development-SRS verifier the user did not
+/// allow, so only a development chain takes it.
 pub async fn deploy(
     url: &str,
     signer: &SignerSource,
     expected_chain: Option<u64>,
     creation_code: Vec<u8>,
     runtime_size: Option<usize>,
+    dev_srs_guard: bool,
 ) -> Result<DeployReport, EthError> {
     if let Some(size) = runtime_size.filter(|&s| s > EIP170_LIMIT) {
         return Err(EthError::CodeTooLarge { size, limit: EIP170_LIMIT });
@@ -109,6 +121,9 @@ pub async fn deploy(
     let chain_id = with_timeout(url, async { provider.get_chain_id().await.map_err(|e| rpc_err(url, e)) }).await?;
     if let Some(expected) = expected_chain.filter(|&e| e != chain_id) {
         return Err(EthError::WrongChain { url: url.to_string(), got: chain_id, expected });
+    }
+    if dev_srs_guard && !DEV_CHAIN_IDS.contains(&chain_id) {
+        return Err(EthError::DevSrs { chain_id });
     }
     let tx = TransactionRequest::default().with_from(deployer).with_deploy_code(Bytes::from(creation_code));
     check_funds(url, &provider, deployer, &tx).await?;

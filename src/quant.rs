@@ -236,22 +236,37 @@ pub fn quotient(num: i64, den: i64, q: &QuantParams) -> i64 {
 /// it a prover could pick a field element `Q' = (2SA + B − R')/B` for
 /// another `R'` in range.
 pub fn quotient_checks(qid: ValueId, num: ValueId, den: ValueId, node: usize, q: &QuantParams) -> [Neuron<i64>; 3] {
-    let w = 1i64 << q.weight_bits;
     let hw = q.half_range() << q.weight_bits;
     let s2 = 2i64 << q.scale_bits;
     let neuron = |terms, products, bias, act| Neuron { terms, products, bias, act, node };
     [
-        neuron(vec![(qid, w)], vec![], w / 2 + hw, Activation::Identity),
+        range_check(qid, node, q),
         neuron(vec![(num, s2), (den, 1)], vec![(qid, den, -2)], hw, Activation::NonNeg),
         neuron(vec![(num, -s2), (den, 1)], vec![(qid, den, 2)], hw - 1, Activation::NonNeg),
     ]
 }
 
-/// The neurons the circuit lays out for value `id`: the neuron itself, or
-/// a quotient's three checks (the first holds its value); none for inputs.
+/// The identity neuron `W·v + W/2 + H·W` that reads the value `v` it
+/// computes (the circuit copies its output into its own term), so its
+/// chain proves `v` an in-range integer: the chain makes `V` a
+/// `range_bits + weight_bits`-bit number and its top `range_bits` bits
+/// `p`, and the gate sets `v = p − H`. A value that is no small integer
+/// (a field element `X` with `W·X` small) cannot pass: the gate's output is
+/// always `p − H`. Model inputs and quotients take one each: nothing else
+/// bounds them.
+pub fn range_check(id: ValueId, node: usize, q: &QuantParams) -> Neuron<i64> {
+    let w = 1i64 << q.weight_bits;
+    Neuron::affine(vec![(id, w)], w / 2 + (q.half_range() << q.weight_bits), Activation::Identity, node)
+}
+
+/// The neurons the circuit lays out for value `id`; the first one's result
+/// row holds the value. A neuron itself; an input's range check; a
+/// quotient's three checks.
 pub fn circuit_neurons(program: &Program<i64>, id: ValueId, q: &QuantParams) -> Vec<Neuron<i64>> {
     match &program.values[id] {
-        Value::Input(_) => vec![],
+        // An input comes from no ONNX node; node 0 only labels the neuron
+        // (the integer pass checks inputs before any neuron runs).
+        Value::Input(_) => vec![range_check(id, 0, q)],
         Value::Neuron(n) => vec![n.clone()],
         Value::Quotient { num, den, node } => quotient_checks(id, *num, *den, *node, q).to_vec(),
     }

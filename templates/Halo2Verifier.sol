@@ -9,6 +9,12 @@ pragma solidity ^0.8.19;
 /// precompile runs; each precompile call gets exactly the gas it costs, so a
 /// malformed point fails that call instead of burning the caller's gas.
 contract Halo2Verifier {
+    /// @notice True when this verifier was generated from the development SRS,
+    /// whose secret is public: anyone can forge a proof it accepts. For tests
+    /// and local chains only; `zkml-evm deploy` refuses such a verifier on any
+    /// other chain unless told `--allow-dev-srs`.
+    bool public constant DEVELOPMENT_SRS = {{dev_srs}};
+
     /// @notice True iff `proof` proves the circuit for `publicInputs`.
     function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool) {
         assembly {

@@ -79,7 +79,9 @@ fn with_instances(p: &AggregateProof, inst: &[Fr]) -> AggregateProof {
 fn verdicts(f: &Fixture, p: &AggregateProof) -> (bool, bool) {
     let path = f.root.join(format!("probe-{}.json", rand::random::<u64>()));
     zkml_evm::artifact::write_json(&path, p).unwrap();
-    let native = Aggregated::load(&f.agg).unwrap().verify(p).unwrap();
+    // A file whose listed outputs disagree with its public inputs is
+    // refused outright: that counts as not valid here.
+    let native = matches!(Aggregated::load(&f.agg).unwrap().verify(p), Ok(true));
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
     let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap()).unwrap().accepted;
     (native, evm)
@@ -148,6 +150,33 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     let mut zero = inst.clone();
     zero[ACCUMULATOR_LIMBS + 1] = Fr::zero();
     assert_eq!(verdicts(f, &with_instances(&p, &zero)), (false, false));
+    // The identity accumulator (all limbs zero) would pass its pairing, so
+    // both verifiers refuse it by itself: natively before any proof check,
+    // on the EVM in the input checks, long before the MSM.
+    let agg = Aggregated::load(&f.agg).unwrap();
+    let mut identity = inst.clone();
+    identity[..ACCUMULATOR_LIMBS].fill(Fr::zero());
+    assert!(!aggregate::accumulator_holds(&agg.params, &identity[..ACCUMULATOR_LIMBS]));
+    assert_eq!(verdicts(f, &with_instances(&p, &identity)), (false, false));
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    let calls = |inst: &[Fr]| encode_call(&p.proof_bytes().unwrap(), &inst.iter().map(|v| alloy_primitives::U256::from_be_slice(&zkml_evm::proof::transcript::be_bytes(v))).collect::<Vec<_>>());
+    let honest = run_in_revm(&artifact, &calls(&inst)).unwrap();
+    let refused = run_in_revm(&artifact, &calls(&identity)).unwrap();
+    assert!(honest.accepted && !refused.accepted);
+    assert!(refused.gas_used < honest.gas_used / 4, "identity accumulator refused only after {} gas", refused.gas_used);
+    // Half of it (lhs a real point, rhs the identity) is refused too.
+    let mut half = inst.clone();
+    half[ACCUMULATOR_LIMBS / 2..ACCUMULATOR_LIMBS].fill(Fr::zero());
+    let refused = run_in_revm(&artifact, &calls(&half)).unwrap();
+    assert!(!refused.accepted && refused.gas_used < honest.gas_used / 4);
+    // The library verifier takes exactly the aggregation's number of
+    // public inputs: one fewer or one more is refused.
+    let bytes = p.proof_bytes().unwrap();
+    assert!(aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &inst));
+    assert!(!aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &inst[..n - 1]));
+    let mut longer = inst.clone();
+    longer.push(Fr::one());
+    assert!(!aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &longer));
     // Flipped proof bytes.
     let bytes = p.proof_bytes().unwrap();
     for i in [0, 100, bytes.len() / 2, bytes.len() - 1] {

@@ -45,6 +45,6 @@ fn fuzz_built(b: common::Built, cases: usize) {
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &b.dir.path().join("v")).unwrap();
     // Points come first: their byte length from the proof layout.
     let points_end = zkml_evm::evm::codegen::points_len(&keys.vk);
-    let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| proof::verify_bytes(&keys.params, &keys.vk, proof, inst);
+    let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| proof::verify_bytes(&keys, proof, inst);
     fuzz_verifier(&art, &b.proof.proof_bytes().unwrap(), &b.proof.instances().unwrap(), points_end, cases, &native);
 }

@@ -33,13 +33,17 @@ fn free_port() -> u16 {
 }
 
 fn start_anvil() -> Option<Anvil> {
+    start_anvil_on(31337)
+}
+
+fn start_anvil_on(chain_id: u64) -> Option<Anvil> {
     if !anvil_bin().exists() {
         eprintln!("skipping: {} missing (run scripts/install-evm-tools.sh)", anvil_bin().display());
         return None;
     }
     let port = free_port();
     let mut child = Command::new(anvil_bin())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", "cancun", "--chain-id", "31337"])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", "cancun", "--chain-id", &chain_id.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -97,6 +101,34 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
         assert!(o.status.success(), "{args:?}: {}", text(&o));
     }
     (build, proof, vdir)
+}
+
+/// A verifier made from the development SRS says so, and `deploy` refuses
+/// it on a chain that is not a local development one unless told
+/// `--allow-dev-srs`.
+#[test]
+fn development_srs_verifier_is_refused_off_development_chains() {
+    let Some(anvil) = start_anvil_on(11_155_111) else { return };
+    let url = anvil.url.as_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_build, proof, vdir) = build_verifier("2l_relu_fc", tmp.path());
+    let artifact = zkml_evm::evm::verifier::VerifierArtifact::read(&vdir).unwrap();
+    assert!(artifact.dev_srs);
+    assert!(zkml_evm::evm::verifier::says_development_srs(&artifact.creation_code().unwrap()));
+    assert!(std::fs::read_to_string(vdir.join("Halo2Verifier.sol")).unwrap().contains("DEVELOPMENT_SRS = true"));
+
+    let o = zkml(&["deploy", p(&vdir), "--rpc", url], Some(ANVIL_KEY));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("development SRS") && out.contains("chain 11155111") && out.contains("--allow-dev-srs"), "{out}");
+    assert!(!out.contains(&ANVIL_KEY[2..]));
+
+    let o = zkml(&["deploy", p(&vdir), "--rpc", url, "--allow-dev-srs", "--json"], Some(ANVIL_KEY));
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let address = report["address"].as_str().unwrap().to_string();
+    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url], None);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 /// `forge build` of contracts/ (offline, the project's solc).

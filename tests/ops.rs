@@ -10,7 +10,7 @@ use common::*;
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use zkml_evm::circuit::{Col, ModelCircuit};
+use zkml_evm::circuit::ModelCircuit;
 use zkml_evm::compile::{compile, CompileOptions, Compiled};
 use zkml_evm::model::{Activation, InputFile, Model, Value};
 use zkml_evm::proof::verify;
@@ -164,17 +164,18 @@ fn mock(c: &ModelCircuit, k: u32) -> Result<(), String> {
     prover.verify().map_err(|e| format!("{} failures", e.len()))
 }
 
-/// The honest circuit passes; adding one to the output cell of the first
-/// neuron that `pick` accepts makes it fail.
+/// The honest circuit passes; claiming one more for the value of the first
+/// neuron that `pick` accepts (in its cell and every copy of it) makes it
+/// fail.
 fn corrupted_output_fails(name: &str, pick: impl Fn(&Compiled, usize) -> bool) {
     let (_dir, c, x) = compiled(name);
     let k = c.settings.k;
     let (circuit, _) = c.circuit_for(&x).unwrap();
     mock(&circuit, k).unwrap_or_else(|e| panic!("{name}: honest witness fails: {e}"));
     let id = (0..c.program.values.len()).find(|&id| pick(&c, id)).unwrap_or_else(|| panic!("{name}: no such neuron"));
-    let row = c.layout.neurons.iter().find(|n| n.value == id).unwrap().result_row;
-    let mut bad = circuit.clone();
-    bad.corrupt.push((Col::X, row, Fr::ONE));
+    let mut values = circuit.witness.as_deref().unwrap().clone();
+    values[id] += Fr::ONE;
+    let bad = ModelCircuit { witness: Some(std::sync::Arc::new(values)), ..circuit.clone() };
     assert!(mock(&bad, k).is_err(), "{name}: corrupted output of value {id} accepted");
 }
 

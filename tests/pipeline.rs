@@ -40,10 +40,35 @@ fn rockybot_end_to_end_native_and_evm() {
     assert!(!verify(c, &bump_public_input(&b.proof, 0)).unwrap(), "changed input accepted");
     let last = b.proof.public_inputs.len() - 1;
     assert!(!verify(c, &bump_public_input(&b.proof, last)).unwrap(), "changed output accepted");
+    // An output edited in the file alone, or in the public inputs alone:
+    // the file is refused before any proof check.
+    let mut edited = b.proof.clone();
+    edited.outputs[0] += 0.5;
+    let err = verify(c, &edited).unwrap_err().to_string();
+    assert!(err.contains("outputs[0]") && err.contains("edited"), "{err}");
+    let mut edited = b.proof.clone();
+    edited.public_inputs[last] = bump_public_input(&b.proof, last).public_inputs[last].clone();
+    assert!(verify(c, &edited).unwrap_err().to_string().contains("edited"));
+    let mut edited = b.proof.clone();
+    edited.outputs.pop();
+    assert!(verify(c, &edited).is_err());
+
+    // The library verifiers take exactly the model's public inputs: a
+    // short instance (whose missing cells halo2 would read as zero, which
+    // bind nothing) and a long one are refused, on either transcript path.
+    let keys = proof::load_keys(c).unwrap();
+    let bytes = b.proof.proof_bytes().unwrap();
+    let inst = b.proof.instances().unwrap();
+    assert!(proof::verify_bytes(&keys, &bytes, &inst));
+    assert!(!proof::verify_bytes(&keys, &bytes, &inst[..inst.len() - 1]));
+    let mut longer = inst.clone();
+    longer.push(inst[0]);
+    assert!(!proof::verify_bytes(&keys, &bytes, &longer));
+    assert!(!proof::verify_model_proof(proof::TranscriptKind::Evm, &keys, &bytes, &inst[..inst.len() - 1]));
+    assert!(!proof::verify_shplonk(proof::TranscriptKind::Evm, &keys.params, &keys.vk, keys.num_public, &bytes, &inst[1..]));
 
     // EVM: generated verifier accepts the honest proof under the size limit.
     let vdir = b.dir.path().join("verifier");
-    let keys = proof::load_keys(c).unwrap();
     let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &vdir).unwrap();
     assert!(art.runtime_size <= 24_576);
     let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
@@ -88,7 +113,7 @@ fn proof_for_another_model_is_rejected() {
     let keys_b = proof::load_keys(&b.compiled).unwrap();
     let foreign = a.proof.proof_bytes().unwrap();
     let inst = a.proof.instances().unwrap();
-    assert!(!proof::verify_bytes(&keys_b.params, &keys_b.vk, &foreign, &inst));
+    assert!(!proof::verify_bytes(&keys_b, &foreign, &inst));
     assert!(!verify(&b.compiled, &a.proof).unwrap());
 
     let vdir = b.dir.path().join("verifier");
@@ -101,7 +126,7 @@ fn proof_for_another_model_is_rejected() {
     let twin = build_with("2l_relu_fc", &zkml_evm::compile::CompileOptions { weight_bits: Some(6), ..Default::default() });
     assert_eq!(twin.proof.public_inputs.len(), b.proof.public_inputs.len());
     let twin_bytes = twin.proof.proof_bytes().unwrap();
-    assert!(!proof::verify_bytes(&keys_b.params, &keys_b.vk, &twin_bytes, &twin.proof.instances().unwrap()));
+    assert!(!proof::verify_bytes(&keys_b, &twin_bytes, &twin.proof.instances().unwrap()));
     assert!(!run_in_revm(&art, &calldata(&twin.proof).unwrap()).unwrap().accepted);
 }
 
@@ -136,7 +161,7 @@ fn wide_shapes_prove_and_verify_natively_and_on_evm() {
         // The same model compiled narrow is another circuit.
         if name == "2l_relu_fc" {
             assert!(!run_in_revm(&art, &calldata(&narrow.proof).unwrap()).unwrap().accepted);
-            assert!(!proof::verify_bytes(&keys.params, &keys.vk, &narrow.proof.proof_bytes().unwrap(), &narrow.proof.instances().unwrap()));
+            assert!(!proof::verify_bytes(&keys, &narrow.proof.proof_bytes().unwrap(), &narrow.proof.instances().unwrap()));
         }
     }
 }

@@ -8,6 +8,11 @@ pragma solidity ^0.8.19;
 /// like the values they encode.
 interface IZkmlVerifier {
     function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool);
+
+    /// @notice True when the verifier was generated from zkml-evm's development SRS, whose
+    /// secret is public (anyone can forge proofs for it). A production consumer should refuse
+    /// such a verifier, e.g. `require(!verifier.DEVELOPMENT_SRS())` in its constructor.
+    function DEVELOPMENT_SRS() external view returns (bool);
 }
 
 /// @notice How contracts consult a verifier: a verifier that reverts (e.g. on a malformed

@@ -13,6 +13,10 @@ contract AcceptAllVerifier is IZkmlVerifier {
     function verify(bytes calldata, uint256[] calldata) external pure returns (bool) {
         return true;
     }
+
+    function DEVELOPMENT_SRS() external pure returns (bool) {
+        return true;
+    }
 }
 
 /// @notice RockyVault against the real generated verifier and real proofs

@@ -35,15 +35,20 @@ fn coordinate(limbs: &[Fr]) -> Option<Fq> {
     Option::from(Fq::from_repr(le.try_into().ok()?))
 }
 
-/// The accumulator's two points, if the limbs encode points on the curve.
+/// The accumulator's two points, if the limbs encode points on the curve
+/// other than the identity. (halo2curves reads (0, 0) as the identity, and
+/// e(0, ·) = 1 would make the pairing check of an all-zero accumulator
+/// vacuous; the EVM verifier refuses it too.)
 pub fn decode(limbs: &[Fr]) -> Option<(G1Affine, G1Affine)> {
     if limbs.len() != ACCUMULATOR_LIMBS {
         return None;
     }
     let c: Vec<Fq> = limbs.chunks(LIMBS_PER_COORDINATE).map(coordinate).collect::<Option<_>>()?;
-    let lhs = Option::from(G1Affine::from_xy(c[0], c[1]))?;
-    let rhs = Option::from(G1Affine::from_xy(c[2], c[3]))?;
-    Some((lhs, rhs))
+    let point = |x: Fq, y: Fq| -> Option<G1Affine> {
+        let identity = x == Fq::zero() && y == Fq::zero();
+        if identity { None } else { Option::from(G1Affine::from_xy(x, y)) }
+    };
+    Some((point(c[0], c[1])?, point(c[2], c[3])?))
 }
 
 /// e(lhs, [1]₂) · e(rhs, -[s]₂) == 1 for the SRS `params`.
@@ -98,5 +103,19 @@ mod tests {
         wide[1] += Fr::from(2u64).pow([LIMB_BITS as u64]);
         assert!(decode(&wide).is_none());
         assert!(!accumulator_holds(&params, &limbs[..11]));
+    }
+
+    #[test]
+    fn identity_accumulator_is_refused() {
+        // (0, 0) for both points would pass the pairing: e(0, ·) = 1.
+        let params = crate::proof::srs::setup_from_secret(4, Fr::from(1234u64));
+        let zero = vec![Fr::ZERO; ACCUMULATOR_LIMBS];
+        assert!(decode(&zero).is_none());
+        assert!(!accumulator_holds(&params, &zero));
+        // One identity point is refused as well, the other being valid.
+        let g0 = params.get_g()[0];
+        let mut half = limbs_of(&g0);
+        half.extend(vec![Fr::ZERO; ACCUMULATOR_LIMBS / 2]);
+        assert!(decode(&half).is_none());
     }
 }

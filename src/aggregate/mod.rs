@@ -78,7 +78,7 @@ impl Inner {
             bail!("{label} has {} public inputs; model {} has {}", instance.len(), c.dir.display(), c.settings.layout.public_inputs);
         }
         let proof_bytes = p.proof_bytes()?;
-        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys.params, &self.keys.vk, &proof_bytes, &instance) {
+        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys, &proof_bytes, &instance) {
             bail!("{label} does not verify for model {}: refusing to aggregate it", c.dir.display());
         }
         let protocol =
@@ -115,6 +115,10 @@ pub struct InnerSpec {
     pub num_public: usize,
     pub public_offset: i64,
     pub scale_bits: u32,
+    /// The name of each of this proof's public inputs (`input[0]`,
+    /// `output[1]`, ...), as in its model's settings.
+    #[serde(default)]
+    pub public_layout: Vec<String>,
 }
 
 /// `ADIR/proof.json`.
@@ -330,6 +334,7 @@ fn keygen(
             num_public: n,
             public_offset: q.public_offset(),
             scale_bits: q.scale_bits,
+            public_layout: i.compiled.layout.public_names(),
         });
         start += n;
     }
@@ -396,12 +401,21 @@ impl Aggregated {
     }
 
     pub fn keys(&self) -> Keys {
-        Keys { params: self.params.clone(), vk: self.vk.clone() }
+        Keys { params: self.params.clone(), vk: self.vk.clone(), num_public: self.settings.num_public }
     }
 
-    /// Native verification of an aggregated proof.
+    /// Native verification of an aggregated proof. As for a model proof,
+    /// each inner proof's decoded outputs must be what its public inputs
+    /// say, or the file is refused.
     pub fn verify(&self, p: &AggregateProof) -> Result<bool> {
         let instances = p.instances()?;
+        if p.inner.len() != self.settings.inner.len() || instances.len() != self.settings.num_public {
+            return Ok(false);
+        }
+        for (spec, summary) in self.settings.inner.iter().zip(&p.inner) {
+            let own = &instances[spec.public_start..spec.public_start + spec.num_public];
+            proof::check_decoded_outputs(&spec.public_layout, spec.public_offset, spec.scale_bits, own, &summary.outputs)?;
+        }
         Ok(verify_bytes(&self.params, &self.vk, &self.settings, &p.proof_bytes()?, &instances))
     }
 }
@@ -412,6 +426,6 @@ impl Aggregated {
 pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, s: &AggregateSettings, proof: &[u8], instances: &[Fr]) -> bool {
     instances.len() == s.num_public
         && !instances[ACCUMULATOR_LIMBS..].iter().any(|v| bool::from(v.is_zero()))
-        && proof::verify_shplonk(TranscriptKind::Evm, params, vk, proof, instances)
+        && proof::verify_shplonk(TranscriptKind::Evm, params, vk, s.num_public, proof, instances)
         && accumulator_holds(params, &instances[..ACCUMULATOR_LIMBS])
 }

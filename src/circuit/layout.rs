@@ -28,6 +28,20 @@ pub struct NeuronRows {
     pub padding: usize,
     pub result_row: usize,
     pub chain_start: usize,
+    /// A range check ([`crate::quant::range_check`]: an input's, or a
+    /// quotient's first block). Its weight and bias are structure, not
+    /// model weights, and need no binding: the identity gate makes its
+    /// output `p − H` for a chain prefix `p`, whatever they are. So they
+    /// stay out of the params commitment.
+    pub range_check: bool,
+}
+
+impl NeuronRows {
+    /// Whether the weight and bias cells are model weights (and hashed
+    /// with them).
+    fn holds_weights(&self) -> bool {
+        !self.range_check
+    }
 }
 
 /// How the params sponge packs weights into words: `per_word` signed
@@ -59,12 +73,15 @@ impl Packing {
         1 << (self.bits - 1)
     }
 
-    /// The word of up to `per_word` weights: `Σ (w_i + offset)·2^(bits·(per_word−1−i))`,
-    /// missing slots counting as weight 0.
+    /// The word of `s ≤ per_word` weights: `Σ (w_i + offset)·2^(bits·(s−1−i))`.
+    /// Only a tensor's last word holds fewer than `per_word`, and it has no
+    /// padding slots: a slot beyond the weights would be a value the
+    /// prover chooses, giving one set of weights many commitments.
     pub fn word(&self, weights: &[i64]) -> halo2_proofs::halo2curves::bn256::Fr {
         use halo2_proofs::halo2curves::bn256::Fr;
+        debug_assert!(weights.len() <= self.per_word);
         let shift = Fr::from(1u64 << self.bits);
-        (0..self.per_word).fold(Fr::zero(), |acc, i| acc * shift + Fr::from((weights.get(i).copied().unwrap_or(0) + self.offset()) as u64))
+        weights.iter().fold(Fr::zero(), |acc, &w| acc * shift + Fr::from((w + self.offset()) as u64))
     }
 }
 
@@ -162,9 +179,6 @@ pub struct Layout {
     pub visibility: Visibility,
     /// What public row `i` (public input `i`) holds.
     pub public: Vec<PublicItem>,
-    /// Rows after the public ones that hold the inputs when those are not
-    /// public.
-    pub hidden_inputs: usize,
     /// The sponges of hashed tensors, beside the neuron rows.
     pub sponges: Vec<Sponge>,
     /// Weight packing of the params sponge (hashed params only).
@@ -190,8 +204,11 @@ impl Layout {
     /// chain starts from the zero `acc` of the row above. A quotient is
     /// three blocks; its value is the first one's result.
     ///
-    /// Public rows come first (see [`public_items`]), then the inputs that
-    /// are not public. Sponges run in their own columns from row 0.
+    /// Public rows come first (see [`public_items`]). Every input, public
+    /// or not, then gets a range-check block (see
+    /// [`crate::quant::range_check`]) whose result row holds it; a public
+    /// input's row is a copy of that cell. Sponges run in their own columns
+    /// from row 0.
     ///
     /// The wide multiply shape needs fixed weights (panics otherwise:
     /// [`choose_shape`] never picks it for other weights).
@@ -200,15 +217,11 @@ impl Layout {
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
         let public = public_items(&visibility, program.num_inputs, program.outputs.len());
-        let hidden_inputs = if visibility.input == Vis::Public { 0 } else { program.num_inputs };
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
-        let mut row = public.len() + hidden_inputs;
+        let mut row = public.len();
         let mut z_free = 0usize;
-        for (id, v) in program.values.iter().enumerate() {
-            if let Value::Input(i) = v {
-                value_row[id] = if hidden_inputs == 0 { *i } else { public.len() + *i };
-            }
+        for id in 0..program.values.len() {
             for (j, neuron) in circuit_neurons(program, id, q).into_iter().enumerate() {
                 let t = neuron.terms.len().div_ceil(shape.lanes()) + 2 * neuron.products.len();
                 // The chain ends at the result row and must start at or after z_free.
@@ -217,19 +230,21 @@ impl Layout {
                 if j == 0 {
                     value_row[id] = result_row;
                 }
-                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_rows });
+                let range_check = j == 0 && !matches!(program.values[id], Value::Neuron(_));
+                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_rows, range_check });
                 z_free = result_row + 1;
                 row = result_row + 1;
             }
         }
         let packing = match visibility.params {
-            Vis::Hashed => Packing::for_weights(neurons.iter().flat_map(|n: &NeuronRows| n.neuron.terms.iter().map(|t| t.1))),
+            Vis::Hashed => Packing::for_weights(weight_blocks(&neurons).flat_map(|n| n.neuron.terms.iter().map(|t| t.1))),
             _ => None,
         };
         let num_weights = num_weights(&neurons);
+        let biases = weight_blocks(&neurons).count();
         let param_words = match packing {
-            Some(p) => num_weights.div_ceil(p.per_word) + neurons.len(),
-            None => num_weights + neurons.len(),
+            Some(p) => num_weights.div_ceil(p.per_word) + biases,
+            None => num_weights + biases,
         };
         let mut sponges = Vec::new();
         let mut hash_rows = 0;
@@ -248,7 +263,6 @@ impl Layout {
             num_outputs: program.outputs.len(),
             visibility,
             public,
-            hidden_inputs,
             sponges,
             packing,
             shape,
@@ -264,16 +278,17 @@ impl Layout {
     /// The rows of the weights and biases, with their values, in the order
     /// the params commitment hashes them: every term weight in layout
     /// order, then every bias. (Product coefficients are structure, like
-    /// the 1 of `x·x`, and stay in the circuit.) In the wide multiply
+    /// the 1 of `x·x`, and stay in the circuit; range-check blocks are
+    /// structure too, see [`NeuronRows::range_check`].) In the wide multiply
     /// shape two weights share a row (`f` and `f2`); that shape has only
     /// fixed weights, so no `w` cell is ever read from such a row.
     pub fn param_cells(&self) -> Vec<(usize, i64)> {
         let lanes = self.shape.lanes();
-        let weights = self.neurons.iter().flat_map(move |nr| {
+        let weights = weight_blocks(&self.neurons).flat_map(move |nr| {
             let first = nr.start + nr.padding;
             nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i / lanes, w))
         });
-        weights.chain(self.neurons.iter().map(|nr| (nr.result_row, nr.neuron.bias))).collect()
+        weights.chain(weight_blocks(&self.neurons).map(|nr| (nr.result_row, nr.neuron.bias))).collect()
     }
 
     /// Term weights (the rest of [`Layout::param_cells`] are biases).
@@ -309,7 +324,12 @@ impl Layout {
 }
 
 fn num_weights(neurons: &[NeuronRows]) -> usize {
-    neurons.iter().map(|n| n.neuron.terms.len()).sum()
+    weight_blocks(neurons).map(|n| n.neuron.terms.len()).sum()
+}
+
+/// The blocks whose weights and bias are model weights.
+fn weight_blocks(neurons: &[NeuronRows]) -> impl Iterator<Item = &NeuronRows> {
+    neurons.iter().filter(|n| n.holds_weights())
 }
 
 /// One word of the params sponge: `(row of the w cell, value)` of what it holds.

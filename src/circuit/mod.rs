@@ -56,9 +56,15 @@
 //! input) and commitments as they are (the sponge writes `hash − H − 1`
 //! into `x`), which lets one selector-free gate bind them all:
 //! `inst·(x + H + 1 - inst) = 0` and `inst·acc = 0` hold trivially on rows
-//! past the public ones, where the instance column is zero. Inputs that are
-//! not public follow as zero-weight multiply rows (their `acc` stays 0, as
-//! the first neuron block needs).
+//! past the public ones, where the instance column is zero. A public
+//! input's or output's row is a copy of the cell that holds the value.
+//!
+//! Every model input, whatever its visibility, is held by a range-check
+//! block (`quant::range_check`): an identity neuron that reads its own
+//! output, so its chain proves the input an integer in the calibrated
+//! range. Without it an input cell could hold any field element `X` with
+//! `w·X` small for the weights that read it, and the model would compute on
+//! a value no real input has.
 //!
 //! Weights live in the fixed column `f`, so a model is a circuit — unless
 //! they are private or hashed: then a `w` advice column holds them and `f`
@@ -70,9 +76,10 @@
 pub mod layout;
 pub mod poseidon;
 pub mod public;
+pub mod witness;
 
 use crate::model::{Activation, LutFn, Program};
-use crate::quant::{neuron_step, QuantParams};
+use crate::quant::QuantParams;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
@@ -391,10 +398,12 @@ pub struct ModelCircuit {
     pub program: Arc<Program<i64>>,
     pub quant: QuantParams,
     pub layout: Arc<Layout>,
-    /// Output value of every program value (from [`crate::quant::forward`]).
-    pub witness: Option<Arc<Vec<i64>>>,
+    /// Every program value as a field element (an honest prover's come
+    /// from [`crate::quant::forward`]; see [`witness`] for why the field).
+    pub witness: Option<Arc<Vec<Fr>>>,
     /// Test hook: `(column, row, delta)` added to advice cells as they are
     /// assigned, to check that a corrupted witness is rejected.
+    #[cfg(test)]
     pub corrupt: Vec<(Col, usize, Fr)>,
 }
 
@@ -421,6 +430,20 @@ pub enum Col {
 }
 
 impl ModelCircuit {
+    /// The circuit of `program`; `witness` holds the integer forward pass's
+    /// values when proving, nothing for keygen.
+    pub fn new(program: Arc<Program<i64>>, quant: QuantParams, layout: Arc<Layout>, witness: Option<&[i64]>) -> ModelCircuit {
+        let witness = witness.map(|v| Arc::new(v.iter().map(|&x| fe(x as i128)).collect()));
+        ModelCircuit {
+            program,
+            quant,
+            layout,
+            witness,
+            #[cfg(test)]
+            corrupt: Vec::new(),
+        }
+    }
+
     pub fn gate_params(&self) -> GateParams {
         GateParams::of(&self.quant, &self.program, self.layout.visibility, self.layout.packing, self.layout.shape)
     }
@@ -431,13 +454,24 @@ impl ModelCircuit {
         let w = self.witness.as_ref().expect("instance needs a witness");
         public_instance(&self.program, &self.layout, &self.quant, w)
     }
+
+    /// What the test hook adds to the advice cell at `(column, row)`.
+    #[cfg(test)]
+    fn delta(&self, column: impl Fn(Col) -> Column<Advice>, col: Column<Advice>, row: usize) -> Fr {
+        self.corrupt.iter().filter(|(c, r, _)| column(*c) == col && *r == row).map(|(_, _, d)| *d).sum()
+    }
+
+    #[cfg(not(test))]
+    fn delta(&self, _: impl Fn(Col) -> Column<Advice>, _: Column<Advice>, _: usize) -> Fr {
+        Fr::zero()
+    }
 }
 
 /// The message words of a hashed tensor: its quantized values as field
 /// elements (negative ones as `r − |v|`).
-pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[i64]>) -> Option<Vec<Fr>> {
+pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[Fr]>) -> Option<Vec<Fr>> {
     match tensor {
-        Tensor::Input | Tensor::Output => values.map(|v| value_ids(tensor, program).iter().map(|&i| fe(v[i] as i128)).collect()),
+        Tensor::Input | Tensor::Output => values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect()),
         Tensor::Params => Some(
             layout
                 .param_words()
@@ -462,19 +496,19 @@ fn value_ids(tensor: Tensor, program: &Program<i64>) -> Vec<usize> {
 }
 
 /// The commitment `commit` prints and the circuit exposes.
-pub fn commitment(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[i64]>) -> Option<Fr> {
+pub fn commitment(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[Fr]>) -> Option<Fr> {
     tensor_words(tensor, program, layout, values).map(|w| crate::poseidon::hash(&w))
 }
 
 /// The public inputs for the program values `values`.
-pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams, values: &[i64]) -> Vec<Fr> {
-    let off = q.public_offset() as i128;
+pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams, values: &[Fr]) -> Vec<Fr> {
+    let off = fe(q.public_offset() as i128);
     layout
         .public
         .iter()
         .map(|item| match *item {
-            PublicItem::Input(i) => fe(values[i] as i128 + off),
-            PublicItem::Output(j) => fe(values[program.outputs[j]] as i128 + off),
+            PublicItem::Input(i) => values[i] + off,
+            PublicItem::Output(j) => values[program.outputs[j]] + off,
             PublicItem::Commitment(t) => commitment(t, program, layout, Some(values)).expect("values given"),
         })
         .collect()
@@ -506,204 +540,250 @@ impl Circuit<Fr> for ModelCircuit {
         if let Some(hash) = &c.poseidon {
             hash.assign_range_table(&mut layouter)?;
         }
-        let lay = &self.layout;
-        let prog = &self.program;
-        let q = &self.quant;
-        let vals: Option<&[i64]> = self.witness.as_deref().map(|v| v.as_slice());
-        let off = fe(q.public_offset() as i128);
-        let column = |col: Col| -> Column<Advice> {
-            let hash = || c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
-            match col {
-                Col::X => c.x,
-                Col::Acc => c.acc,
-                Col::Z => c.z,
-                Col::X2 => c.x2.expect("a wide multiply row configures x2").0,
-                Col::Z2 => c.z2.expect("a wide chain configures z2"),
-                Col::W => c.w.expect("weights in advice configure w"),
-                Col::S(i) => hash().s[i],
-                Col::U(i) => hash().u[i],
-                Col::M => hash().m,
-                Col::Pk => hash().pk().expect("packed params configure pk"),
-            }
-        };
         layouter.assign_region(
             || "model",
             |mut region| {
-                // Every advice cell goes through `put_fr`, so tests can
-                // corrupt any one of them (see `ModelCircuit::corrupt`).
-                let put_fr = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Column<Advice>, row: usize, v: Option<Fr>| {
-                    let delta: Fr = self.corrupt.iter().filter(|(cc, r, _)| column(*cc) == col && *r == row).map(|(_, _, d)| *d).sum();
-                    let v = match (vals, v) {
-                        (Some(_), Some(v)) => Value::known(v + delta),
-                        _ => Value::unknown(),
-                    };
-                    region.assign_advice(col, row, v);
-                };
-                let put = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, col: Col, row: usize, v: i128| {
-                    put_fr(region, column(col), row, Some(fe(v)));
-                };
-                let cell = |col: Col, row: usize| Cell { row_offset: row, column: column(col).into() };
-                let val = |id: usize| vals.map(|v| v[id]).unwrap_or(0) as i128;
-                // A multiply row that adds nothing to `acc` (0 above, 0
-                // here): weight 0, or mask 0 with the weight cell 0.
-                let zero_weight_row = |region: &mut halo2_proofs::circuit::Region<'_, Fr>, row: usize, x: i128| {
-                    region.assign_fixed(c.f, row, Fr::zero());
-                    put(region, Col::X, row, x);
-                    put(region, Col::Acc, row, 0);
-                    if c.w.is_some() {
-                        put(region, Col::W, row, 0);
-                    }
-                    c.q_mac.enable(region, row)
-                };
-
-                // Public rows, then the inputs that are not public.
-                for (row, item) in lay.public.iter().enumerate() {
-                    match *item {
-                        PublicItem::Input(i) => put(&mut region, Col::X, row, val(i)),
-                        PublicItem::Output(j) => {
-                            put(&mut region, Col::X, row, val(prog.outputs[j]));
-                            region.constrain_equal(cell(Col::X, row), cell(Col::X, lay.value_row[prog.outputs[j]]));
-                        }
-                        // Assigned with its sponge, below.
-                        PublicItem::Commitment(_) => {}
-                    }
-                    put(&mut region, Col::Acc, row, 0);
+                let a = Assigner { circuit: self, c: &c, vals: self.witness.as_deref().map(|v| v.as_slice()) };
+                a.public_rows(&mut region)?;
+                for nr in &self.layout.neurons {
+                    a.neuron_block(&mut region, nr)?;
                 }
-                // Hidden input rows are zero-weight multiply rows: their
-                // `acc` stays 0 from the public row above, as the first
-                // neuron block needs.
-                for row in lay.public.len()..lay.public.len() + lay.hidden_inputs {
-                    zero_weight_row(&mut region, row, val(row - lay.public.len()))?;
-                }
-
-                let bits = lay.chain_bits;
-                let in_advice = c.w.is_some();
-                for nr in &lay.neurons {
-                    let n = &nr.neuron;
-                    for row in nr.start..nr.start + nr.padding {
-                        zero_weight_row(&mut region, row, 0)?;
-                    }
-                    // Multiply rows: (source, weight, second lane's
-                    // (source, weight), product weight, what the row adds
-                    // to acc); a product is (a, 0, -, w, w·a·b) then
-                    // (b, 0, -, 0, 0).
-                    let first = nr.start + nr.padding;
-                    let term_rows = n.terms.chunks(lay.shape.lanes()).map(|lanes| {
-                        let (src, w) = lanes[0];
-                        let second = lanes.get(1).copied();
-                        let adds = w as i128 * val(src) + second.map_or(0, |(s2, w2)| w2 as i128 * val(s2));
-                        (src, Some(w), second, 0, adds)
-                    });
-                    let rows = term_rows.chain(
-                        n.products.iter().flat_map(|&(a, b, w)| [(a, None, None, w, w as i128 * val(a) * val(b)), (b, None, None, 0, 0)]),
-                    );
-                    let mut acc = 0i128;
-                    for (i, (src, w, second, pw, adds)) in rows.enumerate() {
-                        let row = first + i;
-                        acc += adds;
-                        if let Some((src2, w2)) = second {
-                            let (_, f2) = c.x2.expect("two terms a row need the wide multiply shape");
-                            region.assign_fixed(f2, row, fe(w2 as i128));
-                            put(&mut region, Col::X2, row, val(src2));
-                            region.constrain_equal(cell(Col::X2, row), cell(Col::X, lay.value_row[src2]));
-                        }
-                        let w = w.unwrap_or(0) as i128;
-                        if in_advice {
-                            // A term row applies its weight; a product row none.
-                            region.assign_fixed(c.f, row, fe((i < n.terms.len()) as i128));
-                            put(&mut region, Col::W, row, w);
-                        } else {
-                            region.assign_fixed(c.f, row, fe(w));
-                        }
-                        if let Some(p) = c.p {
-                            region.assign_fixed(p, row, fe(pw as i128));
-                        }
-                        put(&mut region, Col::X, row, val(src));
-                        put(&mut region, Col::Acc, row, acc);
-                        c.q_mac.enable(&mut region, row)?;
-                        region.constrain_equal(cell(Col::X, row), cell(Col::X, lay.value_row[src]));
-                    }
-                    // The chain: MSB-first prefixes of V = dot product + bias.
-                    let wit = vals.map(|v| neuron_step(n, v, q));
-                    let total = wit.map(|w| w.acc).unwrap_or(0);
-                    let e = nr.result_row;
-                    c.q_zero.enable(&mut region, nr.chain_start)?;
-                    if lay.shape.has_virtual_zero(bits) {
-                        // Below p_0, which then sits in z2.
-                        put(&mut region, Col::Z, nr.chain_start, 0);
-                    }
-                    for row in nr.chain_start..e {
-                        c.q_bit.enable(&mut region, row)?;
-                    }
-                    for i in 0..=bits {
-                        // Floor shifts: for an out-of-range V this is the
-                        // witness that fails only the chain-start gate.
-                        let prefix = total >> (bits - i);
-                        let (col, rot) = lay.shape.chain_cell(bits, i);
-                        put(&mut region, col, e.checked_add_signed(rot as isize).expect("a chain lies above its result row"), prefix);
-                    }
-                    if in_advice {
-                        region.assign_fixed(c.f, e, Fr::one());
-                        put(&mut region, Col::W, e, n.bias as i128);
-                    } else {
-                        region.assign_fixed(c.f, e, fe(n.bias as i128));
-                    }
-                    put(&mut region, Col::Acc, e, 0);
-                    put(&mut region, Col::X, e, wit.map(|w| w.out).unwrap_or(0) as i128);
-                    match n.act {
-                        Activation::Identity => c.q_ident.enable(&mut region, e)?,
-                        Activation::Relu => c.q_relu.enable(&mut region, e)?,
-                        Activation::NonNeg => c.q_nonneg.expect("quotient checks configure the sign gate").enable(&mut region, e)?,
-                        Activation::Step => c.q_step.expect("a step neuron configures the step gate").enable(&mut region, e)?,
-                        Activation::Lut(f) => {
-                            let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
-                            lut.q_lut.enable(&mut region, e)?;
-                            region.assign_fixed(lut.tag, e, Fr::from(c.params.tag(f)));
-                        }
-                    }
-                }
-
-                // Sponges, in their own columns beside the rows above; each
-                // word is a copy of the cell that holds it.
-                for sp in &lay.sponges {
-                    let hash = c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
-                    let known = |v: i128| vals.map(|_| fe(v));
-                    let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
-                        Tensor::Input | Tensor::Output => {
-                            let ids = value_ids(sp.tensor, prog);
-                            (ids.iter().map(|&i| poseidon::Word::Plain(known(val(i)))).collect(), ids.iter().map(|&i| cell(Col::X, lay.value_row[i])).collect())
-                        }
-                        Tensor::Params => {
-                            let words = lay.param_words();
-                            let sources = words
-                                .iter()
-                                .flat_map(|w| match w {
-                                    ParamWord::Packed(cells) => cells.clone(),
-                                    ParamWord::Raw(c) => vec![*c],
-                                })
-                                .map(|(row, _)| cell(Col::W, row))
-                                .collect();
-                            let words = words
-                                .into_iter()
-                                .map(|w| match w {
-                                    ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1 as i128)).collect()),
-                                    ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v as i128)),
-                                })
-                                .collect();
-                            (words, sources)
-                        }
-                    };
-                    let cells = hash.assign(&mut region, sp.start, &words, off, &put_fr)?;
-                    for (word, source) in cells.words.into_iter().zip(sources) {
-                        region.constrain_equal(word, source);
-                    }
-                    let public_row = lay.public.iter().position(|p| *p == PublicItem::Commitment(sp.tensor)).expect("a hashed tensor has a public commitment");
-                    put_fr(&mut region, c.x, public_row, cells.value.map(|h| h - off));
-                    region.constrain_equal(cells.hash, cell(Col::X, public_row));
+                for sp in &self.layout.sponges {
+                    a.sponge(&mut region, sp)?;
                 }
                 Ok(())
             },
         )?;
+        Ok(())
+    }
+}
+
+/// Assigns the model region: public rows, neuron blocks, sponges. Every
+/// advice cell goes through [`Assigner::put_fr`], so tests can corrupt any
+/// one of them (see [`ModelCircuit::corrupt`]).
+struct Assigner<'a> {
+    circuit: &'a ModelCircuit,
+    c: &'a ModelConfig,
+    /// The program values; `None` at keygen.
+    vals: Option<&'a [Fr]>,
+}
+
+type Region<'r> = halo2_proofs::circuit::Region<'r, Fr>;
+
+impl Assigner<'_> {
+    fn column(&self, col: Col) -> Column<Advice> {
+        let c = self.c;
+        let hash = || c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+        match col {
+            Col::X => c.x,
+            Col::Acc => c.acc,
+            Col::Z => c.z,
+            Col::X2 => c.x2.expect("a wide multiply row configures x2").0,
+            Col::Z2 => c.z2.expect("a wide chain configures z2"),
+            Col::W => c.w.expect("weights in advice configure w"),
+            Col::S(i) => hash().s[i],
+            Col::U(i) => hash().u[i],
+            Col::M => hash().m,
+            Col::Pk => hash().pk().expect("packed params configure pk"),
+        }
+    }
+
+    fn cell(&self, col: Col, row: usize) -> Cell {
+        Cell { row_offset: row, column: self.column(col).into() }
+    }
+
+    /// Assign `v` (unknown at keygen) to an advice cell; returns what was
+    /// assigned.
+    fn put_fr(&self, region: &mut Region<'_>, col: Column<Advice>, row: usize, v: Option<Fr>) -> Option<Fr> {
+        let v = match (self.vals, v) {
+            (Some(_), Some(v)) => Some(v + self.circuit.delta(|c| self.column(c), col, row)),
+            _ => None,
+        };
+        region.assign_advice(col, row, v.map_or(Value::unknown(), Value::known));
+        v
+    }
+
+    /// Assign a cell whose value exists only with a witness.
+    fn put(&self, region: &mut Region<'_>, col: Col, row: usize, v: impl FnOnce(&[Fr]) -> Fr) {
+        self.put_fr(region, self.column(col), row, self.vals.map(v));
+    }
+
+    fn put_const(&self, region: &mut Region<'_>, col: Col, row: usize, v: Fr) {
+        self.put_fr(region, self.column(col), row, Some(v));
+    }
+
+    /// Public rows: `x` holds the value (the public gate ties it to the
+    /// instance) and is a copy of the value's own cell; `acc` is 0, as the
+    /// first neuron block needs. A commitment's row is assigned with its
+    /// sponge.
+    fn public_rows(&self, region: &mut Region<'_>) -> Result<(), Error> {
+        let (lay, prog) = (&self.circuit.layout, &self.circuit.program);
+        // `f` is 0 on public rows anyway. Assigning it makes the region
+        // start at row 0 for MockProver, whose failures then name absolute
+        // rows (it measures a region by its fixed cells and selectors).
+        region.assign_fixed(self.c.f, 0, Fr::zero());
+        for (row, item) in lay.public.iter().enumerate() {
+            let id = match *item {
+                PublicItem::Input(i) => i,
+                PublicItem::Output(j) => prog.outputs[j],
+                PublicItem::Commitment(_) => {
+                    self.put_const(region, Col::Acc, row, Fr::zero());
+                    continue;
+                }
+            };
+            self.put(region, Col::X, row, |v| v[id]);
+            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
+            self.put_const(region, Col::Acc, row, Fr::zero());
+        }
+        Ok(())
+    }
+
+    /// A multiply row that adds nothing to `acc` (0 above, 0 here): weight
+    /// 0, or mask 0 with the weight cell 0.
+    fn zero_weight_row(&self, region: &mut Region<'_>, row: usize) -> Result<(), Error> {
+        let c = self.c;
+        region.assign_fixed(c.f, row, Fr::zero());
+        self.put_const(region, Col::X, row, Fr::zero());
+        self.put_const(region, Col::Acc, row, Fr::zero());
+        if c.w.is_some() {
+            self.put_const(region, Col::W, row, Fr::zero());
+        }
+        c.q_mac.enable(region, row)
+    }
+
+    /// One neuron block: padding, multiply rows (each operand a copy of
+    /// its value's cell), the chain, the result row.
+    fn neuron_block(&self, region: &mut Region<'_>, nr: &layout::NeuronRows) -> Result<(), Error> {
+        let (c, lay, q) = (self.c, &*self.circuit.layout, &self.circuit.quant);
+        let n = &nr.neuron;
+        for row in nr.start..nr.start + nr.padding {
+            self.zero_weight_row(region, row)?;
+        }
+        let wit = self.vals.map(|v| witness::block(n, lay.shape.lanes(), v, q));
+        let first = nr.start + nr.padding;
+        // Rows: the terms, `lanes` a row; then (a, b) for each product.
+        let term_rows = n.terms.chunks(lay.shape.lanes()).map(|l| (l[0], l.get(1).copied(), 0));
+        let product_rows = n.products.iter().flat_map(|&(a, b, w)| [((a, 0), None, w), ((b, 0), None, 0)]);
+        for (i, ((src, w), second, pw)) in term_rows.chain(product_rows).enumerate() {
+            let row = first + i;
+            let mul = |_: &[Fr]| wit.as_ref().expect("values come with a block witness").rows[i].clone();
+            if let Some((src2, w2)) = second {
+                let (_, f2) = c.x2.expect("two terms a row need the wide multiply shape");
+                region.assign_fixed(f2, row, fe(w2 as i128));
+                self.put(region, Col::X2, row, |v| mul(v).x2.expect("a second lane"));
+                region.constrain_equal(self.cell(Col::X2, row), self.cell(Col::X, lay.value_row[src2]));
+            }
+            if c.w.is_some() {
+                // A term row applies its weight; a product row none.
+                region.assign_fixed(c.f, row, fe((i < n.terms.len().div_ceil(lay.shape.lanes())) as i128));
+                self.put_const(region, Col::W, row, fe(w as i128));
+            } else {
+                region.assign_fixed(c.f, row, fe(w as i128));
+            }
+            if let Some(p) = c.p {
+                region.assign_fixed(p, row, fe(pw as i128));
+            }
+            self.put(region, Col::X, row, |v| mul(v).x);
+            self.put(region, Col::Acc, row, |v| mul(v).acc);
+            c.q_mac.enable(region, row)?;
+            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[src]));
+        }
+        self.chain(region, nr, wit.as_ref().map(|w| w.prefixes.as_slice()))?;
+        let e = nr.result_row;
+        if c.w.is_some() {
+            region.assign_fixed(c.f, e, Fr::one());
+            self.put_const(region, Col::W, e, fe(n.bias as i128));
+        } else {
+            region.assign_fixed(c.f, e, fe(n.bias as i128));
+        }
+        self.put_const(region, Col::Acc, e, Fr::zero());
+        // The block that holds a value writes the value itself; the gate
+        // must then agree with it. A quotient's sign checks hold no value:
+        // they write what their gate computes.
+        let holds_value = lay.value_row[nr.value] == e;
+        self.put(region, Col::X, e, |v| if holds_value { v[nr.value] } else { wit.as_ref().expect("a witness").out });
+        self.result_gate(region, n.act, e)
+    }
+
+    /// The chain prefixes `p_0 ..= p_bits` of a block, from its start row
+    /// to its result row.
+    fn chain(&self, region: &mut Region<'_>, nr: &layout::NeuronRows, prefixes: Option<&[Fr]>) -> Result<(), Error> {
+        let (c, lay) = (self.c, &*self.circuit.layout);
+        let bits = lay.chain_bits;
+        c.q_zero.enable(region, nr.chain_start)?;
+        if lay.shape.has_virtual_zero(bits) {
+            // Below p_0, which then sits in z2.
+            self.put_const(region, Col::Z, nr.chain_start, Fr::zero());
+        }
+        for row in nr.chain_start..nr.result_row {
+            c.q_bit.enable(region, row)?;
+        }
+        for m in 0..=bits {
+            let (col, rot) = lay.shape.chain_cell(bits, m);
+            let row = nr.result_row.checked_add_signed(rot as isize).expect("a chain lies above its result row");
+            self.put_fr(region, self.column(col), row, prefixes.map(|p| p[m]));
+        }
+        Ok(())
+    }
+
+    fn result_gate(&self, region: &mut Region<'_>, act: Activation, e: usize) -> Result<(), Error> {
+        let c = self.c;
+        match act {
+            Activation::Identity => c.q_ident.enable(region, e),
+            Activation::Relu => c.q_relu.enable(region, e),
+            Activation::NonNeg => c.q_nonneg.expect("quotient checks configure the sign gate").enable(region, e),
+            Activation::Step => c.q_step.expect("a step neuron configures the step gate").enable(region, e),
+            Activation::Lut(f) => {
+                let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
+                lut.q_lut.enable(region, e)?;
+                region.assign_fixed(lut.tag, e, Fr::from(c.params.tag(f)));
+                Ok(())
+            }
+        }
+    }
+
+    /// A sponge, in its own columns beside the neuron rows: each word is a
+    /// copy of the cell that holds it, and the squeezed hash is a copy of
+    /// its public row.
+    fn sponge(&self, region: &mut Region<'_>, sp: &layout::Sponge) -> Result<(), Error> {
+        let (lay, prog, q) = (&*self.circuit.layout, &*self.circuit.program, &self.circuit.quant);
+        let hash = self.c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+        let known = |v: i64| self.vals.map(|_| fe(v as i128));
+        let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
+            Tensor::Input | Tensor::Output => {
+                let ids = value_ids(sp.tensor, prog);
+                let words = ids.iter().map(|&i| poseidon::Word::Plain(self.vals.map(|v| v[i]))).collect();
+                (words, ids.iter().map(|&i| self.cell(Col::X, lay.value_row[i])).collect())
+            }
+            Tensor::Params => {
+                let words = lay.param_words();
+                let sources = words
+                    .iter()
+                    .flat_map(|w| match w {
+                        ParamWord::Packed(cells) => cells.clone(),
+                        ParamWord::Raw(c) => vec![*c],
+                    })
+                    .map(|(row, _)| self.cell(Col::W, row))
+                    .collect();
+                let words = words
+                    .into_iter()
+                    .map(|w| match w {
+                        ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect()),
+                        ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v)),
+                    })
+                    .collect();
+                (words, sources)
+            }
+        };
+        let off = fe(q.public_offset() as i128);
+        let put_fr = |region: &mut Region<'_>, col: Column<Advice>, row: usize, v: Option<Fr>| self.put_fr(region, col, row, v);
+        let cells = hash.assign(region, sp.start, &words, off, &put_fr)?;
+        for (word, source) in cells.words.into_iter().zip(sources) {
+            region.constrain_equal(word, source);
+        }
+        let public_row = lay.public.iter().position(|p| *p == PublicItem::Commitment(sp.tensor)).expect("a hashed tensor has a public commitment");
+        self.put_fr(region, self.c.x, public_row, cells.value.map(|h| h - off));
+        region.constrain_equal(cells.hash, self.cell(Col::X, public_row));
         Ok(())
     }
 }

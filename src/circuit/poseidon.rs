@@ -22,9 +22,10 @@
 //!
 //! The params sponge packs weights (see [`super::layout::Packing`]): word
 //! `j ∈ {0, 1}` of a permutation is Horner-built in a `pk` column over
-//! rows `b + jK .. b + jK + K` from `K` weights copied into `m`, each
-//! range-checked (`m + 2^(B−1)` is looked up in a `2^B`-row table), and
-//! the absorb reads `pk[K−1]` and `pk[2K−1]`. A bias is a raw word:
+//! the rows ending at `b + jK + K − 1` from its `s ≤ K` weights copied
+//! into `m`, each range-checked (`m + 2^(B−1)` is looked up in a
+//! `2^B`-row table), and the absorb reads `pk[K−1]` and `pk[2K−1]`. A
+//! short last word starts lower, so it has no padding slot. A bias is a raw word:
 //! `pk = m` at the row the absorb reads. `squeeze` puts
 //! `hash − off` in `m`, where the public gate (module docs of
 //! [`crate::circuit`]) expects an offset-encoded public value, so a
@@ -211,8 +212,9 @@ impl PoseidonConfig {
 
     /// Lay out one sponge from row `start` over `words` (plain ones, or the
     /// packed/raw words of the params sponge). `put(region, column, row,
-    /// value)` assigns an advice cell (the caller's hook for corrupting
-    /// witnesses in tests). `words` of [`SpongeCells`] lists the `m` cell of
+    /// value)` assigns an advice cell and returns what it assigned (the
+    /// caller's hook for corrupting witnesses in tests: the state absorbs
+    /// a word as assigned, so a changed word is hashed consistently). `words` of [`SpongeCells`] lists the `m` cell of
     /// every plain word, packed slot and raw word, in order.
     pub fn assign(
         &self,
@@ -220,7 +222,7 @@ impl PoseidonConfig {
         start: usize,
         message: &[Word],
         offset: Fr,
-        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
+        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>) -> Option<Fr>,
     ) -> Result<SpongeCells, Error> {
         let len = message.len();
         let packed = !matches!(message.first(), Some(Word::Plain(_)));
@@ -286,43 +288,43 @@ impl PoseidonConfig {
         b: usize,
         w: usize,
         word: &Word,
-        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>),
+        put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>) -> Option<Fr>,
         cells: &mut Vec<Cell>,
     ) -> Result<Option<Fr>, Error> {
         let m_cell = |row: usize| Cell { row_offset: row, column: self.m.into() };
         let pack = || self.pack.as_ref().expect("packed words configure packing");
         match word {
             Word::Plain(v) => {
-                put(region, self.m, b + w, *v);
+                let v = put(region, self.m, b + w, *v);
                 cells.push(m_cell(b + w));
-                Ok(*v)
+                Ok(v)
             }
             Word::Raw(v) => {
                 let pc = pack();
                 let row = b + (w + 1) * pc.packing.per_word - 1;
                 put(region, self.m, row, *v);
-                put(region, pc.pk, row, *v);
+                let v = put(region, pc.pk, row, *v);
                 pc.q_raw.enable(region, row)?;
                 cells.push(m_cell(row));
-                Ok(*v)
+                Ok(v)
             }
             Word::Packed(slots) => {
                 let pc = pack();
                 let p = pc.packing;
                 let (shift, half) = (Fr::from(1u64 << p.bits), Fr::from(p.offset() as u64));
+                // The slots end at the row the absorb reads; a short (last)
+                // word leaves the rows above it without any gate, so it has
+                // no padding slot to choose (see `Packing::word`).
+                let first = b + (w + 1) * p.per_word - slots.len();
                 let mut acc = Some(Fr::ZERO);
-                for i in 0..p.per_word {
-                    let row = b + w * p.per_word + i;
-                    // Slots past the weights hold 0 (the word's padding).
-                    let v = slots.get(i).copied().unwrap_or(Some(Fr::ZERO));
+                for (i, &v) in slots.iter().enumerate() {
+                    let row = first + i;
                     acc = acc.zip(v).map(|(a, v)| a * shift + v + half);
                     put(region, self.m, row, v);
-                    put(region, pc.pk, row, acc);
+                    acc = put(region, pc.pk, row, acc);
                     pc.q_slot.enable(region, row)?;
                     if i == 0 { pc.q_first.enable(region, row)? } else { pc.q_next.enable(region, row)? };
-                    if i < slots.len() {
-                        cells.push(m_cell(row));
-                    }
+                    cells.push(m_cell(row));
                 }
                 Ok(acc)
             }

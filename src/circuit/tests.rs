@@ -5,7 +5,7 @@ use super::layout::{self, Layout, NeuronRows, Shape};
 use super::public::{Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, Value};
-use crate::quant::{forward, quantize};
+use crate::quant::{forward, neuron_step, quantize};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::ff::Field;
 
@@ -47,7 +47,7 @@ fn circuit_shaped(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, shape: Shape
 fn circuit_laid_out(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, vis: Visibility, shape: Shape) -> (ModelCircuit, u32) {
     let k = Layout::new(&qp, &q, 0, vis, shape).min_k().unwrap();
     let lay = Layout::new(&qp, &q, k, vis, shape);
-    (ModelCircuit { program: Arc::new(qp), quant: q, layout: Arc::new(lay), witness: Some(Arc::new(vals)), corrupt: vec![] }, k)
+    (ModelCircuit::new(Arc::new(qp), q, Arc::new(lay), Some(&vals)), k)
 }
 
 /// The tiny program on `input`, laid out with `vis` and `shape`.
@@ -75,12 +75,100 @@ impl ModelCircuit {
     }
 }
 
+/// The witness as integers (every honest value is one).
+fn ints(c: &ModelCircuit) -> Vec<i64> {
+    c.witness.as_ref().unwrap().iter().map(|&v| witness::small_signed(v).expect("an honest value is a small integer") as i64).collect()
+}
+
 fn with(mut c: ModelCircuit, col: Col, row: usize, delta: Fr) -> ModelCircuit {
     c.corrupt.push((col, row, delta));
     c
 }
 
 const INPUT: [f64; 3] = [0.8, -0.3, 0.45];
+
+/// The circuit with `claims` (value id, field element) in place of the
+/// honest values and every later value recomputed from them in the field,
+/// as a cheating prover would: a neuron's value is what its gate makes of
+/// its recomputed chain (`witness::block`), a quotient the rounded division
+/// while its operands are small integers. Every cell downstream, public
+/// inputs and commitments included, is then consistent, so what fails is
+/// only what binds a claimed value.
+fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
+    let mut vals: Vec<Fr> = c.witness.as_ref().unwrap().to_vec();
+    let lanes = c.layout.shape.lanes();
+    for id in 0..vals.len() {
+        if let Some(&(_, v)) = claims.iter().find(|(i, _)| *i == id) {
+            vals[id] = v;
+            continue;
+        }
+        match &c.program.values[id] {
+            Value::Input(_) => {}
+            Value::Neuron(n) => vals[id] = witness::block(n, lanes, &vals, &c.quant).out,
+            Value::Quotient { num, den, .. } => {
+                if let (Some(a), Some(b)) = (witness::small_signed(vals[*num]), witness::small_signed(vals[*den])) {
+                    if b > 0 {
+                        vals[id] = fe(crate::quant::quotient(a as i64, b as i64, &c.quant) as i128);
+                    }
+                }
+            }
+        }
+    }
+    ModelCircuit { witness: Some(Arc::new(vals)), ..c.clone() }
+}
+
+/// MockProver's failures for `c` with the instance its own values give.
+fn forged_failures(c: &ModelCircuit, k: u32) -> Vec<String> {
+    match MockProver::run(k, c, vec![c.instance()]).unwrap().verify() {
+        Ok(()) => vec![],
+        Err(failures) => failures.iter().map(|f| format!("{f:?}")).collect(),
+    }
+}
+
+/// There are failures, and each lies in the rows of `block`.
+fn assert_failures_within(failures: &[String], block: &NeuronRows, what: &str) {
+    assert_failures_in_rows(failures, &[block.start..=block.result_row], what);
+}
+
+/// There are failures, and each names a row in one of `rows`.
+fn assert_failures_in_rows(failures: &[String], rows: &[std::ops::RangeInclusive<usize>], what: &str) {
+    assert!(!failures.is_empty(), "the forgery passed: nothing but {what} could have caught it");
+    for f in failures {
+        let at = failure_rows(f);
+        assert!(!at.is_empty() && at.iter().all(|r| rows.iter().any(|range| range.contains(r))), "a check outside {what} failed: {f}");
+    }
+}
+
+/// The rows a MockProver failure names, in its Debug or Display form
+/// (`offset: 7,`, `row: 7,`, `on row 7`, `at offset 7`). The model region
+/// starts at row 0 (see `Assigner::public_rows`), so offsets are rows.
+fn failure_rows(text: &str) -> Vec<usize> {
+    let mut rows = Vec::new();
+    for key in ["offset: ", "row: ", "on row ", "at offset "] {
+        for (i, _) in text.match_indices(key) {
+            let digits: String = text[i + key.len()..].chars().take_while(|c| c.is_ascii_digit()).collect();
+            if let Ok(r) = digits.parse() {
+                rows.push(r);
+            }
+        }
+    }
+    rows
+}
+
+/// Corrections that move block `nr`'s chain from its honest `V` to `V + dv`
+/// (every prefix recomputed, in whatever columns the shape puts them).
+fn rechain(c: &ModelCircuit, nr: &NeuronRows, dv: i128) -> Vec<(Col, usize, Fr)> {
+    let bits = c.layout.chain_bits;
+    let honest = witness::block(&nr.neuron, c.layout.shape.lanes(), c.witness.as_ref().unwrap(), &c.quant).prefixes;
+    let v = *honest.last().unwrap();
+    let moved = witness::chain_prefixes(v + fe(dv), bits);
+    (0..=bits)
+        .map(|m| {
+            let (col, rot) = c.layout.shape.chain_cell(bits, m);
+            (col, nr.result_row.checked_add_signed(rot as isize).unwrap(), moved[m] - honest[m])
+        })
+        .collect()
+}
 
 fn rows_of(c: &ModelCircuit, id: usize) -> NeuronRows {
     c.layout.neurons.iter().find(|n| n.value == id).unwrap().clone()
@@ -283,7 +371,7 @@ fn products_tables_and_quotients_pass_honestly_and_match_floats() {
     for input in [SMOOTH_INPUT, [-0.9, 0.8], [0.0, 0.0]] {
         let (c, k) = smooth_circuit(&input);
         verify(&c, k).unwrap();
-        let w = c.witness.as_ref().unwrap();
+        let w = ints(&c);
         let f = smooth_program().eval_f64(&input);
         for id in [2, 3, 5] {
             assert!((QS.dequantize(w[id]) - f[id]).abs() < 0.05, "value {id}: {} vs {}", QS.dequantize(w[id]), f[id]);
@@ -330,52 +418,21 @@ fn wrong_quotient_fails_even_with_a_consistent_witness() {
 
 #[test]
 fn out_of_range_field_quotient_fails_only_at_its_range_check() {
-    // The attack the range neuron exists for: Q' = (2S·A + B − R')/B in
-    // the field, for another remainder R' in [0, 2B). Both sign checks hold
-    // for R' (their chains are rebuilt for it); only Q's own chain fails.
+    // The attack the range neuron exists for: Q' = (2S·A + B − R')/(2B) in
+    // the field, for another remainder R' in [0, 2B). With everything
+    // downstream recomputed from Q' (both sign checks hold for R', the
+    // public output carries Q'), only Q's own range check fails.
     let (c, k) = smooth_circuit(&SMOOTH_INPUT);
-    let w = c.witness.as_ref().unwrap().clone();
+    let w = ints(&c);
     let (a, b, q) = (w[2] as i128, w[4] as i128, w[5] as i128);
     let s2 = 2i128 << QS.scale_bits;
     let r = s2 * a + b - 2 * q * b;
     let r2 = if r + 1 < 2 * b { r + 1 } else { r - 1 };
-    let q2 = (fe(s2 * a + b - r2)) * fe(b).invert().unwrap() * Fr::from(2).invert().unwrap();
-    let dq = q2 - fe(q);
-    let blocks: Vec<NeuronRows> = c.layout.neurons.iter().filter(|n| n.value == 5).cloned().collect();
-    let [range, lo, hi] = &blocks[..] else { panic!("a quotient is three blocks") };
-    let mut bad = c.clone();
-    // Every x cell holding Q: the value, the range neuron's term, each check's
-    // product row, and the public output row.
-    bad.corrupt.push((Col::X, range.result_row, dq));
-    bad.corrupt.push((Col::X, range.start + range.padding, dq));
-    bad.corrupt.push((Col::Acc, range.start + range.padding, dq * Fr::from(1u64 << QS.weight_bits)));
-    let out_row = c.layout.num_inputs + 1;
-    bad.corrupt.push((Col::X, out_row, dq));
-    let bits = c.layout.chain_bits;
-    for (nr, sign) in [(lo, -2i128), (hi, 2)] {
-        let prow = nr.start + nr.padding + nr.neuron.terms.len();
-        bad.corrupt.push((Col::X, prow, dq));
-        // acc from the product row to the result row moves by sign·dQ·B.
-        for row in prow..nr.result_row {
-            bad.corrupt.push((Col::Acc, row, Fr::from(sign.unsigned_abs() as u64) * dq * fe(b) * if sign < 0 { -Fr::ONE } else { Fr::ONE }));
-        }
-        // The chain is rebuilt for the new (still small) remainder.
-        let old_v = crate::quant::neuron_step(&nr.neuron, &w, &QS).acc;
-        let new_v = if sign < 0 { old_v - r + r2 } else { old_v + r - r2 };
-        for i in 0..=bits {
-            bad.corrupt.push((Col::Z, nr.chain_start + i, fe((new_v >> (bits - i)) - (old_v >> (bits - i)))));
-        }
-    }
-    let mut inst = c.instance();
-    inst[3] += dq;
-    let failures = MockProver::run(k, &bad, vec![inst]).unwrap().verify().unwrap_err();
-    for f in &failures {
-        let text = format!("{f:?}");
-        let rows: Vec<usize> = (range.start..=range.result_row).collect();
-        let at = |r: usize| text.contains(&format!("row: {r},")) || text.contains(&format!("offset: {r},"));
-        assert!(rows.iter().any(|&r| at(r)), "a check outside Q's range neuron failed: {text}");
-    }
-    assert!(!failures.is_empty());
+    let q2 = fe(s2 * a + b - r2) * fe(2 * b).invert().unwrap();
+    assert!(witness::small_signed(q2).is_none(), "the forged quotient is no small integer");
+    let range = c.layout.neurons.iter().find(|n| n.value == 5 && n.range_check).unwrap().clone();
+    let failures = forged_failures(&forged(&c, &[(5, q2)]), k);
+    assert_failures_within(&failures, &range, "Q's range check");
 }
 
 #[test]
@@ -419,6 +476,139 @@ fn step_output_must_be_the_scaled_sign() {
     }
 }
 
+/// Every computed value claimed one off, in every shape, with everything
+/// downstream recomputed from the claim: only the blocks of that value
+/// (its neuron; a quotient's range and sign checks) refuse it. This covers
+/// each result gate: identity, ReLU, table lookup, products, quotients.
+#[test]
+fn every_claimed_value_fails_only_at_its_own_blocks() {
+    for shape in Shape::ALL {
+        let cases = [tiny_shaped(&INPUT, shape), {
+            let (qp, vals) = smooth_values(&SMOOTH_INPUT);
+            circuit_shaped(qp, vals, QS, shape)
+        }];
+        for (c, k) in cases {
+            for id in c.program.num_inputs..c.program.values.len() {
+                let blocks: Vec<_> = c.layout.neurons.iter().filter(|n| n.value == id).map(|n| n.start..=n.result_row).collect();
+                for delta in [Fr::ONE, -Fr::ONE] {
+                    let claim = c.witness.as_ref().unwrap()[id] + delta;
+                    let failures = forged_failures(&forged(&c, &[(id, claim)]), k);
+                    assert_failures_in_rows(&failures, &blocks, &format!("value {id}'s blocks ({shape:?})"));
+                }
+            }
+        }
+    }
+}
+
+/// The accumulator of a multiply row changed, with every later sum and the
+/// chain recomputed (the output stays): only that row's multiply gate fails.
+#[test]
+fn changed_sum_with_the_rest_recomputed_fails_at_its_multiply_gate() {
+    let (c, k) = circuit(&INPUT);
+    let nr = rows_of(&c, 3);
+    let first = nr.start + nr.padding;
+    let mut bad = c.clone();
+    for row in first + 1..first + terms_of(&c, 3) {
+        bad.corrupt.push((Col::Acc, row, Fr::ONE));
+    }
+    bad.corrupt.extend(rechain(&c, &nr, 1));
+    let failures = forged_failures(&bad, k);
+    assert_failures_in_rows(&failures, &[first + 1..=first + 1], "the multiply gate of the changed row");
+}
+
+/// A public row's `acc` is what the first block starts from: a nonzero
+/// one would be a free bias. With the first block's sums and chain
+/// recomputed for it, only the public gate (`inst·acc = 0`) refuses it.
+#[test]
+fn public_row_accumulator_must_be_zero() {
+    let (c, k) = circuit(&INPUT);
+    let top = c.layout.public.len() - 1;
+    let nr = c.layout.neurons[0].clone();
+    assert_eq!(nr.start, top + 1);
+    let mut bad = with(c.clone(), Col::Acc, top, Fr::ONE);
+    for row in nr.start..nr.result_row {
+        bad.corrupt.push((Col::Acc, row, Fr::ONE));
+    }
+    bad.corrupt.extend(rechain(&c, &nr, 1));
+    let failures = forged_failures(&bad, k);
+    assert_failures_in_rows(&failures, &[top..=top], "the public gate");
+    assert!(failures.iter().all(|f| f.contains("public")), "{failures:?}");
+}
+
+// ---- Inputs: a range check whatever the visibility ----
+
+/// The forgery of the security review: an input cell holding `X = 409/8`
+/// in the field. Input 0 is read with weights 8 and −16 (0.5 and −1 at
+/// 2^4) and by its range check with 16, so every sum over it is an integer
+/// again (409, −818, 818) and every chain downstream is a valid one; the
+/// model computes on a value no input has. For each visibility only the
+/// input's range-check block refuses it.
+#[test]
+fn non_small_input_fails_at_its_range_check_for_every_visibility() {
+    let x = fe(409) * fe(8).invert().unwrap();
+    assert!(witness::small_signed(x).is_none());
+    // Private weights too: the range check's own weight and bias are then
+    // the prover's, and still bind nothing the gate does not.
+    for (input, params) in [(Vis::Public, Vis::Fixed), (Vis::Private, Vis::Fixed), (Vis::Hashed, Vis::Fixed), (Vis::Public, Vis::Private), (Vis::Hashed, Vis::Hashed)] {
+        let vis = Visibility { input, output: Vis::Public, params };
+        let (c, k) = circuit_vis(&INPUT, vis);
+        assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
+        let range = c.layout.neurons.iter().find(|n| n.value == 0).unwrap().clone();
+        assert!(range.range_check && c.layout.value_row[0] == range.result_row);
+        let bad = forged(&c, &[(0, x)]);
+        // Downstream really is consistent: the ReLU neuron over input 0
+        // computes on 409 where the honest sum is 408.
+        let honest = witness::block(&rows_of(&c, 3).neuron, 1, c.witness.as_ref().unwrap(), &Q);
+        let moved = witness::block(&rows_of(&c, 3).neuron, 1, bad.witness.as_ref().unwrap(), &Q);
+        assert_eq!(moved.rows[0].acc - honest.rows[0].acc, Fr::ONE);
+        assert_failures_within(&forged_failures(&bad, k), &range, "the input's range check");
+    }
+}
+
+/// The same attack on every input and in every shape: the range check is
+/// a plain neuron block, so it works in whatever columns the chain runs.
+/// `X = x + 1/g`, with `g` the gcd of the weights that read the input, so
+/// every sum over it is an integer again.
+#[test]
+fn non_small_inputs_fail_in_every_shape() {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 { a.abs() } else { gcd(b, a % b) }
+    }
+    for shape in Shape::ALL {
+        let (c, k) = tiny_shaped(&INPUT, shape);
+        for id in 0..3 {
+            let g = c.layout.neurons.iter().flat_map(|n| &n.neuron.terms).filter(|t| t.0 == id).fold(0, |g, t| gcd(g, t.1));
+            assert!(g > 1, "input {id}: gcd {g}");
+            let x = fe(ints(&c)[id] as i128) + fe(g as i128).invert().unwrap();
+            let range = c.layout.neurons.iter().find(|n| n.value == id).unwrap().clone();
+            assert_failures_within(&forged_failures(&forged(&c, &[(id, x)]), k), &range, "the input's range check");
+        }
+    }
+}
+
+/// An input one past the calibrated range (a small integer, but out of
+/// range) fails at its range check's chain start, with everything else
+/// recomputed for it (blocks downstream may leave their range too).
+#[test]
+fn out_of_range_integer_input_fails_at_its_range_check() {
+    let (c, k) = circuit(&INPUT);
+    let h = Q.half_range() as i128;
+    for x in [h, -h - 1] {
+        let range = c.layout.neurons.iter().find(|n| n.value == 1).unwrap().clone();
+        let failures = forged_failures(&forged(&c, &[(1, fe(x))]), k);
+        let at_start = |f: &String| f.contains("chain start") && failure_rows(f) == [range.chain_start];
+        assert!(failures.iter().any(at_start), "input {x} passed its range check: {failures:?}");
+    }
+    // The ends of the range pass.
+    for x in [h - 1, -h] {
+        let ok = forged(&c, &[(1, fe(x))]);
+        let out = witness::small_signed(ok.witness.as_ref().unwrap()[5]).unwrap();
+        if out.abs() < h {
+            assert!(forged_failures(&ok, k).is_empty(), "input {x} refused");
+        }
+    }
+}
+
 // ---- Visibility: weights in advice, hashed tensors ----
 
 fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
@@ -453,17 +643,18 @@ fn every_visibility_passes_with_its_public_layout() {
 fn commitments_are_the_native_hashes() {
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
     verify(&c, k).unwrap();
-    let w = c.witness.as_ref().unwrap();
+    let w = ints(&c);
     let inst = c.instance();
     let input: Vec<Fr> = (0..3).map(|i| fe(w[i] as i128)).collect();
     assert_eq!(inst[0], crate::poseidon::hash(&input));
-    // 3 + 2 + 2 weights packed into one word of 21 twelve-bit slots
-    // (weight + 2^11, first weight in the top slot), then the 3 biases.
+    // 3 + 2 + 2 weights packed into one (short) word of twelve-bit slots
+    // (weight + 2^11, first weight in the top slot), then the 3 biases;
+    // the inputs' range checks are no weights.
     let cells = c.layout.param_cells();
     assert_eq!(cells.len(), 10);
     assert_eq!(c.layout.packing, Some(layout::Packing { bits: 12, per_word: 21 }));
-    let slot = |i: usize| cells.get(i).filter(|_| i < 7).map_or(0, |c| c.1) + 2048;
-    let packed: Fr = (0..21).map(|i| fe(slot(i) as i128) * Fr::from(2).pow_vartime([12 * (20 - i) as u64])).sum();
+    let slot = |i: usize| cells[i].1 + 2048;
+    let packed: Fr = (0..7).map(|i| fe(slot(i) as i128) * Fr::from(2).pow_vartime([12 * (6 - i) as u64])).sum();
     let biases = cells[7..].iter().map(|&(_, v)| fe(v as i128));
     let words: Vec<Fr> = std::iter::once(packed).chain(biases).collect();
     assert_eq!(inst[1], crate::poseidon::hash(&words));
@@ -522,11 +713,15 @@ fn corrupted_sponge_cells_fail() {
     let params = params_sponge(&c);
     let b = params.start;
     let end = b + super::poseidon::sponge_rows(params.len) - 1;
+    let input = c.layout.sponges.iter().find(|s| s.tensor == Tensor::Input).unwrap().start;
+    let slot = first_slot(&c);
     let cases = [
         (Col::S(0), b),
         (Col::S(1), b),
-        (Col::M, b),
-        (Col::M, b + 1),
+        (Col::M, input),
+        (Col::M, input + 1),
+        (Col::M, slot),
+        (Col::Pk, slot),
         (Col::S(2), b + 1),
         (Col::S(1), b + 3),
         (Col::S(2), b + 30),
@@ -548,12 +743,61 @@ fn corrupted_sponge_cells_fail() {
 #[test]
 fn packed_slot_out_of_range_fails_the_lookup() {
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
-    let b = params_sponge(&c).start; // the first packed word's slots are rows b, b + 1, ...
+    let b = first_slot(&c);
     let bad = c.clone().corrupt_all(&[(Col::M, b, Fr::ONE), (Col::M, b + 1, -Fr::from(4096)), (Col::Pk, b, Fr::ONE)]);
     let failures = MockProver::run(k, &bad, vec![bad.instance()]).unwrap().verify().unwrap_err();
     assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })), "{failures:?}");
     // the Horner chain itself: a changed partial word fails its gate
     assert!(verify(&with(c, Col::Pk, b + 3, Fr::ONE), k).is_err());
+}
+
+/// The row of the first packed slot of the params sponge: the first word
+/// ends at row `K − 1` of the sponge, so a short one starts lower.
+fn first_slot(c: &ModelCircuit) -> usize {
+    let packing = c.layout.packing.unwrap();
+    let first_word = c.layout.num_weights().min(packing.per_word);
+    params_sponge(c).start + packing.per_word - first_word
+}
+
+/// Each set of weights has one commitment. The last packed word holds
+/// fewer weights than a word has slots; it has no padding slots (the rows
+/// above its first slot carry no gate), so junk there changes nothing,
+/// and a different word for the same weights (here the old padded one)
+/// with the whole sponge recomputed fails only the Horner gate.
+#[test]
+fn a_short_packed_word_has_one_commitment() {
+    use super::poseidon::PERMUTATION_ROWS;
+    let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
+    let packing = c.layout.packing.unwrap();
+    let sponge = params_sponge(&c);
+    let b = sponge.start;
+    let cells = c.layout.param_cells();
+    let weights: Vec<i64> = cells[..c.layout.num_weights()].iter().map(|c| c.1).collect();
+    assert!(weights.len() < packing.per_word, "the test needs a short word");
+    let first_slot = first_slot(&c);
+    let last_slot = b + packing.per_word - 1;
+    // Junk in the ungated rows above the first slot: still valid, same hash.
+    let junk: Vec<(Col, usize, Fr)> = (b..first_slot).flat_map(|r| [(Col::M, r, fe(77)), (Col::Pk, r, fe(-5))]).collect();
+    verify(&c.clone().corrupt_all(&junk), k).unwrap();
+    // The padded word: same weights, 0 in every spare slot.
+    let mut padded = weights.clone();
+    padded.resize(packing.per_word, 0);
+    let (word, other) = (packing.word(&weights), packing.word(&padded));
+    assert_ne!(word, other);
+    let bad = with(c.clone(), Col::Pk, last_slot, other - word);
+    let mut words = tensor_words(Tensor::Params, &c.program, &c.layout, None).unwrap();
+    assert_eq!(words[0], word);
+    words[0] = other;
+    let mut inst = c.instance();
+    let at = c.layout.public.iter().position(|p| *p == PublicItem::Commitment(Tensor::Params)).unwrap();
+    inst[at] = crate::poseidon::hash(&words);
+    let failures = MockProver::run(k, &bad, vec![inst]).unwrap().verify().unwrap_err();
+    for f in &failures {
+        let f = f.to_string();
+        assert!(f.contains("pack: next slot") && failure_rows(&f) == [last_slot], "unexpected failure: {f}");
+    }
+    assert!(!failures.is_empty());
+    assert!(last_slot < b + PERMUTATION_ROWS);
 }
 
 // ---- Shapes: two terms a multiply row, two bits a chain row ----
@@ -605,7 +849,7 @@ fn corrupted_second_operand_breaks_copy() {
         let first = nr.start + nr.padding;
         // x2 − 1 moves the sum by −w2.
         let d = -(nr.neuron.terms[1].1 as i128);
-        let v = neuron_step(&nr.neuron, c.witness.as_ref().unwrap(), &Q).acc;
+        let v = neuron_step(&nr.neuron, &ints(&c), &Q).acc;
         let bits = c.layout.chain_bits;
         assert_eq!((v + d) >> Q.weight_bits, v >> Q.weight_bits, "the test needs an unchanged output");
         let mut bad = with(c.clone(), Col::X2, first, -Fr::ONE);
@@ -676,10 +920,11 @@ fn out_of_range_value_fails_at_the_wide_chain_start() {
 fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() {
     let qp = quantize(&tiny_program(), &Q).unwrap();
     assert!(matches!(layout::choose_shape(&qp, &Q, Visibility::default()), Some((Shape::NARROW, _))));
-    // A wide neuron: 2^17 terms need k = 18 narrow, 17 with two lanes.
-    let n = 1usize << 17;
+    // A wide neuron: 2^17 terms (over 1,024 inputs, each with its 14-row
+    // range check) need k = 18 narrow, 17 with two lanes.
+    let (n, terms) = (1024usize, 1usize << 17);
     let prog = Program {
-        values: (0..n).map(Value::Input).chain([Value::Neuron(Neuron::affine((0..n).map(|i| (i, 0.5)).collect(), 0.0, Activation::Identity, 0))]).collect(),
+        values: (0..n).map(Value::Input).chain([Value::Neuron(Neuron::affine((0..terms).map(|i| (i % n, 0.5)).collect(), 0.0, Activation::Identity, 0))]).collect(),
         num_inputs: n,
         outputs: vec![n],
         input_shape: vec![n],
@@ -694,3 +939,4 @@ fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() 
     let (shape, _) = layout::choose_shape(&qp, &Q, private).unwrap();
     assert!(!shape.wide_mac);
 }
+

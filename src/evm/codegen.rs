@@ -32,6 +32,8 @@ pub struct Generated {
     pub solidity: String,
     pub proof_len: usize,
     pub num_public: usize,
+    /// Made from the development SRS (the contract's `DEVELOPMENT_SRS`).
+    pub dev_srs: bool,
 }
 
 const TEMPLATE: &str = include_str!("../../templates/Halo2Verifier.sol");
@@ -205,13 +207,15 @@ pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, public: 
         out: std::cell::RefCell::new(String::new()),
     };
     g.emit_all(params, public)?;
+    let dev_srs = crate::proof::srs::is_dev(params);
     let solidity = TEMPLATE
         .replace("{{title}}", title)
         .replace("{{proof_len}}", &g.lay.total.to_string())
         .replace("{{num_public}}", &num_public.to_string())
         .replace("{{k}}", &domain.k().to_string())
+        .replace("{{dev_srs}}", if dev_srs { "true" } else { "false" })
         .replace("{{body}}", &g.out.borrow());
-    Ok(Generated { solidity, proof_len: g.lay.total, num_public })
+    Ok(Generated { solidity, proof_len: g.lay.total, num_public, dev_srs })
 }
 
 /// Bytes of the leading run of points in a proof for `vk` (commitments up
@@ -456,6 +460,16 @@ impl Gen<'_> {
         if canon != "1" {
             self.line(format!("if iszero({canon}) {{ fail() }}"));
             canon = String::from("1");
+        }
+        if public.accumulator {
+            // Neither accumulator point may be the identity, (0, 0) in the
+            // precompiles' encoding: e(0, ·) = 1 would make the pairing
+            // check of an all-zero accumulator vacuous.
+            for point in 0..2 {
+                let limbs = (0..6).map(|j| format!("calldataload(add(pi, {:#x}))", 32 * (6 * point + j)));
+                let any = limbs.reduce(|a, b| format!("or({a}, {b})")).expect("six limbs");
+                self.line(format!("if iszero({any}) {{ fail() }}"));
+            }
         }
         for (i, o) in (points_end..scalars_end).step_by(32).enumerate() {
             canon = format!("and({canon}, lt(calldataload(add(p, {o:#x})), r))");

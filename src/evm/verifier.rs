@@ -16,12 +16,15 @@ use std::path::Path;
 sol! {
     /// The interface every generated verifier implements.
     function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool);
+    /// True for a verifier made from the development SRS.
+    function DEVELOPMENT_SRS() external view returns (bool);
 }
 
 pub const SOURCE_FILE: &str = "Halo2Verifier.sol";
 pub const ARTIFACT_FILE: &str = "verifier.json";
 pub const CONTRACT: &str = "Halo2Verifier";
-pub const ARTIFACT_VERSION: u32 = 1;
+/// 2: `dev_srs`.
+pub const ARTIFACT_VERSION: u32 = 2;
 /// Optimizer runs: verification is called far more often than deployed.
 const OPTIMIZER_RUNS: u32 = 1_000_000;
 
@@ -36,6 +39,9 @@ pub struct VerifierArtifact {
     pub num_public: usize,
     pub solc_version: String,
     pub runtime_size: usize,
+    /// Generated from the development SRS: the contract says so in
+    /// `DEVELOPMENT_SRS`, and `deploy` refuses it off development chains.
+    pub dev_srs: bool,
     pub abi: serde_json::Value,
     /// Creation code, hex.
     pub bytecode: String,
@@ -85,6 +91,7 @@ pub fn gen_verifier_for(keys: &Keys, public: PublicInputs, title: &str, model_ha
         num_public,
         solc_version: compiled.solc_version.clone(),
         runtime_size,
+        dev_srs: generated.dev_srs,
         abi: compiled.abi.clone(),
         bytecode: artifact::to_hex(&compiled.bytecode),
         deployed_bytecode: artifact::to_hex(&compiled.deployed_bytecode),
@@ -152,6 +159,17 @@ pub fn run_in_revm(artifact: &VerifierArtifact, calldata: &[u8]) -> Result<EvmVe
     let dep = evm.deploy(&artifact.creation_code()?)?;
     let out = evm.call(dep.address, calldata, DEFAULT_GAS_LIMIT);
     Ok(verdict(&out, dep.gas_used, dep.runtime_size))
+}
+
+/// Whether the contract `creation_code` makes says it was generated from
+/// the development SRS: deployed in a scratch revm, its
+/// `DEVELOPMENT_SRS()` returns true. A contract without that function (or
+/// whose constructor needs chain state) answers no.
+pub fn says_development_srs(creation_code: &[u8]) -> bool {
+    let mut evm = Evm::new();
+    let Ok(dep) = evm.deploy(creation_code) else { return false };
+    let out = evm.call(dep.address, &DEVELOPMENT_SRSCall {}.abi_encode(), DEFAULT_GAS_LIMIT);
+    out.success && is_abi_true(&out.output)
 }
 
 /// Whether `verify`'s return data is exactly the ABI encoding of `true`.

@@ -5,6 +5,7 @@ pub mod srs;
 pub mod transcript;
 
 use crate::artifact::{self, from_hex, to_hex};
+use crate::circuit::witness::small_signed;
 use crate::circuit::ModelCircuit;
 use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
@@ -73,9 +74,15 @@ pub(crate) fn read_key(path: &Path, id: &[u8; 32], remedy: &str) -> Result<Vec<u
     Ok(body.to_vec())
 }
 
+/// What verifies proofs of one circuit: the SRS, its verifying key, and
+/// how many public inputs each proof carries. The count is part of the
+/// statement: halo2 reads a missing instance cell as zero, and a row whose
+/// instance is zero is bound by nothing, so a short instance must be
+/// refused before halo2 sees it.
 pub struct Keys {
     pub params: ParamsKZG<Bn256>,
     pub vk: VerifyingKey<G1Affine>,
+    pub num_public: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,7 +125,7 @@ pub fn load_keys(c: &Compiled) -> Result<Keys> {
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytes, c.keygen_circuit().gate_params())
         .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
-    Ok(Keys { params, vk })
+    Ok(Keys { params, vk, num_public: c.settings.layout.public_inputs })
 }
 
 fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
@@ -316,25 +323,33 @@ where
 
 /// Native verification of a model proof (EVM transcript): true when the
 /// proof is valid for `instance`.
-pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
-    verify_model_proof(TranscriptKind::Evm, params, vk, proof, instance)
+pub fn verify_bytes(keys: &Keys, proof: &[u8], instance: &[Fr]) -> bool {
+    verify_model_proof(TranscriptKind::Evm, keys, proof, instance)
 }
 
 /// Native verification of a model proof made with either transcript.
-pub fn verify_model_proof(kind: TranscriptKind, params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+pub fn verify_model_proof(kind: TranscriptKind, keys: &Keys, proof: &[u8], instance: &[Fr]) -> bool {
     // Offset-encoded public values are never zero, and the circuit leaves a
     // zero instance cell unbound, so a zero is refused here (as on chain).
     if instance.iter().any(|v| bool::from(v.is_zero())) {
         return false;
     }
-    verify_shplonk(kind, params, vk, proof, instance)
+    verify_shplonk(kind, &keys.params, &keys.vk, keys.num_public, proof, instance)
 }
 
 /// halo2's SHPLONK verifier for one proof of a circuit with one instance
-/// column, after an exact length check: halo2 ignores trailing bytes, the
-/// EVM verifier does not, so neither does this.
-pub fn verify_shplonk(kind: TranscriptKind, params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
-    if proof.len() != expected_proof_len_with(kind, vk) {
+/// column of `num_public` cells, after exact length checks: halo2 ignores
+/// trailing proof bytes and reads missing instance cells as zero; the EVM
+/// verifier does neither, so neither does this.
+pub fn verify_shplonk(
+    kind: TranscriptKind,
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_public: usize,
+    proof: &[u8],
+    instance: &[Fr],
+) -> bool {
+    if instance.len() != num_public || proof.len() != expected_proof_len_with(kind, vk) {
         return false;
     }
     match kind {
@@ -391,16 +406,41 @@ pub fn expected_proof_len_with(kind: TranscriptKind, vk: &VerifyingKey<G1Affine>
     point_bytes * points + 32 * scalars
 }
 
+/// Native verification of `proof.json` against a compiled model. The
+/// file's decoded `outputs` are only a convenience copy of what its public
+/// inputs say; a file where they disagree was edited, and is refused
+/// rather than verified, so nobody reads outputs a proof does not carry.
 pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
     if proof.model_hash != c.settings.model_hash {
         return Ok(false);
     }
+    let q = &c.settings.quant;
+    check_decoded_outputs(&c.layout.public_names(), q.public_offset(), q.scale_bits, &proof.instances()?, &proof.outputs)?;
     let keys = load_keys(c)?;
-    let instance = proof.instances()?;
-    if instance.len() != c.settings.layout.public_inputs {
-        return Ok(false);
+    Ok(verify_model_proof(proof.transcript, &keys, &proof.proof_bytes()?, &proof.instances()?))
+}
+
+/// Refuse `outputs` unless they are exactly the dequantized public outputs
+/// of `instance`, whose public inputs are named `names` (`output[j]` ...);
+/// with no public outputs they must be empty.
+pub fn check_decoded_outputs(names: &[String], public_offset: i64, scale_bits: u32, instance: &[Fr], outputs: &[f64]) -> Result<()> {
+    let encoded: Vec<(usize, Fr)> = names
+        .iter()
+        .zip(instance)
+        .filter_map(|(name, v)| name.strip_prefix("output[")?.strip_suffix(']')?.parse().ok().map(|j: usize| (j, *v)))
+        .collect();
+    if encoded.len() != outputs.len() {
+        bail!("the proof file lists {} outputs but its public inputs carry {}: the file was edited", outputs.len(), encoded.len());
     }
-    Ok(verify_model_proof(proof.transcript, &keys.params, &keys.vk, &proof.proof_bytes()?, &instance))
+    let off = crate::circuit::fe(public_offset as i128);
+    for (j, v) in encoded {
+        let said = small_signed(v - off).map(|q| q as f64 / (scale_bits as f64).exp2());
+        if outputs.get(j).copied() != said {
+            let said = said.map_or("no in-range value".to_string(), |s| s.to_string());
+            bail!("the proof file says outputs[{j}] = {:?} but its public input output[{j}] encodes {said}: the file was edited", outputs.get(j));
+        }
+    }
+    Ok(())
 }
 
 impl Keys {

@@ -80,6 +80,14 @@ pub fn dev_params(k: u32) -> Result<ParamsKZG<Bn256>> {
     Ok(params)
 }
 
+/// Whether `params` is the development SRS (of any size): its `[s]G2` is
+/// the development secret's. Verifiers made from it are marked, and
+/// `deploy` refuses them off development chains.
+pub fn is_dev(params: &ParamsKZG<Bn256>) -> bool {
+    use halo2_proofs::halo2curves::group::Curve;
+    params.s_g2() == (G2Affine::generator() * dev_secret()).to_affine()
+}
+
 /// The development secret: what `ParamsKZG::setup` draws from the seeded
 /// RNG, so the fast path below yields the very same parameters.
 fn dev_secret() -> Fr {
@@ -183,5 +191,14 @@ mod tests {
         reference.write(&mut a).unwrap();
         fast.write(&mut b).unwrap();
         assert!(a == b, "fast SRS differs from ParamsKZG::setup");
+    }
+
+    #[test]
+    fn the_development_srs_is_recognised_at_any_size() {
+        assert!(is_dev(&setup_from_secret(4, dev_secret())));
+        let mut big = setup_from_secret(6, dev_secret());
+        big.downsize(4);
+        assert!(is_dev(&big));
+        assert!(!is_dev(&setup_from_secret(4, Fr::from(1234u64))));
     }
 }

@@ -85,11 +85,18 @@ pub fn flip_byte(proof: &ProofFile, index: usize) -> ProofFile {
     ProofFile { proof: zkml_evm::artifact::to_hex(&bytes), ..proof.clone() }
 }
 
+/// The proof file with public input `index` one higher, and, where that
+/// input is an output, its decoded value in `outputs` changed to match: a
+/// consistent file that only the cryptography can refuse.
 pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
     let mut inst = proof.instances().unwrap();
     inst[index] += halo2_proofs::halo2curves::bn256::Fr::from(1u64);
     let public_inputs = inst.iter().map(zkml_evm::proof::fr_to_hex).collect();
-    ProofFile { public_inputs, ..proof.clone() }
+    let mut outputs = proof.outputs.clone();
+    if let Some(j) = proof.public_layout.get(index).and_then(|n| n.strip_prefix("output[")).and_then(|n| n.strip_suffix(']')) {
+        outputs[j.parse::<usize>().unwrap()] += (-(proof.scale_bits as f64)).exp2();
+    }
+    ProofFile { public_inputs, outputs, ..proof.clone() }
 }
 
 /// Write a small ONNX model: `nodes` as (op, name, inputs, output), float
