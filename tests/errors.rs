@@ -213,6 +213,11 @@ const CASES: &[Case] = &[
         edit_json(&e.proof, &p, |v| v["public_inputs"][0] = format!("0x{}", "f".repeat(64)).into());
         vec!["verify".into(), s(&e.build), s(&p)]
     } },
+    Case { kind: "proof file outputs edited", exit: 2, needle: "the file was edited", args: |e| {
+        let p = e.t.join("edited.json");
+        edit_json(&e.proof, &p, |v| v["outputs"][0] = (v["outputs"][0].as_f64().unwrap() + 1.0).into());
+        vec!["verify".into(), s(&e.build), s(&p)]
+    } },
     Case { kind: "proof of another model", exit: 1, needle: "NOT valid", args: |e| vec!["verify".into(), s(&e.build), s(&e.other_proof)] },
     Case { kind: "flipped proof byte", exit: 1, needle: "NOT valid", args: |e| {
         let p = e.t.join("flipped.json");

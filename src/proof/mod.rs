@@ -436,8 +436,9 @@ pub fn check_decoded_outputs(names: &[String], public_offset: i64, scale_bits: u
     for (j, v) in encoded {
         let said = small_signed(v - off).map(|q| q as f64 / (scale_bits as f64).exp2());
         if outputs.get(j).copied() != said {
+            let listed = outputs.get(j).map_or("nothing".to_string(), |v| v.to_string());
             let said = said.map_or("no in-range value".to_string(), |s| s.to_string());
-            bail!("the proof file says outputs[{j}] = {:?} but its public input output[{j}] encodes {said}: the file was edited", outputs.get(j));
+            bail!("the proof file says outputs[{j}] = {listed} but its public input output[{j}] encodes {said}: the file was edited");
         }
     }
     Ok(())
