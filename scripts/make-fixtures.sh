@@ -48,7 +48,7 @@ model, src, work, dest = sys.argv[1:]
 verifier = json.load(open(f"{work}/verifier/verifier.json"))
 settings = json.load(open(f"{work}/build/settings.json"))
 n_in = 1
-for d in settings["input_shape"]:
+for d in settings["input_shapes"][0]:
     n_in *= d
 
 def tamper(hexproof):

@@ -34,7 +34,8 @@ pub enum Command {
     Compile {
         /// The ONNX model.
         model: PathBuf,
-        /// Sample input(s) in {"input_data": [[...]]} form, used to calibrate scales.
+        /// Sample input(s) in {"input_data": [[...]]} form (one flattened tensor per graph input,
+        /// in graph order), used to calibrate scales; symbolic (batch) dims are sized to the first.
         #[arg(long = "input", alias = "calibrate", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// Output directory for settings.json and the model copy.
@@ -287,10 +288,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility, shape } => {
             let t = Instant::now();
-            let samples = read_samples(&inputs, &model)?;
             let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility };
             let opts = CompileOptions { scale_bits: scale, weight_bits, visibility, shape: shape.shape() };
-            let c = compile::compile(&model, &samples, &opts, &out)?;
+            let c = compile::compile_files(&model, &inputs, &opts, &out)?;
             let s = &c.settings;
             println!(
                 "compiled {} -> {} in {:.2}s\n  k = {}  rows = {}/{}  neurons = {}  mac terms = {}  shape: {} ({} advice columns)\n  scale = 2^{}  weights = 2^{}  range = {} bits  (max |activation| {:.3})",
@@ -516,15 +516,6 @@ fn aggregate_items(items: &[PathBuf]) -> Result<Vec<crate::aggregate::Inner>> {
         anyhow::bail!("no proof files given: name a model directory, then its proofs");
     }
     Ok(inners)
-}
-
-fn read_samples(paths: &[PathBuf], model: &Path) -> Result<Vec<Vec<f64>>> {
-    let m = crate::model::Model::load(model)?;
-    paths
-        .iter()
-        .map(|p| InputFile::read(p)?.input_for(&m.program, p).map_err(Into::into))
-        .collect::<Result<Vec<_>>>()
-        .context("reading calibration inputs")
 }
 
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names

@@ -7,7 +7,7 @@
 use crate::circuit::layout::{self, Layout, Shape};
 pub use crate::circuit::public::{Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
-use crate::model::{Model, Program};
+use crate::model::{InputFile, InputShapes, Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,8 @@ pub struct Settings {
     pub model_hash: String,
     pub k: u32,
     pub quant: QuantParams,
-    pub input_shape: Vec<usize>,
-    pub output_shape: Vec<usize>,
+    pub input_shapes: Vec<Vec<usize>>,
+    pub output_shapes: Vec<Vec<usize>>,
     pub visibility: Visibility,
     /// Column shape of the neuron rows (narrow when absent).
     #[serde(default)]
@@ -176,10 +176,24 @@ fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, sam
         .unwrap_or(top)
 }
 
-/// Run `compile` end to end and write `out_dir`.
+/// Run `compile` end to end and write `out_dir`: read the sample input
+/// files, size symbolic dims to the first one, calibrate on all of them.
+pub fn compile_files(model_path: &Path, inputs: &[PathBuf], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+    let files = inputs.iter().map(|p| InputFile::read(p).map(|f| (p, f))).collect::<Result<Vec<_>, _>>().context("reading calibration inputs")?;
+    let lengths = files.first().map(|(_, f)| f.lengths()).context("no calibration input given")?;
+    let model = Model::load_with(model_path, InputShapes::FitLengths(&lengths))?;
+    let samples = files.iter().map(|(p, f)| f.input_for(&model.program, p)).collect::<Result<Vec<_>, _>>().context("reading calibration inputs")?;
+    compile_model(model, &samples, opts, out_dir)
+}
+
 pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+    compile_model(Model::load(model_path)?, samples, opts, out_dir)
+}
+
+fn compile_model(model: Model, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
     opts.visibility.check().map_err(anyhow::Error::msg)?;
-    let model = Model::load(model_path)?;
+    let model_path = model.path.clone();
+    let model_path = model_path.as_path();
     let (quant, shape, k, max_abs) = calibrate(&model.program, samples, opts)?;
     let program = quant::quantize(&model.program, &quant)?;
     for (i, s) in samples.iter().enumerate() {
@@ -193,8 +207,8 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
         model_hash: hash_file(model_path)?,
         k,
         quant,
-        input_shape: program.input_shape.clone(),
-        output_shape: program.output_shape.clone(),
+        input_shapes: program.input_shapes.clone(),
+        output_shapes: program.output_shapes.clone(),
         visibility: opts.visibility,
         shape,
         public_layout: lay.public_names(),
@@ -238,7 +252,7 @@ impl Compiled {
         if hash_file(&model_path)? != settings.model_hash {
             bail!("{} changed since compile (hash mismatch); recompile", model_path.display());
         }
-        let model = Model::load(&model_path)?;
+        let model = Model::load_with(&model_path, InputShapes::Exact(&settings.input_shapes))?;
         let program = quant::quantize(&model.program, &settings.quant)?;
         let lay = Layout::new(&program, &settings.quant, settings.k, settings.visibility, settings.shape);
         Ok(Compiled { dir: dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
@@ -290,9 +304,9 @@ pub fn compile_vector(model_dir: &Path, opts: &CompileOptions) -> Result<Compile
     let onnx = model_dir.join(MODEL_FILE);
     let input_path = model_dir.join("input.json");
     let input = crate::model::InputFile::read(&input_path)?;
-    let m = Model::load(&onnx)?;
+    let m = Model::load_with(&onnx, InputShapes::FitLengths(&input.lengths()))?;
     let x = input.input_for(&m.program, &input_path)?;
     let dir = tempfile::tempdir()?;
-    let compiled = compile(&onnx, std::slice::from_ref(&x), opts, dir.path())?;
+    let compiled = compile_model(m, std::slice::from_ref(&x), opts, dir.path())?;
     Ok(CompiledVector { compiled, input, x, dir })
 }

@@ -172,8 +172,8 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         values,
         num_inputs: program.num_inputs,
         outputs: program.outputs.clone(),
-        input_shape: program.input_shape.clone(),
-        output_shape: program.output_shape.clone(),
+        input_shapes: program.input_shapes.clone(),
+        output_shapes: program.output_shapes.clone(),
         nodes: program.nodes.clone(),
     })
 }

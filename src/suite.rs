@@ -74,7 +74,7 @@ fn run_one(model_dir: &Path, max_k: u32, row: &mut SuiteRow) -> Result<String> {
     let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
     row.prove_s = Some(p.prove_seconds);
     row.max_abs_error = Some(p.max_abs_error);
-    if let Some(expected) = input.output_data.as_ref().and_then(|o| o.first()).filter(|e| e.len() == p.outputs.len()) {
+    if let Some(expected) = input.expected_outputs().filter(|e| e.len() == p.outputs.len()) {
         row.max_abs_error_vs_data = Some(p.outputs.iter().zip(expected).map(|(o, e)| (o - e).abs()).fold(0.0, f64::max));
     }
     if !proof::verify(c, &p)? {

@@ -120,7 +120,7 @@ const CASES: &[Case] = &[
         let i = write(e, "negative.json", br#"{"input_data": [[0.5, -0.25, 0.75]]}"#);
         compile_args(e, &m, &i)
     } },
-    Case { kind: "two model inputs", exit: 2, needle: "expected exactly one model input", args: |e| {
+    Case { kind: "one input tensor for a two-input model", exit: 2, needle: "input_data holds 1 tensors but the model takes 2 inputs", args: |e| {
         let m = e.t.join("two_inputs.onnx");
         write_model(&m, &[("Add", "sum", &["a", "b"], "y")], &[("a", &[1, 3]), ("b", &[1, 3])], "y");
         compile_args(e, &m, &e.input)

@@ -65,9 +65,9 @@ fn peer_models_lower_like_tract() {
         for (a, b) in ours.iter().zip(&tract) {
             assert!((a - b).abs() <= 1e-4 * scale, "{name}: ours {a}, tract {b}");
         }
-        if let Some(expected) = input.output_data.as_ref().map(|o| &o[0]) {
-            let tol = tolerance(expected);
-            for (a, e) in ours.iter().zip(expected) {
+        if let Some(expected) = input.expected_outputs() {
+            let tol = tolerance(&expected);
+            for (a, e) in ours.iter().zip(&expected) {
                 assert!((a - e).abs() <= tol, "{name}: ours {a}, output_data {e}");
             }
         }

@@ -165,3 +165,47 @@ fn wide_shapes_prove_and_verify_natively_and_on_evm() {
         }
     }
 }
+
+/// A graph with two inputs (one with a symbolic batch) and two outputs, as
+/// exporters write them: `input_data` holds one tensor per input, the
+/// batch is sized from the sample, and every output is public and proved.
+#[test]
+fn two_inputs_two_outputs_and_a_symbolic_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let model = t.join("two.onnx");
+    write_graph(
+        &model,
+        &[("Add", "sum", &["a", "b"], "s"), ("Relu", "relu", &["s"], "y"), ("Mul", "product", &["a", "b"], "p")],
+        &[("a", &[-1, 3]), ("b", &[-1, 3])],
+        &["y", "p"],
+    );
+    let a = [0.5, -0.25, 0.75, -0.5, 0.1, 0.3];
+    let b = [0.25, 0.5, -1.0, 0.2, -0.3, 0.6];
+    let input = t.join("in.json");
+    std::fs::write(&input, serde_json::json!({ "input_data": [a, b] }).to_string()).unwrap();
+    let out = t.join("build");
+    let c = zkml_evm::compile::compile_files(&model, &[input.clone()], &Default::default(), &out).unwrap();
+    assert_eq!(c.settings.input_shapes, vec![vec![2, 3], vec![2, 3]], "the batch is the sample's");
+    assert_eq!(c.settings.output_shapes, vec![vec![2, 3], vec![2, 3]]);
+    proof::setup(&c, None).unwrap();
+    let x = zkml_evm::model::InputFile::read(&input).unwrap().input_for(&c.model.program, &input).unwrap();
+    let p = proof::prove(&c, &x, proof::TranscriptKind::Evm).unwrap();
+    let expected: Vec<f64> = a.iter().zip(&b).map(|(x, y)| (x + y).max(0.0)).chain(a.iter().zip(&b).map(|(x, y)| x * y)).collect();
+    assert_eq!(p.outputs.len(), 12);
+    for (o, e) in p.outputs.iter().zip(&expected) {
+        assert!((o - e).abs() < 0.01, "{o} vs {e}");
+    }
+    assert!(verify(&c, &p).unwrap());
+    let keys = proof::load_keys(&c).unwrap();
+    let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &t.join("v")).unwrap();
+    assert!(run_in_revm(&art, &calldata(&p).unwrap()).unwrap().accepted);
+    // 12 inputs then 12 outputs; changing the second input's last element
+    // or the second output's is refused.
+    for i in [11, 23] {
+        assert!(!run_in_revm(&art, &calldata(&bump_public_input(&p, i)).unwrap()).unwrap().accepted);
+    }
+    // Reloading the build keeps the sample's batch.
+    let again = zkml_evm::compile::Compiled::load(&out).unwrap();
+    assert_eq!(again.program.num_inputs, 12);
+}

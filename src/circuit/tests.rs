@@ -23,8 +23,8 @@ fn tiny_program() -> Program<f64> {
         ],
         num_inputs: 3,
         outputs: vec![5],
-        input_shape: vec![1, 3],
-        output_shape: vec![1, 1],
+        input_shapes: vec![vec![1, 3]],
+        output_shapes: vec![vec![1, 1]],
         nodes: vec!["hidden".into(), "out".into()],
     }
 }
@@ -300,8 +300,8 @@ fn out_of_range_circuit(q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
         ],
         num_inputs: 1,
         outputs: vec![1],
-        input_shape: vec![1],
-        output_shape: vec![1],
+        input_shapes: vec![vec![1]],
+        output_shapes: vec![vec![1]],
         nodes: vec!["triple".into()],
     };
     let qp = quantize(&prog, &q).unwrap();
@@ -344,8 +344,8 @@ fn smooth_program() -> Program<f64> {
         ],
         num_inputs: 2,
         outputs: vec![3, 5],
-        input_shape: vec![1, 2],
-        output_shape: vec![1, 2],
+        input_shapes: vec![vec![1, 2]],
+        output_shapes: vec![vec![1, 2]],
         nodes: vec!["product".into(), "sigmoid".into(), "divisor".into(), "quotient".into()],
     }
 }
@@ -456,8 +456,8 @@ fn step_output_must_be_the_scaled_sign() {
         values: vec![Value::Input(0), Value::Neuron(Neuron::affine(vec![(0, 1.0)], -0.1, Activation::Step, 0))],
         num_inputs: 1,
         outputs: vec![1],
-        input_shape: vec![1],
-        output_shape: vec![1],
+        input_shapes: vec![vec![1]],
+        output_shapes: vec![vec![1]],
         nodes: vec!["step".into()],
     };
     let qp = quantize(&prog, &Q).unwrap();
@@ -927,8 +927,8 @@ fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() 
         values: (0..n).map(Value::Input).chain([Value::Neuron(Neuron::affine((0..terms).map(|i| (i % n, 0.5)).collect(), 0.0, Activation::Identity, 0))]).collect(),
         num_inputs: n,
         outputs: vec![n],
-        input_shape: vec![n],
-        output_shape: vec![1],
+        input_shapes: vec![vec![n]],
+        output_shapes: vec![vec![1]],
         nodes: vec!["sum".into()],
     };
     let qp = quantize(&prog, &Q).unwrap();

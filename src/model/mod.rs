@@ -33,36 +33,97 @@ pub enum ModelError {
 pub struct Model {
     pub path: PathBuf,
     pub program: Program<f64>,
+    /// The graph inputs, in graph order (the program's inputs are their
+    /// values, concatenated).
+    pub inputs: Vec<GraphInput>,
 }
 
-/// Shape of the single graph input, with symbolic (batch) dims set to 1.
-fn input_shape(graph: &tract_onnx::pb::GraphProto) -> Result<(String, Vec<usize>), ModelError> {
-    let inits: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<_> = graph.input.iter().filter(|i| !inits.contains(&i.name.as_str())).collect();
-    let [input] = inputs.as_slice() else {
-        return Err(ModelError::Graph(format!(
-            "expected exactly one model input, found {} ({})",
-            inputs.len(),
-            inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
-        )));
-    };
+/// A graph input as the circuit sees it: its name, ONNX element type and
+/// concrete shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphInput {
+    pub name: String,
+    pub elem_type: i32,
+    pub shape: Vec<usize>,
+}
+
+/// How symbolic (batch) dimensions of the graph inputs become concrete.
+#[derive(Clone, Copy, Debug)]
+pub enum InputShapes<'a> {
+    /// Every symbolic dim is 1: a batch of one.
+    BatchOfOne,
+    /// Each input's first symbolic dim sized so that it holds this many
+    /// values (a sample's length), the others 1.
+    FitLengths(&'a [usize]),
+    /// Exactly these shapes (what `settings.json` recorded).
+    Exact(&'a [Vec<usize>]),
+}
+
+/// The graph inputs that are not initializers, in graph order, with
+/// concrete shapes.
+pub fn graph_inputs(graph: &tract_onnx::pb::GraphProto, shapes: InputShapes) -> Result<Vec<GraphInput>, ModelError> {
     use tract_onnx::pb::type_proto::Value as TV;
-    let dims = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(TV::TensorType(t)) => t.shape.as_ref().map(|s| s.dim.clone()).unwrap_or_default(),
-        _ => return Err(ModelError::Graph(format!("input '{}' is not a tensor", input.name))),
+    let inits: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let declared: Vec<_> = graph.input.iter().filter(|i| !inits.contains(&i.name.as_str())).collect();
+    if declared.is_empty() {
+        return Err(ModelError::Graph("the model has no input".into()));
+    }
+    let count_mismatch = |n: usize, what: &str| {
+        let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+        ModelError::Input(format!("{n} {what} for a model with {} inputs ({})", declared.len(), names.join(", ")))
     };
-    let shape = dims
+    let shapes = match shapes {
+        // The input file's count check names the file.
+        InputShapes::FitLengths(l) if l.len() != declared.len() => InputShapes::BatchOfOne,
+        InputShapes::Exact(s) if s.len() != declared.len() => return Err(count_mismatch(s.len(), "input shapes")),
+        other => other,
+    };
+    declared
         .iter()
-        .map(|d| match &d.value {
-            Some(dimension::Value::DimValue(v)) if *v > 0 => *v as usize,
-            _ => 1, // symbolic or unknown: a batch of one
+        .enumerate()
+        .map(|(i, input)| {
+            let Some(TV::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+                return Err(ModelError::Graph(format!("input '{}' is not a tensor", input.name)));
+            };
+            let dims: Vec<Option<usize>> = t
+                .shape
+                .as_ref()
+                .map(|s| s.dim.iter().map(|d| match &d.value {
+                    Some(dimension::Value::DimValue(v)) if *v > 0 => Some(*v as usize),
+                    _ => None,
+                }).collect())
+                .unwrap_or_default();
+            let shape = match shapes {
+                InputShapes::Exact(s) => s[i].clone(),
+                InputShapes::BatchOfOne => dims.iter().map(|d| d.unwrap_or(1)).collect(),
+                InputShapes::FitLengths(lens) => fit_symbolic(&dims, lens[i]),
+            };
+            Ok(GraphInput { name: input.name.clone(), elem_type: t.elem_type, shape })
         })
-        .collect();
-    Ok((input.name.clone(), shape))
+        .collect()
+}
+
+/// `dims` with the first unknown dim set so the shape holds `len` values
+/// and the others 1; where no such shape exists, every unknown dim 1 (the
+/// input's length check then names the mismatch).
+fn fit_symbolic(dims: &[Option<usize>], len: usize) -> Vec<usize> {
+    let known: usize = dims.iter().flatten().product();
+    let mut shape: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1)).collect();
+    if let Some(first) = dims.iter().position(|d| d.is_none()) {
+        if known > 0 && len > 0 && len % known == 0 {
+            shape[first] = len / known;
+        }
+    }
+    shape
 }
 
 impl Model {
+    /// Load with symbolic dims set to 1.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
+        Self::load_with(path, InputShapes::BatchOfOne)
+    }
+
+    pub fn load_with(path: &Path, shapes: InputShapes) -> Result<Model, ModelError> {
         let proto = onnx::read_proto(path)?;
         let graph = proto.graph.as_ref().expect("checked by read_proto");
 
@@ -76,18 +137,20 @@ impl Model {
             });
         }
 
-        let (input_name, input_shape) = input_shape(graph)?;
-        let num_inputs = tensor::numel(&input_shape);
+        let inputs = graph_inputs(graph, shapes)?;
+        let num_inputs: usize = inputs.iter().map(|i| tensor::numel(&i.shape)).sum();
         let mut syms: HashMap<String, Sym> = HashMap::new();
         for init in &graph.initializer {
             let c = onnx::const_from_proto(init).map_err(ModelError::Graph)?;
             syms.insert(init.name.clone(), Sym::Const(c));
         }
         let mut lowering = ops::Lowering::new(graph, num_inputs);
-        syms.insert(
-            input_name,
-            Sym::Dyn(DynTensor { shape: input_shape.clone(), ids: (0..num_inputs).collect() }),
-        );
+        let mut first = 0;
+        for input in &inputs {
+            let n = tensor::numel(&input.shape);
+            syms.insert(input.name.clone(), Sym::Dyn(DynTensor { shape: input.shape.clone(), ids: (first..first + n).collect() }));
+            first += n;
+        }
 
         for (index, node) in graph.node.iter().enumerate() {
             let name = if node.name.is_empty() { format!("{}_{index}", node.op_type) } else { node.name.clone() };
@@ -118,40 +181,43 @@ impl Model {
             }
         }
 
-        let out_name = match graph.output.as_slice() {
-            [o] => &o.name,
-            outs => {
-                return Err(ModelError::Graph(format!("expected exactly one model output, found {}", outs.len())))
-            }
-        };
-        let (outputs, output_shape) = match syms.get(out_name) {
-            Some(Sym::Dyn(d)) => (d.ids.clone(), d.shape.clone()),
-            Some(Sym::Const(_)) => {
-                return Err(ModelError::Graph(format!("output '{out_name}' does not depend on the input")))
-            }
-            None => return Err(ModelError::Graph(format!("output '{out_name}' is never produced"))),
-        };
+        if graph.output.is_empty() {
+            return Err(ModelError::Graph("the model has no output".into()));
+        }
+        let (mut outputs, mut output_shapes) = (Vec::new(), Vec::new());
+        for out in &graph.output {
+            let ids = match syms.get(&out.name) {
+                Some(Sym::Dyn(d)) => d.ids.clone(),
+                // An output that does not depend on the input is proved
+                // like any other value: constant neurons.
+                Some(Sym::Const(c)) => lowering.constant_values(c),
+                None => return Err(ModelError::Graph(format!("output '{}' is never produced", out.name))),
+            };
+            outputs.extend(ids);
+            output_shapes.push(syms[&out.name].shape().to_vec());
+        }
         // Lowerings fold constants and fused neurons into later ones; what
         // no output reads any more is dropped.
         let program = Program {
             values: lowering.values,
             num_inputs,
             outputs,
-            input_shape,
-            output_shape,
+            input_shapes: inputs.iter().map(|i| i.shape.clone()).collect(),
+            output_shapes,
             nodes: lowering.nodes,
         }
         .prune();
-        Ok(Model { path: path.to_path_buf(), program })
+        Ok(Model { path: path.to_path_buf(), program, inputs })
     }
 
     pub fn float_model(&self) -> Result<onnx::FloatModel, ModelError> {
-        onnx::FloatModel::load(&self.path, &self.program.input_shape)
+        onnx::FloatModel::load(&self.path, &self.inputs)
     }
 }
 
 /// `{"input_data": [[...]], "output_data": [[...]]}`: the common convention
-/// of ONNX example suites. Only the first tensor of each is used.
+/// of ONNX example suites: one flattened tensor per graph input (and
+/// output), in graph order.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct InputFile {
     pub input_data: Vec<Vec<f64>>,
@@ -172,21 +238,43 @@ impl InputFile {
         Ok(file)
     }
 
-    /// The first input tensor, checked against the model's input length.
+    /// The length of each input tensor, to size symbolic dims.
+    pub fn lengths(&self) -> Vec<usize> {
+        self.input_data.iter().map(Vec::len).collect()
+    }
+
+    /// Every input tensor, checked against the model's inputs, concatenated.
     pub fn input_for(&self, program: &Program<f64>, path: &Path) -> Result<Vec<f64>, ModelError> {
-        let x = &self.input_data[0];
-        if x.len() != program.num_inputs {
+        let shapes = &program.input_shapes;
+        if self.input_data.len() != shapes.len() {
             return Err(ModelError::Input(format!(
-                "{}: input has {} values but the model takes shape {:?} ({} values)",
+                "{}: input_data holds {} tensors but the model takes {} inputs (one flattened tensor per graph input, in graph order)",
                 path.display(),
-                x.len(),
-                program.input_shape,
-                program.num_inputs
+                self.input_data.len(),
+                shapes.len()
             )));
+        }
+        let mut x = Vec::with_capacity(program.num_inputs);
+        for (i, (data, shape)) in self.input_data.iter().zip(shapes).enumerate() {
+            let which = if shapes.len() == 1 { "input".to_string() } else { format!("input #{i}") };
+            if data.len() != tensor::numel(shape) {
+                return Err(ModelError::Input(format!(
+                    "{}: {which} has {} values but the model takes shape {shape:?} ({} values)",
+                    path.display(),
+                    data.len(),
+                    tensor::numel(shape)
+                )));
+            }
+            x.extend_from_slice(data);
         }
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(ModelError::Input(format!("{}: input value #{i} is not finite", path.display())));
         }
-        Ok(x.clone())
+        Ok(x)
+    }
+
+    /// The expected outputs, every output tensor concatenated, if given.
+    pub fn expected_outputs(&self) -> Option<Vec<f64>> {
+        self.output_data.as_ref().map(|o| o.concat())
     }
 }

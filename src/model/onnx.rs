@@ -64,37 +64,79 @@ pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
 /// The float model as tract runs it, for reference outputs.
 pub struct FloatModel {
     plan: std::sync::Arc<TypedRunnableModel>,
-    input_shape: Vec<usize>,
+    inputs: Vec<super::GraphInput>,
 }
 
 impl FloatModel {
-    pub fn load(path: &Path, input_shape: &[usize]) -> Result<Self, ModelError> {
+    pub fn load(path: &Path, inputs: &[super::GraphInput]) -> Result<Self, ModelError> {
         let corrupt = |e: anyhow::Error| ModelError::Corrupt { path: path.into(), reason: root_cause(&e) };
         // Exporters often declare output shapes that disagree with what the
         // graph computes (a Tile that grows the batch, say); trust the graph.
-        let plan = tract_onnx::onnx()
+        let mut model = tract_onnx::onnx()
             .with_ignore_output_shapes(true)
             .with_ignore_value_info(true)
             .model_for_path(path)
-            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_runnable())
             .map_err(corrupt)?;
-        Ok(FloatModel { plan, input_shape: input_shape.to_vec() })
+        for (i, input) in inputs.iter().enumerate() {
+            let dt = datum_type(input.elem_type).map_err(|e| ModelError::Graph(format!("input '{}': {e}", input.name)))?;
+            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, &input.shape)).map_err(corrupt)?;
+        }
+        let plan = model.into_typed().and_then(|m| m.into_runnable()).map_err(corrupt)?;
+        Ok(FloatModel { plan, inputs: inputs.to_vec() })
     }
 
-    /// Run on one flattened input; returns the first output, flattened.
+    /// Run on the flattened, concatenated inputs; returns every output,
+    /// flattened and concatenated.
     pub fn run(&self, input: &[f64]) -> Result<Vec<f64>, ModelError> {
-        let data: Vec<f32> = input.iter().map(|&v| v as f32).collect();
-        let tensor = tract_ndarray::Array::from_shape_vec(self.input_shape.clone(), data)
-            .map_err(|e| ModelError::Input(format!("input does not fit shape {:?}: {e}", self.input_shape)))?;
+        let mut tensors = TVec::new();
+        let mut at = 0;
+        for gi in &self.inputs {
+            let n: usize = gi.shape.iter().product();
+            let data = input.get(at..at + n).ok_or_else(|| ModelError::Input(format!("input '{}' is short", gi.name)))?;
+            at += n;
+            let dt = datum_type(gi.elem_type).map_err(ModelError::Input)?;
+            tensors.push(tensor_of(dt, &gi.shape, data)?.into_tvalue());
+        }
         let out = self
             .plan
-            .run(tvec!(Tensor::from(tensor).into_tvalue()))
+            .run(tensors)
             .map_err(|e| ModelError::Input(format!("tract could not run the model: {}", root_cause(&e))))?;
-        let view = out[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::Input(format!("model output is not f32: {e}")))?;
-        Ok(view.iter().map(|&v| v as f64).collect())
+        let mut values = Vec::new();
+        for t in out.iter() {
+            let f = t.cast_to::<f64>().map_err(|e| ModelError::Input(format!("model output of type {:?} is not numeric: {e}", t.datum_type())))?;
+            values.extend(f.to_plain_array_view::<f64>().map_err(|e| ModelError::Input(e.to_string()))?.iter().copied());
+        }
+        Ok(values)
     }
+}
+
+/// tract's type for an ONNX element type the circuit can feed: numbers and
+/// booleans (all become fixed-point values).
+fn datum_type(elem_type: i32) -> Result<DatumType, String> {
+    Ok(match DataType::try_from(elem_type) {
+        Ok(DataType::Float) | Ok(DataType::Undefined) => f32::datum_type(),
+        Ok(DataType::Double) => f64::datum_type(),
+        Ok(DataType::Float16) => f16::datum_type(),
+        Ok(DataType::Int64) => i64::datum_type(),
+        Ok(DataType::Int32) => i32::datum_type(),
+        Ok(DataType::Int16) => i16::datum_type(),
+        Ok(DataType::Int8) => i8::datum_type(),
+        Ok(DataType::Uint8) => u8::datum_type(),
+        Ok(DataType::Bool) => bool::datum_type(),
+        other => return Err(format!("element type {other:?} is not supported (numbers and booleans are)")),
+    })
+}
+
+/// A tensor of type `dt` from f64 values (integers rounded, booleans
+/// nonzero).
+fn tensor_of(dt: DatumType, shape: &[usize], data: &[f64]) -> Result<Tensor, ModelError> {
+    let bad = |e: tract_ndarray::ShapeError| ModelError::Input(format!("input does not fit shape {shape:?}: {e}"));
+    let t = if dt == bool::datum_type() {
+        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.iter().map(|&v| v != 0.0).collect()).map_err(bad)?)
+    } else if dt.is_integer() {
+        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.iter().map(|&v| v.round() as i64).collect()).map_err(bad)?)
+    } else {
+        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.to_vec()).map_err(bad)?)
+    };
+    t.cast_to_dt(dt).map(|c| c.into_owned()).map_err(|e| ModelError::Input(format!("cannot make a {dt:?} input: {e}")))
 }

@@ -685,6 +685,13 @@ impl Lowering {
         Sym::Dyn(DynTensor { shape, ids })
     }
 
+    /// A constant tensor's elements as program values (neurons without
+    /// terms), for a graph output that does not depend on the input.
+    pub fn constant_values(&mut self, c: &ConstTensor) -> Vec<ValueId> {
+        let node = self.nodes.len().saturating_sub(1);
+        c.data.iter().map(|&v| self.push_neuron(Neuron::affine(vec![], v, Activation::Identity, node))).collect()
+    }
+
     /// Add `w·other` to neuron `id` (see [`Lowering::fresh_single_use`]).
     fn add_term(&mut self, id: ValueId, other: ValueId, w: f64) {
         if let Value::Neuron(nr) = &mut self.values[id] {

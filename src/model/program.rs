@@ -137,12 +137,15 @@ impl<W> Value<W> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Program<W> {
     pub values: Vec<Value<W>>,
-    /// Flattened model input length.
+    /// Flattened model input length: every graph input, in graph order.
     pub num_inputs: usize,
-    /// Flattened model output, as value ids (a value may appear twice).
+    /// Flattened model output, as value ids (a value may appear twice):
+    /// every graph output, in graph order.
     pub outputs: Vec<ValueId>,
-    pub input_shape: Vec<usize>,
-    pub output_shape: Vec<usize>,
+    /// Shape of each graph input.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shape of each graph output.
+    pub output_shapes: Vec<Vec<usize>>,
     /// ONNX node names, referenced by [`Neuron::node`].
     pub nodes: Vec<String>,
 }
@@ -252,8 +255,8 @@ impl<W: Clone> Program<W> {
             values,
             num_inputs: self.num_inputs,
             outputs: self.outputs.iter().map(|&o| new_id[o]).collect(),
-            input_shape: self.input_shape.clone(),
-            output_shape: self.output_shape.clone(),
+            input_shapes: self.input_shapes.clone(),
+            output_shapes: self.output_shapes.clone(),
             nodes: self.nodes.clone(),
         }
     }
@@ -299,8 +302,8 @@ mod tests {
             ],
             num_inputs: 1,
             outputs: vec![4, 2],
-            input_shape: vec![1],
-            output_shape: vec![2],
+            input_shapes: vec![vec![1]],
+            output_shapes: vec![vec![2]],
             nodes: vec!["n".into()],
         };
         let q = p.prune();

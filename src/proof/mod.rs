@@ -29,7 +29,8 @@ use transcript::EvmTranscript;
 pub const SRS_FILE: &str = "kzg.srs";
 pub const VK_FILE: &str = "vk.bin";
 pub const PK_FILE: &str = "pk.bin";
-pub const PROOF_VERSION: u32 = 2;
+/// 3: `input_shapes` and `output_shapes`, one per graph input and output.
+pub const PROOF_VERSION: u32 = 3;
 const KEY_MAGIC: &[u8; 8] = b"ZKMLKEY2";
 /// magic, circuit id, keccak256 of the body.
 const KEY_HEADER: usize = 8 + 32 + 32;
@@ -40,7 +41,7 @@ const KEY_HEADER: usize = 8 + 32 + 32;
 /// not change the circuit.
 pub fn circuit_id(c: &Compiled) -> [u8; 32] {
     let s = &c.settings;
-    let shaping = (s.version, s.k, &s.quant, &s.input_shape, &s.output_shape, &s.visibility, &s.layout);
+    let shaping = (s.version, s.k, &s.quant, &s.input_shapes, &s.output_shapes, &s.visibility, &s.layout);
     let settings = serde_json::to_vec(&shaping).expect("settings serialize");
     Keccak256::new().chain_update(c.settings.model_hash.as_bytes()).chain_update(settings).finalize().into()
 }
@@ -172,8 +173,8 @@ pub struct ProofFile {
     pub public_offset: i64,
     /// Quantized value = public input - public_offset; float = that / 2^scale_bits.
     pub scale_bits: u32,
-    pub input_shape: Vec<usize>,
-    pub output_shape: Vec<usize>,
+    pub input_shapes: Vec<Vec<usize>>,
+    pub output_shapes: Vec<Vec<usize>>,
     /// Outputs of the circuit, dequantized; empty unless outputs are public
     /// (a hashed or private output stays with the prover).
     pub outputs: Vec<f64>,
@@ -267,8 +268,8 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         public_layout: c.layout.public_names(),
         public_offset: q.public_offset(),
         scale_bits: q.scale_bits,
-        input_shape: c.settings.input_shape.clone(),
-        output_shape: c.settings.output_shape.clone(),
+        input_shapes: c.settings.input_shapes.clone(),
+        output_shapes: c.settings.output_shapes.clone(),
         outputs,
         float_outputs,
         max_abs_error,

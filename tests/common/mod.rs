@@ -70,10 +70,10 @@ pub fn check_accuracy(b: &Built) {
     for ((e, o), f) in p.abs_errors.iter().zip(&p.outputs).zip(&p.float_outputs) {
         assert!((e - (o - f).abs()).abs() < 1e-12);
     }
-    if let Some(expected) = b.input.output_data.as_ref().map(|o| &o[0]) {
+    if let Some(expected) = b.input.expected_outputs() {
         assert_eq!(expected.len(), p.outputs.len());
-        let tol = tolerance(expected);
-        for (o, e) in p.outputs.iter().zip(expected) {
+        let tol = tolerance(&expected);
+        for (o, e) in p.outputs.iter().zip(&expected) {
             assert!((o - e).abs() <= tol, "output {o} vs output_data {e} (tolerance {tol})");
         }
     }
@@ -102,6 +102,12 @@ pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
 /// Write a small ONNX model: `nodes` as (op, name, inputs, output), float
 /// graph inputs with shapes, one graph output.
 pub fn write_model(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &[(&str, &[i64])], output: &str) {
+    write_graph(path, nodes, inputs, &[output])
+}
+
+/// As [`write_model`], with any number of graph outputs; a dim of −1 is
+/// symbolic (`dim_param: "batch"`).
+pub fn write_graph(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &[(&str, &[i64])], outputs: &[&str]) {
     use prost::Message;
     use tract_onnx::pb::*;
     let tensor_type = |dims: &[i64]| TypeProto {
@@ -111,7 +117,10 @@ pub fn write_model(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &
                 dim: dims
                     .iter()
                     .map(|&d| tensor_shape_proto::Dimension {
-                        value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
+                        value: Some(match d {
+                            -1 => tensor_shape_proto::dimension::Value::DimParam("batch".into()),
+                            d => tensor_shape_proto::dimension::Value::DimValue(d),
+                        }),
                         ..Default::default()
                     })
                     .collect(),
@@ -138,7 +147,7 @@ pub fn write_model(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &
                 .iter()
                 .map(|(n, d)| ValueInfoProto { name: n.to_string(), r#type: Some(tensor_type(d)), ..Default::default() })
                 .collect(),
-            output: vec![ValueInfoProto { name: output.into(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }],
+            output: outputs.iter().map(|o| ValueInfoProto { name: o.to_string(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }).collect(),
             ..Default::default()
         }),
         ..Default::default()
