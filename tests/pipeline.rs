@@ -180,8 +180,8 @@ fn two_inputs_two_outputs_and_a_symbolic_batch() {
         &[("a", &[-1, 3]), ("b", &[-1, 3])],
         &["y", "p"],
     );
-    let a = [0.5, -0.25, 0.75, -0.5, 0.1, 0.3];
-    let b = [0.25, 0.5, -1.0, 0.2, -0.3, 0.6];
+    let a: [f64; 6] = [0.5, -0.25, 0.75, -0.5, 0.1, 0.3];
+    let b: [f64; 6] = [0.25, 0.5, -1.0, 0.2, -0.3, 0.6];
     let input = t.join("in.json");
     std::fs::write(&input, serde_json::json!({ "input_data": [a, b] }).to_string()).unwrap();
     let out = t.join("build");
