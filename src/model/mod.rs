@@ -1,6 +1,7 @@
 //! From an ONNX file to a [`Program`]: parse, resolve shapes, lower each node
 //! through the op table.
 
+pub mod fold;
 pub mod onnx;
 pub mod ops;
 pub mod program;
@@ -126,9 +127,14 @@ impl Model {
     pub fn load_with(path: &Path, shapes: InputShapes) -> Result<Model, ModelError> {
         let proto = onnx::read_proto(path)?;
         let graph = proto.graph.as_ref().expect("checked by read_proto");
+        let inputs = graph_inputs(graph, shapes)?;
+        // What tract can compute without input values never reaches the op
+        // table. Should tract fail on it, every node is lowered as it is.
+        let folded = fold::fold(&proto, &inputs).unwrap_or_default();
 
-        // Reject unknown ops up front, naming every offending node.
-        if let Some(node) = graph.node.iter().find(|n| ops::lookup(&n.op_type).is_none()) {
+        // Reject unknown ops up front, naming the first offending node.
+        let lowered = |i: &usize| !folded.nodes.contains(i);
+        if let Some(node) = (0..graph.node.len()).filter(lowered).map(|i| &graph.node[i]).find(|n| ops::lookup(&n.op_type).is_none()) {
             return Err(ModelError::UnsupportedOp {
                 op: node.op_type.clone(),
                 node: node.name.clone(),
@@ -137,12 +143,14 @@ impl Model {
             });
         }
 
-        let inputs = graph_inputs(graph, shapes)?;
         let num_inputs: usize = inputs.iter().map(|i| tensor::numel(&i.shape)).sum();
         let mut syms: HashMap<String, Sym> = HashMap::new();
         for init in &graph.initializer {
             let c = onnx::const_from_proto(init).map_err(ModelError::Graph)?;
             syms.insert(init.name.clone(), Sym::Const(c));
+        }
+        for (name, c) in folded.tensors {
+            syms.insert(name, Sym::Const(c));
         }
         let mut lowering = ops::Lowering::new(graph, num_inputs);
         let mut first = 0;
@@ -155,6 +163,12 @@ impl Model {
         for (index, node) in graph.node.iter().enumerate() {
             let name = if node.name.is_empty() { format!("{}_{index}", node.op_type) } else { node.name.clone() };
             lowering.nodes.push(name.clone());
+            if folded.nodes.contains(&index) {
+                // Its outputs are in `syms` already; it has read its inputs.
+                let read: Vec<Option<Sym>> = node.input.iter().map(|i| syms.get(i).cloned()).collect();
+                lowering.consume(&read);
+                continue;
+            }
             let inputs = node
                 .input
                 .iter()

@@ -112,7 +112,7 @@ impl FloatModel {
 
 /// tract's type for an ONNX element type the circuit can feed: numbers and
 /// booleans (all become fixed-point values).
-fn datum_type(elem_type: i32) -> Result<DatumType, String> {
+pub(crate) fn datum_type(elem_type: i32) -> Result<DatumType, String> {
     Ok(match DataType::try_from(elem_type) {
         Ok(DataType::Float) | Ok(DataType::Undefined) => f32::datum_type(),
         Ok(DataType::Double) => f64::datum_type(),
@@ -139,4 +139,11 @@ fn tensor_of(dt: DatumType, shape: &[usize], data: &[f64]) -> Result<Tensor, Mod
         Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.to_vec()).map_err(bad)?)
     };
     t.cast_to_dt(dt).map(|c| c.into_owned()).map_err(|e| ModelError::Input(format!("cannot make a {dt:?} input: {e}")))
+}
+
+/// A tract tensor of numbers or booleans as a constant of the lowering.
+pub(crate) fn tensor_to_const(t: &Tensor) -> TractResult<ConstTensor> {
+    let t = if t.datum_type() == bool::datum_type() { t.cast_to::<u8>()?.into_owned() } else { t.clone() };
+    let f = t.cast_to::<f64>()?;
+    Ok(ConstTensor { shape: f.shape().to_vec(), data: f.to_plain_array_view::<f64>()?.iter().copied().collect() })
 }

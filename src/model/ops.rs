@@ -214,18 +214,23 @@ impl Lowering {
     /// Bookkeeping after a node: its inputs have been read, its output
     /// `name` will be read by its readers.
     pub fn finish_node(&mut self, inputs: &[Option<Sym>], name: &str, output: &Sym) {
+        self.consume(inputs);
+        if let Sym::Dyn(d) = output {
+            let r = self.readers.get(name).copied().unwrap_or(0);
+            for &id in &d.ids {
+                self.uses[id] += r;
+            }
+        }
+    }
+
+    /// A node has read `inputs`: one pending read fewer on each value.
+    pub fn consume(&mut self, inputs: &[Option<Sym>]) {
         for d in inputs.iter().flatten().filter_map(|s| match s {
             Sym::Dyn(d) => Some(d),
             Sym::Const(_) => None,
         }) {
             for &id in &d.ids {
                 self.uses[id] = self.uses[id].saturating_sub(1);
-            }
-        }
-        if let Sym::Dyn(d) = output {
-            let r = self.readers.get(name).copied().unwrap_or(0);
-            for &id in &d.ids {
-                self.uses[id] += r;
             }
         }
     }
