@@ -163,7 +163,12 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     .map(|(id, w)| Ok((*id, fixed(*w, w_scale, n.node)?)))
                     .filter(|t| !matches!(t, Ok((_, 0))))
                     .collect::<Result<Vec<_>, QuantError>>()?;
-                let bias = fixed(n.bias, b_scale, n.node)? + half;
+                // A constant that saturates (an attention mask's −∞ read
+                // by something other than a softmax) is the range's end.
+                let bias = match n.terms.is_empty() && n.products.is_empty() && crate::model::ops::masked(n.bias).is_some() {
+                    true => (if n.bias < 0.0 { -q.half_range() } else { q.half_range() - 1 } << q.weight_bits) + half,
+                    false => fixed(n.bias, b_scale, n.node)? + half,
+                };
                 Ok(Value::Neuron(Neuron { terms, products, bias, act: n.act, node: n.node }))
             }
         })

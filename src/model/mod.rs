@@ -187,11 +187,11 @@ impl Model {
             named.name = name;
             let ctx = ops::NodeCtx { proto: &named, index, inputs };
             let lower = ops::lookup(&node.op_type).expect("checked above");
-            let out = lower(&mut lowering, &ctx)?;
-            let out_name = node.output.first().map(String::as_str).unwrap_or("");
-            lowering.finish_node(&ctx.inputs, out_name, &out);
-            if !out_name.is_empty() {
-                syms.insert(out_name.to_string(), out);
+            let outs = lower.run(&mut lowering, &ctx)?;
+            lowering.consume(&ctx.inputs);
+            for (out_name, out) in node.output.iter().zip(outs).filter(|(name, _)| !name.is_empty()) {
+                lowering.produce(out_name, &out);
+                syms.insert(out_name.clone(), out);
             }
         }
 

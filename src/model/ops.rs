@@ -118,79 +118,104 @@ pub struct Broadcast {
 }
 
 type LowerFn = fn(&mut Lowering, &NodeCtx) -> Result<Sym, ModelError>;
+type LowerManyFn = fn(&mut Lowering, &NodeCtx) -> Result<Vec<Sym>, ModelError>;
+
+/// A lowering: of a node with one output, or with several (`Split`, the
+/// recurrent ops, classifiers with a label and probabilities).
+#[derive(Clone, Copy)]
+pub enum Lower {
+    One(LowerFn),
+    Many(LowerManyFn),
+}
+
+impl Lower {
+    /// The node's outputs, in order: at least every one the node names.
+    pub fn run(self, l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+        let outs = match self {
+            Lower::One(f) => vec![f(l, n)?],
+            Lower::Many(f) => f(l, n)?,
+        };
+        let named = n.proto.output.iter().rposition(|o| !o.is_empty()).map_or(0, |i| i + 1);
+        if outs.len() < named {
+            return Err(n.err(format!("output #{} is not supported ({} of {} computed)", outs.len(), outs.len(), named)));
+        }
+        Ok(outs)
+    }
+}
 
 /// ONNX op type -> lowering. Keep sorted by name.
-pub const OPS: &[(&str, LowerFn)] = &[
-    ("Abs", pwl::abs),
-    ("Add", add),
-    ("ArgMax", select::arg_max),
-    ("AveragePool", linear::average_pool),
-    ("BatchNormalization", linear::batch_normalization),
-    ("Cast", identity),
-    ("Clip", pwl::clip),
-    ("Concat", concat),
-    ("Constant", constant),
-    ("ConstantOfShape", constant_of_shape),
-    ("Conv", linear::conv),
-    ("ConvTranspose", linear::conv_transpose),
-    ("Div", div),
-    ("Dropout", identity),
-    ("Elu", smooth::elu),
-    ("Equal", select::equal),
-    ("Erf", |l, n| smooth::table_op(l, n, LutFn::Erf)),
-    ("Exp", |l, n| smooth::table_op(l, n, LutFn::Exp)),
-    ("Expand", expand),
-    ("Flatten", flatten),
-    ("Gather", gather),
-    ("Gelu", smooth::gelu),
-    ("Gemm", gemm),
-    ("GlobalAveragePool", linear::global_average_pool),
-    ("GlobalMaxPool", pwl::global_max_pool),
-    ("Greater", select::greater),
-    ("GreaterOrEqual", select::greater_or_equal),
-    ("HardSigmoid", smooth::hard_sigmoid),
-    ("Identity", identity),
-    ("LayerNormalization", smooth::layer_normalization),
-    ("LeakyRelu", pwl::leaky_relu),
-    ("Less", select::less),
-    ("LessOrEqual", select::less_or_equal),
-    ("Log", |l, n| smooth::table_op(l, n, LutFn::Log)),
-    ("LogSoftmax", smooth::log_softmax),
-    ("MatMul", matmul),
-    ("Max", pwl::max),
-    ("MaxPool", pwl::max_pool),
-    ("Mean", linear::mean),
-    ("Min", pwl::min),
-    ("Mul", mul),
-    ("Neg", linear::neg),
-    ("PRelu", pwl::prelu),
-    ("Pad", pad),
-    ("Pow", smooth::pow),
-    ("Reciprocal", smooth::reciprocal),
-    ("ReduceMax", pwl::reduce_max),
-    ("ReduceMean", linear::reduce_mean),
-    ("ReduceMin", pwl::reduce_min),
-    ("ReduceSum", linear::reduce_sum),
-    ("Relu", pwl::relu),
-    ("Reshape", reshape),
-    ("Selu", smooth::selu),
-    ("Shape", shape),
-    ("Sigmoid", |l, n| smooth::table_op(l, n, LutFn::Sigmoid)),
-    ("Slice", slice),
-    ("Softmax", smooth::softmax),
-    ("Softplus", |l, n| smooth::table_op(l, n, LutFn::Softplus)),
-    ("Sqrt", |l, n| smooth::table_op(l, n, LutFn::Sqrt)),
-    ("Squeeze", squeeze),
-    ("Sub", sub),
-    ("Sum", linear::sum),
-    ("Tanh", |l, n| smooth::table_op(l, n, LutFn::Tanh)),
-    ("Tile", tile),
-    ("Transpose", transpose),
-    ("Unsqueeze", unsqueeze),
-    ("Where", select::where_),
+pub const OPS: &[(&str, Lower)] = &[
+    ("Abs", Lower::One(pwl::abs)),
+    ("Add", Lower::One(add)),
+    ("ArgMax", Lower::One(select::arg_max)),
+    ("AveragePool", Lower::One(linear::average_pool)),
+    ("BatchNormalization", Lower::One(linear::batch_normalization)),
+    ("Cast", Lower::One(identity)),
+    ("Clip", Lower::One(pwl::clip)),
+    ("Concat", Lower::One(concat)),
+    ("Constant", Lower::One(constant)),
+    ("ConstantOfShape", Lower::One(constant_of_shape)),
+    ("Conv", Lower::One(linear::conv)),
+    ("ConvTranspose", Lower::One(linear::conv_transpose)),
+    ("Div", Lower::One(div)),
+    ("Dropout", Lower::One(identity)),
+    ("Elu", Lower::One(smooth::elu)),
+    ("Equal", Lower::One(select::equal)),
+    ("Erf", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Erf))),
+    ("Exp", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Exp))),
+    ("Expand", Lower::One(expand)),
+    ("Flatten", Lower::One(flatten)),
+    ("Gather", Lower::One(gather)),
+    ("Gelu", Lower::One(smooth::gelu)),
+    ("Gemm", Lower::One(gemm)),
+    ("GlobalAveragePool", Lower::One(linear::global_average_pool)),
+    ("GlobalMaxPool", Lower::One(pwl::global_max_pool)),
+    ("Greater", Lower::One(select::greater)),
+    ("GreaterOrEqual", Lower::One(select::greater_or_equal)),
+    ("HardSigmoid", Lower::One(smooth::hard_sigmoid)),
+    ("Identity", Lower::One(identity)),
+    ("LayerNormalization", Lower::One(smooth::layer_normalization)),
+    ("LeakyRelu", Lower::One(pwl::leaky_relu)),
+    ("Less", Lower::One(select::less)),
+    ("LessOrEqual", Lower::One(select::less_or_equal)),
+    ("Log", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Log))),
+    ("LogSoftmax", Lower::One(smooth::log_softmax)),
+    ("MatMul", Lower::One(matmul)),
+    ("Max", Lower::One(pwl::max)),
+    ("MaxPool", Lower::One(pwl::max_pool)),
+    ("Mean", Lower::One(linear::mean)),
+    ("Min", Lower::One(pwl::min)),
+    ("Mul", Lower::One(mul)),
+    ("Neg", Lower::One(linear::neg)),
+    ("PRelu", Lower::One(pwl::prelu)),
+    ("Pad", Lower::One(pad)),
+    ("Pow", Lower::One(smooth::pow)),
+    ("Reciprocal", Lower::One(smooth::reciprocal)),
+    ("ReduceMax", Lower::One(pwl::reduce_max)),
+    ("ReduceMean", Lower::One(linear::reduce_mean)),
+    ("ReduceMin", Lower::One(pwl::reduce_min)),
+    ("ReduceSum", Lower::One(linear::reduce_sum)),
+    ("Relu", Lower::One(pwl::relu)),
+    ("Reshape", Lower::One(reshape)),
+    ("Selu", Lower::One(smooth::selu)),
+    ("Shape", Lower::One(shape)),
+    ("Sigmoid", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid))),
+    ("Slice", Lower::One(slice)),
+    ("Softmax", Lower::One(smooth::softmax)),
+    ("Softplus", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softplus))),
+    ("Split", Lower::Many(split)),
+    ("Sqrt", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sqrt))),
+    ("Squeeze", Lower::One(squeeze)),
+    ("Sub", Lower::One(sub)),
+    ("Sum", Lower::One(linear::sum)),
+    ("Tanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tanh))),
+    ("Tile", Lower::One(tile)),
+    ("Transpose", Lower::One(transpose)),
+    ("Unsqueeze", Lower::One(unsqueeze)),
+    ("Where", Lower::One(select::where_)),
 ];
 
-pub fn lookup(op_type: &str) -> Option<LowerFn> {
+pub fn lookup(op_type: &str) -> Option<Lower> {
     OPS.iter().find(|(name, _)| *name == op_type).map(|(_, f)| *f)
 }
 
@@ -211,10 +236,8 @@ impl Lowering {
         Lowering { values: (0..num_inputs).map(Value::Input).collect(), nodes: vec![], readers, uses: vec![0; num_inputs] }
     }
 
-    /// Bookkeeping after a node: its inputs have been read, its output
-    /// `name` will be read by its readers.
-    pub fn finish_node(&mut self, inputs: &[Option<Sym>], name: &str, output: &Sym) {
-        self.consume(inputs);
+    /// Bookkeeping after a node's output `name`: its readers will read it.
+    pub fn produce(&mut self, name: &str, output: &Sym) {
         if let Sym::Dyn(d) = output {
             let r = self.readers.get(name).copied().unwrap_or(0);
             for &id in &d.ids {
@@ -456,12 +479,27 @@ fn gemm(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     }
 }
 
+/// Constants this large are masks, not model values: `x + c` is then ±∞
+/// whatever `x` is (attention masks are −∞, −1e9, −3.4e38 or −10000
+/// depending on the exporter). Softmax gives a −∞ entry probability 0
+/// exactly; any other reader of a saturated constant sees the end of the
+/// activation range (see `quant::quantize`).
+pub const MASK_LIMIT: f64 = 1e4;
+
+/// `c` as a mask (±∞) when it is one.
+pub(crate) fn masked(c: f64) -> Option<f64> {
+    (c.is_nan() || c.abs() >= MASK_LIMIT).then(|| if c < 0.0 { f64::NEG_INFINITY } else { f64::INFINITY })
+}
+
 /// `a + sign·b` with broadcasting. When one side is constant and the other a
 /// fresh single-use product, the constant folds into those neurons' biases
 /// instead of creating new neurons.
 fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Result<Sym, ModelError> {
     let Broadcast { shape, ia, ib } = n.broadcast(a, b)?;
+    let masks = |c: &ConstTensor, s: f64| c.data.iter().any(|&v| masked(s * v).is_some());
     match (a, b) {
+        (Sym::Dyn(d), Sym::Const(c)) if masks(c, sign) => Ok(mask_add(l, n, shape, |o| (d.ids[ia[o]], sign * c.data[ib[o]]))),
+        (Sym::Const(c), Sym::Dyn(d)) if masks(c, 1.0) => Ok(mask_add(l, n, shape, |o| (d.ids[ib[o]], c.data[ia[o]]))),
         (Sym::Const(ca), Sym::Const(cb)) => Ok(Sym::Const(ConstTensor {
             data: (0..numel(&shape)).map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]]).collect(),
             shape,
@@ -489,6 +527,21 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
             Ok(affine_from_terms(l, n, shape, |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)], |_| 0.0))
         }
     }
+}
+
+/// `x + c` element-wise where some `c` are masks: those elements become
+/// ±∞ constants, the others `x + c` (for the addend `(x, c)` of each).
+fn mask_add(l: &mut Lowering, n: &NodeCtx, shape: Vec<usize>, addend: impl Fn(usize) -> (ValueId, f64)) -> Sym {
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let (x, c) = addend(o);
+            match masked(c) {
+                Some(inf) => Elem::Const(inf),
+                None => l.element(n.index, Affine { terms: vec![(x, 1.0)], bias: c }),
+            }
+        })
+        .collect();
+    l.tensor(n.index, shape, elems)
 }
 
 fn add(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {

@@ -320,3 +320,46 @@ pub(super) fn shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let data: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
     Ok(Sym::Const(ConstTensor { shape: vec![data.len()], data }))
 }
+
+/// `len` entries of `x` along `axis` from `start`.
+pub(super) fn slice_axis(x: &Sym, axis: usize, start: usize, len: usize) -> Sym {
+    let mut shape = x.shape().to_vec();
+    let inner = shape[axis + 1..].iter().product::<usize>();
+    let dim = shape[axis];
+    shape[axis] = len;
+    reindex(x, shape, |i| {
+        let (o, rest) = (i / (len * inner), i % (len * inner));
+        (o * dim + start + rest / inner) * inner + rest % inner
+    })
+}
+
+/// `Split`: consecutive slices along `axis`, of the sizes its `split`
+/// input (attribute before opset 13) gives, else equal ones (the last
+/// smaller when `num_outputs` does not divide the dim, as in opset 18).
+pub(super) fn split(_: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+    let x = n.input(0)?;
+    let axis = n.axis_attr(0, x.shape().len())?;
+    let dim = x.shape()[axis];
+    let count = n.proto.output.len();
+    let sizes: Vec<usize> = match (n.opt_input(1), n.attr_ints("split")) {
+        (Some(Sym::Const(c)), _) => const_ints(c).iter().map(|&v| v.max(0) as usize).collect(),
+        (Some(Sym::Dyn(_)), _) => return Err(n.err("split sizes must be a constant")),
+        (None, Some(v)) if !v.is_empty() => v.iter().map(|&v| v.max(0) as usize).collect(),
+        _ => {
+            let each = dim.div_ceil(count.max(1));
+            (0..count).map(|i| each.min(dim.saturating_sub(i * each))).collect()
+        }
+    };
+    if sizes.iter().sum::<usize>() != dim || sizes.len() != count {
+        return Err(n.err(format!("split sizes {sizes:?} do not cover dim {dim} in {count} outputs")));
+    }
+    let mut start = 0;
+    Ok(sizes
+        .iter()
+        .map(|&len| {
+            let part = slice_axis(x, axis, start, len);
+            start += len;
+            part
+        })
+        .collect())
+}

@@ -133,14 +133,19 @@ fn softmax_groups(n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
     Ok(super::window::reduce_groups(x.shape(), &[ax], true).1)
 }
 
-/// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`.
+/// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`. A
+/// masked entry (a constant −∞, see [`super::masked`]) has `e_i = 0` and
+/// takes no part in the max, so an attention mask costs nothing.
 fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Elem, Vec<Elem>, Elem) {
-    let items: Vec<Elem> = group.iter().map(|&i| elem(x, i)).collect();
-    let m = extreme(l, n.index, &items, 1.0);
+    let items: Vec<Elem> = group.iter().map(|&i| resolve(l, elem(x, i))).collect();
+    let is_masked = |e: &Elem| matches!(e, Elem::Const(c) if *c == f64::NEG_INFINITY);
+    let live: Vec<Elem> = items.iter().copied().filter(|e| !is_masked(e)).collect();
+    let m = if live.is_empty() { Elem::Const(0.0) } else { extreme(l, n.index, &live, 1.0) };
     let exps: Vec<Elem> = items
         .iter()
-        .map(|&v| {
-            l.activated(n.index, Affine::diff(v, m), Activation::Lut(LutFn::Exp))
+        .map(|&v| match is_masked(&v) {
+            true => Elem::Const(0.0),
+            false => l.activated(n.index, Affine::diff(v, m), Activation::Lut(LutFn::Exp)),
         })
         .collect();
     let mut sum = Affine::default();
@@ -171,6 +176,10 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
         let (m, _, sum) = shifted_exps(l, n, &x, &group);
         let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(LutFn::Log));
         for &i in &group {
+            if resolve(l, elem(&x, i)) == Elem::Const(f64::NEG_INFINITY) {
+                elems[i] = Elem::Const(f64::NEG_INFINITY);
+                continue;
+            }
             let mut form = Affine::diff(elem(&x, i), m);
             form.add_scaled(&Affine::of(log_sum), -1.0);
             elems[i] = l.element(n.index, form);

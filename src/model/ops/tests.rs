@@ -74,6 +74,13 @@ impl Onnx {
         self
     }
 
+    /// A node with several outputs.
+    pub fn node_n(mut self, op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<AttributeProto>) -> Onnx {
+        self = self.node(op, inputs, outputs[0], attrs);
+        self.nodes.last_mut().unwrap().output = outputs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
     pub fn init(mut self, name: &str, dims: &[i64], data: &[f32]) -> Onnx {
         assert_eq!(dims.iter().product::<i64>() as usize, data.len(), "initializer {name}");
         self.inits.push(TensorProto { name: name.into(), dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), ..Default::default() });
@@ -574,5 +581,47 @@ fn layer_normalization() {
         .init("g", &[6], &weights(&[6], 8))
         .init("b", &[6], &weights(&[6], 9))
         .node("LayerNormalization", &["x", "g", "b"], "y", vec![int("axis", -1)]);
+    check(&m);
+}
+
+#[test]
+fn split_by_sizes_attribute_and_equal_parts() {
+    // Opset 13: sizes as an input; the parts meet again in a product.
+    let m = Onnx::new(&[2, 6])
+        .init_i64("sizes", &[2], &[2, 4])
+        .node_n("Split", &["x", "sizes"], &["a", "b"], vec![int("axis", 1)])
+        .node("ReduceSum", &["b"], "s", vec![int("axes", 1), int("keepdims", 1)]);
+    let m = m.node("Mul", &["a", "s"], "y", vec![]);
+    check(&m);
+    // Opset 11: sizes as an attribute; opset 18: three equal parts by num_outputs.
+    let m = Onnx::new(&[3, 4]).opset(11).node_n("Split", &["x"], &["a", "b"], vec![ints("split", &[1, 2]), int("axis", 0)]).node("Sub", &["b", "a"], "y", vec![]);
+    check(&m);
+    let m = Onnx::new(&[2, 6]).opset(18).node_n("Split", &["x"], &["a", "b", "c"], vec![int("axis", 1), int("num_outputs", 3)]);
+    let m = m.node("Add", &["a", "c"], "y", vec![]);
+    check(&m);
+}
+
+#[test]
+fn attention_masks_of_minus_infinity_or_huge_constants() {
+    // Where(mask, -inf, x) and x + (-1e9) before a softmax: masked entries
+    // get probability exactly 0 and cost no exp.
+    let mask: Vec<f32> = (0..16).map(|i| if i % 4 <= i / 4 { 1.0 } else { 0.0 }).collect();
+    let m = Onnx::new(&[4, 4])
+        .init("mask", &[4, 4], &mask)
+        .init("zero", &[], &[0.0])
+        .init("neg", &[], &[f32::NEG_INFINITY])
+        .node("Equal", &["mask", "zero"], "hide", vec![])
+        .node("Where", &["hide", "neg", "x"], "masked", vec![])
+        .node("Softmax", &["masked"], "y", vec![int("axis", -1)]);
+    let p = check(&m);
+    let exps = p.neurons().filter(|(_, n)| n.act == Activation::Lut(crate::model::LutFn::Exp)).count();
+    // The 10 unmasked entries of the lower triangle, less the first row's
+    // single entry, whose exp(x − max) is exp(0) = 1.
+    assert_eq!(exps, 9);
+    let bias: Vec<f32> = mask.iter().map(|&v| if v == 1.0 { 0.0 } else { -1e9 }).collect();
+    let m = Onnx::new(&[4, 4]).init("bias", &[4, 4], &bias).node("Add", &["x", "bias"], "s", vec![]).node("Softmax", &["s"], "y", vec![int("axis", -1)]);
+    check(&m);
+    let m = Onnx::new(&[4, 4]).init("bias", &[4, 4], &bias).node("Add", &["x", "bias"], "s", vec![]).node("LogSoftmax", &["s"], "l", vec![int("axis", -1)]);
+    let m = m.node("Exp", &["l"], "y", vec![]);
     check(&m);
 }
