@@ -152,7 +152,7 @@ impl Model {
         for (name, c) in folded.tensors {
             syms.insert(name, Sym::Const(c));
         }
-        let mut lowering = ops::Lowering::new(graph, num_inputs);
+        let mut lowering = ops::Lowering::new(graph, num_inputs, onnx::opset(&proto, ""));
         let mut first = 0;
         for input in &inputs {
             let n = tensor::numel(&input.shape);

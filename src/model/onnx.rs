@@ -20,6 +20,17 @@ pub fn read_proto(path: &Path) -> Result<ModelProto, ModelError> {
     Ok(proto)
 }
 
+/// The opset `proto` imports for `domain` (`""` is `ai.onnx`); 1 when it
+/// declares none, as ONNX prescribes.
+pub fn opset(proto: &ModelProto, domain: &str) -> i64 {
+    let default = |d: &str| d.is_empty() || d == "ai.onnx";
+    proto
+        .opset_import
+        .iter()
+        .find(|o| o.domain == domain || (default(domain) && default(&o.domain)))
+        .map_or(1, |o| o.version)
+}
+
 fn root_cause(e: &anyhow::Error) -> String {
     e.chain().last().map(|c| c.to_string()).unwrap_or_else(|| e.to_string())
 }

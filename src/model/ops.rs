@@ -12,6 +12,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod linear;
 mod pwl;
+mod resize;
 mod select;
 mod shape;
 mod smooth;
@@ -30,6 +31,9 @@ pub struct Lowering {
     /// whose only pending read is the node being lowered may be rewritten in
     /// place (see [`Lowering::fresh_single_use`]).
     uses: Vec<usize>,
+    /// The model's opset for the default (`ai.onnx`) domain: op semantics
+    /// that changed between opsets read it, never guess.
+    opset: i64,
 }
 
 /// One node being lowered: its inputs resolved, its attributes at hand.
@@ -172,8 +176,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("GlobalMaxPool", Lower::One(pwl::global_max_pool)),
     ("Greater", Lower::One(select::greater)),
     ("GreaterOrEqual", Lower::One(select::greater_or_equal)),
+    ("GroupNormalization", Lower::One(smooth::group_normalization)),
     ("HardSigmoid", Lower::One(smooth::hard_sigmoid)),
     ("Identity", Lower::One(identity)),
+    ("InstanceNormalization", Lower::One(smooth::instance_normalization)),
     ("LayerNormalization", Lower::One(smooth::layer_normalization)),
     ("LeakyRelu", Lower::One(pwl::leaky_relu)),
     ("Less", Lower::One(select::less)),
@@ -197,6 +203,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("ReduceSum", Lower::One(linear::reduce_sum)),
     ("Relu", Lower::One(pwl::relu)),
     ("Reshape", Lower::One(reshape)),
+    ("Resize", Lower::One(resize::resize)),
     ("Selu", Lower::One(smooth::selu)),
     ("Shape", Lower::One(shape)),
     ("Sigmoid", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid))),
@@ -212,6 +219,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Tile", Lower::One(tile)),
     ("Transpose", Lower::One(transpose)),
     ("Unsqueeze", Lower::One(unsqueeze)),
+    ("Upsample", Lower::One(resize::resize)),
     ("Where", Lower::One(select::where_)),
 ];
 
@@ -224,8 +232,14 @@ pub fn supported_ops() -> Vec<&'static str> {
 }
 
 impl Lowering {
-    /// A lowering of `graph` with `num_inputs` input values.
-    pub fn new(graph: &GraphProto, num_inputs: usize) -> Lowering {
+    /// The `ai.onnx` opset the model declares.
+    pub fn opset(&self) -> i64 {
+        self.opset
+    }
+
+    /// A lowering of `graph` (of a model of `ai.onnx` opset `opset`) with
+    /// `num_inputs` input values.
+    pub fn new(graph: &GraphProto, num_inputs: usize, opset: i64) -> Lowering {
         let mut readers: HashMap<String, usize> = HashMap::new();
         for i in graph.node.iter().flat_map(|n| &n.input).filter(|i| !i.is_empty()) {
             *readers.entry(i.clone()).or_default() += 1;
@@ -233,7 +247,7 @@ impl Lowering {
         for o in &graph.output {
             *readers.entry(o.name.clone()).or_default() += 1;
         }
-        Lowering { values: (0..num_inputs).map(Value::Input).collect(), nodes: vec![], readers, uses: vec![0; num_inputs] }
+        Lowering { values: (0..num_inputs).map(Value::Input).collect(), nodes: vec![], readers, uses: vec![0; num_inputs], opset }
     }
 
     /// Bookkeeping after a node's output `name`: its readers will read it.

@@ -215,56 +215,114 @@ pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     elu_like(l, n, alpha, gamma)
 }
 
-/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on: the squares
-/// are products, `1/√(var + ε)` one table neuron per group, the scaling a
-/// product with it.
+/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on.
 pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let rank = x.shape().len();
     let ax = n.axis_attr(-1, rank)?;
     let eps = n.attr_float("epsilon", 1e-5) as f64;
     let norm_shape = &x.shape()[ax..];
-    let gamma = n.constant(1, "LayerNormalization's scale")?.clone();
-    let beta = match n.opt_input(2) {
-        Some(_) => Some(n.constant(2, "LayerNormalization's bias")?.clone()),
-        None => None,
-    };
-    let param = |t: &ConstTensor, what: &str| -> Result<Vec<usize>, ModelError> {
-        broadcast_shape(&t.shape, norm_shape)
+    let param = |i: usize, what: &str| -> Result<Option<Vec<f64>>, ModelError> {
+        let Some(_) = n.opt_input(i) else { return Ok(None) };
+        let t = n.constant(i, what)?;
+        let idx = broadcast_shape(&t.shape, norm_shape)
             .filter(|s| s == norm_shape)
             .map(|_| broadcast_indices(&t.shape, norm_shape))
-            .ok_or_else(|| n.err(format!("{what} {:?} does not broadcast to {norm_shape:?}", t.shape)))
+            .ok_or_else(|| n.err(format!("{what} {:?} does not broadcast to {norm_shape:?}", t.shape)))?;
+        Ok(Some(idx.iter().map(|&k| t.data[k]).collect()))
     };
-    let gi = param(&gamma, "scale")?;
-    let bi = beta.as_ref().map(|b| param(b, "bias")).transpose()?;
+    let gamma = param(1, "LayerNormalization's scale")?.ok_or_else(|| n.err("missing scale"))?;
+    let beta = param(2, "LayerNormalization's bias")?;
     let axes: Vec<usize> = (ax..rank).collect();
-    let (_, groups) = super::window::reduce_groups(x.shape(), &axes, true);
+    let groups = super::window::reduce_groups(x.shape(), &axes, true).1;
+    let affine = |j: usize, _: usize| (gamma[j], beta.as_ref().map_or(0.0, |b| b[j]));
+    Ok(normalize(l, n.index, &x, &groups, eps, affine))
+}
+
+/// `γ·(x − mean)/√(var + ε) + β` over each group of elements of `x`, with
+/// `(γ, β) = affine(position in group, element)`: the squares are
+/// products, `1/√(var + ε)` one table neuron per group, γ folds into the
+/// centred value and the scaling is one product with it.
+fn normalize(l: &mut Lowering, node: usize, x: &Sym, groups: &[Vec<usize>], eps: f64, affine: impl Fn(usize, usize) -> (f64, f64)) -> Sym {
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in groups {
         let k = group.len() as f64;
         let mut mean = Affine::default();
-        for &i in &group {
-            mean.add_scaled(&Affine::of(elem(&x, i)), 1.0 / k);
+        for &i in group {
+            mean.add_scaled(&Affine::of(elem(x, i)), 1.0 / k);
         }
-        let mean = l.element(n.index, mean);
-        let centred: Vec<Elem> = group
-            .iter()
-            .map(|&i| l.element(n.index, Affine::diff(elem(&x, i), mean)))
-            .collect();
+        let mean = l.element(node, mean);
+        let centred: Vec<Elem> = group.iter().map(|&i| l.element(node, Affine::diff(elem(x, i), mean))).collect();
         let mut var = Affine::constant(eps);
         for &d in &centred {
-            let sq = product(l, n.index, d, d);
+            let sq = product(l, node, d, d);
             var.add_scaled(&Affine::of(sq), 1.0 / k);
         }
-        let rstd = l.activated(n.index, var, Activation::Lut(LutFn::Rsqrt));
+        let rstd = l.activated(node, var, Activation::Lut(LutFn::Rsqrt));
         for (j, (&i, &d)) in group.iter().zip(&centred).enumerate() {
-            let g = gamma.data[gi[j]];
-            let scaled = if g == 1.0 { d } else { l.element(n.index, Affine::of(d).times(g)) };
-            let p = product(l, n.index, scaled, rstd);
-            let mut out = Affine::of(p);
-            out.bias += bi.as_ref().map_or(0.0, |bi| beta.as_ref().expect("bias indices come from it").data[bi[j]]);
-            elems[i] = l.element(n.index, out);
+            let (g, b) = affine(j, i);
+            let scaled = if g == 1.0 { d } else { l.element(node, Affine::of(d).times(g)) };
+            let mut out = Affine::of(product(l, node, scaled, rstd));
+            out.bias += b;
+            elems[i] = l.element(node, out);
         }
     }
-    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+    l.tensor(node, x.shape().to_vec(), elems)
+}
+
+/// The channel of element `i` of an `[N, C, ...]` tensor.
+fn channel_of(shape: &[usize], i: usize) -> usize {
+    (i / shape[2..].iter().product::<usize>()) % shape[1]
+}
+
+/// A per-channel parameter of `[N, C, ...]` (input `i`), `C` values.
+fn channel_param(n: &NodeCtx, i: usize, channels: usize, what: &str) -> Result<Vec<f64>, ModelError> {
+    let t = n.constant(i, what)?;
+    if t.data.len() != channels {
+        return Err(n.err(format!("{what} has {} values for {channels} channels", t.data.len())));
+    }
+    Ok(t.data.clone())
+}
+
+/// InstanceNormalization: each (sample, channel) normalized over its
+/// spatial elements, then scaled and shifted per channel.
+pub(super) fn instance_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let shape = x.shape().to_vec();
+    if shape.len() < 3 {
+        return Err(n.err(format!("expects [N, C, D1, ...], got {shape:?}")));
+    }
+    let eps = n.attr_float("epsilon", 1e-5) as f64;
+    let (scale, bias) = (channel_param(n, 1, shape[1], "scale")?, channel_param(n, 2, shape[1], "B")?);
+    let groups = super::window::reduce_groups(&shape, &(2..shape.len()).collect::<Vec<_>>(), true).1;
+    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
+}
+
+/// GroupNormalization: the channels in `num_groups` groups, each (sample,
+/// group) normalized over its channels' elements; scale and bias per
+/// channel (opset 21) or per group (opset 18).
+pub(super) fn group_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let shape = x.shape().to_vec();
+    if shape.len() < 3 {
+        return Err(n.err(format!("expects [N, C, D1, ...], got {shape:?}")));
+    }
+    let (batch, channels) = (shape[0], shape[1]);
+    let groups_n = n.attr_int("num_groups", 1).max(1) as usize;
+    if channels % groups_n != 0 {
+        return Err(n.err(format!("{channels} channels do not split into {groups_n} groups")));
+    }
+    let eps = n.attr_float("epsilon", 1e-5) as f64;
+    let per_channel = |i: usize, what: &str| -> Result<Vec<f64>, ModelError> {
+        let t = n.constant(i, what)?;
+        match t.data.len() {
+            len if len == channels => Ok(t.data.clone()),
+            len if len == groups_n => Ok((0..channels).map(|c| t.data[c / (channels / groups_n)]).collect()),
+            len => Err(n.err(format!("{what} has {len} values for {channels} channels in {groups_n} groups"))),
+        }
+    };
+    let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
+    let block = (channels / groups_n) * shape[2..].iter().product::<usize>();
+    let groups: Vec<Vec<usize>> = (0..batch * groups_n).map(|g| (g * block..(g + 1) * block).collect()).collect();
+    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
 }

@@ -625,3 +625,53 @@ fn attention_masks_of_minus_infinity_or_huge_constants() {
     let m = m.node("Exp", &["l"], "y", vec![]);
     check(&m);
 }
+
+#[test]
+fn instance_and_group_normalization() {
+    let m = Onnx::new(&[1, 3, 2, 4])
+        .init("s", &[3], &[1.0, 0.5, -2.0])
+        .init("b", &[3], &[0.1, 0.0, -0.3])
+        .node("InstanceNormalization", &["x", "s", "b"], "y", vec![float("epsilon", 1e-3)]);
+    check(&m);
+    // Opset 21: per-channel scale and bias, 2 groups of 2 channels.
+    let m = Onnx::new(&[2, 4, 3])
+        .opset(21)
+        .init("s", &[4], &[1.0, 0.5, -2.0, 1.5])
+        .init("b", &[4], &[0.1, 0.0, -0.3, 0.2])
+        .node("GroupNormalization", &["x", "s", "b"], "y", vec![int("num_groups", 2), float("epsilon", 1e-3)]);
+    check(&m);
+}
+
+#[test]
+fn resize_nearest_and_linear() {
+    // (tract, the reference here, has no cubic mode: the ONNX conformance
+    // run checks it.)
+    let attrs = |mode: &str, transform: &str| vec![string("mode", mode), string("coordinate_transformation_mode", transform)];
+    for (mode, transform) in [
+        ("nearest", "asymmetric"),
+        ("nearest", "half_pixel"),
+        ("linear", "half_pixel"),
+        ("linear", "align_corners"),
+        ("linear", "pytorch_half_pixel"),
+    ] {
+        // Scales 2x and 1.5x on the spatial axes.
+        let m = Onnx::new(&[1, 2, 3, 4])
+            .init("scales", &[4], &[1.0, 1.0, 2.0, 1.5])
+            .node("Resize", &["x", "", "scales"], "y", attrs(mode, transform));
+        check(&m);
+        // Sizes: a downscale, 3x4 to 2x3.
+        let m = Onnx::new(&[1, 2, 3, 4])
+            .init_i64("sizes", &[4], &[1, 2, 2, 3])
+            .node("Resize", &["x", "", "", "sizes"], "y", attrs(mode, transform));
+        check(&m);
+    }
+    // Upsample (opset 9; tract has no typed form of it): nearest by a
+    // scales input, as Resize's asymmetric nearest.
+    let dir = tempfile::tempdir().unwrap();
+    let up = Onnx::new(&[1, 1, 2, 3]).opset(9).init("scales", &[4], &[1.0, 1.0, 2.0, 2.0]).node("Upsample", &["x", "scales"], "y", vec![string("mode", "nearest")]);
+    let up = Model::load(&up.write(dir.path())).unwrap().program;
+    let reference = check(&Onnx::new(&[1, 1, 2, 3]).init("scales", &[4], &[1.0, 1.0, 2.0, 2.0]).node("Resize", &["x", "", "scales"], "y", attrs("nearest", "asymmetric")));
+    let x = sample(6, 3);
+    let (a, b) = (up.eval_f64(&x), reference.eval_f64(&x));
+    assert_eq!(up.outputs.iter().map(|&o| a[o]).collect::<Vec<_>>(), reference.outputs.iter().map(|&o| b[o]).collect::<Vec<_>>());
+}
