@@ -12,6 +12,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod linear;
 mod pwl;
+mod rec;
 mod resize;
 mod select;
 mod shape;
@@ -169,6 +170,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Exp", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Exp))),
     ("Expand", Lower::One(expand)),
     ("Flatten", Lower::One(flatten)),
+    ("GRU", Lower::Many(rec::gru)),
     ("Gather", Lower::One(gather)),
     ("Gelu", Lower::One(smooth::gelu)),
     ("Gemm", Lower::One(gemm)),
@@ -180,6 +182,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("HardSigmoid", Lower::One(smooth::hard_sigmoid)),
     ("Identity", Lower::One(identity)),
     ("InstanceNormalization", Lower::One(smooth::instance_normalization)),
+    ("LSTM", Lower::Many(rec::lstm)),
     ("LayerNormalization", Lower::One(smooth::layer_normalization)),
     ("LeakyRelu", Lower::One(pwl::leaky_relu)),
     ("Less", Lower::One(select::less)),
@@ -196,6 +199,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("PRelu", Lower::One(pwl::prelu)),
     ("Pad", Lower::One(pad)),
     ("Pow", Lower::One(smooth::pow)),
+    ("RNN", Lower::Many(rec::rnn)),
     ("Reciprocal", Lower::One(smooth::reciprocal)),
     ("ReduceMax", Lower::One(pwl::reduce_max)),
     ("ReduceMean", Lower::One(linear::reduce_mean)),

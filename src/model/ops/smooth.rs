@@ -61,7 +61,7 @@ pub(super) fn products(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadcas
     l.tensor(n.index, shape, elems)
 }
 
-fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+pub(super) fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     match (resolve(l, a), resolve(l, b)) {
         (Elem::Const(x), Elem::Const(y)) => Elem::Const(x * y),
         (Elem::Const(c), Elem::Val(v)) | (Elem::Val(v), Elem::Const(c)) => l.element(node, Affine::of(Elem::Val(v)).times(c)),

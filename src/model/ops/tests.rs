@@ -675,3 +675,87 @@ fn resize_nearest_and_linear() {
     let (a, b) = (up.eval_f64(&x), reference.eval_f64(&x));
     assert_eq!(up.outputs.iter().map(|&o| a[o]).collect::<Vec<_>>(), reference.outputs.iter().map(|&o| b[o]).collect::<Vec<_>>());
 }
+
+fn strings(name: &str, v: &[&str]) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: AttributeType::Strings as i32, strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(), ..Default::default() }
+}
+
+/// A recurrent op over x [seq 3, batch 2, input 3], hidden 4, weights
+/// scaled to keep gates off saturation; `y` is output `out` (0: Y,
+/// 1: Y_h, 2: Y_c).
+fn recurrent(op: &str, gates: i64, direction: &str, out: usize, extra: Vec<AttributeProto>, with_init: bool) -> Onnx {
+    let dirs = if direction == "bidirectional" { 2 } else { 1 };
+    let scaled = |dims: &[i64], seed| weights(dims, seed).iter().map(|v| v * 0.6).collect::<Vec<f32>>();
+    let mut m = Onnx::new(&[3, 2, 3])
+        .init("W", &[dirs, gates * 4, 3], &scaled(&[dirs, gates * 4, 3], 21))
+        .init("R", &[dirs, gates * 4, 4], &scaled(&[dirs, gates * 4, 4], 22))
+        .init("B", &[dirs, 2 * gates * 4], &scaled(&[dirs, 2 * gates * 4], 23));
+    let mut ins = vec!["x", "W", "R", "B"];
+    if with_init {
+        m = m.init("h0", &[dirs, 2, 4], &scaled(&[dirs, 2, 4], 24)).init("c0", &[dirs, 2, 4], &scaled(&[dirs, 2, 4], 25));
+        ins.extend(["", "h0"]);
+        if op == "LSTM" {
+            ins.push("c0");
+        }
+    }
+    let outs = ["Y", "Y_h", "Y_c"];
+    let count = if op == "LSTM" { 3 } else { 2 };
+    let mut attrs = vec![int("hidden_size", 4), string("direction", direction)];
+    attrs.extend(extra);
+    m = m.node_n(op, &ins, &outs[..count], attrs);
+    m.node("Identity", &[outs[out]], "y", vec![])
+}
+
+#[test]
+fn lstm_gru_and_rnn_unrolled_like_tract() {
+    // (tract runs direction = "reverse" forwards; the test below checks
+    // it against the forward op on the time-reversed input.)
+    for direction in ["forward", "bidirectional"] {
+        for out in 0..3 {
+            check(&recurrent("LSTM", 4, direction, out, vec![], out == 2));
+        }
+        for out in 0..2 {
+            check(&recurrent("GRU", 3, direction, out, vec![], out == 1));
+            check(&recurrent("RNN", 1, direction, out, vec![], out == 1));
+        }
+    }
+    check(&recurrent("GRU", 3, "forward", 0, vec![int("linear_before_reset", 1)], true));
+    // Other activations: tract reads none but the defaults, so ours are
+    // checked against the float program (and by the conformance run).
+    let dir = tempfile::tempdir().unwrap();
+    let relu = Model::load(&recurrent("RNN", 1, "forward", 1, vec![strings("activations", &["Relu"])], false).write(dir.path())).unwrap().program;
+    assert!(relu.neurons().any(|(_, n)| n.act == Activation::Relu));
+}
+
+#[test]
+fn reverse_recurrence_is_forward_on_the_reversed_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |m: Onnx, name: &str| Model::load(&m.write(&dir.path().join(name).tap_dir())).unwrap().program;
+    for (op, gates) in [("LSTM", 4), ("GRU", 3), ("RNN", 1)] {
+        let fwd = load(recurrent(op, gates, "forward", 0, vec![], false), "f");
+        let rev = load(recurrent(op, gates, "reverse", 0, vec![], false), "r");
+        let x = sample(18, 5);
+        // x is [3 steps, 2, 3]: reverse the steps.
+        let x_rev: Vec<f64> = (0..3).rev().flat_map(|t| x[t * 6..t * 6 + 6].to_vec()).collect();
+        let (a, b) = (rev.eval_f64(&x), fwd.eval_f64(&x_rev));
+        let ya: Vec<f64> = rev.outputs.iter().map(|&o| a[o]).collect();
+        let yb: Vec<f64> = fwd.outputs.iter().map(|&o| b[o]).collect();
+        // Y is [3 steps, 1, 2, 4]: the forward run's steps, reversed.
+        let yb_rev: Vec<f64> = (0..3).rev().flat_map(|t| yb[t * 8..t * 8 + 8].to_vec()).collect();
+        for (p, q) in ya.iter().zip(&yb_rev) {
+            assert!((p - q).abs() < 1e-12, "{op}: {p} vs {q}");
+        }
+    }
+}
+
+trait TapDir {
+    fn tap_dir(&self) -> std::path::PathBuf;
+}
+
+impl TapDir for std::path::PathBuf {
+    /// The folder, created.
+    fn tap_dir(&self) -> std::path::PathBuf {
+        std::fs::create_dir_all(self).unwrap();
+        self.clone()
+    }
+}
