@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod linear;
+mod ml;
 mod pwl;
 mod rec;
 mod resize;
@@ -84,6 +85,29 @@ impl NodeCtx<'_> {
         self.attr(name).map(|a| a.ints.clone())
     }
 
+    /// A float list attribute (empty when absent).
+    fn attr_floats(&self, name: &str) -> Vec<f64> {
+        self.attr(name).map(|a| a.floats.iter().map(|&v| v as f64).collect()).unwrap_or_default()
+    }
+
+    /// A string list attribute (empty when absent).
+    fn attr_strings(&self, name: &str) -> Vec<String> {
+        self.attr(name).map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()).unwrap_or_default()
+    }
+
+    /// A string attribute, or `default`.
+    fn attr_str(&self, name: &str, default: &str) -> String {
+        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_else(|| default.to_string())
+    }
+
+    /// A list attribute that must have `len` entries (`what` names it).
+    fn expect_len<T>(&self, v: Vec<T>, len: usize, what: &str) -> Result<Vec<T>, ModelError> {
+        if v.len() != len {
+            return Err(self.err(format!("{what} has {} entries, expected {len}", v.len())));
+        }
+        Ok(v)
+    }
+
     /// An ONNX axis (negative counts from the end) as an index into `rank`
     /// dims.
     fn axis_index(&self, axis: i64, rank: usize) -> Result<usize, ModelError> {
@@ -153,8 +177,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Abs", Lower::One(pwl::abs)),
     ("Add", Lower::One(add)),
     ("ArgMax", Lower::One(select::arg_max)),
+    ("ArrayFeatureExtractor", Lower::One(ml::array_feature_extractor)),
     ("AveragePool", Lower::One(linear::average_pool)),
     ("BatchNormalization", Lower::One(linear::batch_normalization)),
+    ("Binarizer", Lower::One(ml::binarizer)),
     ("Cast", Lower::One(identity)),
     ("Clip", Lower::One(pwl::clip)),
     ("Concat", Lower::One(concat)),
@@ -187,6 +213,8 @@ pub const OPS: &[(&str, Lower)] = &[
     ("LeakyRelu", Lower::One(pwl::leaky_relu)),
     ("Less", Lower::One(select::less)),
     ("LessOrEqual", Lower::One(select::less_or_equal)),
+    ("LinearClassifier", Lower::Many(ml::linear_classifier)),
+    ("LinearRegressor", Lower::One(ml::linear_regressor)),
     ("Log", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Log))),
     ("LogSoftmax", Lower::One(smooth::log_softmax)),
     ("MatMul", Lower::One(matmul)),
@@ -196,6 +224,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Min", Lower::One(pwl::min)),
     ("Mul", Lower::One(mul)),
     ("Neg", Lower::One(linear::neg)),
+    ("Normalizer", Lower::One(ml::normalizer)),
     ("PRelu", Lower::One(pwl::prelu)),
     ("Pad", Lower::One(pad)),
     ("Pow", Lower::One(smooth::pow)),
@@ -208,6 +237,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Relu", Lower::One(pwl::relu)),
     ("Reshape", Lower::One(reshape)),
     ("Resize", Lower::One(resize::resize)),
+    ("Scaler", Lower::One(ml::scaler)),
     ("Selu", Lower::One(smooth::selu)),
     ("Shape", Lower::One(shape)),
     ("Sigmoid", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid))),
@@ -222,6 +252,8 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Tanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tanh))),
     ("Tile", Lower::One(tile)),
     ("Transpose", Lower::One(transpose)),
+    ("TreeEnsembleClassifier", Lower::Many(ml::tree_ensemble_classifier)),
+    ("TreeEnsembleRegressor", Lower::One(ml::tree_ensemble_regressor)),
     ("Unsqueeze", Lower::One(unsqueeze)),
     ("Upsample", Lower::One(resize::resize)),
     ("Where", Lower::One(select::where_)),

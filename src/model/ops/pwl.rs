@@ -227,16 +227,19 @@ pub(super) fn prelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 pub(super) fn abs(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let elems = (0..numel(x.shape()))
-        .map(|o| match resolve(l, elem(&x, o)) {
-            Elem::Const(v) => Elem::Const(v.abs()),
-            Elem::Val(id) => {
-                let r = l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Relu);
-                l.element(n.index, Affine { terms: vec![(r, 2.0), (id, -1.0)], bias: 0.0 })
-            }
-        })
-        .collect();
+    let elems = (0..numel(x.shape())).map(|o| abs_elem(l, n.index, elem(&x, o))).collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `|x| = 2·relu(x) − x`.
+pub(super) fn abs_elem(l: &mut Lowering, node: usize, x: Elem) -> Elem {
+    match resolve(l, x) {
+        Elem::Const(v) => Elem::Const(v.abs()),
+        Elem::Val(id) => {
+            let r = l.neuron(node, Affine::of(Elem::Val(id)), Activation::Relu);
+            l.element(node, Affine { terms: vec![(r, 2.0), (id, -1.0)], bias: 0.0 })
+        }
+    }
 }
 
 /// Max over each window; padding cells are ignored (ONNX pads with −∞).

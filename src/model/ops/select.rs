@@ -135,21 +135,80 @@ pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
         .iter()
         .map(|g| {
             let items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
-            let m = extreme(l, n.index, &items, 1.0);
-            let mut index = Affine::default();
-            let mut seen: Option<Elem> = None;
-            for &v in &items[..items.len() - 1] {
-                let hit = step(l, n.index, Affine::diff(v, m));
-                let now = match seen {
-                    None => hit,
-                    Some(s) => or(l, n.index, s, hit),
-                };
-                index.bias += 1.0;
-                index.add_scaled(&Affine::of(now), -1.0);
-                seen = Some(now);
-            }
-            l.element(n.index, index)
+            first_max_index(l, n.index, &items)
         })
         .collect();
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// The index of the first maximum of `items` (not empty).
+pub(super) fn first_max_index(l: &mut Lowering, node: usize, items: &[Elem]) -> Elem {
+    let items: Vec<Elem> = items.iter().map(|&e| resolve(l, e)).collect();
+    let m = extreme(l, node, &items, 1.0);
+    let mut index = Affine::default();
+    let mut seen: Option<Elem> = None;
+    for &v in &items[..items.len() - 1] {
+        let hit = step(l, node, Affine::diff(v, m));
+        let now = match seen {
+            None => hit,
+            Some(s) => or(l, node, s, hit),
+        };
+        index.bias += 1.0;
+        index.add_scaled(&Affine::of(now), -1.0);
+        seen = Some(now);
+    }
+    l.element(node, index)
+}
+
+/// Above this many entries, a gather by a dynamic index is refused: it
+/// costs one step neuron per entry.
+const MAX_DYNAMIC_GATHER: usize = 4096;
+
+/// The indicators `ge_i = [idx ≥ i]` (`i = 1 .. len − 1`) of a dynamic
+/// integer index: `step(idx − i + ½)`, exact on the integer index.
+pub(super) fn index_steps(l: &mut Lowering, node: usize, idx: Elem, len: usize) -> Vec<Elem> {
+    (1..len)
+        .map(|i| {
+            let mut f = Affine::of(idx);
+            f.bias -= i as f64 - 0.5;
+            step(l, node, f)
+        })
+        .collect()
+}
+
+/// `table[idx]` for a dynamic integer index, from its steps (see
+/// [`index_steps`]): `table[0] + Σ (table[i] − table[i−1])·ge_i`. An
+/// index outside `[0, len)` reads the nearer end.
+pub(super) fn lookup_const(l: &mut Lowering, node: usize, steps: &[Elem], table: &[f64]) -> Elem {
+    let mut f = Affine::constant(table[0]);
+    for (i, &ge) in steps.iter().enumerate() {
+        f.add_scaled(&Affine::of(ge), table[i + 1] - table[i]);
+    }
+    l.element(node, f)
+}
+
+/// Gather from a constant tensor by dynamic indices (a class label from an
+/// ArgMax, say): one set of index steps per index element, one neuron per
+/// output element.
+pub(super) fn gather_by_dynamic_index(l: &mut Lowering, n: &NodeCtx, data: &ConstTensor, idx: &DynTensor, axis: usize) -> Result<Sym, ModelError> {
+    let s = &data.shape;
+    let dim = s[axis];
+    if dim == 0 || dim > MAX_DYNAMIC_GATHER {
+        return Err(n.err(format!("a gather by a dynamic index needs 1 to {MAX_DYNAMIC_GATHER} entries along the axis, not {dim}")));
+    }
+    let (outer, inner, ni) = (numel(&s[..axis]), numel(&s[axis + 1..]), idx.ids.len());
+    let steps: Vec<Vec<Elem>> = idx.ids.iter().map(|&id| index_steps(l, n.index, resolve(l, Elem::Val(id)), dim)).collect();
+    let mut elems = Vec::with_capacity(outer * ni * inner);
+    for a in 0..outer {
+        for st in &steps {
+            for k in 0..inner {
+                let table: Vec<f64> = (0..dim).map(|i| data.data[(a * dim + i) * inner + k]).collect();
+                elems.push(lookup_const(l, n.index, st, &table));
+            }
+        }
+    }
+    let mut shape = s[..axis].to_vec();
+    shape.extend(&idx.shape);
+    shape.extend(&s[axis + 1..]);
     Ok(l.tensor(n.index, shape, elems))
 }

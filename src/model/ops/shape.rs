@@ -288,11 +288,14 @@ pub(super) fn pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 }
 
 /// Gather with constant indices: a re-indexing along `axis`.
-pub(super) fn gather(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+pub(super) fn gather(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let idx = n.constant(1, "Gather's indices")?;
     let s = x.shape().to_vec();
     let axis = n.axis_attr(0, s.len())?;
+    if let (Sym::Const(data), Sym::Dyn(idx)) = (x, n.input(1)?) {
+        return super::select::gather_by_dynamic_index(l, n, data, idx, axis);
+    }
+    let idx = n.constant(1, "Gather's indices (of a dynamic tensor)")?;
     let d = s[axis] as i64;
     let ind: Vec<usize> = const_ints(idx)
         .iter()

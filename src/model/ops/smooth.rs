@@ -81,7 +81,7 @@ pub(super) fn quotients(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadca
     l.tensor(n.index, shape, elems)
 }
 
-fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+pub(super) fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     let as_value = |l: &mut Lowering, e: Elem| match resolve(l, e) {
         Elem::Val(id) => id,
         Elem::Const(c) => l.push_neuron(Neuron::affine(vec![], c, Activation::Identity, node)),
@@ -325,4 +325,56 @@ pub(super) fn group_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     let block = (channels / groups_n) * shape[2..].iter().product::<usize>();
     let groups: Vec<Vec<usize>> = (0..batch * groups_n).map(|g| (g * block..(g + 1) * block).collect()).collect();
     Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
+}
+
+/// The `post_transform` of the `ai.onnx.ml` classifiers and regressors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum PostTransform {
+    None,
+    Softmax,
+    Logistic,
+    SoftmaxZero,
+}
+
+impl PostTransform {
+    pub(super) fn parse(n: &NodeCtx) -> Result<PostTransform, ModelError> {
+        Ok(match n.attr_str("post_transform", "NONE").as_str() {
+            "NONE" => PostTransform::None,
+            "SOFTMAX" => PostTransform::Softmax,
+            "LOGISTIC" => PostTransform::Logistic,
+            "SOFTMAX_ZERO" => PostTransform::SoftmaxZero,
+            other => return Err(n.err(format!("post_transform {other} is not supported (NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO are)"))),
+        })
+    }
+}
+
+/// `scores` after `post`: as they are, a softmax (SOFTMAX_ZERO: entries
+/// that are exactly 0 stay 0, which for fixed-point scores means the
+/// constant zeros), or a logistic of each.
+pub(super) fn normalize_scores(l: &mut Lowering, node: usize, scores: &[Elem], post: PostTransform) -> Vec<Elem> {
+    match post {
+        PostTransform::None => scores.to_vec(),
+        PostTransform::Logistic => scores.iter().map(|&s| l.activated(node, Affine::of(s), Activation::Lut(LutFn::Sigmoid))).collect(),
+        PostTransform::Softmax | PostTransform::SoftmaxZero => {
+            let zero_stays = post == PostTransform::SoftmaxZero;
+            let live: Vec<Elem> = scores.iter().map(|&s| resolve(l, s)).filter(|e| !(zero_stays && *e == Elem::Const(0.0))).collect();
+            if live.is_empty() {
+                return scores.to_vec();
+            }
+            let m = extreme(l, node, &live, 1.0);
+            let exps: Vec<Option<Elem>> = scores
+                .iter()
+                .map(|&s| match zero_stays && resolve(l, s) == Elem::Const(0.0) {
+                    true => None,
+                    false => Some(l.activated(node, Affine::diff(s, m), Activation::Lut(LutFn::Exp))),
+                })
+                .collect();
+            let mut sum = Affine::default();
+            for e in exps.iter().flatten() {
+                sum.add_scaled(&Affine::of(*e), 1.0);
+            }
+            let sum = l.element(node, sum);
+            exps.into_iter().map(|e| e.map_or(Elem::Const(0.0), |e| quotient(l, node, e, sum))).collect()
+        }
+    }
 }
