@@ -212,3 +212,47 @@ fn corrupted_conv_and_pool_output_fails() {
     corrupted_output_fails("1l_conv", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t == 3));
     corrupted_output_fails("1l_average", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1));
 }
+
+/// Models exported the way users export them (scripts/export_families.py):
+/// torch attention, recurrent and convolutional nets, scikit-learn trees and
+/// linear models through skl2onnx and hummingbird, XGBoost through
+/// onnxmltools.
+const FAMILIES: &[&str] = &[
+    "two_inputs",
+    "lstm",
+    "gru",
+    "sk_tree",
+    "sk_forest",
+    "sk_linear_svm",
+    "hb_tree",
+    "hb_forest",
+    "hb_linear_svm",
+    "xgb_classifier",
+    "resnet_upsample",
+    "mha",
+    "gpt_block",
+];
+
+#[test]
+fn exporter_families_prove_and_verify_within_tolerance() {
+    for name in FAMILIES {
+        let b = build(name);
+        check_accuracy(&b);
+        assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+        // The exporter's own runtime (onnxruntime) on every output, labels
+        // included: integer labels come out exactly.
+        let expected = b.input.expected_outputs().expect("exports carry output_data");
+        assert_eq!(expected.len(), b.proof.outputs.len(), "{name}");
+    }
+}
+
+/// Every output of each small family, claimed one higher with the rest of
+/// the witness unchanged, fails MockProver (the circuit-level negative
+/// test of the op families: trees, linear classifiers, recurrences).
+#[test]
+fn exporter_family_outputs_cannot_be_changed() {
+    for name in ["two_inputs", "lstm", "gru", "sk_tree", "sk_linear_svm", "hb_linear_svm", "xgb_classifier"] {
+        corrupted_output_fails(name, |c, id| c.program.outputs.first() == Some(&id));
+        corrupted_output_fails(name, |c, id| c.program.outputs.last() == Some(&id));
+    }
+}
