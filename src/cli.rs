@@ -197,6 +197,24 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Run the ONNX backend node tests (the `onnx` package's onnx/backend/test/data/node) the
+    /// way a user's model runs: the first graph input is the model input, the others become
+    /// weights; compile, run the integer forward pass, compare with the expected outputs within
+    /// the documented tolerance, and check small circuits with MockProver. Prints one row per
+    /// test and a per-op summary of the ops the op table claims.
+    Conformance {
+        /// The node-test folder (default: $ZKML_ONNX_NODE_TESTS, else onnx in .tools/venv).
+        dir: Option<PathBuf>,
+        /// Only tests whose name contains one of these, e.g. --only lstm,gru.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Skip the MockProver check.
+        #[arg(long)]
+        no_mock: bool,
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Run one model of a suite and print its row as JSON (used by `suite`).
     #[command(hide = true)]
     SuiteOne {
@@ -480,6 +498,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
+        Command::Conformance { dir, only, no_mock, json } => {
+            let dir = dir.or_else(crate::conformance::default_node_dir).context("no node-test folder: pass DIR or run scripts/setup-python.sh")?;
+            let rows = crate::conformance::run(&dir, &only, !no_mock)?;
+            print_conformance(&rows);
+            if let Some(path) = json {
+                crate::artifact::write_json(&path, &rows)?;
+            }
+        }
         Command::SuiteOne { model, max_k } => println!("{}", serde_json::to_string(&crate::suite::one(&model, max_k))?),
         Command::Bench { models, json, aggregate, k, .. } if !aggregate.is_empty() => {
             let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
@@ -527,6 +553,25 @@ fn summarize_names(names: &[String]) -> String {
         .map(|(base, _, len)| if len == 0 { base } else { format!("{base}[0..{len}]") })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn print_conformance(rows: &[crate::conformance::Row]) {
+    use crate::conformance::Status;
+    println!("{:<48} {:<24} {:>3} {:>9} {:>9}  status", "test", "op", "k", "err", "tol");
+    for r in rows {
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let status = match &r.status {
+            Status::Pass => "pass".to_string(),
+            Status::Fail(why) => format!("FAIL: {why}"),
+            Status::Excluded(rule) => format!("excluded: {}", rule.rule()),
+            Status::Unsupported(op) => format!("unsupported op {op}"),
+        };
+        let k = r.k.map_or("-".to_string(), |k| k.to_string());
+        println!("{:<48} {:<24} {k:>3} {:>9} {:>9}  {status}", r.test, r.op.chars().take(24).collect::<String>(), f(r.max_err), f(r.tolerance));
+    }
+    let summary = crate::conformance::summary(rows);
+    let (p, f, x) = summary.iter().fold((0, 0, 0), |a, s| (a.0 + s.1, a.1 + s.2, a.2 + s.3));
+    println!("claimed ops: {} ops, {p} tests pass, {f} fail, {x} excluded by rule", summary.len());
 }
 
 pub fn format_floats(v: &[f64]) -> String {

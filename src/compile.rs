@@ -190,7 +190,8 @@ pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, o
     compile_model(Model::load(model_path)?, samples, opts, out_dir)
 }
 
-fn compile_model(model: Model, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+/// Compile a loaded model, calibrated on `samples`, into `out_dir`.
+pub fn compile_model(model: Model, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
     opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model_path = model.path.clone();
     let model_path = model_path.as_path();

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod circuit;
 pub mod cli;
 pub mod compile;
+pub mod conformance;
 pub mod eth;
 pub mod evm;
 pub mod model;

@@ -24,6 +24,11 @@ pub enum ModelError {
     UnsupportedOp { op: String, node: String, supported: String, hint: String },
     #[error("ONNX op '{op}' at node '{node}': {reason}")]
     Op { op: String, node: String, reason: String },
+    /// A lowering reads input `index` as structure (a shape, index, axis
+    /// or weight), and the model feeds it a value that depends on the
+    /// input.
+    #[error("ONNX op '{op}' at node '{node}': {what} must be a constant (it fixes the circuit's structure; here it depends on the model input)")]
+    NotConstant { op: String, node: String, what: String, index: usize },
     #[error("model graph: {0}")]
     Graph(String),
     #[error("input: {0}")]

@@ -35,7 +35,8 @@ fn root_cause(e: &anyhow::Error) -> String {
     e.chain().last().map(|c| c.to_string()).unwrap_or_else(|| e.to_string())
 }
 
-/// Decode an initializer or Constant tensor into f64 values.
+/// Decode an initializer, Constant or test-data tensor into f64 values:
+/// every numeric and boolean element type.
 pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
     if t.data_location == Some(1) {
         return Err(format!("tensor '{}' uses external data, which is not supported", t.name));
@@ -45,25 +46,36 @@ pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| format!("tensor '{}' has negative dim {d}", t.name)))
         .collect::<Result<_, _>>()?;
-    let n: usize = shape.iter().product();
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| format!("tensor '{}' has an impossible shape {shape:?}", t.name))?;
     let raw = &t.raw_data;
+    macro_rules! le {
+        ($ty:ty) => {
+            raw.chunks_exact(std::mem::size_of::<$ty>()).map(|b| <$ty>::from_le_bytes(b.try_into().unwrap()) as f64).collect()
+        };
+    }
+    let has_raw = !raw.is_empty();
     let data: Vec<f64> = match DataType::try_from(t.data_type) {
-        Ok(DataType::Float) if !raw.is_empty() => {
-            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64).collect()
-        }
+        Ok(DataType::Float) if has_raw => le!(f32),
         Ok(DataType::Float) => t.float_data.iter().map(|&v| v as f64).collect(),
-        Ok(DataType::Double) if !raw.is_empty() => {
-            raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
-        }
+        Ok(DataType::Double) if has_raw => le!(f64),
         Ok(DataType::Double) => t.double_data.clone(),
-        Ok(DataType::Int64) if !raw.is_empty() => {
-            raw.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64).collect()
-        }
+        Ok(DataType::Float16) if has_raw => raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f64()).collect(),
+        Ok(DataType::Float16) => t.int32_data.iter().map(|&v| f16::from_bits(v as u16).to_f64()).collect(),
+        Ok(DataType::Int64) if has_raw => le!(i64),
         Ok(DataType::Int64) => t.int64_data.iter().map(|&v| v as f64).collect(),
-        Ok(DataType::Int32) if !raw.is_empty() => {
-            raw.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap()) as f64).collect()
+        Ok(DataType::Uint64) if has_raw => le!(u64),
+        Ok(DataType::Uint64) => t.uint64_data.iter().map(|&v| v as f64).collect(),
+        Ok(DataType::Int32) if has_raw => le!(i32),
+        Ok(DataType::Uint32) if has_raw => le!(u32),
+        Ok(DataType::Int16) if has_raw => le!(i16),
+        Ok(DataType::Uint16) if has_raw => le!(u16),
+        Ok(DataType::Int8) if has_raw => le!(i8),
+        Ok(DataType::Uint8) | Ok(DataType::Bool) if has_raw => raw.iter().map(|&b| b as f64).collect(),
+        // Small integer types and booleans live in int32_data otherwise.
+        Ok(DataType::Int32 | DataType::Int16 | DataType::Uint16 | DataType::Int8 | DataType::Uint8 | DataType::Bool) => {
+            t.int32_data.iter().map(|&v| v as f64).collect()
         }
-        Ok(DataType::Int32) => t.int32_data.iter().map(|&v| v as f64).collect(),
+        Ok(DataType::Uint32) => t.uint64_data.iter().map(|&v| v as f64).collect(),
         other => return Err(format!("tensor '{}' has unsupported data type {other:?}", t.name)),
     };
     if data.len() != n {

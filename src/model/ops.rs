@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 mod linear;
+mod logic;
 mod ml;
 mod pwl;
 mod rec;
@@ -133,7 +134,7 @@ impl NodeCtx<'_> {
     fn constant(&self, i: usize, what: &str) -> Result<&ConstTensor, ModelError> {
         match self.input(i)? {
             Sym::Const(c) => Ok(c),
-            Sym::Dyn(_) => Err(self.err(format!("{what} must be a constant"))),
+            Sym::Dyn(_) => Err(ModelError::NotConstant { op: self.proto.op_type.clone(), node: self.proto.name.clone(), what: what.into(), index: i }),
         }
     }
 }
@@ -175,27 +176,40 @@ impl Lower {
 /// ONNX op type -> lowering. Keep sorted by name.
 pub const OPS: &[(&str, Lower)] = &[
     ("Abs", Lower::One(pwl::abs)),
+    ("Acos", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acos))),
+    ("Acosh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acosh))),
     ("Add", Lower::One(add)),
+    ("And", Lower::One(logic::and)),
     ("ArgMax", Lower::One(select::arg_max)),
+    ("ArgMin", Lower::One(select::arg_min)),
     ("ArrayFeatureExtractor", Lower::One(ml::array_feature_extractor)),
+    ("Asin", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asin))),
+    ("Asinh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asinh))),
+    ("Atan", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atan))),
+    ("Atanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atanh))),
     ("AveragePool", Lower::One(linear::average_pool)),
     ("BatchNormalization", Lower::One(linear::batch_normalization)),
     ("Binarizer", Lower::One(ml::binarizer)),
     ("Cast", Lower::One(identity)),
+    ("Ceil", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Ceil))),
+    ("Celu", Lower::One(smooth::celu)),
     ("Clip", Lower::One(pwl::clip)),
     ("Concat", Lower::One(concat)),
     ("Constant", Lower::One(constant)),
     ("ConstantOfShape", Lower::One(constant_of_shape)),
     ("Conv", Lower::One(linear::conv)),
     ("ConvTranspose", Lower::One(linear::conv_transpose)),
+    ("Cos", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Cos))),
+    ("Cosh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Cosh))),
     ("Div", Lower::One(div)),
-    ("Dropout", Lower::One(identity)),
+    ("Dropout", Lower::Many(dropout)),
     ("Elu", Lower::One(smooth::elu)),
     ("Equal", Lower::One(select::equal)),
     ("Erf", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Erf))),
     ("Exp", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Exp))),
     ("Expand", Lower::One(expand)),
     ("Flatten", Lower::One(flatten)),
+    ("Floor", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Floor))),
     ("GRU", Lower::Many(rec::gru)),
     ("Gather", Lower::One(gather)),
     ("Gelu", Lower::One(smooth::gelu)),
@@ -206,10 +220,11 @@ pub const OPS: &[(&str, Lower)] = &[
     ("GreaterOrEqual", Lower::One(select::greater_or_equal)),
     ("GroupNormalization", Lower::One(smooth::group_normalization)),
     ("HardSigmoid", Lower::One(smooth::hard_sigmoid)),
+    ("HardSwish", Lower::One(smooth::hard_swish)),
     ("Identity", Lower::One(identity)),
     ("InstanceNormalization", Lower::One(smooth::instance_normalization)),
     ("LSTM", Lower::Many(rec::lstm)),
-    ("LayerNormalization", Lower::One(smooth::layer_normalization)),
+    ("LayerNormalization", Lower::Many(smooth::layer_normalization)),
     ("LeakyRelu", Lower::One(pwl::leaky_relu)),
     ("Less", Lower::One(select::less)),
     ("LessOrEqual", Lower::One(select::less_or_equal)),
@@ -222,9 +237,12 @@ pub const OPS: &[(&str, Lower)] = &[
     ("MaxPool", Lower::One(pwl::max_pool)),
     ("Mean", Lower::One(linear::mean)),
     ("Min", Lower::One(pwl::min)),
+    ("Mish", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Mish))),
     ("Mul", Lower::One(mul)),
     ("Neg", Lower::One(linear::neg)),
     ("Normalizer", Lower::One(ml::normalizer)),
+    ("Not", Lower::One(logic::not)),
+    ("Or", Lower::One(logic::or)),
     ("PRelu", Lower::One(pwl::prelu)),
     ("Pad", Lower::One(pad)),
     ("Pow", Lower::One(smooth::pow)),
@@ -237,19 +255,27 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Relu", Lower::One(pwl::relu)),
     ("Reshape", Lower::One(reshape)),
     ("Resize", Lower::One(resize::resize)),
+    ("Round", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Round))),
     ("Scaler", Lower::One(ml::scaler)),
     ("Selu", Lower::One(smooth::selu)),
     ("Shape", Lower::One(shape)),
+    ("Shrink", Lower::One(logic::shrink)),
     ("Sigmoid", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid))),
+    ("Sign", Lower::One(logic::sign)),
+    ("Sin", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sin))),
+    ("Sinh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sinh))),
     ("Slice", Lower::One(slice)),
     ("Softmax", Lower::One(smooth::softmax)),
     ("Softplus", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softplus))),
+    ("Softsign", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softsign))),
     ("Split", Lower::Many(split)),
     ("Sqrt", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sqrt))),
     ("Squeeze", Lower::One(squeeze)),
     ("Sub", Lower::One(sub)),
     ("Sum", Lower::One(linear::sum)),
+    ("Tan", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tan))),
     ("Tanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tanh))),
+    ("ThresholdedRelu", Lower::One(smooth::thresholded_relu)),
     ("Tile", Lower::One(tile)),
     ("Transpose", Lower::One(transpose)),
     ("TreeEnsembleClassifier", Lower::Many(ml::tree_ensemble_classifier)),
@@ -257,6 +283,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Unsqueeze", Lower::One(unsqueeze)),
     ("Upsample", Lower::One(resize::resize)),
     ("Where", Lower::One(select::where_)),
+    ("Xor", Lower::One(logic::xor)),
 ];
 
 pub fn lookup(op_type: &str) -> Option<Lower> {
@@ -356,6 +383,13 @@ impl Lowering {
 
 fn identity(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     Ok(n.input(0)?.clone())
+}
+
+/// Dropout at inference: the input, and a mask of ones.
+fn dropout(_: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+    let x = n.input(0)?.clone();
+    let mask = Sym::Const(ConstTensor { shape: x.shape().to_vec(), data: vec![1.0; numel(x.shape())] });
+    Ok(vec![x, mask])
 }
 
 fn constant(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {

@@ -53,6 +53,28 @@ pub enum LutFn {
     Softplus,
     /// `1/√x`, for LayerNormalization.
     Rsqrt,
+    /// `x^e` for a constant exponent, held as the bits of the f64 (so the
+    /// enum stays `Eq` and `Ord`); NaN where undefined (a negative base).
+    Pow(u64),
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    /// `x·tanh(softplus(x))`.
+    Mish,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `round(x)`, halves to even (ONNX Round).
+    Round,
+    Floor,
+    Ceil,
 }
 
 impl LutFn {
@@ -68,7 +90,29 @@ impl LutFn {
             LutFn::Sqrt => x.sqrt(),
             LutFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
             LutFn::Rsqrt => 1.0 / x.sqrt(),
+            LutFn::Pow(e) => x.powf(f64::from_bits(e)),
+            LutFn::Sin => x.sin(),
+            LutFn::Cos => x.cos(),
+            LutFn::Tan => x.tan(),
+            LutFn::Asin => x.asin(),
+            LutFn::Acos => x.acos(),
+            LutFn::Atan => x.atan(),
+            LutFn::Sinh => x.sinh(),
+            LutFn::Cosh => x.cosh(),
+            LutFn::Asinh => x.asinh(),
+            LutFn::Acosh => x.acosh(),
+            LutFn::Atanh => x.atanh(),
+            LutFn::Mish => x * LutFn::Softplus.apply(x).tanh(),
+            LutFn::Softsign => x / (1.0 + x.abs()),
+            LutFn::Round => x.round_ties_even(),
+            LutFn::Floor => x.floor(),
+            LutFn::Ceil => x.ceil(),
         }
+    }
+
+    /// `x^e` as a table function.
+    pub fn pow(e: f64) -> LutFn {
+        LutFn::Pow(e.to_bits())
     }
 }
 

@@ -123,19 +123,33 @@ fn or(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     }
 }
 
-/// Index of the first maximum along `axis` (select_last_index = 0).
+/// Index of the first (or, with `select_last_index`, the last) maximum
+/// along `axis`.
 pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    arg_extreme(l, n, 1.0)
+}
+
+/// As [`arg_max`], of the minimum.
+pub(super) fn arg_min(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    arg_extreme(l, n, -1.0)
+}
+
+fn arg_extreme(l: &mut Lowering, n: &NodeCtx, s: f64) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    if n.attr_int("select_last_index", 0) != 0 {
-        return Err(n.err("select_last_index = 1 is not supported"));
-    }
+    let last = n.attr_int("select_last_index", 0) != 0;
     let ax = n.axis_attr(0, x.shape().len())?;
     let (shape, groups) = reduce_groups(x.shape(), &[ax], n.attr_int("keepdims", 1) != 0);
     let elems = groups
         .iter()
         .map(|g| {
-            let items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
-            first_max_index(l, n.index, &items)
+            let mut items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
+            if !last {
+                return first_extreme_index(l, n.index, &items, s);
+            }
+            // The last extreme is the first one of the reversed items.
+            items.reverse();
+            let from_end = first_extreme_index(l, n.index, &items, s);
+            l.element(n.index, Affine::diff(Elem::Const(items.len() as f64 - 1.0), from_end))
         })
         .collect();
     Ok(l.tensor(n.index, shape, elems))
@@ -143,12 +157,17 @@ pub(super) fn arg_max(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
 
 /// The index of the first maximum of `items` (not empty).
 pub(super) fn first_max_index(l: &mut Lowering, node: usize, items: &[Elem]) -> Elem {
+    first_extreme_index(l, node, items, 1.0)
+}
+
+/// The index of the first maximum (`s = 1`) or minimum (`s = −1`).
+fn first_extreme_index(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Elem {
     let items: Vec<Elem> = items.iter().map(|&e| resolve(l, e)).collect();
-    let m = extreme(l, node, &items, 1.0);
+    let m = extreme(l, node, &items, s);
     let mut index = Affine::default();
     let mut seen: Option<Elem> = None;
     for &v in &items[..items.len() - 1] {
-        let hit = step(l, node, Affine::diff(v, m));
+        let hit = step(l, node, Affine::diff(v, m).times(s));
         let now = match seen {
             None => hit,
             Some(s) => or(l, node, s, hit),

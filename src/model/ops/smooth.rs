@@ -102,29 +102,44 @@ pub(super) fn reciprocal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErro
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
-/// `x^p` for a constant exponent the circuit can do exactly or by table:
-/// 1, 2, 3 (products), 0.5 (sqrt), −1 (quotient).
+/// `x^p`, element-wise with broadcasting. A constant exponent is exact
+/// where it can be (0, ±1, 2, 3, 4: products, a quotient), a table
+/// otherwise (any real exponent, `x^0.5` as √x). A constant base `c > 0`
+/// with a dynamic exponent is `exp(p·ln c)`.
 pub(super) fn pow(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let x = n.input(0)?.clone();
-    let e = n.constant(1, "Pow's exponent")?;
-    let [p] = e.data[..] else { return Err(n.err(format!("the exponent must be a scalar, got shape {:?}", e.shape))) };
-    let elems = (0..numel(x.shape()))
-        .map(|o| {
-            let v = elem(&x, o);
-            Ok(match p {
-                1.0 => v,
-                2.0 => product(l, n.index, v, v),
-                3.0 => {
-                    let sq = product(l, n.index, v, v);
-                    product(l, n.index, sq, v)
-                }
-                -1.0 => quotient(l, n.index, Elem::Const(1.0), v),
-                0.5 => l.activated(n.index, Affine::of(v), Activation::Lut(LutFn::Sqrt)),
-                _ => return Err(n.err(format!("exponent {p} is not supported (1, 2, 3, 0.5 and -1 are)"))),
-            })
+    let (x, e) = (n.input(0)?.clone(), n.input(1)?.clone());
+    let Broadcast { shape, ia, ib } = n.broadcast(&x, &e)?;
+    let elems = (0..numel(&shape))
+        .map(|o| match (resolve(l, elem(&x, ia[o])), resolve(l, elem(&e, ib[o]))) {
+            (Elem::Const(b), Elem::Const(p)) => Ok(Elem::Const(b.powf(p))),
+            (v, Elem::Const(p)) => Ok(power(l, n.index, v, p)),
+            (Elem::Const(c), p) if c > 0.0 => Ok(l.activated(n.index, Affine::of(p).times(c.ln()), Activation::Lut(LutFn::Exp))),
+            (Elem::Const(c), _) => Err(n.err(format!("a dynamic exponent needs a positive constant base, got {c}"))),
+            (Elem::Val(_), Elem::Val(_)) => Err(n.err("the base or the exponent must be a constant")),
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
-    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// `v^p` for a constant `p`.
+fn power(l: &mut Lowering, node: usize, v: Elem, p: f64) -> Elem {
+    match p {
+        0.0 => Elem::Const(1.0),
+        1.0 => v,
+        2.0 => product(l, node, v, v),
+        3.0 => {
+            let sq = product(l, node, v, v);
+            product(l, node, sq, v)
+        }
+        4.0 => {
+            let sq = product(l, node, v, v);
+            product(l, node, sq, sq)
+        }
+        -1.0 => quotient(l, node, Elem::Const(1.0), v),
+        0.5 => l.activated(node, Affine::of(v), Activation::Lut(LutFn::Sqrt)),
+        -0.5 => l.activated(node, Affine::of(v), Activation::Lut(LutFn::Rsqrt)),
+        p => l.activated(node, Affine::of(v), Activation::Lut(LutFn::pow(p))),
+    }
 }
 
 /// The softmax axis (opset 13 semantics: one axis, default −1).
@@ -191,15 +206,60 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
 /// `γ·(relu(x) + α·(exp(x − relu(x)) − 1))`: ELU (γ = 1) and SELU. The
 /// table input `min(x, 0)` is never positive, so exp stays in (0, 1].
 fn elu_like(l: &mut Lowering, n: &NodeCtx, alpha: f64, gamma: f64) -> Result<Sym, ModelError> {
+    scaled_elu(l, n, alpha, gamma, 1.0)
+}
+
+/// `γ·(relu(x) + α·(exp((x − relu(x))/θ) − 1))`: ELU and SELU (θ = 1),
+/// CELU (γ = 1, θ = α).
+fn scaled_elu(l: &mut Lowering, n: &NodeCtx, alpha: f64, gamma: f64, theta: f64) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let elems = (0..numel(x.shape()))
         .map(|o| match resolve(l, elem(&x, o)) {
-            Elem::Const(c) => Elem::Const(gamma * if c > 0.0 { c } else { alpha * c.exp_m1() }),
+            Elem::Const(c) => Elem::Const(gamma * if c > 0.0 { c } else { alpha * (c / theta).exp_m1() }),
             Elem::Val(id) => {
                 let r = l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Relu);
-                let e = l.neuron(n.index, Affine { terms: vec![(id, 1.0), (r, -1.0)], bias: 0.0 }, Activation::Lut(LutFn::Exp));
+                let e = l.neuron(n.index, Affine { terms: vec![(id, 1.0 / theta), (r, -1.0 / theta)], bias: 0.0 }, Activation::Lut(LutFn::Exp));
                 l.element(n.index, Affine { terms: vec![(r, gamma), (e, gamma * alpha)], bias: -gamma * alpha })
             }
+        })
+        .collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+pub(super) fn celu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let alpha = n.attr_float("alpha", 1.0) as f64;
+    if alpha == 0.0 {
+        return Err(n.err("alpha must not be 0"));
+    }
+    scaled_elu(l, n, alpha, 1.0, alpha)
+}
+
+/// `x · max(0, min(1, x/6 + 1/2))`: the clamp (two ReLUs) times x.
+pub(super) fn hard_swish(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let elems = (0..numel(x.shape()))
+        .map(|o| {
+            let v = resolve(l, elem(&x, o));
+            let mut form = Affine::of(v).times(1.0 / 6.0);
+            form.bias += 0.5;
+            let gate = l.element(n.index, form);
+            let gate = clamp(l, n.index, gate, Some(0.0), Some(1.0), false);
+            product(l, n.index, v, gate)
+        })
+        .collect();
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `x` where `x > α`, else 0: x times the step `[x > α]`.
+pub(super) fn thresholded_relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let alpha = n.attr_float("alpha", 1.0) as f64;
+    let elems = (0..numel(x.shape()))
+        .map(|o| {
+            let v = resolve(l, elem(&x, o));
+            let below = l.activated(n.index, Affine::diff(Elem::Const(alpha), v), Activation::Step);
+            let above = l.element(n.index, Affine::diff(Elem::Const(1.0), below));
+            product(l, n.index, v, above)
         })
         .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
@@ -215,8 +275,9 @@ pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     elu_like(l, n, alpha, gamma)
 }
 
-/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on.
-pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on; its
+/// optional outputs are each group's mean and `1/√(var + ε)`.
+pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
     let x = n.input(0)?.clone();
     let rank = x.shape().len();
     let ax = n.axis_attr(-1, rank)?;
@@ -236,7 +297,11 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     let axes: Vec<usize> = (ax..rank).collect();
     let groups = super::window::reduce_groups(x.shape(), &axes, true).1;
     let affine = |j: usize, _: usize| (gamma[j], beta.as_ref().map_or(0.0, |b| b[j]));
-    Ok(normalize(l, n.index, &x, &groups, eps, affine))
+    let (y, stats) = normalize_with_stats(l, n.index, &x, &groups, eps, affine);
+    let mut stat_shape = x.shape().to_vec();
+    stat_shape[ax..].iter_mut().for_each(|d| *d = 1);
+    let (means, rstds): (Vec<Elem>, Vec<Elem>) = stats.into_iter().unzip();
+    Ok(vec![y, l.tensor(n.index, stat_shape.clone(), means), l.tensor(n.index, stat_shape, rstds)])
 }
 
 /// `γ·(x − mean)/√(var + ε) + β` over each group of elements of `x`, with
@@ -244,7 +309,20 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
 /// products, `1/√(var + ε)` one table neuron per group, γ folds into the
 /// centred value and the scaling is one product with it.
 fn normalize(l: &mut Lowering, node: usize, x: &Sym, groups: &[Vec<usize>], eps: f64, affine: impl Fn(usize, usize) -> (f64, f64)) -> Sym {
+    normalize_with_stats(l, node, x, groups, eps, affine).0
+}
+
+/// As [`normalize`], with each group's `(mean, 1/√(var + ε))`.
+fn normalize_with_stats(
+    l: &mut Lowering,
+    node: usize,
+    x: &Sym,
+    groups: &[Vec<usize>],
+    eps: f64,
+    affine: impl Fn(usize, usize) -> (f64, f64),
+) -> (Sym, Vec<(Elem, Elem)>) {
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
+    let mut stats = Vec::with_capacity(groups.len());
     for group in groups {
         let k = group.len() as f64;
         let mut mean = Affine::default();
@@ -266,8 +344,9 @@ fn normalize(l: &mut Lowering, node: usize, x: &Sym, groups: &[Vec<usize>], eps:
             out.bias += b;
             elems[i] = l.element(node, out);
         }
+        stats.push((mean, rstd));
     }
-    l.tensor(node, x.shape().to_vec(), elems)
+    (l.tensor(node, x.shape().to_vec(), elems), stats)
 }
 
 /// The channel of element `i` of an `[N, C, ...]` tensor.
