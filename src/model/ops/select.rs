@@ -160,11 +160,25 @@ pub(super) fn first_max_index(l: &mut Lowering, node: usize, items: &[Elem]) -> 
     first_extreme_index(l, node, items, 1.0)
 }
 
-/// The index of the first maximum (`s = 1`) or minimum (`s = −1`).
+/// The index of the first maximum (`s = 1`) or minimum (`s = −1`):
+/// the number of positions before the extreme has been seen.
 fn first_extreme_index(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Elem {
+    let seen = running_hits(l, node, items, s);
+    let mut index = Affine::default();
+    for &now in &seen[..seen.len() - 1] {
+        index.bias += 1.0;
+        index.add_scaled(&Affine::of(now), -1.0);
+    }
+    l.element(node, index)
+}
+
+/// `seen_i`: whether an extreme (`s = 1` max, `−1` min) of `items` occurs
+/// at or before position `i` (the running OR of `x_i ≥ max`); the last is
+/// 1.
+pub(super) fn running_hits(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> Vec<Elem> {
     let items: Vec<Elem> = items.iter().map(|&e| resolve(l, e)).collect();
     let m = extreme(l, node, &items, s);
-    let mut index = Affine::default();
+    let mut out = Vec::with_capacity(items.len());
     let mut seen: Option<Elem> = None;
     for &v in &items[..items.len() - 1] {
         let hit = step(l, node, Affine::diff(v, m).times(s));
@@ -172,11 +186,11 @@ fn first_extreme_index(l: &mut Lowering, node: usize, items: &[Elem], s: f64) ->
             None => hit,
             Some(s) => or(l, node, s, hit),
         };
-        index.bias += 1.0;
-        index.add_scaled(&Affine::of(now), -1.0);
+        out.push(now);
         seen = Some(now);
     }
-    l.element(node, index)
+    out.push(Elem::Const(1.0));
+    out
 }
 
 /// Above this many entries, a gather by a dynamic index is refused: it
