@@ -244,7 +244,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("LogSoftmax", Lower::One(smooth::log_softmax)),
     ("MatMul", Lower::One(matmul)),
     ("Max", Lower::One(pwl::max)),
-    ("MaxPool", Lower::One(pwl::max_pool)),
+    ("MaxPool", Lower::Many(pwl::max_pool)),
     ("Mean", Lower::One(linear::mean)),
     ("Min", Lower::One(pwl::min)),
     ("Mish", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Mish))),

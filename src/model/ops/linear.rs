@@ -193,14 +193,14 @@ pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelEr
     let (batch, c, spatial) = nchw(n, &x)?;
     let win = Window::from_kernel_attr(n, spatial)?;
     let include_pad = n.attr_int("count_include_pad", 0) != 0;
-    let (isp, osp, ksp) = (win.in_numel(), win.out_numel(), win.kernel_numel());
+    let (isp, osp) = (win.in_numel(), win.out_numel());
     let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
     let mut shape = vec![batch, c];
     shape.extend(&win.output);
     let elems = (0..numel(&shape))
         .map(|o| {
             let (nc, p) = (o / osp, o % osp);
-            let count = if include_pad { ksp } else { taps[p].len().max(1) };
+            let count = if include_pad { win.taps_in_padding(p) } else { taps[p].len() }.max(1);
             let idx: Vec<usize> = taps[p].iter().map(|&pos| nc * isp + pos).collect();
             average(l, n.index, &x, &idx, count)
         })

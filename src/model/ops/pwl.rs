@@ -243,14 +243,63 @@ pub(super) fn abs_elem(l: &mut Lowering, node: usize, x: Elem) -> Elem {
 }
 
 /// Max over each window; padding cells are ignored (ONNX pads with −∞).
-pub(super) fn max_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+/// MaxPool, and its optional Indices output: the flat input index (row
+/// major, or column major over the spatial dims with `storage_order = 1`)
+/// of each window's first maximum.
+pub(super) fn max_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+    let values = max_pool_values(l, n)?;
+    if !n.proto.output.get(1).is_some_and(|o| !o.is_empty()) {
+        return Ok(vec![values]);
+    }
+    let x = n.input(0)?.clone();
+    let s = x.shape().to_vec();
+    let win = Window::from_kernel_attr(n, &s[2..])?;
+    let (isp, osp) = (win.in_numel(), win.out_numel());
+    let column_major = n.attr_int("storage_order", 0) != 0;
+    let spatial = &s[2..];
+    let stored = |pos: usize| -> f64 {
+        if !column_major {
+            return pos as f64;
+        }
+        // Column-major over the spatial dims: the first dim varies fastest.
+        let (mut rest, mut flat, mut stride) = (pos, 0usize, 1usize);
+        let mut coords = vec![0; spatial.len()];
+        for d in (0..spatial.len()).rev() {
+            coords[d] = rest % spatial[d];
+            rest /= spatial[d];
+        }
+        for (d, &c) in coords.iter().enumerate() {
+            flat += c * stride;
+            stride *= spatial[d];
+        }
+        flat as f64
+    };
+    let mut shape = s[..2].to_vec();
+    shape.extend(&win.output);
+    let elems = (0..numel(&shape))
+        .map(|o| {
+            let (nc, p) = (o / osp, o % osp);
+            let taps: Vec<usize> = win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect();
+            let items: Vec<Elem> = taps.iter().map(|&pos| elem(&x, nc * isp + pos)).collect();
+            let seen = super::select::running_hits(l, n.index, &items, 1.0);
+            // The first hit is where `seen` turns from 0 to 1.
+            let mut index = Affine::default();
+            let mut prev = Elem::Const(0.0);
+            for (&pos, &now) in taps.iter().zip(&seen) {
+                index.add_scaled(&Affine::diff(now, prev), nc as f64 * isp as f64 + stored(pos));
+                prev = now;
+            }
+            l.element(n.index, index)
+        })
+        .collect();
+    Ok(vec![values, l.tensor(n.index, shape, elems)])
+}
+
+fn max_pool_values(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let s = x.shape().to_vec();
     if s.len() < 3 {
         return Err(n.err(format!("expects an input [N, C, spatial...], got {s:?}")));
-    }
-    if n.proto.output.get(1).is_some_and(|o| !o.is_empty()) {
-        return Err(n.err("the Indices output is not supported"));
     }
     let win = Window::from_kernel_attr(n, &s[2..])?;
     let (isp, osp) = (win.in_numel(), win.out_numel());

@@ -10,6 +10,7 @@ pub(super) struct Window {
     strides: Vec<usize>,
     dilations: Vec<usize>,
     pad_begin: Vec<usize>,
+    pad_end: Vec<usize>,
     input: Vec<usize>,
     pub output: Vec<usize>,
 }
@@ -44,9 +45,7 @@ impl Window {
         if kernel.len() != r || kernel.contains(&0) {
             return Err(n.err(format!("kernel {kernel:?} does not fit {r} spatial dims")));
         }
-        if n.attr_int("ceil_mode", 0) != 0 {
-            return Err(n.err("ceil_mode=1 is not supported (export with ceil_mode=0)"));
-        }
+        let ceil = n.attr_int("ceil_mode", 0) != 0;
         let eff: Vec<usize> = (0..r).map(|i| (kernel[i] - 1) * dilations[i] + 1).collect();
         let auto_pad = n.attr("auto_pad").map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_default();
         let (pad_begin, pad_end): (Vec<usize>, Vec<usize>) = match auto_pad.as_str() {
@@ -74,9 +73,34 @@ impl Window {
             if padded < eff[i] {
                 return Err(n.err(format!("kernel {kernel:?} is larger than the padded input {input:?}")));
             }
-            output.push((padded - eff[i]) / strides[i] + 1);
+            let span = padded - eff[i];
+            let mut out = if ceil { span.div_ceil(strides[i]) } else { span / strides[i] } + 1;
+            // With ceil_mode, the last window must start inside the input
+            // or its leading padding (ONNX and PyTorch drop it otherwise).
+            if ceil && (out - 1) * strides[i] >= input[i] + pad_begin[i] {
+                out -= 1;
+            }
+            output.push(out);
         }
-        Ok(Window { kernel, strides, dilations, pad_begin, input: input.to_vec(), output })
+        Ok(Window { kernel, strides, dilations, pad_begin, pad_end, input: input.to_vec(), output })
+    }
+
+    /// For output position `o`, the kernel taps inside the input or the
+    /// explicit padding (not beyond it, where a ceil-mode window may hang):
+    /// the divisor of an average that counts padding.
+    pub fn taps_in_padding(&self, o: usize) -> usize {
+        let r = self.input.len();
+        let (os, ks) = (strides(&self.output), strides(&self.kernel));
+        (0..self.kernel_numel())
+            .filter(|&kk| {
+                (0..r).all(|d| {
+                    let oc = (o / os[d]) % self.output[d];
+                    let kc = (kk / ks[d]) % self.kernel[d];
+                    let pos = (oc * self.strides[d] + kc * self.dilations[d]) as i64 - self.pad_begin[d] as i64;
+                    pos < (self.input[d] + self.pad_end[d]) as i64
+                })
+            })
+            .count()
     }
 
     pub fn in_numel(&self) -> usize {
