@@ -88,9 +88,6 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
     if w.shape.len() != x.shape().len() {
         return Err(n.err(format!("weights {:?} do not fit input {:?}", w.shape, x.shape())));
     }
-    if n.attr("output_shape").is_some() || n.attr("auto_pad").is_some_and(|a| !a.s.is_empty() && a.s != b"NOTSET") {
-        return Err(n.err("output_shape and auto_pad are not supported (export with explicit pads)"));
-    }
     let group = n.attr_int("group", 1).max(1) as usize;
     let (mg, cg) = (w.shape[1], c_in / group);
     if w.shape[0] != c_in || c_in % group != 0 {
@@ -106,10 +103,11 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
         Ok(v)
     };
     let (stride, dilation) = (list("strides", 1, r)?, list("dilations", 1, r)?);
-    let (pads, out_pad) = (list("pads", 0, 2 * r)?, list("output_padding", 0, r)?);
+    let out_pad = list("output_padding", 0, r)?;
     if stride.contains(&0) || dilation.contains(&0) {
         return Err(n.err("strides and dilations must be positive"));
     }
+    let pads = transposed_pads(n, spatial, &kernel, &stride, &dilation, &out_pad)?;
     let mut output = Vec::with_capacity(r);
     for d in 0..r {
         let full = stride[d] * (spatial[d] as i64 - 1) + out_pad[d] + (kernel[d] as i64 - 1) * dilation[d] + 1;
@@ -163,6 +161,40 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
         },
         |o| bias[(o / osp) % m],
     ))
+}
+
+/// ConvTranspose's pads (begin then end per spatial dim): the `pads`
+/// attribute, or those that make the output `output_shape` (given, or
+/// `input·stride` for `SAME_*` auto-padding), the odd one at the end for
+/// SAME_UPPER and at the start otherwise.
+fn transposed_pads(n: &NodeCtx, spatial: &[usize], kernel: &[usize], stride: &[i64], dilation: &[i64], out_pad: &[i64]) -> Result<Vec<i64>, ModelError> {
+    let r = spatial.len();
+    let auto_pad = n.attr_str("auto_pad", "NOTSET");
+    let target: Option<Vec<i64>> = match n.attr_ints("output_shape") {
+        Some(s) if !s.is_empty() => Some(s[s.len().saturating_sub(r)..].to_vec()),
+        _ if auto_pad.starts_with("SAME") => Some((0..r).map(|d| spatial[d] as i64 * stride[d]).collect()),
+        _ => None,
+    };
+    let Some(target) = target else {
+        let pads = n.attr_ints("pads").unwrap_or_else(|| vec![0; 2 * r]);
+        if pads.len() != 2 * r || pads.iter().any(|&p| p < 0) {
+            return Err(n.err(format!("pads {pads:?} do not fit {r} spatial dims")));
+        }
+        return Ok(pads);
+    };
+    if target.len() != r {
+        return Err(n.err(format!("output_shape {target:?} does not fit {r} spatial dims")));
+    }
+    let mut pads = vec![0; 2 * r];
+    for d in 0..r {
+        let total = stride[d] * (spatial[d] as i64 - 1) + out_pad[d] + (kernel[d] as i64 - 1) * dilation[d] + 1 - target[d];
+        // Floor division, as the ONNX reference: a negative total pads at the end.
+        let half = total.div_euclid(2);
+        let (begin, end) = if auto_pad == "SAME_UPPER" { (half, total - half) } else { (total - half, half) };
+        pads[d] = begin;
+        pads[r + d] = end;
+    }
+    Ok(pads)
 }
 
 /// `Σ x[i] / count` over `idx`. Fixed-point weights are multiples of
