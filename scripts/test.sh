@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Run the whole test suite: installs the EVM toolchain (npm solc, forge,
-# anvil) into .tools/ first, builds the Foundry contracts, runs cargo test
+# anvil) and the Python venv (onnx's node tests) into .tools/ first, builds
+# the Foundry contracts, runs cargo test
 # (which includes on-chain tests against anvil) and forge test, and prints a
 # closing "N passed, M failed" line over both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zkml-evm/target}"
 scripts/install-evm-tools.sh
+# onnx (its backend node tests drive tests/conformance.rs), onnxruntime, numpy.
+scripts/setup-python.sh >/dev/null
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -214,6 +214,9 @@ pub enum Command {
         /// Also write the rows as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Print the per-op table (markdown) instead of one row per test.
+        #[arg(long)]
+        table: bool,
     },
     /// Run one model of a suite and print its row as JSON (used by `suite`).
     #[command(hide = true)]
@@ -498,10 +501,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
-        Command::Conformance { dir, only, no_mock, json } => {
+        Command::Conformance { dir, only, no_mock, json, table } => {
             let dir = dir.or_else(crate::conformance::default_node_dir).context("no node-test folder: pass DIR or run scripts/setup-python.sh")?;
             let rows = crate::conformance::run(&dir, &only, !no_mock)?;
-            print_conformance(&rows);
+            if table {
+                print!("{}", crate::conformance::markdown_table(&rows));
+            } else {
+                print_conformance(&rows);
+            }
             if let Some(path) = json {
                 crate::artifact::write_json(&path, &rows)?;
             }

@@ -310,3 +310,26 @@ pub fn default_node_dir() -> Option<PathBuf> {
         .map(|e| e.path().join("site-packages/onnx/backend/test/data/node"))
         .find(|p| p.is_dir())
 }
+
+/// The per-op table of README: every claimed op with its node tests
+/// passed, failed (named) and excluded (with their rules).
+pub fn markdown_table(rows: &[Row]) -> String {
+    let mut out = String::from("| op | pass | fail | excluded by rule |\n|---|---|---|---|\n");
+    let claimed = |r: &&Row| !r.op.starts_with("expanded") && crate::model::ops::lookup(&r.op).is_some();
+    let mut ops: Vec<&str> = rows.iter().filter(claimed).map(|r| r.op.as_str()).collect();
+    ops.sort();
+    ops.dedup();
+    for op in ops {
+        let of_op: Vec<&Row> = rows.iter().filter(claimed).filter(|r| r.op == op).collect();
+        let pass = of_op.iter().filter(|r| r.status == Status::Pass).count();
+        let failed: Vec<&str> = of_op.iter().filter(|r| matches!(r.status, Status::Fail(_) | Status::Unsupported(_))).map(|r| r.test.as_str()).collect();
+        let mut rules: Vec<&str> = of_op.iter().filter_map(|r| if let Status::Excluded(e) = r.status { Some(e.rule()) } else { None }).collect();
+        let excluded = rules.len();
+        rules.sort();
+        rules.dedup();
+        let fail = if failed.is_empty() { "0".to_string() } else { format!("{} ({})", failed.len(), failed.join(", ")) };
+        let excl = if excluded == 0 { "0".to_string() } else { format!("{excluded} ({})", rules.join("; ")) };
+        out.push_str(&format!("| {op} | {pass} | {fail} | {excl} |\n"));
+    }
+    out
+}
