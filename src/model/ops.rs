@@ -10,10 +10,12 @@ use super::ModelError;
 use std::collections::HashMap;
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
+mod einsum;
 mod index;
 mod linear;
 mod logic;
 mod ml;
+mod norm;
 mod pwl;
 mod reduce;
 mod rec;
@@ -196,6 +198,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("CastLike", Lower::One(identity)),
     ("Ceil", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Ceil))),
     ("Celu", Lower::One(smooth::celu)),
+    ("CenterCropPad", Lower::One(index::center_crop_pad)),
     ("Clip", Lower::One(pwl::clip)),
     ("Compress", Lower::One(index::compress)),
     ("Concat", Lower::One(concat)),
@@ -209,6 +212,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("DepthToSpace", Lower::One(index::depth_to_space)),
     ("Div", Lower::One(div)),
     ("Dropout", Lower::Many(dropout)),
+    ("Einsum", Lower::One(einsum::einsum)),
     ("Elu", Lower::One(smooth::elu)),
     ("Equal", Lower::One(select::equal)),
     ("Erf", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Erf))),
@@ -224,17 +228,19 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Gelu", Lower::One(smooth::gelu)),
     ("Gemm", Lower::One(gemm)),
     ("GlobalAveragePool", Lower::One(linear::global_average_pool)),
+    ("GlobalLpPool", Lower::One(norm::global_lp_pool)),
     ("GlobalMaxPool", Lower::One(pwl::global_max_pool)),
     ("Greater", Lower::One(select::greater)),
     ("GreaterOrEqual", Lower::One(select::greater_or_equal)),
-    ("GroupNormalization", Lower::One(smooth::group_normalization)),
+    ("GroupNormalization", Lower::One(norm::group_normalization)),
     ("HardSigmoid", Lower::One(smooth::hard_sigmoid)),
     ("HardSwish", Lower::One(smooth::hard_swish)),
     ("Hardmax", Lower::One(index::hardmax)),
     ("Identity", Lower::One(identity)),
-    ("InstanceNormalization", Lower::One(smooth::instance_normalization)),
+    ("InstanceNormalization", Lower::One(norm::instance_normalization)),
+    ("LRN", Lower::One(norm::lrn)),
     ("LSTM", Lower::Many(rec::lstm)),
-    ("LayerNormalization", Lower::Many(smooth::layer_normalization)),
+    ("LayerNormalization", Lower::Many(norm::layer_normalization)),
     ("LeakyRelu", Lower::One(pwl::leaky_relu)),
     ("Less", Lower::One(select::less)),
     ("LessOrEqual", Lower::One(select::less_or_equal)),
@@ -242,14 +248,18 @@ pub const OPS: &[(&str, Lower)] = &[
     ("LinearRegressor", Lower::One(ml::linear_regressor)),
     ("Log", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Log))),
     ("LogSoftmax", Lower::One(smooth::log_softmax)),
+    ("LpNormalization", Lower::One(norm::lp_normalization)),
+    ("LpPool", Lower::One(norm::lp_pool)),
     ("MatMul", Lower::One(matmul)),
     ("Max", Lower::One(pwl::max)),
     ("MaxPool", Lower::Many(pwl::max_pool)),
     ("Mean", Lower::One(linear::mean)),
+    ("MeanVarianceNormalization", Lower::One(norm::mean_variance_normalization)),
     ("Min", Lower::One(pwl::min)),
     ("Mish", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Mish))),
     ("Mul", Lower::One(mul)),
     ("Neg", Lower::One(linear::neg)),
+    ("NegativeLogLikelihoodLoss", Lower::One(reduce::nll_loss)),
     ("Normalizer", Lower::One(ml::normalizer)),
     ("Not", Lower::One(logic::not)),
     ("OneHot", Lower::One(index::one_hot)),
@@ -257,6 +267,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("PRelu", Lower::One(pwl::prelu)),
     ("Pad", Lower::One(pad)),
     ("Pow", Lower::One(smooth::pow)),
+    ("RMSNormalization", Lower::One(norm::rms_normalization)),
     ("RNN", Lower::Many(rec::rnn)),
     ("Range", Lower::One(index::range)),
     ("Reciprocal", Lower::One(smooth::reciprocal)),
@@ -287,6 +298,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Sinh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sinh))),
     ("Slice", Lower::One(slice)),
     ("Softmax", Lower::One(smooth::softmax)),
+    ("SoftmaxCrossEntropyLoss", Lower::Many(reduce::softmax_cross_entropy_loss)),
     ("Softplus", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softplus))),
     ("Softsign", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softsign))),
     ("SpaceToDepth", Lower::One(index::space_to_depth)),

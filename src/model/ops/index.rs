@@ -311,8 +311,7 @@ pub(super) fn eye_like(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError>
 /// OR `seen` of the hits `x_i ≥ max` changes from 0 to 1 exactly there.
 pub(super) fn hardmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let ax = n.axis_attr(-1, x.shape().len())?;
-    let groups = super::window::reduce_groups(x.shape(), &[ax], true).1;
+    let groups = super::smooth::softmax_groups(l, n, &x)?;
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for g in groups {
         let items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
@@ -384,4 +383,43 @@ pub(super) fn top_k(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelErro
         }
     }
     Ok(vec![l.tensor(n.index, shape.clone(), values), l.tensor(n.index, shape, indices)])
+}
+
+/// CenterCropPad: each of `axes` cropped (centred) or zero-padded
+/// (centred) to the constant `shape`.
+pub(super) fn center_crop_pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let s = x.shape().to_vec();
+    let target = const_ints(n.constant(1, "CenterCropPad's shape")?);
+    let axes: Vec<usize> = match n.attr_ints("axes") {
+        Some(a) if !a.is_empty() => a.iter().map(|&v| n.axis_index(v, s.len())).collect::<Result<_, _>>()?,
+        _ => (0..s.len()).collect(),
+    };
+    if target.len() != axes.len() {
+        return Err(n.err(format!("shape {target:?} does not fit axes {axes:?}")));
+    }
+    let mut out = s.clone();
+    // Per axis: output coordinate o reads input o + shift (when in range).
+    let mut shift = vec![0i64; s.len()];
+    for (&ax, &t) in axes.iter().zip(&target) {
+        let (len, t) = (s[ax] as i64, t.max(0));
+        out[ax] = t as usize;
+        shift[ax] = if t <= len { (len - t) / 2 } else { -((t - len) / 2) };
+    }
+    let in_strides = strides(&s);
+    let elems = (0..numel(&out))
+        .map(|o| {
+            let c = coords(&out, o);
+            let mut flat = 0usize;
+            for d in 0..s.len() {
+                let i = c[d] as i64 + shift[d];
+                if i < 0 || i >= s[d] as i64 {
+                    return Elem::Const(0.0);
+                }
+                flat += i as usize * in_strides[d];
+            }
+            elem(&x, flat)
+        })
+        .collect();
+    Ok(l.tensor(n.index, out, elems))
 }

@@ -202,20 +202,25 @@ fn transposed_pads(n: &NodeCtx, spatial: &[usize], kernel: &[usize], stride: &[i
 /// Then the sum is taken at 2^-p (exact; 2^p ≤ count, p ≤ 8) and scaled by
 /// 2^p/count in a second neuron, which rounds to within 0.1%.
 fn average(l: &mut Lowering, node: usize, x: &Sym, idx: &[usize], count: usize) -> Elem {
-    let scaled = (crate::quant::DEFAULT_WEIGHT_BITS as f64).exp2() / count as f64;
-    let mut form = Affine::default();
-    if (scaled.round() / scaled - 1.0).abs() <= 0.003 {
-        for &i in idx {
-            form.add_scaled(&Affine::of(elem(x, i)), 1.0 / count as f64);
-        }
-        return l.element(node, form);
-    }
-    let p = count.ilog2().min(8);
+    let mut sum = Affine::default();
     for &i in idx {
-        form.add_scaled(&Affine::of(elem(x, i)), (-(p as f64)).exp2());
+        sum.add_scaled(&Affine::of(elem(x, i)), 1.0);
     }
-    let sum = l.element(node, form);
-    l.element(node, Affine::of(sum).times((1u64 << p) as f64 / count as f64))
+    scale_accurately(l, node, sum, 1.0 / count as f64)
+}
+
+/// `k·form` as an element, where `k` (a mean's 1/n, say) may round badly
+/// at the weight precision: when it would, the form is taken at 2^-p
+/// (exact for integer weights, p ≤ 8, 2^p ≤ 1/k) and scaled by 2^p·k in a
+/// second neuron, which rounds to within 0.1%.
+pub(super) fn scale_accurately(l: &mut Lowering, node: usize, form: Affine, k: f64) -> Elem {
+    let scaled = (crate::quant::DEFAULT_WEIGHT_BITS as f64).exp2() * k.abs();
+    if k == 0.0 || (scaled.round() / scaled - 1.0).abs() <= 0.003 {
+        return l.element(node, form.times(k));
+    }
+    let p = ((1.0 / k.abs()).log2().floor().max(0.0) as u32).min(8);
+    let sum = l.element(node, form.times((-(p as f64)).exp2()));
+    l.element(node, Affine::of(sum).times((1u64 << p) as f64 * k))
 }
 
 /// Average over each window; the divisor counts padding cells only with

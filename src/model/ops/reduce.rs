@@ -125,3 +125,65 @@ pub(super) fn cum_sum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
         |_| 0.0,
     ))
 }
+
+/// NegativeLogLikelihoodLoss with constant targets (and weights): `−x[n,
+/// target, d]·weight[target]`, averaged over the weights, summed, or per
+/// element; `ignore_index` targets weigh 0. Affine throughout.
+pub(super) fn nll_loss(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    nll_of(l, n, &x)
+}
+
+fn nll_of(l: &mut Lowering, n: &NodeCtx, x: &Sym) -> Result<Sym, ModelError> {
+    let s = x.shape().to_vec();
+    if s.len() < 2 {
+        return Err(n.err("expects [N, C, ...]"));
+    }
+    let target = n.constant(1, "the loss's target")?;
+    let weight = match n.opt_input(2) {
+        Some(_) => Some(n.constant(2, "the loss's weight")?.data.clone()),
+        None => None,
+    };
+    let (batch, classes, inner) = (s[0], s[1], numel(&s[2..]));
+    let ignore = n.attr("ignore_index").map(|a| a.i);
+    let reduction = n.attr_str("reduction", "mean");
+    let targets = const_ints(target);
+    if targets.len() != batch * inner {
+        return Err(n.err(format!("target {:?} does not fit input {s:?}", target.shape)));
+    }
+    let mut losses = Vec::with_capacity(targets.len());
+    let mut weight_sum = 0.0;
+    for (j, &t) in targets.iter().enumerate() {
+        let (b, d) = (j / inner, j % inner);
+        if Some(t) == ignore {
+            losses.push(Affine::default());
+            continue;
+        }
+        let c = t.clamp(0, classes as i64 - 1) as usize;
+        let w = weight.as_ref().map_or(1.0, |w| w[c]);
+        weight_sum += w;
+        losses.push(Affine::of(elem(x, (b * classes + c) * inner + d)).times(-w));
+    }
+    match reduction.as_str() {
+        "none" => {
+            let elems = losses.into_iter().map(|f| l.element(n.index, f)).collect();
+            Ok(l.tensor(n.index, target.shape.clone(), elems))
+        }
+        "sum" | "mean" => {
+            let mut total = Affine::default();
+            losses.iter().for_each(|f| total.add_scaled(f, 1.0));
+            let divisor = if reduction == "sum" { 1.0 } else if weight.is_some() || ignore.is_some() { weight_sum } else { losses.len() as f64 };
+            let e = if divisor == 0.0 { Elem::Const(0.0) } else { super::linear::scale_accurately(l, n.index, total, 1.0 / divisor) };
+            Ok(l.tensor(n.index, vec![], vec![e]))
+        }
+        other => Err(n.err(format!("reduction {other}"))),
+    }
+}
+
+/// SoftmaxCrossEntropyLoss: the NLL of the log-softmax over the class
+/// axis; its second output is that log-softmax.
+pub(super) fn softmax_cross_entropy_loss(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+    let x = n.input(0)?.clone();
+    let log_prob = super::smooth::log_softmax_over(l, n, &x, 1)?;
+    Ok(vec![nll_of(l, n, &log_prob)?, log_prob])
+}

@@ -142,10 +142,13 @@ fn power(l: &mut Lowering, node: usize, v: Elem, p: f64) -> Elem {
     }
 }
 
-/// The softmax axis (opset 13 semantics: one axis, default −1).
-fn softmax_groups(n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
-    let ax = n.axis_attr(-1, x.shape().len())?;
-    Ok(super::window::reduce_groups(x.shape(), &[ax], true).1)
+/// The softmax groups: one axis (default −1) from opset 13 on, every axis
+/// from `axis` (default 1) before.
+pub(super) fn softmax_groups(l: &Lowering, n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
+    let rank = x.shape().len();
+    // Before opset 13 the op flattens every axis from `axis` (default 1) on.
+    let axes: Vec<usize> = if l.opset() < 13 { (n.axis_attr(1, rank)?..rank).collect() } else { vec![n.axis_attr(-1, rank)?] };
+    Ok(super::window::reduce_groups(x.shape(), &axes, true).1)
 }
 
 /// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`. A
@@ -174,7 +177,7 @@ fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Ele
 pub(super) fn softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
-    for group in softmax_groups(n, &x)? {
+    for group in softmax_groups(l, n, &x)? {
         let (_, exps, sum) = shifted_exps(l, n, &x, &group);
         for (&i, e) in group.iter().zip(exps) {
             elems[i] = quotient(l, n.index, e, sum);
@@ -186,8 +189,20 @@ pub(super) fn softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
 /// `x_i − m − log Σ exp(x_j − m)`.
 pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
+    let groups = softmax_groups(l, n, &x)?;
+    log_softmax_groups(l, n, &x, groups)
+}
+
+/// The log-softmax of `x` over axis `axis`.
+pub(super) fn log_softmax_over(l: &mut Lowering, n: &NodeCtx, x: &Sym, axis: usize) -> Result<Sym, ModelError> {
+    let groups = super::window::reduce_groups(x.shape(), &[axis], true).1;
+    log_softmax_groups(l, n, x, groups)
+}
+
+fn log_softmax_groups(l: &mut Lowering, n: &NodeCtx, x: &Sym, groups: Vec<Vec<usize>>) -> Result<Sym, ModelError> {
+    let x = x.clone();
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
-    for group in softmax_groups(n, &x)? {
+    for group in groups {
         let (m, _, sum) = shifted_exps(l, n, &x, &group);
         let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(LutFn::Log));
         for &i in &group {
@@ -273,137 +288,6 @@ pub(super) fn selu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let alpha = n.attr_float("alpha", 1.673_263_2) as f64;
     let gamma = n.attr_float("gamma", 1.050_701) as f64;
     elu_like(l, n, alpha, gamma)
-}
-
-/// `γ·(x − mean)/√(var + ε) + β` over the axes from `axis` on; its
-/// optional outputs are each group's mean and `1/√(var + ε)`.
-pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
-    let x = n.input(0)?.clone();
-    let rank = x.shape().len();
-    let ax = n.axis_attr(-1, rank)?;
-    let eps = n.attr_float("epsilon", 1e-5) as f64;
-    let norm_shape = &x.shape()[ax..];
-    let param = |i: usize, what: &str| -> Result<Option<Vec<f64>>, ModelError> {
-        let Some(_) = n.opt_input(i) else { return Ok(None) };
-        let t = n.constant(i, what)?;
-        let idx = broadcast_shape(&t.shape, norm_shape)
-            .filter(|s| s == norm_shape)
-            .map(|_| broadcast_indices(&t.shape, norm_shape))
-            .ok_or_else(|| n.err(format!("{what} {:?} does not broadcast to {norm_shape:?}", t.shape)))?;
-        Ok(Some(idx.iter().map(|&k| t.data[k]).collect()))
-    };
-    let gamma = param(1, "LayerNormalization's scale")?.ok_or_else(|| n.err("missing scale"))?;
-    let beta = param(2, "LayerNormalization's bias")?;
-    let axes: Vec<usize> = (ax..rank).collect();
-    let groups = super::window::reduce_groups(x.shape(), &axes, true).1;
-    let affine = |j: usize, _: usize| (gamma[j], beta.as_ref().map_or(0.0, |b| b[j]));
-    let (y, stats) = normalize_with_stats(l, n.index, &x, &groups, eps, affine);
-    let mut stat_shape = x.shape().to_vec();
-    stat_shape[ax..].iter_mut().for_each(|d| *d = 1);
-    let (means, rstds): (Vec<Elem>, Vec<Elem>) = stats.into_iter().unzip();
-    Ok(vec![y, l.tensor(n.index, stat_shape.clone(), means), l.tensor(n.index, stat_shape, rstds)])
-}
-
-/// `γ·(x − mean)/√(var + ε) + β` over each group of elements of `x`, with
-/// `(γ, β) = affine(position in group, element)`: the squares are
-/// products, `1/√(var + ε)` one table neuron per group, γ folds into the
-/// centred value and the scaling is one product with it.
-fn normalize(l: &mut Lowering, node: usize, x: &Sym, groups: &[Vec<usize>], eps: f64, affine: impl Fn(usize, usize) -> (f64, f64)) -> Sym {
-    normalize_with_stats(l, node, x, groups, eps, affine).0
-}
-
-/// As [`normalize`], with each group's `(mean, 1/√(var + ε))`.
-fn normalize_with_stats(
-    l: &mut Lowering,
-    node: usize,
-    x: &Sym,
-    groups: &[Vec<usize>],
-    eps: f64,
-    affine: impl Fn(usize, usize) -> (f64, f64),
-) -> (Sym, Vec<(Elem, Elem)>) {
-    let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
-    let mut stats = Vec::with_capacity(groups.len());
-    for group in groups {
-        let k = group.len() as f64;
-        let mut mean = Affine::default();
-        for &i in group {
-            mean.add_scaled(&Affine::of(elem(x, i)), 1.0 / k);
-        }
-        let mean = l.element(node, mean);
-        let centred: Vec<Elem> = group.iter().map(|&i| l.element(node, Affine::diff(elem(x, i), mean))).collect();
-        let mut var = Affine::constant(eps);
-        for &d in &centred {
-            let sq = product(l, node, d, d);
-            var.add_scaled(&Affine::of(sq), 1.0 / k);
-        }
-        let rstd = l.activated(node, var, Activation::Lut(LutFn::Rsqrt));
-        for (j, (&i, &d)) in group.iter().zip(&centred).enumerate() {
-            let (g, b) = affine(j, i);
-            let scaled = if g == 1.0 { d } else { l.element(node, Affine::of(d).times(g)) };
-            let mut out = Affine::of(product(l, node, scaled, rstd));
-            out.bias += b;
-            elems[i] = l.element(node, out);
-        }
-        stats.push((mean, rstd));
-    }
-    (l.tensor(node, x.shape().to_vec(), elems), stats)
-}
-
-/// The channel of element `i` of an `[N, C, ...]` tensor.
-fn channel_of(shape: &[usize], i: usize) -> usize {
-    (i / shape[2..].iter().product::<usize>()) % shape[1]
-}
-
-/// A per-channel parameter of `[N, C, ...]` (input `i`), `C` values.
-fn channel_param(n: &NodeCtx, i: usize, channels: usize, what: &str) -> Result<Vec<f64>, ModelError> {
-    let t = n.constant(i, what)?;
-    if t.data.len() != channels {
-        return Err(n.err(format!("{what} has {} values for {channels} channels", t.data.len())));
-    }
-    Ok(t.data.clone())
-}
-
-/// InstanceNormalization: each (sample, channel) normalized over its
-/// spatial elements, then scaled and shifted per channel.
-pub(super) fn instance_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let x = n.input(0)?.clone();
-    let shape = x.shape().to_vec();
-    if shape.len() < 3 {
-        return Err(n.err(format!("expects [N, C, D1, ...], got {shape:?}")));
-    }
-    let eps = n.attr_float("epsilon", 1e-5) as f64;
-    let (scale, bias) = (channel_param(n, 1, shape[1], "scale")?, channel_param(n, 2, shape[1], "B")?);
-    let groups = super::window::reduce_groups(&shape, &(2..shape.len()).collect::<Vec<_>>(), true).1;
-    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
-}
-
-/// GroupNormalization: the channels in `num_groups` groups, each (sample,
-/// group) normalized over its channels' elements; scale and bias per
-/// channel (opset 21) or per group (opset 18).
-pub(super) fn group_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let x = n.input(0)?.clone();
-    let shape = x.shape().to_vec();
-    if shape.len() < 3 {
-        return Err(n.err(format!("expects [N, C, D1, ...], got {shape:?}")));
-    }
-    let (batch, channels) = (shape[0], shape[1]);
-    let groups_n = n.attr_int("num_groups", 1).max(1) as usize;
-    if channels % groups_n != 0 {
-        return Err(n.err(format!("{channels} channels do not split into {groups_n} groups")));
-    }
-    let eps = n.attr_float("epsilon", 1e-5) as f64;
-    let per_channel = |i: usize, what: &str| -> Result<Vec<f64>, ModelError> {
-        let t = n.constant(i, what)?;
-        match t.data.len() {
-            len if len == channels => Ok(t.data.clone()),
-            len if len == groups_n => Ok((0..channels).map(|c| t.data[c / (channels / groups_n)]).collect()),
-            len => Err(n.err(format!("{what} has {len} values for {channels} channels in {groups_n} groups"))),
-        }
-    };
-    let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
-    let block = (channels / groups_n) * shape[2..].iter().product::<usize>();
-    let groups: Vec<Vec<usize>> = (0..batch * groups_n).map(|g| (g * block..(g + 1) * block).collect()).collect();
-    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
 }
 
 /// The `post_transform` of the `ai.onnx.ml` classifiers and regressors.
