@@ -35,7 +35,7 @@ Options:
   --force-install   recreate .tools/ezkl-venv
   -h, --help        show this help
 
-Environment: EZKL_VERSION (default ${EZKL_VERSION}), PYTHON (default python3, >= 3.9),
+Environment: EZKL_VERSION (default ${EZKL_VERSION}), EZKL_NO_CALIBRATE=1 (ezkl's default scales), PYTHON (default python3, >= 3.9),
   CARGO_TARGET_DIR, TMPDIR (where ezkl's temp dirs go; proving keys can be 100s of MB).
 Note: timings are wall-clock on whatever else the machine is doing; run on an idle box.
 EOF
@@ -89,10 +89,12 @@ else
     "${PYTHON:-python3}" -m venv "$VENV"
   fi
   echo "==> pip install ezkl==$EZKL_VERSION"
-  # ezkl's wheel has no Python dependencies; its ONNX parser is Rust (tract), so no `onnx`.
-  "$PY" -m pip install --disable-pip-version-check --quiet "ezkl==$EZKL_VERSION"
+  # ezkl's wheel has no Python dependencies (its ONNX parser is Rust); `onnx` is
+  # for ezkl_bench.py, which reads the models' symbolic dim names.
+  "$PY" -m pip install --disable-pip-version-check --quiet "ezkl==$EZKL_VERSION" onnx
   ezkl_ok || { echo "error: ezkl $EZKL_VERSION not importable after install" >&2; exit 1; }
 fi
+"$PY" -c "import onnx" 2>/dev/null || "$PY" -m pip install --disable-pip-version-check --quiet onnx
 
 # anvil + solc for the gas column (optional)
 if [[ $NO_GAS == 0 && ( ! -x .tools/bin/anvil || ! -x .tools/bin/solc ) ]]; then

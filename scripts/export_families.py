@@ -75,7 +75,7 @@ def torch_export(name, module, example, samples, note, dynamic=True, input_names
     save(name, buf.getvalue(), samples, note)
 
 
-def gpt_block():
+def gpt_block(mask_value=float("-inf"), name="gpt_block"):
     import torch
     import torch.nn as nn
 
@@ -101,7 +101,7 @@ def gpt_block():
             k = k.view(b, t, self.heads, hs).transpose(1, 2)
             v = v.view(b, t, self.heads, hs).transpose(1, 2)
             att = (q @ k.transpose(-2, -1)) * (1.0 / hs ** 0.5)
-            att = att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf"))
+            att = att.masked_fill(self.mask[:, :, :t, :t] == 0, mask_value)
             att = torch.softmax(att, dim=-1)
             y = (att @ v).transpose(1, 2).contiguous().view(b, t, c)
             x = x + self.proj(y)
@@ -109,8 +109,8 @@ def gpt_block():
 
     rng = np.random.default_rng(1)
     samples = [[rng.uniform(-1, 1, (1, 8, 16)).astype(np.float32)] for _ in range(2)]
-    torch_export("gpt_block", Block(), [torch.tensor(samples[0][0])], samples,
-                 "torch.onnx (TorchScript exporter), opset 17: one pre-norm GPT block, d=16, 2 heads, causal mask by masked_fill(-inf)")
+    torch_export(name, Block(), [torch.tensor(samples[0][0])], samples,
+                 f"torch.onnx (TorchScript exporter), opset 17: one pre-norm GPT block, d=16, 2 heads, causal mask by masked_fill({mask_value})")
 
 
 def multihead_attention():
@@ -265,6 +265,8 @@ def xgboost_model():
 
 FAMILIES = {
     "gpt_block": gpt_block,
+    # The same block with a finite mask, which ezkl (no -inf) can compile.
+    "gpt_block_finite_mask": lambda: gpt_block(-1e4, "gpt_block_finite_mask"),
     "mha": multihead_attention,
     "lstm": lambda: recurrent("lstm"),
     "gru": lambda: recurrent("gru"),

@@ -34,6 +34,20 @@ SOLC_RUNS = 1_000_000
 EVM_VERSION = "cancun"
 
 
+
+def _dim_params(onnx_path):
+    """The symbolic dim names of the graph inputs and outputs."""
+    import onnx
+
+    g = onnx.load(onnx_path, load_external_data=False).graph
+    names = []
+    for vi in list(g.input) + list(g.output):
+        t = vi.type.tensor_type
+        for d in t.shape.dim:
+            if d.dim_param and d.dim_param not in names:
+                names.append(d.dim_param)
+    return names
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -245,10 +259,19 @@ def bench_model(ezkl, model_dir, args):
         ra.input_visibility = "public"
         ra.output_visibility = "public"
         ra.param_visibility = "fixed"
-        _say(saved, f"==> ezkl {name}: gen_settings + calibrate_settings(target=resources)")
+        # Exporters name the symbolic batch dim as they like ("batch",
+        # "N", ...); ezkl needs each one set, as zkml-evm sizes it from the
+        # sample (a batch of one here).
+        symbols = _dim_params(onnx_path)
+        if symbols:
+            ra.variables = [(s, 1) for s in symbols]
+        # EZKL_NO_CALIBRATE=1 keeps ezkl's default scales: its calibration
+        # did not finish in 35 minutes on a GPT block here.
+        calibrate = os.environ.get("EZKL_NO_CALIBRATE") != "1"
+        _say(saved, f"==> ezkl {name}: gen_settings" + (" + calibrate_settings(target=resources)" if calibrate else " (default scales, no calibration)"))
         if not ezkl.gen_settings(onnx_path, settings, py_run_args=ra):
             raise RuntimeError("gen_settings failed")
-        if not ezkl.calibrate_settings(data, onnx_path, settings, "resources"):
+        if calibrate and not ezkl.calibrate_settings(data, onnx_path, settings, "resources"):
             raise RuntimeError("calibrate_settings failed")
         if not ezkl.compile_circuit(onnx_path, compiled, settings):
             raise RuntimeError("compile_circuit failed")

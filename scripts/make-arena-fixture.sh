@@ -17,7 +17,7 @@ work=out/fixtures/tictactoe_batch
 rm -rf "$work"
 mkdir -p "$work"
 # Same calibration inputs as make-fixtures.sh, so scale and offset match the one-game fixture.
-"$bin" compile "$src/network.onnx" --input "$src/input.json" --input "$src/input2.json" -o "$work/build"
+"$bin" compile "$src/network.onnx" --pack-public off --input "$src/input.json" --input "$src/input2.json" -o "$work/build"
 "$bin" setup "$work/build"
 echo '{"input_data": [[0, 0, 0, 0, -1, 0, 0, 0, 0]]}' > "$work/board1.json"
 echo '{"input_data": [[-1, 0, 0, 0, 0, 0, 0, 0, 0]]}' > "$work/board2.json"

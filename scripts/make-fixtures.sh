@@ -32,7 +32,7 @@ for model in rockybot tictactoe; do
   rm -rf "${work:?}/$model"
   mkdir -p "$work/$model"
   echo "==> $model"
-  "$bin" compile "$src/network.onnx" --input "$src/input.json" --input "$src/input2.json" -o "$work/$model/build"
+  "$bin" compile "$src/network.onnx" --pack-public off --input "$src/input.json" --input "$src/input2.json" -o "$work/$model/build"
   "$bin" setup "$work/$model/build"
   for i in 1 2; do
     in="$src/input.json"; [[ $i == 1 ]] || in="$src/input$i.json"

@@ -1,7 +1,7 @@
 //! `zkml-evm bench`: the whole pipeline per model, each in a fresh process
 //! so peak memory is per model, printed as one table.
 
-use crate::compile::{compile_vector, CompileOptions, Vis, Visibility};
+use crate::compile::{compile_vector, CompileOptions, PackPublic, Vis, Visibility};
 use crate::evm::verifier::{calldata, gen_verifier, run_in_revm};
 use crate::proof;
 use anyhow::{bail, Context, Result};
@@ -21,6 +21,11 @@ pub struct BenchRow {
     /// Advice columns: 3 narrow, more in a wide shape (see `layout::Shape`).
     #[serde(default)]
     pub advice_columns: usize,
+    /// Public values packed into words, and the public inputs that makes.
+    #[serde(default)]
+    pub packed: bool,
+    #[serde(default)]
+    pub public_inputs: usize,
     pub keygen_s: f64,
     pub prove_s: f64,
     pub verify_s: f64,
@@ -47,9 +52,9 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// One model, in this process: compile -> setup -> prove -> verify -> EVM.
-pub fn one(model_dir: &Path, params: Vis) -> Result<BenchRow> {
+pub fn one(model_dir: &Path, params: Vis, pack_public: PackPublic) -> Result<BenchRow> {
     let visibility = Visibility { params, ..Visibility::default() };
-    let v = compile_vector(model_dir, &CompileOptions { visibility, ..Default::default() })?;
+    let v = compile_vector(model_dir, &CompileOptions { visibility, pack_public, ..Default::default() })?;
     let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
     let setup = proof::setup(c, None)?;
     let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
@@ -71,6 +76,8 @@ pub fn one(model_dir: &Path, params: Vis) -> Result<BenchRow> {
         rows: c.settings.layout.rows_used,
         k: c.settings.k,
         advice_columns: c.settings.layout.advice_columns,
+        packed: c.settings.visibility.packed,
+        public_inputs: c.settings.layout.public_inputs,
         keygen_s: setup.keygen_seconds,
         prove_s: p.prove_seconds,
         verify_s,
@@ -85,7 +92,7 @@ pub fn one(model_dir: &Path, params: Vis) -> Result<BenchRow> {
 /// The table, one fresh process per model and weight visibility; with
 /// several visibilities, also what hashing costs per 1,000 weights
 /// against fixed weights in the same run.
-pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()> {
+pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Option<&Path>) -> Result<()> {
     let models: Vec<PathBuf> = if models.is_empty() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
         DEFAULT_MODELS.iter().map(|m| root.join(m)).collect()
@@ -94,18 +101,20 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
     };
     let exe = std::env::current_exe()?;
     let params = if params.is_empty() { &[Vis::Fixed][..] } else { params };
+    let packs = if packs.is_empty() { &[PackPublic::Auto][..] } else { packs };
     let mut rows = Vec::new();
     println!(
-        "{:<20} {:>7} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
-        "model", "params", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
+        "{:<20} {:>7} {:>6} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
+        "model", "params", "packed", "pub", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
     );
     for m in &models {
-        for &vis in params {
-            eprintln!("bench: {} (weights {vis}) ...", m.display());
+        for (&vis, &pack) in params.iter().flat_map(|v| packs.iter().map(move |p| (v, p))) {
+            eprintln!("bench: {} (weights {vis}, packing {pack:?}) ...", m.display());
+            let pack_arg = format!("{pack:?}").to_lowercase();
             let out = std::process::Command::new(&exe)
                 .arg("bench-one")
                 .arg(m)
-                .args(["--param-visibility", &vis.to_string()])
+                .args(["--param-visibility", &vis.to_string(), "--pack-public", &pack_arg])
                 .output()
                 .with_context(|| format!("cannot run {}", exe.display()))?;
             if !out.status.success() {
@@ -115,9 +124,11 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
             }
             let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
             println!(
-                "{:<20} {:>7} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
+                "{:<20} {:>7} {:>6} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
                 row.model,
                 row.params.to_string(),
+                if row.packed { "yes" } else { "no" },
+                row.public_inputs,
                 row.weights,
                 row.rows,
                 row.k,
@@ -150,8 +161,9 @@ pub fn run(models: &[PathBuf], params: &[Vis], json: Option<&Path>) -> Result<()
     if let Some(path) = json {
         crate::artifact::write_json(path, &rows)?;
     }
-    if rows.len() < models.len() * params.len() {
-        bail!("{} of {} runs failed", models.len() * params.len() - rows.len(), models.len() * params.len());
+    let runs = models.len() * params.len() * packs.len();
+    if rows.len() < runs {
+        bail!("{} of {runs} runs failed", runs - rows.len());
     }
     Ok(())
 }

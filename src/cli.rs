@@ -65,6 +65,11 @@ pub enum Command {
         /// with an extra column at half the rows.
         #[arg(long, value_enum, default_value_t = ShapeArg::Auto)]
         shape: ShapeArg,
+        /// Pack public inputs and outputs into words (range bits + 1 bits each, ~12 a word):
+        /// fewer public inputs, cheaper calldata and verification. auto: whenever weights are
+        /// fixed. PublicInputs.sol decodes them.
+        #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
+        pack_public: compile::PackPublic,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
     /// circuit: the weights' (always), and the input's and output's for --input.
@@ -153,6 +158,9 @@ pub enum Command {
         /// prints the cost of hashing per 1,000 weights).
         #[arg(long, value_enum, value_delimiter = ',')]
         params: Vec<Vis>,
+        /// Public-value packings to run each model with, e.g. --pack-public on,off.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        pack_public: Vec<compile::PackPublic>,
     },
     /// Deploy a verifier directory (or a forge/solc artefact JSON) to a chain.
     Deploy {
@@ -231,6 +239,8 @@ pub enum Command {
         model: PathBuf,
         #[arg(long, value_enum, default_value_t = Vis::Fixed)]
         param_visibility: Vis,
+        #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
+        pack_public: compile::PackPublic,
     },
     /// Benchmark one aggregation and print its row as JSON (used by `bench --aggregate`).
     #[command(hide = true)]
@@ -307,10 +317,10 @@ impl ShapeArg {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility, shape } => {
+        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility, shape, pack_public } => {
             let t = Instant::now();
-            let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility };
-            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility, shape: shape.shape() };
+            let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility, packed: false };
+            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility, shape: shape.shape(), pack_public };
             let c = compile::compile_files(&model, &inputs, &opts, &out)?;
             let s = &c.settings;
             println!(
@@ -518,11 +528,13 @@ pub fn run(cli: Cli) -> Result<()> {
             let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
             crate::bench::run_aggregate(&model, &aggregate, k, json.as_deref())?
         }
-        Command::Bench { models, json, params, .. } => crate::bench::run(&models, &params, json.as_deref())?,
+        Command::Bench { models, json, params, pack_public, .. } => crate::bench::run(&models, &params, &pack_public, json.as_deref())?,
         Command::BenchAggregateOne { model, proofs, k } => {
             println!("{}", serde_json::to_string(&crate::bench::aggregate_one(&model, proofs, k)?)?)
         }
-        Command::BenchOne { model, param_visibility } => println!("{}", serde_json::to_string(&crate::bench::one(&model, param_visibility)?)?),
+        Command::BenchOne { model, param_visibility, pack_public } => {
+            println!("{}", serde_json::to_string(&crate::bench::one(&model, param_visibility, pack_public)?)?)
+        }
         Command::Calldata { proof } => {
             println!("{}", crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?));
         }
@@ -554,10 +566,22 @@ fn aggregate_items(items: &[PathBuf]) -> Result<Vec<crate::aggregate::Inner>> {
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names
 /// collapsed.
 fn summarize_names(names: &[String]) -> String {
-    // A tensor is public whole, so each run is `base[0..len]`.
+    use crate::circuit::public::PublicItem;
+    // A tensor is public whole, so each run is `base[0..len]`; a packed
+    // run counts its values and words.
     crate::circuit::public::name_runs(names)
         .into_iter()
-        .map(|(base, _, len)| if len == 0 { base } else { format!("{base}[0..{len}]") })
+        .map(|(base, start, len)| match PublicItem::parse(&names[start]) {
+            Some(PublicItem::Packed { .. }) => {
+                let values: usize = names[start..start + len].iter().filter_map(|n| match PublicItem::parse(n) {
+                    Some(PublicItem::Packed { len, .. }) => Some(len),
+                    _ => None,
+                }).sum();
+                format!("{base}[0..{values}] in {len} packed words")
+            }
+            _ if len == 0 => base,
+            _ => format!("{base}[0..{len}]"),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -31,7 +31,7 @@ fn mutated_table_circuit_proofs_are_rejected_cheaply_everywhere() {
 #[test]
 fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
     use zkml_evm::compile::{CompileOptions, Vis, Visibility};
-    let visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed };
+    let visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed, packed: false };
     fuzz_built(common::build_with("2l_relu_fc", &CompileOptions { visibility, ..Default::default() }), fuzz_cases(400) / 2);
 }
 

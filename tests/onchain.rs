@@ -84,7 +84,8 @@ fn p(x: &Path) -> &str {
 fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let v = vectors().join(name);
     let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
-    let mut compile = vec!["compile".to_string(), v.join("network.onnx").display().to_string()];
+    // The example contracts read unpacked public inputs.
+    let mut compile = vec!["compile".to_string(), v.join("network.onnx").display().to_string(), "--pack-public".into(), "off".into()];
     for sample in ["input.json", "input2.json"].iter().map(|f| v.join(f)).filter(|f| f.exists()) {
         compile.extend(["--input".to_string(), sample.display().to_string()]);
     }

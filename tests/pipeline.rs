@@ -98,10 +98,14 @@ fn rockybot_end_to_end_native_and_evm() {
     zeroed.public_inputs[0] = "0x00".into();
     assert!(!verify(c, &zeroed).unwrap());
     assert!(!run_in_revm(&art, &calldata(&zeroed).unwrap()).unwrap().accepted);
-    // Public inputs are small positive numbers: quantized value + offset.
-    for (i, s) in b.proof.public_inputs.iter().enumerate() {
+    // Unpacked public inputs are small positive numbers: quantized value +
+    // offset (RockyBot's 48 values are packed by default: see
+    // packed_public_values_prove_and_verify).
+    let unpacked = build_with("rockybot", &zkml_evm::compile::CompileOptions { pack_public: zkml_evm::compile::PackPublic::Off, ..Default::default() });
+    assert_eq!(unpacked.proof.public_inputs.len(), 48);
+    for (i, s) in unpacked.proof.public_inputs.iter().enumerate() {
         let v = u64::from_str_radix(s.trim_start_matches("0x").trim_start_matches('0'), 16).unwrap_or(0);
-        assert!(v >= 1 && v <= 2 * b.proof.public_offset as u64, "public input {i} = {s}");
+        assert!(v >= 1 && v <= 2 * unpacked.proof.public_offset as u64, "public input {i} = {s}");
     }
 }
 
@@ -208,4 +212,69 @@ fn two_inputs_two_outputs_and_a_symbolic_batch() {
     // Reloading the build keeps the sample's batch.
     let again = zkml_evm::compile::Compiled::load(&out).unwrap();
     assert_eq!(again.program.num_inputs, 12);
+}
+
+/// Packed public values end to end: fewer public inputs, verified natively
+/// and on the EVM; a changed word, a flipped byte and a slot overflow are
+/// refused.
+#[test]
+fn packed_public_values_prove_and_verify() {
+    let opts = zkml_evm::compile::CompileOptions { pack_public: zkml_evm::compile::PackPublic::On, ..Default::default() };
+    let b = build_with("rockybot", &opts);
+    let c = &b.compiled;
+    let (circuit, _) = c.circuit_for(&b.input.input_data[0]).unwrap();
+    let mock = halo2_proofs::dev::MockProver::run(c.settings.k, &circuit, vec![circuit.instance()]).unwrap();
+    assert_eq!(mock.verify(), Ok(()));
+    assert!(c.settings.visibility.packed);
+    assert!(verify(c, &b.proof).unwrap(), "honest packed proof rejected natively");
+    // 36 inputs and 12 outputs of 18-bit slots, 14 a word: 3 + 1 words.
+    assert_eq!(b.proof.public_layout, vec!["input[0..14]", "input[14..28]", "input[28..36]", "output[0..12]"]);
+
+    let keys = proof::load_keys(c).unwrap();
+    let vdir = b.dir.path().join("verifier");
+    let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &vdir).unwrap();
+    let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
+    assert!(ok.accepted, "EVM rejected an honest packed proof: {:?}", ok.reason);
+    eprintln!("rockybot packed: verify gas {} runtime {} bytes", ok.gas_used, ok.runtime_size);
+    let len = b.proof.proof_bytes().unwrap().len();
+    for i in [0, len / 2, len - 1] {
+        assert!(!verify(c, &flip_byte(&b.proof, i)).unwrap());
+        assert!(!run_in_revm(&art, &calldata(&flip_byte(&b.proof, i)).unwrap()).unwrap().accepted);
+    }
+    // A changed word (its last slot one higher), and a slot overflow: the
+    // last slot 2^18 higher, which carries into the slot above.
+    let overflow = {
+        let mut p = b.proof.clone();
+        let mut inst = p.instances().unwrap();
+        inst[3] += halo2_proofs::halo2curves::bn256::Fr::from(1u64 << 18);
+        p.public_inputs = inst.iter().map(proof::fr_to_hex).collect();
+        p
+    };
+    for bad in [bump_public_input(&b.proof, 0), bump_public_input(&b.proof, 3), overflow] {
+        assert!(!matches!(verify(c, &bad), Ok(true)));
+        assert!(!run_in_revm(&art, &calldata(&bad).unwrap()).unwrap().accepted);
+    }
+
+    // PublicInputs.sol decodes the words: its `output(pi, j)` is the
+    // quantized output j the proof carries.
+    let q = &c.settings.quant;
+    let lib = zkml_evm::evm::public_layout::library_source(&c.layout.public_names(), &c.settings.model_hash, q.public_offset(), q.scale_bits);
+    let harness = "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\nimport {ZkmlPublicInputs} from \"./PublicInputs.sol\";\n\
+        contract Harness { function output(uint256[] calldata pi, uint256 j) external pure returns (int256) { return ZkmlPublicInputs.output(pi, j); }\n\
+        function input(uint256[] calldata pi, uint256 i) external pure returns (int256) { return ZkmlPublicInputs.input(pi, i); } }\n";
+    let compiled = zkml_evm::evm::compile::compile_contract(&[("PublicInputs.sol".into(), lib), ("Harness.sol".into(), harness.into())], "Harness", Some(200), false).unwrap();
+    let mut evm = zkml_evm::evm::exec::Evm::new();
+    let h = evm.deploy(&compiled.bytecode).unwrap().address;
+    alloy_sol_types::sol! { function output(uint256[] pi, uint256 j) external returns (int256); function input(uint256[] pi, uint256 i) external returns (int256); }
+    use alloy_sol_types::SolCall;
+    let pi: Vec<alloy_primitives::U256> = b.proof.public_inputs.iter().map(|s| alloy_primitives::U256::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()).collect();
+    let scale = (q.scale_bits as f64).exp2();
+    for (j, &o) in b.proof.outputs.iter().enumerate() {
+        let out = evm.call(h, &outputCall { pi: pi.clone(), j: alloy_primitives::U256::from(j) }.abi_encode(), 1_000_000);
+        let got = alloy_primitives::I256::try_from_be_slice(&out.output).unwrap();
+        assert_eq!(got.as_i64() as f64, (o * scale).round(), "output {j}");
+    }
+    let x0 = evm.call(h, &inputCall { pi: pi.clone(), i: alloy_primitives::U256::from(35) }.abi_encode(), 1_000_000);
+    let x0 = alloy_primitives::I256::try_from_be_slice(&x0.output).unwrap();
+    assert_eq!(x0.as_i64(), q.quantize_input(b.input.input_data[0][35]));
 }

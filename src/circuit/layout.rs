@@ -44,6 +44,17 @@ impl NeuronRows {
     }
 }
 
+/// One packed public word: a multiply row per value (weight `2^(bits·(len−1−i))`,
+/// the operand a copy of the value's cell), then a result row whose `x` is
+/// the word minus the public offset, a copy of its public row.
+#[derive(Clone, Debug)]
+pub struct WordRows {
+    pub public_row: usize,
+    pub values: Vec<ValueId>,
+    pub start: usize,
+    pub result_row: usize,
+}
+
 /// How the params sponge packs weights into words: `per_word` signed
 /// weights of `bits` bits each (range-checked by a lookup), Horner-combined.
 /// Packing is what makes hashed weights affordable: about 66 rows per two
@@ -183,6 +194,9 @@ pub struct Layout {
     pub sponges: Vec<Sponge>,
     /// Weight packing of the params sponge (hashed params only).
     pub packing: Option<Packing>,
+    /// Packing of public values into words, and the rows of each word.
+    pub value_packing: Option<super::public::ValuePacking>,
+    pub words: Vec<WordRows>,
     pub shape: Shape,
     /// Bits per chain: range bits + weight bits.
     pub chain_bits: usize,
@@ -216,7 +230,8 @@ impl Layout {
         assert!(!shape.wide_mac || visibility.params == Vis::Fixed, "two multiply lanes need fixed weights");
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
-        let public = public_items(&visibility, program.num_inputs, program.outputs.len());
+        let value_packing = visibility.packed.then(|| super::public::ValuePacking::for_range_bits(q.range_bits));
+        let public = public_items(&visibility, program.num_inputs, program.outputs.len(), value_packing);
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
         let mut row = public.len();
@@ -234,6 +249,15 @@ impl Layout {
                 neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_rows, range_check });
                 z_free = result_row + 1;
                 row = result_row + 1;
+            }
+        }
+        // Packed public words after the neurons, each reading its values.
+        let mut words = Vec::new();
+        for (public_row, item) in public.iter().enumerate() {
+            if let PublicItem::Packed { tensor, first, len } = *item {
+                let values = (first..first + len).map(|i| if tensor == Tensor::Input { i } else { program.outputs[i] }).collect();
+                words.push(WordRows { public_row, values, start: row, result_row: row + len });
+                row += len + 1;
             }
         }
         let packing = match visibility.params {
@@ -265,6 +289,8 @@ impl Layout {
             public,
             sponges,
             packing,
+            value_packing,
+            words,
             shape,
             chain_bits,
             value_row,

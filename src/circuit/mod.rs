@@ -82,6 +82,7 @@ use crate::model::{Activation, LutFn, Program};
 use crate::quant::QuantParams;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 use layout::{Layout, ParamWord};
@@ -178,6 +179,8 @@ pub struct ModelConfig {
     q_relu: Selector,
     q_nonneg: Option<Selector>,
     q_step: Option<Selector>,
+    /// Result row of a packed public word (see [`layout::WordRows`]).
+    q_word: Option<Selector>,
     lut: Option<LutConfig>,
     /// Weights and biases, when they are private or hashed; `f` then holds
     /// 1 where a weight applies and 0 elsewhere.
@@ -353,7 +356,19 @@ impl ModelConfig {
             ]
         });
         let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off, params.packing));
-        ModelConfig { params, x, acc, z, f, x2, z2, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, lut, w, poseidon }
+        // A packed word's result row: the weighted sum of its multiply rows
+        // plus the constant in `f`, with no range chain (the word is ~250
+        // bits; its slots are values already range-checked).
+        let q_word = params.visibility.packed.then(|| {
+            let q_word = meta.selector();
+            meta.create_gate("word: x = acc[-1] + f, acc = 0", |m| {
+                let q = m.query_selector(q_word);
+                let sum = m.query_advice(acc, Rotation::prev()) + m.query_fixed(f, Rotation::cur());
+                vec![q.clone() * (m.query_advice(x, Rotation::cur()) - sum), q * m.query_advice(acc, Rotation::cur())]
+            });
+            q_word
+        });
+        ModelConfig { params, x, acc, z, f, x2, z2, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, q_word, lut, w, poseidon }
     }
 
     /// Fill the tables: the all-zero row, then each function's entries.
@@ -503,6 +518,7 @@ pub fn commitment(tensor: Tensor, program: &Program<i64>, layout: &Layout, value
 /// The public inputs for the program values `values`.
 pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams, values: &[Fr]) -> Vec<Fr> {
     let off = fe(q.public_offset() as i128);
+    let mut words = layout.words.iter();
     layout
         .public
         .iter()
@@ -510,8 +526,19 @@ pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams,
             PublicItem::Input(i) => values[i] + off,
             PublicItem::Output(j) => values[program.outputs[j]] + off,
             PublicItem::Commitment(t) => commitment(t, program, layout, Some(values)).expect("values given"),
+            PublicItem::Packed { .. } => {
+                let word = words.next().expect("a packed item has its word rows");
+                let p = layout.value_packing.expect("packed items come with a packing");
+                packed_word(&word.values.iter().map(|&id| values[id]).collect::<Vec<_>>(), off, p.bits)
+            }
         })
         .collect()
+}
+
+/// `Σ (v_i + off)·2^(bits·(len−1−i))`: the first value in the top slot.
+pub fn packed_word(values: &[Fr], off: Fr, bits: u32) -> Fr {
+    let shift = Fr::from(2).pow_vartime([bits as u64]);
+    values.iter().fold(Fr::zero(), |acc, &v| acc * shift + v + off)
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -547,6 +574,9 @@ impl Circuit<Fr> for ModelCircuit {
                 a.public_rows(&mut region)?;
                 for nr in &self.layout.neurons {
                     a.neuron_block(&mut region, nr)?;
+                }
+                for word in &self.layout.words {
+                    a.word_block(&mut region, word)?;
                 }
                 for sp in &self.layout.sponges {
                     a.sponge(&mut region, sp)?;
@@ -626,7 +656,8 @@ impl Assigner<'_> {
             let id = match *item {
                 PublicItem::Input(i) => i,
                 PublicItem::Output(j) => prog.outputs[j],
-                PublicItem::Commitment(_) => {
+                // Assigned with the sponge or the word that fills them.
+                PublicItem::Commitment(_) | PublicItem::Packed { .. } => {
                     self.put_const(region, Col::Acc, row, Fr::zero());
                     continue;
                 }
@@ -635,6 +666,45 @@ impl Assigner<'_> {
             region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
             self.put_const(region, Col::Acc, row, Fr::zero());
         }
+        Ok(())
+    }
+
+    /// A packed public word: multiply rows with fixed weights
+    /// `2^(bits·(len−1−i))` over copies of the values, then the word's
+    /// result row `x = acc[−1] + f` with `f = off·Σ 2^(bits·k) − off`, so
+    /// `x` is the word minus the public offset, as its public row (a copy)
+    /// expects.
+    fn word_block(&self, region: &mut Region<'_>, word: &layout::WordRows) -> Result<(), Error> {
+        let (c, lay, q) = (self.c, &*self.circuit.layout, &self.circuit.quant);
+        let p = lay.value_packing.expect("words come with a packing");
+        let off = fe(q.public_offset() as i128);
+        let len = word.values.len();
+        let weight = |i: usize| Fr::from(2).pow_vartime([(p.bits as usize * (len - 1 - i)) as u64]);
+        let mut acc = self.vals.map(|_| Fr::zero());
+        for (i, &id) in word.values.iter().enumerate() {
+            let row = word.start + i;
+            region.assign_fixed(c.f, row, weight(i));
+            if let Some((_, f2)) = c.x2 {
+                region.assign_fixed(f2, row, Fr::zero());
+            }
+            if let Some(pc) = c.p {
+                region.assign_fixed(pc, row, Fr::zero());
+            }
+            acc = acc.zip(self.vals).map(|(a, v)| a + weight(i) * v[id]);
+            self.put(region, Col::X, row, |v| v[id]);
+            self.put_fr(region, c.acc, row, acc);
+            c.q_mac.enable(region, row)?;
+            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
+        }
+        let e = word.result_row;
+        let bias = (0..len).fold(Fr::zero(), |s, i| s + weight(i)) * off - off;
+        region.assign_fixed(c.f, e, bias);
+        self.put_const(region, Col::Acc, e, Fr::zero());
+        let word_less_offset = |v: &[Fr]| packed_word(&word.values.iter().map(|&id| v[id]).collect::<Vec<_>>(), off, p.bits) - off;
+        self.put(region, Col::X, e, word_less_offset);
+        self.put(region, Col::X, word.public_row, word_less_offset);
+        c.q_word.expect("packed values configure the word gate").enable(region, e)?;
+        region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, word.public_row));
         Ok(())
     }
 

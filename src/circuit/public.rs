@@ -31,17 +31,21 @@ impl std::fmt::Display for Vis {
     }
 }
 
-/// The three choices `compile` records in `settings.json`.
+/// The choices `compile` records in `settings.json`: what is public,
+/// private or hashed, and whether public values are packed into words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Visibility {
     pub input: Vis,
     pub output: Vis,
     pub params: Vis,
+    /// Public inputs and outputs packed into words (see [`ValuePacking`]).
+    #[serde(default)]
+    pub packed: bool,
 }
 
 impl Default for Visibility {
     fn default() -> Self {
-        Visibility { input: Vis::Public, output: Vis::Public, params: Vis::Fixed }
+        Visibility { input: Vis::Public, output: Vis::Public, params: Vis::Fixed, packed: false }
     }
 }
 
@@ -59,6 +63,9 @@ impl Visibility {
         }
         if self.input == Vis::Private && self.output == Vis::Private && self.params != Vis::Hashed {
             return Err("nothing would be public: with private input and output, a proof says nothing; make one of them public or hashed".into());
+        }
+        if self.packed && self.params != Vis::Fixed {
+            return Err("--pack-public on: packing public values needs --param-visibility fixed (the packing weights are fixed columns)".into());
         }
         Ok(())
     }
@@ -111,6 +118,10 @@ pub enum PublicItem {
     Output(usize),
     /// The Poseidon hash of a tensor, as is.
     Commitment(Tensor),
+    /// Elements `first .. first + len` of the input (`Tensor::Input`) or
+    /// output, offset-encoded and packed into one word (see
+    /// [`ValuePacking`]).
+    Packed { tensor: Tensor, first: usize, len: usize },
 }
 
 impl PublicItem {
@@ -122,7 +133,63 @@ impl PublicItem {
             PublicItem::Commitment(Tensor::Input) => "input_commitment".into(),
             PublicItem::Commitment(Tensor::Params) => "params_commitment".into(),
             PublicItem::Commitment(Tensor::Output) => "output_commitment".into(),
+            PublicItem::Packed { tensor, first, len } => {
+                let base = if *tensor == Tensor::Input { "input" } else { "output" };
+                format!("{base}[{first}..{}]", first + len)
+            }
         }
+    }
+
+    /// The item a name stands for (`input[3]`, `output[0..12]`, ...).
+    pub fn parse(name: &str) -> Option<PublicItem> {
+        let commitment = |t| Some(PublicItem::Commitment(t));
+        match name {
+            "input_commitment" => return commitment(Tensor::Input),
+            "params_commitment" => return commitment(Tensor::Params),
+            "output_commitment" => return commitment(Tensor::Output),
+            _ => {}
+        }
+        let (base, rest) = name.split_once('[')?;
+        let inner = rest.strip_suffix(']')?;
+        let tensor = match base {
+            "input" => Tensor::Input,
+            "output" => Tensor::Output,
+            _ => return None,
+        };
+        match inner.split_once("..") {
+            Some((a, b)) => {
+                let (first, end): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                Some(PublicItem::Packed { tensor, first, len: end.checked_sub(first)? })
+            }
+            None => {
+                let i = inner.parse().ok()?;
+                Some(if tensor == Tensor::Input { PublicItem::Input(i) } else { PublicItem::Output(i) })
+            }
+        }
+    }
+}
+
+/// How public values (inputs, outputs) pack into words: `per_word`
+/// offset-encoded values of `bits` bits each, the first in the top slot.
+/// An encoded value lies in `[1, 2^range_bits]`, so `bits = range_bits +
+/// 1` holds it and `per_word · bits ≤ 252` keeps the word below the
+/// modulus: each word has exactly one decomposition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValuePacking {
+    pub bits: u32,
+    pub per_word: usize,
+}
+
+impl ValuePacking {
+    pub fn for_range_bits(range_bits: u32) -> ValuePacking {
+        let bits = range_bits + 1;
+        ValuePacking { bits, per_word: (252 / bits as usize).max(1) }
+    }
+
+    /// The packing of values whose encoding is `v + offset` (`offset =
+    /// 2^(range_bits−1) + 1`, as `proof.json`'s `public_offset`).
+    pub fn for_offset(offset: i64) -> ValuePacking {
+        Self::for_range_bits((offset - 1).max(1).ilog2() + 1)
     }
 }
 
@@ -144,14 +211,20 @@ pub fn name_runs(names: &[String]) -> Vec<(String, usize, usize)> {
 }
 
 /// Public inputs in verifier order: public inputs, public outputs, then the
-/// commitments (input, params, output) of hashed tensors.
-pub fn public_items(vis: &Visibility, num_inputs: usize, num_outputs: usize) -> Vec<PublicItem> {
+/// commitments (input, params, output) of hashed tensors. With `packing`,
+/// the inputs and then the outputs are packed words (a tensor's last word
+/// holds the rest; no word mixes inputs and outputs).
+pub fn public_items(vis: &Visibility, num_inputs: usize, num_outputs: usize, packing: Option<ValuePacking>) -> Vec<PublicItem> {
     let mut items = Vec::new();
+    let mut values = |tensor: Tensor, count: usize, one: fn(usize) -> PublicItem| match packing {
+        None => items.extend((0..count).map(one)),
+        Some(p) => items.extend((0..count).step_by(p.per_word).map(|first| PublicItem::Packed { tensor, first, len: p.per_word.min(count - first) })),
+    };
     if vis.input == Vis::Public {
-        items.extend((0..num_inputs).map(PublicItem::Input));
+        values(Tensor::Input, num_inputs, PublicItem::Input);
     }
     if vis.output == Vis::Public {
-        items.extend((0..num_outputs).map(PublicItem::Output));
+        values(Tensor::Output, num_outputs, PublicItem::Output);
     }
     items.extend(vis.hashed().map(PublicItem::Commitment));
     items

@@ -550,7 +550,7 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
     // Private weights too: the range check's own weight and bias are then
     // the prover's, and still bind nothing the gate does not.
     for (input, params) in [(Vis::Public, Vis::Fixed), (Vis::Private, Vis::Fixed), (Vis::Hashed, Vis::Fixed), (Vis::Public, Vis::Private), (Vis::Hashed, Vis::Hashed)] {
-        let vis = Visibility { input, output: Vis::Public, params };
+        let vis = Visibility { input, output: Vis::Public, params, packed: false };
         let (c, k) = circuit_vis(&INPUT, vis);
         assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
         let range = c.layout.neurons.iter().find(|n| n.value == 0).unwrap().clone();
@@ -615,11 +615,11 @@ fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
     tiny_circuit(input, vis, Shape::NARROW)
 }
 
-const ALL_HASHED: Visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed };
+const ALL_HASHED: Visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed, packed: false };
 
 #[test]
 fn every_visibility_passes_with_its_public_layout() {
-    let vis = |input, output, params| Visibility { input, output, params };
+    let vis = |input, output, params| Visibility { input, output, params, packed: false };
     for v in [
         vis(Vis::Public, Vis::Public, Vis::Private),
         vis(Vis::Private, Vis::Public, Vis::Fixed),
@@ -940,3 +940,52 @@ fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() 
     assert!(!shape.wide_mac);
 }
 
+
+// ---- Packed public values ----
+
+const PACKED: Visibility = Visibility { input: Vis::Public, output: Vis::Public, params: Vis::Fixed, packed: true };
+
+#[test]
+fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
+    for shape in Shape::ALL {
+        let (c, k) = tiny_circuit(&INPUT, PACKED, shape);
+        verify(&c, k).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
+        // 3 inputs in one word, 1 output in another.
+        assert_eq!(c.instance().len(), 2);
+        assert_eq!(c.layout.public_names(), vec!["input[0..3]".to_string(), "output[0..1]".to_string()]);
+        // The word is the values' offset encodings, first in the top slot.
+        let (w, off, bits) = (ints(&c), Q.public_offset() as i128, c.layout.value_packing.unwrap().bits);
+        let expected = (0..3).fold(0i128, |acc, i| (acc << bits) + w[i] as i128 + off);
+        assert_eq!(c.instance()[0], fe(expected));
+    }
+}
+
+#[test]
+fn changed_packed_word_fails() {
+    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
+    for (i, delta) in [(0, Fr::ONE), (1, -Fr::ONE), (0, Fr::from(1u64 << 10))] {
+        let mut inst = c.instance();
+        inst[i] += delta;
+        assert!(MockProver::run(k, &c, vec![inst]).unwrap().verify().is_err(), "word {i} changed by {delta:?}");
+    }
+    // The word's result cell, and a slot's operand, corrupted alone.
+    let word = c.layout.words[0].clone();
+    assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
+    assert!(verify(&with(c, Col::X, word.start + 1, Fr::ONE), k).is_err());
+}
+
+/// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower
+/// keeps the packed word (the carry moves between slots), with everything
+/// downstream recomputed. Input 1's range check refuses it (neurons that
+/// read it may leave their range too).
+#[test]
+fn slot_overflow_fails_at_the_values_range_check() {
+    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
+    let bits = c.layout.value_packing.unwrap().bits;
+    let w = c.witness.as_ref().unwrap().clone();
+    let bad = forged(&c, &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))]);
+    assert_eq!(bad.instance()[0], c.instance()[0], "the carry keeps the word");
+    let range = c.layout.neurons.iter().find(|n| n.range_check && n.value == 1).unwrap().clone();
+    let failures = forged_failures(&bad, k);
+    assert!(failures.iter().any(|f| failure_rows(f).iter().any(|r| (range.start..=range.result_row).contains(r))), "{failures:?}");
+}

@@ -2,7 +2,7 @@
 //! library, so a consumer contract reads `publicInputs[ZkmlPublicInputs.PARAMS_COMMITMENT]`
 //! instead of a magic index.
 
-use crate::circuit::public::name_runs;
+use crate::circuit::public::{name_runs, PublicItem, Tensor, ValuePacking};
 use std::fmt::Write;
 
 pub const LAYOUT_FILE: &str = "PublicInputs.sol";
@@ -22,18 +22,74 @@ pub fn library_source(names: &[String], model_hash: &str, offset: i64, scale_bit
     let _ = writeln!(s, "    uint256 internal constant COUNT = {};", names.len());
     let _ = writeln!(s, "    uint256 internal constant SCALE_BITS = {scale_bits};");
     let _ = writeln!(s, "    uint256 internal constant VALUE_OFFSET = {offset};");
-    for (base, start, len) in name_runs(names) {
-        let name = base.to_ascii_uppercase();
-        if len == 0 {
-            let _ = writeln!(s, "    uint256 internal constant {name} = {start};");
-        } else {
-            let _ = writeln!(s, "    /// `{base}[0..{len}]` are public inputs {start}..{}.", start + len);
-            let _ = writeln!(s, "    uint256 internal constant {name}_START = {start};");
-            let _ = writeln!(s, "    uint256 internal constant {name}_LEN = {len};");
+    let packed: Vec<(usize, PublicItem)> = names.iter().enumerate().filter_map(|(i, n)| PublicItem::parse(n).map(|p| (i, p))).filter(|(_, p)| matches!(p, PublicItem::Packed { .. })).collect();
+    if packed.is_empty() {
+        for (base, start, len) in name_runs(names) {
+            let name = base.to_ascii_uppercase();
+            if len == 0 {
+                let _ = writeln!(s, "    uint256 internal constant {name} = {start};");
+            } else {
+                let _ = writeln!(s, "    /// `{base}[0..{len}]` are public inputs {start}..{}.", start + len);
+                let _ = writeln!(s, "    uint256 internal constant {name}_START = {start};");
+                let _ = writeln!(s, "    uint256 internal constant {name}_LEN = {len};");
+            }
         }
+    } else {
+        packed_section(&mut s, names, &packed, offset);
     }
     s.push_str("}\n");
     s
+}
+
+/// Constants and decoders of a verifier whose inputs and outputs are packed
+/// words (see `circuit::public::ValuePacking`): each tensor's words are
+/// consecutive public inputs, its values `v + VALUE_OFFSET` in `SLOT_BITS`
+/// slots, first value in the top slot, the last word holding the rest.
+fn packed_section(s: &mut String, names: &[String], packed: &[(usize, PublicItem)], offset: i64) {
+    let p = ValuePacking::for_offset(offset);
+    let _ = writeln!(s, "    /// Inputs and outputs are packed: VALUES_PER_WORD values of SLOT_BITS bits a word.");
+    let _ = writeln!(s, "    uint256 internal constant VALUES_PER_WORD = {};", p.per_word);
+    let _ = writeln!(s, "    uint256 internal constant SLOT_BITS = {};", p.bits);
+    for tensor in [Tensor::Input, Tensor::Output] {
+        let words: Vec<&(usize, PublicItem)> = packed.iter().filter(|(_, it)| matches!(it, PublicItem::Packed { tensor: t, .. } if *t == tensor)).collect();
+        let Some(&&(start, _)) = words.first() else { continue };
+        let len: usize = words.iter().map(|(_, it)| if let PublicItem::Packed { len, .. } = it { *len } else { 0 }).sum();
+        let (upper, lower) = if tensor == Tensor::Input { ("INPUT", "input") } else { ("OUTPUT", "output") };
+        let _ = writeln!(s, "    /// `{lower}[0..{len}]`, packed in public inputs {start}..{}.", start + words.len());
+        let _ = writeln!(s, "    uint256 internal constant {upper}_WORDS_START = {start};");
+        let _ = writeln!(s, "    uint256 internal constant {upper}_WORDS = {};", words.len());
+        let _ = writeln!(s, "    uint256 internal constant {upper}_LEN = {len};");
+        let _ = writeln!(s, "    /// The encoded {lower} `i` (its value plus VALUE_OFFSET).");
+        let _ = writeln!(s, "    function {lower}Encoded(uint256[] calldata publicInputs, uint256 i) internal pure returns (uint256) {{");
+        let _ = writeln!(s, "        return slot(publicInputs, {upper}_WORDS_START, {upper}_LEN, i);");
+        let _ = writeln!(s, "    }}");
+        let _ = writeln!(s, "    /// The {lower} `i` as a signed fixed-point integer (the value times 2^SCALE_BITS).");
+        let _ = writeln!(s, "    function {lower}(uint256[] calldata publicInputs, uint256 i) internal pure returns (int256) {{");
+        let _ = writeln!(s, "        return int256({lower}Encoded(publicInputs, i)) - int256(VALUE_OFFSET);");
+        let _ = writeln!(s, "    }}");
+    }
+    for (i, n) in names.iter().enumerate() {
+        if let Some(PublicItem::Commitment(_)) = PublicItem::parse(n) {
+            let _ = writeln!(s, "    uint256 internal constant {} = {i};", n.to_ascii_uppercase());
+        }
+    }
+    let _ = writeln!(s, "    /// Slot `i` of a packed tensor of `len` values whose words start at `start`.");
+    let _ = writeln!(s, "    function slot(uint256[] calldata publicInputs, uint256 start, uint256 len, uint256 i) internal pure returns (uint256) {{");
+    let _ = writeln!(s, "        require(i < len, \"ZkmlPublicInputs: index\");");
+    let _ = writeln!(s, "        uint256 w = i / VALUES_PER_WORD;");
+    let _ = writeln!(s, "        uint256 inWord = len - w * VALUES_PER_WORD;");
+    let _ = writeln!(s, "        if (inWord > VALUES_PER_WORD) inWord = VALUES_PER_WORD;");
+    let _ = writeln!(s, "        uint256 shift = SLOT_BITS * (inWord - 1 - (i % VALUES_PER_WORD));");
+    let _ = writeln!(s, "        return (publicInputs[start + w] >> shift) & ((uint256(1) << SLOT_BITS) - 1);");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "    /// Pack encoded values (each `v + VALUE_OFFSET`) into words as the verifier expects, so a");
+    let _ = writeln!(s, "    /// contract can compare its own values with a proof's word by word.");
+    let _ = writeln!(s, "    function pack(uint256[] memory encoded) internal pure returns (uint256[] memory words) {{");
+    let _ = writeln!(s, "        words = new uint256[]((encoded.length + VALUES_PER_WORD - 1) / VALUES_PER_WORD);");
+    let _ = writeln!(s, "        for (uint256 i = 0; i < encoded.length; i++) {{");
+    let _ = writeln!(s, "            words[i / VALUES_PER_WORD] = (words[i / VALUES_PER_WORD] << SLOT_BITS) | encoded[i];");
+    let _ = writeln!(s, "        }}");
+    let _ = writeln!(s, "    }}");
 }
 
 #[cfg(test)]

@@ -422,14 +422,11 @@ pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
 }
 
 /// Refuse `outputs` unless they are exactly the dequantized public outputs
-/// of `instance`, whose public inputs are named `names` (`output[j]` ...);
-/// with no public outputs they must be empty.
+/// of `instance`, whose public inputs are named `names` (`output[j]`, or
+/// `output[a..b]` for a packed word); with no public outputs they must be
+/// empty.
 pub fn check_decoded_outputs(names: &[String], public_offset: i64, scale_bits: u32, instance: &[Fr], outputs: &[f64]) -> Result<()> {
-    let encoded: Vec<(usize, Fr)> = names
-        .iter()
-        .zip(instance)
-        .filter_map(|(name, v)| name.strip_prefix("output[")?.strip_suffix(']')?.parse().ok().map(|j: usize| (j, *v)))
-        .collect();
+    let encoded = encoded_outputs(names, public_offset, instance);
     if encoded.len() != outputs.len() {
         bail!("the proof file lists {} outputs but its public inputs carry {}: the file was edited", outputs.len(), encoded.len());
     }
@@ -443,6 +440,32 @@ pub fn check_decoded_outputs(names: &[String], public_offset: i64, scale_bits: u
         }
     }
     Ok(())
+}
+
+/// Every public output's encoded value, by output index, unpacking packed
+/// words (first value in the top slot).
+fn encoded_outputs(names: &[String], public_offset: i64, instance: &[Fr]) -> Vec<(usize, Fr)> {
+    use crate::circuit::public::{PublicItem, Tensor, ValuePacking};
+    let packing = ValuePacking::for_offset(public_offset);
+    let mut out = Vec::new();
+    for (name, v) in names.iter().zip(instance) {
+        match PublicItem::parse(name) {
+            Some(PublicItem::Output(j)) => out.push((j, *v)),
+            Some(PublicItem::Packed { tensor: Tensor::Output, first, len }) => {
+                let word = num_bigint::BigUint::from_bytes_be(&transcript::be_bytes(v));
+                let mask = (num_bigint::BigUint::from(1u8) << packing.bits) - 1u8;
+                for i in 0..len {
+                    let slot: num_bigint::BigUint = (&word >> (packing.bits as usize * (len - 1 - i))) & &mask;
+                    let mut le = slot.to_bytes_le();
+                    le.resize(32, 0);
+                    let fr = <Fr as halo2_proofs::halo2curves::ff::PrimeField>::from_repr(le.try_into().expect("32 bytes"));
+                    out.push((first + i, Option::from(fr).unwrap_or(Fr::zero())));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Keys {

@@ -93,8 +93,15 @@ pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
     inst[index] += halo2_proofs::halo2curves::bn256::Fr::from(1u64);
     let public_inputs = inst.iter().map(zkml_evm::proof::fr_to_hex).collect();
     let mut outputs = proof.outputs.clone();
-    if let Some(j) = proof.public_layout.get(index).and_then(|n| n.strip_prefix("output[")).and_then(|n| n.strip_suffix(']')) {
-        outputs[j.parse::<usize>().unwrap()] += (-(proof.scale_bits as f64)).exp2();
+    use zkml_evm::circuit::public::{PublicItem, Tensor};
+    // One more in a word is one more in its last (lowest) slot.
+    let bumped = match proof.public_layout.get(index).and_then(|n| PublicItem::parse(n)) {
+        Some(PublicItem::Output(j)) => Some(j),
+        Some(PublicItem::Packed { tensor: Tensor::Output, first, len }) => Some(first + len - 1),
+        _ => None,
+    };
+    if let Some(j) = bumped {
+        outputs[j] += (-(proof.scale_bits as f64)).exp2();
     }
     ProofFile { public_inputs, outputs, ..proof.clone() }
 }
