@@ -102,7 +102,14 @@ pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let (ic, ix, iy) = (broadcast_indices(c.shape(), &shape), broadcast_indices(x.shape(), &shape), broadcast_indices(y.shape(), &shape));
     let elems = (0..numel(&shape))
         .map(|o| {
-            let (cv, xv, yv) = (resolve(l, elem(&c, ic[o])), resolve(l, elem(&x, ix[o])), resolve(l, elem(&y, iy[o])));
+            // With a constant condition (masked_fill's), a branch constant
+            // beyond ±10⁴ is a mask, as in Add.
+            let cv = resolve(l, elem(&c, ic[o]));
+            let mask = |e: Elem| match (cv, e) {
+                (Elem::Const(_), Elem::Const(v)) => Elem::Const(super::masked(v).unwrap_or(v)),
+                (_, other) => other,
+            };
+            let (xv, yv) = (mask(resolve(l, elem(&x, ix[o]))), mask(resolve(l, elem(&y, iy[o]))));
             select(l, n.index, cv, xv, yv)
         })
         .collect();
