@@ -14,14 +14,40 @@ fn main() -> anyhow::Result<()> {
     eprintln!("native: {ok}");
     eprintln!("{}", zkml_evm::evm::codegen::describe(&keys.vk));
     let cs = keys.vk.cs();
-    eprintln!("advice q {:?}\nfixed q {:?}\nperm {:?}\nblinding {} degree {}", cs.advice_queries(), cs.fixed_queries(), cs.permutation().get_columns(), cs.blinding_factors(), cs.degree());
-    for g in cs.gates() { for p in g.polynomials() { eprintln!("gate {p:?}"); } }
-    let g = zkml_evm::evm::codegen::generate(&keys.params, &keys.vk, c.settings.layout.public_inputs, zkml_evm::evm::codegen::PublicInputRule::NonZero, "dbg")?;
+    eprintln!(
+        "advice q {:?}\nfixed q {:?}\nperm {:?}\nblinding {} degree {}",
+        cs.advice_queries(),
+        cs.fixed_queries(),
+        cs.permutation().get_columns(),
+        cs.blinding_factors(),
+        cs.degree()
+    );
+    for g in cs.gates() {
+        for p in g.polynomials() {
+            eprintln!("gate {p:?}");
+        }
+    }
+    let g = zkml_evm::evm::codegen::generate(
+        &keys.params,
+        &keys.vk,
+        c.settings.layout.public_inputs,
+        zkml_evm::evm::codegen::PublicInputRule::NonZero,
+        "dbg",
+    )?;
     std::fs::write("/tmp/dbg.sol", &g.solidity)?;
-    let comp = zkml_evm::evm::compile_contract(&[("V.sol".into(), g.solidity)], "Halo2Verifier", Some(200), false)?;
+    let comp = zkml_evm::evm::compile_contract(
+        &[("V.sol".into(), g.solidity)],
+        "Halo2Verifier",
+        Some(200),
+        false,
+    )?;
     let mut evm = Evm::new();
     let d = evm.deploy(&comp.bytecode)?;
-    let out = evm.call(d.address, &zkml_evm::evm::verifier::calldata(&p)?, DEFAULT_GAS_LIMIT);
+    let out = evm.call(
+        d.address,
+        &zkml_evm::evm::verifier::calldata(&p)?,
+        DEFAULT_GAS_LIMIT,
+    );
     for (i, w) in out.output.chunks(32).enumerate() {
         println!("{:#x} {}", 0x80 + 32 * i, hex::encode(w));
     }

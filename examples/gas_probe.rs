@@ -22,6 +22,12 @@ fn main() -> anyhow::Result<()> {
     let flipped = evm.call(d.address, &calldata(&bad)?, DEFAULT_GAS_LIMIT);
     let zeros = honest.iter().filter(|&&x| x == 0).count();
     let calldata_gas = 21000 + zeros as u64 * 4 + (honest.len() - zeros) as u64 * 16;
-    println!("honest: {} gas; last byte flipped: {} gas; calldata {} bytes -> intrinsic+calldata {} gas", full.gas_used, flipped.gas_used, honest.len(), calldata_gas);
+    println!(
+        "honest: {} gas; last byte flipped: {} gas; calldata {} bytes -> intrinsic+calldata {} gas",
+        full.gas_used,
+        flipped.gas_used,
+        honest.len(),
+        calldata_gas
+    );
     Ok(())
 }

@@ -11,7 +11,9 @@ fn main() {
     if args.iter().any(|a| a == "--compare") {
         use rand::SeedableRng;
         let t = std::time::Instant::now();
-        let _ = halo2_proofs::poly::kzg::commitment::ParamsKZG::<halo2_proofs::halo2curves::bn256::Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(1));
+        let _ = halo2_proofs::poly::kzg::commitment::ParamsKZG::<
+            halo2_proofs::halo2curves::bn256::Bn256,
+        >::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(1));
         println!("halo2 setup k={k}: {:.1}s", t.elapsed().as_secs_f64());
     }
 }

@@ -26,6 +26,9 @@ pub struct BenchRow {
     pub packed: bool,
     #[serde(default)]
     pub public_inputs: usize,
+    /// Inferences the proof covers (`compile --batch`).
+    #[serde(default = "one_inference")]
+    pub batch: usize,
     pub keygen_s: f64,
     pub prove_s: f64,
     pub verify_s: f64,
@@ -36,6 +39,18 @@ pub struct BenchRow {
     pub verify_gas: u64,
     pub runtime_bytes: usize,
     pub max_abs_error: f64,
+}
+
+fn one_inference() -> usize {
+    1
+}
+
+/// The options one benchmark row compiles a model with.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    pub params: Vis,
+    pub pack_public: PackPublic,
+    pub batch: usize,
 }
 
 const DEFAULT_MODELS: &[&str] = &["rockybot", "1l_mlp", "2l_relu_fc", "sklearn_mlp"];
@@ -52,25 +67,52 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// One model, in this process: compile -> setup -> prove -> verify -> EVM.
-pub fn one(model_dir: &Path, params: Vis, pack_public: PackPublic) -> Result<BenchRow> {
-    let visibility = Visibility { params, ..Visibility::default() };
-    let v = compile_vector(model_dir, &CompileOptions { visibility, pack_public, ..Default::default() })?;
-    let (c, x, tmp) = (&v.compiled, &v.x, &v.dir);
+/// A batch proves the bundled input `batch` times (proving time does not
+/// depend on the values).
+pub fn one(model_dir: &Path, case: Case) -> Result<BenchRow> {
+    let Case {
+        params,
+        pack_public,
+        batch,
+    } = case;
+    let visibility = Visibility {
+        params,
+        ..Visibility::default()
+    };
+    let v = compile_vector(
+        model_dir,
+        &CompileOptions {
+            visibility,
+            pack_public,
+            batch,
+            ..Default::default()
+        },
+    )?;
+    let (c, tmp) = (&v.compiled, &v.dir);
+    let x = v.x.repeat(batch.max(1));
     let setup = proof::setup(c, None)?;
-    let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
+    let p = proof::prove(c, &x, proof::TranscriptKind::Evm)?;
     let t = Instant::now();
     if !proof::verify(c, &p)? {
         bail!("native verifier rejected the benchmark proof");
     }
     let verify_s = t.elapsed().as_secs_f64();
     let keys = proof::load_keys(c)?;
-    let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &tmp.path().join("verifier"))?;
+    let art = gen_verifier(
+        &keys,
+        &c.settings.model_hash,
+        c.settings.layout.public_inputs,
+        &tmp.path().join("verifier"),
+    )?;
     let v = run_in_revm(&art, &calldata(&p)?)?;
     if !v.accepted {
         bail!("EVM verifier rejected the benchmark proof: {:?}", v.reason);
     }
     Ok(BenchRow {
-        model: model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        model: model_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         params,
         weights: c.layout.param_cells().len(),
         rows: c.settings.layout.rows_used,
@@ -78,6 +120,7 @@ pub fn one(model_dir: &Path, params: Vis, pack_public: PackPublic) -> Result<Ben
         advice_columns: c.settings.layout.advice_columns,
         packed: c.settings.visibility.packed,
         public_inputs: c.settings.layout.public_inputs,
+        batch: c.settings.batch.max(1),
         keygen_s: setup.keygen_seconds,
         prove_s: p.prove_seconds,
         verify_s,
@@ -92,7 +135,13 @@ pub fn one(model_dir: &Path, params: Vis, pack_public: PackPublic) -> Result<Ben
 /// The table, one fresh process per model and weight visibility; with
 /// several visibilities, also what hashing costs per 1,000 weights
 /// against fixed weights in the same run.
-pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Option<&Path>) -> Result<()> {
+pub fn run(
+    models: &[PathBuf],
+    params: &[Vis],
+    packs: &[PackPublic],
+    batches: &[usize],
+    json: Option<&Path>,
+) -> Result<()> {
     let models: Vec<PathBuf> = if models.is_empty() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
         DEFAULT_MODELS.iter().map(|m| root.join(m)).collect()
@@ -100,34 +149,80 @@ pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Optio
         models.to_vec()
     };
     let exe = std::env::current_exe()?;
-    let params = if params.is_empty() { &[Vis::Fixed][..] } else { params };
-    let packs = if packs.is_empty() { &[PackPublic::Auto][..] } else { packs };
+    let params = if params.is_empty() {
+        &[Vis::Fixed][..]
+    } else {
+        params
+    };
+    let packs = if packs.is_empty() {
+        &[PackPublic::Auto][..]
+    } else {
+        packs
+    };
+    let batches = if batches.is_empty() {
+        &[1][..]
+    } else {
+        batches
+    };
+    let cases: Vec<Case> = params
+        .iter()
+        .flat_map(|&params| {
+            packs.iter().flat_map(move |&pack_public| {
+                batches.iter().map(move |&batch| Case {
+                    params,
+                    pack_public,
+                    batch,
+                })
+            })
+        })
+        .collect();
     let mut rows = Vec::new();
     println!(
-        "{:<20} {:>7} {:>6} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9}",
-        "model", "params", "packed", "pub", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "runtime B", "max err"
+        "{:<20} {:>7} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8} {:>9} {:>9}",
+        "model", "params", "packed", "batch", "pub", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "gas/inf", "runtime B", "max err"
     );
     for m in &models {
-        for (&vis, &pack) in params.iter().flat_map(|v| packs.iter().map(move |p| (v, p))) {
-            eprintln!("bench: {} (weights {vis}, packing {pack:?}) ...", m.display());
+        for &Case {
+            params: vis,
+            pack_public: pack,
+            batch,
+        } in &cases
+        {
+            eprintln!(
+                "bench: {} (weights {vis}, packing {pack:?}, batch {batch}) ...",
+                m.display()
+            );
             let pack_arg = format!("{pack:?}").to_lowercase();
             let out = std::process::Command::new(&exe)
                 .arg("bench-one")
                 .arg(m)
-                .args(["--param-visibility", &vis.to_string(), "--pack-public", &pack_arg])
+                .args([
+                    "--param-visibility",
+                    &vis.to_string(),
+                    "--pack-public",
+                    &pack_arg,
+                    "--batch",
+                    &batch.to_string(),
+                ])
                 .output()
                 .with_context(|| format!("cannot run {}", exe.display()))?;
             if !out.status.success() {
                 let err = String::from_utf8_lossy(&out.stderr);
-                println!("{:<20} failed: {}", m.display(), err.lines().last().unwrap_or("").trim());
+                println!(
+                    "{:<20} failed: {}",
+                    m.display(),
+                    err.lines().last().unwrap_or("").trim()
+                );
                 continue;
             }
-            let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
+            let row: BenchRow =
+                serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
             println!(
-                "{:<20} {:>7} {:>6} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>9} {:>9.4}",
+                "{:<20} {:>7} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>8} {:>9} {:>9.4}",
                 row.model,
                 row.params.to_string(),
                 if row.packed { "yes" } else { "no" },
+                row.batch,
                 row.public_inputs,
                 row.weights,
                 row.rows,
@@ -139,6 +234,7 @@ pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Optio
                 row.peak_rss_mb,
                 row.proof_bytes,
                 row.verify_gas,
+                row.verify_gas / row.batch.max(1) as u64,
                 row.runtime_bytes,
                 row.max_abs_error
             );
@@ -146,7 +242,10 @@ pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Optio
         }
     }
     for hashed in rows.iter().filter(|r| r.params == Vis::Hashed) {
-        if let Some(fixed) = rows.iter().find(|r| r.model == hashed.model && r.params == Vis::Fixed) {
+        if let Some(fixed) = rows
+            .iter()
+            .find(|r| r.model == hashed.model && r.params == Vis::Fixed)
+        {
             let per = 1000.0 / hashed.weights as f64;
             println!(
                 "{}: hashing the weights costs {:.0} rows and {:.2} prove s per 1,000 weights ({} weights; verify gas {:+})",
@@ -161,7 +260,7 @@ pub fn run(models: &[PathBuf], params: &[Vis], packs: &[PackPublic], json: Optio
     if let Some(path) = json {
         crate::artifact::write_json(path, &rows)?;
     }
-    let runs = models.len() * params.len() * packs.len();
+    let runs = models.len() * cases.len();
     if rows.len() < runs {
         bail!("{} of {runs} runs failed", runs - rows.len());
     }
@@ -212,12 +311,21 @@ pub fn aggregate_one(model_dir: &Path, n: usize, k: u32) -> Result<AggregateRow>
         "bench",
         &tmp.path().join("verifier"),
     )?;
-    let verdict = run_in_revm(&art, &crate::evm::verifier::calldata_for_file(&out.join(aggregate::PROOF_FILE))?)?;
+    let verdict = run_in_revm(
+        &art,
+        &crate::evm::verifier::calldata_for_file(&out.join(aggregate::PROOF_FILE))?,
+    )?;
     if !verdict.accepted {
-        bail!("EVM verifier rejected the aggregated proof: {:?}", verdict.reason);
+        bail!(
+            "EVM verifier rejected the aggregated proof: {:?}",
+            verdict.reason
+        );
     }
     Ok(AggregateRow {
-        model: model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        model: model_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         proofs: n,
         k: r.k,
         advice_columns: r.num_advice + r.num_lookup_advice,
@@ -238,20 +346,45 @@ pub fn run_aggregate(model: &Path, counts: &[usize], k: u32, json: Option<&Path>
     let mut rows = Vec::new();
     println!(
         "{:<12} {:>3} {:>3} {:>6} {:>9} {:>9} {:>8} {:>8} {:>7} {:>6} {:>10} {:>9}",
-        "model", "N", "k", "advice", "inner s", "keygen s", "prove s", "RSS MB", "proof B", "public", "verify gas", "runtime B"
+        "model",
+        "N",
+        "k",
+        "advice",
+        "inner s",
+        "keygen s",
+        "prove s",
+        "RSS MB",
+        "proof B",
+        "public",
+        "verify gas",
+        "runtime B"
     );
     for &n in counts {
-        eprintln!("bench: aggregating {n} proofs of {} at k={k} ...", model.display());
+        eprintln!(
+            "bench: aggregating {n} proofs of {} at k={k} ...",
+            model.display()
+        );
         let out = std::process::Command::new(&exe)
-            .args(["bench-aggregate-one", &model.to_string_lossy(), &n.to_string(), &k.to_string()])
+            .args([
+                "bench-aggregate-one",
+                &model.to_string_lossy(),
+                &n.to_string(),
+                &k.to_string(),
+            ])
             .stderr(std::process::Stdio::inherit())
             .output()
             .with_context(|| format!("cannot run {}", exe.display()))?;
         if !out.status.success() {
-            println!("{:<12} {:>3} failed (exit {:?})", model.display(), n, out.status.code());
+            println!(
+                "{:<12} {:>3} failed (exit {:?})",
+                model.display(),
+                n,
+                out.status.code()
+            );
             continue;
         }
-        let row: AggregateRow = serde_json::from_slice(&out.stdout).context("bench-aggregate-one printed no row")?;
+        let row: AggregateRow =
+            serde_json::from_slice(&out.stdout).context("bench-aggregate-one printed no row")?;
         println!(
             "{:<12} {:>3} {:>3} {:>6} {:>9.2} {:>9.1} {:>8.1} {:>8.0} {:>7} {:>6} {:>10} {:>9}",
             row.model,
@@ -273,7 +406,11 @@ pub fn run_aggregate(model: &Path, counts: &[usize], k: u32, json: Option<&Path>
         crate::artifact::write_json(path, &rows)?;
     }
     if rows.len() < counts.len() {
-        bail!("{} of {} aggregation runs failed", counts.len() - rows.len(), counts.len());
+        bail!(
+            "{} of {} aggregation runs failed",
+            counts.len() - rows.len(),
+            counts.len()
+        );
     }
     Ok(())
 }

@@ -2,10 +2,9 @@
 //! no, 2 bad input or any other error.
 
 use crate::aggregate::{AggregateProof, Aggregated};
-use crate::compile::{self, CompileOptions, Compiled, Vis};
 use crate::circuit::layout::Shape;
+use crate::compile::{self, CompileOptions, Compiled, Vis};
 use crate::evm;
-use crate::model::InputFile;
 use crate::proof::{self, ProofFile};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -70,15 +69,20 @@ pub enum Command {
         /// fixed. PublicInputs.sol decodes them.
         #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
         pack_public: compile::PackPublic,
+        /// Inferences one proof covers: the circuit holds N copies of the model sharing its
+        /// fixed weights, so one proof and one verifier call settle N inferences (`prove`
+        /// then takes N input files). Needs --param-visibility fixed.
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+        batch: u32,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
     /// circuit: the weights' (always), and the input's and output's for --input.
     Commit {
         /// Compiled model directory.
         dir: PathBuf,
-        /// An input in {"input_data": [[...]]} form.
-        #[arg(long)]
-        input: Option<PathBuf>,
+        /// An input in {"input_data": [[...]]} form (one file per inference of a batch).
+        #[arg(long, num_args = 1..)]
+        input: Vec<PathBuf>,
     },
     /// Create proving and verifying keys (development SRS unless --srs is given).
     Setup {
@@ -91,8 +95,10 @@ pub enum Command {
     /// Run the model on an input and prove the result.
     Prove {
         dir: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
+        /// The input in {"input_data": [[...]]} form; for a model compiled with --batch N, N
+        /// files (or one file listing every inference's tensors in turn).
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
         #[arg(short, long)]
         out: PathBuf,
         /// Make a proof for `aggregate` (Poseidon transcript) instead of one for the EVM verifier.
@@ -161,6 +167,10 @@ pub enum Command {
         /// Public-value packings to run each model with, e.g. --pack-public on,off.
         #[arg(long, value_enum, value_delimiter = ',')]
         pack_public: Vec<compile::PackPublic>,
+        /// Inferences a proof covers, e.g. --batch 1,8,64 (compile --batch; weights fixed), with
+        /// verify gas per inference.
+        #[arg(long, value_delimiter = ',')]
+        batch: Vec<usize>,
     },
     /// Deploy a verifier directory (or a forge/solc artefact JSON) to a chain.
     Deploy {
@@ -241,10 +251,16 @@ pub enum Command {
         param_visibility: Vis,
         #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
         pack_public: compile::PackPublic,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
     },
     /// Benchmark one aggregation and print its row as JSON (used by `bench --aggregate`).
     #[command(hide = true)]
-    BenchAggregateOne { model: PathBuf, proofs: usize, k: u32 },
+    BenchAggregateOne {
+        model: PathBuf,
+        proofs: usize,
+        k: u32,
+    },
 }
 
 /// Where and as whom to send transactions. The key is never printed.
@@ -271,7 +287,10 @@ impl ChainArgs {
     fn signer(&self) -> Result<crate::eth::SignerSource, crate::eth::EthError> {
         use crate::eth::{EthError, SignerSource};
         match (&self.private_key, &self.keystore) {
-            (_, Some(path)) => Ok(SignerSource::Keystore { path: path.clone(), password: self.password.clone().unwrap_or_default() }),
+            (_, Some(path)) => Ok(SignerSource::Keystore {
+                path: path.clone(),
+                password: self.password.clone().unwrap_or_default(),
+            }),
             (Some(k), None) => Ok(SignerSource::Key(k.clone())),
             (None, None) => Err(EthError::NoSigner),
         }
@@ -279,7 +298,9 @@ impl ChainArgs {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Errors that mean "the verifier said no", as opposed to bad input.
@@ -311,16 +332,43 @@ impl ShapeArg {
             ShapeArg::WideChain => (false, true),
             ShapeArg::Wide => (true, true),
         };
-        Some(Shape { wide_mac, wide_chain })
+        Some(Shape {
+            wide_mac,
+            wide_chain,
+        })
     }
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Compile { model, inputs, out, scale, weight_bits, input_visibility, output_visibility, param_visibility, shape, pack_public } => {
+        Command::Compile {
+            model,
+            inputs,
+            out,
+            scale,
+            weight_bits,
+            input_visibility,
+            output_visibility,
+            param_visibility,
+            shape,
+            pack_public,
+            batch,
+        } => {
             let t = Instant::now();
-            let visibility = compile::Visibility { input: input_visibility, output: output_visibility, params: param_visibility, packed: false };
-            let opts = CompileOptions { scale_bits: scale, weight_bits, visibility, shape: shape.shape(), pack_public };
+            let visibility = compile::Visibility {
+                input: input_visibility,
+                output: output_visibility,
+                params: param_visibility,
+                packed: false,
+            };
+            let opts = CompileOptions {
+                scale_bits: scale,
+                weight_bits,
+                visibility,
+                shape: shape.shape(),
+                pack_public,
+                batch: batch as usize,
+            };
             let c = compile::compile_files(&model, &inputs, &opts, &out)?;
             let s = &c.settings;
             println!(
@@ -347,12 +395,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 s.visibility.params,
                 summarize_names(&s.public_layout)
             );
+            if s.batch > 1 {
+                println!("  batch: {} inferences a proof", s.batch);
+            }
         }
         Command::Commit { dir, input } => {
             let c = Compiled::load(&dir)?;
-            let x = match &input {
-                Some(path) => Some(InputFile::read(path)?.input_for(&c.model.program, path)?),
-                None => None,
+            let x = if input.is_empty() {
+                None
+            } else {
+                Some(c.read_inputs(&input)?)
             };
             let mut out = serde_json::Map::new();
             for (name, value) in c.commitments(x.as_deref())? {
@@ -371,15 +423,30 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.keygen_seconds,
                 r.vk_bytes,
                 r.pk_bytes,
-                if r.dev_srs { " (development SRS: not for production)" } else { "" }
+                if r.dev_srs {
+                    " (development SRS: not for production)"
+                } else {
+                    ""
+                }
             );
         }
-        Command::Prove { dir, input, out, for_aggregation } => {
+        Command::Prove {
+            dir,
+            input,
+            out,
+            for_aggregation,
+        } => {
             let c = Compiled::load(&dir)?;
-            let file = InputFile::read(&input)?;
-            let x = file.input_for(&c.model.program, &input)?;
-            eprintln!("proving (k={}) ...", c.settings.k);
-            let transcript = if for_aggregation { proof::TranscriptKind::Poseidon } else { proof::TranscriptKind::Evm };
+            let x = c.read_inputs(&input)?;
+            match c.settings.batch {
+                0 | 1 => eprintln!("proving (k={}) ...", c.settings.k),
+                n => eprintln!("proving {n} inferences (k={}) ...", c.settings.k),
+            }
+            let transcript = if for_aggregation {
+                proof::TranscriptKind::Poseidon
+            } else {
+                proof::TranscriptKind::Evm
+            };
             let p = proof::prove(&c, &x, transcript)?;
             crate::artifact::write_json(&out, &p)?;
             println!(
@@ -393,12 +460,16 @@ pub fn run(cli: Cli) -> Result<()> {
             if c.settings.visibility.output == Vis::Public {
                 println!("outputs: {}", format_floats(&p.outputs));
             } else {
-                println!("outputs: {} (not in the proof file)", c.settings.visibility.output);
+                println!(
+                    "outputs: {} (not in the proof file)",
+                    c.settings.visibility.output
+                );
             }
         }
         Command::Aggregate { items, out, k, srs } => {
             let inners = aggregate_items(&items)?;
-            let r = crate::aggregate::aggregate(&inners, &out, &crate::aggregate::Options { k, srs })?;
+            let r =
+                crate::aggregate::aggregate(&inners, &out, &crate::aggregate::Options { k, srs })?;
             let keygen = match r.keygen_seconds {
                 Some(s) => format!("keygen {s:.1}s"),
                 None => "keys reused".into(),
@@ -425,7 +496,12 @@ pub fn run(cli: Cli) -> Result<()> {
             if valid {
                 println!("proof {} is valid", proof.display());
             } else {
-                return Err(Rejected(format!("proof {} is NOT valid for {}", proof.display(), dir.display())).into());
+                return Err(Rejected(format!(
+                    "proof {} is NOT valid for {}",
+                    proof.display(),
+                    dir.display()
+                ))
+                .into());
             }
         }
         Command::GenVerifier { dir, out } => {
@@ -433,16 +509,39 @@ pub fn run(cli: Cli) -> Result<()> {
             let a = if Aggregated::is_aggregate_dir(&dir) {
                 let agg = Aggregated::load(&dir)?;
                 let n = agg.settings.inner.len();
-                let title = format!("zkml-evm verifier for an aggregate of {n} model proof{}", if n == 1 { "" } else { "s" });
+                let title = format!(
+                    "zkml-evm verifier for an aggregate of {n} model proof{}",
+                    if n == 1 { "" } else { "s" }
+                );
                 let public = evm::codegen::PublicInputs::aggregate(agg.settings.num_public);
-                evm::verifier::gen_verifier_for(&agg.keys(), public, &title, &format!("aggregate:{}", agg.settings.shape_id), &out)?
+                evm::verifier::gen_verifier_for(
+                    &agg.keys(),
+                    public,
+                    &title,
+                    &format!("aggregate:{}", agg.settings.shape_id),
+                    &out,
+                )?
             } else {
                 let c = Compiled::load(&dir)?;
                 let keys = proof::load_keys(&c)?;
-                let a = evm::verifier::gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &out)?;
+                let a = evm::verifier::gen_verifier(
+                    &keys,
+                    &c.settings.model_hash,
+                    c.settings.layout.public_inputs,
+                    &out,
+                )?;
                 let q = &c.settings.quant;
-                let lib = evm::public_layout::library_source(&c.layout.public_names(), &c.settings.model_hash, q.public_offset(), q.scale_bits);
-                crate::artifact::write_atomic(&out.join(evm::public_layout::LAYOUT_FILE), lib.as_bytes())?;
+                let lib = evm::public_layout::library_source(
+                    &c.layout.public_names(),
+                    &c.settings.model_hash,
+                    q.public_offset(),
+                    q.scale_bits,
+                    c.settings.batch,
+                );
+                crate::artifact::write_atomic(
+                    &out.join(evm::public_layout::LAYOUT_FILE),
+                    lib.as_bytes(),
+                )?;
                 a
             };
             println!(
@@ -473,7 +572,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             }
         }
-        Command::Deploy { path, chain, args, allow_dev_srs, json } => {
+        Command::Deploy {
+            path,
+            chain,
+            args,
+            allow_dev_srs,
+            json,
+        } => {
             let (mut code, runtime_size, name) = crate::eth::load_creation_code(&path)?;
             if let Some(a) = args {
                 code.extend(crate::artifact::from_hex(&a).context("--args")?);
@@ -485,34 +590,70 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             eprintln!("deploying {name} to {} ...", chain.rpc);
             let guard = dev_srs && !allow_dev_srs;
-            let r = runtime()?.block_on(crate::eth::deploy(&chain.rpc, &signer, chain.chain_id, code, runtime_size, guard))?;
+            let r = runtime()?.block_on(crate::eth::deploy(
+                &chain.rpc,
+                &signer,
+                chain.chain_id,
+                code,
+                runtime_size,
+                guard,
+            ))?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
-                println!("deployed {name} at {} (chain {}), tx {}, gas used {}", r.address, r.chain_id, r.tx_hash, r.gas_used);
+                println!(
+                    "deployed {name} at {} (chain {}), tx {}, gas used {}",
+                    r.address, r.chain_id, r.tx_hash, r.gas_used
+                );
             }
         }
-        Command::VerifyOnchain { proof, address, chain, send, json } => {
+        Command::VerifyOnchain {
+            proof,
+            address,
+            chain,
+            send,
+            json,
+        } => {
             let data = evm::verifier::calldata_for_file(&proof)?;
-            let to: alloy::primitives::Address = address.parse().with_context(|| format!("--address {address:?} is not an address"))?;
+            let to: alloy::primitives::Address = address
+                .parse()
+                .with_context(|| format!("--address {address:?} is not an address"))?;
             let signer = if send { Some(chain.signer()?) } else { None };
-            let v = runtime()?.block_on(crate::eth::verify_onchain(&chain.rpc, to, data, signer.as_ref()))?;
+            let v = runtime()?.block_on(crate::eth::verify_onchain(
+                &chain.rpc,
+                to,
+                data,
+                signer.as_ref(),
+            ))?;
             if json {
                 println!("{}", serde_json::to_string(&v)?);
             }
             if !v.accepted {
-                return Err(Rejected(format!("verifier at {to} rejected {}", proof.display())).into());
+                return Err(
+                    Rejected(format!("verifier at {to} rejected {}", proof.display())).into(),
+                );
             }
             if !json {
                 match v.gas_used {
-                    Some(g) => println!("verify returned true on chain: tx {}, gas used {g}", v.tx_hash.unwrap_or_default()),
+                    Some(g) => println!(
+                        "verify returned true on chain: tx {}, gas used {g}",
+                        v.tx_hash.unwrap_or_default()
+                    ),
                     None => println!("verify returned true (eth_call)"),
                 }
             }
         }
         Command::Suite { dir, max_k, json } => crate::suite::run(&dir, max_k, json.as_deref())?,
-        Command::Conformance { dir, only, no_mock, json, table } => {
-            let dir = dir.or_else(crate::conformance::default_node_dir).context("no node-test folder: pass DIR or run scripts/setup-python.sh")?;
+        Command::Conformance {
+            dir,
+            only,
+            no_mock,
+            json,
+            table,
+        } => {
+            let dir = dir
+                .or_else(crate::conformance::default_node_dir)
+                .context("no node-test folder: pass DIR or run scripts/setup-python.sh")?;
             let rows = crate::conformance::run(&dir, &only, !no_mock)?;
             if table {
                 print!("{}", crate::conformance::markdown_table(&rows));
@@ -523,20 +664,59 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::artifact::write_json(&path, &rows)?;
             }
         }
-        Command::SuiteOne { model, max_k } => println!("{}", serde_json::to_string(&crate::suite::one(&model, max_k))?),
-        Command::Bench { models, json, aggregate, k, .. } if !aggregate.is_empty() => {
-            let model = models.first().cloned().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors").join("rockybot"));
+        Command::SuiteOne { model, max_k } => println!(
+            "{}",
+            serde_json::to_string(&crate::suite::one(&model, max_k))?
+        ),
+        Command::Bench {
+            models,
+            json,
+            aggregate,
+            k,
+            ..
+        } if !aggregate.is_empty() => {
+            let model = models.first().cloned().unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("test-vectors")
+                    .join("rockybot")
+            });
             crate::bench::run_aggregate(&model, &aggregate, k, json.as_deref())?
         }
-        Command::Bench { models, json, params, pack_public, .. } => crate::bench::run(&models, &params, &pack_public, json.as_deref())?,
+        Command::Bench {
+            models,
+            json,
+            params,
+            pack_public,
+            batch,
+            ..
+        } => crate::bench::run(&models, &params, &pack_public, &batch, json.as_deref())?,
         Command::BenchAggregateOne { model, proofs, k } => {
-            println!("{}", serde_json::to_string(&crate::bench::aggregate_one(&model, proofs, k)?)?)
+            println!(
+                "{}",
+                serde_json::to_string(&crate::bench::aggregate_one(&model, proofs, k)?)?
+            )
         }
-        Command::BenchOne { model, param_visibility, pack_public } => {
-            println!("{}", serde_json::to_string(&crate::bench::one(&model, param_visibility, pack_public)?)?)
+        Command::BenchOne {
+            model,
+            param_visibility,
+            pack_public,
+            batch,
+        } => {
+            let case = crate::bench::Case {
+                params: param_visibility,
+                pack_public,
+                batch,
+            };
+            println!(
+                "{}",
+                serde_json::to_string(&crate::bench::one(&model, case)?)?
+            )
         }
         Command::Calldata { proof } => {
-            println!("{}", crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?));
+            println!(
+                "{}",
+                crate::artifact::to_hex(&evm::verifier::calldata_for_file(&proof)?)
+            );
         }
     }
     Ok(())
@@ -551,7 +731,12 @@ fn aggregate_items(items: &[PathBuf]) -> Result<Vec<crate::aggregate::Inner>> {
         if item.is_dir() {
             model = Some(item);
         } else if item.is_file() {
-            let dir = model.with_context(|| format!("{} comes before any model directory: name the model directory first", item.display()))?;
+            let dir = model.with_context(|| {
+                format!(
+                    "{} comes before any model directory: name the model directory first",
+                    item.display()
+                )
+            })?;
             inners.push(crate::aggregate::Inner::load(dir, item)?);
         } else {
             anyhow::bail!("{} does not exist", item.display());
@@ -571,24 +756,32 @@ fn summarize_names(names: &[String]) -> String {
     // run counts its values and words.
     crate::circuit::public::name_runs(names)
         .into_iter()
-        .map(|(base, start, len)| match PublicItem::parse(&names[start]) {
-            Some(PublicItem::Packed { .. }) => {
-                let values: usize = names[start..start + len].iter().filter_map(|n| match PublicItem::parse(n) {
-                    Some(PublicItem::Packed { len, .. }) => Some(len),
-                    _ => None,
-                }).sum();
-                format!("{base}[0..{values}] in {len} packed words")
-            }
-            _ if len == 0 => base,
-            _ => format!("{base}[0..{len}]"),
-        })
+        .map(
+            |(base, start, len)| match PublicItem::parse(&names[start]) {
+                Some(PublicItem::Packed { .. }) => {
+                    let values: usize = names[start..start + len]
+                        .iter()
+                        .filter_map(|n| match PublicItem::parse(n) {
+                            Some(PublicItem::Packed { len, .. }) => Some(len),
+                            _ => None,
+                        })
+                        .sum();
+                    format!("{base}[0..{values}] in {len} packed words")
+                }
+                _ if len == 0 => base,
+                _ => format!("{base}[0..{len}]"),
+            },
+        )
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 fn print_conformance(rows: &[crate::conformance::Row]) {
     use crate::conformance::Status;
-    println!("{:<48} {:<24} {:>3} {:>9} {:>9}  status", "test", "op", "k", "err", "tol");
+    println!(
+        "{:<48} {:<24} {:>3} {:>9} {:>9}  status",
+        "test", "op", "k", "err", "tol"
+    );
     for r in rows {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
         let status = match &r.status {
@@ -598,15 +791,30 @@ fn print_conformance(rows: &[crate::conformance::Row]) {
             Status::Unsupported(op) => format!("unsupported op {op}"),
         };
         let k = r.k.map_or("-".to_string(), |k| k.to_string());
-        println!("{:<48} {:<24} {k:>3} {:>9} {:>9}  {status}", r.test, r.op.chars().take(24).collect::<String>(), f(r.max_err), f(r.tolerance));
+        println!(
+            "{:<48} {:<24} {k:>3} {:>9} {:>9}  {status}",
+            r.test,
+            r.op.chars().take(24).collect::<String>(),
+            f(r.max_err),
+            f(r.tolerance)
+        );
     }
     let summary = crate::conformance::summary(rows);
-    let (p, f, x) = summary.iter().fold((0, 0, 0), |a, s| (a.0 + s.1, a.1 + s.2, a.2 + s.3));
-    println!("claimed ops: {} ops, {p} tests pass, {f} fail, {x} excluded by rule", summary.len());
+    let (p, f, x) = summary
+        .iter()
+        .fold((0, 0, 0), |a, s| (a.0 + s.1, a.1 + s.2, a.2 + s.3));
+    println!(
+        "claimed ops: {} ops, {p} tests pass, {f} fail, {x} excluded by rule",
+        summary.len()
+    );
 }
 
 pub fn format_floats(v: &[f64]) -> String {
     let shown: Vec<String> = v.iter().take(12).map(|x| format!("{x:.4}")).collect();
-    let more = if v.len() > 12 { format!(" … ({} values)", v.len()) } else { String::new() };
+    let more = if v.len() > 12 {
+        format!(" … ({} values)", v.len())
+    } else {
+        String::new()
+    };
     format!("[{}]{more}", shown.join(", "))
 }

@@ -10,10 +10,10 @@ use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{InputFile, InputShapes, Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
 use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::path::{Path, PathBuf};
-use halo2_proofs::halo2curves::bn256::Fr;
 use std::sync::Arc;
 
 /// 3: every input has a range-check block and a short last params word
@@ -39,8 +39,17 @@ pub struct Settings {
     /// `circuit::public::PublicItem::name`).
     #[serde(default)]
     pub public_layout: Vec<String>,
+    /// Inferences one proof covers: the circuit holds this many copies of
+    /// the model (same weights), inputs then outputs of every copy in
+    /// order. `input_shapes`/`output_shapes` are one inference's.
+    #[serde(default = "one")]
+    pub batch: usize,
     pub layout: LayoutStats,
     pub calibration: Calibration,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,6 +82,8 @@ pub struct CompileOptions {
     pub shape: Option<Shape>,
     /// Whether public inputs and outputs are packed into words.
     pub pack_public: PackPublic,
+    /// Inferences one proof covers (`compile --batch`; 0 counts as 1).
+    pub batch: usize,
 }
 
 /// `compile --pack-public`.
@@ -100,7 +111,9 @@ impl PackPublic {
         match self {
             PackPublic::On => true,
             PackPublic::Off => false,
-            PackPublic::Auto => visibility.params == Vis::Fixed && public_values >= PACK_FROM_VALUES,
+            PackPublic::Auto => {
+                visibility.params == Vis::Fixed && public_values >= PACK_FROM_VALUES
+            }
         }
     }
 }
@@ -121,44 +134,81 @@ pub fn hash_file(path: &Path) -> Result<String> {
 }
 
 fn int_bits(max_abs: f64) -> u32 {
-    if max_abs <= 1.0 { 0 } else { max_abs.log2().ceil() as u32 }
+    if max_abs <= 1.0 {
+        0
+    } else {
+        max_abs.log2().ceil() as u32
+    }
 }
 
 /// Choose scales, shape and k: activation scale from the largest value
 /// seen on the samples (with headroom), then the shape and smallest k that
 /// hold the layout (see [`layout::choose_shape`]).
-pub fn calibrate(program: &Program<f64>, samples: &[Vec<f64>], opts: &CompileOptions) -> Result<(QuantParams, Shape, u32, f64)> {
+pub fn calibrate(
+    program: &Program<f64>,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+) -> Result<(QuantParams, Shape, u32, f64)> {
     let max_abs = quant::max_abs_activation(program, samples);
     let ib = int_bits(max_abs);
     let scale_bits = match opts.scale_bits {
         Some(s) => s,
-        None => (TARGET_RANGE_BITS - 1 - HEADROOM_BITS).saturating_sub(ib).clamp(MIN_SCALE_BITS, MAX_SCALE_BITS),
+        None => (TARGET_RANGE_BITS - 1 - HEADROOM_BITS)
+            .saturating_sub(ib)
+            .clamp(MIN_SCALE_BITS, MAX_SCALE_BITS),
     };
     // A product a·b is rescaled by 2^weight_bits and sits at 2^(2·scale):
     // its weight is exact only with weight_bits >= scale_bits.
     let products = program.neurons().any(|(_, n)| !n.products.is_empty());
-    let weight_bits = opts.weight_bits.unwrap_or(if products { DEFAULT_WEIGHT_BITS.max(scale_bits) } else { DEFAULT_WEIGHT_BITS });
+    let weight_bits = opts.weight_bits.unwrap_or(if products {
+        DEFAULT_WEIGHT_BITS.max(scale_bits)
+    } else {
+        DEFAULT_WEIGHT_BITS
+    });
     if !(1..=20).contains(&weight_bits) {
         bail!("--weight-bits must be in 1..=20, got {weight_bits}");
     }
-    let mut q = QuantParams { scale_bits, weight_bits, range_bits: scale_bits + ib + 1 + HEADROOM_BITS, lut_bits: DEFAULT_LUT_BITS };
+    let mut q = QuantParams {
+        scale_bits,
+        weight_bits,
+        range_bits: scale_bits + ib + 1 + HEADROOM_BITS,
+        lut_bits: DEFAULT_LUT_BITS,
+    };
     if q.range_bits > 40 {
-        bail!("activations need {} bits at scale 2^{}: lower --scale", q.range_bits, q.scale_bits);
+        bail!(
+            "activations need {} bits at scale 2^{}: lower --scale",
+            q.range_bits,
+            q.scale_bits
+        );
     }
-    let qprog = quant::quantize(program, &q)?;
-    if !qprog.lut_fns().is_empty() {
-        q.lut_bits = table_bits(program, &qprog, &q, samples);
+    let single = quant::quantize(program, &q)?;
+    if !single.lut_fns().is_empty() {
+        q.lut_bits = table_bits(program, &single, &q, samples);
     }
+    // The circuit lays out every copy of a batch.
+    let qprog = single.batched(opts.batch.max(1));
     let chosen = match opts.shape {
         Some(shape) if shape.wide_mac && opts.visibility.params != Vis::Fixed => {
             bail!("--shape wide-terms / wide: two terms a row need --param-visibility fixed (the weights in fixed columns)")
         }
-        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape).min_k().map(|k| (shape, k)),
+        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape)
+            .min_k()
+            .map(|k| (shape, k)),
         None => layout::choose_shape(&qprog, &q, opts.visibility),
     };
     let Some((shape, k)) = chosen else {
-        let lay = Layout::new(&qprog, &q, 0, opts.visibility, opts.shape.unwrap_or(Shape::NARROW));
-        bail!("model needs {} rows: more than 2^{} allows", lay.rows_used.max(lay.table_rows), layout::MAX_K);
+        let lay = Layout::new(
+            &qprog,
+            &q,
+            0,
+            opts.visibility,
+            opts.shape.unwrap_or(Shape::NARROW),
+        );
+        bail!(
+            "model needs {} rows: more than 2^{} allows",
+            lay.rows_used.max(lay.table_rows),
+            layout::MAX_K
+        );
     };
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
@@ -181,7 +231,12 @@ const MAX_LUT_BITS: u32 = 18;
 /// its input in `2^(range_bits - lut_bits)` quantization steps, so
 /// functions steep on the calibrated range (a log near zero) need more
 /// bits, and a larger k.
-fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, samples: &[Vec<f64>]) -> u32 {
+fn table_bits(
+    program: &Program<f64>,
+    qprog: &Program<i64>,
+    q: &QuantParams,
+    samples: &[Vec<f64>],
+) -> u32 {
     let top = q.range_bits.min(MAX_LUT_BITS).max(DEFAULT_LUT_BITS);
     // Float outputs and their scale, per sample: the same for every candidate.
     let floats: Vec<(Vec<f64>, f64)> = samples
@@ -205,56 +260,109 @@ fn table_bits(program: &Program<f64>, qprog: &Program<i64>, q: &QuantParams, sam
         Some(worst)
     };
     (DEFAULT_LUT_BITS..=top)
-        .find(|&bits| error(&QuantParams { lut_bits: bits, ..*q }).is_some_and(|e| e <= 0.01))
+        .find(|&bits| {
+            error(&QuantParams {
+                lut_bits: bits,
+                ..*q
+            })
+            .is_some_and(|e| e <= 0.01)
+        })
         .unwrap_or(top)
 }
 
 /// `opts` with `visibility.packed` decided for `program`.
 fn with_packing(opts: &CompileOptions, program: &Program<f64>) -> CompileOptions {
     let v = &opts.visibility;
-    let public_values = if v.input == Vis::Public { program.num_inputs } else { 0 } + if v.output == Vis::Public { program.outputs.len() } else { 0 };
+    let per = if v.input == Vis::Public {
+        program.num_inputs
+    } else {
+        0
+    } + if v.output == Vis::Public {
+        program.outputs.len()
+    } else {
+        0
+    };
+    let public_values = per * opts.batch.max(1);
     let packed = opts.pack_public.resolve(v, public_values);
-    CompileOptions { visibility: Visibility { packed, ..*v }, ..opts.clone() }
+    CompileOptions {
+        visibility: Visibility { packed, ..*v },
+        ..opts.clone()
+    }
 }
 
 /// Run `compile` end to end and write `out_dir`: read the sample input
 /// files, size symbolic dims to the first one, calibrate on all of them.
-pub fn compile_files(model_path: &Path, inputs: &[PathBuf], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
-    let files = inputs.iter().map(|p| InputFile::read(p).map(|f| (p, f))).collect::<Result<Vec<_>, _>>().context("reading calibration inputs")?;
-    let lengths = files.first().map(|(_, f)| f.lengths()).context("no calibration input given")?;
+pub fn compile_files(
+    model_path: &Path,
+    inputs: &[PathBuf],
+    opts: &CompileOptions,
+    out_dir: &Path,
+) -> Result<Compiled> {
+    let files = inputs
+        .iter()
+        .map(|p| InputFile::read(p).map(|f| (p, f)))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading calibration inputs")?;
+    let lengths = files
+        .first()
+        .map(|(_, f)| f.lengths())
+        .context("no calibration input given")?;
     let model = Model::load_with(model_path, InputShapes::FitLengths(&lengths))?;
-    let samples = files.iter().map(|(p, f)| f.input_for(&model.program, p)).collect::<Result<Vec<_>, _>>().context("reading calibration inputs")?;
+    let samples = files
+        .iter()
+        .map(|(p, f)| f.input_for(&model.program, p))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading calibration inputs")?;
     compile_model(model, &samples, opts, out_dir)
 }
 
-pub fn compile(model_path: &Path, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+pub fn compile(
+    model_path: &Path,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    out_dir: &Path,
+) -> Result<Compiled> {
     compile_model(Model::load(model_path)?, samples, opts, out_dir)
 }
 
 /// Compile a loaded model, calibrated on `samples`, into `out_dir`.
-pub fn compile_model(model: Model, samples: &[Vec<f64>], opts: &CompileOptions, out_dir: &Path) -> Result<Compiled> {
+pub fn compile_model(
+    model: Model,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    out_dir: &Path,
+) -> Result<Compiled> {
     let opts = &with_packing(opts, &model.program);
     opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model_path = model.path.clone();
     let model_path = model_path.as_path();
+    let batch = opts.batch.max(1);
+    if batch > 1 && opts.visibility.params != Vis::Fixed {
+        bail!("--batch {batch} needs --param-visibility fixed (every copy must use the same weights; the circuit's fixed columns guarantee that)");
+    }
     let (quant, shape, k, max_abs) = calibrate(&model.program, samples, opts)?;
-    let program = quant::quantize(&model.program, &quant)?;
+    let single = quant::quantize(&model.program, &quant)?;
     for (i, s) in samples.iter().enumerate() {
         let xq: Vec<i64> = s.iter().map(|&v| quant.quantize_input(v)).collect();
-        quant::forward(&program, &quant, &xq).with_context(|| format!("calibration sample #{i} does not fit"))?;
+        quant::forward(&single, &quant, &xq)
+            .with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
+    let program = single.batched(batch);
     let lay = Layout::new(&program, &quant, k, opts.visibility, shape);
-    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(&GateParams::of(&quant, &program, opts.visibility, lay.packing, shape));
+    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(
+        &GateParams::of(&quant, &program, opts.visibility, lay.packing, shape),
+    );
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
         k,
         quant,
-        input_shapes: program.input_shapes.clone(),
-        output_shapes: program.output_shapes.clone(),
+        input_shapes: model.program.input_shapes.clone(),
+        output_shapes: model.program.output_shapes.clone(),
         visibility: opts.visibility,
         shape,
         public_layout: lay.public_names(),
+        batch,
         layout: LayoutStats {
             rows_used: lay.rows_used,
             usable_rows: lay.usable_rows(),
@@ -265,15 +373,26 @@ pub fn compile_model(model: Model, samples: &[Vec<f64>], opts: &CompileOptions, 
             selectors,
             public_inputs: lay.public.len(),
         },
-        calibration: Calibration { samples: samples.len(), max_abs_activation: max_abs },
+        calibration: Calibration {
+            samples: samples.len(),
+            max_abs_activation: max_abs,
+        },
     };
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let model_dst = out_dir.join(MODEL_FILE);
     if std::fs::canonicalize(model_path).ok() != std::fs::canonicalize(&model_dst).ok() {
-        std::fs::copy(model_path, &model_dst).with_context(|| format!("cannot copy model to {}", model_dst.display()))?;
+        std::fs::copy(model_path, &model_dst)
+            .with_context(|| format!("cannot copy model to {}", model_dst.display()))?;
     }
     crate::artifact::write_json(&out_dir.join(SETTINGS_FILE), &settings)?;
-    Ok(Compiled { dir: out_dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
+    Ok(Compiled {
+        dir: out_dir.to_path_buf(),
+        settings,
+        model,
+        program: Arc::new(program),
+        layout: Arc::new(lay),
+    })
 }
 
 /// A compiled model directory, loaded.
@@ -289,16 +408,36 @@ impl Compiled {
     pub fn load(dir: &Path) -> Result<Compiled> {
         let settings: Settings = crate::artifact::read_json(&dir.join(SETTINGS_FILE))?;
         if settings.version != SETTINGS_VERSION {
-            bail!("{}: settings version {} is not supported (expected {SETTINGS_VERSION}); recompile", dir.join(SETTINGS_FILE).display(), settings.version);
+            bail!(
+                "{}: settings version {} is not supported (expected {SETTINGS_VERSION}); recompile",
+                dir.join(SETTINGS_FILE).display(),
+                settings.version
+            );
         }
         let model_path = dir.join(MODEL_FILE);
         if hash_file(&model_path)? != settings.model_hash {
-            bail!("{} changed since compile (hash mismatch); recompile", model_path.display());
+            bail!(
+                "{} changed since compile (hash mismatch); recompile",
+                model_path.display()
+            );
         }
         let model = Model::load_with(&model_path, InputShapes::Exact(&settings.input_shapes))?;
-        let program = quant::quantize(&model.program, &settings.quant)?;
-        let lay = Layout::new(&program, &settings.quant, settings.k, settings.visibility, settings.shape);
-        Ok(Compiled { dir: dir.to_path_buf(), settings, model, program: Arc::new(program), layout: Arc::new(lay) })
+        let program =
+            quant::quantize(&model.program, &settings.quant)?.batched(settings.batch.max(1));
+        let lay = Layout::new(
+            &program,
+            &settings.quant,
+            settings.k,
+            settings.visibility,
+            settings.shape,
+        );
+        Ok(Compiled {
+            dir: dir.to_path_buf(),
+            settings,
+            model,
+            program: Arc::new(program),
+            layout: Arc::new(lay),
+        })
     }
 
     /// Quantize `input`, run the integer forward pass, and build the circuit.
@@ -306,7 +445,43 @@ impl Compiled {
         let q = &self.settings.quant;
         let xq: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
         let values = quant::forward(&self.program, q, &xq)?;
-        Ok((ModelCircuit::new(self.program.clone(), *q, self.layout.clone(), Some(&values)), values))
+        Ok((
+            ModelCircuit::new(self.program.clone(), *q, self.layout.clone(), Some(&values)),
+            values,
+        ))
+    }
+
+    /// The model input a proof covers, from input files: one file per
+    /// inference, or one file holding every inference's tensors in turn
+    /// (`batch` × the graph's inputs).
+    pub fn read_inputs(&self, paths: &[PathBuf]) -> Result<Vec<f64>> {
+        let batch = self.settings.batch.max(1);
+        let per = self.model.program.input_shapes.len();
+        let mut tensors: Vec<(PathBuf, Vec<f64>)> = Vec::new();
+        for p in paths {
+            tensors.extend(
+                InputFile::read(p)?
+                    .input_data
+                    .into_iter()
+                    .map(|t| (p.clone(), t)),
+            );
+        }
+        if tensors.len() != batch * per {
+            bail!(
+                "the inputs hold {} tensors but a proof covers {batch} inference(s) of {per} input(s): give {batch} input file(s), or one holding {} tensors",
+                tensors.len(),
+                batch * per
+            );
+        }
+        let mut x = Vec::with_capacity(self.program.num_inputs);
+        for chunk in tensors.chunks(per) {
+            let file = InputFile {
+                input_data: chunk.iter().map(|t| t.1.clone()).collect(),
+                output_data: None,
+            };
+            x.extend(file.input_for(&self.model.program, &chunk[0].0)?);
+        }
+        Ok(x)
     }
 
     /// The Poseidon commitments a proof with hashed visibility exposes:
@@ -319,7 +494,12 @@ impl Compiled {
         };
         let mut out = Vec::new();
         for t in [Tensor::Params, Tensor::Input, Tensor::Output] {
-            if let Some(h) = crate::circuit::commitment(t, &self.program, &self.layout, values.as_deref().map(|v| v.as_slice())) {
+            if let Some(h) = crate::circuit::commitment(
+                t,
+                &self.program,
+                &self.layout,
+                values.as_deref().map(|v| v.as_slice()),
+            ) {
                 out.push((PublicItem::Commitment(t).name(), h));
             }
         }
@@ -327,7 +507,12 @@ impl Compiled {
     }
 
     pub fn keygen_circuit(&self) -> ModelCircuit {
-        ModelCircuit::new(self.program.clone(), self.settings.quant, self.layout.clone(), None)
+        ModelCircuit::new(
+            self.program.clone(),
+            self.settings.quant,
+            self.layout.clone(),
+            None,
+        )
     }
 }
 
@@ -351,5 +536,10 @@ pub fn compile_vector(model_dir: &Path, opts: &CompileOptions) -> Result<Compile
     let x = input.input_for(&m.program, &input_path)?;
     let dir = tempfile::tempdir()?;
     let compiled = compile_model(m, std::slice::from_ref(&x), opts, dir.path())?;
-    Ok(CompiledVector { compiled, input, x, dir })
+    Ok(CompiledVector {
+        compiled,
+        input,
+        x,
+        dir,
+    })
 }

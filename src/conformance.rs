@@ -103,7 +103,8 @@ pub fn test_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn read_tensor(path: &Path) -> Result<TensorProto> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    TensorProto::decode(&bytes[..]).with_context(|| format!("{} is not a TensorProto", path.display()))
+    TensorProto::decode(&bytes[..])
+        .with_context(|| format!("{} is not a TensorProto", path.display()))
 }
 
 /// `input_0.pb`, `input_1.pb`, ... (or `output_*`) of a test data set.
@@ -119,34 +120,72 @@ fn numeric(t: &TensorProto) -> bool {
     use DataType::*;
     matches!(
         DataType::try_from(t.data_type),
-        Ok(Float | Double | Float16 | Int64 | Int32 | Int16 | Int8 | Uint64 | Uint32 | Uint16 | Uint8 | Bool)
+        Ok(Float
+            | Double
+            | Float16
+            | Int64
+            | Int32
+            | Int16
+            | Int8
+            | Uint64
+            | Uint32
+            | Uint16
+            | Uint8
+            | Bool)
     )
 }
 
-const RANDOM_OPS: &[&str] = &["RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Bernoulli", "Multinomial"];
+const RANDOM_OPS: &[&str] = &[
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+    "Bernoulli",
+    "Multinomial",
+];
 
 /// The exclusion rule the graph itself falls under: inputs or outputs that
 /// are no tensors of numbers, random ops, training mode.
 fn graph_exclusion(proto: &ModelProto, inputs: &[TensorProto]) -> Option<Exclusion> {
     use tract_onnx::pb::type_proto::Value as TV;
     let graph = proto.graph.as_ref()?;
-    let numeric_tensor = |vi: &tract_onnx::pb::ValueInfoProto| match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(TV::TensorType(t)) => numeric(&TensorProto { data_type: t.elem_type, ..Default::default() }),
+    let numeric_tensor = |vi: &tract_onnx::pb::ValueInfoProto| match vi
+        .r#type
+        .as_ref()
+        .and_then(|t| t.value.as_ref())
+    {
+        Some(TV::TensorType(t)) => numeric(&TensorProto {
+            data_type: t.elem_type,
+            ..Default::default()
+        }),
         _ => false,
     };
     if !graph.input.iter().chain(&graph.output).all(numeric_tensor) {
         return Some(Exclusion::NonNumericType);
     }
     let training = |n: &tract_onnx::pb::NodeProto| {
-        let attr = n.attribute.iter().any(|a| a.name == "training_mode" && a.i != 0);
+        let attr = n
+            .attribute
+            .iter()
+            .any(|a| a.name == "training_mode" && a.i != 0);
         // Dropout's third input; the test feeds it as data.
-        let input = n.op_type == "Dropout" && n.input.get(2).is_some_and(|name| !name.is_empty()) && {
-            let declared: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
-            declared.iter().position(|d| Some(*d) == n.input.get(2).map(String::as_str)).and_then(|i| inputs.get(i)).and_then(|t| onnx::const_from_proto(t).ok()).is_some_and(|t| t.data.iter().any(|&v| v != 0.0))
-        };
+        let input =
+            n.op_type == "Dropout" && n.input.get(2).is_some_and(|name| !name.is_empty()) && {
+                let declared: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+                declared
+                    .iter()
+                    .position(|d| Some(*d) == n.input.get(2).map(String::as_str))
+                    .and_then(|i| inputs.get(i))
+                    .and_then(|t| onnx::const_from_proto(t).ok())
+                    .is_some_and(|t| t.data.iter().any(|&v| v != 0.0))
+            };
         attr || input
     };
-    if graph.node.iter().any(|n| RANDOM_OPS.contains(&n.op_type.as_str()) || training(n)) {
+    if graph
+        .node
+        .iter()
+        .any(|n| RANDOM_OPS.contains(&n.op_type.as_str()) || training(n))
+    {
         return Some(Exclusion::RandomOrTraining);
     }
     None
@@ -160,7 +199,11 @@ fn exclusion(inputs: &[TensorProto], outputs: &[TensorProto]) -> Option<Exclusio
     if inputs.iter().chain(outputs).any(|t| !numeric(t)) {
         return Some(Exclusion::NonNumericType);
     }
-    let decoded: Vec<_> = inputs.iter().chain(outputs).map(onnx::const_from_proto).collect();
+    let decoded: Vec<_> = inputs
+        .iter()
+        .chain(outputs)
+        .map(onnx::const_from_proto)
+        .collect();
     if decoded.iter().any(|d| d.is_err()) {
         return Some(Exclusion::NonNumericType);
     }
@@ -168,7 +211,11 @@ fn exclusion(inputs: &[TensorProto], outputs: &[TensorProto]) -> Option<Exclusio
     if decoded[0].data.is_empty() || decoded[inputs.len()..].iter().any(|d| d.data.is_empty()) {
         return Some(Exclusion::EmptyTensor);
     }
-    if decoded.iter().flat_map(|d| &d.data).any(|v| !v.is_finite() || v.abs() > MAX_MAGNITUDE) {
+    if decoded
+        .iter()
+        .flat_map(|d| &d.data)
+        .any(|v| !v.is_finite() || v.abs() > MAX_MAGNITUDE)
+    {
         return Some(Exclusion::OutsideFixedPoint);
     }
     None
@@ -178,19 +225,30 @@ fn exclusion(inputs: &[TensorProto], outputs: &[TensorProto]) -> Option<Exclusio
 fn with_weights(mut proto: ModelProto, inputs: &[TensorProto]) -> Result<ModelProto> {
     let graph = proto.graph.as_mut().context("no graph")?;
     let inits: Vec<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
-    let declared: Vec<String> = graph.input.iter().map(|i| i.name.clone()).filter(|n| !inits.contains(n)).collect();
+    let declared: Vec<String> = graph
+        .input
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| !inits.contains(n))
+        .collect();
     for (name, t) in declared.iter().zip(inputs).skip(1) {
         let mut t = t.clone();
         t.name = name.clone();
         graph.initializer.push(t);
     }
     let keep = declared.first().cloned();
-    graph.input.retain(|i| Some(&i.name) == keep.as_ref() || inits.contains(&i.name));
+    graph
+        .input
+        .retain(|i| Some(&i.name) == keep.as_ref() || inits.contains(&i.name));
     Ok(proto)
 }
 
 fn op_label(proto: &ModelProto) -> String {
-    let nodes = proto.graph.as_ref().map(|g| g.node.as_slice()).unwrap_or(&[]);
+    let nodes = proto
+        .graph
+        .as_ref()
+        .map(|g| g.node.as_slice())
+        .unwrap_or(&[]);
     match nodes {
         [one] => one.op_type.clone(),
         many => {
@@ -205,8 +263,19 @@ fn op_label(proto: &ModelProto) -> String {
 /// Run one test folder. A panic is a failure of the test (and a bug: the
 /// pipeline must refuse bad models with an error), not of the run.
 pub fn run_test(dir: &Path, mock: bool) -> Row {
-    let test = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut row = Row { test, op: String::new(), k: None, max_err: None, tolerance: None, mock: None, status: Status::Pass };
+    let test = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut row = Row {
+        test,
+        op: String::new(),
+        k: None,
+        max_err: None,
+        tolerance: None,
+        mock: None,
+        status: Status::Pass,
+    };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut r = row.clone();
         let status = run_inner(dir, mock, &mut r);
@@ -219,13 +288,24 @@ pub fn run_test(dir: &Path, mock: bool) -> Row {
                 Ok(status) => status,
                 Err(e) => match e.downcast_ref::<ModelError>() {
                     Some(ModelError::UnsupportedOp { op, .. }) => Status::Unsupported(op.clone()),
-                    Some(ModelError::NotConstant { index: 0, .. }) => Status::Excluded(Exclusion::StructuralInput),
-                    _ => Status::Fail(e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")),
+                    Some(ModelError::NotConstant { index: 0, .. }) => {
+                        Status::Excluded(Exclusion::StructuralInput)
+                    }
+                    _ => Status::Fail(
+                        e.chain()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(": "),
+                    ),
                 },
             };
         }
         Err(panic) => {
-            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
             row.status = Status::Fail(format!("panic: {msg}"));
         }
     }
@@ -244,28 +324,63 @@ fn run_inner(dir: &Path, mock: bool, row: &mut Row) -> Result<Status> {
     let model_path = work.path().join("model.onnx");
     std::fs::write(&model_path, with_weights(proto, &inputs)?.encode_to_vec())?;
     let first = onnx::const_from_proto(&inputs[0]).map_err(anyhow::Error::msg)?;
-    let model = Model::load_with(&model_path, InputShapes::Exact(std::slice::from_ref(&first.shape)))?;
-    let compiled = compile_model(model, std::slice::from_ref(&first.data), &CompileOptions::default(), &work.path().join("build"))?;
+    let model = Model::load_with(
+        &model_path,
+        InputShapes::Exact(std::slice::from_ref(&first.shape)),
+    )?;
+    let compiled = compile_model(
+        model,
+        std::slice::from_ref(&first.data),
+        &CompileOptions::default(),
+        &work.path().join("build"),
+    )?;
     row.k = Some(compiled.settings.k);
     let (circuit, values) = compiled.circuit_for(&first.data)?;
     let q = &compiled.settings.quant;
-    let ours: Vec<f64> = compiled.program.outputs.iter().map(|&o| q.dequantize(values[o])).collect();
-    let expected: Vec<f64> = outputs.iter().map(onnx::const_from_proto).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?.into_iter().flat_map(|t| t.data).collect();
+    let ours: Vec<f64> = compiled
+        .program
+        .outputs
+        .iter()
+        .map(|&o| q.dequantize(values[o]))
+        .collect();
+    let expected: Vec<f64> = outputs
+        .iter()
+        .map(onnx::const_from_proto)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .flat_map(|t| t.data)
+        .collect();
     if ours.len() != expected.len() {
-        return Ok(Status::Fail(format!("{} outputs, expected {}", ours.len(), expected.len())));
+        return Ok(Status::Fail(format!(
+            "{} outputs, expected {}",
+            ours.len(),
+            expected.len()
+        )));
     }
     let tolerance = 0.02 * expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    let max_err = ours.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max_err = ours
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     (row.tolerance, row.max_err) = (Some(tolerance), Some(max_err));
     if mock && compiled.settings.k <= MOCK_MAX_K {
-        let prover = MockProver::run(compiled.settings.k, &circuit, vec![circuit.instance()]).map_err(|e| anyhow::anyhow!("MockProver: {e}"))?;
+        let prover = MockProver::run(compiled.settings.k, &circuit, vec![circuit.instance()])
+            .map_err(|e| anyhow::anyhow!("MockProver: {e}"))?;
         let ok = prover.verify().is_ok();
         row.mock = Some(ok);
         if !ok {
-            return Ok(Status::Fail("the circuit rejects the honest witness".into()));
+            return Ok(Status::Fail(
+                "the circuit rejects the honest witness".into(),
+            ));
         }
     }
-    Ok(if max_err <= tolerance { Status::Pass } else { Status::Fail(format!("max error {max_err:.4} > tolerance {tolerance:.4}")) })
+    Ok(if max_err <= tolerance {
+        Status::Pass
+    } else {
+        Status::Fail(format!("max error {max_err:.4} > tolerance {tolerance:.4}"))
+    })
 }
 
 /// Run every test under `dir` whose name contains one of `filters` (all
@@ -275,7 +390,10 @@ pub fn run(dir: &Path, filters: &[String], mock: bool) -> Result<Vec<Row>> {
     Ok(dirs
         .iter()
         .filter(|d| {
-            let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
         })
         .map(|d| run_test(d, mock))
@@ -286,7 +404,10 @@ pub fn run(dir: &Path, filters: &[String], mock: bool) -> Result<Vec<Row>> {
 /// the ops the op table claims.
 pub fn summary(rows: &[Row]) -> Vec<(String, usize, usize, usize)> {
     let mut by_op: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
-    for r in rows.iter().filter(|r| !r.op.starts_with("expanded") && crate::model::ops::lookup(&r.op).is_some()) {
+    for r in rows
+        .iter()
+        .filter(|r| !r.op.starts_with("expanded") && crate::model::ops::lookup(&r.op).is_some())
+    {
         let e = by_op.entry(r.op.clone()).or_default();
         match r.status {
             Status::Pass => e.0 += 1,
@@ -294,7 +415,10 @@ pub fn summary(rows: &[Row]) -> Vec<(String, usize, usize, usize)> {
             Status::Excluded(_) => e.2 += 1,
         }
     }
-    by_op.into_iter().map(|(op, (p, f, x))| (op, p, f, x)).collect()
+    by_op
+        .into_iter()
+        .map(|(op, (p, f, x))| (op, p, f, x))
+        .collect()
 }
 
 /// Where the `onnx` package's node tests are: `$ZKML_ONNX_NODE_TESTS`, or
@@ -315,20 +439,42 @@ pub fn default_node_dir() -> Option<PathBuf> {
 /// passed, failed (named) and excluded (with their rules).
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut out = String::from("| op | pass | fail | excluded by rule |\n|---|---|---|---|\n");
-    let claimed = |r: &&Row| !r.op.starts_with("expanded") && crate::model::ops::lookup(&r.op).is_some();
+    let claimed =
+        |r: &&Row| !r.op.starts_with("expanded") && crate::model::ops::lookup(&r.op).is_some();
     let mut ops: Vec<&str> = rows.iter().filter(claimed).map(|r| r.op.as_str()).collect();
     ops.sort();
     ops.dedup();
     for op in ops {
         let of_op: Vec<&Row> = rows.iter().filter(claimed).filter(|r| r.op == op).collect();
         let pass = of_op.iter().filter(|r| r.status == Status::Pass).count();
-        let failed: Vec<&str> = of_op.iter().filter(|r| matches!(r.status, Status::Fail(_) | Status::Unsupported(_))).map(|r| r.test.as_str()).collect();
-        let mut rules: Vec<&str> = of_op.iter().filter_map(|r| if let Status::Excluded(e) = r.status { Some(e.rule()) } else { None }).collect();
+        let failed: Vec<&str> = of_op
+            .iter()
+            .filter(|r| matches!(r.status, Status::Fail(_) | Status::Unsupported(_)))
+            .map(|r| r.test.as_str())
+            .collect();
+        let mut rules: Vec<&str> = of_op
+            .iter()
+            .filter_map(|r| {
+                if let Status::Excluded(e) = r.status {
+                    Some(e.rule())
+                } else {
+                    None
+                }
+            })
+            .collect();
         let excluded = rules.len();
         rules.sort();
         rules.dedup();
-        let fail = if failed.is_empty() { "0".to_string() } else { format!("{} ({})", failed.len(), failed.join(", ")) };
-        let excl = if excluded == 0 { "0".to_string() } else { format!("{excluded} ({})", rules.join("; ")) };
+        let fail = if failed.is_empty() {
+            "0".to_string()
+        } else {
+            format!("{} ({})", failed.len(), failed.join(", "))
+        };
+        let excl = if excluded == 0 {
+            "0".to_string()
+        } else {
+            format!("{excluded} ({})", rules.join("; "))
+        };
         out.push_str(&format!("| {op} | {pass} | {fail} | {excl} |\n"));
     }
     out

@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn matches_circomlib_vector() {
         let out = permute(&[Fr::ZERO, Fr::from(1), Fr::from(2)]);
-        assert_eq!(out[0], from_hex("115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"));
+        assert_eq!(
+            out[0],
+            from_hex("115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a")
+        );
     }
 
     /// The independent implementation in poseidon-primitives, with the
@@ -142,8 +145,11 @@ mod tests {
     #[test]
     fn matches_poseidon_primitives() {
         for len in [1usize, 2, 3, 4, 7, 50] {
-            let msg: Vec<Fr> = (0..len as u64).map(|i| Fr::from(i * 7919 + 3) - Fr::from(1000)).collect();
-            let reference = Hash::<Fr, Bn254T3, VariableLengthIden3, 3, 2>::init().hash_with_cap(&msg, (len as u128) << 64);
+            let msg: Vec<Fr> = (0..len as u64)
+                .map(|i| Fr::from(i * 7919 + 3) - Fr::from(1000))
+                .collect();
+            let reference = Hash::<Fr, Bn254T3, VariableLengthIden3, 3, 2>::init()
+                .hash_with_cap(&msg, (len as u128) << 64);
             assert_eq!(hash(&msg), reference, "length {len}");
         }
     }

@@ -37,13 +37,31 @@ fn default_lut_bits() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum QuantError {
     #[error("value {value} at node '{node}' leaves the calibrated range [{lo}, {hi}] (input out of range? recompile with --calibrate on more inputs or a smaller --scale)")]
-    OutOfRange { node: String, value: f64, lo: f64, hi: f64 },
+    OutOfRange {
+        node: String,
+        value: f64,
+        lo: f64,
+        hi: f64,
+    },
     #[error("input #{index} = {value} leaves the calibrated range [{lo}, {hi}]")]
-    InputOutOfRange { index: usize, value: f64, lo: f64, hi: f64 },
+    InputOutOfRange {
+        index: usize,
+        value: f64,
+        lo: f64,
+        hi: f64,
+    },
     #[error("weight {weight} at node '{node}' is too large for fixed point at 2^{bits}")]
-    WeightTooLarge { node: String, weight: f64, bits: u32 },
+    WeightTooLarge {
+        node: String,
+        weight: f64,
+        bits: u32,
+    },
     #[error("node '{node}' multiplies two activations: that needs --weight-bits >= the activation scale ({scale_bits}), got {weight_bits}")]
-    ProductPrecision { node: String, scale_bits: u32, weight_bits: u32 },
+    ProductPrecision {
+        node: String,
+        scale_bits: u32,
+        weight_bits: u32,
+    },
     #[error("divisor {value} at node '{node}' is not positive: element-wise division needs a divisor calibrated above zero")]
     Divisor { node: String, value: f64 },
 }
@@ -106,7 +124,9 @@ impl QuantParams {
             Activation::Identity | Activation::NonNeg => y,
             Activation::Relu => y.max(0),
             Activation::Step => ((y >= 0) as i64) << self.scale_bits,
-            Activation::Lut(f) => self.lut_entry(f, ((y + self.half_range()) >> self.lut_shift()) as usize),
+            Activation::Lut(f) => {
+                self.lut_entry(f, ((y + self.half_range()) >> self.lut_shift()) as usize)
+            }
         }
     }
 }
@@ -132,7 +152,11 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
     let fixed = |v: f64, scale: f64, node: usize| -> Result<i64, QuantError> {
         let r = (v * scale).round();
         if !r.is_finite() || r.abs() >= limit {
-            return Err(QuantError::WeightTooLarge { node: program.nodes[node].clone(), weight: v, bits: q.weight_bits });
+            return Err(QuantError::WeightTooLarge {
+                node: program.nodes[node].clone(),
+                weight: v,
+                bits: q.weight_bits,
+            });
         }
         Ok(r as i64)
     };
@@ -141,7 +165,11 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         .iter()
         .map(|v| match v {
             Value::Input(i) => Ok(Value::Input(*i)),
-            Value::Quotient { num, den, node } => Ok(Value::Quotient { num: *num, den: *den, node: *node }),
+            Value::Quotient { num, den, node } => Ok(Value::Quotient {
+                num: *num,
+                den: *den,
+                node: *node,
+            }),
             Value::Neuron(n) => {
                 if !n.products.is_empty() && q.weight_bits < q.scale_bits {
                     return Err(QuantError::ProductPrecision {
@@ -165,11 +193,27 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     .collect::<Result<Vec<_>, QuantError>>()?;
                 // A constant that saturates (an attention mask's −∞ read
                 // by something other than a softmax) is the range's end.
-                let bias = match n.terms.is_empty() && n.products.is_empty() && crate::model::ops::masked(n.bias).is_some() {
-                    true => (if n.bias < 0.0 { -q.half_range() } else { q.half_range() - 1 } << q.weight_bits) + half,
+                let bias = match n.terms.is_empty()
+                    && n.products.is_empty()
+                    && crate::model::ops::masked(n.bias).is_some()
+                {
+                    true => {
+                        (if n.bias < 0.0 {
+                            -q.half_range()
+                        } else {
+                            q.half_range() - 1
+                        } << q.weight_bits)
+                            + half
+                    }
                     false => fixed(n.bias, b_scale, n.node)? + half,
                 };
-                Ok(Value::Neuron(Neuron { terms, products, bias, act: n.act, node: n.node }))
+                Ok(Value::Neuron(Neuron {
+                    terms,
+                    products,
+                    bias,
+                    act: n.act,
+                    node: n.node,
+                }))
             }
         })
         .collect::<Result<Vec<_>, QuantError>>()?;
@@ -207,8 +251,15 @@ impl NeuronWitness {
 }
 
 pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], q: &QuantParams) -> NeuronWitness {
-    let acc = n.terms.iter().map(|(id, w)| *w as i128 * vals[*id] as i128).sum::<i128>()
-        + n.products.iter().map(|(a, b, w)| *w as i128 * vals[*a] as i128 * vals[*b] as i128).sum::<i128>()
+    let acc = n
+        .terms
+        .iter()
+        .map(|(id, w)| *w as i128 * vals[*id] as i128)
+        .sum::<i128>()
+        + n.products
+            .iter()
+            .map(|(a, b, w)| *w as i128 * vals[*a] as i128 * vals[*b] as i128)
+            .sum::<i128>()
         + n.bias as i128;
     let y = acc.div_euclid(1i128 << q.weight_bits) - q.half_range() as i128;
     let y = y.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
@@ -240,14 +291,36 @@ pub fn quotient(num: i64, den: i64, q: &QuantParams) -> i64 {
 /// The range neuron reads its own output, so its chain bounds `Q`; without
 /// it a prover could pick a field element `Q' = (2SA + B − R')/B` for
 /// another `R'` in range.
-pub fn quotient_checks(qid: ValueId, num: ValueId, den: ValueId, node: usize, q: &QuantParams) -> [Neuron<i64>; 3] {
+pub fn quotient_checks(
+    qid: ValueId,
+    num: ValueId,
+    den: ValueId,
+    node: usize,
+    q: &QuantParams,
+) -> [Neuron<i64>; 3] {
     let hw = q.half_range() << q.weight_bits;
     let s2 = 2i64 << q.scale_bits;
-    let neuron = |terms, products, bias, act| Neuron { terms, products, bias, act, node };
+    let neuron = |terms, products, bias, act| Neuron {
+        terms,
+        products,
+        bias,
+        act,
+        node,
+    };
     [
         range_check(qid, node, q),
-        neuron(vec![(num, s2), (den, 1)], vec![(qid, den, -2)], hw, Activation::NonNeg),
-        neuron(vec![(num, -s2), (den, 1)], vec![(qid, den, 2)], hw - 1, Activation::NonNeg),
+        neuron(
+            vec![(num, s2), (den, 1)],
+            vec![(qid, den, -2)],
+            hw,
+            Activation::NonNeg,
+        ),
+        neuron(
+            vec![(num, -s2), (den, 1)],
+            vec![(qid, den, 2)],
+            hw - 1,
+            Activation::NonNeg,
+        ),
     ]
 }
 
@@ -261,7 +334,12 @@ pub fn quotient_checks(qid: ValueId, num: ValueId, den: ValueId, node: usize, q:
 /// bounds them.
 pub fn range_check(id: ValueId, node: usize, q: &QuantParams) -> Neuron<i64> {
     let w = 1i64 << q.weight_bits;
-    Neuron::affine(vec![(id, w)], w / 2 + (q.half_range() << q.weight_bits), Activation::Identity, node)
+    Neuron::affine(
+        vec![(id, w)],
+        w / 2 + (q.half_range() << q.weight_bits),
+        Activation::Identity,
+        node,
+    )
 }
 
 /// The neurons the circuit lays out for value `id`; the first one's result
@@ -309,7 +387,10 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
             }
             Value::Quotient { num, den, node } => {
                 if vals[*den] <= 0 {
-                    return Err(QuantError::Divisor { node: qp.nodes[*node].clone(), value: q.dequantize(vals[*den]) });
+                    return Err(QuantError::Divisor {
+                        node: qp.nodes[*node].clone(),
+                        value: q.dequantize(vals[*den]),
+                    });
                 }
                 // The checks read Q itself, so it goes in before them.
                 vals.push(quotient(vals[*num], vals[*den], q));
@@ -363,14 +444,22 @@ mod tests {
 
     #[test]
     fn rescale_rounds_half_up_and_floors_negatives() {
-        let q = QuantParams { scale_bits: 4, weight_bits: 4, range_bits: 6, lut_bits: DEFAULT_LUT_BITS };
+        let q = QuantParams {
+            scale_bits: 4,
+            weight_bits: 4,
+            range_bits: 6,
+            lut_bits: DEFAULT_LUT_BITS,
+        };
         // bias = rounding 8 + range offset 32·16
         let n = Neuron::affine(vec![(0, 3)], 8 + (32 << 4), Activation::Identity, 0);
         // 3 * 5 + 8 = 23 -> floor(23/16) = 1
         assert_eq!(neuron_step(&n, &[5], &q).y, 1);
         // -15 + 8 = -7 -> floor(-7/16) = -1
         assert_eq!(neuron_step(&n, &[-5], &q).y, -1);
-        let relu = Neuron { act: Activation::Relu, ..n.clone() };
+        let relu = Neuron {
+            act: Activation::Relu,
+            ..n.clone()
+        };
         assert_eq!(neuron_step(&relu, &[-5], &q).out, 0);
         // 3 * 11 + 8 = 41 -> y = 2 at the edge: in range; 3 * 200 far out.
         assert!(neuron_step(&n, &[11], &q).in_range(&q));

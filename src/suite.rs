@@ -48,7 +48,10 @@ fn op_types(onnx: &Path) -> Vec<String> {
 pub fn one(model_dir: &Path, max_k: u32) -> SuiteRow {
     let onnx = model_dir.join("network.onnx");
     let mut row = SuiteRow {
-        model: model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        model: model_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         ops: op_types(&onnx),
         k: None,
         prove_s: None,
@@ -58,7 +61,11 @@ pub fn one(model_dir: &Path, max_k: u32) -> SuiteRow {
     };
     row.status = match run_one(model_dir, max_k, &mut row) {
         Ok(status) => status,
-        Err(e) => e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "),
+        Err(e) => e
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": "),
     };
     row
 }
@@ -74,8 +81,17 @@ fn run_one(model_dir: &Path, max_k: u32, row: &mut SuiteRow) -> Result<String> {
     let p = proof::prove(c, x, proof::TranscriptKind::Evm)?;
     row.prove_s = Some(p.prove_seconds);
     row.max_abs_error = Some(p.max_abs_error);
-    if let Some(expected) = input.expected_outputs().filter(|e| e.len() == p.outputs.len()) {
-        row.max_abs_error_vs_data = Some(p.outputs.iter().zip(expected).map(|(o, e)| (o - e).abs()).fold(0.0, f64::max));
+    if let Some(expected) = input
+        .expected_outputs()
+        .filter(|e| e.len() == p.outputs.len())
+    {
+        row.max_abs_error_vs_data = Some(
+            p.outputs
+                .iter()
+                .zip(expected)
+                .map(|(o, e)| (o - e).abs())
+                .fold(0.0, f64::max),
+        );
     }
     if !proof::verify(c, &p)? {
         anyhow::bail!("the native verifier rejected the proof");
@@ -86,27 +102,48 @@ fn run_one(model_dir: &Path, max_k: u32, row: &mut SuiteRow) -> Result<String> {
 pub fn run(dir: &Path, max_k: u32, json: Option<&Path>) -> Result<()> {
     let dirs = model_dirs(dir)?;
     if dirs.is_empty() {
-        anyhow::bail!("no model folders (network.onnx + input.json) under {}", dir.display());
+        anyhow::bail!(
+            "no model folders (network.onnx + input.json) under {}",
+            dir.display()
+        );
     }
     let exe = std::env::current_exe()?;
-    println!("{:<24} {:>3} {:>8} {:>9} {:>9}  {:<40} status", "model", "k", "prove s", "err", "err/data", "ops");
+    println!(
+        "{:<24} {:>3} {:>8} {:>9} {:>9}  {:<40} status",
+        "model", "k", "prove s", "err", "err/data", "ops"
+    );
     let mut rows = Vec::new();
     for d in &dirs {
         eprintln!("suite: {} ...", d.display());
-        let out = std::process::Command::new(&exe).arg("suite-one").arg(d).arg("--max-k").arg(max_k.to_string()).output()?;
+        let out = std::process::Command::new(&exe)
+            .arg("suite-one")
+            .arg(d)
+            .arg("--max-k")
+            .arg(max_k.to_string())
+            .output()?;
         let row: SuiteRow = match serde_json::from_slice(&out.stdout) {
             Ok(r) => r,
             Err(_) => SuiteRow {
-                model: d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                model: d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 ops: op_types(&d.join("network.onnx")),
                 k: None,
                 prove_s: None,
                 max_abs_error: None,
                 max_abs_error_vs_data: None,
-                status: format!("crashed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")),
+                status: format!(
+                    "crashed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                ),
             },
         };
-        let f = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
+        let f =
+            |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
         println!(
             "{:<24} {:>3} {:>8} {:>9} {:>9}  {:<40} {}",
             row.model,

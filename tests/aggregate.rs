@@ -18,13 +18,22 @@ use zkml_evm::evm::verifier::{calldata_for_file, encode_call, run_in_revm, Verif
 use zkml_evm::proof::{fr_to_hex, ProofFile};
 
 fn zkml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkml-evm")).args(args).output().expect("run zkml-evm")
+    Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
+        .args(args)
+        .output()
+        .expect("run zkml-evm")
 }
 
 fn ok(args: &[&str]) -> String {
     let o = zkml(args);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "zkml-evm {args:?} failed:\n{out}\n{err}");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        o.status.success(),
+        "zkml-evm {args:?} failed:\n{out}\n{err}"
+    );
     out.into_owned()
 }
 
@@ -53,17 +62,47 @@ fn fixture() -> &'static Fixture {
         let v = vectors().join("tictactoe");
         let model = root.join("ttt");
         let inputs = [v.join("input.json"), v.join("input2.json")];
-        ok(&["compile", s(&v.join("network.onnx")), "--input", s(&inputs[0]), s(&inputs[1]), "-o", s(&model)]);
+        ok(&[
+            "compile",
+            s(&v.join("network.onnx")),
+            "--input",
+            s(&inputs[0]),
+            s(&inputs[1]),
+            "-o",
+            s(&model),
+        ]);
         ok(&["setup", s(&model)]);
         let inner = [root.join("a.json"), root.join("b.json")];
         for (i, p) in inputs.iter().zip(&inner) {
-            ok(&["prove", s(&model), "--input", s(i), "-o", s(p), "--for-aggregation"]);
+            ok(&[
+                "prove",
+                s(&model),
+                "--input",
+                s(i),
+                "-o",
+                s(p),
+                "--for-aggregation",
+            ]);
         }
         let agg = root.join("agg");
-        ok(&["aggregate", s(&model), s(&inner[0]), s(&inner[1]), "-o", s(&agg)]);
+        ok(&[
+            "aggregate",
+            s(&model),
+            s(&inner[0]),
+            s(&inner[1]),
+            "-o",
+            s(&agg),
+        ]);
         let verifier = root.join("verifier");
         ok(&["gen-verifier", s(&agg), "-o", s(&verifier)]);
-        Fixture { _tmp: tmp, root, model, inner, agg, verifier }
+        Fixture {
+            _tmp: tmp,
+            root,
+            model,
+            inner,
+            agg,
+            verifier,
+        }
     })
 }
 
@@ -72,7 +111,10 @@ fn agg_proof(f: &Fixture) -> AggregateProof {
 }
 
 fn with_instances(p: &AggregateProof, inst: &[Fr]) -> AggregateProof {
-    AggregateProof { public_inputs: inst.iter().map(fr_to_hex).collect(), ..p.clone() }
+    AggregateProof {
+        public_inputs: inst.iter().map(fr_to_hex).collect(),
+        ..p.clone()
+    }
 }
 
 /// (native, EVM) verdicts on `p`.
@@ -83,7 +125,9 @@ fn verdicts(f: &Fixture, p: &AggregateProof) -> (bool, bool) {
     // refused outright: that counts as not valid here.
     let native = matches!(Aggregated::load(&f.agg).unwrap().verify(p), Ok(true));
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
-    let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap()).unwrap().accepted;
+    let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap())
+        .unwrap()
+        .accepted;
     (native, evm)
 }
 
@@ -96,14 +140,21 @@ fn aggregated_proof_verifies_natively_and_on_evm() {
     assert!(out.contains("verify returned true"), "{out}");
 
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
-    assert!(artifact.runtime_size <= 24_576, "runtime {} bytes", artifact.runtime_size);
+    assert!(
+        artifact.runtime_size <= 24_576,
+        "runtime {} bytes",
+        artifact.runtime_size
+    );
 
     // Public inputs: the accumulator, then each inner proof's, in order.
     let p = agg_proof(f);
     let mut expected_tail = Vec::new();
     for (inner, summary) in f.inner.iter().zip(&p.inner) {
         let q = ProofFile::read(inner).unwrap();
-        assert_eq!(summary.public_start, ACCUMULATOR_LIMBS + expected_tail.len());
+        assert_eq!(
+            summary.public_start,
+            ACCUMULATOR_LIMBS + expected_tail.len()
+        );
         assert_eq!(summary.outputs, q.outputs);
         expected_tail.extend(q.public_inputs);
     }
@@ -115,11 +166,26 @@ fn aggregated_proof_verifies_natively_and_on_evm() {
     for file in ["aggregate.json", "kzg.srs", "vk.bin", "pk.bin"] {
         std::fs::copy(f.agg.join(file), again.join(file)).unwrap();
     }
-    let out = ok(&["aggregate", s(&f.model), s(&f.inner[1]), s(&f.inner[0]), "-o", s(&again)]);
+    let out = ok(&[
+        "aggregate",
+        s(&f.model),
+        s(&f.inner[1]),
+        s(&f.inner[0]),
+        "-o",
+        s(&again),
+    ]);
     assert!(out.contains("keys reused"), "{out}");
     let reordered = AggregateProof::read(&again.join(aggregate::PROOF_FILE)).unwrap();
-    assert_eq!(reordered.public_inputs[ACCUMULATOR_LIMBS..ACCUMULATOR_LIMBS + reordered.inner[0].num_public], ProofFile::read(&f.inner[1]).unwrap().public_inputs[..]);
-    let out = ok(&["test-evm", s(&f.verifier), s(&again.join(aggregate::PROOF_FILE))]);
+    assert_eq!(
+        reordered.public_inputs
+            [ACCUMULATOR_LIMBS..ACCUMULATOR_LIMBS + reordered.inner[0].num_public],
+        ProofFile::read(&f.inner[1]).unwrap().public_inputs[..]
+    );
+    let out = ok(&[
+        "test-evm",
+        s(&f.verifier),
+        s(&again.join(aggregate::PROOF_FILE)),
+    ]);
     assert!(out.contains("verify returned true"), "{out}");
 }
 
@@ -136,7 +202,11 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     };
     // First and last inner public input, an accumulator limb.
     for i in [ACCUMULATOR_LIMBS, n - 1, 0, 7] {
-        assert_eq!(verdicts(f, &bump(i)), (false, false), "public input {i} changed");
+        assert_eq!(
+            verdicts(f, &bump(i)),
+            (false, false),
+            "public input {i} changed"
+        );
     }
     // The two inferences' public inputs swapped: each proof's inputs belong
     // to it.
@@ -156,14 +226,31 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     let agg = Aggregated::load(&f.agg).unwrap();
     let mut identity = inst.clone();
     identity[..ACCUMULATOR_LIMBS].fill(Fr::zero());
-    assert!(!aggregate::accumulator_holds(&agg.params, &identity[..ACCUMULATOR_LIMBS]));
+    assert!(!aggregate::accumulator_holds(
+        &agg.params,
+        &identity[..ACCUMULATOR_LIMBS]
+    ));
     assert_eq!(verdicts(f, &with_instances(&p, &identity)), (false, false));
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
-    let calls = |inst: &[Fr]| encode_call(&p.proof_bytes().unwrap(), &inst.iter().map(|v| alloy_primitives::U256::from_be_slice(&zkml_evm::proof::transcript::be_bytes(v))).collect::<Vec<_>>());
+    let calls = |inst: &[Fr]| {
+        encode_call(
+            &p.proof_bytes().unwrap(),
+            &inst
+                .iter()
+                .map(|v| {
+                    alloy_primitives::U256::from_be_slice(&zkml_evm::proof::transcript::be_bytes(v))
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
     let honest = run_in_revm(&artifact, &calls(&inst)).unwrap();
     let refused = run_in_revm(&artifact, &calls(&identity)).unwrap();
     assert!(honest.accepted && !refused.accepted);
-    assert!(refused.gas_used < honest.gas_used / 4, "identity accumulator refused only after {} gas", refused.gas_used);
+    assert!(
+        refused.gas_used < honest.gas_used / 4,
+        "identity accumulator refused only after {} gas",
+        refused.gas_used
+    );
     // Half of it (lhs a real point, rhs the identity) is refused too.
     let mut half = inst.clone();
     half[ACCUMULATOR_LIMBS / 2..ACCUMULATOR_LIMBS].fill(Fr::zero());
@@ -172,17 +259,38 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     // The library verifier takes exactly the aggregation's number of
     // public inputs: one fewer or one more is refused.
     let bytes = p.proof_bytes().unwrap();
-    assert!(aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &inst));
-    assert!(!aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &inst[..n - 1]));
+    assert!(aggregate::verify_bytes(
+        &agg.params,
+        &agg.vk,
+        &agg.settings,
+        &bytes,
+        &inst
+    ));
+    assert!(!aggregate::verify_bytes(
+        &agg.params,
+        &agg.vk,
+        &agg.settings,
+        &bytes,
+        &inst[..n - 1]
+    ));
     let mut longer = inst.clone();
     longer.push(Fr::one());
-    assert!(!aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, &bytes, &longer));
+    assert!(!aggregate::verify_bytes(
+        &agg.params,
+        &agg.vk,
+        &agg.settings,
+        &bytes,
+        &longer
+    ));
     // Flipped proof bytes.
     let bytes = p.proof_bytes().unwrap();
     for i in [0, 100, bytes.len() / 2, bytes.len() - 1] {
         let mut b = bytes.clone();
         b[i] ^= 1;
-        let q = AggregateProof { proof: zkml_evm::artifact::to_hex(&b), ..p.clone() };
+        let q = AggregateProof {
+            proof: zkml_evm::artifact::to_hex(&b),
+            ..p.clone()
+        };
         assert_eq!(verdicts(f, &q), (false, false), "byte {i} flipped");
     }
     // A model proof is not an aggregated proof.
@@ -199,9 +307,18 @@ fn mutated_aggregated_proofs_are_rejected_cheaply() {
     let agg = Aggregated::load(&f.agg).unwrap();
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
     let points_end = zkml_evm::evm::codegen::points_len(&agg.vk);
-    let native = |proof: &[u8], inst: &[Fr]| aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, proof, inst);
+    let native = |proof: &[u8], inst: &[Fr]| {
+        aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, proof, inst)
+    };
     let cases = fuzz_cases(140);
-    let r = fuzz_verifier(&artifact, &p.proof_bytes().unwrap(), &p.instances().unwrap(), points_end, cases, &native);
+    let r = fuzz_verifier(
+        &artifact,
+        &p.proof_bytes().unwrap(),
+        &p.instances().unwrap(),
+        points_end,
+        cases,
+        &native,
+    );
     assert!(r.mutants > 0);
 }
 
@@ -210,10 +327,21 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     let f = fixture();
     let out = f.root.join("refused");
     let load = |p: &Path| Inner::load(&f.model, p).unwrap();
-    let opts = aggregate::Options { k: aggregate::DEFAULT_K, srs: None };
+    let opts = aggregate::Options {
+        k: aggregate::DEFAULT_K,
+        srs: None,
+    };
     let refuse = |inners: Vec<Inner>, needle: &str| {
-        let err = format!("{:#}", aggregate::aggregate(&inners, &out, &opts).err().expect("aggregation must be refused"));
-        assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
+        let err = format!(
+            "{:#}",
+            aggregate::aggregate(&inners, &out, &opts)
+                .err()
+                .expect("aggregation must be refused")
+        );
+        assert!(
+            err.contains(needle),
+            "error {err:?} does not mention {needle:?}"
+        );
     };
 
     // A tampered inner proof.
@@ -222,11 +350,15 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     bytes[40] ^= 1;
     tampered.proof.proof = zkml_evm::artifact::to_hex(&bytes);
     tampered.label = "tampered.json".into();
-    refuse(vec![load(&f.inner[0]), tampered], "tampered.json does not verify");
+    refuse(
+        vec![load(&f.inner[0]), tampered],
+        "tampered.json does not verify",
+    );
 
     // An inner public input changed.
     let mut changed = load(&f.inner[0]);
-    changed.proof.public_inputs[3] = fr_to_hex(&(changed.proof.instances().unwrap()[3] + Fr::one()));
+    changed.proof.public_inputs[3] =
+        fr_to_hex(&(changed.proof.instances().unwrap()[3] + Fr::one()));
     changed.label = "changed.json".into();
     refuse(vec![changed], "changed.json does not verify");
 

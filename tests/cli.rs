@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn zkml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkml-evm")).args(args).output().expect("run zkml-evm")
+    Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
+        .args(args)
+        .output()
+        .expect("run zkml-evm")
 }
 
 fn stderr(o: &Output) -> String {
@@ -21,7 +24,11 @@ fn assert_bad_input(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "expected exit 2, stderr: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
-    assert!(lines[0].contains(needle), "error line {:?} does not mention {needle:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "error line {:?} does not mention {needle:?}",
+        lines[0]
+    );
     assert!(!err.contains("panicked"), "panic: {err}");
 }
 
@@ -52,16 +59,34 @@ fn bad_inputs_give_one_line_errors() {
     let out = t.join("build");
 
     // Missing model file.
-    assert_bad_input(&zkml(&["compile", "/nonexistent/model.onnx", "--input", p(&input), "-o", p(&out)]), "/nonexistent/model.onnx");
+    assert_bad_input(
+        &zkml(&[
+            "compile",
+            "/nonexistent/model.onnx",
+            "--input",
+            p(&input),
+            "-o",
+            p(&out),
+        ]),
+        "/nonexistent/model.onnx",
+    );
 
     // Corrupt ONNX.
     let corrupt = t.join("corrupt.onnx");
     std::fs::write(&corrupt, b"this is not protobuf at all \x00\x01\x02").unwrap();
-    assert_bad_input(&zkml(&["compile", p(&corrupt), "--input", p(&input), "-o", p(&out)]), "not a valid ONNX model");
+    assert_bad_input(
+        &zkml(&["compile", p(&corrupt), "--input", p(&input), "-o", p(&out)]),
+        "not a valid ONNX model",
+    );
 
     // Unsupported op: names the op and the node.
     let odd = t.join("odd.onnx");
-    write_model(&odd, &[("Frobnicate", "mystery_node", &["x"], "y")], &[("x", &[1, 3])], "y");
+    write_model(
+        &odd,
+        &[("Frobnicate", "mystery_node", &["x"], "y")],
+        &[("x", &[1, 3])],
+        "y",
+    );
     let o = zkml(&["compile", p(&odd), "--input", p(&input), "-o", p(&out)]);
     assert_bad_input(&o, "Frobnicate");
     assert!(stderr(&o).contains("mystery_node"));
@@ -69,7 +94,10 @@ fn bad_inputs_give_one_line_errors() {
     // Wrong input length.
     let short = t.join("short.json");
     std::fs::write(&short, r#"{"input_data": [[0.1, 0.2]]}"#).unwrap();
-    assert_bad_input(&zkml(&["compile", p(&model), "--input", p(&short), "-o", p(&out)]), "model takes shape");
+    assert_bad_input(
+        &zkml(&["compile", p(&model), "--input", p(&short), "-o", p(&out)]),
+        "model takes shape",
+    );
 
     // Non-finite input (1e999 parses to infinity or is refused).
     let inf = t.join("inf.json");
@@ -81,15 +109,23 @@ fn bad_inputs_give_one_line_errors() {
     // Malformed input JSON.
     let junk = t.join("junk.json");
     std::fs::write(&junk, "{\"input\": 3}").unwrap();
-    assert_bad_input(&zkml(&["compile", p(&model), "--input", p(&junk), "-o", p(&out)]), "junk.json");
+    assert_bad_input(
+        &zkml(&["compile", p(&model), "--input", p(&junk), "-o", p(&out)]),
+        "junk.json",
+    );
 
     // A good compile, then an SRS that is too small.
     let o = zkml(&["compile", p(&model), "--input", p(&input), "-o", p(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let small_srs = t.join("small.srs");
-    let params = halo2_proofs::poly::kzg::commitment::ParamsKZG::<halo2_proofs::halo2curves::bn256::Bn256>::setup(4, rand::rngs::OsRng);
+    let params = halo2_proofs::poly::kzg::commitment::ParamsKZG::<
+        halo2_proofs::halo2curves::bn256::Bn256,
+    >::setup(4, rand::rngs::OsRng);
     zkml_evm::proof::srs::write_params(&small_srs, &params).unwrap();
-    assert_bad_input(&zkml(&["setup", p(&out), "--srs", p(&small_srs)]), "SRS too small");
+    assert_bad_input(
+        &zkml(&["setup", p(&out), "--srs", p(&small_srs)]),
+        "SRS too small",
+    );
 
     // Corrupt SRS file.
     let bad_srs = t.join("bad.srs");
@@ -97,12 +133,25 @@ fn bad_inputs_give_one_line_errors() {
     assert_bad_input(&zkml(&["setup", p(&out), "--srs", p(&bad_srs)]), "bad.srs");
 
     // Prove before setup: keys are missing.
-    assert_bad_input(&zkml(&["prove", p(&out), "--input", p(&input), "-o", p(&t.join("proof.json"))]), "setup");
+    assert_bad_input(
+        &zkml(&[
+            "prove",
+            p(&out),
+            "--input",
+            p(&input),
+            "-o",
+            p(&t.join("proof.json")),
+        ]),
+        "setup",
+    );
 
     // Proof JSON missing fields.
     let empty_proof = t.join("empty_proof.json");
     std::fs::write(&empty_proof, "{}").unwrap();
-    assert_bad_input(&zkml(&["verify", p(&out), p(&empty_proof)]), "empty_proof.json");
+    assert_bad_input(
+        &zkml(&["verify", p(&out), p(&empty_proof)]),
+        "empty_proof.json",
+    );
 
     // Not a compiled directory.
     assert_bad_input(&zkml(&["setup", p(t)]), "settings.json");
@@ -116,17 +165,36 @@ fn rejected_proof_exits_1_and_valid_exits_0() {
     let build = t.join("build");
     let proof = t.join("proof.json");
     for args in [
-        vec!["compile", p(&v.join("network.onnx")), "--input", p(&v.join("input.json")), "-o", p(&build)],
+        vec![
+            "compile",
+            p(&v.join("network.onnx")),
+            "--input",
+            p(&v.join("input.json")),
+            "-o",
+            p(&build),
+        ],
         vec!["setup", p(&build)],
-        vec!["prove", p(&build), "--input", p(&v.join("input.json")), "-o", p(&proof)],
+        vec![
+            "prove",
+            p(&build),
+            "--input",
+            p(&v.join("input.json")),
+            "-o",
+            p(&proof),
+        ],
         vec!["verify", p(&build), p(&proof)],
     ] {
         let o = zkml(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
-    let mut pf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let mut pf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
     let hexs = pf["proof"].as_str().unwrap().to_string();
-    let flipped = format!("{}{}", &hexs[..10], if &hexs[10..11] == "0" { "1" } else { "0" }) + &hexs[11..];
+    let flipped = format!(
+        "{}{}",
+        &hexs[..10],
+        if &hexs[10..11] == "0" { "1" } else { "0" }
+    ) + &hexs[11..];
     pf["proof"] = serde_json::Value::String(flipped);
     let bad = t.join("bad.json");
     std::fs::write(&bad, serde_json::to_string(&pf).unwrap()).unwrap();
@@ -146,23 +214,57 @@ fn visibility_flags_and_commit() {
     let out = tmp.path().join("build");
     let input = vectors().join("1l_mlp").join("input.json");
     let compile = |extra: &[&str]| compile_mlp(&out, extra);
-    assert_bad_input(&compile(&["--input-visibility", "fixed"]), "--input-visibility fixed");
-    assert_bad_input(&compile(&["--param-visibility", "public"]), "--param-visibility public");
-    assert_bad_input(&compile(&["--input-visibility", "private", "--output-visibility", "private"]), "nothing would be public");
+    assert_bad_input(
+        &compile(&["--input-visibility", "fixed"]),
+        "--input-visibility fixed",
+    );
+    assert_bad_input(
+        &compile(&["--param-visibility", "public"]),
+        "--param-visibility public",
+    );
+    assert_bad_input(
+        &compile(&[
+            "--input-visibility",
+            "private",
+            "--output-visibility",
+            "private",
+        ]),
+        "nothing would be public",
+    );
 
-    let o = compile(&["--input-visibility", "hashed", "--param-visibility", "hashed"]);
+    let o = compile(&[
+        "--input-visibility",
+        "hashed",
+        "--param-visibility",
+        "hashed",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(text.contains("input_commitment, params_commitment"), "{text}");
+    assert!(
+        text.contains("input_commitment, params_commitment"),
+        "{text}"
+    );
     let settings = settings_of(&out);
     assert_eq!(settings["visibility"]["params"], "hashed");
-    assert_eq!(settings["public_layout"].as_array().unwrap().last().unwrap(), "params_commitment");
+    assert_eq!(
+        settings["public_layout"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "params_commitment"
+    );
 
     let o = zkml(&["commit", p(&out), "--input", p(&input)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for name in ["params_commitment", "input_commitment", "output_commitment"] {
-        assert!(c[name].as_str().is_some_and(|h| h.starts_with("0x") && h.len() == 66), "{name}: {c}");
+        assert!(
+            c[name]
+                .as_str()
+                .is_some_and(|h| h.starts_with("0x") && h.len() == 66),
+            "{name}: {c}"
+        );
     }
     // Without an input only the weights' commitment is known.
     let c: serde_json::Value = serde_json::from_slice(&zkml(&["commit", p(&out)]).stdout).unwrap();
@@ -174,15 +276,87 @@ fn shape_flag_forces_a_shape_and_refuses_two_terms_with_advice_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("build");
     let compile = |extra: &[&str]| compile_mlp(&out, extra);
-    assert_bad_input(&compile(&["--shape", "wide", "--param-visibility", "private"]), "--param-visibility fixed");
+    assert_bad_input(
+        &compile(&["--shape", "wide", "--param-visibility", "private"]),
+        "--param-visibility fixed",
+    );
     let shape_of = || settings_of(&out)["shape"].clone();
     let o = compile(&["--shape", "wide"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("2 terms and 2 chain bits a row (5 advice columns)"));
-    assert_eq!(shape_of(), serde_json::json!({"wide_mac": true, "wide_chain": true}));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("2 terms and 2 chain bits a row (5 advice columns)"));
+    assert_eq!(
+        shape_of(),
+        serde_json::json!({"wide_mac": true, "wide_chain": true})
+    );
     // auto keeps a small model narrow.
     let o = compile(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("shape: narrow (3 advice columns)"));
-    assert_eq!(shape_of(), serde_json::json!({"wide_mac": false, "wide_chain": false}));
+    assert_eq!(
+        shape_of(),
+        serde_json::json!({"wide_mac": false, "wide_chain": false})
+    );
+}
+
+/// `compile --batch 2`, then `prove` with one input file per inference.
+#[test]
+fn batch_compiles_proves_and_verifies_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let v = vectors().join("tictactoe");
+    let (model, input) = (v.join("network.onnx"), v.join("input.json"));
+    let other = t.join("other.json");
+    std::fs::write(&other, r#"{"input_data": [[1, 0, 0, 0, -1, 0, 0, 0, 1]]}"#).unwrap();
+    let (build, proof) = (t.join("build"), t.join("proof.json"));
+    assert_bad_input(
+        &zkml(&[
+            "compile",
+            p(&model),
+            "--input",
+            p(&input),
+            "-o",
+            p(&build),
+            "--batch",
+            "2",
+            "--param-visibility",
+            "private",
+        ]),
+        "--param-visibility fixed",
+    );
+    for args in [
+        vec![
+            "compile",
+            p(&model),
+            "--input",
+            p(&input),
+            p(&other),
+            "-o",
+            p(&build),
+            "--batch",
+            "2",
+        ],
+        vec!["setup", p(&build)],
+        vec![
+            "prove",
+            p(&build),
+            "--input",
+            p(&input),
+            p(&other),
+            "-o",
+            p(&proof),
+        ],
+        vec!["verify", p(&build), p(&proof)],
+    ] {
+        let o = zkml(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(settings_of(&build)["batch"], 2);
+    let pf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    assert_eq!(pf["outputs"].as_array().unwrap().len(), 18);
+    assert_bad_input(
+        &zkml(&["prove", p(&build), "--input", p(&input), "-o", p(&proof)]),
+        "covers 2 inference(s)",
+    );
 }

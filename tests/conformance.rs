@@ -8,17 +8,36 @@ use zkml_evm::conformance::{self, Status};
 
 /// The tests docs/conformance.md lists as failing today.
 fn known_failures() -> BTreeSet<String> {
-    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/conformance.md")).unwrap();
-    let section = doc.split("## Known failures").nth(1).expect("docs/conformance.md has a Known failures section");
-    section.lines().filter_map(|l| l.strip_prefix("- `")).filter_map(|l| l.split('`').next()).map(str::to_string).collect()
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/conformance.md"),
+    )
+    .unwrap();
+    let section = doc
+        .split("## Known failures")
+        .nth(1)
+        .expect("docs/conformance.md has a Known failures section");
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
 fn claimed_ops_pass_their_onnx_node_tests() {
-    let dir = conformance::default_node_dir().expect("the onnx package's node tests (scripts/setup-python.sh installs them in .tools/venv)");
+    let dir = conformance::default_node_dir().expect(
+        "the onnx package's node tests (scripts/setup-python.sh installs them in .tools/venv)",
+    );
     let rows = conformance::run(&dir, &[], true).unwrap();
-    assert!(rows.len() > 1000, "only {} node tests found under {}", rows.len(), dir.display());
-    let claimed = |op: &str| !op.starts_with("expanded") && zkml_evm::model::ops::lookup(op).is_some();
+    assert!(
+        rows.len() > 1000,
+        "only {} node tests found under {}",
+        rows.len(),
+        dir.display()
+    );
+    let claimed =
+        |op: &str| !op.starts_with("expanded") && zkml_evm::model::ops::lookup(op).is_some();
     let known = known_failures();
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();
@@ -31,8 +50,18 @@ fn claimed_ops_pass_their_onnx_node_tests() {
             fixed.push(r.test.clone());
         }
     }
-    assert!(unexpected.is_empty(), "node tests of claimed ops fail:\n{}", unexpected.join("\n"));
-    assert!(fixed.is_empty(), "these pass now; take them off docs/conformance.md's known failures: {fixed:?}");
-    let passed = rows.iter().filter(|r| claimed(&r.op) && r.status == Status::Pass).count();
+    assert!(
+        unexpected.is_empty(),
+        "node tests of claimed ops fail:\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "these pass now; take them off docs/conformance.md's known failures: {fixed:?}"
+    );
+    let passed = rows
+        .iter()
+        .filter(|r| claimed(&r.op) && r.status == Status::Pass)
+        .count();
     eprintln!("{passed} node tests of claimed ops pass");
 }

@@ -31,8 +31,22 @@ fn mutated_table_circuit_proofs_are_rejected_cheaply_everywhere() {
 #[test]
 fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
     use zkml_evm::compile::{CompileOptions, Vis, Visibility};
-    let visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed, packed: false };
-    fuzz_built(common::build_with("2l_relu_fc", &CompileOptions { visibility, ..Default::default() }), fuzz_cases(400) / 2);
+    let visibility = Visibility {
+        input: Vis::Hashed,
+        output: Vis::Hashed,
+        params: Vis::Hashed,
+        packed: false,
+    };
+    fuzz_built(
+        common::build_with(
+            "2l_relu_fc",
+            &CompileOptions {
+                visibility,
+                ..Default::default()
+            },
+        ),
+        fuzz_cases(400) / 2,
+    );
 }
 
 fn fuzz_model(name: &str, cases: usize) {
@@ -42,9 +56,24 @@ fn fuzz_model(name: &str, cases: usize) {
 fn fuzz_built(b: common::Built, cases: usize) {
     let c = &b.compiled;
     let keys = proof::load_keys(c).unwrap();
-    let art = gen_verifier(&keys, &c.settings.model_hash, c.settings.layout.public_inputs, &b.dir.path().join("v")).unwrap();
+    let art = gen_verifier(
+        &keys,
+        &c.settings.model_hash,
+        c.settings.layout.public_inputs,
+        &b.dir.path().join("v"),
+    )
+    .unwrap();
     // Points come first: their byte length from the proof layout.
     let points_end = zkml_evm::evm::codegen::points_len(&keys.vk);
-    let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| proof::verify_bytes(&keys, proof, inst);
-    fuzz_verifier(&art, &b.proof.proof_bytes().unwrap(), &b.proof.instances().unwrap(), points_end, cases, &native);
+    let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| {
+        proof::verify_bytes(&keys, proof, inst)
+    };
+    fuzz_verifier(
+        &art,
+        &b.proof.proof_bytes().unwrap(),
+        &b.proof.instances().unwrap(),
+        points_end,
+        cases,
+        &native,
+    );
 }

@@ -29,7 +29,11 @@ fn anvil_bin() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_anvil() -> Option<Anvil> {
@@ -38,12 +42,24 @@ fn start_anvil() -> Option<Anvil> {
 
 fn start_anvil_on(chain_id: u64) -> Option<Anvil> {
     if !anvil_bin().exists() {
-        eprintln!("skipping: {} missing (run scripts/install-evm-tools.sh)", anvil_bin().display());
+        eprintln!(
+            "skipping: {} missing (run scripts/install-evm-tools.sh)",
+            anvil_bin().display()
+        );
         return None;
     }
     let port = free_port();
     let mut child = Command::new(anvil_bin())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--hardfork", "cancun", "--chain-id", &chain_id.to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--hardfork",
+            "cancun",
+            "--chain-id",
+            &chain_id.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -59,7 +75,10 @@ fn start_anvil_on(chain_id: u64) -> Option<Anvil> {
     }
     // Keep draining anvil's output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Some(Anvil { child, url: format!("http://127.0.0.1:{port}") })
+    Some(Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    })
 }
 
 fn zkml(args: &[&str], key: Option<&str>) -> Output {
@@ -72,7 +91,11 @@ fn zkml(args: &[&str], key: Option<&str>) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn p(x: &Path) -> &str {
@@ -85,8 +108,17 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let v = vectors().join(name);
     let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
     // The example contracts read unpacked public inputs.
-    let mut compile = vec!["compile".to_string(), v.join("network.onnx").display().to_string(), "--pack-public".into(), "off".into()];
-    for sample in ["input.json", "input2.json"].iter().map(|f| v.join(f)).filter(|f| f.exists()) {
+    let mut compile = vec![
+        "compile".to_string(),
+        v.join("network.onnx").display().to_string(),
+        "--pack-public".into(),
+        "off".into(),
+    ];
+    for sample in ["input.json", "input2.json"]
+        .iter()
+        .map(|f| v.join(f))
+        .filter(|f| f.exists())
+    {
         compile.extend(["--input".to_string(), sample.display().to_string()]);
     }
     compile.extend(["-o".to_string(), build.display().to_string()]);
@@ -94,8 +126,20 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
     for args in [
         compile,
         vec!["setup".into(), p(&build).into()],
-        vec!["prove".into(), p(&build).into(), "--input".into(), p(&input).into(), "-o".into(), p(&proof).into()],
-        vec!["gen-verifier".into(), p(&build).into(), "-o".into(), p(&vdir).into()],
+        vec![
+            "prove".into(),
+            p(&build).into(),
+            "--input".into(),
+            p(&input).into(),
+            "-o".into(),
+            p(&proof).into(),
+        ],
+        vec![
+            "gen-verifier".into(),
+            p(&build).into(),
+            "-o".into(),
+            p(&vdir).into(),
+        ],
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = zkml(&args, None);
@@ -109,33 +153,68 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// `--allow-dev-srs`.
 #[test]
 fn development_srs_verifier_is_refused_off_development_chains() {
-    let Some(anvil) = start_anvil_on(11_155_111) else { return };
+    let Some(anvil) = start_anvil_on(11_155_111) else {
+        return;
+    };
     let url = anvil.url.as_str();
     let tmp = tempfile::tempdir().unwrap();
     let (_build, proof, vdir) = build_verifier("2l_relu_fc", tmp.path());
     let artifact = zkml_evm::evm::verifier::VerifierArtifact::read(&vdir).unwrap();
     assert!(artifact.dev_srs);
-    assert!(zkml_evm::evm::verifier::says_development_srs(&artifact.creation_code().unwrap()));
-    assert!(std::fs::read_to_string(vdir.join("Halo2Verifier.sol")).unwrap().contains("DEVELOPMENT_SRS = true"));
+    assert!(zkml_evm::evm::verifier::says_development_srs(
+        &artifact.creation_code().unwrap()
+    ));
+    assert!(std::fs::read_to_string(vdir.join("Halo2Verifier.sol"))
+        .unwrap()
+        .contains("DEVELOPMENT_SRS = true"));
 
     let o = zkml(&["deploy", p(&vdir), "--rpc", url], Some(ANVIL_KEY));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("development SRS") && out.contains("chain 11155111") && out.contains("--allow-dev-srs"), "{out}");
+    assert!(
+        out.contains("development SRS")
+            && out.contains("chain 11155111")
+            && out.contains("--allow-dev-srs"),
+        "{out}"
+    );
     assert!(!out.contains(&ANVIL_KEY[2..]));
 
-    let o = zkml(&["deploy", p(&vdir), "--rpc", url, "--allow-dev-srs", "--json"], Some(ANVIL_KEY));
+    let o = zkml(
+        &[
+            "deploy",
+            p(&vdir),
+            "--rpc",
+            url,
+            "--allow-dev-srs",
+            "--json",
+        ],
+        Some(ANVIL_KEY),
+    );
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let address = report["address"].as_str().unwrap().to_string();
-    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url], None);
+    let o = zkml(
+        &[
+            "verify-onchain",
+            p(&proof),
+            "--address",
+            &address,
+            "--rpc",
+            url,
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 
 /// `forge build` of contracts/ (offline, the project's solc).
 fn forge_build() {
     let forge = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/forge");
-    let o = Command::new(&forge).args(["build", "--offline"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let o = Command::new(&forge)
+        .args(["build", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "forge build: {}", text(&o));
 }
 
@@ -149,7 +228,18 @@ fn deploy_and_verify_on_anvil() {
     let mut outputs: Vec<String> = Vec::new();
 
     // Deploy with the key from PRIVATE_KEY; --json for scripts.
-    let o = zkml(&["deploy", p(&vdir), "--rpc", url, "--chain-id", "31337", "--json"], Some(ANVIL_KEY));
+    let o = zkml(
+        &[
+            "deploy",
+            p(&vdir),
+            "--rpc",
+            url,
+            "--chain-id",
+            "31337",
+            "--json",
+        ],
+        Some(ANVIL_KEY),
+    );
     outputs.push(text(&o));
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -157,48 +247,147 @@ fn deploy_and_verify_on_anvil() {
     assert!(report["gas_used"].as_u64().unwrap() > 0);
 
     // eth_call accepts the honest proof; a transaction reports its gas.
-    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url], None);
+    let o = zkml(
+        &[
+            "verify-onchain",
+            p(&proof),
+            "--address",
+            &address,
+            "--rpc",
+            url,
+        ],
+        None,
+    );
     outputs.push(text(&o));
     assert!(o.status.success(), "{}", text(&o));
-    let o = zkml(&["verify-onchain", p(&proof), "--address", &address, "--rpc", url, "--send", "--json"], Some(ANVIL_KEY));
+    let o = zkml(
+        &[
+            "verify-onchain",
+            p(&proof),
+            "--address",
+            &address,
+            "--rpc",
+            url,
+            "--send",
+            "--json",
+        ],
+        Some(ANVIL_KEY),
+    );
     outputs.push(text(&o));
     assert!(o.status.success(), "{}", text(&o));
     let verdict: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let gas = verdict["gas_used"].as_u64().unwrap();
     eprintln!("on-chain verify gas (anvil): {gas}");
-    assert!(gas > 200_000 && gas < 400_000, "on-chain verify used {gas} gas");
+    assert!(
+        gas > 200_000 && gas < 400_000,
+        "on-chain verify used {gas} gas"
+    );
 
     // A tampered proof is rejected on chain: exit code 1.
-    let mut pf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let mut pf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
     let h = pf["proof"].as_str().unwrap().to_string();
-    let flipped = format!("{}{}{}", &h[..50], if &h[50..51] == "0" { "1" } else { "0" }, &h[51..]);
+    let flipped = format!(
+        "{}{}{}",
+        &h[..50],
+        if &h[50..51] == "0" { "1" } else { "0" },
+        &h[51..]
+    );
     pf["proof"] = flipped.into();
     let bad = t.join("bad.json");
     std::fs::write(&bad, pf.to_string()).unwrap();
-    let o = zkml(&["verify-onchain", p(&bad), "--address", &address, "--rpc", url], None);
+    let o = zkml(
+        &[
+            "verify-onchain",
+            p(&bad),
+            "--address",
+            &address,
+            "--rpc",
+            url,
+        ],
+        None,
+    );
     outputs.push(text(&o));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 
     // Failure modes, each one line and exit 2.
     let down = format!("http://127.0.0.1:{}", free_port());
     let big = t.join("big.json");
-    std::fs::write(&big, format!("{{\"bytecode\": \"0x00\", \"deployedBytecode\": \"0x{}\"}}", "00".repeat(25_000))).unwrap();
+    std::fs::write(
+        &big,
+        format!(
+            "{{\"bytecode\": \"0x00\", \"deployedBytecode\": \"0x{}\"}}",
+            "00".repeat(25_000)
+        ),
+    )
+    .unwrap();
     let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
-        (vec!["deploy", p(&vdir), "--rpc", &down], Some(ANVIL_KEY), "cannot reach RPC"),
-        (vec!["deploy", p(&vdir), "--rpc", url, "--chain-id", "1"], Some(ANVIL_KEY), "wrong chain"),
-        (vec!["deploy", p(&vdir), "--rpc", url], Some("0xnot-a-key"), "private key is malformed"),
+        (
+            vec!["deploy", p(&vdir), "--rpc", &down],
+            Some(ANVIL_KEY),
+            "cannot reach RPC",
+        ),
+        (
+            vec!["deploy", p(&vdir), "--rpc", url, "--chain-id", "1"],
+            Some(ANVIL_KEY),
+            "wrong chain",
+        ),
+        (
+            vec!["deploy", p(&vdir), "--rpc", url],
+            Some("0xnot-a-key"),
+            "private key is malformed",
+        ),
         (vec!["deploy", p(&vdir), "--rpc", url], None, "no signer"),
         (
             vec!["deploy", p(&vdir), "--rpc", url],
             Some("0x1111111111111111111111111111111111111111111111111111111111111111"),
             "insufficient funds",
         ),
-        (vec!["deploy", "not-a-file.json", "--rpc", url], Some(ANVIL_KEY), "not-a-file.json"),
-        (vec!["deploy", p(&big), "--rpc", url], Some(ANVIL_KEY), "over the 24576-byte EIP-170 limit"),
-        (vec!["deploy", p(&vdir), "--rpc", url, "--keystore", p(&big), "--password", "pw"], None, "cannot decrypt keystore"),
-        (vec!["verify-onchain", p(&proof), "--address", "0x1234", "--rpc", url], None, "is not an address"),
         (
-            vec!["verify-onchain", p(&proof), "--address", "0x000000000000000000000000000000000000dEaD", "--rpc", url],
+            vec!["deploy", "not-a-file.json", "--rpc", url],
+            Some(ANVIL_KEY),
+            "not-a-file.json",
+        ),
+        (
+            vec!["deploy", p(&big), "--rpc", url],
+            Some(ANVIL_KEY),
+            "over the 24576-byte EIP-170 limit",
+        ),
+        (
+            vec![
+                "deploy",
+                p(&vdir),
+                "--rpc",
+                url,
+                "--keystore",
+                p(&big),
+                "--password",
+                "pw",
+            ],
+            None,
+            "cannot decrypt keystore",
+        ),
+        (
+            vec![
+                "verify-onchain",
+                p(&proof),
+                "--address",
+                "0x1234",
+                "--rpc",
+                url,
+            ],
+            None,
+            "is not an address",
+        ),
+        (
+            vec![
+                "verify-onchain",
+                p(&proof),
+                "--address",
+                "0x000000000000000000000000000000000000dEaD",
+                "--rpc",
+                url,
+            ],
             None,
             "no contract at",
         ),
@@ -215,7 +404,10 @@ fn deploy_and_verify_on_anvil() {
     // The key never shows up anywhere.
     for out in &outputs {
         assert!(!out.contains(&ANVIL_KEY[2..]), "private key leaked: {out}");
-        assert!(!out.contains("1111111111111111111111111111111111111111111111111111111111111111"), "private key leaked: {out}");
+        assert!(
+            !out.contains("1111111111111111111111111111111111111111111111111111111111111111"),
+            "private key leaked: {out}"
+        );
     }
 }
 
@@ -263,7 +455,12 @@ mod vault {
             a.extend(["--args", hex_args.as_str()]);
         }
         let o = zkml(&a, Some(ANVIL_KEY));
-        assert!(o.status.success(), "deploy {}: {}", artifact.display(), text(&o));
+        assert!(
+            o.status.success(),
+            "deploy {}: {}",
+            artifact.display(),
+            text(&o)
+        );
         let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         r["address"].as_str().unwrap().parse().unwrap()
     }
@@ -276,72 +473,218 @@ mod vault {
         let tmp = tempfile::tempdir().unwrap();
         let (_build, proof, vdir) = build_verifier("rockybot", tmp.path());
         let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
-        let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
+        let inputs: Vec<U256> = pf
+            .public_inputs
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
         let (scale_bits, offset) = (pf.scale_bits as u64, U256::from(pf.public_offset as u64));
 
         let verifier = deploy(&url, &vdir, vec![]);
-        let weth = deploy(&url, &forge_artifact("TestToken"), ("Wrapped Ether (test)".to_string(), "WETH".to_string(), U256::from(18)).abi_encode_params());
-        let usdc = deploy(&url, &forge_artifact("TestToken"), ("USD Coin (test)".to_string(), "USDC".to_string(), U256::from(6)).abi_encode_params());
-        let pool = deploy(&url, &forge_artifact("ConstantProductPool"), (weth, usdc, U256::from(30)).abi_encode_params());
+        let weth = deploy(
+            &url,
+            &forge_artifact("TestToken"),
+            (
+                "Wrapped Ether (test)".to_string(),
+                "WETH".to_string(),
+                U256::from(18),
+            )
+                .abi_encode_params(),
+        );
+        let usdc = deploy(
+            &url,
+            &forge_artifact("TestToken"),
+            (
+                "USD Coin (test)".to_string(),
+                "USDC".to_string(),
+                U256::from(6),
+            )
+                .abi_encode_params(),
+        );
+        let pool = deploy(
+            &url,
+            &forge_artifact("ConstantProductPool"),
+            (weth, usdc, U256::from(30)).abi_encode_params(),
+        );
         let me: Address = ANVIL_KEY.parse::<PrivateKeySigner>().unwrap().address();
         let mul = U256::from(GAIN) << scale_bits;
         let margin = (U256::from(1) << scale_bits) / U256::from(100);
         let vault = deploy(
             &url,
             &forge_artifact("RockyVault"),
-            (verifier, pool, me, U256::from(REF_PRICE), U256::from(GAIN), U256::from(scale_bits), offset, margin, U256::from(1000), U256::from(100))
+            (
+                verifier,
+                pool,
+                me,
+                U256::from(REF_PRICE),
+                U256::from(GAIN),
+                U256::from(scale_bits),
+                offset,
+                margin,
+                U256::from(1000),
+                U256::from(100),
+            )
                 .abi_encode_params(),
         );
 
         // A constructor that reverts is reported with its reason.
-        let args = (Address::ZERO, pool, me, U256::from(REF_PRICE), U256::from(GAIN), U256::from(scale_bits), offset, margin, U256::from(1000), U256::from(100))
+        let args = (
+            Address::ZERO,
+            pool,
+            me,
+            U256::from(REF_PRICE),
+            U256::from(GAIN),
+            U256::from(scale_bits),
+            offset,
+            margin,
+            U256::from(1000),
+            U256::from(100),
+        )
             .abi_encode_params();
         let hex_args = zkml_evm::artifact::to_hex(&args);
-        let o = zkml(&["deploy", p(&forge_artifact("RockyVault")), "--rpc", &url, "--args", &hex_args], Some(ANVIL_KEY));
+        let o = zkml(
+            &[
+                "deploy",
+                p(&forge_artifact("RockyVault")),
+                "--rpc",
+                &url,
+                "--args",
+                &hex_args,
+            ],
+            Some(ANVIL_KEY),
+        );
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains("revert") && text(&o).contains("verifier"), "{}", text(&o));
+        assert!(
+            text(&o).contains("revert") && text(&o).contains("verifier"),
+            "{}",
+            text(&o)
+        );
 
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
-            let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url.parse().unwrap());
-            let (w, u) = (ITestToken::new(weth, &provider), ITestToken::new(usdc, &provider));
+            let provider = ProviderBuilder::new()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(url.parse().unwrap());
+            let (w, u) = (
+                ITestToken::new(weth, &provider),
+                ITestToken::new(usdc, &provider),
+            );
             // Pool priced at the window's newest price (so the trade's slippage bound holds).
             let newest = inputs[35];
             let price = U256::from(REF_PRICE) * (mul + newest - offset) / mul;
             let pool_usdc = price * U256::from(POOL_WETH) / U256::from(10u64).pow(U256::from(18));
             for (tok, amount) in [(&w, U256::from(POOL_WETH)), (&u, pool_usdc)] {
-                tok.mint(me, amount).send().await.unwrap().get_receipt().await.unwrap();
-                tok.approve(pool, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+                tok.mint(me, amount)
+                    .send()
+                    .await
+                    .unwrap()
+                    .get_receipt()
+                    .await
+                    .unwrap();
+                tok.approve(pool, U256::MAX)
+                    .send()
+                    .await
+                    .unwrap()
+                    .get_receipt()
+                    .await
+                    .unwrap();
             }
-            IPool::new(pool, &provider).addLiquidity(U256::from(POOL_WETH), pool_usdc).send().await.unwrap().get_receipt().await.unwrap();
-            w.mint(vault, U256::from(10u64) * U256::from(10u64).pow(U256::from(18))).send().await.unwrap().get_receipt().await.unwrap();
-            u.mint(vault, U256::from(30_000_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();
+            IPool::new(pool, &provider)
+                .addLiquidity(U256::from(POOL_WETH), pool_usdc)
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            w.mint(
+                vault,
+                U256::from(10u64) * U256::from(10u64).pow(U256::from(18)),
+            )
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+            u.mint(vault, U256::from(30_000_000_000u64))
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
             let vlt = IRockyVault::new(vault, &provider);
             for q in &inputs[..36] {
-                vlt.pushEncoded(*q).send().await.unwrap().get_receipt().await.unwrap();
+                vlt.pushEncoded(*q)
+                    .send()
+                    .await
+                    .unwrap()
+                    .get_receipt()
+                    .await
+                    .unwrap();
             }
-            let balances = || async { (w.balanceOf(vault).call().await.unwrap(), u.balanceOf(vault).call().await.unwrap()) };
+            let balances = || async {
+                (
+                    w.balanceOf(vault).call().await.unwrap(),
+                    u.balanceOf(vault).call().await.unwrap(),
+                )
+            };
             let before = balances().await;
 
             // A tampered proof reverts and moves nothing.
             let mut bad = proof_bytes.to_vec();
             bad[200] ^= 1;
-            assert!(vlt.trade(Bytes::from(bad), inputs.clone()).call().await.is_err(), "tampered proof accepted");
+            assert!(
+                vlt.trade(Bytes::from(bad), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "tampered proof accepted"
+            );
             assert_eq!(balances().await, before);
 
             // The real proof trades.
-            let receipt = vlt.trade(proof_bytes.clone(), inputs.clone()).send().await.unwrap().get_receipt().await.unwrap();
+            let receipt = vlt
+                .trade(proof_bytes.clone(), inputs.clone())
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
             assert!(receipt.status(), "trade with a valid proof failed");
             let after = balances().await;
             assert_ne!(after, before, "no funds moved");
             eprintln!("anvil: trade gas {}", receipt.gas_used);
 
             // Replays and stale windows revert and move nothing.
-            assert!(vlt.trade(proof_bytes.clone(), inputs.clone()).call().await.is_err(), "replay accepted");
-            vlt.pushEncoded(inputs[35]).send().await.unwrap().get_receipt().await.unwrap();
-            assert!(vlt.trade(proof_bytes.clone(), inputs.clone()).call().await.is_err(), "stale window accepted");
+            assert!(
+                vlt.trade(proof_bytes.clone(), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "replay accepted"
+            );
+            vlt.pushEncoded(inputs[35])
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            assert!(
+                vlt.trade(proof_bytes.clone(), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "stale window accepted"
+            );
             assert_eq!(balances().await, after);
         });
     }
@@ -378,40 +721,101 @@ mod game {
         let tmp = tempfile::tempdir().unwrap();
         let (_build, proof, vdir) = build_verifier("tictactoe", tmp.path());
         let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
-        let inputs: Vec<U256> = pf.public_inputs.iter().map(|s| s.parse().unwrap()).collect();
+        let inputs: Vec<U256> = pf
+            .public_inputs
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
         // The AI's move: the best-scoring empty cell of the proven outputs.
-        let board = &zkml_evm::model::InputFile::read(&vectors().join("tictactoe").join("input.json")).unwrap().input_data[0];
-        let best = (0..9).filter(|&c| board[c] == 0.0).max_by(|&a, &b| pf.outputs[a].total_cmp(&pf.outputs[b])).unwrap() as u8;
+        let board =
+            &zkml_evm::model::InputFile::read(&vectors().join("tictactoe").join("input.json"))
+                .unwrap()
+                .input_data[0];
+        let best = (0..9)
+            .filter(|&c| board[c] == 0.0)
+            .max_by(|&a, &b| pf.outputs[a].total_cmp(&pf.outputs[b]))
+            .unwrap() as u8;
 
         let verifier = super::vault_deploy(&url, &vdir, vec![]);
         let game_addr = super::vault_deploy(
             &url,
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("out/forge/TicTacToe.sol/TicTacToe.json"),
-            (verifier, U256::from(pf.scale_bits), U256::from(pf.public_offset as u64)).abi_encode_params(),
+            (
+                verifier,
+                U256::from(pf.scale_bits),
+                U256::from(pf.public_offset as u64),
+            )
+                .abi_encode_params(),
         );
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
-            let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url.parse().unwrap());
+            let provider = ProviderBuilder::new()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(url.parse().unwrap());
             let g = ITicTacToe::new(game_addr, &provider);
-            g.newGame().send().await.unwrap().get_receipt().await.unwrap();
+            g.newGame()
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
             for c in (0..9u8).filter(|&c| board[c as usize] == -1.0) {
                 g.play(c).send().await.unwrap().get_receipt().await.unwrap();
             }
-            let wrong_cell = (0..9u8).find(|&c| board[c as usize] == 0.0 && c != best).unwrap();
-            assert!(g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone()).call().await.is_err(), "a move the model did not pick was accepted");
+            let wrong_cell = (0..9u8)
+                .find(|&c| board[c as usize] == 0.0 && c != best)
+                .unwrap();
+            assert!(
+                g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "a move the model did not pick was accepted"
+            );
             let mut bad = proof_bytes.to_vec();
             bad[300] ^= 1;
-            assert!(g.aiMove(best, Bytes::from(bad), inputs.clone()).call().await.is_err(), "tampered proof accepted");
-            let receipt = g.aiMove(best, proof_bytes.clone(), inputs.clone()).send().await.unwrap().get_receipt().await.unwrap();
+            assert!(
+                g.aiMove(best, Bytes::from(bad), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "tampered proof accepted"
+            );
+            let receipt = g
+                .aiMove(best, proof_bytes.clone(), inputs.clone())
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
             assert!(receipt.status());
             assert_eq!(g.board(U256::from(best)).call().await.unwrap(), 1);
             eprintln!("anvil: aiMove gas {}", receipt.gas_used);
             // The board has moved on: the same proof no longer fits it.
-            let human = (0..9u8).find(|&c| board[c as usize] == 0.0 && c != best).unwrap();
-            g.play(human).send().await.unwrap().get_receipt().await.unwrap();
-            assert!(g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone()).call().await.is_err(), "proof for an old board accepted");
+            let human = (0..9u8)
+                .find(|&c| board[c as usize] == 0.0 && c != best)
+                .unwrap();
+            g.play(human)
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            assert!(
+                g.aiMove(wrong_cell, proof_bytes.clone(), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "proof for an old board accepted"
+            );
         });
     }
 }

@@ -45,7 +45,7 @@ const LOWERED: &[&str] = &[
     "2l_relu_sigmoid_small", // Gemm, Relu, Sigmoid
     "2l_sigmoid_small",
     "2l_relu_small",
-    "lenet_5",               // Conv, x·x + x, AveragePool, Gemm
+    "lenet_5", // Conv, x·x + x, AveragePool, Gemm
 ];
 
 fn load(name: &str) -> (Model, InputFile, Vec<f64>) {
@@ -78,7 +78,11 @@ fn peer_models_lower_like_tract() {
 fn lenet_5_square_plus_identity_is_one_neuron() {
     // conv → Mul(c, c) → Add(·, c): the Add folds into the product neuron.
     let (m, _, _) = load("lenet_5");
-    let squares = m.program.neurons().filter(|(_, n)| n.products.len() == 1 && n.terms.len() == 1).count();
+    let squares = m
+        .program
+        .neurons()
+        .filter(|(_, n)| n.products.len() == 1 && n.terms.len() == 1)
+        .count();
     assert_eq!(squares, 6 * 28 * 28 + 16 * 10 * 10);
 }
 
@@ -86,10 +90,16 @@ fn lenet_5_square_plus_identity_is_one_neuron() {
 fn prove_and_verify(name: &str) {
     let b = build(name);
     check_accuracy(&b);
-    assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+    assert!(
+        verify(&b.compiled, &b.proof).unwrap(),
+        "{name}: honest proof rejected"
+    );
     eprintln!(
         "{name}: k {} neurons {} rows {} max abs err {:.5}",
-        b.compiled.settings.k, b.compiled.settings.layout.neurons, b.compiled.settings.layout.rows_used, b.proof.max_abs_error
+        b.compiled.settings.k,
+        b.compiled.settings.layout.neurons,
+        b.compiled.settings.layout.rows_used,
+        b.proof.max_abs_error
     );
 }
 
@@ -132,7 +142,14 @@ fn reductions_and_leaky_relu_prove() {
 
 #[test]
 fn table_functions_prove() {
-    for name in ["1l_sigmoid", "1l_tanh", "1l_erf", "exp", "log", "2l_relu_sigmoid_small"] {
+    for name in [
+        "1l_sigmoid",
+        "1l_tanh",
+        "1l_erf",
+        "exp",
+        "log",
+        "2l_relu_sigmoid_small",
+    ] {
         prove_and_verify(name);
     }
 }
@@ -147,7 +164,13 @@ fn products_and_quotients_prove() {
 #[test]
 fn reindexing_models_prove() {
     // No neuron at all: the outputs are copies of the inputs.
-    for name in ["1l_flatten", "1l_reshape", "1l_identity", "1l_concat", "1l_slice"] {
+    for name in [
+        "1l_flatten",
+        "1l_reshape",
+        "1l_identity",
+        "1l_concat",
+        "1l_slice",
+    ] {
         prove_and_verify(name);
     }
 }
@@ -155,7 +178,13 @@ fn reindexing_models_prove() {
 fn compiled(name: &str) -> (tempfile::TempDir, Compiled, Vec<f64>) {
     let (_, _, x) = load(name);
     let dir = tempfile::tempdir().unwrap();
-    let c = compile(&vectors().join(name).join("network.onnx"), &[x.clone()], &CompileOptions::default(), dir.path()).unwrap();
+    let c = compile(
+        &vectors().join(name).join("network.onnx"),
+        &[x.clone()],
+        &CompileOptions::default(),
+        dir.path(),
+    )
+    .unwrap();
     (dir, c, x)
 }
 
@@ -172,11 +201,19 @@ fn corrupted_output_fails(name: &str, pick: impl Fn(&Compiled, usize) -> bool) {
     let k = c.settings.k;
     let (circuit, _) = c.circuit_for(&x).unwrap();
     mock(&circuit, k).unwrap_or_else(|e| panic!("{name}: honest witness fails: {e}"));
-    let id = (0..c.program.values.len()).find(|&id| pick(&c, id)).unwrap_or_else(|| panic!("{name}: no such neuron"));
+    let id = (0..c.program.values.len())
+        .find(|&id| pick(&c, id))
+        .unwrap_or_else(|| panic!("{name}: no such neuron"));
     let mut values = circuit.witness.as_deref().unwrap().clone();
     values[id] += Fr::ONE;
-    let bad = ModelCircuit { witness: Some(std::sync::Arc::new(values)), ..circuit.clone() };
-    assert!(mock(&bad, k).is_err(), "{name}: corrupted output of value {id} accepted");
+    let bad = ModelCircuit {
+        witness: Some(std::sync::Arc::new(values)),
+        ..circuit.clone()
+    };
+    assert!(
+        mock(&bad, k).is_err(),
+        "{name}: corrupted output of value {id} accepted"
+    );
 }
 
 fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
@@ -188,29 +225,49 @@ fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
 
 #[test]
 fn corrupted_table_product_and_quotient_outputs_fail() {
-    corrupted_output_fails("1l_sigmoid", |c, id| matches!(act_of(c, id), Some((Activation::Lut(_), _))));
-    corrupted_output_fails("log", |c, id| matches!(act_of(c, id), Some((Activation::Lut(_), _))));
-    corrupted_output_fails("1l_gelu_tanh_appx", |c, id| {
-        matches!(&c.program.values[id], Value::Neuron(n) if !n.products.is_empty())
+    corrupted_output_fails("1l_sigmoid", |c, id| {
+        matches!(act_of(c, id), Some((Activation::Lut(_), _)))
     });
-    corrupted_output_fails("1l_softmax", |c, id| matches!(&c.program.values[id], Value::Quotient { .. }));
-    corrupted_output_fails("1l_eltwise_div", |c, id| matches!(&c.program.values[id], Value::Quotient { .. }));
+    corrupted_output_fails("log", |c, id| {
+        matches!(act_of(c, id), Some((Activation::Lut(_), _)))
+    });
+    corrupted_output_fails(
+        "1l_gelu_tanh_appx",
+        |c, id| matches!(&c.program.values[id], Value::Neuron(n) if !n.products.is_empty()),
+    );
+    corrupted_output_fails("1l_softmax", |c, id| {
+        matches!(&c.program.values[id], Value::Quotient { .. })
+    });
+    corrupted_output_fails("1l_eltwise_div", |c, id| {
+        matches!(&c.program.values[id], Value::Quotient { .. })
+    });
 }
 
 #[test]
 fn corrupted_max_pool_relu_and_max_output_fail() {
     // The ReLU of a max step, and the identity neuron adding it to the base.
-    corrupted_output_fails("1l_max_pool", |c, id| matches!(act_of(c, id), Some((Activation::Relu, _))));
     corrupted_output_fails("1l_max_pool", |c, id| {
-        matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1)
+        matches!(act_of(c, id), Some((Activation::Relu, _)))
     });
-    corrupted_output_fails("clip", |c, id| matches!(act_of(c, id), Some((Activation::Relu, _))));
+    corrupted_output_fails(
+        "1l_max_pool",
+        |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1),
+    );
+    corrupted_output_fails("clip", |c, id| {
+        matches!(act_of(c, id), Some((Activation::Relu, _)))
+    });
 }
 
 #[test]
 fn corrupted_conv_and_pool_output_fails() {
-    corrupted_output_fails("1l_conv", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t == 3));
-    corrupted_output_fails("1l_average", |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1));
+    corrupted_output_fails(
+        "1l_conv",
+        |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t == 3),
+    );
+    corrupted_output_fails(
+        "1l_average",
+        |c, id| matches!(act_of(c, id), Some((Activation::Identity, t)) if t > 1),
+    );
 }
 
 /// Models exported the way users export them (scripts/export_families.py):
@@ -238,10 +295,16 @@ fn exporter_families_prove_and_verify_within_tolerance() {
     for name in FAMILIES {
         let b = build(name);
         check_accuracy(&b);
-        assert!(verify(&b.compiled, &b.proof).unwrap(), "{name}: honest proof rejected");
+        assert!(
+            verify(&b.compiled, &b.proof).unwrap(),
+            "{name}: honest proof rejected"
+        );
         // The exporter's own runtime (onnxruntime) on every output, labels
         // included: integer labels come out exactly.
-        let expected = b.input.expected_outputs().expect("exports carry output_data");
+        let expected = b
+            .input
+            .expected_outputs()
+            .expect("exports carry output_data");
         assert_eq!(expected.len(), b.proof.outputs.len(), "{name}");
     }
 }
@@ -251,7 +314,15 @@ fn exporter_families_prove_and_verify_within_tolerance() {
 /// test of the op families: trees, linear classifiers, recurrences).
 #[test]
 fn exporter_family_outputs_cannot_be_changed() {
-    for name in ["two_inputs", "lstm", "gru", "sk_tree", "sk_linear_svm", "hb_linear_svm", "xgb_classifier"] {
+    for name in [
+        "two_inputs",
+        "lstm",
+        "gru",
+        "sk_tree",
+        "sk_linear_svm",
+        "hb_linear_svm",
+        "xgb_classifier",
+    ] {
         corrupted_output_fails(name, |c, id| c.program.outputs.first() == Some(&id));
         corrupted_output_fails(name, |c, id| c.program.outputs.last() == Some(&id));
     }

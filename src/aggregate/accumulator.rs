@@ -5,9 +5,9 @@
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Prepared};
 use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::halo2curves::group::Group;
 use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
 use halo2_proofs::halo2curves::CurveAffine;
-use halo2_proofs::halo2curves::group::Group;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use num_bigint::BigUint;
 
@@ -43,20 +43,33 @@ pub fn decode(limbs: &[Fr]) -> Option<(G1Affine, G1Affine)> {
     if limbs.len() != ACCUMULATOR_LIMBS {
         return None;
     }
-    let c: Vec<Fq> = limbs.chunks(LIMBS_PER_COORDINATE).map(coordinate).collect::<Option<_>>()?;
+    let c: Vec<Fq> = limbs
+        .chunks(LIMBS_PER_COORDINATE)
+        .map(coordinate)
+        .collect::<Option<_>>()?;
     let point = |x: Fq, y: Fq| -> Option<G1Affine> {
         let identity = x == Fq::zero() && y == Fq::zero();
-        if identity { None } else { Option::from(G1Affine::from_xy(x, y)) }
+        if identity {
+            None
+        } else {
+            Option::from(G1Affine::from_xy(x, y))
+        }
     };
     Some((point(c[0], c[1])?, point(c[2], c[3])?))
 }
 
 /// e(lhs, [1]₂) · e(rhs, -[s]₂) == 1 for the SRS `params`.
 pub fn accumulator_holds(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> bool {
-    let Some((lhs, rhs)) = decode(limbs) else { return false };
+    let Some((lhs, rhs)) = decode(limbs) else {
+        return false;
+    };
     let g2 = G2Prepared::from(params.g2());
     let minus_s_g2 = G2Prepared::from(-params.s_g2());
-    bool::from(Bn256::multi_miller_loop(&[(&lhs, &g2), (&rhs, &minus_s_g2)]).final_exponentiation().is_identity())
+    bool::from(
+        Bn256::multi_miller_loop(&[(&lhs, &g2), (&rhs, &minus_s_g2)])
+            .final_exponentiation()
+            .is_identity(),
+    )
 }
 
 #[cfg(test)]
@@ -72,7 +85,8 @@ mod tests {
             .flat_map(|v| {
                 let big = BigUint::from_bytes_le(v.to_repr().as_ref());
                 (0..LIMBS_PER_COORDINATE).map(move |i| {
-                    let limb: BigUint = (&big >> (i * LIMB_BITS)) & ((BigUint::from(1u8) << LIMB_BITS) - 1u8);
+                    let limb: BigUint =
+                        (&big >> (i * LIMB_BITS)) & ((BigUint::from(1u8) << LIMB_BITS) - 1u8);
                     let mut le = limb.to_bytes_le();
                     le.resize(32, 0);
                     Fr::from_repr(le.try_into().unwrap()).unwrap()

@@ -29,7 +29,9 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
-use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
@@ -59,7 +61,12 @@ impl Inner {
         let compiled = Compiled::load(model_dir)?;
         let keys = proof::load_keys(&compiled)?;
         let proof = ProofFile::read(proof_path)?;
-        Ok(Inner { label: proof_path.display().to_string(), compiled, keys, proof })
+        Ok(Inner {
+            label: proof_path.display().to_string(),
+            compiled,
+            keys,
+            proof,
+        })
     }
 
     /// The proof as snark-verifier sees it, after checking it is one the
@@ -71,18 +78,37 @@ impl Inner {
             bail!("{label} was proved for the EVM verifier; aggregation needs `zkml-evm prove --for-aggregation`");
         }
         if p.model_hash != c.settings.model_hash {
-            bail!("{label} is a proof for another model than {} (model hash differs)", c.dir.display());
+            bail!(
+                "{label} is a proof for another model than {} (model hash differs)",
+                c.dir.display()
+            );
         }
         let instance = p.instances()?;
         if instance.len() != c.settings.layout.public_inputs {
-            bail!("{label} has {} public inputs; model {} has {}", instance.len(), c.dir.display(), c.settings.layout.public_inputs);
+            bail!(
+                "{label} has {} public inputs; model {} has {}",
+                instance.len(),
+                c.dir.display(),
+                c.settings.layout.public_inputs
+            );
         }
         let proof_bytes = p.proof_bytes()?;
-        if !proof::verify_model_proof(TranscriptKind::Poseidon, &self.keys, &proof_bytes, &instance) {
-            bail!("{label} does not verify for model {}: refusing to aggregate it", c.dir.display());
+        if !proof::verify_model_proof(
+            TranscriptKind::Poseidon,
+            &self.keys,
+            &proof_bytes,
+            &instance,
+        ) {
+            bail!(
+                "{label} does not verify for model {}: refusing to aggregate it",
+                c.dir.display()
+            );
         }
-        let protocol =
-            compile_protocol(&self.keys.params, &self.keys.vk, Config::kzg().with_num_instance(vec![instance.len()]));
+        let protocol = compile_protocol(
+            &self.keys.params,
+            &self.keys.vk,
+            Config::kzg().with_num_instance(vec![instance.len()]),
+        );
         Ok(Snark::new(protocol, vec![instance], proof_bytes))
     }
 
@@ -154,11 +180,19 @@ impl AggregateProof {
     /// The proof in `v`, the contents of `path`.
     pub fn from_json(v: serde_json::Value, path: &Path) -> Result<AggregateProof> {
         if v.get("aggregated").is_none() && v.get("model_hash").is_some() {
-            bail!("{} is a model proof, not an aggregated one: verify it with its model directory", path.display());
+            bail!(
+                "{} is a model proof, not an aggregated one: verify it with its model directory",
+                path.display()
+            );
         }
-        let p: AggregateProof = serde_json::from_value(v).with_context(|| format!("{} is malformed", path.display()))?;
+        let p: AggregateProof = serde_json::from_value(v)
+            .with_context(|| format!("{} is malformed", path.display()))?;
         if p.version != PROOF_VERSION {
-            bail!("{}: aggregate proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
+            bail!(
+                "{}: aggregate proof version {} is not supported (expected {PROOF_VERSION})",
+                path.display(),
+                p.version
+            );
         }
         Ok(p)
     }
@@ -200,7 +234,9 @@ pub struct Options {
 pub const DEFAULT_K: u32 = 21;
 
 fn shape_id(k: u32, inners: &[Inner]) -> String {
-    let mut h = Keccak256::new().chain_update(b"zkml-evm aggregate v1").chain_update(k.to_le_bytes());
+    let mut h = Keccak256::new()
+        .chain_update(b"zkml-evm aggregate v1")
+        .chain_update(k.to_le_bytes());
     for i in inners {
         h.update(i.vk_hash());
         h.update((i.compiled.settings.layout.public_inputs as u64).to_le_bytes());
@@ -225,14 +261,29 @@ fn outer_params(opts: &Options) -> Result<ParamsKZG<Bn256>> {
 
 /// The aggregation circuit over `snarks`; inner public inputs re-exposed
 /// after the accumulator.
-fn circuit(stage: CircuitBuilderStage, config: AggregationConfigParams, params: &ParamsKZG<Bn256>, snarks: Vec<Snark>) -> AggregationCircuit {
-    let mut c = AggregationCircuit::new::<SHPLONK>(stage, config, params, snarks, VerifierUniversality::None);
+fn circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> AggregationCircuit {
+    let mut c = AggregationCircuit::new::<SHPLONK>(
+        stage,
+        config,
+        params,
+        snarks,
+        VerifierUniversality::None,
+    );
     c.expose_previous_instances(false);
     c
 }
 
 fn initial_config(k: u32) -> AggregationConfigParams {
-    AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() }
+    AggregationConfigParams {
+        degree: k,
+        lookup_bits: k as usize - 1,
+        ..Default::default()
+    }
 }
 
 /// Fold `inners` into one proof written to `out/proof.json`; keys and
@@ -242,9 +293,15 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
         bail!("nothing to aggregate: give at least one proof");
     }
     if !(12..=26).contains(&opts.k) {
-        bail!("--k {} is out of range: the aggregation circuit needs 12 <= k <= 26", opts.k);
+        bail!(
+            "--k {} is out of range: the aggregation circuit needs 12 <= k <= 26",
+            opts.k
+        );
     }
-    let snarks = inners.iter().map(Inner::snark).collect::<Result<Vec<_>>>()?;
+    let snarks = inners
+        .iter()
+        .map(Inner::snark)
+        .collect::<Result<Vec<_>>>()?;
     let params = outer_params(opts)?;
     for i in inners {
         if i.keys.params.s_g2() != params.s_g2() {
@@ -259,7 +316,11 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
         }
         None => {
             let t = Instant::now();
-            eprintln!("aggregation keygen (k={}, {} proofs) ...", opts.k, inners.len());
+            eprintln!(
+                "aggregation keygen (k={}, {} proofs) ...",
+                opts.k,
+                inners.len()
+            );
             let (s, pk) = keygen(inners, &snarks, &params, opts, shape)?;
             write_keys(out, &s, &pk, &params)?;
             (s, pk, Some(t.elapsed().as_secs_f64()))
@@ -268,7 +329,13 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
 
     eprintln!("proving the aggregation ...");
     let t = Instant::now();
-    let c = circuit(CircuitBuilderStage::Prover, settings.config, &params, snarks).use_break_points(settings.break_points.clone());
+    let c = circuit(
+        CircuitBuilderStage::Prover,
+        settings.config,
+        &params,
+        snarks,
+    )
+    .use_break_points(settings.break_points.clone());
     let instances = c.instances().remove(0);
     let proof_bytes = proof::prove_circuit_with(TranscriptKind::Evm, &params, &pk, c, &instances)?;
     let prove_seconds = t.elapsed().as_secs_f64();
@@ -318,9 +385,15 @@ fn keygen(
     opts: &Options,
     shape_id: String,
 ) -> Result<(AggregateSettings, ProvingKey<G1Affine>)> {
-    let mut c = circuit(CircuitBuilderStage::Keygen, initial_config(opts.k), params, snarks.to_vec());
+    let mut c = circuit(
+        CircuitBuilderStage::Keygen,
+        initial_config(opts.k),
+        params,
+        snarks.to_vec(),
+    );
     let config = c.calculate_params(Some(MINIMUM_ROWS));
-    let vk = keygen_vk_custom(params, &c, true).context("aggregation verifying key generation failed")?;
+    let vk = keygen_vk_custom(params, &c, true)
+        .context("aggregation verifying key generation failed")?;
     let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;
     let mut inner = Vec::new();
     let mut start = ACCUMULATOR_LIMBS;
@@ -351,17 +424,36 @@ fn keygen(
     Ok((settings, pk))
 }
 
-fn write_keys(out: &Path, s: &AggregateSettings, pk: &ProvingKey<G1Affine>, params: &ParamsKZG<Bn256>) -> Result<()> {
+fn write_keys(
+    out: &Path,
+    s: &AggregateSettings,
+    pk: &ProvingKey<G1Affine>,
+    params: &ParamsKZG<Bn256>,
+) -> Result<()> {
     let id = id_bytes(&s.shape_id);
     srs::write_params(&out.join(proof::SRS_FILE), params)?;
-    proof::write_key(&out.join(proof::VK_FILE), &id, pk.get_vk().to_bytes(SerdeFormat::RawBytes))?;
-    proof::write_key(&out.join(proof::PK_FILE), &id, pk.to_bytes(SerdeFormat::RawBytesUnchecked))?;
+    proof::write_key(
+        &out.join(proof::VK_FILE),
+        &id,
+        pk.get_vk().to_bytes(SerdeFormat::RawBytes),
+    )?;
+    proof::write_key(
+        &out.join(proof::PK_FILE),
+        &id,
+        pk.to_bytes(SerdeFormat::RawBytesUnchecked),
+    )?;
     artifact::write_json(&out.join(SETTINGS_FILE), s)
 }
 
 /// Keys of an earlier run with the same shape, if `out` holds them intact.
-fn load_keys_for(out: &Path, shape_id: &str, params: &ParamsKZG<Bn256>) -> Result<Option<(AggregateSettings, ProvingKey<G1Affine>)>> {
-    let Ok(s) = artifact::read_json::<AggregateSettings>(&out.join(SETTINGS_FILE)) else { return Ok(None) };
+fn load_keys_for(
+    out: &Path,
+    shape_id: &str,
+    params: &ParamsKZG<Bn256>,
+) -> Result<Option<(AggregateSettings, ProvingKey<G1Affine>)>> {
+    let Ok(s) = artifact::read_json::<AggregateSettings>(&out.join(SETTINGS_FILE)) else {
+        return Ok(None);
+    };
     if s.version != SETTINGS_VERSION || s.shape_id != shape_id {
         return Ok(None);
     }
@@ -369,9 +461,19 @@ fn load_keys_for(out: &Path, shape_id: &str, params: &ParamsKZG<Bn256>) -> Resul
         Ok(p) if p.s_g2() == params.s_g2() => {}
         _ => return Ok(None),
     }
-    let Ok(body) = proof::read_key(&out.join(proof::PK_FILE), &id_bytes(shape_id), "zkml-evm aggregate") else { return Ok(None) };
-    let pk = ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, s.config)
-        .context("aggregation proving key is corrupt")?;
+    let Ok(body) = proof::read_key(
+        &out.join(proof::PK_FILE),
+        &id_bytes(shape_id),
+        "zkml-evm aggregate",
+    ) else {
+        return Ok(None);
+    };
+    let pk = ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
+        &mut &body[..],
+        SerdeFormat::RawBytesUnchecked,
+        s.config,
+    )
+    .context("aggregation proving key is corrupt")?;
     Ok(Some((s, pk)))
 }
 
@@ -391,17 +493,38 @@ impl Aggregated {
     pub fn load(dir: &Path) -> Result<Aggregated> {
         let settings: AggregateSettings = artifact::read_json(&dir.join(SETTINGS_FILE))?;
         if settings.version != SETTINGS_VERSION {
-            bail!("{}: version {} is not supported; rerun `zkml-evm aggregate`", dir.join(SETTINGS_FILE).display(), settings.version);
+            bail!(
+                "{}: version {} is not supported; rerun `zkml-evm aggregate`",
+                dir.join(SETTINGS_FILE).display(),
+                settings.version
+            );
         }
         let params = srs::params_from_file(&dir.join(proof::SRS_FILE), settings.k)?;
-        let body = proof::read_key(&dir.join(proof::VK_FILE), &id_bytes(&settings.shape_id), "zkml-evm aggregate")?;
-        let vk = VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut &body[..], SerdeFormat::RawBytes, settings.config)
-            .with_context(|| format!("{} is corrupt", dir.join(proof::VK_FILE).display()))?;
-        Ok(Aggregated { dir: dir.to_path_buf(), settings, params, vk })
+        let body = proof::read_key(
+            &dir.join(proof::VK_FILE),
+            &id_bytes(&settings.shape_id),
+            "zkml-evm aggregate",
+        )?;
+        let vk = VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(
+            &mut &body[..],
+            SerdeFormat::RawBytes,
+            settings.config,
+        )
+        .with_context(|| format!("{} is corrupt", dir.join(proof::VK_FILE).display()))?;
+        Ok(Aggregated {
+            dir: dir.to_path_buf(),
+            settings,
+            params,
+            vk,
+        })
     }
 
     pub fn keys(&self) -> Keys {
-        Keys { params: self.params.clone(), vk: self.vk.clone(), num_public: self.settings.num_public }
+        Keys {
+            params: self.params.clone(),
+            vk: self.vk.clone(),
+            num_public: self.settings.num_public,
+        }
     }
 
     /// Native verification of an aggregated proof. As for a model proof,
@@ -409,23 +532,51 @@ impl Aggregated {
     /// say, or the file is refused.
     pub fn verify(&self, p: &AggregateProof) -> Result<bool> {
         let instances = p.instances()?;
-        if p.inner.len() != self.settings.inner.len() || instances.len() != self.settings.num_public {
+        if p.inner.len() != self.settings.inner.len() || instances.len() != self.settings.num_public
+        {
             return Ok(false);
         }
         for (spec, summary) in self.settings.inner.iter().zip(&p.inner) {
             let own = &instances[spec.public_start..spec.public_start + spec.num_public];
-            proof::check_decoded_outputs(&spec.public_layout, spec.public_offset, spec.scale_bits, own, &summary.outputs)?;
+            proof::check_decoded_outputs(
+                &spec.public_layout,
+                spec.public_offset,
+                spec.scale_bits,
+                own,
+                &summary.outputs,
+            )?;
         }
-        Ok(verify_bytes(&self.params, &self.vk, &self.settings, &p.proof_bytes()?, &instances))
+        Ok(verify_bytes(
+            &self.params,
+            &self.vk,
+            &self.settings,
+            &p.proof_bytes()?,
+            &instances,
+        ))
     }
 }
 
 /// The outer proof, the accumulator's pairing, and the public-input rule the
 /// EVM verifier applies: inner public inputs are offset-encoded, never zero
 /// (an inner circuit leaves a zero instance unbound).
-pub fn verify_bytes(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, s: &AggregateSettings, proof: &[u8], instances: &[Fr]) -> bool {
+pub fn verify_bytes(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    s: &AggregateSettings,
+    proof: &[u8],
+    instances: &[Fr],
+) -> bool {
     instances.len() == s.num_public
-        && !instances[ACCUMULATOR_LIMBS..].iter().any(|v| bool::from(v.is_zero()))
-        && proof::verify_shplonk(TranscriptKind::Evm, params, vk, s.num_public, proof, instances)
+        && !instances[ACCUMULATOR_LIMBS..]
+            .iter()
+            .any(|v| bool::from(v.is_zero()))
+        && proof::verify_shplonk(
+            TranscriptKind::Evm,
+            params,
+            vk,
+            s.num_public,
+            proof,
+            instances,
+        )
         && accumulator_holds(params, &instances[..ACCUMULATOR_LIMBS])
 }

@@ -1,10 +1,10 @@
 //! Where every value of a program lives in the circuit. Computed from the
 //! program alone (no witness), so keygen and proving agree by construction.
 
-use crate::model::{Neuron, Program, Value, ValueId};
 use super::poseidon::sponge_rows;
-use super::public::{public_items, PublicItem, Tensor, Visibility, Vis};
+use super::public::{public_items, PublicItem, Tensor, Vis, Visibility};
 use super::{Col, GateParams};
+use crate::model::{Neuron, Program, Value, ValueId};
 use crate::quant::{circuit_neurons, QuantParams};
 
 /// Smallest domain we use; below it the constant verifier overhead dominates.
@@ -76,7 +76,10 @@ impl Packing {
         let max = weights.map(|w| w.unsigned_abs()).max().unwrap_or(0);
         // w + 2^(bits-1) must lie in [0, 2^bits).
         let bits = (u64::BITS - max.leading_zeros() + 1).max(MIN_PACK_BITS);
-        (bits <= MAX_PACK_BITS).then(|| Packing { bits, per_word: (252 / bits as usize).min(33) })
+        (bits <= MAX_PACK_BITS).then(|| Packing {
+            bits,
+            per_word: (252 / bits as usize).min(33),
+        })
     }
 
     /// Added to a weight to make it a `bits`-bit unsigned slot.
@@ -92,7 +95,9 @@ impl Packing {
         use halo2_proofs::halo2curves::bn256::Fr;
         debug_assert!(weights.len() <= self.per_word);
         let shift = Fr::from(1u64 << self.bits);
-        weights.iter().fold(Fr::zero(), |acc, &w| acc * shift + Fr::from((w + self.offset()) as u64))
+        weights.iter().fold(Fr::zero(), |acc, &w| {
+            acc * shift + Fr::from((w + self.offset()) as u64)
+        })
     }
 }
 
@@ -120,14 +125,26 @@ pub struct Shape {
 pub const WIDE_FROM_K: u32 = 17;
 
 impl Shape {
-    pub const NARROW: Shape = Shape { wide_mac: false, wide_chain: false };
+    pub const NARROW: Shape = Shape {
+        wide_mac: false,
+        wide_chain: false,
+    };
 
     /// Every shape, narrowest first.
     pub const ALL: [Shape; 4] = [
         Shape::NARROW,
-        Shape { wide_mac: false, wide_chain: true },
-        Shape { wide_mac: true, wide_chain: false },
-        Shape { wide_mac: true, wide_chain: true },
+        Shape {
+            wide_mac: false,
+            wide_chain: true,
+        },
+        Shape {
+            wide_mac: true,
+            wide_chain: false,
+        },
+        Shape {
+            wide_mac: true,
+            wide_chain: true,
+        },
     ];
 
     /// Multiply terms per row.
@@ -137,7 +154,11 @@ impl Shape {
 
     /// Rows a chain of `bits` bits takes above its result row.
     pub fn chain_rows(&self, bits: usize) -> usize {
-        if self.wide_chain { bits.div_ceil(2) } else { bits }
+        if self.wide_chain {
+            bits.div_ceil(2)
+        } else {
+            bits
+        }
     }
 
     /// Where the chain prefix `p_m = V >> (bits − m)` sits, for a chain
@@ -226,12 +247,28 @@ impl Layout {
     ///
     /// The wide multiply shape needs fixed weights (panics otherwise:
     /// [`choose_shape`] never picks it for other weights).
-    pub fn new(program: &Program<i64>, q: &QuantParams, k: u32, visibility: Visibility, shape: Shape) -> Layout {
-        assert!(!shape.wide_mac || visibility.params == Vis::Fixed, "two multiply lanes need fixed weights");
+    pub fn new(
+        program: &Program<i64>,
+        q: &QuantParams,
+        k: u32,
+        visibility: Visibility,
+        shape: Shape,
+    ) -> Layout {
+        assert!(
+            !shape.wide_mac || visibility.params == Vis::Fixed,
+            "two multiply lanes need fixed weights"
+        );
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
-        let value_packing = visibility.packed.then(|| super::public::ValuePacking::for_range_bits(q.range_bits));
-        let public = public_items(&visibility, program.num_inputs, program.outputs.len(), value_packing);
+        let value_packing = visibility
+            .packed
+            .then(|| super::public::ValuePacking::for_range_bits(q.range_bits));
+        let public = public_items(
+            &visibility,
+            program.num_inputs,
+            program.outputs.len(),
+            value_packing,
+        );
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
         let mut row = public.len();
@@ -246,7 +283,15 @@ impl Layout {
                     value_row[id] = result_row;
                 }
                 let range_check = j == 0 && !matches!(program.values[id], Value::Neuron(_));
-                neurons.push(NeuronRows { value: id, neuron, start: row, padding, result_row, chain_start: result_row - chain_rows, range_check });
+                neurons.push(NeuronRows {
+                    value: id,
+                    neuron,
+                    start: row,
+                    padding,
+                    result_row,
+                    chain_start: result_row - chain_rows,
+                    range_check,
+                });
                 z_free = result_row + 1;
                 row = result_row + 1;
             }
@@ -255,13 +300,28 @@ impl Layout {
         let mut words = Vec::new();
         for (public_row, item) in public.iter().enumerate() {
             if let PublicItem::Packed { tensor, first, len } = *item {
-                let values = (first..first + len).map(|i| if tensor == Tensor::Input { i } else { program.outputs[i] }).collect();
-                words.push(WordRows { public_row, values, start: row, result_row: row + len });
+                let values = (first..first + len)
+                    .map(|i| {
+                        if tensor == Tensor::Input {
+                            i
+                        } else {
+                            program.outputs[i]
+                        }
+                    })
+                    .collect();
+                words.push(WordRows {
+                    public_row,
+                    values,
+                    start: row,
+                    result_row: row + len,
+                });
                 row += len + 1;
             }
         }
         let packing = match visibility.params {
-            Vis::Hashed => Packing::for_weights(weight_blocks(&neurons).flat_map(|n| n.neuron.terms.iter().map(|t| t.1))),
+            Vis::Hashed => Packing::for_weights(
+                weight_blocks(&neurons).flat_map(|n| n.neuron.terms.iter().map(|t| t.1)),
+            ),
             _ => None,
         };
         let num_weights = num_weights(&neurons);
@@ -278,7 +338,11 @@ impl Layout {
                 Tensor::Params => param_words,
                 Tensor::Output => program.outputs.len(),
             };
-            sponges.push(Sponge { tensor, start: hash_rows, len });
+            sponges.push(Sponge {
+                tensor,
+                start: hash_rows,
+                len,
+            });
             hash_rows += sponge_rows(len);
         }
         Layout {
@@ -312,9 +376,15 @@ impl Layout {
         let lanes = self.shape.lanes();
         let weights = weight_blocks(&self.neurons).flat_map(move |nr| {
             let first = nr.start + nr.padding;
-            nr.neuron.terms.iter().enumerate().map(move |(i, &(_, w))| (first + i / lanes, w))
+            nr.neuron
+                .terms
+                .iter()
+                .enumerate()
+                .map(move |(i, &(_, w))| (first + i / lanes, w))
         });
-        weights.chain(weight_blocks(&self.neurons).map(|nr| (nr.result_row, nr.neuron.bias))).collect()
+        weights
+            .chain(weight_blocks(&self.neurons).map(|nr| (nr.result_row, nr.neuron.bias)))
+            .collect()
     }
 
     /// Term weights (the rest of [`Layout::param_cells`] are biases).
@@ -328,10 +398,16 @@ impl Layout {
         let cells = self.param_cells();
         let (weights, biases) = cells.split_at(self.num_weights());
         let weight_words: Vec<ParamWord> = match self.packing {
-            Some(p) => weights.chunks(p.per_word).map(|c| ParamWord::Packed(c.to_vec())).collect(),
+            Some(p) => weights
+                .chunks(p.per_word)
+                .map(|c| ParamWord::Packed(c.to_vec()))
+                .collect(),
             None => weights.iter().map(|&c| ParamWord::Raw(c)).collect(),
         };
-        weight_words.into_iter().chain(biases.iter().map(|&c| ParamWord::Raw(c))).collect()
+        weight_words
+            .into_iter()
+            .chain(biases.iter().map(|&c| ParamWord::Raw(c)))
+            .collect()
     }
 
     /// The name of each public input, in verifier order.
@@ -345,7 +421,8 @@ impl Layout {
 
     /// Smallest k that holds the neuron rows and the tables.
     pub fn min_k(&self) -> Option<u32> {
-        (MIN_K..=MAX_K).find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
+        (MIN_K..=MAX_K)
+            .find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
     }
 }
 
@@ -369,14 +446,27 @@ pub enum ParamWord {
 /// that fits below [`WIDE_FROM_K`]; otherwise the shape with the smallest
 /// k, the narrowest among equals (at one k, fewer columns prove faster and
 /// verify cheaper). `None` when no shape fits in [`MAX_K`].
-pub fn choose_shape(program: &Program<i64>, q: &QuantParams, visibility: Visibility) -> Option<(Shape, u32)> {
-    let fits = |shape: Shape| Layout::new(program, q, 0, visibility, shape).min_k().map(|k| (shape, k));
+pub fn choose_shape(
+    program: &Program<i64>,
+    q: &QuantParams,
+    visibility: Visibility,
+) -> Option<(Shape, u32)> {
+    let fits = |shape: Shape| {
+        Layout::new(program, q, 0, visibility, shape)
+            .min_k()
+            .map(|k| (shape, k))
+    };
     match fits(Shape::NARROW) {
         Some((shape, k)) if k < WIDE_FROM_K => Some((shape, k)),
         // `min_by_key` keeps the first of equals: the narrowest.
         narrow => narrow
             .into_iter()
-            .chain(Shape::ALL[1..].iter().filter(|s| !s.wide_mac || visibility.params == Vis::Fixed).filter_map(|&s| fits(s)))
+            .chain(
+                Shape::ALL[1..]
+                    .iter()
+                    .filter(|s| !s.wide_mac || visibility.params == Vis::Fixed)
+                    .filter_map(|&s| fits(s)),
+            )
             .min_by_key(|&(_, k)| k),
     }
 }
@@ -385,7 +475,8 @@ pub fn choose_shape(program: &Program<i64>, q: &QuantParams, visibility: Visibil
 /// 7 for our circuits, whose `z` column is queried at four rotations, 8
 /// when a table reads one more chain prefix.
 pub fn reserved_rows(params: &GateParams) -> usize {
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<halo2_proofs::halo2curves::bn256::Fr>::default();
+    let mut cs =
+        halo2_proofs::plonk::ConstraintSystem::<halo2_proofs::halo2curves::bn256::Fr>::default();
     super::ModelConfig::configure(&mut cs, params.clone());
     cs.blinding_factors() + 1
 }
@@ -398,5 +489,3 @@ pub fn table_rows(program: &Program<i64>, q: &QuantParams) -> usize {
         n => n * q.lut_len() + 1,
     }
 }
-
-

@@ -83,7 +83,9 @@ use crate::quant::QuantParams;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn,
+};
 use halo2_proofs::poly::Rotation;
 use layout::{Layout, ParamWord};
 use poseidon::PoseidonConfig;
@@ -132,14 +134,26 @@ pub struct LutParams {
 
 impl GateParams {
     /// `packing` and `shape` are the layout's (see [`Layout::packing`]).
-    pub fn of(q: &QuantParams, program: &Program<i64>, visibility: Visibility, packing: Option<layout::Packing>, shape: layout::Shape) -> GateParams {
+    pub fn of(
+        q: &QuantParams,
+        program: &Program<i64>,
+        visibility: Visibility,
+        packing: Option<layout::Packing>,
+        shape: layout::Shape,
+    ) -> GateParams {
         let fns = program.lut_fns();
         GateParams {
             weight_bits: q.weight_bits,
             range_bits: q.range_bits,
             products: program.has_products(),
-            step: program.neurons().any(|(_, n)| n.act == Activation::Step).then_some(q.scale_bits),
-            lut: (!fns.is_empty()).then(|| LutParams { shift: q.lut_shift(), fns }),
+            step: program
+                .neurons()
+                .any(|(_, n)| n.act == Activation::Step)
+                .then_some(q.scale_bits),
+            lut: (!fns.is_empty()).then(|| LutParams {
+                shift: q.lut_shift(),
+                fns,
+            }),
             visibility,
             packing,
             shape,
@@ -148,14 +162,30 @@ impl GateParams {
 
     /// Table tag of `f` (0 is the empty row).
     fn tag(&self, f: LutFn) -> u64 {
-        let fns = &self.lut.as_ref().expect("a table function needs tables").fns;
-        fns.iter().position(|g| *g == f).expect("every function of the program has a table") as u64 + 1
+        let fns = &self
+            .lut
+            .as_ref()
+            .expect("a table function needs tables")
+            .fns;
+        fns.iter()
+            .position(|g| *g == f)
+            .expect("every function of the program has a table") as u64
+            + 1
     }
 }
 
 impl Default for GateParams {
     fn default() -> Self {
-        GateParams { weight_bits: 8, range_bits: 12, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None, shape: layout::Shape::NARROW }
+        GateParams {
+            weight_bits: 8,
+            range_bits: 12,
+            products: false,
+            step: None,
+            lut: None,
+            visibility: Visibility::default(),
+            packing: None,
+            shape: layout::Shape::NARROW,
+        }
     }
 }
 
@@ -205,7 +235,11 @@ impl ModelConfig {
         let instance = meta.instance_column();
         // A simple selector may not appear in a sum, as the product term
         // needs; then q_mac becomes a complex one.
-        let q_mac = if params.products { meta.complex_selector() } else { meta.selector() };
+        let q_mac = if params.products {
+            meta.complex_selector()
+        } else {
+            meta.selector()
+        };
         let q_bit = meta.selector();
         let q_zero = meta.selector();
         let q_ident = meta.selector();
@@ -215,12 +249,18 @@ impl ModelConfig {
         let q_nonneg = params.products.then(|| meta.selector());
         let p = params.products.then(|| meta.fixed_column());
         meta.enable_equality(x);
-        let x2 = params.shape.wide_mac.then(|| (meta.advice_column(), meta.fixed_column()));
+        let x2 = params
+            .shape
+            .wide_mac
+            .then(|| (meta.advice_column(), meta.fixed_column()));
         if let Some((x2, _)) = x2 {
             meta.enable_equality(x2);
         }
         let z2 = params.shape.wide_chain.then(|| meta.advice_column());
-        let w = params.visibility.params_in_advice().then(|| meta.advice_column());
+        let w = params
+            .visibility
+            .params_in_advice()
+            .then(|| meta.advice_column());
         if let (Some(w), true) = (w, params.visibility.params == public::Vis::Hashed) {
             meta.enable_equality(w);
         }
@@ -239,7 +279,11 @@ impl ModelConfig {
         let shape = params.shape;
         let chain = move |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, prefix: usize| {
             let (col, rot) = shape.chain_cell(n, prefix);
-            let col = if col == Col::Z { z } else { z2.expect("a wide chain configures z2") };
+            let col = if col == Col::Z {
+                z
+            } else {
+                z2.expect("a wide chain configures z2")
+            };
             m.query_advice(col, Rotation(rot))
         };
         let half = Expression::Constant(Fr::from(1u64 << (params.range_bits - 1)));
@@ -252,12 +296,17 @@ impl ModelConfig {
             let xv = m.query_advice(x, Rotation::cur());
             let mut step = acc_cur - acc_prev - w * xv.clone();
             if let Some((x2, f2)) = x2 {
-                step = step - m.query_fixed(f2, Rotation::cur()) * m.query_advice(x2, Rotation::cur());
+                step =
+                    step - m.query_fixed(f2, Rotation::cur()) * m.query_advice(x2, Rotation::cur());
             }
             let mac = q * step;
             match p {
                 // p is zero off product rows, which are multiply rows.
-                Some(p) => vec![mac - m.query_fixed(p, Rotation::cur()) * xv * m.query_advice(x, Rotation::next())],
+                Some(p) => vec![
+                    mac - m.query_fixed(p, Rotation::cur())
+                        * xv
+                        * m.query_advice(x, Rotation::next()),
+                ],
                 None => vec![mac],
             }
         });
@@ -268,7 +317,10 @@ impl ModelConfig {
                 let b = hi - lo * Expression::Constant(Fr::from(2));
                 q.clone() * b.clone() * (b - Expression::Constant(Fr::one()))
             };
-            let (cur, next) = (m.query_advice(z, Rotation::cur()), m.query_advice(z, Rotation::next()));
+            let (cur, next) = (
+                m.query_advice(z, Rotation::cur()),
+                m.query_advice(z, Rotation::next()),
+            );
             match z2 {
                 None => vec![bit(next, cur)],
                 Some(z2) => {
@@ -292,7 +344,12 @@ impl ModelConfig {
         let result_row = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
             let link = chain(m, n) - m.query_advice(acc, Rotation::prev()) - weight(m);
             let y = chain(m, n - wb) - half.clone();
-            (link, m.query_advice(acc, Rotation::cur()), y, m.query_advice(x, Rotation::cur()))
+            (
+                link,
+                m.query_advice(acc, Rotation::cur()),
+                y,
+                m.query_advice(x, Rotation::cur()),
+            )
         };
         meta.create_gate("ident: out = y, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_ident);
@@ -310,24 +367,40 @@ impl ModelConfig {
                 let q = m.query_selector(q_nonneg);
                 let (link, acc_zero, y, out) = result_row(m);
                 let sign = chain(m, 1);
-                vec![q.clone() * link, q.clone() * acc_zero, q.clone() * (out - y), q * (sign - Expression::Constant(Fr::one()))]
+                vec![
+                    q.clone() * link,
+                    q.clone() * acc_zero,
+                    q.clone() * (out - y),
+                    q * (sign - Expression::Constant(Fr::one())),
+                ]
             });
         }
         let q_step = params.step.map(|scale_bits| {
             let q_step = meta.selector();
             let one = Expression::Constant(Fr::from(1u64 << scale_bits));
-            meta.create_gate("step: out = sign·2^scale, chain = accumulator + bias", |m| {
-                let q = m.query_selector(q_step);
-                let (link, acc_zero, _, out) = result_row(m);
-                let sign = chain(m, 1);
-                vec![q.clone() * link, q.clone() * acc_zero, q * (out - sign * one)]
-            });
+            meta.create_gate(
+                "step: out = sign·2^scale, chain = accumulator + bias",
+                |m| {
+                    let q = m.query_selector(q_step);
+                    let (link, acc_zero, _, out) = result_row(m);
+                    let sign = chain(m, 1);
+                    vec![
+                        q.clone() * link,
+                        q.clone() * acc_zero,
+                        q * (out - sign * one),
+                    ]
+                },
+            );
             q_step
         });
         let lut = params.lut.as_ref().map(|lp| {
             let q_lut = meta.complex_selector();
             let tag = meta.fixed_column();
-            let table = [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()];
+            let table = [
+                meta.lookup_table_column(),
+                meta.lookup_table_column(),
+                meta.lookup_table_column(),
+            ];
             meta.create_gate("table: chain = accumulator + bias", |m| {
                 let q = m.query_selector(q_lut);
                 let (link, acc_zero, _, _) = result_row(m);
@@ -348,14 +421,20 @@ impl ModelConfig {
         // squeeze row holds `hash − H − 1`.
         let off = Fr::from((1u64 << (params.range_bits - 1)) + 1);
         let offset = Expression::Constant(off);
-        meta.create_gate("public: x = instance - offset, acc = 0 where instance != 0", |m| {
-            let inst = m.query_instance(instance, Rotation::cur());
-            vec![
-                inst.clone() * (m.query_advice(x, Rotation::cur()) + offset - inst.clone()),
-                inst * m.query_advice(acc, Rotation::cur()),
-            ]
-        });
-        let poseidon = params.visibility.hashes().then(|| PoseidonConfig::configure(meta, off, params.packing));
+        meta.create_gate(
+            "public: x = instance - offset, acc = 0 where instance != 0",
+            |m| {
+                let inst = m.query_instance(instance, Rotation::cur());
+                vec![
+                    inst.clone() * (m.query_advice(x, Rotation::cur()) + offset - inst.clone()),
+                    inst * m.query_advice(acc, Rotation::cur()),
+                ]
+            },
+        );
+        let poseidon = params
+            .visibility
+            .hashes()
+            .then(|| PoseidonConfig::configure(meta, off, params.packing));
         // A packed word's result row: the weighted sum of its multiply rows
         // plus the constant in `f`, with no range chain (the word is ~250
         // bits; its slots are values already range-checked).
@@ -364,21 +443,53 @@ impl ModelConfig {
             meta.create_gate("word: x = acc[-1] + f, acc = 0", |m| {
                 let q = m.query_selector(q_word);
                 let sum = m.query_advice(acc, Rotation::prev()) + m.query_fixed(f, Rotation::cur());
-                vec![q.clone() * (m.query_advice(x, Rotation::cur()) - sum), q * m.query_advice(acc, Rotation::cur())]
+                vec![
+                    q.clone() * (m.query_advice(x, Rotation::cur()) - sum),
+                    q * m.query_advice(acc, Rotation::cur()),
+                ]
             });
             q_word
         });
-        ModelConfig { params, x, acc, z, f, x2, z2, p, q_mac, q_bit, q_zero, q_ident, q_relu, q_nonneg, q_step, q_word, lut, w, poseidon }
+        ModelConfig {
+            params,
+            x,
+            acc,
+            z,
+            f,
+            x2,
+            z2,
+            p,
+            q_mac,
+            q_bit,
+            q_zero,
+            q_ident,
+            q_relu,
+            q_nonneg,
+            q_step,
+            q_word,
+            lut,
+            w,
+            poseidon,
+        }
     }
 
     /// Fill the tables: the all-zero row, then each function's entries.
-    fn assign_tables(&self, layouter: &mut impl Layouter<Fr>, q: &QuantParams) -> Result<(), Error> {
-        let (Some(lut), Some(lp)) = (&self.lut, &self.params.lut) else { return Ok(()) };
+    fn assign_tables(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        q: &QuantParams,
+    ) -> Result<(), Error> {
+        let (Some(lut), Some(lp)) = (&self.lut, &self.params.lut) else {
+            return Ok(());
+        };
         layouter.assign_table(
             || "function tables",
             |mut table| {
                 let mut row = 0;
-                let mut put = |table: &mut halo2_proofs::circuit::Table<'_, Fr>, tag: u64, index: i128, out: i128| {
+                let mut put = |table: &mut halo2_proofs::circuit::Table<'_, Fr>,
+                               tag: u64,
+                               index: i128,
+                               out: i128| {
                     for (col, v) in lut.table.iter().zip([tag as i128, index, out]) {
                         table.assign_cell(|| "table", *col, row, || Value::known(fe(v)))?;
                     }
@@ -388,7 +499,12 @@ impl ModelConfig {
                 put(&mut table, 0, 0, 0)?;
                 for &f in &lp.fns {
                     for index in 0..q.lut_len() {
-                        put(&mut table, self.params.tag(f), index as i128, q.lut_entry(f, index) as i128)?;
+                        put(
+                            &mut table,
+                            self.params.tag(f),
+                            index as i128,
+                            q.lut_entry(f, index) as i128,
+                        )?;
                     }
                 }
                 Ok(())
@@ -403,7 +519,11 @@ pub fn column_counts(params: &GateParams) -> (usize, usize, usize) {
     let params = params.clone();
     let mut cs = ConstraintSystem::<Fr>::default();
     ModelConfig::configure(&mut cs, params);
-    (cs.num_advice_columns(), cs.num_fixed_columns(), cs.num_selectors())
+    (
+        cs.num_advice_columns(),
+        cs.num_fixed_columns(),
+        cs.num_selectors(),
+    )
 }
 
 /// The circuit of one compiled model; with `witness` for proving, without
@@ -447,7 +567,12 @@ pub enum Col {
 impl ModelCircuit {
     /// The circuit of `program`; `witness` holds the integer forward pass's
     /// values when proving, nothing for keygen.
-    pub fn new(program: Arc<Program<i64>>, quant: QuantParams, layout: Arc<Layout>, witness: Option<&[i64]>) -> ModelCircuit {
+    pub fn new(
+        program: Arc<Program<i64>>,
+        quant: QuantParams,
+        layout: Arc<Layout>,
+        witness: Option<&[i64]>,
+    ) -> ModelCircuit {
         let witness = witness.map(|v| Arc::new(v.iter().map(|&x| fe(x as i128)).collect()));
         ModelCircuit {
             program,
@@ -460,7 +585,13 @@ impl ModelCircuit {
     }
 
     pub fn gate_params(&self) -> GateParams {
-        GateParams::of(&self.quant, &self.program, self.layout.visibility, self.layout.packing, self.layout.shape)
+        GateParams::of(
+            &self.quant,
+            &self.program,
+            self.layout.visibility,
+            self.layout.packing,
+            self.layout.shape,
+        )
     }
 
     /// Public inputs in verifier order (see [`public::public_items`]):
@@ -473,7 +604,11 @@ impl ModelCircuit {
     /// What the test hook adds to the advice cell at `(column, row)`.
     #[cfg(test)]
     fn delta(&self, column: impl Fn(Col) -> Column<Advice>, col: Column<Advice>, row: usize) -> Fr {
-        self.corrupt.iter().filter(|(c, r, _)| column(*c) == col && *r == row).map(|(_, _, d)| *d).sum()
+        self.corrupt
+            .iter()
+            .filter(|(c, r, _)| column(*c) == col && *r == row)
+            .map(|(_, _, d)| *d)
+            .sum()
     }
 
     #[cfg(not(test))]
@@ -484,17 +619,28 @@ impl ModelCircuit {
 
 /// The message words of a hashed tensor: its quantized values as field
 /// elements (negative ones as `r − |v|`).
-pub fn tensor_words(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[Fr]>) -> Option<Vec<Fr>> {
+pub fn tensor_words(
+    tensor: Tensor,
+    program: &Program<i64>,
+    layout: &Layout,
+    values: Option<&[Fr]>,
+) -> Option<Vec<Fr>> {
     match tensor {
-        Tensor::Input | Tensor::Output => values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect()),
+        Tensor::Input | Tensor::Output => {
+            values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect())
+        }
         Tensor::Params => Some(
             layout
                 .param_words()
                 .iter()
                 .map(|w| match (w, layout.packing) {
-                    (ParamWord::Packed(cells), Some(p)) => p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>()),
+                    (ParamWord::Packed(cells), Some(p)) => {
+                        p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>())
+                    }
                     (ParamWord::Raw((_, v)), _) => fe(*v as i128),
-                    (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+                    (ParamWord::Packed(_), None) => {
+                        unreachable!("packed words come with a packing")
+                    }
                 })
                 .collect(),
         ),
@@ -511,12 +657,22 @@ fn value_ids(tensor: Tensor, program: &Program<i64>) -> Vec<usize> {
 }
 
 /// The commitment `commit` prints and the circuit exposes.
-pub fn commitment(tensor: Tensor, program: &Program<i64>, layout: &Layout, values: Option<&[Fr]>) -> Option<Fr> {
+pub fn commitment(
+    tensor: Tensor,
+    program: &Program<i64>,
+    layout: &Layout,
+    values: Option<&[Fr]>,
+) -> Option<Fr> {
     tensor_words(tensor, program, layout, values).map(|w| crate::poseidon::hash(&w))
 }
 
 /// The public inputs for the program values `values`.
-pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams, values: &[Fr]) -> Vec<Fr> {
+pub fn public_instance(
+    program: &Program<i64>,
+    layout: &Layout,
+    q: &QuantParams,
+    values: &[Fr],
+) -> Vec<Fr> {
     let off = fe(q.public_offset() as i128);
     let mut words = layout.words.iter();
     layout
@@ -525,11 +681,19 @@ pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams,
         .map(|item| match *item {
             PublicItem::Input(i) => values[i] + off,
             PublicItem::Output(j) => values[program.outputs[j]] + off,
-            PublicItem::Commitment(t) => commitment(t, program, layout, Some(values)).expect("values given"),
+            PublicItem::Commitment(t) => {
+                commitment(t, program, layout, Some(values)).expect("values given")
+            }
             PublicItem::Packed { .. } => {
                 let word = words.next().expect("a packed item has its word rows");
-                let p = layout.value_packing.expect("packed items come with a packing");
-                packed_word(&word.values.iter().map(|&id| values[id]).collect::<Vec<_>>(), off, p.bits)
+                let p = layout
+                    .value_packing
+                    .expect("packed items come with a packing");
+                packed_word(
+                    &word.values.iter().map(|&id| values[id]).collect::<Vec<_>>(),
+                    off,
+                    p.bits,
+                )
             }
         })
         .collect()
@@ -538,7 +702,9 @@ pub fn public_instance(program: &Program<i64>, layout: &Layout, q: &QuantParams,
 /// `Σ (v_i + off)·2^(bits·(len−1−i))`: the first value in the top slot.
 pub fn packed_word(values: &[Fr], off: Fr, bits: u32) -> Fr {
     let shift = Fr::from(2).pow_vartime([bits as u64]);
-    values.iter().fold(Fr::zero(), |acc, &v| acc * shift + v + off)
+    values
+        .iter()
+        .fold(Fr::zero(), |acc, &v| acc * shift + v + off)
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -547,7 +713,10 @@ impl Circuit<Fr> for ModelCircuit {
     type Params = GateParams;
 
     fn without_witnesses(&self) -> Self {
-        ModelCircuit { witness: None, ..self.clone() }
+        ModelCircuit {
+            witness: None,
+            ..self.clone()
+        }
     }
 
     fn params(&self) -> GateParams {
@@ -570,7 +739,11 @@ impl Circuit<Fr> for ModelCircuit {
         layouter.assign_region(
             || "model",
             |mut region| {
-                let a = Assigner { circuit: self, c: &c, vals: self.witness.as_deref().map(|v| v.as_slice()) };
+                let a = Assigner {
+                    circuit: self,
+                    c: &c,
+                    vals: self.witness.as_deref().map(|v| v.as_slice()),
+                };
                 a.public_rows(&mut region)?;
                 for nr in &self.layout.neurons {
                     a.neuron_block(&mut region, nr)?;
@@ -603,7 +776,11 @@ type Region<'r> = halo2_proofs::circuit::Region<'r, Fr>;
 impl Assigner<'_> {
     fn column(&self, col: Col) -> Column<Advice> {
         let c = self.c;
-        let hash = || c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+        let hash = || {
+            c.poseidon
+                .as_ref()
+                .expect("a hashed tensor configures Poseidon")
+        };
         match col {
             Col::X => c.x,
             Col::Acc => c.acc,
@@ -619,12 +796,21 @@ impl Assigner<'_> {
     }
 
     fn cell(&self, col: Col, row: usize) -> Cell {
-        Cell { row_offset: row, column: self.column(col).into() }
+        Cell {
+            row_offset: row,
+            column: self.column(col).into(),
+        }
     }
 
     /// Assign `v` (unknown at keygen) to an advice cell; returns what was
     /// assigned.
-    fn put_fr(&self, region: &mut Region<'_>, col: Column<Advice>, row: usize, v: Option<Fr>) -> Option<Fr> {
+    fn put_fr(
+        &self,
+        region: &mut Region<'_>,
+        col: Column<Advice>,
+        row: usize,
+        v: Option<Fr>,
+    ) -> Option<Fr> {
         let v = match (self.vals, v) {
             (Some(_), Some(v)) => Some(v + self.circuit.delta(|c| self.column(c), col, row)),
             _ => None,
@@ -700,10 +886,18 @@ impl Assigner<'_> {
         let bias = (0..len).fold(Fr::zero(), |s, i| s + weight(i)) * off - off;
         region.assign_fixed(c.f, e, bias);
         self.put_const(region, Col::Acc, e, Fr::zero());
-        let word_less_offset = |v: &[Fr]| packed_word(&word.values.iter().map(|&id| v[id]).collect::<Vec<_>>(), off, p.bits) - off;
+        let word_less_offset = |v: &[Fr]| {
+            packed_word(
+                &word.values.iter().map(|&id| v[id]).collect::<Vec<_>>(),
+                off,
+                p.bits,
+            ) - off
+        };
         self.put(region, Col::X, e, word_less_offset);
         self.put(region, Col::X, word.public_row, word_less_offset);
-        c.q_word.expect("packed values configure the word gate").enable(region, e)?;
+        c.q_word
+            .expect("packed values configure the word gate")
+            .enable(region, e)?;
         region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, word.public_row));
         Ok(())
     }
@@ -729,23 +923,39 @@ impl Assigner<'_> {
         for row in nr.start..nr.start + nr.padding {
             self.zero_weight_row(region, row)?;
         }
-        let wit = self.vals.map(|v| witness::block(n, lay.shape.lanes(), v, q));
+        let wit = self
+            .vals
+            .map(|v| witness::block(n, lay.shape.lanes(), v, q));
         let first = nr.start + nr.padding;
         // Rows: the terms, `lanes` a row; then (a, b) for each product.
-        let term_rows = n.terms.chunks(lay.shape.lanes()).map(|l| (l[0], l.get(1).copied(), 0));
-        let product_rows = n.products.iter().flat_map(|&(a, b, w)| [((a, 0), None, w), ((b, 0), None, 0)]);
+        let term_rows = n
+            .terms
+            .chunks(lay.shape.lanes())
+            .map(|l| (l[0], l.get(1).copied(), 0));
+        let product_rows = n
+            .products
+            .iter()
+            .flat_map(|&(a, b, w)| [((a, 0), None, w), ((b, 0), None, 0)]);
         for (i, ((src, w), second, pw)) in term_rows.chain(product_rows).enumerate() {
             let row = first + i;
-            let mul = |_: &[Fr]| wit.as_ref().expect("values come with a block witness").rows[i].clone();
+            let mul =
+                |_: &[Fr]| wit.as_ref().expect("values come with a block witness").rows[i].clone();
             if let Some((src2, w2)) = second {
                 let (_, f2) = c.x2.expect("two terms a row need the wide multiply shape");
                 region.assign_fixed(f2, row, fe(w2 as i128));
                 self.put(region, Col::X2, row, |v| mul(v).x2.expect("a second lane"));
-                region.constrain_equal(self.cell(Col::X2, row), self.cell(Col::X, lay.value_row[src2]));
+                region.constrain_equal(
+                    self.cell(Col::X2, row),
+                    self.cell(Col::X, lay.value_row[src2]),
+                );
             }
             if c.w.is_some() {
                 // A term row applies its weight; a product row none.
-                region.assign_fixed(c.f, row, fe((i < n.terms.len().div_ceil(lay.shape.lanes())) as i128));
+                region.assign_fixed(
+                    c.f,
+                    row,
+                    fe((i < n.terms.len().div_ceil(lay.shape.lanes())) as i128),
+                );
                 self.put_const(region, Col::W, row, fe(w as i128));
             } else {
                 region.assign_fixed(c.f, row, fe(w as i128));
@@ -756,7 +966,10 @@ impl Assigner<'_> {
             self.put(region, Col::X, row, |v| mul(v).x);
             self.put(region, Col::Acc, row, |v| mul(v).acc);
             c.q_mac.enable(region, row)?;
-            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[src]));
+            region.constrain_equal(
+                self.cell(Col::X, row),
+                self.cell(Col::X, lay.value_row[src]),
+            );
         }
         self.chain(region, nr, wit.as_ref().map(|w| w.prefixes.as_slice()))?;
         let e = nr.result_row;
@@ -771,13 +984,24 @@ impl Assigner<'_> {
         // must then agree with it. A quotient's sign checks hold no value:
         // they write what their gate computes.
         let holds_value = lay.value_row[nr.value] == e;
-        self.put(region, Col::X, e, |v| if holds_value { v[nr.value] } else { wit.as_ref().expect("a witness").out });
+        self.put(region, Col::X, e, |v| {
+            if holds_value {
+                v[nr.value]
+            } else {
+                wit.as_ref().expect("a witness").out
+            }
+        });
         self.result_gate(region, n.act, e)
     }
 
     /// The chain prefixes `p_0 ..= p_bits` of a block, from its start row
     /// to its result row.
-    fn chain(&self, region: &mut Region<'_>, nr: &layout::NeuronRows, prefixes: Option<&[Fr]>) -> Result<(), Error> {
+    fn chain(
+        &self,
+        region: &mut Region<'_>,
+        nr: &layout::NeuronRows,
+        prefixes: Option<&[Fr]>,
+    ) -> Result<(), Error> {
         let (c, lay) = (self.c, &*self.circuit.layout);
         let bits = lay.chain_bits;
         c.q_zero.enable(region, nr.chain_start)?;
@@ -790,7 +1014,10 @@ impl Assigner<'_> {
         }
         for m in 0..=bits {
             let (col, rot) = lay.shape.chain_cell(bits, m);
-            let row = nr.result_row.checked_add_signed(rot as isize).expect("a chain lies above its result row");
+            let row = nr
+                .result_row
+                .checked_add_signed(rot as isize)
+                .expect("a chain lies above its result row");
             self.put_fr(region, self.column(col), row, prefixes.map(|p| p[m]));
         }
         Ok(())
@@ -801,10 +1028,19 @@ impl Assigner<'_> {
         match act {
             Activation::Identity => c.q_ident.enable(region, e),
             Activation::Relu => c.q_relu.enable(region, e),
-            Activation::NonNeg => c.q_nonneg.expect("quotient checks configure the sign gate").enable(region, e),
-            Activation::Step => c.q_step.expect("a step neuron configures the step gate").enable(region, e),
+            Activation::NonNeg => c
+                .q_nonneg
+                .expect("quotient checks configure the sign gate")
+                .enable(region, e),
+            Activation::Step => c
+                .q_step
+                .expect("a step neuron configures the step gate")
+                .enable(region, e),
             Activation::Lut(f) => {
-                let lut = c.lut.as_ref().expect("tables are configured for programs with table functions");
+                let lut = c
+                    .lut
+                    .as_ref()
+                    .expect("tables are configured for programs with table functions");
                 lut.q_lut.enable(region, e)?;
                 region.assign_fixed(lut.tag, e, Fr::from(c.params.tag(f)));
                 Ok(())
@@ -816,14 +1052,30 @@ impl Assigner<'_> {
     /// copy of the cell that holds it, and the squeezed hash is a copy of
     /// its public row.
     fn sponge(&self, region: &mut Region<'_>, sp: &layout::Sponge) -> Result<(), Error> {
-        let (lay, prog, q) = (&*self.circuit.layout, &*self.circuit.program, &self.circuit.quant);
-        let hash = self.c.poseidon.as_ref().expect("a hashed tensor configures Poseidon");
+        let (lay, prog, q) = (
+            &*self.circuit.layout,
+            &*self.circuit.program,
+            &self.circuit.quant,
+        );
+        let hash = self
+            .c
+            .poseidon
+            .as_ref()
+            .expect("a hashed tensor configures Poseidon");
         let known = |v: i64| self.vals.map(|_| fe(v as i128));
         let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
             Tensor::Input | Tensor::Output => {
                 let ids = value_ids(sp.tensor, prog);
-                let words = ids.iter().map(|&i| poseidon::Word::Plain(self.vals.map(|v| v[i]))).collect();
-                (words, ids.iter().map(|&i| self.cell(Col::X, lay.value_row[i])).collect())
+                let words = ids
+                    .iter()
+                    .map(|&i| poseidon::Word::Plain(self.vals.map(|v| v[i])))
+                    .collect();
+                (
+                    words,
+                    ids.iter()
+                        .map(|&i| self.cell(Col::X, lay.value_row[i]))
+                        .collect(),
+                )
             }
             Tensor::Params => {
                 let words = lay.param_words();
@@ -838,7 +1090,9 @@ impl Assigner<'_> {
                 let words = words
                     .into_iter()
                     .map(|w| match w {
-                        ParamWord::Packed(cells) => poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect()),
+                        ParamWord::Packed(cells) => {
+                            poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect())
+                        }
                         ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v)),
                     })
                     .collect();
@@ -846,12 +1100,18 @@ impl Assigner<'_> {
             }
         };
         let off = fe(q.public_offset() as i128);
-        let put_fr = |region: &mut Region<'_>, col: Column<Advice>, row: usize, v: Option<Fr>| self.put_fr(region, col, row, v);
+        let put_fr = |region: &mut Region<'_>, col: Column<Advice>, row: usize, v: Option<Fr>| {
+            self.put_fr(region, col, row, v)
+        };
         let cells = hash.assign(region, sp.start, &words, off, &put_fr)?;
         for (word, source) in cells.words.into_iter().zip(sources) {
             region.constrain_equal(word, source);
         }
-        let public_row = lay.public.iter().position(|p| *p == PublicItem::Commitment(sp.tensor)).expect("a hashed tensor has a public commitment");
+        let public_row = lay
+            .public
+            .iter()
+            .position(|p| *p == PublicItem::Commitment(sp.tensor))
+            .expect("a hashed tensor has a public commitment");
         self.put_fr(region, self.c.x, public_row, cells.value.map(|h| h - off));
         region.constrain_equal(cells.hash, self.cell(Col::X, public_row));
         Ok(())

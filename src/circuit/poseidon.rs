@@ -31,12 +31,14 @@
 //! [`crate::circuit`]) expects an offset-encoded public value, so a
 //! commitment is a public input like any other.
 
+use super::layout::Packing;
 use crate::poseidon::{self, State, ROUNDS, WIDTH};
 use halo2_proofs::circuit::{Cell, Region};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use super::layout::Packing;
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
+use halo2_proofs::plonk::{
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn,
+};
 use halo2_proofs::poly::Rotation;
 
 /// Rows per permutation: the absorb row and one per round.
@@ -101,10 +103,26 @@ pub struct SpongeCells {
 impl PoseidonConfig {
     /// `offset` is the public-value offset (`2^(range_bits-1) + 1`);
     /// `packing` configures the packed params sponge.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, offset: Fr, packing: Option<Packing>) -> Self {
-        let s = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
-        let u = [meta.advice_column(), meta.advice_column(), meta.advice_column()];
-        let rc = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        offset: Fr,
+        packing: Option<Packing>,
+    ) -> Self {
+        let s = [
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+        ];
+        let u = [
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+        ];
+        let rc = [
+            meta.fixed_column(),
+            meta.fixed_column(),
+            meta.fixed_column(),
+        ];
         let m = meta.advice_column();
         meta.enable_equality(m);
         let c = PoseidonConfig {
@@ -133,18 +151,35 @@ impl PoseidonConfig {
         let mds = poseidon::constants().mds;
         meta.create_gate("poseidon init: state = [L·2^64, 0, 0]", |v| {
             let q = v.query_selector(c.q_init);
-            (0..WIDTH).map(|j| q.clone() * (v.query_advice(s[j], Rotation::cur()) - v.query_fixed(rc[j], Rotation::cur()))).collect::<Vec<_>>()
+            (0..WIDTH)
+                .map(|j| {
+                    q.clone()
+                        * (v.query_advice(s[j], Rotation::cur())
+                            - v.query_fixed(rc[j], Rotation::cur()))
+                })
+                .collect::<Vec<_>>()
         });
         // Plain words sit in `m` at the absorb row and the next.
-        absorb_gates(meta, s, [(c.q_absorb, 2), (c.q_absorb1, 1)], "", m, |word| word as i32);
-        for (sel, full, name) in [(c.q_full, true, "poseidon full round"), (c.q_partial, false, "poseidon partial round")] {
+        absorb_gates(
+            meta,
+            s,
+            [(c.q_absorb, 2), (c.q_absorb1, 1)],
+            "",
+            m,
+            |word| word as i32,
+        );
+        for (sel, full, name) in [
+            (c.q_full, true, "poseidon full round"),
+            (c.q_partial, false, "poseidon partial round"),
+        ] {
             meta.create_gate(name, |v| {
                 let q = v.query_selector(sel);
                 let sboxed = |j: usize| full || j == 0;
                 let mut constraints = Vec::new();
                 let mut t = Vec::with_capacity(WIDTH);
                 for j in 0..WIDTH {
-                    let a = v.query_advice(s[j], Rotation::cur()) + v.query_fixed(rc[j], Rotation::cur());
+                    let a = v.query_advice(s[j], Rotation::cur())
+                        + v.query_fixed(rc[j], Rotation::cur());
                     if sboxed(j) {
                         let sq = v.query_advice(u[j], Rotation::cur());
                         constraints.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
@@ -154,7 +189,9 @@ impl PoseidonConfig {
                     }
                 }
                 for i in 0..WIDTH {
-                    let mixed = (0..WIDTH).fold(Expression::Constant(Fr::ZERO), |acc, j| acc + Expression::Constant(mds[i][j]) * t[j].clone());
+                    let mixed = (0..WIDTH).fold(Expression::Constant(Fr::ZERO), |acc, j| {
+                        acc + Expression::Constant(mds[i][j]) * t[j].clone()
+                    });
                     constraints.push(q.clone() * (v.query_advice(s[i], Rotation::next()) - mixed));
                 }
                 constraints
@@ -166,12 +203,21 @@ impl PoseidonConfig {
             let (pk, k) = (pc.pk, pc.packing.per_word as i32);
             meta.create_gate("pack: first slot", |v| {
                 let q = v.query_selector(pc.q_first);
-                vec![q * (v.query_advice(pk, Rotation::cur()) - v.query_advice(m, Rotation::cur()) - half.clone())]
+                vec![
+                    q * (v.query_advice(pk, Rotation::cur())
+                        - v.query_advice(m, Rotation::cur())
+                        - half.clone()),
+                ]
             });
             meta.create_gate("pack: next slot", |v| {
                 let q = v.query_selector(pc.q_next);
                 let prev = v.query_advice(pk, Rotation::prev());
-                vec![q * (v.query_advice(pk, Rotation::cur()) - prev * shift.clone() - v.query_advice(m, Rotation::cur()) - half.clone())]
+                vec![
+                    q * (v.query_advice(pk, Rotation::cur())
+                        - prev * shift.clone()
+                        - v.query_advice(m, Rotation::cur())
+                        - half.clone()),
+                ]
             });
             meta.create_gate("pack: raw word", |v| {
                 let q = v.query_selector(pc.q_raw);
@@ -179,14 +225,27 @@ impl PoseidonConfig {
             });
             meta.lookup("pack: slot in range", |v| {
                 let q = v.query_selector(pc.q_slot);
-                vec![(q * (v.query_advice(m, Rotation::cur()) + half.clone()), pc.range)]
+                vec![(
+                    q * (v.query_advice(m, Rotation::cur()) + half.clone()),
+                    pc.range,
+                )]
             });
             // Packed and raw words end in `pk` at rows K − 1 and 2K − 1.
-            absorb_gates(meta, s, [(pc.q_absorb, 2), (pc.q_absorb1, 1)], " packed", pk, |word| (word as i32 + 1) * k - 1);
+            absorb_gates(
+                meta,
+                s,
+                [(pc.q_absorb, 2), (pc.q_absorb1, 1)],
+                " packed",
+                pk,
+                |word| (word as i32 + 1) * k - 1,
+            );
         }
         meta.create_gate("poseidon squeeze: m = hash − offset", |v| {
             let q = v.query_selector(c.q_squeeze);
-            vec![q * (v.query_advice(m, Rotation::cur()) + Expression::Constant(offset) - v.query_advice(s[0], Rotation::cur()))]
+            vec![
+                q * (v.query_advice(m, Rotation::cur()) + Expression::Constant(offset)
+                    - v.query_advice(s[0], Rotation::cur())),
+            ]
         });
         c
     }
@@ -197,13 +256,21 @@ impl PoseidonConfig {
     }
 
     /// Fill the range table of the packed params sponge.
-    pub fn assign_range_table(&self, layouter: &mut impl halo2_proofs::circuit::Layouter<Fr>) -> Result<(), Error> {
+    pub fn assign_range_table(
+        &self,
+        layouter: &mut impl halo2_proofs::circuit::Layouter<Fr>,
+    ) -> Result<(), Error> {
         let Some(pc) = &self.pack else { return Ok(()) };
         layouter.assign_table(
             || "weight slot range",
             |mut t| {
                 for v in 0..1usize << pc.packing.bits {
-                    t.assign_cell(|| "range", pc.range, v, || halo2_proofs::circuit::Value::known(Fr::from(v as u64)))?;
+                    t.assign_cell(
+                        || "range",
+                        pc.range,
+                        v,
+                        || halo2_proofs::circuit::Value::known(Fr::from(v as u64)),
+                    )?;
                 }
                 Ok(())
             },
@@ -256,8 +323,20 @@ impl PoseidonConfig {
                 }
             }
             match (&self.pack, packed) {
-                (Some(pc), true) => if pair == 2 { pc.q_absorb.enable(region, b)? } else { pc.q_absorb1.enable(region, b)? },
-                _ => if pair == 2 { self.q_absorb.enable(region, b)? } else { self.q_absorb1.enable(region, b)? },
+                (Some(pc), true) => {
+                    if pair == 2 {
+                        pc.q_absorb.enable(region, b)?
+                    } else {
+                        pc.q_absorb1.enable(region, b)?
+                    }
+                }
+                _ => {
+                    if pair == 2 {
+                        self.q_absorb.enable(region, b)?
+                    } else {
+                        self.q_absorb1.enable(region, b)?
+                    }
+                }
             }
             for r in 0..ROUNDS {
                 let row = b + 1 + r;
@@ -265,10 +344,19 @@ impl PoseidonConfig {
                 fixed(region, row, c.round[r]);
                 for j in 0..WIDTH {
                     if poseidon::has_sbox(r, j) {
-                        put(region, self.u[j], row, state.map(|s| (s[j] + c.round[r][j]).square()));
+                        put(
+                            region,
+                            self.u[j],
+                            row,
+                            state.map(|s| (s[j] + c.round[r][j]).square()),
+                        );
                     }
                 }
-                if poseidon::is_full_round(r) { self.q_full.enable(region, row)? } else { self.q_partial.enable(region, row)? };
+                if poseidon::is_full_round(r) {
+                    self.q_full.enable(region, row)?
+                } else {
+                    self.q_partial.enable(region, row)?
+                };
                 state = state.map(|s| poseidon::round(&s, r));
             }
         }
@@ -276,7 +364,14 @@ impl PoseidonConfig {
         put_state(region, end, state);
         put(region, self.m, end, state.map(|s| s[0] - offset));
         self.q_squeeze.enable(region, end)?;
-        Ok(SpongeCells { words, hash: Cell { row_offset: end, column: self.m.into() }, value: state.map(|s| s[0]) })
+        Ok(SpongeCells {
+            words,
+            hash: Cell {
+                row_offset: end,
+                column: self.m.into(),
+            },
+            value: state.map(|s| s[0]),
+        })
     }
 
     /// Word `w` (0 or 1) of the permutation at row `b`: a plain word in
@@ -291,7 +386,10 @@ impl PoseidonConfig {
         put: &dyn Fn(&mut Region<'_, Fr>, Column<Advice>, usize, Option<Fr>) -> Option<Fr>,
         cells: &mut Vec<Cell>,
     ) -> Result<Option<Fr>, Error> {
-        let m_cell = |row: usize| Cell { row_offset: row, column: self.m.into() };
+        let m_cell = |row: usize| Cell {
+            row_offset: row,
+            column: self.m.into(),
+        };
         let pack = || self.pack.as_ref().expect("packed words configure packing");
         match word {
             Word::Plain(v) => {
@@ -323,7 +421,11 @@ impl PoseidonConfig {
                     put(region, self.m, row, v);
                     acc = put(region, pc.pk, row, acc);
                     pc.q_slot.enable(region, row)?;
-                    if i == 0 { pc.q_first.enable(region, row)? } else { pc.q_next.enable(region, row)? };
+                    if i == 0 {
+                        pc.q_first.enable(region, row)?
+                    } else {
+                        pc.q_next.enable(region, row)?
+                    };
                     cells.push(m_cell(row));
                 }
                 Ok(acc)
@@ -347,7 +449,8 @@ fn absorb_gates(
             let q = v.query_selector(sel);
             (0..WIDTH)
                 .map(|j| {
-                    let mut next = v.query_advice(s[j], Rotation::next()) - v.query_advice(s[j], Rotation::cur());
+                    let mut next = v.query_advice(s[j], Rotation::next())
+                        - v.query_advice(s[j], Rotation::cur());
                     if j >= 1 && j <= words {
                         next = next - v.query_advice(source, Rotation(rotation(j - 1)));
                     }

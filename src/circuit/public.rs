@@ -45,7 +45,12 @@ pub struct Visibility {
 
 impl Default for Visibility {
     fn default() -> Self {
-        Visibility { input: Vis::Public, output: Vis::Public, params: Vis::Fixed, packed: false }
+        Visibility {
+            input: Vis::Public,
+            output: Vis::Public,
+            params: Vis::Fixed,
+            packed: false,
+        }
     }
 }
 
@@ -90,7 +95,9 @@ impl Visibility {
 
     /// The hashed tensors, in commitment order.
     pub fn hashed(&self) -> impl Iterator<Item = Tensor> + '_ {
-        Tensor::COMMITMENT_ORDER.into_iter().filter(|&t| self.of(t) == Vis::Hashed)
+        Tensor::COMMITMENT_ORDER
+            .into_iter()
+            .filter(|&t| self.of(t) == Vis::Hashed)
     }
 }
 
@@ -121,7 +128,11 @@ pub enum PublicItem {
     /// Elements `first .. first + len` of the input (`Tensor::Input`) or
     /// output, offset-encoded and packed into one word (see
     /// [`ValuePacking`]).
-    Packed { tensor: Tensor, first: usize, len: usize },
+    Packed {
+        tensor: Tensor,
+        first: usize,
+        len: usize,
+    },
 }
 
 impl PublicItem {
@@ -134,7 +145,11 @@ impl PublicItem {
             PublicItem::Commitment(Tensor::Params) => "params_commitment".into(),
             PublicItem::Commitment(Tensor::Output) => "output_commitment".into(),
             PublicItem::Packed { tensor, first, len } => {
-                let base = if *tensor == Tensor::Input { "input" } else { "output" };
+                let base = if *tensor == Tensor::Input {
+                    "input"
+                } else {
+                    "output"
+                };
                 format!("{base}[{first}..{}]", first + len)
             }
         }
@@ -159,11 +174,19 @@ impl PublicItem {
         match inner.split_once("..") {
             Some((a, b)) => {
                 let (first, end): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
-                Some(PublicItem::Packed { tensor, first, len: end.checked_sub(first)? })
+                Some(PublicItem::Packed {
+                    tensor,
+                    first,
+                    len: end.checked_sub(first)?,
+                })
             }
             None => {
                 let i = inner.parse().ok()?;
-                Some(if tensor == Tensor::Input { PublicItem::Input(i) } else { PublicItem::Output(i) })
+                Some(if tensor == Tensor::Input {
+                    PublicItem::Input(i)
+                } else {
+                    PublicItem::Output(i)
+                })
             }
         }
     }
@@ -183,7 +206,10 @@ pub struct ValuePacking {
 impl ValuePacking {
     pub fn for_range_bits(range_bits: u32) -> ValuePacking {
         let bits = range_bits + 1;
-        ValuePacking { bits, per_word: (252 / bits as usize).max(1) }
+        ValuePacking {
+            bits,
+            per_word: (252 / bits as usize).max(1),
+        }
     }
 
     /// The packing of values whose encoding is `v + offset` (`offset =
@@ -214,11 +240,24 @@ pub fn name_runs(names: &[String]) -> Vec<(String, usize, usize)> {
 /// commitments (input, params, output) of hashed tensors. With `packing`,
 /// the inputs and then the outputs are packed words (a tensor's last word
 /// holds the rest; no word mixes inputs and outputs).
-pub fn public_items(vis: &Visibility, num_inputs: usize, num_outputs: usize, packing: Option<ValuePacking>) -> Vec<PublicItem> {
+pub fn public_items(
+    vis: &Visibility,
+    num_inputs: usize,
+    num_outputs: usize,
+    packing: Option<ValuePacking>,
+) -> Vec<PublicItem> {
     let mut items = Vec::new();
     let mut values = |tensor: Tensor, count: usize, one: fn(usize) -> PublicItem| match packing {
         None => items.extend((0..count).map(one)),
-        Some(p) => items.extend((0..count).step_by(p.per_word).map(|first| PublicItem::Packed { tensor, first, len: p.per_word.min(count - first) })),
+        Some(p) => items.extend(
+            (0..count)
+                .step_by(p.per_word)
+                .map(|first| PublicItem::Packed {
+                    tensor,
+                    first,
+                    len: p.per_word.min(count - first),
+                }),
+        ),
     };
     if vis.input == Vis::Public {
         values(Tensor::Input, num_inputs, PublicItem::Input);

@@ -11,7 +11,9 @@ use halo2_proofs::halo2curves::ff::Field;
 
 /// 3 inputs -> 2 ReLU neurons -> 1 identity output neuron.
 fn tiny_program() -> Program<f64> {
-    let relu = |terms: Vec<(usize, f64)>, bias: f64| Value::Neuron(Neuron::affine(terms, bias, Activation::Relu, 0));
+    let relu = |terms: Vec<(usize, f64)>, bias: f64| {
+        Value::Neuron(Neuron::affine(terms, bias, Activation::Relu, 0))
+    };
     Program {
         values: vec![
             Value::Input(0),
@@ -19,7 +21,12 @@ fn tiny_program() -> Program<f64> {
             Value::Input(2),
             relu(vec![(0, 0.5), (1, -0.25), (2, 1.0)], 0.1),
             relu(vec![(0, -1.0), (1, 0.75)], -0.2),
-            Value::Neuron(Neuron::affine(vec![(3, 1.5), (4, -2.0)], 0.05, Activation::Identity, 1)),
+            Value::Neuron(Neuron::affine(
+                vec![(3, 1.5), (4, -2.0)],
+                0.05,
+                Activation::Identity,
+                1,
+            )),
         ],
         num_inputs: 3,
         outputs: vec![5],
@@ -29,7 +36,12 @@ fn tiny_program() -> Program<f64> {
     }
 }
 
-const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9, lut_bits: 8 };
+const Q: QuantParams = QuantParams {
+    scale_bits: 6,
+    weight_bits: 4,
+    range_bits: 9,
+    lut_bits: 8,
+};
 
 /// The circuit of the quantized `qp` with witness `vals`, at its smallest k.
 fn circuit_with(qp: Program<i64>, vals: Vec<i64>) -> (ModelCircuit, u32) {
@@ -40,14 +52,28 @@ fn circuit_at(qp: Program<i64>, vals: Vec<i64>, q: QuantParams) -> (ModelCircuit
     circuit_shaped(qp, vals, q, Shape::NARROW)
 }
 
-fn circuit_shaped(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
+fn circuit_shaped(
+    qp: Program<i64>,
+    vals: Vec<i64>,
+    q: QuantParams,
+    shape: Shape,
+) -> (ModelCircuit, u32) {
     circuit_laid_out(qp, vals, q, Visibility::default(), shape)
 }
 
-fn circuit_laid_out(qp: Program<i64>, vals: Vec<i64>, q: QuantParams, vis: Visibility, shape: Shape) -> (ModelCircuit, u32) {
+fn circuit_laid_out(
+    qp: Program<i64>,
+    vals: Vec<i64>,
+    q: QuantParams,
+    vis: Visibility,
+    shape: Shape,
+) -> (ModelCircuit, u32) {
     let k = Layout::new(&qp, &q, 0, vis, shape).min_k().unwrap();
     let lay = Layout::new(&qp, &q, k, vis, shape);
-    (ModelCircuit::new(Arc::new(qp), q, Arc::new(lay), Some(&vals)), k)
+    (
+        ModelCircuit::new(Arc::new(qp), q, Arc::new(lay), Some(&vals)),
+        k,
+    )
 }
 
 /// The tiny program on `input`, laid out with `vis` and `shape`.
@@ -77,7 +103,12 @@ impl ModelCircuit {
 
 /// The witness as integers (every honest value is one).
 fn ints(c: &ModelCircuit) -> Vec<i64> {
-    c.witness.as_ref().unwrap().iter().map(|&v| witness::small_signed(v).expect("an honest value is a small integer") as i64).collect()
+    c.witness
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&v| witness::small_signed(v).expect("an honest value is a small integer") as i64)
+        .collect()
 }
 
 fn with(mut c: ModelCircuit, col: Col, row: usize, delta: Fr) -> ModelCircuit {
@@ -106,7 +137,10 @@ fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
             Value::Input(_) => {}
             Value::Neuron(n) => vals[id] = witness::block(n, lanes, &vals, &c.quant).out,
             Value::Quotient { num, den, .. } => {
-                if let (Some(a), Some(b)) = (witness::small_signed(vals[*num]), witness::small_signed(vals[*den])) {
+                if let (Some(a), Some(b)) = (
+                    witness::small_signed(vals[*num]),
+                    witness::small_signed(vals[*den]),
+                ) {
                     if b > 0 {
                         vals[id] = fe(crate::quant::quotient(a as i64, b as i64, &c.quant) as i128);
                     }
@@ -114,7 +148,10 @@ fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
             }
         }
     }
-    ModelCircuit { witness: Some(Arc::new(vals)), ..c.clone() }
+    ModelCircuit {
+        witness: Some(Arc::new(vals)),
+        ..c.clone()
+    }
 }
 
 /// MockProver's failures for `c` with the instance its own values give.
@@ -131,11 +168,24 @@ fn assert_failures_within(failures: &[String], block: &NeuronRows, what: &str) {
 }
 
 /// There are failures, and each names a row in one of `rows`.
-fn assert_failures_in_rows(failures: &[String], rows: &[std::ops::RangeInclusive<usize>], what: &str) {
-    assert!(!failures.is_empty(), "the forgery passed: nothing but {what} could have caught it");
+fn assert_failures_in_rows(
+    failures: &[String],
+    rows: &[std::ops::RangeInclusive<usize>],
+    what: &str,
+) {
+    assert!(
+        !failures.is_empty(),
+        "the forgery passed: nothing but {what} could have caught it"
+    );
     for f in failures {
         let at = failure_rows(f);
-        assert!(!at.is_empty() && at.iter().all(|r| rows.iter().any(|range| range.contains(r))), "a check outside {what} failed: {f}");
+        assert!(
+            !at.is_empty()
+                && at
+                    .iter()
+                    .all(|r| rows.iter().any(|range| range.contains(r))),
+            "a check outside {what} failed: {f}"
+        );
     }
 }
 
@@ -146,7 +196,10 @@ fn failure_rows(text: &str) -> Vec<usize> {
     let mut rows = Vec::new();
     for key in ["offset: ", "row: ", "on row ", "at offset "] {
         for (i, _) in text.match_indices(key) {
-            let digits: String = text[i + key.len()..].chars().take_while(|c| c.is_ascii_digit()).collect();
+            let digits: String = text[i + key.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
             if let Ok(r) = digits.parse() {
                 rows.push(r);
             }
@@ -159,19 +212,34 @@ fn failure_rows(text: &str) -> Vec<usize> {
 /// (every prefix recomputed, in whatever columns the shape puts them).
 fn rechain(c: &ModelCircuit, nr: &NeuronRows, dv: i128) -> Vec<(Col, usize, Fr)> {
     let bits = c.layout.chain_bits;
-    let honest = witness::block(&nr.neuron, c.layout.shape.lanes(), c.witness.as_ref().unwrap(), &c.quant).prefixes;
+    let honest = witness::block(
+        &nr.neuron,
+        c.layout.shape.lanes(),
+        c.witness.as_ref().unwrap(),
+        &c.quant,
+    )
+    .prefixes;
     let v = *honest.last().unwrap();
     let moved = witness::chain_prefixes(v + fe(dv), bits);
     (0..=bits)
         .map(|m| {
             let (col, rot) = c.layout.shape.chain_cell(bits, m);
-            (col, nr.result_row.checked_add_signed(rot as isize).unwrap(), moved[m] - honest[m])
+            (
+                col,
+                nr.result_row.checked_add_signed(rot as isize).unwrap(),
+                moved[m] - honest[m],
+            )
         })
         .collect()
 }
 
 fn rows_of(c: &ModelCircuit, id: usize) -> NeuronRows {
-    c.layout.neurons.iter().find(|n| n.value == id).unwrap().clone()
+    c.layout
+        .neurons
+        .iter()
+        .find(|n| n.value == id)
+        .unwrap()
+        .clone()
 }
 
 fn terms_of(c: &ModelCircuit, id: usize) -> usize {
@@ -199,28 +267,76 @@ fn nonzero_accumulator_above_a_block_fails() {
 #[test]
 fn blinding_rows_match_the_circuit() {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    let plain = GateParams { weight_bits: 4, range_bits: 9, products: false, step: None, lut: None, visibility: Visibility::default(), packing: None, shape: Shape::NARROW };
+    let plain = GateParams {
+        weight_bits: 4,
+        range_bits: 9,
+        products: false,
+        step: None,
+        lut: None,
+        visibility: Visibility::default(),
+        packing: None,
+        shape: Shape::NARROW,
+    };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
     assert_eq!(cs.degree(), 3);
     // Products keep degree 3; tables need degree 5 and one more z query.
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(&mut cs, GateParams { products: true, ..plain.clone() });
+    ModelConfig::configure(
+        &mut cs,
+        GateParams {
+            products: true,
+            ..plain.clone()
+        },
+    );
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (3, 7));
-    let lut = Some(super::LutParams { shift: 2, fns: vec![crate::model::LutFn::Sigmoid] });
+    let lut = Some(super::LutParams {
+        shift: 2,
+        fns: vec![crate::model::LutFn::Sigmoid],
+    });
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(&mut cs, GateParams { lut: lut.clone(), ..plain.clone() });
+    ModelConfig::configure(
+        &mut cs,
+        GateParams {
+            lut: lut.clone(),
+            ..plain.clone()
+        },
+    );
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 8));
-    assert_eq!(layout::reserved_rows(&GateParams { lut, ..plain.clone() }), 8);
+    assert_eq!(
+        layout::reserved_rows(&GateParams {
+            lut,
+            ..plain.clone()
+        }),
+        8
+    );
     // Weights in advice: the mask times the weight cell, degree 4; so is a
     // Poseidon round (x^5 read as x·u² with u = x² in its own cell).
-    let private = Visibility { params: Vis::Private, ..Visibility::default() };
+    let private = Visibility {
+        params: Vis::Private,
+        ..Visibility::default()
+    };
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(&mut cs, GateParams { visibility: private, ..plain.clone() });
+    ModelConfig::configure(
+        &mut cs,
+        GateParams {
+            visibility: private,
+            ..plain.clone()
+        },
+    );
     assert_eq!(cs.degree(), 4);
-    let hashed = Visibility { params: Vis::Hashed, ..Visibility::default() };
+    let hashed = Visibility {
+        params: Vis::Hashed,
+        ..Visibility::default()
+    };
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(&mut cs, GateParams { visibility: hashed, ..plain });
+    ModelConfig::configure(
+        &mut cs,
+        GateParams {
+            visibility: hashed,
+            ..plain
+        },
+    );
     assert_eq!(cs.degree(), 4);
 }
 
@@ -326,7 +442,10 @@ fn out_of_range_value_fails_only_at_the_chain_start() {
     let failures = prover.verify().unwrap_err();
     assert!(!failures.is_empty());
     for f in &failures {
-        assert!(f.to_string().contains("chain start"), "unexpected failure: {f}");
+        assert!(
+            f.to_string().contains("chain start"),
+            "unexpected failure: {f}"
+        );
     }
 }
 
@@ -337,21 +456,46 @@ fn smooth_program() -> Program<f64> {
         values: vec![
             Value::Input(0),
             Value::Input(1),
-            Value::Neuron(Neuron { terms: vec![(0, 1.0)], products: vec![(0, 1, 1.0)], bias: 0.0, act: Activation::Identity, node: 0 }),
-            Value::Neuron(Neuron::affine(vec![(2, 1.0)], 0.0, Activation::Lut(crate::model::LutFn::Sigmoid), 1)),
+            Value::Neuron(Neuron {
+                terms: vec![(0, 1.0)],
+                products: vec![(0, 1, 1.0)],
+                bias: 0.0,
+                act: Activation::Identity,
+                node: 0,
+            }),
+            Value::Neuron(Neuron::affine(
+                vec![(2, 1.0)],
+                0.0,
+                Activation::Lut(crate::model::LutFn::Sigmoid),
+                1,
+            )),
             Value::Neuron(Neuron::affine(vec![(1, 0.5)], 2.0, Activation::Identity, 2)),
-            Value::Quotient { num: 2, den: 4, node: 3 },
+            Value::Quotient {
+                num: 2,
+                den: 4,
+                node: 3,
+            },
         ],
         num_inputs: 2,
         outputs: vec![3, 5],
         input_shapes: vec![vec![1, 2]],
         output_shapes: vec![vec![1, 2]],
-        nodes: vec!["product".into(), "sigmoid".into(), "divisor".into(), "quotient".into()],
+        nodes: vec![
+            "product".into(),
+            "sigmoid".into(),
+            "divisor".into(),
+            "quotient".into(),
+        ],
     }
 }
 
 /// Products need weight bits >= scale bits; tables read 6 of 10 range bits.
-const QS: QuantParams = QuantParams { scale_bits: 6, weight_bits: 6, range_bits: 10, lut_bits: 6 };
+const QS: QuantParams = QuantParams {
+    scale_bits: 6,
+    weight_bits: 6,
+    range_bits: 10,
+    lut_bits: 6,
+};
 const SMOOTH_INPUT: [f64; 2] = [0.7, -0.4];
 
 fn smooth_values(input: &[f64]) -> (Program<i64>, Vec<i64>) {
@@ -374,7 +518,12 @@ fn products_tables_and_quotients_pass_honestly_and_match_floats() {
         let w = ints(&c);
         let f = smooth_program().eval_f64(&input);
         for id in [2, 3, 5] {
-            assert!((QS.dequantize(w[id]) - f[id]).abs() < 0.05, "value {id}: {} vs {}", QS.dequantize(w[id]), f[id]);
+            assert!(
+                (QS.dequantize(w[id]) - f[id]).abs() < 0.05,
+                "value {id}: {} vs {}",
+                QS.dequantize(w[id]),
+                f[id]
+            );
         }
     }
 }
@@ -389,10 +538,20 @@ fn corrupted_product_accumulator_fails() {
     // The product's second operand, with the accumulators after it fixed
     // up: the gate reads x[+1], so the copy to b catches it.
     let mut bad = with(c, Col::X, product_row + 1, Fr::ONE);
-    let Value::Neuron(n) = &smooth_program().values[2] else { unreachable!() };
+    let Value::Neuron(n) = &smooth_program().values[2] else {
+        unreachable!()
+    };
     assert_eq!(n.products.len(), 1);
-    bad.corrupt.push((Col::Acc, product_row, fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128)));
-    bad.corrupt.push((Col::Acc, product_row + 1, fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128)));
+    bad.corrupt.push((
+        Col::Acc,
+        product_row,
+        fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128),
+    ));
+    bad.corrupt.push((
+        Col::Acc,
+        product_row + 1,
+        fe(QS.quantize_input(SMOOTH_INPUT[0]) as i128),
+    ));
     assert!(verify(&bad, k).is_err());
 }
 
@@ -429,8 +588,17 @@ fn out_of_range_field_quotient_fails_only_at_its_range_check() {
     let r = s2 * a + b - 2 * q * b;
     let r2 = if r + 1 < 2 * b { r + 1 } else { r - 1 };
     let q2 = fe(s2 * a + b - r2) * fe(2 * b).invert().unwrap();
-    assert!(witness::small_signed(q2).is_none(), "the forged quotient is no small integer");
-    let range = c.layout.neurons.iter().find(|n| n.value == 5 && n.range_check).unwrap().clone();
+    assert!(
+        witness::small_signed(q2).is_none(),
+        "the forged quotient is no small integer"
+    );
+    let range = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.value == 5 && n.range_check)
+        .unwrap()
+        .clone();
     let failures = forged_failures(&forged(&c, &[(5, q2)]), k);
     assert_failures_within(&failures, &range, "Q's range check");
 }
@@ -453,7 +621,10 @@ fn divisor_not_positive_is_refused_before_proving() {
 fn step_output_must_be_the_scaled_sign() {
     // s = step(a − 0.1): 1 (2^scale) for a = 0.7, 0 for a = −0.4.
     let prog = Program {
-        values: vec![Value::Input(0), Value::Neuron(Neuron::affine(vec![(0, 1.0)], -0.1, Activation::Step, 0))],
+        values: vec![
+            Value::Input(0),
+            Value::Neuron(Neuron::affine(vec![(0, 1.0)], -0.1, Activation::Step, 0)),
+        ],
         num_inputs: 1,
         outputs: vec![1],
         input_shapes: vec![vec![1]],
@@ -472,7 +643,10 @@ fn step_output_must_be_the_scaled_sign() {
         let mut flipped = vals.clone();
         flipped[1] = (1i64 << Q.scale_bits) - expected;
         let (c, k) = circuit_with(qp.clone(), flipped);
-        assert!(verify(&c, k).is_err(), "step({a}) accepted the wrong answer");
+        assert!(
+            verify(&c, k).is_err(),
+            "step({a}) accepted the wrong answer"
+        );
     }
 }
 
@@ -489,11 +663,21 @@ fn every_claimed_value_fails_only_at_its_own_blocks() {
         }];
         for (c, k) in cases {
             for id in c.program.num_inputs..c.program.values.len() {
-                let blocks: Vec<_> = c.layout.neurons.iter().filter(|n| n.value == id).map(|n| n.start..=n.result_row).collect();
+                let blocks: Vec<_> = c
+                    .layout
+                    .neurons
+                    .iter()
+                    .filter(|n| n.value == id)
+                    .map(|n| n.start..=n.result_row)
+                    .collect();
                 for delta in [Fr::ONE, -Fr::ONE] {
                     let claim = c.witness.as_ref().unwrap()[id] + delta;
                     let failures = forged_failures(&forged(&c, &[(id, claim)]), k);
-                    assert_failures_in_rows(&failures, &blocks, &format!("value {id}'s blocks ({shape:?})"));
+                    assert_failures_in_rows(
+                        &failures,
+                        &blocks,
+                        &format!("value {id}'s blocks ({shape:?})"),
+                    );
                 }
             }
         }
@@ -513,7 +697,11 @@ fn changed_sum_with_the_rest_recomputed_fails_at_its_multiply_gate() {
     }
     bad.corrupt.extend(rechain(&c, &nr, 1));
     let failures = forged_failures(&bad, k);
-    assert_failures_in_rows(&failures, &[first + 1..=first + 1], "the multiply gate of the changed row");
+    assert_failures_in_rows(
+        &failures,
+        &[first + 1..=first + 1],
+        "the multiply gate of the changed row",
+    );
 }
 
 /// A public row's `acc` is what the first block starts from: a nonzero
@@ -532,7 +720,10 @@ fn public_row_accumulator_must_be_zero() {
     bad.corrupt.extend(rechain(&c, &nr, 1));
     let failures = forged_failures(&bad, k);
     assert_failures_in_rows(&failures, &[top..=top], "the public gate");
-    assert!(failures.iter().all(|f| f.contains("public")), "{failures:?}");
+    assert!(
+        failures.iter().all(|f| f.contains("public")),
+        "{failures:?}"
+    );
 }
 
 // ---- Inputs: a range check whatever the visibility ----
@@ -549,11 +740,28 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
     assert!(witness::small_signed(x).is_none());
     // Private weights too: the range check's own weight and bias are then
     // the prover's, and still bind nothing the gate does not.
-    for (input, params) in [(Vis::Public, Vis::Fixed), (Vis::Private, Vis::Fixed), (Vis::Hashed, Vis::Fixed), (Vis::Public, Vis::Private), (Vis::Hashed, Vis::Hashed)] {
-        let vis = Visibility { input, output: Vis::Public, params, packed: false };
+    for (input, params) in [
+        (Vis::Public, Vis::Fixed),
+        (Vis::Private, Vis::Fixed),
+        (Vis::Hashed, Vis::Fixed),
+        (Vis::Public, Vis::Private),
+        (Vis::Hashed, Vis::Hashed),
+    ] {
+        let vis = Visibility {
+            input,
+            output: Vis::Public,
+            params,
+            packed: false,
+        };
         let (c, k) = circuit_vis(&INPUT, vis);
         assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
-        let range = c.layout.neurons.iter().find(|n| n.value == 0).unwrap().clone();
+        let range = c
+            .layout
+            .neurons
+            .iter()
+            .find(|n| n.value == 0)
+            .unwrap()
+            .clone();
         assert!(range.range_check && c.layout.value_row[0] == range.result_row);
         let bad = forged(&c, &[(0, x)]);
         // Downstream really is consistent: the ReLU neuron over input 0
@@ -572,16 +780,36 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
 #[test]
 fn non_small_inputs_fail_in_every_shape() {
     fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a.abs() } else { gcd(b, a % b) }
+        if b == 0 {
+            a.abs()
+        } else {
+            gcd(b, a % b)
+        }
     }
     for shape in Shape::ALL {
         let (c, k) = tiny_shaped(&INPUT, shape);
         for id in 0..3 {
-            let g = c.layout.neurons.iter().flat_map(|n| &n.neuron.terms).filter(|t| t.0 == id).fold(0, |g, t| gcd(g, t.1));
+            let g = c
+                .layout
+                .neurons
+                .iter()
+                .flat_map(|n| &n.neuron.terms)
+                .filter(|t| t.0 == id)
+                .fold(0, |g, t| gcd(g, t.1));
             assert!(g > 1, "input {id}: gcd {g}");
             let x = fe(ints(&c)[id] as i128) + fe(g as i128).invert().unwrap();
-            let range = c.layout.neurons.iter().find(|n| n.value == id).unwrap().clone();
-            assert_failures_within(&forged_failures(&forged(&c, &[(id, x)]), k), &range, "the input's range check");
+            let range = c
+                .layout
+                .neurons
+                .iter()
+                .find(|n| n.value == id)
+                .unwrap()
+                .clone();
+            assert_failures_within(
+                &forged_failures(&forged(&c, &[(id, x)]), k),
+                &range,
+                "the input's range check",
+            );
         }
     }
 }
@@ -594,10 +822,20 @@ fn out_of_range_integer_input_fails_at_its_range_check() {
     let (c, k) = circuit(&INPUT);
     let h = Q.half_range() as i128;
     for x in [h, -h - 1] {
-        let range = c.layout.neurons.iter().find(|n| n.value == 1).unwrap().clone();
+        let range = c
+            .layout
+            .neurons
+            .iter()
+            .find(|n| n.value == 1)
+            .unwrap()
+            .clone();
         let failures = forged_failures(&forged(&c, &[(1, fe(x))]), k);
-        let at_start = |f: &String| f.contains("chain start") && failure_rows(f) == [range.chain_start];
-        assert!(failures.iter().any(at_start), "input {x} passed its range check: {failures:?}");
+        let at_start =
+            |f: &String| f.contains("chain start") && failure_rows(f) == [range.chain_start];
+        assert!(
+            failures.iter().any(at_start),
+            "input {x} passed its range check: {failures:?}"
+        );
     }
     // The ends of the range pass.
     for x in [h - 1, -h] {
@@ -615,11 +853,21 @@ fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
     tiny_circuit(input, vis, Shape::NARROW)
 }
 
-const ALL_HASHED: Visibility = Visibility { input: Vis::Hashed, output: Vis::Hashed, params: Vis::Hashed, packed: false };
+const ALL_HASHED: Visibility = Visibility {
+    input: Vis::Hashed,
+    output: Vis::Hashed,
+    params: Vis::Hashed,
+    packed: false,
+};
 
 #[test]
 fn every_visibility_passes_with_its_public_layout() {
-    let vis = |input, output, params| Visibility { input, output, params, packed: false };
+    let vis = |input, output, params| Visibility {
+        input,
+        output,
+        params,
+        packed: false,
+    };
     for v in [
         vis(Vis::Public, Vis::Public, Vis::Private),
         vis(Vis::Private, Vis::Public, Vis::Fixed),
@@ -632,8 +880,15 @@ fn every_visibility_passes_with_its_public_layout() {
         verify(&c, k).unwrap_or_else(|e| panic!("{v:?}: {e}"));
         let names = c.layout.public_names();
         assert_eq!(names.len(), c.instance().len());
-        assert_eq!(names.iter().filter(|n| n.starts_with("input[")).count(), if v.input == Vis::Public { 3 } else { 0 });
-        assert_eq!(names.contains(&"params_commitment".to_string()), v.params == Vis::Hashed, "{v:?}");
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("input[")).count(),
+            if v.input == Vis::Public { 3 } else { 0 }
+        );
+        assert_eq!(
+            names.contains(&"params_commitment".to_string()),
+            v.params == Vis::Hashed,
+            "{v:?}"
+        );
     }
 }
 
@@ -652,9 +907,17 @@ fn commitments_are_the_native_hashes() {
     // the inputs' range checks are no weights.
     let cells = c.layout.param_cells();
     assert_eq!(cells.len(), 10);
-    assert_eq!(c.layout.packing, Some(layout::Packing { bits: 12, per_word: 21 }));
+    assert_eq!(
+        c.layout.packing,
+        Some(layout::Packing {
+            bits: 12,
+            per_word: 21
+        })
+    );
     let slot = |i: usize| cells[i].1 + 2048;
-    let packed: Fr = (0..7).map(|i| fe(slot(i) as i128) * Fr::from(2).pow_vartime([12 * (6 - i) as u64])).sum();
+    let packed: Fr = (0..7)
+        .map(|i| fe(slot(i) as i128) * Fr::from(2).pow_vartime([12 * (6 - i) as u64]))
+        .sum();
     let biases = cells[7..].iter().map(|&(_, v)| fe(v as i128));
     let words: Vec<Fr> = std::iter::once(packed).chain(biases).collect();
     assert_eq!(inst[1], crate::poseidon::hash(&words));
@@ -667,7 +930,13 @@ fn wrong_commitment_fails() {
     for i in 0..3 {
         let mut inst = c.instance();
         inst[i] += Fr::ONE;
-        assert!(MockProver::run(k, &c, vec![inst]).unwrap().verify().is_err(), "commitment {i}");
+        assert!(
+            MockProver::run(k, &c, vec![inst])
+                .unwrap()
+                .verify()
+                .is_err(),
+            "commitment {i}"
+        );
     }
 }
 
@@ -691,16 +960,30 @@ fn changed_hidden_input_fails() {
 /// apply none: a weight cell there changes nothing, so the mask holds.
 #[test]
 fn private_weights_apply_only_where_the_mask_is_set() {
-    let v = Visibility { params: Vis::Private, ..Visibility::default() };
+    let v = Visibility {
+        params: Vis::Private,
+        ..Visibility::default()
+    };
     let (c, k) = circuit_vis(&INPUT, v);
-    let nr = c.layout.neurons.iter().find(|n| n.padding > 0).expect("a padded block").clone();
+    let nr = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.padding > 0)
+        .expect("a padded block")
+        .clone();
     verify(&with(c.clone(), Col::W, nr.start, Fr::from(5)), k).unwrap();
     // ...while on a term row the weight is used: changing it alone breaks the accumulator.
     assert!(verify(&with(c, Col::W, nr.start + nr.padding, Fr::ONE), k).is_err());
 }
 
 fn params_sponge(c: &ModelCircuit) -> layout::Sponge {
-    c.layout.sponges.iter().find(|s| s.tensor == super::public::Tensor::Params).expect("hashed params have a sponge").clone()
+    c.layout
+        .sponges
+        .iter()
+        .find(|s| s.tensor == super::public::Tensor::Params)
+        .expect("hashed params have a sponge")
+        .clone()
 }
 
 /// Every kind of sponge cell: the initial state, a message word, the
@@ -713,7 +996,13 @@ fn corrupted_sponge_cells_fail() {
     let params = params_sponge(&c);
     let b = params.start;
     let end = b + super::poseidon::sponge_rows(params.len) - 1;
-    let input = c.layout.sponges.iter().find(|s| s.tensor == Tensor::Input).unwrap().start;
+    let input = c
+        .layout
+        .sponges
+        .iter()
+        .find(|s| s.tensor == Tensor::Input)
+        .unwrap()
+        .start;
     let slot = first_slot(&c);
     let cases = [
         (Col::S(0), b),
@@ -733,7 +1022,10 @@ fn corrupted_sponge_cells_fail() {
         (Col::M, end),
     ];
     for (col, row) in cases {
-        assert!(verify(&with(c.clone(), col, row, Fr::ONE), k).is_err(), "{col:?} at row {row}");
+        assert!(
+            verify(&with(c.clone(), col, row, Fr::ONE), k).is_err(),
+            "{col:?} at row {row}"
+        );
     }
 }
 
@@ -744,9 +1036,21 @@ fn corrupted_sponge_cells_fail() {
 fn packed_slot_out_of_range_fails_the_lookup() {
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
     let b = first_slot(&c);
-    let bad = c.clone().corrupt_all(&[(Col::M, b, Fr::ONE), (Col::M, b + 1, -Fr::from(4096)), (Col::Pk, b, Fr::ONE)]);
-    let failures = MockProver::run(k, &bad, vec![bad.instance()]).unwrap().verify().unwrap_err();
-    assert!(failures.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })), "{failures:?}");
+    let bad = c.clone().corrupt_all(&[
+        (Col::M, b, Fr::ONE),
+        (Col::M, b + 1, -Fr::from(4096)),
+        (Col::Pk, b, Fr::ONE),
+    ]);
+    let failures = MockProver::run(k, &bad, vec![bad.instance()])
+        .unwrap()
+        .verify()
+        .unwrap_err();
+    assert!(
+        failures
+            .iter()
+            .any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. })),
+        "{failures:?}"
+    );
     // the Horner chain itself: a changed partial word fails its gate
     assert!(verify(&with(c, Col::Pk, b + 3, Fr::ONE), k).is_err());
 }
@@ -772,12 +1076,20 @@ fn a_short_packed_word_has_one_commitment() {
     let sponge = params_sponge(&c);
     let b = sponge.start;
     let cells = c.layout.param_cells();
-    let weights: Vec<i64> = cells[..c.layout.num_weights()].iter().map(|c| c.1).collect();
-    assert!(weights.len() < packing.per_word, "the test needs a short word");
+    let weights: Vec<i64> = cells[..c.layout.num_weights()]
+        .iter()
+        .map(|c| c.1)
+        .collect();
+    assert!(
+        weights.len() < packing.per_word,
+        "the test needs a short word"
+    );
     let first_slot = first_slot(&c);
     let last_slot = b + packing.per_word - 1;
     // Junk in the ungated rows above the first slot: still valid, same hash.
-    let junk: Vec<(Col, usize, Fr)> = (b..first_slot).flat_map(|r| [(Col::M, r, fe(77)), (Col::Pk, r, fe(-5))]).collect();
+    let junk: Vec<(Col, usize, Fr)> = (b..first_slot)
+        .flat_map(|r| [(Col::M, r, fe(77)), (Col::Pk, r, fe(-5))])
+        .collect();
     verify(&c.clone().corrupt_all(&junk), k).unwrap();
     // The padded word: same weights, 0 in every spare slot.
     let mut padded = weights.clone();
@@ -789,12 +1101,23 @@ fn a_short_packed_word_has_one_commitment() {
     assert_eq!(words[0], word);
     words[0] = other;
     let mut inst = c.instance();
-    let at = c.layout.public.iter().position(|p| *p == PublicItem::Commitment(Tensor::Params)).unwrap();
+    let at = c
+        .layout
+        .public
+        .iter()
+        .position(|p| *p == PublicItem::Commitment(Tensor::Params))
+        .unwrap();
     inst[at] = crate::poseidon::hash(&words);
-    let failures = MockProver::run(k, &bad, vec![inst]).unwrap().verify().unwrap_err();
+    let failures = MockProver::run(k, &bad, vec![inst])
+        .unwrap()
+        .verify()
+        .unwrap_err();
     for f in &failures {
         let f = f.to_string();
-        assert!(f.contains("pack: next slot") && failure_rows(&f) == [last_slot], "unexpected failure: {f}");
+        assert!(
+            f.contains("pack: next slot") && failure_rows(&f) == [last_slot],
+            "unexpected failure: {f}"
+        );
     }
     assert!(!failures.is_empty());
     assert!(last_slot < b + PERMUTATION_ROWS);
@@ -811,7 +1134,13 @@ fn every_shape_passes_honestly_with_odd_and_even_chains() {
     // Q's chains have 13 bits (odd: the wide chain starts on its virtual
     // zero), QS's 16; the smooth program reads every chain tap: sign,
     // rescaled value, table index.
-    assert_eq!(((Q.range_bits + Q.weight_bits) % 2, (QS.range_bits + QS.weight_bits) % 2), (1, 0));
+    assert_eq!(
+        (
+            (Q.range_bits + Q.weight_bits) % 2,
+            (QS.range_bits + QS.weight_bits) % 2
+        ),
+        (1, 0)
+    );
     for shape in Shape::ALL {
         for input in [INPUT, [-0.9, 0.2, -0.7]] {
             let (c, k) = tiny_shaped(&input, shape);
@@ -829,10 +1158,20 @@ fn every_shape_passes_honestly_with_odd_and_even_chains() {
 fn wide_shapes_take_fewer_rows() {
     let rows = |shape| tiny_shaped(&INPUT, shape).0.layout.rows_used;
     let narrow = rows(Shape::NARROW);
-    let wide_chain = rows(Shape { wide_mac: false, wide_chain: true });
+    let wide_chain = rows(Shape {
+        wide_mac: false,
+        wide_chain: true,
+    });
     // Every tiny neuron is padded to its 13-bit chain: 7 chain rows instead of 13.
     assert!(wide_chain < narrow, "{wide_chain} vs {narrow}");
-    let c = tiny_shaped(&INPUT, Shape { wide_mac: true, wide_chain: true }).0;
+    let c = tiny_shaped(
+        &INPUT,
+        Shape {
+            wide_mac: true,
+            wide_chain: true,
+        },
+    )
+    .0;
     let nr = rows_of(&c, 3);
     assert_eq!(nr.result_row - nr.chain_start, 7);
 }
@@ -843,7 +1182,16 @@ fn corrupted_second_operand_breaks_copy() {
     // chain redone for the new sum passes every gate (the sum moves by the
     // weight, within the rounding bits, so the output stays); only the copy
     // to the source value catches it.
-    for shape in [Shape { wide_mac: true, wide_chain: false }, Shape { wide_mac: true, wide_chain: true }] {
+    for shape in [
+        Shape {
+            wide_mac: true,
+            wide_chain: false,
+        },
+        Shape {
+            wide_mac: true,
+            wide_chain: true,
+        },
+    ] {
         let (c, k) = tiny_shaped(&INPUT, shape);
         let nr = rows_of(&c, 3);
         let first = nr.start + nr.padding;
@@ -851,7 +1199,11 @@ fn corrupted_second_operand_breaks_copy() {
         let d = -(nr.neuron.terms[1].1 as i128);
         let v = neuron_step(&nr.neuron, &ints(&c), &Q).acc;
         let bits = c.layout.chain_bits;
-        assert_eq!((v + d) >> Q.weight_bits, v >> Q.weight_bits, "the test needs an unchanged output");
+        assert_eq!(
+            (v + d) >> Q.weight_bits,
+            v >> Q.weight_bits,
+            "the test needs an unchanged output"
+        );
         let mut bad = with(c.clone(), Col::X2, first, -Fr::ONE);
         for row in first..first + nr.neuron.terms.len().div_ceil(2) {
             bad.corrupt.push((Col::Acc, row, fe(d)));
@@ -859,20 +1211,31 @@ fn corrupted_second_operand_breaks_copy() {
         for m in 0..=bits {
             let (col, rot) = shape.chain_cell(bits, m);
             let delta = ((v + d) >> (bits - m)) - (v >> (bits - m));
-            bad.corrupt.push((col, nr.result_row.checked_add_signed(rot as isize).unwrap(), fe(delta)));
+            bad.corrupt.push((
+                col,
+                nr.result_row.checked_add_signed(rot as isize).unwrap(),
+                fe(delta),
+            ));
         }
         let prover = MockProver::run(k, &bad, vec![bad.instance()]).unwrap();
         let failures = prover.verify().unwrap_err();
         assert!(!failures.is_empty());
         for f in &failures {
-            assert!(f.to_string().starts_with("Equality constraint not satisfied"), "{shape:?}: {f}");
+            assert!(
+                f.to_string()
+                    .starts_with("Equality constraint not satisfied"),
+                "{shape:?}: {f}"
+            );
         }
     }
 }
 
 #[test]
 fn non_boolean_steps_of_a_wide_chain_fail() {
-    let shape = Shape { wide_mac: false, wide_chain: true };
+    let shape = Shape {
+        wide_mac: false,
+        wide_chain: true,
+    };
     let (c, k) = tiny_shaped(&INPUT, shape);
     let nr = rows_of(&c, 5);
     // A prefix in either chain column, one step out of place.
@@ -885,7 +1248,10 @@ fn non_boolean_steps_of_a_wide_chain_fail() {
 
 #[test]
 fn wrong_outputs_fail_in_the_wide_shape() {
-    let shape = Shape { wide_mac: true, wide_chain: true };
+    let shape = Shape {
+        wide_mac: true,
+        wide_chain: true,
+    };
     for (id, delta) in [(3, Fr::ONE), (5, -Fr::ONE)] {
         let (c, k) = tiny_shaped(&INPUT, shape);
         let e = c.layout.value_row[id];
@@ -894,7 +1260,10 @@ fn wrong_outputs_fail_in_the_wide_shape() {
     let (qp, vals) = smooth_values(&SMOOTH_INPUT);
     let (c, k) = circuit_shaped(qp, vals, QS, shape);
     let e = c.layout.value_row[3];
-    assert!(verify(&with(c, Col::X, e, Fr::ONE), k).is_err(), "table output");
+    assert!(
+        verify(&with(c, Col::X, e, Fr::ONE), k).is_err(),
+        "table output"
+    );
 }
 
 #[test]
@@ -903,28 +1272,51 @@ fn out_of_range_value_fails_at_the_wide_chain_start() {
     // and even (QS) wide chains: a V of one bit too many has p_0 = 1, which
     // an odd chain keeps in z2 and an even one in z.
     for q in [Q, QS] {
-        let (c, k) = out_of_range_circuit(q, Shape { wide_mac: true, wide_chain: true });
+        let (c, k) = out_of_range_circuit(
+            q,
+            Shape {
+                wide_mac: true,
+                wide_chain: true,
+            },
+        );
         let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
         let failures = prover.verify().unwrap_err();
         // Even: only the start gate (p_0 = 0). Odd: also the step from the
         // virtual zero to p_0, which is not a bit either.
         for f in &failures {
             let f = f.to_string();
-            assert!(f.contains("chain start") || (q.range_bits + q.weight_bits) % 2 == 1 && f.contains("bit:"), "unexpected failure: {f}");
+            assert!(
+                f.contains("chain start")
+                    || (q.range_bits + q.weight_bits) % 2 == 1 && f.contains("bit:"),
+                "unexpected failure: {f}"
+            );
         }
-        assert!(failures.iter().any(|f| f.to_string().contains("chain start")));
+        assert!(failures
+            .iter()
+            .any(|f| f.to_string().contains("chain start")));
     }
 }
 
 #[test]
 fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() {
     let qp = quantize(&tiny_program(), &Q).unwrap();
-    assert!(matches!(layout::choose_shape(&qp, &Q, Visibility::default()), Some((Shape::NARROW, _))));
+    assert!(matches!(
+        layout::choose_shape(&qp, &Q, Visibility::default()),
+        Some((Shape::NARROW, _))
+    ));
     // A wide neuron: 2^17 terms (over 1,024 inputs, each with its 14-row
     // range check) need k = 18 narrow, 17 with two lanes.
     let (n, terms) = (1024usize, 1usize << 17);
     let prog = Program {
-        values: (0..n).map(Value::Input).chain([Value::Neuron(Neuron::affine((0..terms).map(|i| (i % n, 0.5)).collect(), 0.0, Activation::Identity, 0))]).collect(),
+        values: (0..n)
+            .map(Value::Input)
+            .chain([Value::Neuron(Neuron::affine(
+                (0..terms).map(|i| (i % n, 0.5)).collect(),
+                0.0,
+                Activation::Identity,
+                0,
+            ))])
+            .collect(),
         num_inputs: n,
         outputs: vec![n],
         input_shapes: vec![vec![n]],
@@ -932,18 +1324,30 @@ fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() 
         nodes: vec!["sum".into()],
     };
     let qp = quantize(&prog, &Q).unwrap();
-    let narrow = Layout::new(&qp, &Q, 0, Visibility::default(), Shape::NARROW).min_k().unwrap();
+    let narrow = Layout::new(&qp, &Q, 0, Visibility::default(), Shape::NARROW)
+        .min_k()
+        .unwrap();
     let (shape, k) = layout::choose_shape(&qp, &Q, Visibility::default()).unwrap();
-    assert!(shape.wide_mac && !shape.wide_chain && k < narrow, "{shape:?} k={k}, narrow k={narrow}");
-    let private = Visibility { params: Vis::Private, ..Visibility::default() };
+    assert!(
+        shape.wide_mac && !shape.wide_chain && k < narrow,
+        "{shape:?} k={k}, narrow k={narrow}"
+    );
+    let private = Visibility {
+        params: Vis::Private,
+        ..Visibility::default()
+    };
     let (shape, _) = layout::choose_shape(&qp, &Q, private).unwrap();
     assert!(!shape.wide_mac);
 }
 
-
 // ---- Packed public values ----
 
-const PACKED: Visibility = Visibility { input: Vis::Public, output: Vis::Public, params: Vis::Fixed, packed: true };
+const PACKED: Visibility = Visibility {
+    input: Vis::Public,
+    output: Vis::Public,
+    params: Vis::Fixed,
+    packed: true,
+};
 
 #[test]
 fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
@@ -952,9 +1356,16 @@ fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
         verify(&c, k).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
         // 3 inputs in one word, 1 output in another.
         assert_eq!(c.instance().len(), 2);
-        assert_eq!(c.layout.public_names(), vec!["input[0..3]".to_string(), "output[0..1]".to_string()]);
+        assert_eq!(
+            c.layout.public_names(),
+            vec!["input[0..3]".to_string(), "output[0..1]".to_string()]
+        );
         // The word is the values' offset encodings, first in the top slot.
-        let (w, off, bits) = (ints(&c), Q.public_offset() as i128, c.layout.value_packing.unwrap().bits);
+        let (w, off, bits) = (
+            ints(&c),
+            Q.public_offset() as i128,
+            c.layout.value_packing.unwrap().bits,
+        );
         let expected = (0..3).fold(0i128, |acc, i| (acc << bits) + w[i] as i128 + off);
         assert_eq!(c.instance()[0], fe(expected));
     }
@@ -966,7 +1377,13 @@ fn changed_packed_word_fails() {
     for (i, delta) in [(0, Fr::ONE), (1, -Fr::ONE), (0, Fr::from(1u64 << 10))] {
         let mut inst = c.instance();
         inst[i] += delta;
-        assert!(MockProver::run(k, &c, vec![inst]).unwrap().verify().is_err(), "word {i} changed by {delta:?}");
+        assert!(
+            MockProver::run(k, &c, vec![inst])
+                .unwrap()
+                .verify()
+                .is_err(),
+            "word {i} changed by {delta:?}"
+        );
     }
     // The word's result cell, and a slot's operand, corrupted alone.
     let word = c.layout.words[0].clone();
@@ -983,9 +1400,27 @@ fn slot_overflow_fails_at_the_values_range_check() {
     let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
     let bits = c.layout.value_packing.unwrap().bits;
     let w = c.witness.as_ref().unwrap().clone();
-    let bad = forged(&c, &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))]);
-    assert_eq!(bad.instance()[0], c.instance()[0], "the carry keeps the word");
-    let range = c.layout.neurons.iter().find(|n| n.range_check && n.value == 1).unwrap().clone();
+    let bad = forged(
+        &c,
+        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
+    );
+    assert_eq!(
+        bad.instance()[0],
+        c.instance()[0],
+        "the carry keeps the word"
+    );
+    let range = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.range_check && n.value == 1)
+        .unwrap()
+        .clone();
     let failures = forged_failures(&bad, k);
-    assert!(failures.iter().any(|f| failure_rows(f).iter().any(|r| (range.start..=range.result_row).contains(r))), "{failures:?}");
+    assert!(
+        failures.iter().any(|f| failure_rows(f)
+            .iter()
+            .any(|r| (range.start..=range.result_row).contains(r))),
+        "{failures:?}"
+    );
 }

@@ -47,18 +47,34 @@ pub fn block(n: &Neuron<i64>, lanes: usize, vals: &[Fr], q: &QuantParams) -> Blo
             acc += fe(w2 as i128) * vals[s2];
             vals[s2]
         });
-        rows.push(MulRow { x: vals[src], x2, acc });
+        rows.push(MulRow {
+            x: vals[src],
+            x2,
+            acc,
+        });
     }
     for &(a, b, w) in &n.products {
         acc += fe(w as i128) * vals[a] * vals[b];
-        rows.push(MulRow { x: vals[a], x2: None, acc });
-        rows.push(MulRow { x: vals[b], x2: None, acc });
+        rows.push(MulRow {
+            x: vals[a],
+            x2: None,
+            acc,
+        });
+        rows.push(MulRow {
+            x: vals[b],
+            x2: None,
+            acc,
+        });
     }
     let v = acc + fe(n.bias as i128);
     let bits = q.chain_bits() as usize;
     let prefixes = chain_prefixes(v, bits);
     let out = gate_output(n.act, &prefixes, q);
-    BlockWitness { rows, prefixes, out }
+    BlockWitness {
+        rows,
+        prefixes,
+        out,
+    }
 }
 
 /// `p_m = ⌊V / 2^(bits − m)⌋` for `m = 0 ..= bits`, reading `V` as a signed
@@ -110,7 +126,9 @@ pub fn gate_output(act: Activation, prefixes: &[Fr], q: &QuantParams) -> Fr {
         Activation::Lut(f) => {
             let index = small_signed(prefixes[n - wb - q.lut_shift() as usize]);
             match index {
-                Some(i) if (0..q.lut_len() as i128).contains(&i) => fe(q.lut_entry(f, i as usize) as i128),
+                Some(i) if (0..q.lut_len() as i128).contains(&i) => {
+                    fe(q.lut_entry(f, i as usize) as i128)
+                }
                 _ => Fr::zero(),
             }
         }
@@ -122,12 +140,22 @@ mod tests {
     use super::*;
     use crate::quant::{neuron_step, DEFAULT_LUT_BITS};
 
-    const Q: QuantParams = QuantParams { scale_bits: 6, weight_bits: 4, range_bits: 9, lut_bits: DEFAULT_LUT_BITS };
+    const Q: QuantParams = QuantParams {
+        scale_bits: 6,
+        weight_bits: 4,
+        range_bits: 9,
+        lut_bits: DEFAULT_LUT_BITS,
+    };
 
     #[test]
     fn agrees_with_the_integer_pass_in_and_out_of_range() {
         let h = 256i64 << 4;
-        for act in [Activation::Identity, Activation::Relu, Activation::Step, Activation::NonNeg] {
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::Step,
+            Activation::NonNeg,
+        ] {
             for x in [-300i64, -17, 0, 5, 255, 4000] {
                 let n = Neuron::affine(vec![(0, 3)], 8 + h, act, 0);
                 let w = neuron_step(&n, &[x], &Q);

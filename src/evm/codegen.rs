@@ -164,12 +164,20 @@ pub struct PublicInputs {
 impl PublicInputs {
     /// A model proof: every public input is an offset-encoded value.
     pub fn model(count: usize) -> PublicInputs {
-        PublicInputs { count, nonzero_from: 0, accumulator: false }
+        PublicInputs {
+            count,
+            nonzero_from: 0,
+            accumulator: false,
+        }
     }
 
     /// An aggregated proof: accumulator limbs, then model values.
     pub fn aggregate(count: usize) -> PublicInputs {
-        PublicInputs { count, nonzero_from: ACC_LIMBS, accumulator: true }
+        PublicInputs {
+            count,
+            nonzero_from: ACC_LIMBS,
+            accumulator: true,
+        }
     }
 }
 
@@ -184,17 +192,28 @@ const UNROLL_PUBLIC: usize = 64;
 const ACC_LIMBS: usize = 12;
 const LIMB_BITS: usize = 88;
 
-pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, public: PublicInputs, title: &str) -> Result<Generated, CodegenError> {
+pub fn generate(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    public: PublicInputs,
+    title: &str,
+) -> Result<Generated, CodegenError> {
     let num_public = public.count;
     if public.accumulator && num_public < ACC_LIMBS {
-        return Err(CodegenError::Unsupported("an accumulator with fewer than 12 public inputs".into()));
+        return Err(CodegenError::Unsupported(
+            "an accumulator with fewer than 12 public inputs".into(),
+        ));
     }
     let cs = vk.cs();
     if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
-        return Err(CodegenError::Unsupported("multi-phase advice or challenges".into()));
+        return Err(CodegenError::Unsupported(
+            "multi-phase advice or challenges".into(),
+        ));
     }
     if cs.num_instance_columns() != 1 || cs.instance_queries().iter().any(|(_, r)| r.0 != 0) {
-        return Err(CodegenError::Unsupported("instance columns other than one queried at the current row".into()));
+        return Err(CodegenError::Unsupported(
+            "instance columns other than one queried at the current row".into(),
+        ));
     }
     let domain = vk.get_domain();
     let g = Gen {
@@ -203,7 +222,10 @@ pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, public: 
         omega_inv: domain.get_omega_inv(),
         r: "r".into(),
         lay: layout(vk),
-        mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
+        mem: std::cell::RefCell::new(Mem {
+            next: MEM_BASE,
+            names: HashMap::new(),
+        }),
         out: std::cell::RefCell::new(String::new()),
     };
     g.emit_all(params, public)?;
@@ -215,7 +237,12 @@ pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, public: 
         .replace("{{k}}", &domain.k().to_string())
         .replace("{{dev_srs}}", if dev_srs { "true" } else { "false" })
         .replace("{{body}}", &g.out.borrow());
-    Ok(Generated { solidity, proof_len: g.lay.total, num_public, dev_srs })
+    Ok(Generated {
+        solidity,
+        proof_len: g.lay.total,
+        num_public,
+        dev_srs,
+    })
 }
 
 /// Bytes of the leading run of points in a proof for `vk` (commitments up
@@ -305,7 +332,11 @@ impl Gen<'_> {
     /// Gas-profiling aid: with ZKML_EVM_STOP_AFTER=n the generated code
     /// returns after phase n, so the cost of each phase can be measured.
     fn phase_end(&self, n: u32) {
-        if std::env::var("ZKML_EVM_STOP_AFTER").ok().and_then(|v| v.parse::<u32>().ok()) == Some(n) {
+        if std::env::var("ZKML_EVM_STOP_AFTER")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            == Some(n)
+        {
             self.line("mstore(0, 0) return(0, 0x20)");
         }
     }
@@ -346,18 +377,36 @@ impl Gen<'_> {
 
     /// The proof scalar holding query `(col, rot)`, among `queries` whose
     /// evaluations start at byte `base`.
-    fn query_eval(&self, mut queries: impl Iterator<Item = (usize, i32)>, base: usize, col: usize, rot: i32) -> String {
-        let q = queries.position(|q| q == (col, rot)).expect("the constraint system declares every query it uses");
+    fn query_eval(
+        &self,
+        mut queries: impl Iterator<Item = (usize, i32)>,
+        base: usize,
+        col: usize,
+        rot: i32,
+    ) -> String {
+        let q = queries
+            .position(|q| q == (col, rot))
+            .expect("the constraint system declares every query it uses");
         self.cd(base + 32 * q)
     }
 
     fn advice_eval(&self, col: usize, rot: i32) -> String {
-        let queries = self.vk.cs().advice_queries().iter().map(|(c, r)| (c.index(), r.0));
+        let queries = self
+            .vk
+            .cs()
+            .advice_queries()
+            .iter()
+            .map(|(c, r)| (c.index(), r.0));
         self.query_eval(queries, self.lay.advice_evals, col, rot)
     }
 
     fn fixed_eval(&self, col: usize, rot: i32) -> String {
-        let queries = self.vk.cs().fixed_queries().iter().map(|(c, r)| (c.index(), r.0));
+        let queries = self
+            .vk
+            .cs()
+            .fixed_queries()
+            .iter()
+            .map(|(c, r)| (c.index(), r.0));
         self.query_eval(queries, self.lay.fixed_evals, col, rot)
     }
 
@@ -411,12 +460,22 @@ impl Gen<'_> {
         }
     }
 
-    fn emit_all(&self, params: &ParamsKZG<Bn256>, public: PublicInputs) -> Result<(), CodegenError> {
+    fn emit_all(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        public: PublicInputs,
+    ) -> Result<(), CodegenError> {
         let num_public = public.count;
         let vk = self.vk;
         let cs = vk.cs();
         let lay = &self.lay;
-        let (points_end, scalars_end, w, w_prime, total) = (lay.points_end, lay.scalars_end, lay.w, lay.w_prime, lay.total);
+        let (points_end, scalars_end, w, w_prime, total) = (
+            lay.points_end,
+            lay.scalars_end,
+            lay.w,
+            lay.w_prime,
+            lay.total,
+        );
         let r = self.r.clone();
 
         // ---- 1. Shape and range checks: cheap rejections first.
@@ -434,7 +493,11 @@ impl Gen<'_> {
         let r_minus_1 = hex_fr(&-Fr::ONE);
         // Many public inputs (aggregated proofs) are checked in a loop, to
         // keep the contract under the EIP-170 size limit.
-        let unrolled_end = if num_public > UNROLL_PUBLIC { public.nonzero_from } else { num_public };
+        let unrolled_end = if num_public > UNROLL_PUBLIC {
+            public.nonzero_from
+        } else {
+            num_public
+        };
         if unrolled_end < num_public {
             self.line(format!(
                 "for {{ let i := {unrolled_end} }} lt(i, {num_public}) {{ i := add(i, 1) }} {{ if iszero(lt(sub(calldataload(add(pi, shl(5, i))), 1), {r_minus_1})) {{ fail() }} }}"
@@ -445,7 +508,11 @@ impl Gen<'_> {
             canon = if public.accumulator && i < ACC_LIMBS {
                 // A limb: 88 bits, and the top limb of a coordinate at most
                 // 80, so that `limb << 176` cannot overflow a word.
-                let bits = if i % 3 == 2 { 256 - 2 * LIMB_BITS } else { LIMB_BITS };
+                let bits = if i % 3 == 2 {
+                    256 - 2 * LIMB_BITS
+                } else {
+                    LIMB_BITS
+                };
                 format!("and({canon}, lt({v}, shl({bits}, 1)))")
             } else if i < public.nonzero_from {
                 format!("and({canon}, lt({v}, r))")
@@ -466,8 +533,11 @@ impl Gen<'_> {
             // precompiles' encoding: e(0, ·) = 1 would make the pairing
             // check of an all-zero accumulator vacuous.
             for point in 0..2 {
-                let limbs = (0..6).map(|j| format!("calldataload(add(pi, {:#x}))", 32 * (6 * point + j)));
-                let any = limbs.reduce(|a, b| format!("or({a}, {b})")).expect("six limbs");
+                let limbs =
+                    (0..6).map(|j| format!("calldataload(add(pi, {:#x}))", 32 * (6 * point + j)));
+                let any = limbs
+                    .reduce(|a, b| format!("or({a}, {b})"))
+                    .expect("six limbs");
                 self.line(format!("if iszero({any}) {{ fail() }}"));
             }
         }
@@ -485,8 +555,16 @@ impl Gen<'_> {
         self.phase_end(1);
         // ---- 2. Transcript: absorb, squeeze challenges.
         let repr = hex_fr(&vk.transcript_repr());
-        let theta_end = lay.lookup_a.first().copied().unwrap_or(lay.perm_z.first().copied().unwrap_or(lay.random));
-        let beta_end = lay.perm_z.first().copied().unwrap_or(lay.lookup_z.first().copied().unwrap_or(lay.random));
+        let theta_end = lay
+            .lookup_a
+            .first()
+            .copied()
+            .unwrap_or(lay.perm_z.first().copied().unwrap_or(lay.random));
+        let beta_end = lay
+            .perm_z
+            .first()
+            .copied()
+            .unwrap_or(lay.lookup_z.first().copied().unwrap_or(lay.random));
         let y_end = lay.h.first().copied().unwrap_or(points_end);
         let segments = [
             ("theta", 0usize, theta_end),
@@ -503,13 +581,25 @@ impl Gen<'_> {
         // deep expressions then still reach `r` on the stack.
         self.line("{");
         self.line(format!("mstore({sc}, {repr})"));
-        self.line(format!("calldatacopy(add({sc}, 0x20), pi, {:#x})", 32 * num_public));
-        self.line(format!("calldatacopy(add({sc}, {:#x}), p, {theta_end:#x})", 32 + 32 * num_public));
-        self.line(format!("let h := keccak256({sc}, {:#x})", 32 + 32 * num_public + theta_end));
+        self.line(format!(
+            "calldatacopy(add({sc}, 0x20), pi, {:#x})",
+            32 * num_public
+        ));
+        self.line(format!(
+            "calldatacopy(add({sc}, {:#x}), p, {theta_end:#x})",
+            32 + 32 * num_public
+        ));
+        self.line(format!(
+            "let h := keccak256({sc}, {:#x})",
+            32 + 32 * num_public + theta_end
+        ));
         self.store("theta", format!("mod(h, {r})"));
         for (name, a, b) in &segments[1..] {
             self.line(format!("mstore({sc}, h)"));
-            self.line(format!("calldatacopy(add({sc}, 0x20), add(p, {a:#x}), {:#x})", b - a));
+            self.line(format!(
+                "calldatacopy(add({sc}, 0x20), add(p, {a:#x}), {:#x})",
+                b - a
+            ));
             self.line(format!("h := keccak256({sc}, {:#x})", 32 + b - a));
             self.store(name, format!("mod(h, {r})"));
             let follow = match *name {
@@ -535,7 +625,9 @@ impl Gen<'_> {
         let k = vk.get_domain().k();
         let x = self.m("x");
         self.line(format!("{{ let xn := {x}"));
-        self.line(format!("for {{ let i := 0 }} lt(i, {k}) {{ i := add(i, 1) }} {{ xn := mulmod(xn, xn, {r}) }}"));
+        self.line(format!(
+            "for {{ let i := 0 }} lt(i, {k}) {{ i := add(i, 1) }} {{ xn := mulmod(xn, xn, {r}) }}"
+        ));
         self.store("xn", "xn".into());
         self.line("}");
         let b = cs.blinding_factors() as i64;
@@ -558,7 +650,10 @@ impl Gen<'_> {
         };
         let u = self.m("u");
         for &rot in &all_rots {
-            let t = self.mul(&x, &hex_fr(&omega_pow(self.omega, self.omega_inv, rot as i64)));
+            let t = self.mul(
+                &x,
+                &hex_fr(&omega_pow(self.omega, self.omega_inv, rot as i64)),
+            );
             let d = self.sub(&u, &t);
             self.store(&format!("u_minus_{rot}"), d);
         }
@@ -570,8 +665,16 @@ impl Gen<'_> {
             }
             acc
         };
-        let zdiffs: Vec<Vec<i32>> =
-            sets.iter().map(|(rots, _)| all_rots.iter().copied().filter(|r0| !rots.contains(r0)).collect()).collect();
+        let zdiffs: Vec<Vec<i32>> = sets
+            .iter()
+            .map(|(rots, _)| {
+                all_rots
+                    .iter()
+                    .copied()
+                    .filter(|r0| !rots.contains(r0))
+                    .collect()
+            })
+            .collect();
         for (i, zd) in zdiffs.iter().enumerate() {
             let v = prod_of(self, zd);
             self.store(&format!("zdiff_{i}"), v);
@@ -616,13 +719,21 @@ impl Gen<'_> {
         for (i, e) in elems.iter().enumerate() {
             self.line(format!("mstore({:#x}, {e})", inv + 32 * i));
         }
-        self.line(format!("{{ let prod := mload({inv:#x}) mstore({pref:#x}, prod)"));
+        self.line(format!(
+            "{{ let prod := mload({inv:#x}) mstore({pref:#x}, prod)"
+        ));
         for i in 1..m {
-            self.line(format!("prod := mulmod(prod, mload({:#x}), r) mstore({:#x}, prod)", inv + 32 * i, pref + 32 * i));
+            self.line(format!(
+                "prod := mulmod(prod, mload({:#x}), r) mstore({:#x}, prod)",
+                inv + 32 * i,
+                pref + 32 * i
+            ));
         }
         self.line("if iszero(prod) { fail() }");
         self.line("mstore(0x00, 0x20) mstore(0x20, 0x20) mstore(0x40, 0x20) mstore(0x60, prod) mstore(0x80, sub(r, 2)) mstore(0xa0, r)");
-        self.line("needGas(51000) if iszero(staticcall(50000, 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }");
+        self.line(
+            "needGas(51000) if iszero(staticcall(50000, 5, 0x00, 0xc0, 0x00, 0x20)) { fail() }",
+        );
         self.line("let invp := mload(0x00)");
         for i in (1..m).rev() {
             let (e, pv) = (inv + 32 * i, pref + 32 * (i - 1));
@@ -649,7 +760,11 @@ impl Gen<'_> {
             let idx = rows.iter().position(|&r0| r0 == -i).unwrap();
             let wi = hex_fr(&omega_pow(self.omega, self.omega_inv, -i));
             let term = self.mul(&inv_at(idx), &wi);
-            blind = if blind == "0" { term } else { self.add(&blind, &term) };
+            blind = if blind == "0" {
+                term
+            } else {
+                self.add(&blind, &term)
+            };
         }
         let l_blind = self.mul(&blind, &cm);
         self.store("l_blind", l_blind);
@@ -681,7 +796,10 @@ impl Gen<'_> {
             let zl = self.cd(z_at(np - 1, 0));
             exprs.push(self.mul(&l_last, &self.sub(&self.mul(&zl, &zl), &zl)));
             for i in 1..np {
-                exprs.push(self.mul(&l_0, &self.sub(&self.cd(z_at(i, 0)), &self.cd(z_at(i - 1, 2)))));
+                exprs.push(self.mul(
+                    &l_0,
+                    &self.sub(&self.cd(z_at(i, 0)), &self.cd(z_at(i - 1, 2))),
+                ));
             }
             for (i, chunk) in cols.chunks(chi).enumerate() {
                 let mut left = self.cd(z_at(i, 1));
@@ -693,7 +811,10 @@ impl Gen<'_> {
                     let lf = self.add(&self.add(&ev, &self.mul(&beta, &sigma)), &gamma);
                     left = self.mul(&left, &lf);
                     let delta_j = hex_fr(&Fr::DELTA.pow_vartime([j as u64]));
-                    let rt = self.add(&self.add(&ev, &self.mul(&self.mul(&beta, &x), &delta_j)), &gamma);
+                    let rt = self.add(
+                        &self.add(&ev, &self.mul(&self.mul(&beta, &x), &delta_j)),
+                        &gamma,
+                    );
                     right = self.mul(&right, &rt);
                     // Long chunks nest too deep for solc's stack: keep
                     // the running products in memory.
@@ -709,28 +830,50 @@ impl Gen<'_> {
         }
         for (l, lookup) in cs.lookups().iter().enumerate() {
             let base = self.lay.lookup_evals + 32 * 5 * l;
-            let (z, z_next, a_p, a_p_prev, s_p) =
-                (self.cd(base), self.cd(base + 32), self.cd(base + 64), self.cd(base + 96), self.cd(base + 128));
+            let (z, z_next, a_p, a_p_prev, s_p) = (
+                self.cd(base),
+                self.cd(base + 32),
+                self.cd(base + 64),
+                self.cd(base + 96),
+                self.cd(base + 128),
+            );
             let mut a = String::from("0");
             for e in lookup.input_expressions() {
                 let ev = self.expr(e)?;
-                a = if a == "0" { ev } else { self.add(&self.mul(&a, &theta), &ev) };
+                a = if a == "0" {
+                    ev
+                } else {
+                    self.add(&self.mul(&a, &theta), &ev)
+                };
             }
             let mut s = String::from("0");
             for e in lookup.table_expressions() {
                 let ev = self.expr(e)?;
-                s = if s == "0" { ev } else { self.add(&self.mul(&s, &theta), &ev) };
+                s = if s == "0" {
+                    ev
+                } else {
+                    self.add(&self.mul(&s, &theta), &ev)
+                };
             }
             self.store(&format!("lookup_a_{l}"), a);
             self.store(&format!("lookup_s_{l}"), s);
-            let (am, sm) = (self.m(&format!("lookup_a_{l}")), self.m(&format!("lookup_s_{l}")));
+            let (am, sm) = (
+                self.m(&format!("lookup_a_{l}")),
+                self.m(&format!("lookup_s_{l}")),
+            );
             exprs.push(self.mul(&l_0, &self.sub("1", &z)));
             exprs.push(self.mul(&l_last, &self.sub(&self.mul(&z, &z), &z)));
-            let lhs = self.mul(&self.mul(&z_next, &self.add(&a_p, &beta)), &self.add(&s_p, &gamma));
+            let lhs = self.mul(
+                &self.mul(&z_next, &self.add(&a_p, &beta)),
+                &self.add(&s_p, &gamma),
+            );
             let rhs = self.mul(&self.mul(&z, &self.add(&am, &beta)), &self.add(&sm, &gamma));
             exprs.push(self.mul(&active, &self.sub(&lhs, &rhs)));
             exprs.push(self.mul(&l_0, &self.sub(&a_p, &s_p)));
-            exprs.push(self.mul(&self.mul(&active, &self.sub(&a_p, &s_p)), &self.sub(&a_p, &a_p_prev)));
+            exprs.push(self.mul(
+                &self.mul(&active, &self.sub(&a_p, &s_p)),
+                &self.sub(&a_p, &a_p_prev),
+            ));
         }
         for e in exprs {
             self.line(format!("acc := addmod(mulmod(acc, {y}, {r}), {e}, {r})"));
@@ -747,7 +890,14 @@ impl Gen<'_> {
         self.store("v_pow", "1".into());
         for (i, (rots, coms)) in sets.iter().enumerate() {
             // Set coefficient: v^i · zdiff_i / zdiff_0.
-            let coef = if i == 0 { self.m("v_pow") } else { self.mul(&self.m("v_pow"), &self.mul(&self.m(&format!("zdiff_{i}")), &self.m("zdiff0_inv"))) };
+            let coef = if i == 0 {
+                self.m("v_pow")
+            } else {
+                self.mul(
+                    &self.m("v_pow"),
+                    &self.mul(&self.m(&format!("zdiff_{i}")), &self.m("zdiff0_inv")),
+                )
+            };
             self.store(&format!("coef_{i}"), coef);
             // Lagrange basis over the set's points, evaluated at u.
             if rots.len() > 1 {
@@ -760,7 +910,10 @@ impl Gen<'_> {
                     let cst = cst.invert().unwrap();
                     let mut val = hex_fr(&cst);
                     for &bb in rots.iter().filter(|&&bb| bb != a) {
-                        val = self.mul(&val, &self.mul(&self.m(&format!("u_minus_{bb}")), &self.m("x_inv")));
+                        val = self.mul(
+                            &val,
+                            &self.mul(&self.m(&format!("u_minus_{bb}")), &self.m("x_inv")),
+                        );
                     }
                     self.store(&format!("basis_{i}_{ai}"), val);
                 }
@@ -774,13 +927,21 @@ impl Gen<'_> {
                     let mut acc = String::from("0");
                     for (ai, e) in evals.iter().enumerate() {
                         let term = self.mul(&self.eval(*e), &self.m(&format!("basis_{i}_{ai}")));
-                        acc = if acc == "0" { term } else { self.add(&acc, &term) };
+                        acc = if acc == "0" {
+                            term
+                        } else {
+                            self.add(&acc, &term)
+                        };
                     }
                     acc
                 };
                 let yp = self.m("y_pow");
                 let term = self.mul(&yp, &ri);
-                r_inner = if r_inner == "0" { term } else { self.add(&r_inner, &term) };
+                r_inner = if r_inner == "0" {
+                    term
+                } else {
+                    self.add(&r_inner, &term)
+                };
                 // Commitment scalar: coef_i · y'^j.
                 let slot = format!("s_{i}_{j}");
                 let sc = self.mul(&self.m(&format!("coef_{i}")), &yp);
@@ -809,7 +970,10 @@ impl Gen<'_> {
                     self.store("y_pow", ny);
                 }
             }
-            let ro = self.add(&self.m("r_outer"), &self.mul(&self.m(&format!("coef_{i}")), &r_inner));
+            let ro = self.add(
+                &self.m("r_outer"),
+                &self.mul(&self.m(&format!("coef_{i}")), &r_inner),
+            );
             self.store("r_outer", ro);
             let nv = self.mul(&self.m("v_pow"), &v);
             self.store("v_pow", nv);
@@ -817,8 +981,14 @@ impl Gen<'_> {
         let g1 = params.get_g()[0];
         let neg = |s: String| format!("sub({r}, {s})");
         terms.push((self.const_point(&g1), neg(self.m("r_outer"))));
-        terms.push((format!("calldatacopy({TERM:#x}, add(p, {w:#x}), 0x40)"), neg(self.m("z0"))));
-        terms.push((format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"), self.m("u")));
+        terms.push((
+            format!("calldatacopy({TERM:#x}, add(p, {w:#x}), 0x40)"),
+            neg(self.m("z0")),
+        ));
+        terms.push((
+            format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"),
+            self.m("u"),
+        ));
 
         self.phase_end(5);
         if public.accumulator {
@@ -827,7 +997,9 @@ impl Gen<'_> {
             //   e(ρ·R + lhs, [1]₂) = e(ρ·W' + rhs, [s]₂).
             // Scaling the MSM's scalars by ρ is free, so this costs one
             // ecMul (ρ·W') and two ecAdds.
-            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"));
+            self.line(format!(
+                "calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40)"
+            ));
             self.line(format!("mstore({SCALAR:#x}, {})", self.m("transcript_h")));
             self.store("rho", format!("mod(keccak256({TERM:#x}, 0x60), {r})"));
         }
@@ -844,7 +1016,9 @@ impl Gen<'_> {
                 self.line(format!("needGas(6200) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
             } else {
                 self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
-                self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!(
+                    "if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40)) {{ fail() }}"
+                ));
             }
         }
         self.phase_end(6);
@@ -853,7 +1027,13 @@ impl Gen<'_> {
             // instead of the verdict; see `slot_map`.
             let end = self.mem.borrow().next;
             self.line(format!("return(0x80, {:#x})", end - 0x80));
-            let mut names: Vec<(usize, String)> = self.mem.borrow().names.iter().map(|(k, v)| (*v, k.clone())).collect();
+            let mut names: Vec<(usize, String)> = self
+                .mem
+                .borrow()
+                .names
+                .iter()
+                .map(|(k, v)| (*v, k.clone()))
+                .collect();
             names.sort();
             for (o, n) in names {
                 eprintln!("slot {o:#x} {n}");
@@ -866,7 +1046,12 @@ impl Gen<'_> {
         self.line(format!("calldatacopy({pm:#x}, add(p, {w_prime:#x}), 0x40)"));
         let g2_words = |pt: &G2Affine| -> Vec<String> {
             let c = pt.coordinates().unwrap();
-            vec![hex_fq(&c.x().c1), hex_fq(&c.x().c0), hex_fq(&c.y().c1), hex_fq(&c.y().c0)]
+            vec![
+                hex_fq(&c.x().c1),
+                hex_fq(&c.x().c0),
+                hex_fq(&c.y().c1),
+                hex_fq(&c.y().c0),
+            ]
         };
         for (i, wd) in g2_words(&s_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x40 + 32 * i));
@@ -874,13 +1059,25 @@ impl Gen<'_> {
         if let Some(rho) = &rho {
             // ACC holds ρ·R: add lhs; the first pairing point is ρ·W' + rhs.
             self.acc_point(0, TERM);
-            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {:#x}, 0x40)) {{ fail() }}", pm + 0xc0));
-            self.line(format!("calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40) mstore({SCALAR:#x}, {rho})"));
+            self.line(format!(
+                "if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {:#x}, 0x40)) {{ fail() }}",
+                pm + 0xc0
+            ));
+            self.line(format!(
+                "calldatacopy({TERM:#x}, add(p, {w_prime:#x}), 0x40) mstore({SCALAR:#x}, {rho})"
+            ));
             self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
             self.acc_point(1, ACC);
-            self.line(format!("if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {pm:#x}, 0x40)) {{ fail() }}"));
+            self.line(format!(
+                "if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {pm:#x}, 0x40)) {{ fail() }}"
+            ));
         } else {
-            self.line(format!("mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))", pm + 0xc0, pm + 0xe0, ACC + 0x20));
+            self.line(format!(
+                "mstore({:#x}, mload({ACC:#x})) mstore({:#x}, mload({:#x}))",
+                pm + 0xc0,
+                pm + 0xe0,
+                ACC + 0x20
+            ));
         }
         for (i, wd) in g2_words(&neg_g2).iter().enumerate() {
             self.line(format!("mstore({:#x}, {wd})", pm + 0x100 + 32 * i));
@@ -898,7 +1095,8 @@ impl Gen<'_> {
     /// limbs (range-checked in section 1, so the shifts cannot overflow).
     fn acc_point(&self, which: usize, at: usize) {
         for (c, dst) in [(0, at), (1, at + 0x20)] {
-            let limb = |j: usize| format!("calldataload(add(pi, {:#x}))", 32 * (6 * which + 3 * c + j));
+            let limb =
+                |j: usize| format!("calldataload(add(pi, {:#x}))", 32 * (6 * which + 3 * c + j));
             self.line(format!(
                 "mstore({dst:#x}, or(or({}, shl({LIMB_BITS}, {})), shl({}, {})))",
                 limb(0),
@@ -911,7 +1109,12 @@ impl Gen<'_> {
 
     fn const_point(&self, pt: &G1Affine) -> String {
         let c = pt.coordinates().unwrap();
-        format!("mstore({TERM:#x}, {}) mstore({:#x}, {})", hex_fq(c.x()), TERM + 0x20, hex_fq(c.y()))
+        format!(
+            "mstore({TERM:#x}, {}) mstore({:#x}, {})",
+            hex_fq(c.x()),
+            TERM + 0x20,
+            hex_fq(c.y())
+        )
     }
 
     /// Yul that puts a commitment's point at TERM.
@@ -939,15 +1142,27 @@ impl Gen<'_> {
         let b = cs.blinding_factors() as i32;
         let mut queries: Vec<(Com, i32, Eval)> = Vec::new();
         for (q, (col, rot)) in cs.advice_queries().iter().enumerate() {
-            queries.push((Com::Advice(col.index()), rot.0, Eval::Proof(lay.advice_evals + 32 * q)));
+            queries.push((
+                Com::Advice(col.index()),
+                rot.0,
+                Eval::Proof(lay.advice_evals + 32 * q),
+            ));
         }
         let np = lay.perm_z.len();
         for i in 0..np {
             queries.push((Com::PermZ(i), 0, Eval::Proof(lay.perm_evals + 32 * 3 * i)));
-            queries.push((Com::PermZ(i), 1, Eval::Proof(lay.perm_evals + 32 * (3 * i + 1))));
+            queries.push((
+                Com::PermZ(i),
+                1,
+                Eval::Proof(lay.perm_evals + 32 * (3 * i + 1)),
+            ));
         }
         for i in (0..np.saturating_sub(1)).rev() {
-            queries.push((Com::PermZ(i), -(b + 1), Eval::Proof(lay.perm_evals + 32 * (3 * i + 2))));
+            queries.push((
+                Com::PermZ(i),
+                -(b + 1),
+                Eval::Proof(lay.perm_evals + 32 * (3 * i + 2)),
+            ));
         }
         for l in 0..cs.lookups().len() {
             let base = lay.lookup_evals + 32 * 5 * l;
@@ -958,7 +1173,11 @@ impl Gen<'_> {
             queries.push((Com::LookupZ(l), 1, Eval::Proof(base + 32)));
         }
         for (q, (col, rot)) in cs.fixed_queries().iter().enumerate() {
-            queries.push((Com::Fixed(col.index()), rot.0, Eval::Proof(lay.fixed_evals + 32 * q)));
+            queries.push((
+                Com::Fixed(col.index()),
+                rot.0,
+                Eval::Proof(lay.fixed_evals + 32 * q),
+            ));
         }
         for j in 0..cs.permutation().get_columns().len() {
             queries.push((Com::Sigma(j), 0, Eval::Proof(lay.sigma_evals + 32 * j)));
@@ -992,7 +1211,13 @@ impl Gen<'_> {
             let set_rots = sets[idx].0.clone();
             let evals = set_rots
                 .iter()
-                .map(|r0| queries.iter().find(|(cc, rr, _)| *cc == c && rr == r0).map(|(_, _, e)| *e).unwrap())
+                .map(|r0| {
+                    queries
+                        .iter()
+                        .find(|(cc, rr, _)| *cc == c && rr == r0)
+                        .map(|(_, _, e)| *e)
+                        .unwrap()
+                })
                 .collect();
             sets[idx].1.push((c, evals));
         }
@@ -1008,12 +1233,19 @@ pub fn describe(vk: &VerifyingKey<G1Affine>) -> String {
         omega_inv: Fr::ONE,
         r: String::new(),
         lay: layout(vk),
-        mem: std::cell::RefCell::new(Mem { next: MEM_BASE, names: HashMap::new() }),
+        mem: std::cell::RefCell::new(Mem {
+            next: MEM_BASE,
+            names: HashMap::new(),
+        }),
         out: std::cell::RefCell::new(String::new()),
     };
     let mut s = String::new();
     for (rots, coms) in g.rotation_sets() {
-        let _ = writeln!(s, "{rots:?}: {:?}", coms.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+        let _ = writeln!(
+            s,
+            "{rots:?}: {:?}",
+            coms.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        );
     }
     s
 }

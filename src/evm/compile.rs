@@ -107,7 +107,11 @@ pub fn find_solc(project_root_hint: Option<&Path>) -> Result<PathBuf, EvmError> 
     if let Some(solc) = env::var_os("SOLC").filter(|s| !s.is_empty()) {
         let path = PathBuf::from(&solc);
         // A bare name (e.g. SOLC=solc-0.8.30) is looked up on PATH like a shell would.
-        let resolved = if path.components().count() == 1 { search_path(&path) } else { None };
+        let resolved = if path.components().count() == 1 {
+            search_path(&path)
+        } else {
+            None
+        };
         return match resolved.or_else(|| is_executable(&path).then_some(path.clone())) {
             Some(p) => Ok(p),
             None => Err(EvmError::SolcNotFound {
@@ -140,11 +144,15 @@ pub fn find_solc(project_root_hint: Option<&Path>) -> Result<PathBuf, EvmError> 
 /// First `dir/name` on `PATH` that is an executable file.
 fn search_path(name: &Path) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -203,7 +211,11 @@ pub fn compile_contract(
         output_selection: OutputSelection::common_output_selection(
             ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"].map(String::from),
         ),
-        evm_version: Some(EVM_VERSION.parse::<EvmVersion>().expect("known EVM version")),
+        evm_version: Some(
+            EVM_VERSION
+                .parse::<EvmVersion>()
+                .expect("known EVM version"),
+        ),
         via_ir: via_ir.then_some(true),
         ..Settings::default()
     };
@@ -214,12 +226,13 @@ pub fn compile_contract(
         }
         None => settings.optimizer.enabled = Some(false),
     }
-    let input =
-        SolcInput::new(SolcLanguage::Solidity, sources, settings).sanitized(&solc.version);
+    let input = SolcInput::new(SolcLanguage::Solidity, sources, settings).sanitized(&solc.version);
 
     // Standard JSON through stdin/stdout; `Solc::compile` reads stdout to the end
     // concurrently with waiting, so outputs of any size are fine.
-    let output = solc.compile(&input).map_err(|e| EvmError::SolcFailed { reason: e.to_string() })?;
+    let output = solc.compile(&input).map_err(|e| EvmError::SolcFailed {
+        reason: e.to_string(),
+    })?;
 
     let errors: Vec<String> = output
         .errors
@@ -253,14 +266,20 @@ pub fn compile_contract(
             .iter()
             .flat_map(|(file, cs)| cs.keys().map(move |c| format!("{}:{c}", file.display())))
             .collect();
-        return Err(EvmError::ContractMissing { name: contract.to_string(), available });
+        return Err(EvmError::ContractMissing {
+            name: contract.to_string(),
+            available,
+        });
     };
 
     let no_bytecode = |reason: &str| EvmError::NoBytecode {
         name: contract.to_string(),
         reason: reason.to_string(),
     };
-    let evm = found.evm.as_ref().ok_or_else(|| no_bytecode("no `evm` output"))?;
+    let evm = found
+        .evm
+        .as_ref()
+        .ok_or_else(|| no_bytecode("no `evm` output"))?;
     let bytes_of = |obj: Option<&BytecodeObject>| -> Result<Vec<u8>, EvmError> {
         match obj {
             Some(BytecodeObject::Bytecode(b)) => Ok(b.to_vec()),
@@ -270,18 +289,29 @@ pub fn compile_contract(
     };
     let bytecode = bytes_of(evm.bytecode.as_ref().map(|b| &b.object))?;
     let deployed_bytecode = bytes_of(
-        evm.deployed_bytecode.as_ref().and_then(|d| d.bytecode.as_ref()).map(|b| &b.object),
+        evm.deployed_bytecode
+            .as_ref()
+            .and_then(|d| d.bytecode.as_ref())
+            .map(|b| &b.object),
     )?;
     if bytecode.is_empty() {
-        return Err(no_bytecode("empty creation code (abstract contract or interface?)"));
+        return Err(no_bytecode(
+            "empty creation code (abstract contract or interface?)",
+        ));
     }
     let abi = match &found.abi {
-        Some(abi) => serde_json::to_value(abi)
-            .map_err(|e| EvmError::SolcFailed { reason: format!("ABI re-encoding: {e}") })?,
+        Some(abi) => serde_json::to_value(abi).map_err(|e| EvmError::SolcFailed {
+            reason: format!("ABI re-encoding: {e}"),
+        })?,
         None => serde_json::Value::Array(Vec::new()),
     };
 
-    Ok(Compiled { bytecode, deployed_bytecode, abi, solc_version: solc.version.to_string() })
+    Ok(Compiled {
+        bytecode,
+        deployed_bytecode,
+        abi,
+        solc_version: solc.version.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -355,7 +385,10 @@ mod tests {
         if !solc_available() {
             return;
         }
-        let bad = [("B.sol".to_string(), "contract B { function g() { } ".to_string())];
+        let bad = [(
+            "B.sol".to_string(),
+            "contract B { function g() { } ".to_string(),
+        )];
         match compile_contract(&bad, "B", Some(200), false) {
             Err(EvmError::CompileErrors { messages }) => {
                 assert!(!messages.is_empty());

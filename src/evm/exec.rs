@@ -95,7 +95,10 @@ impl Default for Evm {
 
 impl std::fmt::Debug for Evm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Evm").field("spec", &SPEC).field("caller", &CALLER).finish()
+        f.debug_struct("Evm")
+            .field("spec", &SPEC)
+            .field("caller", &CALLER)
+            .finish()
     }
 }
 
@@ -114,7 +117,9 @@ impl Evm {
             // Default is u64::MAX already; stated here because calls rely on it.
             block.gas_limit = u64::MAX;
         });
-        Self { inner: ctx.build_mainnet() }
+        Self {
+            inner: ctx.build_mainnet(),
+        }
     }
 
     /// Deploys `creation_code` (constructor + runtime, as `solc`'s `evm.bytecode`) from
@@ -126,14 +131,24 @@ impl Evm {
     /// (e.g. initcode over the EIP-3860 limit of 49 152 bytes).
     pub fn deploy(&mut self, creation_code: &[u8]) -> Result<Deployment, EvmError> {
         let tx = self.tx(TxKind::Create, creation_code, DEFAULT_GAS_LIMIT);
-        let result = self.inner.transact_commit(tx).map_err(|e| EvmError::Deploy {
-            reason: format!("creation transaction rejected: {e}"),
-        })?;
+        let result = self
+            .inner
+            .transact_commit(tx)
+            .map_err(|e| EvmError::Deploy {
+                reason: format!("creation transaction rejected: {e}"),
+            })?;
         let gas_used = result.tx_gas_used();
         match result {
-            ExecutionResult::Success { output: Output::Create(_, Some(address)), .. } => {
+            ExecutionResult::Success {
+                output: Output::Create(_, Some(address)),
+                ..
+            } => {
                 let runtime_size = self.code(address).len();
-                Ok(Deployment { address, gas_used, runtime_size })
+                Ok(Deployment {
+                    address,
+                    gas_used,
+                    runtime_size,
+                })
             }
             ExecutionResult::Success { .. } => Err(EvmError::Deploy {
                 reason: "creation succeeded but produced no contract address".into(),
@@ -141,12 +156,13 @@ impl Evm {
             ExecutionResult::Revert { output, .. } => Err(EvmError::Deploy {
                 reason: format!("constructor reverted: {}", decode_revert(&output)),
             }),
-            ExecutionResult::Halt { reason: HaltReason::CreateContractSizeLimit, .. } => {
-                Err(EvmError::CodeSizeLimit {
-                    runtime_size: self.measure_runtime_size(creation_code),
-                    limit: EIP170_LIMIT,
-                })
-            }
+            ExecutionResult::Halt {
+                reason: HaltReason::CreateContractSizeLimit,
+                ..
+            } => Err(EvmError::CodeSizeLimit {
+                runtime_size: self.measure_runtime_size(creation_code),
+                limit: EIP170_LIMIT,
+            }),
             ExecutionResult::Halt { reason, .. } => Err(EvmError::Deploy {
                 reason: format!("creation halted: {reason:?} after {gas_used} gas"),
             }),
@@ -159,11 +175,12 @@ impl Evm {
     /// reported as `success = false`, `gas_used = 0` and `halt_reason =
     /// "InvalidTransaction: ..."`; use [`Evm::try_call`] to get it as an error instead.
     pub fn call(&mut self, to: Address, calldata: &[u8], gas_limit: u64) -> CallOutcome {
-        self.try_call(to, calldata, gas_limit).unwrap_or_else(|e| CallOutcome {
-            success: false,
-            halt_reason: Some(format!("InvalidTransaction: {e}")),
-            ..CallOutcome::default()
-        })
+        self.try_call(to, calldata, gas_limit)
+            .unwrap_or_else(|e| CallOutcome {
+                success: false,
+                halt_reason: Some(format!("InvalidTransaction: {e}")),
+                ..CallOutcome::default()
+            })
     }
 
     /// Like [`Evm::call`], but a transaction rejected before execution is an
@@ -175,10 +192,9 @@ impl Evm {
         gas_limit: u64,
     ) -> Result<CallOutcome, EvmError> {
         let tx = self.tx(TxKind::Call(to), calldata, gas_limit);
-        let result = self
-            .inner
-            .transact_commit(tx)
-            .map_err(|e| EvmError::Call { reason: e.to_string() })?;
+        let result = self.inner.transact_commit(tx).map_err(|e| EvmError::Call {
+            reason: e.to_string(),
+        })?;
         let gas_used = result.tx_gas_used();
         Ok(match result {
             ExecutionResult::Success { output, .. } => CallOutcome {
@@ -221,7 +237,11 @@ impl Evm {
     /// Current nonce of [`CALLER`]: every committed transaction (even a reverted one)
     /// bumps it, so it is re-read rather than tracked.
     fn caller_nonce(&self) -> u64 {
-        self.db().basic_ref(CALLER).ok().flatten().map_or(0, |info| info.nonce)
+        self.db()
+            .basic_ref(CALLER)
+            .ok()
+            .flatten()
+            .map_or(0, |info| info.nonce)
     }
 
     fn tx(&self, kind: TxKind, data: &[u8], gas_limit: u64) -> TxEnv {
@@ -241,17 +261,29 @@ impl Evm {
     fn measure_runtime_size(&mut self, creation_code: &[u8]) -> Option<usize> {
         let tx = self.tx(TxKind::Create, creation_code, DEFAULT_GAS_LIMIT);
         let cfg = &mut self.inner.ctx.cfg;
-        let saved = (cfg.limit_contract_code_size, cfg.limit_contract_initcode_size);
+        let saved = (
+            cfg.limit_contract_code_size,
+            cfg.limit_contract_initcode_size,
+        );
         // Only the runtime limit is lifted; the initcode limit stays what it was (an
         // explicit override, or EIP-3860's 49 152 bytes).
         cfg.limit_contract_code_size = Some(usize::MAX / 4);
-        cfg.limit_contract_initcode_size =
-            Some(saved.1.unwrap_or(revm::primitives::eip3860::MAX_INITCODE_SIZE));
+        cfg.limit_contract_initcode_size = Some(
+            saved
+                .1
+                .unwrap_or(revm::primitives::eip3860::MAX_INITCODE_SIZE),
+        );
         let result = self.inner.transact(tx);
         let cfg = &mut self.inner.ctx.cfg;
-        (cfg.limit_contract_code_size, cfg.limit_contract_initcode_size) = saved;
+        (
+            cfg.limit_contract_code_size,
+            cfg.limit_contract_initcode_size,
+        ) = saved;
         match result.ok()?.result {
-            ExecutionResult::Success { output: Output::Create(code, _), .. } => Some(code.len()),
+            ExecutionResult::Success {
+                output: Output::Create(code, _),
+                ..
+            } => Some(code.len()),
             _ => None,
         }
     }
@@ -270,8 +302,9 @@ pub fn decode_revert(data: &[u8]) -> String {
                 .get(offset..offset + 32)
                 .and_then(|w| usize::try_from(U256::from_be_slice(w)).ok())
             {
-                if let Some(bytes) =
-                    (offset + 32).checked_add(len).and_then(|end| body.get(offset + 32..end))
+                if let Some(bytes) = (offset + 32)
+                    .checked_add(len)
+                    .and_then(|end| body.get(offset + 32..end))
                 {
                     return String::from_utf8_lossy(bytes).into_owned();
                 }
@@ -327,8 +360,8 @@ mod tests {
             0x60, 0x01, 0x60, 0x40, 0x52, // mstore(0x40, 1)
             0x60, 0x02, 0x60, 0x60, 0x52, // mstore(0x60, 2)
             // staticcall(gas, 6, 0, 0x80, 0, 0x40)
-            0x60, 0x40, 0x60, 0x00, 0x60, 0x80, 0x60, 0x00, 0x60, 0x06, 0x5a, 0xfa,
-            0x60, 0x26, 0x57, // jumpi(38, success)
+            0x60, 0x40, 0x60, 0x00, 0x60, 0x80, 0x60, 0x00, 0x60, 0x06, 0x5a, 0xfa, 0x60, 0x26,
+            0x57, // jumpi(38, success)
             0x5f, 0x5f, 0xfd, // revert(0, 0)
             0x5b, // 38: jumpdest
             0x60, 0x40, 0x60, 0x00, 0xf3, // return(0, 0x40)
@@ -340,7 +373,10 @@ mod tests {
         let mut evm = Evm::new();
         let dep = evm.deploy(&deployer(&ec_add_runtime())).expect("deploy");
         assert_eq!(dep.runtime_size, ec_add_runtime().len());
-        assert!(dep.gas_used > 53_000, "creation tx gas includes 32k create + 21k base");
+        assert!(
+            dep.gas_used > 53_000,
+            "creation tx gas includes 32k create + 21k base"
+        );
         assert_eq!(evm.code(dep.address), ec_add_runtime());
 
         let expected = hex::decode(concat!(
@@ -356,7 +392,11 @@ mod tests {
             assert_eq!(out.halt_reason, None);
             assert_eq!(out.revert_reason, None);
             // 21000 intrinsic + 150 for ecAdd (Istanbul pricing) + a few dozen for opcodes.
-            assert!(out.gas_used > 21_150 && out.gas_used < 22_000, "{}", out.gas_used);
+            assert!(
+                out.gas_used > 21_150 && out.gas_used < 22_000,
+                "{}",
+                out.gas_used
+            );
         }
         // A second deployment from the same sender gets a fresh address.
         let dep2 = evm.deploy(&deployer(&ec_add_runtime())).expect("deploy 2");
@@ -370,7 +410,10 @@ mod tests {
         let dep = evm.deploy(&deployer(&[0x5b, 0x60, 0x00, 0x56])).unwrap();
         let out = evm.call(dep.address, &[], 100_000);
         assert!(!out.success);
-        assert!(out.halt_reason.as_deref().unwrap().starts_with("OutOfGas"), "{out:?}");
+        assert!(
+            out.halt_reason.as_deref().unwrap().starts_with("OutOfGas"),
+            "{out:?}"
+        );
         assert_eq!(out.revert_reason, None);
         assert_eq!(out.gas_used, 100_000, "a halt consumes all gas");
 
@@ -389,7 +432,9 @@ mod tests {
         s[..4].copy_from_slice(b"nope");
         payload.extend_from_slice(&s);
         let n = payload.len() as u8;
-        let mut runtime = vec![0x60, n, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, n, 0x60, 0x00, 0xfd];
+        let mut runtime = vec![
+            0x60, n, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, n, 0x60, 0x00, 0xfd,
+        ];
         runtime.extend_from_slice(&payload);
 
         let mut evm = Evm::new();
@@ -399,12 +444,19 @@ mod tests {
         assert_eq!(out.revert_reason.as_deref(), Some("nope"));
         assert_eq!(out.halt_reason, None);
         assert_eq!(out.output, payload);
-        assert!(out.gas_used > 21_000 && out.gas_used < 22_000, "{}", out.gas_used);
+        assert!(
+            out.gas_used > 21_000 && out.gas_used < 22_000,
+            "{}",
+            out.gas_used
+        );
 
         // Panic(0x11)
         let mut panic = vec![0x4e, 0x48, 0x7b, 0x71];
         panic.extend_from_slice(&U256::from(0x11).to_be_bytes::<32>());
-        assert_eq!(decode_revert(&panic), "panic 0x11: arithmetic overflow or underflow");
+        assert_eq!(
+            decode_revert(&panic),
+            "panic 0x11: arithmetic overflow or underflow"
+        );
         assert_eq!(decode_revert(&[]), "0x");
     }
 
@@ -418,7 +470,10 @@ mod tests {
         // return(0, 24577): one byte of zeroed runtime over the EIP-170 limit
         let too_big = [0x61, 0x60, 0x01, 0x5f, 0xf3];
         match evm.deploy(&too_big).unwrap_err() {
-            EvmError::CodeSizeLimit { runtime_size, limit } => {
+            EvmError::CodeSizeLimit {
+                runtime_size,
+                limit,
+            } => {
                 assert_eq!(limit, EIP170_LIMIT);
                 assert_eq!(runtime_size, Some(EIP170_LIMIT + 1));
             }
@@ -437,7 +492,10 @@ mod tests {
         assert!(!out.success);
         assert_eq!(out.gas_used, 0);
         assert!(out.halt_reason.unwrap().starts_with("InvalidTransaction"));
-        assert!(matches!(evm.try_call(dep.address, &[], 20_000), Err(EvmError::Call { .. })));
+        assert!(matches!(
+            evm.try_call(dep.address, &[], 20_000),
+            Err(EvmError::Call { .. })
+        ));
         // ...and did not disturb the nonce bookkeeping.
         assert!(evm.call(dep.address, &[], DEFAULT_GAS_LIMIT).success);
     }

@@ -4,8 +4,8 @@
 use super::codegen::PublicInputs;
 use super::compile::{compile_contract, EIP170_LIMIT};
 use super::exec::{CallOutcome, Evm, DEFAULT_GAS_LIMIT};
-use crate::artifact;
 use crate::aggregate::AggregateProof;
+use crate::artifact;
 use crate::proof::{Keys, ProofFile, TranscriptKind};
 use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
@@ -52,10 +52,18 @@ pub struct VerifierArtifact {
 impl VerifierArtifact {
     pub fn read(dir: &Path) -> Result<VerifierArtifact> {
         let path = dir.join(ARTIFACT_FILE);
-        let a: VerifierArtifact = artifact::read_json(&path)
-            .with_context(|| format!("{} is not a verifier directory (run `zkml-evm gen-verifier`)", dir.display()))?;
+        let a: VerifierArtifact = artifact::read_json(&path).with_context(|| {
+            format!(
+                "{} is not a verifier directory (run `zkml-evm gen-verifier`)",
+                dir.display()
+            )
+        })?;
         if a.version != ARTIFACT_VERSION {
-            bail!("{}: artefact version {} is not supported", path.display(), a.version);
+            bail!(
+                "{}: artefact version {} is not supported",
+                path.display(),
+                a.version
+            );
         }
         Ok(a)
     }
@@ -66,21 +74,48 @@ impl VerifierArtifact {
 }
 
 /// Generate, compile and write the verifier for `keys` into `out`.
-pub fn gen_verifier(keys: &Keys, model_hash: &str, num_public: usize, out: &Path) -> Result<VerifierArtifact> {
-    let title = format!("zkml-evm verifier for model {}", &model_hash[..16.min(model_hash.len())]);
-    gen_verifier_for(keys, PublicInputs::model(num_public), &title, model_hash, out)
+pub fn gen_verifier(
+    keys: &Keys,
+    model_hash: &str,
+    num_public: usize,
+    out: &Path,
+) -> Result<VerifierArtifact> {
+    let title = format!(
+        "zkml-evm verifier for model {}",
+        &model_hash[..16.min(model_hash.len())]
+    );
+    gen_verifier_for(
+        keys,
+        PublicInputs::model(num_public),
+        &title,
+        model_hash,
+        out,
+    )
 }
 
 /// Generate, compile and write a verifier for any proof our codegen handles.
-pub fn gen_verifier_for(keys: &Keys, public: PublicInputs, title: &str, model_hash: &str, out: &Path) -> Result<VerifierArtifact> {
+pub fn gen_verifier_for(
+    keys: &Keys,
+    public: PublicInputs,
+    title: &str,
+    model_hash: &str,
+    out: &Path,
+) -> Result<VerifierArtifact> {
     let num_public = public.count;
     let generated = super::codegen::generate(&keys.params, &keys.vk, public, title)?;
     // Written before compiling, so a compiler error can be inspected.
     artifact::write_atomic(&out.join(SOURCE_FILE), generated.solidity.as_bytes())?;
-    let compiled = compile_contract(&[(SOURCE_FILE.to_string(), generated.solidity.clone())], CONTRACT, Some(OPTIMIZER_RUNS), false)?;
+    let compiled = compile_contract(
+        &[(SOURCE_FILE.to_string(), generated.solidity.clone())],
+        CONTRACT,
+        Some(OPTIMIZER_RUNS),
+        false,
+    )?;
     let runtime_size = compiled.deployed_bytecode.len();
     if runtime_size > EIP170_LIMIT {
-        bail!("verifier runtime is {runtime_size} bytes, over the {EIP170_LIMIT}-byte EIP-170 limit");
+        bail!(
+            "verifier runtime is {runtime_size} bytes, over the {EIP170_LIMIT}-byte EIP-170 limit"
+        );
     }
     let a = VerifierArtifact {
         version: ARTIFACT_VERSION,
@@ -140,7 +175,11 @@ fn encode_proof(proof: &[u8], public_inputs: &[String]) -> Result<Vec<u8>> {
 }
 
 pub fn encode_call(proof: &[u8], inputs: &[U256]) -> Vec<u8> {
-    verifyCall { proof: Bytes::copy_from_slice(proof), publicInputs: inputs.to_vec() }.abi_encode()
+    verifyCall {
+        proof: Bytes::copy_from_slice(proof),
+        publicInputs: inputs.to_vec(),
+    }
+    .abi_encode()
 }
 
 /// Outcome of `test-evm`: did `verify` return true, and at what cost.
@@ -167,8 +206,14 @@ pub fn run_in_revm(artifact: &VerifierArtifact, calldata: &[u8]) -> Result<EvmVe
 /// whose constructor needs chain state) answers no.
 pub fn says_development_srs(creation_code: &[u8]) -> bool {
     let mut evm = Evm::new();
-    let Ok(dep) = evm.deploy(creation_code) else { return false };
-    let out = evm.call(dep.address, &DEVELOPMENT_SRSCall {}.abi_encode(), DEFAULT_GAS_LIMIT);
+    let Ok(dep) = evm.deploy(creation_code) else {
+        return false;
+    };
+    let out = evm.call(
+        dep.address,
+        &DEVELOPMENT_SRSCall {}.abi_encode(),
+        DEFAULT_GAS_LIMIT,
+    );
     out.success && is_abi_true(&out.output)
 }
 
@@ -188,5 +233,11 @@ pub fn verdict(out: &CallOutcome, deploy_gas: u64, runtime_size: usize) -> EvmVe
     } else {
         Some("verify returned false".into())
     };
-    EvmVerdict { accepted: returned_true, gas_used: out.gas_used, deploy_gas, runtime_size, reason }
+    EvmVerdict {
+        accepted: returned_true,
+        gas_used: out.gas_used,
+        deploy_gas,
+        runtime_size,
+        reason,
+    }
 }

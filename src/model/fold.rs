@@ -14,9 +14,9 @@
 use super::onnx::tensor_to_const;
 use super::tensor::ConstTensor;
 use super::GraphInput;
+use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 use tract_onnx::pb::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
-use anyhow::Context;
 use tract_onnx::prelude::*;
 
 /// What folding found: the constant tensors lowered nodes read, and the
@@ -30,7 +30,16 @@ pub struct Folded {
 /// Ops whose output depends on the operand's shape only.
 const SHAPE_OPS: &[&str] = &["Shape", "Size"];
 /// Ops never folded: random, or with subgraphs tract would have to run.
-const NEVER: &[&str] = &["RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "If", "Loop", "Scan"];
+const NEVER: &[&str] = &[
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+    "Multinomial",
+    "If",
+    "Loop",
+    "Scan",
+];
 
 /// Fold `proto`'s constant tensors. An error means tract could not compute
 /// them; the caller then lowers every node itself.
@@ -51,15 +60,26 @@ pub fn fold(proto: &ModelProto, inputs: &[GraphInput]) -> TractResult<Folded> {
             targets.push(name.to_string());
         }
     };
-    for (_, node) in graph.node.iter().enumerate().filter(|(i, _)| !constant.contains(i)) {
+    for (_, node) in graph
+        .node
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !constant.contains(i))
+    {
         node.input.iter().for_each(|n| want(n));
     }
     graph.output.iter().for_each(|o| want(&o.name));
     if targets.is_empty() {
-        return Ok(Folded { tensors: HashMap::new(), nodes: constant });
+        return Ok(Folded {
+            tensors: HashMap::new(),
+            nodes: constant,
+        });
     }
     let tensors = evaluate(proto, graph, inputs, &targets)?;
-    Ok(Folded { tensors, nodes: constant })
+    Ok(Folded {
+        tensors,
+        nodes: constant,
+    })
 }
 
 /// Indices of the nodes whose outputs are constant.
@@ -68,8 +88,14 @@ fn constant_nodes(graph: &GraphProto) -> HashSet<usize> {
     let mut nodes = HashSet::new();
     for (i, node) in graph.node.iter().enumerate() {
         let op = node.op_type.as_str();
-        let inputs_const = node.input.iter().filter(|n| !n.is_empty()).all(|n| known.contains(n.as_str()));
-        let folds = !NEVER.contains(&op) && !has_subgraph(node) && (SHAPE_OPS.contains(&op) || inputs_const);
+        let inputs_const = node
+            .input
+            .iter()
+            .filter(|n| !n.is_empty())
+            .all(|n| known.contains(n.as_str()));
+        let folds = !NEVER.contains(&op)
+            && !has_subgraph(node)
+            && (SHAPE_OPS.contains(&op) || inputs_const);
         if folds {
             nodes.insert(i);
             known.extend(node.output.iter().map(String::as_str));
@@ -79,29 +105,59 @@ fn constant_nodes(graph: &GraphProto) -> HashSet<usize> {
 }
 
 fn has_subgraph(node: &NodeProto) -> bool {
-    node.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty())
+    node.attribute
+        .iter()
+        .any(|a| a.g.is_some() || !a.graphs.is_empty())
 }
 
 /// Run the ancestors of `targets` with tract on zero inputs.
-fn evaluate(proto: &ModelProto, graph: &GraphProto, inputs: &[GraphInput], targets: &[String]) -> TractResult<HashMap<String, ConstTensor>> {
+fn evaluate(
+    proto: &ModelProto,
+    graph: &GraphProto,
+    inputs: &[GraphInput],
+    targets: &[String],
+) -> TractResult<HashMap<String, ConstTensor>> {
     // Keep the nodes the targets need, in graph order.
     let mut needed: HashSet<&str> = targets.iter().map(String::as_str).collect();
     let mut keep = vec![false; graph.node.len()];
     for (i, node) in graph.node.iter().enumerate().rev() {
         if node.output.iter().any(|o| needed.contains(o.as_str())) {
             keep[i] = true;
-            needed.extend(node.input.iter().filter(|n| !n.is_empty()).map(String::as_str));
+            needed.extend(
+                node.input
+                    .iter()
+                    .filter(|n| !n.is_empty())
+                    .map(String::as_str),
+            );
         }
     }
-    let used_inputs: Vec<&GraphInput> = inputs.iter().filter(|i| needed.contains(i.name.as_str())).collect();
+    let used_inputs: Vec<&GraphInput> = inputs
+        .iter()
+        .filter(|i| needed.contains(i.name.as_str()))
+        .collect();
     let mut sub = proto.clone();
     let g = sub.graph.as_mut().context("no graph")?;
-    g.node = graph.node.iter().zip(&keep).filter(|(_, k)| **k).map(|(n, _)| n.clone()).collect();
-    g.input.retain(|vi| used_inputs.iter().any(|u| u.name == vi.name));
-    g.output = targets.iter().map(|t| ValueInfoProto { name: t.clone(), ..Default::default() }).collect();
+    g.node = graph
+        .node
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(n, _)| n.clone())
+        .collect();
+    g.input
+        .retain(|vi| used_inputs.iter().any(|u| u.name == vi.name));
+    g.output = targets
+        .iter()
+        .map(|t| ValueInfoProto {
+            name: t.clone(),
+            ..Default::default()
+        })
+        .collect();
     g.value_info.clear();
 
-    let onnx = tract_onnx::onnx().with_ignore_output_shapes(true).with_ignore_value_info(true);
+    let onnx = tract_onnx::onnx()
+        .with_ignore_output_shapes(true)
+        .with_ignore_value_info(true);
     let mut model = onnx.model_for_proto_model(&sub)?;
     let mut feed = TVec::new();
     for (i, input) in used_inputs.iter().enumerate() {
@@ -114,7 +170,12 @@ fn evaluate(proto: &ModelProto, graph: &GraphProto, inputs: &[GraphInput], targe
     targets
         .iter()
         .zip(outputs.iter())
-        .map(|(name, t)| Ok((name.clone(), tensor_to_const(t).with_context(|| format!("folded tensor '{name}'"))?)))
+        .map(|(name, t)| {
+            Ok((
+                name.clone(),
+                tensor_to_const(t).with_context(|| format!("folded tensor '{name}'"))?,
+            ))
+        })
         .collect()
 }
 

@@ -21,14 +21,28 @@ pub enum ModelError {
     #[error("{path} is not a valid ONNX model: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("unsupported ONNX op '{op}' at node '{node}' (supported: {supported}); hint: {hint}")]
-    UnsupportedOp { op: String, node: String, supported: String, hint: String },
+    UnsupportedOp {
+        op: String,
+        node: String,
+        supported: String,
+        hint: String,
+    },
     #[error("ONNX op '{op}' at node '{node}': {reason}")]
-    Op { op: String, node: String, reason: String },
+    Op {
+        op: String,
+        node: String,
+        reason: String,
+    },
     /// A lowering reads input `index` as structure (a shape, index, axis
     /// or weight), and the model feeds it a value that depends on the
     /// input.
     #[error("ONNX op '{op}' at node '{node}': {what} must be a constant (it fixes the circuit's structure; here it depends on the model input)")]
-    NotConstant { op: String, node: String, what: String, index: usize },
+    NotConstant {
+        op: String,
+        node: String,
+        what: String,
+        index: usize,
+    },
     #[error("model graph: {0}")]
     Graph(String),
     #[error("input: {0}")]
@@ -67,44 +81,70 @@ pub enum InputShapes<'a> {
 
 /// The graph inputs that are not initializers, in graph order, with
 /// concrete shapes.
-pub fn graph_inputs(graph: &tract_onnx::pb::GraphProto, shapes: InputShapes) -> Result<Vec<GraphInput>, ModelError> {
+pub fn graph_inputs(
+    graph: &tract_onnx::pb::GraphProto,
+    shapes: InputShapes,
+) -> Result<Vec<GraphInput>, ModelError> {
     use tract_onnx::pb::type_proto::Value as TV;
     let inits: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let declared: Vec<_> = graph.input.iter().filter(|i| !inits.contains(&i.name.as_str())).collect();
+    let declared: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !inits.contains(&i.name.as_str()))
+        .collect();
     if declared.is_empty() {
         return Err(ModelError::Graph("the model has no input".into()));
     }
     let count_mismatch = |n: usize, what: &str| {
         let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
-        ModelError::Input(format!("{n} {what} for a model with {} inputs ({})", declared.len(), names.join(", ")))
+        ModelError::Input(format!(
+            "{n} {what} for a model with {} inputs ({})",
+            declared.len(),
+            names.join(", ")
+        ))
     };
     let shapes = match shapes {
         // The input file's count check names the file.
         InputShapes::FitLengths(l) if l.len() != declared.len() => InputShapes::BatchOfOne,
-        InputShapes::Exact(s) if s.len() != declared.len() => return Err(count_mismatch(s.len(), "input shapes")),
+        InputShapes::Exact(s) if s.len() != declared.len() => {
+            return Err(count_mismatch(s.len(), "input shapes"))
+        }
         other => other,
     };
     declared
         .iter()
         .enumerate()
         .map(|(i, input)| {
-            let Some(TV::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-                return Err(ModelError::Graph(format!("input '{}' is not a tensor", input.name)));
+            let Some(TV::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref())
+            else {
+                return Err(ModelError::Graph(format!(
+                    "input '{}' is not a tensor",
+                    input.name
+                )));
             };
             let dims: Vec<Option<usize>> = t
                 .shape
                 .as_ref()
-                .map(|s| s.dim.iter().map(|d| match &d.value {
-                    Some(dimension::Value::DimValue(v)) if *v > 0 => Some(*v as usize),
-                    _ => None,
-                }).collect())
+                .map(|s| {
+                    s.dim
+                        .iter()
+                        .map(|d| match &d.value {
+                            Some(dimension::Value::DimValue(v)) if *v > 0 => Some(*v as usize),
+                            _ => None,
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             let shape = match shapes {
                 InputShapes::Exact(s) => s[i].clone(),
                 InputShapes::BatchOfOne => dims.iter().map(|d| d.unwrap_or(1)).collect(),
                 InputShapes::FitLengths(lens) => fit_symbolic(&dims, lens[i]),
             };
-            Ok(GraphInput { name: input.name.clone(), elem_type: t.elem_type, shape })
+            Ok(GraphInput {
+                name: input.name.clone(),
+                elem_type: t.elem_type,
+                shape,
+            })
         })
         .collect()
 }
@@ -139,7 +179,11 @@ impl Model {
 
         // Reject unknown ops up front, naming the first offending node.
         let lowered = |i: &usize| !folded.nodes.contains(i);
-        if let Some(node) = (0..graph.node.len()).filter(lowered).map(|i| &graph.node[i]).find(|n| ops::lookup(&n.op_type).is_none()) {
+        if let Some(node) = (0..graph.node.len())
+            .filter(lowered)
+            .map(|i| &graph.node[i])
+            .find(|n| ops::lookup(&n.op_type).is_none())
+        {
             return Err(ModelError::UnsupportedOp {
                 op: node.op_type.clone(),
                 node: node.name.clone(),
@@ -161,16 +205,27 @@ impl Model {
         let mut first = 0;
         for input in &inputs {
             let n = tensor::numel(&input.shape);
-            syms.insert(input.name.clone(), Sym::Dyn(DynTensor { shape: input.shape.clone(), ids: (first..first + n).collect() }));
+            syms.insert(
+                input.name.clone(),
+                Sym::Dyn(DynTensor {
+                    shape: input.shape.clone(),
+                    ids: (first..first + n).collect(),
+                }),
+            );
             first += n;
         }
 
         for (index, node) in graph.node.iter().enumerate() {
-            let name = if node.name.is_empty() { format!("{}_{index}", node.op_type) } else { node.name.clone() };
+            let name = if node.name.is_empty() {
+                format!("{}_{index}", node.op_type)
+            } else {
+                node.name.clone()
+            };
             lowering.nodes.push(name.clone());
             if folded.nodes.contains(&index) {
                 // Its outputs are in `syms` already; it has read its inputs.
-                let read: Vec<Option<Sym>> = node.input.iter().map(|i| syms.get(i).cloned()).collect();
+                let read: Vec<Option<Sym>> =
+                    node.input.iter().map(|i| syms.get(i).cloned()).collect();
                 lowering.consume(&read);
                 continue;
             }
@@ -181,20 +236,34 @@ impl Model {
                     if i.is_empty() {
                         return Ok(None);
                     }
-                    syms.get(i).cloned().map(Some).ok_or_else(|| ModelError::Op {
-                        op: node.op_type.clone(),
-                        node: name.clone(),
-                        reason: format!("input tensor '{i}' is not produced by any earlier node"),
-                    })
+                    syms.get(i)
+                        .cloned()
+                        .map(Some)
+                        .ok_or_else(|| ModelError::Op {
+                            op: node.op_type.clone(),
+                            node: name.clone(),
+                            reason: format!(
+                                "input tensor '{i}' is not produced by any earlier node"
+                            ),
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut named = node.clone();
             named.name = name;
-            let ctx = ops::NodeCtx { proto: &named, index, inputs };
+            let ctx = ops::NodeCtx {
+                proto: &named,
+                index,
+                inputs,
+            };
             let lower = ops::lookup(&node.op_type).expect("checked above");
             let outs = lower.run(&mut lowering, &ctx)?;
             lowering.consume(&ctx.inputs);
-            for (out_name, out) in node.output.iter().zip(outs).filter(|(name, _)| !name.is_empty()) {
+            for (out_name, out) in node
+                .output
+                .iter()
+                .zip(outs)
+                .filter(|(name, _)| !name.is_empty())
+            {
                 lowering.produce(out_name, &out);
                 syms.insert(out_name.clone(), out);
             }
@@ -210,7 +279,12 @@ impl Model {
                 // An output that does not depend on the input is proved
                 // like any other value: constant neurons.
                 Some(Sym::Const(c)) => lowering.constant_values(c),
-                None => return Err(ModelError::Graph(format!("output '{}' is never produced", out.name))),
+                None => {
+                    return Err(ModelError::Graph(format!(
+                        "output '{}' is never produced",
+                        out.name
+                    )))
+                }
             };
             outputs.extend(ids);
             output_shapes.push(syms[&out.name].shape().to_vec());
@@ -226,7 +300,11 @@ impl Model {
             nodes: lowering.nodes,
         }
         .prune();
-        Ok(Model { path: path.to_path_buf(), program, inputs })
+        Ok(Model {
+            path: path.to_path_buf(),
+            program,
+            inputs,
+        })
     }
 
     pub fn float_model(&self) -> Result<onnx::FloatModel, ModelError> {
@@ -246,13 +324,22 @@ pub struct InputFile {
 
 impl InputFile {
     pub fn read(path: &Path) -> Result<InputFile, ModelError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ModelError::Io { path: path.into(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
         // NaN and inf are not JSON; serde rejects them with a position.
-        let file: InputFile = serde_json::from_str(&text)
-            .map_err(|e| ModelError::Input(format!("{}: {e} (expected {{\"input_data\": [[numbers...]]}})", path.display())))?;
+        let file: InputFile = serde_json::from_str(&text).map_err(|e| {
+            ModelError::Input(format!(
+                "{}: {e} (expected {{\"input_data\": [[numbers...]]}})",
+                path.display()
+            ))
+        })?;
         if file.input_data.is_empty() {
-            return Err(ModelError::Input(format!("{}: input_data is empty", path.display())));
+            return Err(ModelError::Input(format!(
+                "{}: input_data is empty",
+                path.display()
+            )));
         }
         Ok(file)
     }
@@ -275,7 +362,11 @@ impl InputFile {
         }
         let mut x = Vec::with_capacity(program.num_inputs);
         for (i, (data, shape)) in self.input_data.iter().zip(shapes).enumerate() {
-            let which = if shapes.len() == 1 { "input".to_string() } else { format!("input #{i}") };
+            let which = if shapes.len() == 1 {
+                "input".to_string()
+            } else {
+                format!("input #{i}")
+            };
             if data.len() != tensor::numel(shape) {
                 return Err(ModelError::Input(format!(
                     "{}: {which} has {} values but the model takes shape {shape:?} ({} values)",
@@ -287,7 +378,10 @@ impl InputFile {
             x.extend_from_slice(data);
         }
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
-            return Err(ModelError::Input(format!("{}: input value #{i} is not finite", path.display())));
+            return Err(ModelError::Input(format!(
+                "{}: input value #{i} is not finite",
+                path.display()
+            )));
         }
         Ok(x)
     }

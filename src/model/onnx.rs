@@ -9,13 +9,22 @@ use tract_onnx::pb::{ModelProto, TensorProto};
 use tract_onnx::prelude::*;
 
 pub fn read_proto(path: &Path) -> Result<ModelProto, ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.into(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Io {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     use tract_onnx::prelude::Framework;
     let proto = tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
-        .map_err(|e| ModelError::Corrupt { path: path.into(), reason: root_cause(&e) })?;
+        .map_err(|e| ModelError::Corrupt {
+            path: path.into(),
+            reason: root_cause(&e),
+        })?;
     if proto.graph.is_none() {
-        return Err(ModelError::Corrupt { path: path.into(), reason: "no graph in the model".into() });
+        return Err(ModelError::Corrupt {
+            path: path.into(),
+            reason: "no graph in the model".into(),
+        });
     }
     Ok(proto)
 }
@@ -32,25 +41,38 @@ pub fn opset(proto: &ModelProto, domain: &str) -> i64 {
 }
 
 fn root_cause(e: &anyhow::Error) -> String {
-    e.chain().last().map(|c| c.to_string()).unwrap_or_else(|| e.to_string())
+    e.chain()
+        .last()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| e.to_string())
 }
 
 /// Decode an initializer, Constant or test-data tensor into f64 values:
 /// every numeric and boolean element type.
 pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
     if t.data_location == Some(1) {
-        return Err(format!("tensor '{}' uses external data, which is not supported", t.name));
+        return Err(format!(
+            "tensor '{}' uses external data, which is not supported",
+            t.name
+        ));
     }
     let shape: Vec<usize> = t
         .dims
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("tensor '{}' has negative dim {d}", t.name)))
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| format!("tensor '{}' has negative dim {d}", t.name))
+        })
         .collect::<Result<_, _>>()?;
-    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| format!("tensor '{}' has an impossible shape {shape:?}", t.name))?;
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| format!("tensor '{}' has an impossible shape {shape:?}", t.name))?;
     let raw = &t.raw_data;
     macro_rules! le {
         ($ty:ty) => {
-            raw.chunks_exact(std::mem::size_of::<$ty>()).map(|b| <$ty>::from_le_bytes(b.try_into().unwrap()) as f64).collect()
+            raw.chunks_exact(std::mem::size_of::<$ty>())
+                .map(|b| <$ty>::from_le_bytes(b.try_into().unwrap()) as f64)
+                .collect()
         };
     }
     let has_raw = !raw.is_empty();
@@ -59,8 +81,15 @@ pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
         Ok(DataType::Float) => t.float_data.iter().map(|&v| v as f64).collect(),
         Ok(DataType::Double) if has_raw => le!(f64),
         Ok(DataType::Double) => t.double_data.clone(),
-        Ok(DataType::Float16) if has_raw => raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f64()).collect(),
-        Ok(DataType::Float16) => t.int32_data.iter().map(|&v| f16::from_bits(v as u16).to_f64()).collect(),
+        Ok(DataType::Float16) if has_raw => raw
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f64())
+            .collect(),
+        Ok(DataType::Float16) => t
+            .int32_data
+            .iter()
+            .map(|&v| f16::from_bits(v as u16).to_f64())
+            .collect(),
         Ok(DataType::Int64) if has_raw => le!(i64),
         Ok(DataType::Int64) => t.int64_data.iter().map(|&v| v as f64).collect(),
         Ok(DataType::Uint64) if has_raw => le!(u64),
@@ -70,16 +99,32 @@ pub fn const_from_proto(t: &TensorProto) -> Result<ConstTensor, String> {
         Ok(DataType::Int16) if has_raw => le!(i16),
         Ok(DataType::Uint16) if has_raw => le!(u16),
         Ok(DataType::Int8) if has_raw => le!(i8),
-        Ok(DataType::Uint8) | Ok(DataType::Bool) if has_raw => raw.iter().map(|&b| b as f64).collect(),
-        // Small integer types and booleans live in int32_data otherwise.
-        Ok(DataType::Int32 | DataType::Int16 | DataType::Uint16 | DataType::Int8 | DataType::Uint8 | DataType::Bool) => {
-            t.int32_data.iter().map(|&v| v as f64).collect()
+        Ok(DataType::Uint8) | Ok(DataType::Bool) if has_raw => {
+            raw.iter().map(|&b| b as f64).collect()
         }
+        // Small integer types and booleans live in int32_data otherwise.
+        Ok(
+            DataType::Int32
+            | DataType::Int16
+            | DataType::Uint16
+            | DataType::Int8
+            | DataType::Uint8
+            | DataType::Bool,
+        ) => t.int32_data.iter().map(|&v| v as f64).collect(),
         Ok(DataType::Uint32) => t.uint64_data.iter().map(|&v| v as f64).collect(),
-        other => return Err(format!("tensor '{}' has unsupported data type {other:?}", t.name)),
+        other => {
+            return Err(format!(
+                "tensor '{}' has unsupported data type {other:?}",
+                t.name
+            ))
+        }
     };
     if data.len() != n {
-        return Err(format!("tensor '{}' holds {} values for shape {shape:?}", t.name, data.len()));
+        return Err(format!(
+            "tensor '{}' holds {} values for shape {shape:?}",
+            t.name,
+            data.len()
+        ));
     }
     Ok(ConstTensor { shape, data })
 }
@@ -92,7 +137,10 @@ pub struct FloatModel {
 
 impl FloatModel {
     pub fn load(path: &Path, inputs: &[super::GraphInput]) -> Result<Self, ModelError> {
-        let corrupt = |e: anyhow::Error| ModelError::Corrupt { path: path.into(), reason: root_cause(&e) };
+        let corrupt = |e: anyhow::Error| ModelError::Corrupt {
+            path: path.into(),
+            reason: root_cause(&e),
+        };
         // Exporters often declare output shapes that disagree with what the
         // graph computes (a Tile that grows the batch, say); trust the graph.
         let mut model = tract_onnx::onnx()
@@ -101,11 +149,20 @@ impl FloatModel {
             .model_for_path(path)
             .map_err(corrupt)?;
         for (i, input) in inputs.iter().enumerate() {
-            let dt = datum_type(input.elem_type).map_err(|e| ModelError::Graph(format!("input '{}': {e}", input.name)))?;
-            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, &input.shape)).map_err(corrupt)?;
+            let dt = datum_type(input.elem_type)
+                .map_err(|e| ModelError::Graph(format!("input '{}': {e}", input.name)))?;
+            model = model
+                .with_input_fact(i, InferenceFact::dt_shape(dt, &input.shape))
+                .map_err(corrupt)?;
         }
-        let plan = model.into_typed().and_then(|m| m.into_runnable()).map_err(corrupt)?;
-        Ok(FloatModel { plan, inputs: inputs.to_vec() })
+        let plan = model
+            .into_typed()
+            .and_then(|m| m.into_runnable())
+            .map_err(corrupt)?;
+        Ok(FloatModel {
+            plan,
+            inputs: inputs.to_vec(),
+        })
     }
 
     /// Run on the flattened, concatenated inputs; returns every output,
@@ -115,19 +172,30 @@ impl FloatModel {
         let mut at = 0;
         for gi in &self.inputs {
             let n: usize = gi.shape.iter().product();
-            let data = input.get(at..at + n).ok_or_else(|| ModelError::Input(format!("input '{}' is short", gi.name)))?;
+            let data = input
+                .get(at..at + n)
+                .ok_or_else(|| ModelError::Input(format!("input '{}' is short", gi.name)))?;
             at += n;
             let dt = datum_type(gi.elem_type).map_err(ModelError::Input)?;
             tensors.push(tensor_of(dt, &gi.shape, data)?.into_tvalue());
         }
-        let out = self
-            .plan
-            .run(tensors)
-            .map_err(|e| ModelError::Input(format!("tract could not run the model: {}", root_cause(&e))))?;
+        let out = self.plan.run(tensors).map_err(|e| {
+            ModelError::Input(format!("tract could not run the model: {}", root_cause(&e)))
+        })?;
         let mut values = Vec::new();
         for t in out.iter() {
-            let f = t.cast_to::<f64>().map_err(|e| ModelError::Input(format!("model output of type {:?} is not numeric: {e}", t.datum_type())))?;
-            values.extend(f.to_plain_array_view::<f64>().map_err(|e| ModelError::Input(e.to_string()))?.iter().copied());
+            let f = t.cast_to::<f64>().map_err(|e| {
+                ModelError::Input(format!(
+                    "model output of type {:?} is not numeric: {e}",
+                    t.datum_type()
+                ))
+            })?;
+            values.extend(
+                f.to_plain_array_view::<f64>()
+                    .map_err(|e| ModelError::Input(e.to_string()))?
+                    .iter()
+                    .copied(),
+            );
         }
         Ok(values)
     }
@@ -146,27 +214,56 @@ pub(crate) fn datum_type(elem_type: i32) -> Result<DatumType, String> {
         Ok(DataType::Int8) => i8::datum_type(),
         Ok(DataType::Uint8) => u8::datum_type(),
         Ok(DataType::Bool) => bool::datum_type(),
-        other => return Err(format!("element type {other:?} is not supported (numbers and booleans are)")),
+        other => {
+            return Err(format!(
+                "element type {other:?} is not supported (numbers and booleans are)"
+            ))
+        }
     })
 }
 
 /// A tensor of type `dt` from f64 values (integers rounded, booleans
 /// nonzero).
 fn tensor_of(dt: DatumType, shape: &[usize], data: &[f64]) -> Result<Tensor, ModelError> {
-    let bad = |e: tract_ndarray::ShapeError| ModelError::Input(format!("input does not fit shape {shape:?}: {e}"));
-    let t = if dt == bool::datum_type() {
-        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.iter().map(|&v| v != 0.0).collect()).map_err(bad)?)
-    } else if dt.is_integer() {
-        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.iter().map(|&v| v.round() as i64).collect()).map_err(bad)?)
-    } else {
-        Tensor::from(tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.to_vec()).map_err(bad)?)
+    let bad = |e: tract_ndarray::ShapeError| {
+        ModelError::Input(format!("input does not fit shape {shape:?}: {e}"))
     };
-    t.cast_to_dt(dt).map(|c| c.into_owned()).map_err(|e| ModelError::Input(format!("cannot make a {dt:?} input: {e}")))
+    let t = if dt == bool::datum_type() {
+        Tensor::from(
+            tract_ndarray::Array::from_shape_vec(
+                shape.to_vec(),
+                data.iter().map(|&v| v != 0.0).collect(),
+            )
+            .map_err(bad)?,
+        )
+    } else if dt.is_integer() {
+        Tensor::from(
+            tract_ndarray::Array::from_shape_vec(
+                shape.to_vec(),
+                data.iter().map(|&v| v.round() as i64).collect(),
+            )
+            .map_err(bad)?,
+        )
+    } else {
+        Tensor::from(
+            tract_ndarray::Array::from_shape_vec(shape.to_vec(), data.to_vec()).map_err(bad)?,
+        )
+    };
+    t.cast_to_dt(dt)
+        .map(|c| c.into_owned())
+        .map_err(|e| ModelError::Input(format!("cannot make a {dt:?} input: {e}")))
 }
 
 /// A tract tensor of numbers or booleans as a constant of the lowering.
 pub(crate) fn tensor_to_const(t: &Tensor) -> TractResult<ConstTensor> {
-    let t = if t.datum_type() == bool::datum_type() { t.cast_to::<u8>()?.into_owned() } else { t.clone() };
+    let t = if t.datum_type() == bool::datum_type() {
+        t.cast_to::<u8>()?.into_owned()
+    } else {
+        t.clone()
+    };
     let f = t.cast_to::<f64>()?;
-    Ok(ConstTensor { shape: f.shape().to_vec(), data: f.to_plain_array_view::<f64>()?.iter().copied().collect() })
+    Ok(ConstTensor {
+        shape: f.shape().to_vec(),
+        data: f.to_plain_array_view::<f64>()?.iter().copied().collect(),
+    })
 }

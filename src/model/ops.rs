@@ -17,8 +17,8 @@ mod logic;
 mod ml;
 mod norm;
 mod pwl;
-mod reduce;
 mod rec;
+mod reduce;
 mod resize;
 mod select;
 mod shape;
@@ -92,17 +92,28 @@ impl NodeCtx<'_> {
 
     /// A float list attribute (empty when absent).
     fn attr_floats(&self, name: &str) -> Vec<f64> {
-        self.attr(name).map(|a| a.floats.iter().map(|&v| v as f64).collect()).unwrap_or_default()
+        self.attr(name)
+            .map(|a| a.floats.iter().map(|&v| v as f64).collect())
+            .unwrap_or_default()
     }
 
     /// A string list attribute (empty when absent).
     fn attr_strings(&self, name: &str) -> Vec<String> {
-        self.attr(name).map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()).unwrap_or_default()
+        self.attr(name)
+            .map(|a| {
+                a.strings
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A string attribute, or `default`.
     fn attr_str(&self, name: &str, default: &str) -> String {
-        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_else(|| default.to_string())
+        self.attr(name)
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+            .unwrap_or_else(|| default.to_string())
     }
 
     /// A list attribute that must have `len` entries (`what` names it).
@@ -130,15 +141,29 @@ impl NodeCtx<'_> {
 
     /// The broadcast of two operands, or an error naming both shapes.
     fn broadcast(&self, a: &Sym, b: &Sym) -> Result<Broadcast, ModelError> {
-        let shape = broadcast_shape(a.shape(), b.shape())
-            .ok_or_else(|| self.err(format!("shapes do not broadcast: {:?} and {:?}", a.shape(), b.shape())))?;
-        Ok(Broadcast { ia: broadcast_indices(a.shape(), &shape), ib: broadcast_indices(b.shape(), &shape), shape })
+        let shape = broadcast_shape(a.shape(), b.shape()).ok_or_else(|| {
+            self.err(format!(
+                "shapes do not broadcast: {:?} and {:?}",
+                a.shape(),
+                b.shape()
+            ))
+        })?;
+        Ok(Broadcast {
+            ia: broadcast_indices(a.shape(), &shape),
+            ib: broadcast_indices(b.shape(), &shape),
+            shape,
+        })
     }
 
     fn constant(&self, i: usize, what: &str) -> Result<&ConstTensor, ModelError> {
         match self.input(i)? {
             Sym::Const(c) => Ok(c),
-            Sym::Dyn(_) => Err(ModelError::NotConstant { op: self.proto.op_type.clone(), node: self.proto.name.clone(), what: what.into(), index: i }),
+            Sym::Dyn(_) => Err(ModelError::NotConstant {
+                op: self.proto.op_type.clone(),
+                node: self.proto.name.clone(),
+                what: what.into(),
+                index: i,
+            }),
         }
     }
 }
@@ -169,9 +194,19 @@ impl Lower {
             Lower::One(f) => vec![f(l, n)?],
             Lower::Many(f) => f(l, n)?,
         };
-        let named = n.proto.output.iter().rposition(|o| !o.is_empty()).map_or(0, |i| i + 1);
+        let named = n
+            .proto
+            .output
+            .iter()
+            .rposition(|o| !o.is_empty())
+            .map_or(0, |i| i + 1);
         if outs.len() < named {
-            return Err(n.err(format!("output #{} is not supported ({} of {} computed)", outs.len(), outs.len(), named)));
+            return Err(n.err(format!(
+                "output #{} is not supported ({} of {} computed)",
+                outs.len(),
+                outs.len(),
+                named
+            )));
         }
         Ok(outs)
     }
@@ -180,23 +215,50 @@ impl Lower {
 /// ONNX op type -> lowering. Keep sorted by name.
 pub const OPS: &[(&str, Lower)] = &[
     ("Abs", Lower::One(pwl::abs)),
-    ("Acos", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acos))),
-    ("Acosh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acosh))),
+    (
+        "Acos",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acos)),
+    ),
+    (
+        "Acosh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Acosh)),
+    ),
     ("Add", Lower::One(add)),
     ("And", Lower::One(logic::and)),
     ("ArgMax", Lower::One(select::arg_max)),
     ("ArgMin", Lower::One(select::arg_min)),
-    ("ArrayFeatureExtractor", Lower::One(ml::array_feature_extractor)),
-    ("Asin", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asin))),
-    ("Asinh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asinh))),
-    ("Atan", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atan))),
-    ("Atanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atanh))),
+    (
+        "ArrayFeatureExtractor",
+        Lower::One(ml::array_feature_extractor),
+    ),
+    (
+        "Asin",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asin)),
+    ),
+    (
+        "Asinh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Asinh)),
+    ),
+    (
+        "Atan",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atan)),
+    ),
+    (
+        "Atanh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Atanh)),
+    ),
     ("AveragePool", Lower::One(linear::average_pool)),
-    ("BatchNormalization", Lower::One(linear::batch_normalization)),
+    (
+        "BatchNormalization",
+        Lower::One(linear::batch_normalization),
+    ),
     ("Binarizer", Lower::One(ml::binarizer)),
     ("Cast", Lower::One(identity)),
     ("CastLike", Lower::One(identity)),
-    ("Ceil", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Ceil))),
+    (
+        "Ceil",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Ceil)),
+    ),
     ("Celu", Lower::One(smooth::celu)),
     ("CenterCropPad", Lower::One(index::center_crop_pad)),
     ("Clip", Lower::One(pwl::clip)),
@@ -207,7 +269,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Conv", Lower::One(linear::conv)),
     ("ConvTranspose", Lower::One(linear::conv_transpose)),
     ("Cos", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Cos))),
-    ("Cosh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Cosh))),
+    (
+        "Cosh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Cosh)),
+    ),
     ("CumSum", Lower::One(reduce::cum_sum)),
     ("DepthToSpace", Lower::One(index::depth_to_space)),
     ("Div", Lower::One(div)),
@@ -220,7 +285,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Expand", Lower::One(expand)),
     ("EyeLike", Lower::One(index::eye_like)),
     ("Flatten", Lower::One(flatten)),
-    ("Floor", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Floor))),
+    (
+        "Floor",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Floor)),
+    ),
     ("GRU", Lower::Many(rec::gru)),
     ("Gather", Lower::One(gather)),
     ("GatherElements", Lower::One(index::gather_elements)),
@@ -237,7 +305,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("HardSwish", Lower::One(smooth::hard_swish)),
     ("Hardmax", Lower::One(index::hardmax)),
     ("Identity", Lower::One(identity)),
-    ("InstanceNormalization", Lower::One(norm::instance_normalization)),
+    (
+        "InstanceNormalization",
+        Lower::One(norm::instance_normalization),
+    ),
     ("LRN", Lower::One(norm::lrn)),
     ("LSTM", Lower::Many(rec::lstm)),
     ("LayerNormalization", Lower::Many(norm::layer_normalization)),
@@ -254,9 +325,15 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Max", Lower::One(pwl::max)),
     ("MaxPool", Lower::Many(pwl::max_pool)),
     ("Mean", Lower::One(linear::mean)),
-    ("MeanVarianceNormalization", Lower::One(norm::mean_variance_normalization)),
+    (
+        "MeanVarianceNormalization",
+        Lower::One(norm::mean_variance_normalization),
+    ),
     ("Min", Lower::One(pwl::min)),
-    ("Mish", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Mish))),
+    (
+        "Mish",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Mish)),
+    ),
     ("Mul", Lower::One(mul)),
     ("Neg", Lower::One(linear::neg)),
     ("NegativeLogLikelihoodLoss", Lower::One(reduce::nll_loss)),
@@ -284,7 +361,10 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Relu", Lower::One(pwl::relu)),
     ("Reshape", Lower::One(reshape)),
     ("Resize", Lower::One(resize::resize)),
-    ("Round", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Round))),
+    (
+        "Round",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Round)),
+    ),
     ("Scaler", Lower::One(ml::scaler)),
     ("Scatter", Lower::One(index::scatter_elements)),
     ("ScatterElements", Lower::One(index::scatter_elements)),
@@ -292,29 +372,56 @@ pub const OPS: &[(&str, Lower)] = &[
     ("Selu", Lower::One(smooth::selu)),
     ("Shape", Lower::One(shape)),
     ("Shrink", Lower::One(logic::shrink)),
-    ("Sigmoid", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid))),
+    (
+        "Sigmoid",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sigmoid)),
+    ),
     ("Sign", Lower::One(logic::sign)),
     ("Sin", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sin))),
-    ("Sinh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sinh))),
+    (
+        "Sinh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sinh)),
+    ),
     ("Slice", Lower::One(slice)),
     ("Softmax", Lower::One(smooth::softmax)),
-    ("SoftmaxCrossEntropyLoss", Lower::Many(reduce::softmax_cross_entropy_loss)),
-    ("Softplus", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softplus))),
-    ("Softsign", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softsign))),
+    (
+        "SoftmaxCrossEntropyLoss",
+        Lower::Many(reduce::softmax_cross_entropy_loss),
+    ),
+    (
+        "Softplus",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softplus)),
+    ),
+    (
+        "Softsign",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Softsign)),
+    ),
     ("SpaceToDepth", Lower::One(index::space_to_depth)),
     ("Split", Lower::Many(split)),
-    ("Sqrt", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sqrt))),
+    (
+        "Sqrt",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Sqrt)),
+    ),
     ("Squeeze", Lower::One(squeeze)),
     ("Sub", Lower::One(sub)),
     ("Sum", Lower::One(linear::sum)),
     ("Tan", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tan))),
-    ("Tanh", Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tanh))),
+    (
+        "Tanh",
+        Lower::One(|l, n| smooth::table_op(l, n, LutFn::Tanh)),
+    ),
     ("ThresholdedRelu", Lower::One(smooth::thresholded_relu)),
     ("Tile", Lower::One(tile)),
     ("TopK", Lower::Many(index::top_k)),
     ("Transpose", Lower::One(transpose)),
-    ("TreeEnsembleClassifier", Lower::Many(ml::tree_ensemble_classifier)),
-    ("TreeEnsembleRegressor", Lower::One(ml::tree_ensemble_regressor)),
+    (
+        "TreeEnsembleClassifier",
+        Lower::Many(ml::tree_ensemble_classifier),
+    ),
+    (
+        "TreeEnsembleRegressor",
+        Lower::One(ml::tree_ensemble_regressor),
+    ),
     ("Trilu", Lower::One(index::trilu)),
     ("Unsqueeze", Lower::One(unsqueeze)),
     ("Upsample", Lower::One(resize::resize)),
@@ -323,7 +430,9 @@ pub const OPS: &[(&str, Lower)] = &[
 ];
 
 pub fn lookup(op_type: &str) -> Option<Lower> {
-    OPS.iter().find(|(name, _)| *name == op_type).map(|(_, f)| *f)
+    OPS.iter()
+        .find(|(name, _)| *name == op_type)
+        .map(|(_, f)| *f)
 }
 
 pub fn supported_ops() -> Vec<&'static str> {
@@ -340,13 +449,24 @@ impl Lowering {
     /// `num_inputs` input values.
     pub fn new(graph: &GraphProto, num_inputs: usize, opset: i64) -> Lowering {
         let mut readers: HashMap<String, usize> = HashMap::new();
-        for i in graph.node.iter().flat_map(|n| &n.input).filter(|i| !i.is_empty()) {
+        for i in graph
+            .node
+            .iter()
+            .flat_map(|n| &n.input)
+            .filter(|i| !i.is_empty())
+        {
             *readers.entry(i.clone()).or_default() += 1;
         }
         for o in &graph.output {
             *readers.entry(o.name.clone()).or_default() += 1;
         }
-        Lowering { values: (0..num_inputs).map(Value::Input).collect(), nodes: vec![], readers, uses: vec![0; num_inputs], opset }
+        Lowering {
+            values: (0..num_inputs).map(Value::Input).collect(),
+            nodes: vec![],
+            readers,
+            uses: vec![0; num_inputs],
+            opset,
+        }
     }
 
     /// Bookkeeping after a node's output `name`: its readers will read it.
@@ -396,18 +516,31 @@ impl Lowering {
     /// neuron, no other node, no graph output.
     fn fresh_single_use(&self, ids: &[ValueId]) -> bool {
         let mut seen = std::collections::HashSet::new();
-        ids.iter().all(|&id| self.uses[id] == 1 && matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity))
-            && ids.iter().all(|id| seen.insert(*id))
+        ids.iter().all(|&id| {
+            self.uses[id] == 1
+                && matches!(&self.values[id], Value::Neuron(nr) if nr.act == Activation::Identity)
+        }) && ids.iter().all(|id| seen.insert(*id))
     }
 
     /// Add `w·other[io[o]]` as one more term to each neuron `fresh.ids[o]`
     /// when `fresh` has the output's `shape`, is fresh and single-use, and
     /// every added term reads an earlier value (so evaluation order holds).
     /// False, changing nothing, otherwise.
-    fn fold_operand(&mut self, shape: &[usize], fresh: &DynTensor, other: &DynTensor, io: &[usize], w: f64) -> bool {
+    fn fold_operand(
+        &mut self,
+        shape: &[usize],
+        fresh: &DynTensor,
+        other: &DynTensor,
+        io: &[usize],
+        w: f64,
+    ) -> bool {
         let foldable = shape == fresh.shape
             && self.fresh_single_use(&fresh.ids)
-            && fresh.ids.iter().enumerate().all(|(o, &id)| other.ids[io[o]] < id);
+            && fresh
+                .ids
+                .iter()
+                .enumerate()
+                .all(|(o, &id)| other.ids[io[o]] < id);
         if foldable {
             for (o, &id) in fresh.ids.iter().enumerate() {
                 self.add_term(id, other.ids[io[o]], w);
@@ -424,27 +557,44 @@ fn identity(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 /// Dropout at inference: the input, and a mask of ones.
 fn dropout(_: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
     let x = n.input(0)?.clone();
-    let mask = Sym::Const(ConstTensor { shape: x.shape().to_vec(), data: vec![1.0; numel(x.shape())] });
+    let mask = Sym::Const(ConstTensor {
+        shape: x.shape().to_vec(),
+        data: vec![1.0; numel(x.shape())],
+    });
     Ok(vec![x, mask])
 }
 
 fn constant(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     if let Some(t) = n.attr("value").and_then(|a| a.t.as_ref()) {
-        return super::onnx::const_from_proto(t).map(Sym::Const).map_err(|e| n.err(e));
+        return super::onnx::const_from_proto(t)
+            .map(Sym::Const)
+            .map_err(|e| n.err(e));
     }
     if let Some(a) = n.attr("value_float") {
-        return Ok(Sym::Const(ConstTensor { shape: vec![], data: vec![a.f as f64] }));
+        return Ok(Sym::Const(ConstTensor {
+            shape: vec![],
+            data: vec![a.f as f64],
+        }));
     }
     if let Some(a) = n.attr("value_floats") {
         let data: Vec<f64> = a.floats.iter().map(|&v| v as f64).collect();
-        return Ok(Sym::Const(ConstTensor { shape: vec![data.len()], data }));
+        return Ok(Sym::Const(ConstTensor {
+            shape: vec![data.len()],
+            data,
+        }));
     }
     if let Some(a) = n.attr("value_int") {
-        return Ok(Sym::Const(ConstTensor { shape: vec![], data: vec![a.i as f64] }));
+        return Ok(Sym::Const(ConstTensor {
+            shape: vec![],
+            data: vec![a.i as f64],
+        }));
     }
     if let Some(a) = n.attr("value_ints") {
         let data: Vec<f64> = a.ints.iter().map(|&v| v as f64).collect();
-        return Ok(Sym::Const(ConstTensor { shape: vec![data.len()], data }));
+        return Ok(Sym::Const(ConstTensor {
+            shape: vec![data.len()],
+            data,
+        }));
     }
     Err(n.err("unsupported Constant encoding (expected value, value_float(s) or value_int(s))"))
 }
@@ -459,7 +609,16 @@ fn affine_from_terms(
     bias: impl Fn(usize) -> f64,
 ) -> Sym {
     let ids = (0..numel(&shape))
-        .map(|o| l.neuron(n.index, Affine { terms: terms(o), bias: bias(o) }, Activation::Identity))
+        .map(|o| {
+            l.neuron(
+                n.index,
+                Affine {
+                    terms: terms(o),
+                    bias: bias(o),
+                },
+                Activation::Identity,
+            )
+        })
         .collect();
     Sym::Dyn(DynTensor { shape, ids })
 }
@@ -488,10 +647,19 @@ fn matmul_syms(
     let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
     let (k2, nn) = (sb[sb.len() - 2], sb[sb.len() - 1]);
     if k != k2 {
-        return Err(n.err(format!("inner dimensions differ: {:?} x {:?}", a.shape(), b.shape())));
+        return Err(n.err(format!(
+            "inner dimensions differ: {:?} x {:?}",
+            a.shape(),
+            b.shape()
+        )));
     }
-    let batch = broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
-        .ok_or_else(|| n.err(format!("batch dims do not broadcast: {:?} x {:?}", a.shape(), b.shape())))?;
+    let batch = broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2]).ok_or_else(|| {
+        n.err(format!(
+            "batch dims do not broadcast: {:?} x {:?}",
+            a.shape(),
+            b.shape()
+        ))
+    })?;
     let a_batch = broadcast_indices(&sa[..sa.len() - 2], &batch);
     let b_batch = broadcast_indices(&sb[..sb.len() - 2], &batch);
     let mut out_shape = batch.clone();
@@ -506,7 +674,12 @@ fn matmul_syms(
         let (bi, rest) = (o / (m * nn), o % (m * nn));
         let (i, j) = (rest / nn, rest % nn);
         (0..k)
-            .map(|kk| (a_batch[bi] * m * k + i * k + kk, b_batch[bi] * k * nn + kk * nn + j))
+            .map(|kk| {
+                (
+                    a_batch[bi] * m * k + i * k + kk,
+                    b_batch[bi] * k * nn + kk * nn + j,
+                )
+            })
             .collect()
     };
     // The bias (Gemm's C) folds into each neuron instead of adding neurons.
@@ -514,9 +687,15 @@ fn matmul_syms(
         None => vec![0.0; numel(&out_shape)],
         Some((c, beta)) => {
             if broadcast_shape(&c.shape, &out_shape).as_deref() != Some(&out_shape[..]) {
-                return Err(n.err(format!("bias shape {:?} does not broadcast to {out_shape:?}", c.shape)));
+                return Err(n.err(format!(
+                    "bias shape {:?} does not broadcast to {out_shape:?}",
+                    c.shape
+                )));
             }
-            broadcast_indices(&c.shape, &out_shape).into_iter().map(|i| beta * c.data[i]).collect()
+            broadcast_indices(&c.shape, &out_shape)
+                .into_iter()
+                .map(|i| beta * c.data[i])
+                .collect()
         }
     };
     match (a, b) {
@@ -524,21 +703,40 @@ fn matmul_syms(
             l,
             n,
             out_shape,
-            |o| pairs(o).into_iter().map(|(ia, ib)| (da.ids[ia], scale * cb.data[ib])).collect(),
+            |o| {
+                pairs(o)
+                    .into_iter()
+                    .map(|(ia, ib)| (da.ids[ia], scale * cb.data[ib]))
+                    .collect()
+            },
             |o| bias_at[o],
         )),
         (Sym::Const(ca), Sym::Dyn(db)) => Ok(affine_from_terms(
             l,
             n,
             out_shape,
-            |o| pairs(o).into_iter().map(|(ia, ib)| (db.ids[ib], scale * ca.data[ia])).collect(),
+            |o| {
+                pairs(o)
+                    .into_iter()
+                    .map(|(ia, ib)| (db.ids[ib], scale * ca.data[ia]))
+                    .collect()
+            },
             |o| bias_at[o],
         )),
         (Sym::Const(ca), Sym::Const(cb)) => {
             let data = (0..numel(&out_shape))
-                .map(|o| pairs(o).into_iter().map(|(ia, ib)| scale * ca.data[ia] * cb.data[ib]).sum::<f64>() + bias_at[o])
+                .map(|o| {
+                    pairs(o)
+                        .into_iter()
+                        .map(|(ia, ib)| scale * ca.data[ia] * cb.data[ib])
+                        .sum::<f64>()
+                        + bias_at[o]
+                })
                 .collect();
-            Ok(Sym::Const(ConstTensor { shape: out_shape, data }))
+            Ok(Sym::Const(ConstTensor {
+                shape: out_shape,
+                data,
+            }))
         }
         (Sym::Dyn(da), Sym::Dyn(db)) => {
             // Attention-style products: one neuron of k products per output
@@ -546,12 +744,27 @@ fn matmul_syms(
             // neuron).
             let elems = (0..numel(&out_shape))
                 .map(|o| {
-                    let products = pairs(o).into_iter().map(|(ia, ib)| (da.ids[ia], db.ids[ib], 1.0)).collect();
+                    let products = pairs(o)
+                        .into_iter()
+                        .map(|(ia, ib)| (da.ids[ia], db.ids[ib], 1.0))
+                        .collect();
                     let bias = if scale == 1.0 { bias_at[o] } else { 0.0 };
-                    let id = l.push_neuron(Neuron { terms: vec![], products, bias, act: Activation::Identity, node: n.index });
+                    let id = l.push_neuron(Neuron {
+                        terms: vec![],
+                        products,
+                        bias,
+                        act: Activation::Identity,
+                        node: n.index,
+                    });
                     match scale == 1.0 {
                         true => Elem::Val(id),
-                        false => l.element(n.index, Affine { terms: vec![(id, scale)], bias: bias_at[o] }),
+                        false => l.element(
+                            n.index,
+                            Affine {
+                                terms: vec![(id, scale)],
+                                bias: bias_at[o],
+                            },
+                        ),
                     }
                 })
                 .collect();
@@ -575,7 +788,11 @@ fn gemm(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let mut a = n.input(0)?.clone();
     let mut b = n.input(1)?.clone();
     if a.shape().len() != 2 || b.shape().len() != 2 {
-        return Err(n.err(format!("expects 2-D operands, got {:?} and {:?}", a.shape(), b.shape())));
+        return Err(n.err(format!(
+            "expects 2-D operands, got {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        )));
     }
     if n.attr_int("transA", 0) != 0 {
         a = transpose_2d(&a);
@@ -608,7 +825,13 @@ pub const MASK_LIMIT: f64 = 1e4;
 
 /// `c` as a mask (±∞) when it is one.
 pub(crate) fn masked(c: f64) -> Option<f64> {
-    (c.is_nan() || c.abs() >= MASK_LIMIT).then(|| if c < 0.0 { f64::NEG_INFINITY } else { f64::INFINITY })
+    (c.is_nan() || c.abs() >= MASK_LIMIT).then(|| {
+        if c < 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    })
 }
 
 /// `a + sign·b` with broadcasting. When one side is constant and the other a
@@ -618,10 +841,16 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
     let Broadcast { shape, ia, ib } = n.broadcast(a, b)?;
     let masks = |c: &ConstTensor, s: f64| c.data.iter().any(|&v| masked(s * v).is_some());
     match (a, b) {
-        (Sym::Dyn(d), Sym::Const(c)) if masks(c, sign) => Ok(mask_add(l, n, shape, |o| (d.ids[ia[o]], sign * c.data[ib[o]]))),
-        (Sym::Const(c), Sym::Dyn(d)) if masks(c, 1.0) => Ok(mask_add(l, n, shape, |o| (d.ids[ib[o]], c.data[ia[o]]))),
+        (Sym::Dyn(d), Sym::Const(c)) if masks(c, sign) => Ok(mask_add(l, n, shape, |o| {
+            (d.ids[ia[o]], sign * c.data[ib[o]])
+        })),
+        (Sym::Const(c), Sym::Dyn(d)) if masks(c, 1.0) => {
+            Ok(mask_add(l, n, shape, |o| (d.ids[ib[o]], c.data[ia[o]])))
+        }
         (Sym::Const(ca), Sym::Const(cb)) => Ok(Sym::Const(ConstTensor {
-            data: (0..numel(&shape)).map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]]).collect(),
+            data: (0..numel(&shape))
+                .map(|o| ca.data[ia[o]] + sign * cb.data[ib[o]])
+                .collect(),
             shape,
         })),
         (Sym::Dyn(d), Sym::Const(c)) if shape == d.shape && l.fresh_single_use(&d.ids) => {
@@ -633,8 +862,20 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
             }
             Ok(a.clone())
         }
-        (Sym::Dyn(d), Sym::Const(c)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], 1.0)], |o| sign * c.data[ib[o]])),
-        (Sym::Const(c), Sym::Dyn(d)) => Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], sign)], |o| c.data[ia[o]])),
+        (Sym::Dyn(d), Sym::Const(c)) => Ok(affine_from_terms(
+            l,
+            n,
+            shape,
+            |o| vec![(d.ids[ia[o]], 1.0)],
+            |o| sign * c.data[ib[o]],
+        )),
+        (Sym::Const(c), Sym::Dyn(d)) => Ok(affine_from_terms(
+            l,
+            n,
+            shape,
+            |o| vec![(d.ids[ib[o]], sign)],
+            |o| c.data[ia[o]],
+        )),
         (Sym::Dyn(da), Sym::Dyn(db)) => {
             // A fresh single-use operand takes the other as one more term:
             // a residual add or `x² + x` costs no neuron.
@@ -644,20 +885,37 @@ fn add_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, sign: f64) -> Resul
             if sign == 1.0 && l.fold_operand(&shape, db, da, &ia, 1.0) {
                 return Ok(b.clone());
             }
-            Ok(affine_from_terms(l, n, shape, |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)], |_| 0.0))
+            Ok(affine_from_terms(
+                l,
+                n,
+                shape,
+                |o| vec![(da.ids[ia[o]], 1.0), (db.ids[ib[o]], sign)],
+                |_| 0.0,
+            ))
         }
     }
 }
 
 /// `x + c` element-wise where some `c` are masks: those elements become
 /// ±∞ constants, the others `x + c` (for the addend `(x, c)` of each).
-fn mask_add(l: &mut Lowering, n: &NodeCtx, shape: Vec<usize>, addend: impl Fn(usize) -> (ValueId, f64)) -> Sym {
+fn mask_add(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    shape: Vec<usize>,
+    addend: impl Fn(usize) -> (ValueId, f64),
+) -> Sym {
     let elems = (0..numel(&shape))
         .map(|o| {
             let (x, c) = addend(o);
             match masked(c) {
                 Some(inf) => Elem::Const(inf),
-                None => l.element(n.index, Affine { terms: vec![(x, 1.0)], bias: c }),
+                None => l.element(
+                    n.index,
+                    Affine {
+                        terms: vec![(x, 1.0)],
+                        bias: c,
+                    },
+                ),
             }
         })
         .collect();
@@ -675,7 +933,13 @@ fn sub(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 }
 
 /// Element-wise product where at least one side is constant.
-fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -> Result<Sym, ModelError> {
+fn scale_syms(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: &Sym,
+    b: &Sym,
+    invert_b: bool,
+) -> Result<Sym, ModelError> {
     let Broadcast { shape, ia, ib } = n.broadcast(a, b)?;
     let cval = |c: &ConstTensor, i: usize| -> Result<f64, ModelError> {
         let v = c.data[i];
@@ -690,20 +954,36 @@ fn scale_syms(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, invert_b: bool) -
     };
     match (a, b) {
         (Sym::Const(ca), Sym::Const(cb)) => {
-            let data = (0..numel(&shape)).map(|o| Ok(ca.data[ia[o]] * cval(cb, ib[o])?)).collect::<Result<_, _>>()?;
+            let data = (0..numel(&shape))
+                .map(|o| Ok(ca.data[ia[o]] * cval(cb, ib[o])?))
+                .collect::<Result<_, _>>()?;
             Ok(Sym::Const(ConstTensor { shape, data }))
         }
         (Sym::Dyn(d), Sym::Const(c)) => {
-            let ws: Vec<f64> = (0..numel(&shape)).map(|o| cval(c, ib[o])).collect::<Result<_, _>>()?;
+            let ws: Vec<f64> = (0..numel(&shape))
+                .map(|o| cval(c, ib[o]))
+                .collect::<Result<_, _>>()?;
             if shape == d.shape {
                 return Ok(scale_shift(l, n, a, |o| ws[o], |_| 0.0));
             }
-            Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ia[o]], ws[o])], |_| 0.0))
+            Ok(affine_from_terms(
+                l,
+                n,
+                shape,
+                |o| vec![(d.ids[ia[o]], ws[o])],
+                |_| 0.0,
+            ))
         }
-        (Sym::Const(c), Sym::Dyn(d)) if !invert_b => {
-            Ok(affine_from_terms(l, n, shape, |o| vec![(d.ids[ib[o]], c.data[ia[o]])], |_| 0.0))
+        (Sym::Const(c), Sym::Dyn(d)) if !invert_b => Ok(affine_from_terms(
+            l,
+            n,
+            shape,
+            |o| vec![(d.ids[ib[o]], c.data[ia[o]])],
+            |_| 0.0,
+        )),
+        (_, Sym::Dyn(_)) if invert_b => {
+            Ok(smooth::quotients(l, n, a, b, Broadcast { shape, ia, ib }))
         }
-        (_, Sym::Dyn(_)) if invert_b => Ok(smooth::quotients(l, n, a, b, Broadcast { shape, ia, ib })),
         (Sym::Dyn(_), Sym::Dyn(_)) => Ok(smooth::products(l, n, a, b, Broadcast { shape, ia, ib })),
         _ => unreachable!("every operand pair is matched above"),
     }
@@ -724,12 +1004,23 @@ fn const_ints(c: &ConstTensor) -> Vec<i64> {
 }
 
 fn constant_of_shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let shape: Vec<usize> = const_ints(n.constant(0, "ConstantOfShape's shape")?).iter().map(|&d| d.max(0) as usize).collect();
+    let shape: Vec<usize> = const_ints(n.constant(0, "ConstantOfShape's shape")?)
+        .iter()
+        .map(|&d| d.max(0) as usize)
+        .collect();
     let value = match n.attr("value").and_then(|a| a.t.as_ref()) {
-        Some(t) => super::onnx::const_from_proto(t).map_err(|e| n.err(e))?.data.first().copied().unwrap_or(0.0),
+        Some(t) => super::onnx::const_from_proto(t)
+            .map_err(|e| n.err(e))?
+            .data
+            .first()
+            .copied()
+            .unwrap_or(0.0),
         None => 0.0,
     };
-    Ok(Sym::Const(ConstTensor { data: vec![value; numel(&shape)], shape }))
+    Ok(Sym::Const(ConstTensor {
+        data: vec![value; numel(&shape)],
+        shape,
+    }))
 }
 
 /// A linear form over program values, `Σ w·v + bias`: what a neuron
@@ -742,13 +1033,19 @@ struct Affine {
 
 impl Affine {
     fn constant(c: f64) -> Affine {
-        Affine { terms: vec![], bias: c }
+        Affine {
+            terms: vec![],
+            bias: c,
+        }
     }
 
     fn of(e: Elem) -> Affine {
         match e {
             Elem::Const(c) => Affine::constant(c),
-            Elem::Val(id) => Affine { terms: vec![(id, 1.0)], bias: 0.0 },
+            Elem::Val(id) => Affine {
+                terms: vec![(id, 1.0)],
+                bias: 0.0,
+            },
         }
     }
 
@@ -767,7 +1064,8 @@ impl Affine {
 
     /// `self += k·other`.
     fn add_scaled(&mut self, other: &Affine, k: f64) {
-        self.terms.extend(other.terms.iter().map(|&(id, w)| (id, k * w)));
+        self.terms
+            .extend(other.terms.iter().map(|&(id, w)| (id, k * w)));
         self.bias += k * other.bias;
     }
 }
@@ -791,7 +1089,9 @@ impl Lowering {
     /// The value of `id` when it is a constant (a neuron without terms).
     fn const_value(&self, id: ValueId) -> Option<f64> {
         match &self.values[id] {
-            Value::Neuron(nr) if nr.terms.is_empty() && nr.products.is_empty() => Some(nr.act.apply_f64(nr.bias)),
+            Value::Neuron(nr) if nr.terms.is_empty() && nr.products.is_empty() => {
+                Some(nr.act.apply_f64(nr.bias))
+            }
             _ => None,
         }
     }
@@ -847,7 +1147,16 @@ impl Lowering {
     /// with one constant neuron per distinct constant.
     fn tensor(&mut self, node: usize, shape: Vec<usize>, elems: Vec<Elem>) -> Sym {
         if elems.iter().all(|e| matches!(e, Elem::Const(_))) {
-            let data = elems.iter().map(|e| if let Elem::Const(c) = e { *c } else { unreachable!() }).collect();
+            let data = elems
+                .iter()
+                .map(|e| {
+                    if let Elem::Const(c) = e {
+                        *c
+                    } else {
+                        unreachable!()
+                    }
+                })
+                .collect();
             return Sym::Const(ConstTensor { shape, data });
         }
         let mut consts: HashMap<u64, ValueId> = HashMap::new();
@@ -867,7 +1176,10 @@ impl Lowering {
     /// terms), for a graph output that does not depend on the input.
     pub fn constant_values(&mut self, c: &ConstTensor) -> Vec<ValueId> {
         let node = self.nodes.len().saturating_sub(1);
-        c.data.iter().map(|&v| self.push_neuron(Neuron::affine(vec![], v, Activation::Identity, node))).collect()
+        c.data
+            .iter()
+            .map(|&v| self.push_neuron(Neuron::affine(vec![], v, Activation::Identity, node)))
+            .collect()
     }
 
     /// Add `w·other` to neuron `id` (see [`Lowering::fresh_single_use`]).
@@ -919,9 +1231,19 @@ fn linear_map(
 
 /// `w(o)·x[o] + b(o)` element-wise. When `x`'s neurons are read only here,
 /// the scale and shift fold into them and no neuron is added.
-fn scale_shift(l: &mut Lowering, n: &NodeCtx, x: &Sym, w: impl Fn(usize) -> f64, b: impl Fn(usize) -> f64) -> Sym {
+fn scale_shift(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    w: impl Fn(usize) -> f64,
+    b: impl Fn(usize) -> f64,
+) -> Sym {
     if let Sym::Dyn(d) = x {
-        let exact = d.ids.iter().enumerate().all(|(o, &id)| !l.has_products(id) || w(o).abs() == 1.0);
+        let exact = d
+            .ids
+            .iter()
+            .enumerate()
+            .all(|(o, &id)| !l.has_products(id) || w(o).abs() == 1.0);
         if exact && l.fresh_single_use(&d.ids) {
             for (o, &id) in d.ids.iter().enumerate() {
                 l.refit(id, w(o), b(o), Activation::Identity);

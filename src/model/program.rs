@@ -86,7 +86,11 @@ impl LutFn {
             LutFn::Log => x.ln(),
             LutFn::Erf => libm::erf(x),
             LutFn::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
-            LutFn::GeluTanh => 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh()),
+            LutFn::GeluTanh => {
+                0.5 * x
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
+            }
             LutFn::Sqrt => x.sqrt(),
             LutFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
             LutFn::Rsqrt => 1.0 / x.sqrt(),
@@ -147,12 +151,21 @@ pub struct Neuron<W> {
 impl<W> Neuron<W> {
     /// A neuron without products.
     pub fn affine(terms: Vec<(ValueId, W)>, bias: W, act: Activation, node: usize) -> Neuron<W> {
-        Neuron { terms, products: Vec::new(), bias, act, node }
+        Neuron {
+            terms,
+            products: Vec::new(),
+            bias,
+            act,
+            node,
+        }
     }
 
     /// Every value the neuron reads, products included.
     pub fn reads(&self) -> impl Iterator<Item = ValueId> + '_ {
-        self.terms.iter().map(|t| t.0).chain(self.products.iter().flat_map(|p| [p.0, p.1]))
+        self.terms
+            .iter()
+            .map(|t| t.0)
+            .chain(self.products.iter().flat_map(|p| [p.0, p.1]))
     }
 }
 
@@ -164,7 +177,11 @@ pub enum Value<W> {
     /// `num / den`, rounded to the activation scale, for a positive `den`.
     /// The circuit proves it with three checked neurons rather than a
     /// table: see `quant::quotient_checks`.
-    Quotient { num: ValueId, den: ValueId, node: usize },
+    Quotient {
+        num: ValueId,
+        den: ValueId,
+        node: usize,
+    },
 }
 
 impl<W> Value<W> {
@@ -196,10 +213,13 @@ pub struct Program<W> {
 
 impl<W> Program<W> {
     pub fn neurons(&self) -> impl Iterator<Item = (ValueId, &Neuron<W>)> {
-        self.values.iter().enumerate().filter_map(|(id, v)| match v {
-            Value::Neuron(n) => Some((id, n)),
-            Value::Input(_) | Value::Quotient { .. } => None,
-        })
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(|(id, v)| match v {
+                Value::Neuron(n) => Some((id, n)),
+                Value::Input(_) | Value::Quotient { .. } => None,
+            })
     }
 
     pub fn num_neurons(&self) -> usize {
@@ -208,7 +228,9 @@ impl<W> Program<W> {
 
     /// Number of non-zero multiply-accumulate terms over all neurons.
     pub fn num_terms(&self) -> usize {
-        self.neurons().map(|(_, n)| n.terms.len() + n.products.len()).sum()
+        self.neurons()
+            .map(|(_, n)| n.terms.len() + n.products.len())
+            .sum()
     }
 
     pub fn activations_used(&self) -> Vec<Activation> {
@@ -250,14 +272,23 @@ impl<W> Program<W> {
     }
 
     pub fn has_products(&self) -> bool {
-        self.values.iter().any(|v| matches!(v, Value::Neuron(n) if !n.products.is_empty()) || matches!(v, Value::Quotient { .. }))
+        self.values.iter().any(|v| {
+            matches!(v, Value::Neuron(n) if !n.products.is_empty())
+                || matches!(v, Value::Quotient { .. })
+        })
     }
 
     /// The table functions the program uses, sorted.
     pub fn lut_fns(&self) -> Vec<LutFn> {
         let mut fns: Vec<LutFn> = self
             .neurons()
-            .filter_map(|(_, n)| if let Activation::Lut(f) = n.act { Some(f) } else { None })
+            .filter_map(|(_, n)| {
+                if let Activation::Lut(f) = n.act {
+                    Some(f)
+                } else {
+                    None
+                }
+            })
             .collect();
         fns.sort();
         fns.dedup();
@@ -266,6 +297,62 @@ impl<W> Program<W> {
 }
 
 impl<W: Clone> Program<W> {
+    /// `n` copies of the program in one: copy `c` reads inputs
+    /// `c·I .. (c+1)·I` and its outputs follow copy `c − 1`'s. The inputs
+    /// come first (ids `0 .. n·I`, as every program keeps its inputs
+    /// first), then each copy's other values. Weights are the same in
+    /// every copy.
+    pub fn batched(&self, n: usize) -> Program<W> {
+        let (inputs, total) = (self.num_inputs, self.values.len());
+        debug_assert!(self.values[..inputs]
+            .iter()
+            .enumerate()
+            .all(|(id, v)| matches!(v, Value::Input(i) if *i == id)));
+        let id = |c: usize, v: ValueId| {
+            if v < inputs {
+                c * inputs + v
+            } else {
+                n * inputs + c * (total - inputs) + (v - inputs)
+            }
+        };
+        let mut values: Vec<Value<W>> = (0..n * inputs).map(Value::Input).collect();
+        for c in 0..n {
+            for v in &self.values[inputs..] {
+                values.push(match v {
+                    Value::Input(_) => unreachable!("inputs come first"),
+                    Value::Neuron(nr) => Value::Neuron(Neuron {
+                        terms: nr
+                            .terms
+                            .iter()
+                            .map(|(t, w)| (id(c, *t), w.clone()))
+                            .collect(),
+                        products: nr
+                            .products
+                            .iter()
+                            .map(|(a, b, w)| (id(c, *a), id(c, *b), w.clone()))
+                            .collect(),
+                        ..nr.clone()
+                    }),
+                    Value::Quotient { num, den, node } => Value::Quotient {
+                        num: id(c, *num),
+                        den: id(c, *den),
+                        node: *node,
+                    },
+                });
+            }
+        }
+        Program {
+            values,
+            num_inputs: n * inputs,
+            outputs: (0..n)
+                .flat_map(|c| self.outputs.iter().map(move |&o| id(c, o)))
+                .collect(),
+            input_shapes: (0..n).flat_map(|_| self.input_shapes.clone()).collect(),
+            output_shapes: (0..n).flat_map(|_| self.output_shapes.clone()).collect(),
+            nodes: self.nodes.clone(),
+        }
+    }
+
     /// The program without the neurons no output depends on (a constant a
     /// later neuron folded into its bias, say). Inputs keep their ids; the
     /// other values are renumbered in order.
@@ -288,11 +375,23 @@ impl<W: Clone> Program<W> {
             values.push(match v {
                 Value::Input(i) => Value::Input(*i),
                 Value::Neuron(n) => Value::Neuron(Neuron {
-                    terms: n.terms.iter().map(|(t, w)| (new_id[*t], w.clone())).collect(),
-                    products: n.products.iter().map(|(a, b, w)| (new_id[*a], new_id[*b], w.clone())).collect(),
+                    terms: n
+                        .terms
+                        .iter()
+                        .map(|(t, w)| (new_id[*t], w.clone()))
+                        .collect(),
+                    products: n
+                        .products
+                        .iter()
+                        .map(|(a, b, w)| (new_id[*a], new_id[*b], w.clone()))
+                        .collect(),
                     ..n.clone()
                 }),
-                Value::Quotient { num, den, node } => Value::Quotient { num: new_id[*num], den: new_id[*den], node: *node },
+                Value::Quotient { num, den, node } => Value::Quotient {
+                    num: new_id[*num],
+                    den: new_id[*den],
+                    node: *node,
+                },
             });
         }
         Program {
@@ -324,7 +423,11 @@ impl Neuron<f64> {
     /// `Σ w·x + Σ w·a·b + bias` over the values so far.
     pub fn pre_activation_f64(&self, vals: &[f64]) -> f64 {
         self.terms.iter().map(|(id, w)| w * vals[*id]).sum::<f64>()
-            + self.products.iter().map(|(a, b, w)| w * vals[*a] * vals[*b]).sum::<f64>()
+            + self
+                .products
+                .iter()
+                .map(|(a, b, w)| w * vals[*a] * vals[*b])
+                .sum::<f64>()
             + self.bias
     }
 }
@@ -335,14 +438,16 @@ mod tests {
 
     #[test]
     fn prune_drops_dead_neurons_and_renumbers() {
-        let nr = |terms: Vec<(ValueId, f64)>, bias: f64| Value::Neuron(Neuron::affine(terms, bias, Activation::Identity, 0));
+        let nr = |terms: Vec<(ValueId, f64)>, bias: f64| {
+            Value::Neuron(Neuron::affine(terms, bias, Activation::Identity, 0))
+        };
         let p = Program {
             values: vec![
                 Value::Input(0),
-                nr(vec![], 3.0),                     // 1: dead constant
-                nr(vec![(0, 2.0)], 0.0),             // 2: live
-                nr(vec![(0, 1.0), (1, 1.0)], 0.0),   // 3: dead, reads 1
-                nr(vec![(2, -1.0)], 1.0),            // 4: output
+                nr(vec![], 3.0),                   // 1: dead constant
+                nr(vec![(0, 2.0)], 0.0),           // 2: live
+                nr(vec![(0, 1.0), (1, 1.0)], 0.0), // 3: dead, reads 1
+                nr(vec![(2, -1.0)], 1.0),          // 4: output
             ],
             num_inputs: 1,
             outputs: vec![4, 2],
@@ -351,10 +456,26 @@ mod tests {
             nodes: vec!["n".into()],
         };
         let q = p.prune();
+        // Two copies: each reads its own input, same weights.
+        let b = q.batched(2);
+        assert_eq!((b.num_inputs, b.values.len(), b.outputs.len()), (2, 6, 4));
+        let (one, two) = (q.eval_f64(&[0.5]), b.eval_f64(&[0.5, -0.25]));
+        let first: Vec<f64> = q.outputs.iter().map(|&o| one[o]).collect();
+        let both: Vec<f64> = b.outputs.iter().map(|&o| two[o]).collect();
+        assert_eq!(&both[..2], &first[..]);
+        assert_eq!(
+            both[2..],
+            q.outputs
+                .iter()
+                .map(|&o| q.eval_f64(&[-0.25])[o])
+                .collect::<Vec<_>>()[..]
+        );
         assert_eq!(q.values.len(), 3);
         assert_eq!(q.outputs, vec![2, 1]);
         assert_eq!(p.eval_f64(&[0.5])[4], q.eval_f64(&[0.5])[2]);
-        let Value::Neuron(out) = &q.values[2] else { panic!() };
+        let Value::Neuron(out) = &q.values[2] else {
+            panic!()
+        };
         assert_eq!(out.terms, vec![(1, -1.0)]);
     }
 }

@@ -11,12 +11,16 @@ use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, Circuit, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk_custom, verify_proof, Circuit, ProvingKey, VerifyingKey,
+};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{EncodedChallenge, TranscriptRead, TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::transcript::{
+    EncodedChallenge, TranscriptRead, TranscriptReadBuffer, TranscriptWriterBuffer,
+};
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
@@ -41,9 +45,21 @@ const KEY_HEADER: usize = 8 + 32 + 32;
 /// not change the circuit.
 pub fn circuit_id(c: &Compiled) -> [u8; 32] {
     let s = &c.settings;
-    let shaping = (s.version, s.k, &s.quant, &s.input_shapes, &s.output_shapes, &s.visibility, &s.layout);
+    let shaping = (
+        s.version,
+        s.k,
+        &s.quant,
+        &s.input_shapes,
+        &s.output_shapes,
+        &s.visibility,
+        &s.layout,
+    );
     let settings = serde_json::to_vec(&shaping).expect("settings serialize");
-    Keccak256::new().chain_update(c.settings.model_hash.as_bytes()).chain_update(settings).finalize().into()
+    Keccak256::new()
+        .chain_update(c.settings.model_hash.as_bytes())
+        .chain_update(settings)
+        .finalize()
+        .into()
 }
 
 /// Keys carry the circuit they were made for and a checksum of their body:
@@ -61,16 +77,27 @@ pub(crate) fn write_key(path: &Path, id: &[u8; 32], body: Vec<u8>) -> Result<()>
 /// The key body, after checking its header; `remedy` is the command that
 /// makes the key again (named in the errors).
 pub(crate) fn read_key(path: &Path, id: &[u8; 32], remedy: &str) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {} (run `zkml-evm setup` first)", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read {} (run `zkml-evm setup` first)",
+            path.display()
+        )
+    })?;
     if bytes.len() < KEY_HEADER || &bytes[..8] != KEY_MAGIC {
         bail!("{} is not a zkml-evm key file (corrupt, truncated or from another version); rerun `{remedy}`", path.display());
     }
     if &bytes[8..40] != id {
-        bail!("{} was made for another model or settings; rerun `{remedy}`", path.display());
+        bail!(
+            "{} was made for another model or settings; rerun `{remedy}`",
+            path.display()
+        );
     }
     let body = &bytes[KEY_HEADER..];
     if Keccak256::digest(body)[..] != bytes[40..72] {
-        bail!("{} is corrupt or truncated (checksum mismatch); rerun `{remedy}`", path.display());
+        bail!(
+            "{} is corrupt or truncated (checksum mismatch); rerun `{remedy}`",
+            path.display()
+        );
     }
     Ok(body.to_vec())
 }
@@ -109,7 +136,8 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
     let circuit = c.keygen_circuit();
     // Selector compression folds the gate selectors into fewer fixed
     // columns: each fixed column costs the EVM verifier an ecMul.
-    let vk = keygen_vk_custom(&params, &circuit, true).context("verifying key generation failed")?;
+    let vk =
+        keygen_vk_custom(&params, &circuit, true).context("verifying key generation failed")?;
     let pk = keygen_pk(&params, vk.clone(), &circuit).context("proving key generation failed")?;
     let keygen_seconds = t.elapsed().as_secs_f64();
     let id = circuit_id(c);
@@ -118,21 +146,39 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
     srs::write_params(&c.dir.join(SRS_FILE), &params)?;
     write_key(&c.dir.join(VK_FILE), &id, vk_bytes.clone())?;
     write_key(&c.dir.join(PK_FILE), &id, pk_bytes.clone())?;
-    Ok(SetupReport { k, dev_srs: srs_file.is_none(), keygen_seconds, vk_bytes: vk_bytes.len(), pk_bytes: pk_bytes.len() })
+    Ok(SetupReport {
+        k,
+        dev_srs: srs_file.is_none(),
+        keygen_seconds,
+        vk_bytes: vk_bytes.len(),
+        pk_bytes: pk_bytes.len(),
+    })
 }
 
 pub fn load_keys(c: &Compiled) -> Result<Keys> {
     let body = read_key(&c.dir.join(VK_FILE), &circuit_id(c), "zkml-evm setup")?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
-    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytes, c.keygen_circuit().gate_params())
-        .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
-    Ok(Keys { params, vk, num_public: c.settings.layout.public_inputs })
+    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
+        &mut &body[..],
+        SerdeFormat::RawBytes,
+        c.keygen_circuit().gate_params(),
+    )
+    .with_context(|| format!("{} is corrupt", c.dir.join(VK_FILE).display()))?;
+    Ok(Keys {
+        params,
+        vk,
+        num_public: c.settings.layout.public_inputs,
+    })
 }
 
 fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
     let body = read_key(&c.dir.join(PK_FILE), &circuit_id(c), "zkml-evm setup")?;
-    ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &body[..], SerdeFormat::RawBytesUnchecked, c.keygen_circuit().gate_params())
-        .with_context(|| format!("{} is corrupt", c.dir.join(PK_FILE).display()))
+    ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
+        &mut &body[..],
+        SerdeFormat::RawBytesUnchecked,
+        c.keygen_circuit().gate_params(),
+    )
+    .with_context(|| format!("{} is corrupt", c.dir.join(PK_FILE).display()))
 }
 
 /// The Fiat-Shamir transcript a proof was made with.
@@ -173,8 +219,12 @@ pub struct ProofFile {
     pub public_offset: i64,
     /// Quantized value = public input - public_offset; float = that / 2^scale_bits.
     pub scale_bits: u32,
+    /// One inference's input and output shapes.
     pub input_shapes: Vec<Vec<usize>>,
     pub output_shapes: Vec<Vec<usize>>,
+    /// Inferences the proof covers; `outputs` lists each one's in turn.
+    #[serde(default = "one")]
+    pub batch: usize,
     /// Outputs of the circuit, dequantized; empty unless outputs are public
     /// (a hashed or private output stays with the prover).
     pub outputs: Vec<f64>,
@@ -188,6 +238,10 @@ pub struct ProofFile {
     pub prove_seconds: f64,
 }
 
+fn one() -> usize {
+    1
+}
+
 impl ProofFile {
     pub fn read(path: &Path) -> Result<ProofFile> {
         Self::from_json(artifact::read_json(path)?, path)
@@ -198,9 +252,14 @@ impl ProofFile {
         if v.get("aggregated").is_some() {
             bail!("{} is an aggregated proof: verify it with its aggregation directory (`zkml-evm aggregate -o DIR`)", path.display());
         }
-        let p: ProofFile = serde_json::from_value(v).with_context(|| format!("{} is malformed", path.display()))?;
+        let p: ProofFile = serde_json::from_value(v)
+            .with_context(|| format!("{} is malformed", path.display()))?;
         if p.version != PROOF_VERSION {
-            bail!("{}: proof version {} is not supported (expected {PROOF_VERSION})", path.display(), p.version);
+            bail!(
+                "{}: proof version {} is not supported (expected {PROOF_VERSION})",
+                path.display(),
+                p.version
+            );
         }
         Ok(p)
     }
@@ -226,7 +285,8 @@ pub fn parse_instances(public_inputs: &[String]) -> Result<Vec<Fr>> {
             }
             let mut be = [0u8; 32];
             be[32 - b.len()..].copy_from_slice(&b);
-            transcript::fr_from_be(&be).with_context(|| format!("public_inputs[{i}] is not a field element"))
+            transcript::fr_from_be(&be)
+                .with_context(|| format!("public_inputs[{i}] is not a field element"))
         })
         .collect()
 }
@@ -235,10 +295,11 @@ pub fn fr_to_hex(f: &Fr) -> String {
     to_hex(&transcript::be_bytes(f))
 }
 
-/// Prove one inference.
+/// Prove the inferences a compiled model covers (one, or `batch` of
+/// them: `input` holds every inference's input in turn).
 pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<ProofFile> {
     let (circuit, values) = c.circuit_for(input)?;
-    let float_outputs = c.model.float_model()?.run(input)?;
+    let float_outputs = float_outputs(c, input)?;
     let pk = load_pk(c)?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let instance = circuit.instance();
@@ -247,17 +308,37 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
     let prove_seconds = t.elapsed().as_secs_f64();
 
     let q = &c.settings.quant;
-    let outputs: Vec<f64> = c.program.outputs.iter().map(|&o| q.dequantize(values[o])).collect();
+    let outputs: Vec<f64> = c
+        .program
+        .outputs
+        .iter()
+        .map(|&o| q.dequantize(values[o]))
+        .collect();
     if float_outputs.len() != outputs.len() {
-        bail!("tract produced {} outputs but the circuit {}", float_outputs.len(), outputs.len());
+        bail!(
+            "tract produced {} outputs but the circuit {}",
+            float_outputs.len(),
+            outputs.len()
+        );
     }
-    let abs_errors: Vec<f64> = outputs.iter().zip(&float_outputs).map(|(o, f)| (o - f).abs()).collect();
-    let rel_errors: Vec<f64> = abs_errors.iter().zip(&float_outputs).map(|(e, f)| e / f.abs().max(1e-9)).collect();
+    let abs_errors: Vec<f64> = outputs
+        .iter()
+        .zip(&float_outputs)
+        .map(|(o, f)| (o - f).abs())
+        .collect();
+    let rel_errors: Vec<f64> = abs_errors
+        .iter()
+        .zip(&float_outputs)
+        .map(|(e, f)| e / f.abs().max(1e-9))
+        .collect();
     let max_abs_error = abs_errors.iter().copied().fold(0.0, f64::max);
     let max_rel_error = rel_errors.iter().copied().fold(0.0, f64::max);
     let public_outputs = c.settings.visibility.output == crate::compile::Vis::Public;
-    let (outputs, float_outputs, abs_errors, rel_errors) =
-        if public_outputs { (outputs, float_outputs, abs_errors, rel_errors) } else { Default::default() };
+    let (outputs, float_outputs, abs_errors, rel_errors) = if public_outputs {
+        (outputs, float_outputs, abs_errors, rel_errors)
+    } else {
+        Default::default()
+    };
     Ok(ProofFile {
         version: PROOF_VERSION,
         transcript,
@@ -270,6 +351,7 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         scale_bits: q.scale_bits,
         input_shapes: c.settings.input_shapes.clone(),
         output_shapes: c.settings.output_shapes.clone(),
+        batch: c.settings.batch.max(1),
         outputs,
         float_outputs,
         max_abs_error,
@@ -280,7 +362,29 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
     })
 }
 
-pub fn prove_circuit(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circuit: ModelCircuit, instance: &[Fr]) -> Result<Vec<u8>> {
+/// The float model's outputs for every inference in `input`, in turn.
+fn float_outputs(c: &Compiled, input: &[f64]) -> Result<Vec<f64>> {
+    let per = c.model.program.num_inputs;
+    if per == 0 || input.len() % per != 0 {
+        bail!(
+            "the input holds {} values, not a whole number of inferences of {per}",
+            input.len()
+        );
+    }
+    let float = c.model.float_model()?;
+    let mut out = Vec::new();
+    for one in input.chunks(per) {
+        out.extend(float.run(one)?);
+    }
+    Ok(out)
+}
+
+pub fn prove_circuit(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ModelCircuit,
+    instance: &[Fr],
+) -> Result<Vec<u8>> {
     prove_circuit_with(TranscriptKind::Evm, params, pk, circuit, instance)
 }
 
@@ -293,18 +397,33 @@ pub fn prove_circuit_with<C: Circuit<Fr>>(
     instance: &[Fr],
 ) -> Result<Vec<u8>> {
     match kind {
-        TranscriptKind::Evm => shplonk_proof(params, pk, circuit, instance, EvmTranscript::<Vec<u8>>::init(Vec::new())),
+        TranscriptKind::Evm => shplonk_proof(
+            params,
+            pk,
+            circuit,
+            instance,
+            EvmTranscript::<Vec<u8>>::init(Vec::new()),
+        ),
         TranscriptKind::Poseidon => shplonk_proof(
             params,
             pk,
             circuit,
             instance,
-            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(Vec::new(), POSEIDON_SPEC.clone()),
+            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(
+                Vec::new(),
+                POSEIDON_SPEC.clone(),
+            ),
         ),
     }
 }
 
-fn shplonk_proof<C, E, T>(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, circuit: C, instance: &[Fr], mut transcript: T) -> Result<Vec<u8>>
+fn shplonk_proof<C, E, T>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instance: &[Fr],
+    mut transcript: T,
+) -> Result<Vec<u8>>
 where
     C: Circuit<Fr>,
     E: EncodedChallenge<G1Affine>,
@@ -329,13 +448,25 @@ pub fn verify_bytes(keys: &Keys, proof: &[u8], instance: &[Fr]) -> bool {
 }
 
 /// Native verification of a model proof made with either transcript.
-pub fn verify_model_proof(kind: TranscriptKind, keys: &Keys, proof: &[u8], instance: &[Fr]) -> bool {
+pub fn verify_model_proof(
+    kind: TranscriptKind,
+    keys: &Keys,
+    proof: &[u8],
+    instance: &[Fr],
+) -> bool {
     // Offset-encoded public values are never zero, and the circuit leaves a
     // zero instance cell unbound, so a zero is refused here (as on chain).
     if instance.iter().any(|v| bool::from(v.is_zero())) {
         return false;
     }
-    verify_shplonk(kind, &keys.params, &keys.vk, keys.num_public, proof, instance)
+    verify_shplonk(
+        kind,
+        &keys.params,
+        &keys.vk,
+        keys.num_public,
+        proof,
+        instance,
+    )
 }
 
 /// halo2's SHPLONK verifier for one proof of a circuit with one instance
@@ -354,7 +485,9 @@ pub fn verify_shplonk(
         return false;
     }
     match kind {
-        TranscriptKind::Evm => shplonk_verifies(params, vk, instance, EvmTranscript::<&[u8]>::init(proof)),
+        TranscriptKind::Evm => {
+            shplonk_verifies(params, vk, instance, EvmTranscript::<&[u8]>::init(proof))
+        }
         TranscriptKind::Poseidon => shplonk_verifies(
             params,
             vk,
@@ -364,7 +497,12 @@ pub fn verify_shplonk(
     }
 }
 
-fn shplonk_verifies<E, T>(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instance: &[Fr], mut transcript: T) -> bool
+fn shplonk_verifies<E, T>(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instance: &[Fr],
+    mut transcript: T,
+) -> bool
 where
     E: EncodedChallenge<G1Affine>,
     T: TranscriptRead<G1Affine, E>,
@@ -416,25 +554,48 @@ pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
         return Ok(false);
     }
     let q = &c.settings.quant;
-    check_decoded_outputs(&c.layout.public_names(), q.public_offset(), q.scale_bits, &proof.instances()?, &proof.outputs)?;
+    check_decoded_outputs(
+        &c.layout.public_names(),
+        q.public_offset(),
+        q.scale_bits,
+        &proof.instances()?,
+        &proof.outputs,
+    )?;
     let keys = load_keys(c)?;
-    Ok(verify_model_proof(proof.transcript, &keys, &proof.proof_bytes()?, &proof.instances()?))
+    Ok(verify_model_proof(
+        proof.transcript,
+        &keys,
+        &proof.proof_bytes()?,
+        &proof.instances()?,
+    ))
 }
 
 /// Refuse `outputs` unless they are exactly the dequantized public outputs
 /// of `instance`, whose public inputs are named `names` (`output[j]`, or
 /// `output[a..b]` for a packed word); with no public outputs they must be
 /// empty.
-pub fn check_decoded_outputs(names: &[String], public_offset: i64, scale_bits: u32, instance: &[Fr], outputs: &[f64]) -> Result<()> {
+pub fn check_decoded_outputs(
+    names: &[String],
+    public_offset: i64,
+    scale_bits: u32,
+    instance: &[Fr],
+    outputs: &[f64],
+) -> Result<()> {
     let encoded = encoded_outputs(names, public_offset, instance);
     if encoded.len() != outputs.len() {
-        bail!("the proof file lists {} outputs but its public inputs carry {}: the file was edited", outputs.len(), encoded.len());
+        bail!(
+            "the proof file lists {} outputs but its public inputs carry {}: the file was edited",
+            outputs.len(),
+            encoded.len()
+        );
     }
     let off = crate::circuit::fe(public_offset as i128);
     for (j, v) in encoded {
         let said = small_signed(v - off).map(|q| q as f64 / (scale_bits as f64).exp2());
         if outputs.get(j).copied() != said {
-            let listed = outputs.get(j).map_or("nothing".to_string(), |v| v.to_string());
+            let listed = outputs
+                .get(j)
+                .map_or("nothing".to_string(), |v| v.to_string());
             let said = said.map_or("no in-range value".to_string(), |s| s.to_string());
             bail!("the proof file says outputs[{j}] = {listed} but its public input output[{j}] encodes {said}: the file was edited");
         }
@@ -451,14 +612,21 @@ fn encoded_outputs(names: &[String], public_offset: i64, instance: &[Fr]) -> Vec
     for (name, v) in names.iter().zip(instance) {
         match PublicItem::parse(name) {
             Some(PublicItem::Output(j)) => out.push((j, *v)),
-            Some(PublicItem::Packed { tensor: Tensor::Output, first, len }) => {
+            Some(PublicItem::Packed {
+                tensor: Tensor::Output,
+                first,
+                len,
+            }) => {
                 let word = num_bigint::BigUint::from_bytes_be(&transcript::be_bytes(v));
                 let mask = (num_bigint::BigUint::from(1u8) << packing.bits) - 1u8;
                 for i in 0..len {
-                    let slot: num_bigint::BigUint = (&word >> (packing.bits as usize * (len - 1 - i))) & &mask;
+                    let slot: num_bigint::BigUint =
+                        (&word >> (packing.bits as usize * (len - 1 - i))) & &mask;
                     let mut le = slot.to_bytes_le();
                     le.resize(32, 0);
-                    let fr = <Fr as halo2_proofs::halo2curves::ff::PrimeField>::from_repr(le.try_into().expect("32 bytes"));
+                    let fr = <Fr as halo2_proofs::halo2curves::ff::PrimeField>::from_repr(
+                        le.try_into().expect("32 bytes"),
+                    );
                     out.push((first + i, Option::from(fr).unwrap_or(Fr::zero())));
                 }
             }

@@ -22,7 +22,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("ZKML_EVM_CACHE") {
         return PathBuf::from(d);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("zkml-evm")
 }
 
@@ -33,8 +35,14 @@ const MAX_SRS_K: u32 = 28;
 /// g2, s_g2 uncompressed). The header and size are checked first: halo2's
 /// reader trusts them.
 pub fn read_params(path: &Path) -> Result<ParamsKZG<Bn256>> {
-    let bad = || format!("{} is not a halo2 KZG SRS file (corrupt or truncated)", path.display());
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open SRS {}", path.display()))?;
+    let bad = || {
+        format!(
+            "{} is not a halo2 KZG SRS file (corrupt or truncated)",
+            path.display()
+        )
+    };
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open SRS {}", path.display()))?;
     let len = f.metadata()?.len();
     let mut head = [0u8; 4];
     std::io::Read::read_exact(&mut f, &mut head).with_context(bad)?;
@@ -56,7 +64,11 @@ pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>) -> Result<()> {
 pub fn params_from_file(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     let mut p = read_params(path)?;
     if p.k() < k {
-        bail!("SRS too small: {} has k={} but the circuit needs k={k}", path.display(), p.k());
+        bail!(
+            "SRS too small: {} has k={} but the circuit needs k={k}",
+            path.display(),
+            p.k()
+        );
     }
     if p.k() > k {
         p.downsize(k);
@@ -72,10 +84,16 @@ pub fn dev_params(k: u32) -> Result<ParamsKZG<Bn256>> {
             return Ok(p);
         }
     }
-    eprintln!("generating development SRS for k={k} (cached in {})", path.display());
+    eprintln!(
+        "generating development SRS for k={k} (cached in {})",
+        path.display()
+    );
     let t = std::time::Instant::now();
     let params = setup_from_secret(k, dev_secret());
-    eprintln!("development SRS for k={k} generated in {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "development SRS for k={k} generated in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     write_params(&path, &params)?;
     Ok(params)
 }
@@ -141,23 +159,36 @@ pub fn setup_from_secret(k: u32, s: Fr) -> ParamsKZG<Bn256> {
     }
     let multiplier = (s.pow_vartime([n as u64]) - Fr::ONE) * Fr::from(n as u64).invert().unwrap();
     let mut g_lagrange = vec![G1Affine::identity(); n];
-    g_lagrange.par_chunks_mut(chunk).enumerate().for_each(|(c, out)| {
-        let mut w = omega.pow_vartime([(c * chunk) as u64]);
-        let mut roots = Vec::with_capacity(out.len());
-        let mut denoms = Vec::with_capacity(out.len());
-        for _ in 0..out.len() {
-            roots.push(w);
-            denoms.push(s - w);
-            w *= omega;
-        }
-        denoms.iter_mut().batch_invert();
-        let proj: Vec<G1> = roots.iter().zip(&denoms).map(|(r, d)| mul(&(multiplier * r * d))).collect();
-        G1::batch_normalize(&proj, out);
-    });
+    g_lagrange
+        .par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(c, out)| {
+            let mut w = omega.pow_vartime([(c * chunk) as u64]);
+            let mut roots = Vec::with_capacity(out.len());
+            let mut denoms = Vec::with_capacity(out.len());
+            for _ in 0..out.len() {
+                roots.push(w);
+                denoms.push(s - w);
+                w *= omega;
+            }
+            denoms.iter_mut().batch_invert();
+            let proj: Vec<G1> = roots
+                .iter()
+                .zip(&denoms)
+                .map(|(r, d)| mul(&(multiplier * r * d)))
+                .collect();
+            G1::batch_normalize(&proj, out);
+        });
 
     let g2 = G2Affine::generator();
     let s_g2 = (g2 * s).to_affine();
-    ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(0)).from_parts(k, g, Some(g_lagrange), g2, s_g2)
+    ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(0)).from_parts(
+        k,
+        g,
+        Some(g_lagrange),
+        g2,
+        s_g2,
+    )
 }
 
 /// `table[j*256 + d] = d·2^(8j)·base`, affine.
@@ -185,7 +216,8 @@ mod tests {
     #[test]
     fn fast_setup_matches_halo2_setup() {
         let k = 5;
-        let reference = ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
+        let reference =
+            ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(DEV_SEED));
         let fast = setup_from_secret(k, dev_secret());
         let (mut a, mut b) = (Vec::new(), Vec::new());
         reference.write(&mut a).unwrap();

@@ -11,8 +11,8 @@ use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::CurveAffine;
 use halo2_proofs::transcript::{
-    Challenge255, EncodedChallenge, Transcript, TranscriptRead, TranscriptReadBuffer, TranscriptWrite,
-    TranscriptWriterBuffer,
+    Challenge255, EncodedChallenge, Transcript, TranscriptRead, TranscriptReadBuffer,
+    TranscriptWrite, TranscriptWriterBuffer,
 };
 use sha3::{Digest, Keccak256};
 use std::io::{self, Read, Write};
@@ -32,13 +32,15 @@ pub fn be_bytes<F: PrimeField<Repr = [u8; 32]>>(f: &F) -> [u8; 32] {
 fn fq_from_be(bytes: &[u8]) -> io::Result<Fq> {
     let mut le: [u8; 32] = bytes.try_into().expect("32 bytes");
     le.reverse();
-    Option::from(Fq::from_repr(le)).ok_or_else(|| invalid("point coordinate is not below the base field modulus"))
+    Option::from(Fq::from_repr(le))
+        .ok_or_else(|| invalid("point coordinate is not below the base field modulus"))
 }
 
 pub fn fr_from_be(bytes: &[u8]) -> io::Result<Fr> {
     let mut le: [u8; 32] = bytes.try_into().expect("32 bytes");
     le.reverse();
-    Option::from(Fr::from_repr(le)).ok_or_else(|| invalid("scalar is not below the scalar field modulus"))
+    Option::from(Fr::from_repr(le))
+        .ok_or_else(|| invalid("scalar is not below the scalar field modulus"))
 }
 
 fn invalid(msg: &str) -> io::Error {
@@ -75,7 +77,11 @@ impl<S> Transcript<G1Affine, Challenge255<G1Affine>> for EvmTranscript<S> {
     fn squeeze_challenge(&mut self) -> Challenge255<G1Affine> {
         let h: [u8; 32] = Keccak256::digest(&self.buf).into();
         if std::env::var_os("ZKML_EVM_DEBUG_DUMP").is_some() {
-            eprintln!("squeeze after {} bytes -> {}", self.buf.len(), hex::encode(h));
+            eprintln!(
+                "squeeze after {} bytes -> {}",
+                self.buf.len(),
+                hex::encode(h)
+            );
         }
         self.buf = h.to_vec();
         // Challenge255 reduces a 512-bit little-endian integer mod r; with the
@@ -117,7 +123,10 @@ impl<R: Read> TranscriptRead<G1Affine, Challenge255<G1Affine>> for EvmTranscript
 
 impl<R: Read> TranscriptReadBuffer<R, G1Affine, Challenge255<G1Affine>> for EvmTranscript<R> {
     fn init(stream: R) -> Self {
-        EvmTranscript { stream, buf: Vec::new() }
+        EvmTranscript {
+            stream,
+            buf: Vec::new(),
+        }
     }
 }
 
@@ -137,7 +146,10 @@ impl<W: Write> TranscriptWrite<G1Affine, Challenge255<G1Affine>> for EvmTranscri
 
 impl<W: Write> TranscriptWriterBuffer<W, G1Affine, Challenge255<G1Affine>> for EvmTranscript<W> {
     fn init(stream: W) -> Self {
-        EvmTranscript { stream, buf: Vec::new() }
+        EvmTranscript {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     fn finalize(self) -> W {
@@ -158,12 +170,17 @@ mod tests {
         let mut bad = b;
         bad[63] ^= 1;
         assert!(point_from_bytes(&bad).is_err());
-        assert!(bool::from(point_from_bytes(&[0u8; 64]).unwrap().is_identity()));
+        assert!(bool::from(
+            point_from_bytes(&[0u8; 64]).unwrap().is_identity()
+        ));
     }
 
     #[test]
     fn challenge_is_keccak_of_absorbed_bytes_mod_r() {
-        let mut t = EvmTranscript::<Vec<u8>> { stream: vec![], buf: vec![] };
+        let mut t = EvmTranscript::<Vec<u8>> {
+            stream: vec![],
+            buf: vec![],
+        };
         t.common_scalar(Fr::from(5u64)).unwrap();
         let c = t.squeeze_challenge().get_scalar();
         let mut expect = [0u8; 32];

@@ -41,16 +41,31 @@ pub fn vector(name: &str) -> Vector {
     let model = Model::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let input = InputFile::read(&input_path).unwrap();
     let x = input.input_for(&model.program, &input_path).unwrap();
-    Vector { path, model, input, x }
+    Vector {
+        path,
+        model,
+        input,
+        x,
+    }
 }
 
 pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
-    let Vector { path: model, input, x, .. } = vector(name);
+    let Vector {
+        path: model,
+        input,
+        x,
+        ..
+    } = vector(name);
     let dir = tempfile::tempdir().unwrap();
     let compiled = compile(&model, &[x.clone()], opts, dir.path()).unwrap();
     proof::setup(&compiled, None).unwrap();
     let proof = proof::prove(&compiled, &x, proof::TranscriptKind::Evm).unwrap();
-    Built { dir, compiled, input, proof }
+    Built {
+        dir,
+        compiled,
+        input,
+        proof,
+    }
 }
 
 /// The tolerance README documents: outputs within 2% of the output range
@@ -64,7 +79,11 @@ pub fn tolerance(reference: &[f64]) -> f64 {
 pub fn check_accuracy(b: &Built) {
     let p = &b.proof;
     let tol = tolerance(&p.float_outputs);
-    assert!(p.max_abs_error <= tol, "error {} vs tract above tolerance {tol}", p.max_abs_error);
+    assert!(
+        p.max_abs_error <= tol,
+        "error {} vs tract above tolerance {tol}",
+        p.max_abs_error
+    );
     // Per-output errors are reported and agree with the outputs themselves.
     assert_eq!(p.abs_errors.len(), p.outputs.len());
     for ((e, o), f) in p.abs_errors.iter().zip(&p.outputs).zip(&p.float_outputs) {
@@ -74,7 +93,10 @@ pub fn check_accuracy(b: &Built) {
         assert_eq!(expected.len(), p.outputs.len());
         let tol = tolerance(&expected);
         for (o, e) in p.outputs.iter().zip(&expected) {
-            assert!((o - e).abs() <= tol, "output {o} vs output_data {e} (tolerance {tol})");
+            assert!(
+                (o - e).abs() <= tol,
+                "output {o} vs output_data {e} (tolerance {tol})"
+            );
         }
     }
 }
@@ -82,7 +104,10 @@ pub fn check_accuracy(b: &Built) {
 pub fn flip_byte(proof: &ProofFile, index: usize) -> ProofFile {
     let mut bytes = proof.proof_bytes().unwrap();
     bytes[index] ^= 0x01;
-    ProofFile { proof: zkml_evm::artifact::to_hex(&bytes), ..proof.clone() }
+    ProofFile {
+        proof: zkml_evm::artifact::to_hex(&bytes),
+        ..proof.clone()
+    }
 }
 
 /// The proof file with public input `index` one higher, and, where that
@@ -95,26 +120,48 @@ pub fn bump_public_input(proof: &ProofFile, index: usize) -> ProofFile {
     let mut outputs = proof.outputs.clone();
     use zkml_evm::circuit::public::{PublicItem, Tensor};
     // One more in a word is one more in its last (lowest) slot.
-    let bumped = match proof.public_layout.get(index).and_then(|n| PublicItem::parse(n)) {
+    let bumped = match proof
+        .public_layout
+        .get(index)
+        .and_then(|n| PublicItem::parse(n))
+    {
         Some(PublicItem::Output(j)) => Some(j),
-        Some(PublicItem::Packed { tensor: Tensor::Output, first, len }) => Some(first + len - 1),
+        Some(PublicItem::Packed {
+            tensor: Tensor::Output,
+            first,
+            len,
+        }) => Some(first + len - 1),
         _ => None,
     };
     if let Some(j) = bumped {
         outputs[j] += (-(proof.scale_bits as f64)).exp2();
     }
-    ProofFile { public_inputs, outputs, ..proof.clone() }
+    ProofFile {
+        public_inputs,
+        outputs,
+        ..proof.clone()
+    }
 }
 
 /// Write a small ONNX model: `nodes` as (op, name, inputs, output), float
 /// graph inputs with shapes, one graph output.
-pub fn write_model(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &[(&str, &[i64])], output: &str) {
+pub fn write_model(
+    path: &Path,
+    nodes: &[(&str, &str, &[&str], &str)],
+    inputs: &[(&str, &[i64])],
+    output: &str,
+) {
     write_graph(path, nodes, inputs, &[output])
 }
 
 /// As [`write_model`], with any number of graph outputs; a dim of −1 is
 /// symbolic (`dim_param: "batch"`).
-pub fn write_graph(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &[(&str, &[i64])], outputs: &[&str]) {
+pub fn write_graph(
+    path: &Path,
+    nodes: &[(&str, &str, &[&str], &str)],
+    inputs: &[(&str, &[i64])],
+    outputs: &[&str],
+) {
     use prost::Message;
     use tract_onnx::pb::*;
     let tensor_type = |dims: &[i64]| TypeProto {
@@ -137,7 +184,10 @@ pub fn write_graph(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &
     };
     let model = ModelProto {
         ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
         graph: Some(GraphProto {
             name: "g".into(),
             node: nodes
@@ -152,9 +202,20 @@ pub fn write_graph(path: &Path, nodes: &[(&str, &str, &[&str], &str)], inputs: &
                 .collect(),
             input: inputs
                 .iter()
-                .map(|(n, d)| ValueInfoProto { name: n.to_string(), r#type: Some(tensor_type(d)), ..Default::default() })
+                .map(|(n, d)| ValueInfoProto {
+                    name: n.to_string(),
+                    r#type: Some(tensor_type(d)),
+                    ..Default::default()
+                })
                 .collect(),
-            output: outputs.iter().map(|o| ValueInfoProto { name: o.to_string(), r#type: Some(tensor_type(&[1, 3])), ..Default::default() }).collect(),
+            output: outputs
+                .iter()
+                .map(|o| ValueInfoProto {
+                    name: o.to_string(),
+                    r#type: Some(tensor_type(&[1, 3])),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }),
         ..Default::default()

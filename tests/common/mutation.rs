@@ -4,12 +4,12 @@
 //! verification costs plus a margin; natively with `false`, never a panic.
 
 use alloy_primitives::U256;
+use halo2_proofs::halo2curves::bn256::Fr;
 use rand::{Rng, SeedableRng};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use zkml_evm::evm::exec::{Evm, DEFAULT_GAS_LIMIT};
 use zkml_evm::evm::verifier::{encode_call, verdict, VerifierArtifact};
 use zkml_evm::proof::transcript::fr_from_be;
-use halo2_proofs::halo2curves::bn256::Fr;
 
 /// BN254 scalar field modulus r and base field modulus q, big-endian.
 const R: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
@@ -60,7 +60,13 @@ fn modulus(hex_str: &str) -> U256 {
     U256::from_str_radix(hex_str, 16).unwrap()
 }
 
-fn mutate(kind: Kind, proof: &[u8], inputs: &[U256], points_end: usize, rng: &mut impl Rng) -> Mutant {
+fn mutate(
+    kind: Kind,
+    proof: &[u8],
+    inputs: &[U256],
+    points_end: usize,
+    rng: &mut impl Rng,
+) -> Mutant {
     let mut p = proof.to_vec();
     let mut inp = inputs.to_vec();
     let mut raw = None;
@@ -128,12 +134,19 @@ fn mutate(kind: Kind, proof: &[u8], inputs: &[U256], points_end: usize, rng: &mu
             raw = Some(c);
         }
     }
-    Mutant { proof: p, inputs: inp, raw_calldata: raw }
+    Mutant {
+        proof: p,
+        inputs: inp,
+        raw_calldata: raw,
+    }
 }
 
 /// Cases per run: `ZKML_FUZZ_CASES`, else `default`.
 pub fn fuzz_cases(default: usize) -> usize {
-    std::env::var("ZKML_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("ZKML_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// What a fuzz run saw.
@@ -154,12 +167,22 @@ pub fn fuzz_verifier(
     cases: usize,
     native: &dyn Fn(&[u8], &[Fr]) -> bool,
 ) -> FuzzReport {
-    let inputs: Vec<U256> =
-        instance.iter().map(|f| U256::from_be_bytes(zkml_evm::proof::transcript::be_bytes(f))).collect();
+    let inputs: Vec<U256> = instance
+        .iter()
+        .map(|f| U256::from_be_bytes(zkml_evm::proof::transcript::be_bytes(f)))
+        .collect();
     let proof_bytes = proof_bytes.to_vec();
     let mut evm = Evm::new();
     let dep = evm.deploy(&artifact.creation_code().unwrap()).unwrap();
-    let honest = verdict(&evm.call(dep.address, &encode_call(&proof_bytes, &inputs), DEFAULT_GAS_LIMIT), 0, 0);
+    let honest = verdict(
+        &evm.call(
+            dep.address,
+            &encode_call(&proof_bytes, &inputs),
+            DEFAULT_GAS_LIMIT,
+        ),
+        0,
+        0,
+    );
     assert!(honest.accepted);
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
@@ -173,22 +196,35 @@ pub fn fuzz_verifier(
         }
         *counts.entry(kind).or_default() += 1;
 
-        let calldata = m.raw_calldata.clone().unwrap_or_else(|| encode_call(&m.proof, &m.inputs));
+        let calldata = m
+            .raw_calldata
+            .clone()
+            .unwrap_or_else(|| encode_call(&m.proof, &m.inputs));
         let out = evm.call(dep.address, &calldata, DEFAULT_GAS_LIMIT);
         let v = verdict(&out, 0, 0);
         assert!(!v.accepted, "case {case} ({kind:?}) accepted on EVM");
         assert!(
-            !out.halt_reason.as_deref().unwrap_or("").starts_with("OutOfGas"),
+            !out.halt_reason
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("OutOfGas"),
             "case {case} ({kind:?}) ran out of gas"
         );
-        assert!(out.gas_used <= honest.gas_used + 20_000, "case {case} ({kind:?}) cost {} gas", out.gas_used);
+        assert!(
+            out.gas_used <= honest.gas_used + 20_000,
+            "case {case} ({kind:?}) cost {} gas",
+            out.gas_used
+        );
         max_gas = max_gas.max(out.gas_used);
 
         if m.raw_calldata.is_none() {
             // The native verifier sees field elements: inputs that are not
             // canonical are refused while parsing, as `verify` does.
-            let native_inputs: Option<Vec<_>> =
-                m.inputs.iter().map(|u| fr_from_be(&u.to_be_bytes::<32>()).ok()).collect();
+            let native_inputs: Option<Vec<_>> = m
+                .inputs
+                .iter()
+                .map(|u| fr_from_be(&u.to_be_bytes::<32>()).ok())
+                .collect();
             let accepted = catch_unwind(AssertUnwindSafe(|| match &native_inputs {
                 Some(inst) if inst.len() == instance.len() => native(&m.proof, inst),
                 _ => false,
@@ -206,5 +242,10 @@ pub fn fuzz_verifier(
         honest.gas_used
     );
     assert!(counts.len() == KINDS.len() || cases < KINDS.len());
-    FuzzReport { mutants: total, kinds: counts.len(), honest_gas: honest.gas_used, max_rejection_gas: max_gas }
+    FuzzReport {
+        mutants: total,
+        kinds: counts.len(),
+        honest_gas: honest.gas_used,
+        max_rejection_gas: max_gas,
+    }
 }

@@ -31,7 +31,11 @@ fn expand(spec: &str, rank: usize, ellipsis_rank: usize) -> Option<Vec<char>> {
 }
 
 pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let equation: String = n.attr_str("equation", "").chars().filter(|c| !c.is_whitespace()).collect();
+    let equation: String = n
+        .attr_str("equation", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let operands: Vec<Sym> = n.inputs.iter().flatten().cloned().collect();
     let (lhs, rhs) = match equation.split_once("->") {
         Some((a, b)) => (a.to_string(), Some(b.to_string())),
@@ -39,7 +43,11 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     };
     let specs: Vec<&str> = lhs.split(',').collect();
     if specs.len() != operands.len() || operands.is_empty() {
-        return Err(n.err(format!("equation '{equation}' names {} operands, the node has {}", specs.len(), operands.len())));
+        return Err(n.err(format!(
+            "equation '{equation}' names {} operands, the node has {}",
+            specs.len(),
+            operands.len()
+        )));
     }
     let ellipsis_rank = specs
         .iter()
@@ -51,7 +59,10 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let letters: Vec<Vec<char>> = specs
         .iter()
         .zip(&operands)
-        .map(|(s, o)| expand(s, o.shape().len(), ellipsis_rank).ok_or_else(|| n.err(format!("'{s}' does not fit shape {:?}", o.shape()))))
+        .map(|(s, o)| {
+            expand(s, o.shape().len(), ellipsis_rank)
+                .ok_or_else(|| n.err(format!("'{s}' does not fit shape {:?}", o.shape())))
+        })
         .collect::<Result<_, _>>()?;
     // Every letter's size (1 broadcasts).
     let mut size: BTreeMap<char, usize> = BTreeMap::new();
@@ -65,7 +76,9 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
             }
         }
     }
-    let ellipsis: Vec<char> = (0..ellipsis_rank).map(|i| char::from(b'0' + i as u8)).collect();
+    let ellipsis: Vec<char> = (0..ellipsis_rank)
+        .map(|i| char::from(b'0' + i as u8))
+        .collect();
     let out_letters: Vec<char> = match rhs {
         Some(r) => {
             let mut v = Vec::new();
@@ -85,19 +98,33 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         None => {
             // Implicit: the ellipsis, then letters that occur once, sorted.
             let mut count: BTreeMap<char, usize> = BTreeMap::new();
-            letters.iter().flatten().filter(|c| !ellipsis.contains(c)).for_each(|&c| *count.entry(c).or_default() += 1);
-            ellipsis.iter().copied().chain(count.into_iter().filter(|(_, k)| *k == 1).map(|(c, _)| c)).collect()
+            letters
+                .iter()
+                .flatten()
+                .filter(|c| !ellipsis.contains(c))
+                .for_each(|&c| *count.entry(c).or_default() += 1);
+            ellipsis
+                .iter()
+                .copied()
+                .chain(count.into_iter().filter(|(_, k)| *k == 1).map(|(c, _)| c))
+                .collect()
         }
     };
     if let Some(c) = out_letters.iter().find(|c| !size.contains_key(c)) {
         return Err(n.err(format!("output letter '{c}' names no input dim")));
     }
-    let summed: Vec<char> = size.keys().copied().filter(|c| !out_letters.contains(c)).collect();
+    let summed: Vec<char> = size
+        .keys()
+        .copied()
+        .filter(|c| !out_letters.contains(c))
+        .collect();
     let out_shape: Vec<usize> = out_letters.iter().map(|c| size[c]).collect();
     let sum_shape: Vec<usize> = summed.iter().map(|c| size[c]).collect();
     let value_at = |assign: &BTreeMap<char, usize>, k: usize| -> Elem {
         let (ls, o) = (&letters[k], &operands[k]);
-        let flat = ls.iter().zip(o.shape()).fold(0, |acc, (c, &d)| acc * d + if d == 1 { 0 } else { assign[c] });
+        let flat = ls.iter().zip(o.shape()).fold(0, |acc, (c, &d)| {
+            acc * d + if d == 1 { 0 } else { assign[c] }
+        });
         elem(o, flat)
     };
     let mut elems = Vec::with_capacity(numel(&out_shape));
@@ -108,7 +135,13 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
             assign.insert(*c, rest % d);
             rest /= d;
         }
-        let mut neuron = Neuron { terms: vec![], products: vec![], bias: 0.0, act: Activation::Identity, node: n.index };
+        let mut neuron = Neuron {
+            terms: vec![],
+            products: vec![],
+            bias: 0.0,
+            act: Activation::Identity,
+            node: n.index,
+        };
         let mut extra = Affine::default();
         for s in 0..numel(&sum_shape).max(1) {
             let mut r = s;
@@ -130,13 +163,21 @@ pub(super) fn einsum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                 [a] => neuron.terms.push((a, w)),
                 [a, b] if w.abs() == 1.0 => neuron.products.push((a, b, w)),
                 _ => {
-                    let chained = dynamic.iter().skip(1).fold(Elem::Val(dynamic[0]), |acc, &v| product(l, n.index, acc, Elem::Val(v)));
+                    let chained = dynamic
+                        .iter()
+                        .skip(1)
+                        .fold(Elem::Val(dynamic[0]), |acc, &v| {
+                            product(l, n.index, acc, Elem::Val(v))
+                        });
                     extra.add_scaled(&Affine::of(chained), w);
                 }
             }
         }
         if neuron.products.is_empty() {
-            let mut form = Affine { terms: neuron.terms, bias: neuron.bias };
+            let mut form = Affine {
+                terms: neuron.terms,
+                bias: neuron.bias,
+            };
             form.add_scaled(&extra, 1.0);
             elems.push(l.element(n.index, form));
         } else {

@@ -9,13 +9,22 @@ use super::*;
 
 /// A constant integer input, as indices into a dim of `len` (negative ones
 /// counted from the end).
-fn const_indices(n: &NodeCtx, i: usize, what: &str, len: usize) -> Result<(Vec<usize>, Vec<usize>), ModelError> {
+fn const_indices(
+    n: &NodeCtx,
+    i: usize,
+    what: &str,
+    len: usize,
+) -> Result<(Vec<usize>, Vec<usize>), ModelError> {
     let t = n.constant(i, what)?;
     let idx = const_ints(t)
         .iter()
         .map(|&v| {
             let j = if v < 0 { v + len as i64 } else { v };
-            if (0..len as i64).contains(&j) { Ok(j as usize) } else { Err(n.err(format!("{what}: index {v} out of range for dim {len}"))) }
+            if (0..len as i64).contains(&j) {
+                Ok(j as usize)
+            } else {
+                Err(n.err(format!("{what}: index {v} out of range for dim {len}")))
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((t.shape.clone(), idx))
@@ -44,7 +53,9 @@ pub(super) fn trilu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         return Err(n.err("needs at least 2 dims"));
     }
     let k = match n.opt_input(1) {
-        Some(_) => *const_ints(n.constant(1, "Trilu's k")?).first().unwrap_or(&0),
+        Some(_) => *const_ints(n.constant(1, "Trilu's k")?)
+            .first()
+            .unwrap_or(&0),
         None => 0,
     };
     let upper = n.attr_int("upper", 1) != 0;
@@ -53,7 +64,11 @@ pub(super) fn trilu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         .map(|o| {
             let (i, j) = (((o / cols) % rows) as i64, (o % cols) as i64);
             let keep = if upper { j >= i + k } else { j <= i + k };
-            if keep { elem(&x, o) } else { Elem::Const(0.0) }
+            if keep {
+                elem(&x, o)
+            } else {
+                Elem::Const(0.0)
+            }
         })
         .collect();
     Ok(l.tensor(n.index, s, elems))
@@ -144,7 +159,10 @@ pub(super) fn scatter_elements(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
     let (ishape, idx) = const_indices(n, 1, "the scatter's indices", s[axis])?;
     let updates = n.input(2)?.clone();
     if updates.shape() != ishape.as_slice() {
-        return Err(n.err(format!("updates {:?} and indices {ishape:?} differ", updates.shape())));
+        return Err(n.err(format!(
+            "updates {:?} and indices {ishape:?} differ",
+            updates.shape()
+        )));
     }
     let how = scatter_reduce(n)?;
     let mut elems: Vec<Elem> = (0..numel(&s)).map(|o| elem(&x, o)).collect();
@@ -172,14 +190,26 @@ pub(super) fn scatter_nd(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErro
         let c: Vec<usize> = raw[q * last..(q + 1) * last]
             .iter()
             .enumerate()
-            .map(|(d, &v)| if v < 0 { (v + s[d] as i64) as usize } else { v as usize })
+            .map(|(d, &v)| {
+                if v < 0 {
+                    (v + s[d] as i64) as usize
+                } else {
+                    v as usize
+                }
+            })
             .collect();
         if c.iter().zip(&s).any(|(&a, &d)| a >= d) {
             return Err(n.err("ScatterND index out of range"));
         }
         let base = flat(&s[..last], &c) * slice;
         for k in 0..slice {
-            elems[base + k] = combine(l, n.index, how, elems[base + k], elem(&updates, q * slice + k));
+            elems[base + k] = combine(
+                l,
+                n.index,
+                how,
+                elems[base + k],
+                elem(&updates, q * slice + k),
+            );
         }
     }
     Ok(l.tensor(n.index, s, elems))
@@ -189,9 +219,13 @@ pub(super) fn scatter_nd(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErro
 /// (negative indices wrap), `off` elsewhere, from index steps.
 pub(super) fn one_hot(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let idx = n.input(0)?.clone();
-    let depth = *const_ints(n.constant(1, "OneHot's depth")?).first().ok_or_else(|| n.err("empty depth"))?;
+    let depth = *const_ints(n.constant(1, "OneHot's depth")?)
+        .first()
+        .ok_or_else(|| n.err("empty depth"))?;
     let values = n.constant(2, "OneHot's values")?.data.clone();
-    let [off, on] = values[..] else { return Err(n.err("values must be [off, on]")) };
+    let [off, on] = values[..] else {
+        return Err(n.err("values must be [off, on]"));
+    };
     if depth <= 0 {
         return Err(n.err("depth must be positive"));
     }
@@ -210,7 +244,15 @@ pub(super) fn one_hot(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
             let sv = l.element(n.index, shifted);
             // ge[j] = [v + d ≥ j], j = 1 .. 2d − 1.
             let ge = index_steps(l, n.index, sv, 2 * d);
-            let at = |j: usize| if j == 0 { Elem::Const(1.0) } else if j >= 2 * d { Elem::Const(0.0) } else { ge[j - 1] };
+            let at = |j: usize| {
+                if j == 0 {
+                    Elem::Const(1.0)
+                } else if j >= 2 * d {
+                    Elem::Const(0.0)
+                } else {
+                    ge[j - 1]
+                }
+            };
             (0..d)
                 .map(|k| {
                     // v == k (j = k + d) or v == k − d (j = k).
@@ -236,7 +278,12 @@ pub(super) fn one_hot(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
 /// Compress by a constant condition along `axis` (flattened without one).
 pub(super) fn compress(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let cond: Vec<bool> = n.constant(1, "Compress's condition")?.data.iter().map(|&v| v != 0.0).collect();
+    let cond: Vec<bool> = n
+        .constant(1, "Compress's condition")?
+        .data
+        .iter()
+        .map(|&v| v != 0.0)
+        .collect();
     let (s, axis) = match n.attr("axis") {
         Some(_) => (x.shape().to_vec(), n.axis_attr(0, x.shape().len())?),
         None => (vec![numel(x.shape())], 0),
@@ -246,7 +293,11 @@ pub(super) fn compress(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError>
     let mut shape = s.clone();
     shape[axis] = keep.len();
     Ok(reindex(x, shape, |o| {
-        let (outer, k, rest) = (o / (keep.len() * inner), (o / inner) % keep.len(), o % inner);
+        let (outer, k, rest) = (
+            o / (keep.len() * inner),
+            (o / inner) % keep.len(),
+            o % inner,
+        );
         (outer * s[axis] + keep[k]) * inner + rest
     }))
 }
@@ -254,32 +305,53 @@ pub(super) fn compress(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError>
 /// DepthToSpace (DCR or CRD) and SpaceToDepth on `[N, C, H, W]`.
 pub(super) fn depth_to_space(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let [b, c, h, w] = x.shape()[..] else { return Err(n.err("expects [N, C, H, W]")) };
+    let [b, c, h, w] = x.shape()[..] else {
+        return Err(n.err("expects [N, C, H, W]"));
+    };
     let bs = n.attr_int("blocksize", 0).max(1) as usize;
     if c % (bs * bs) != 0 {
-        return Err(n.err(format!("{c} channels are not a multiple of blocksize² {}", bs * bs)));
+        return Err(n.err(format!(
+            "{c} channels are not a multiple of blocksize² {}",
+            bs * bs
+        )));
     }
     let crd = n.attr_str("mode", "DCR") == "CRD";
     let oc = c / (bs * bs);
     let shape = vec![b, oc, h * bs, w * bs];
     Ok(reindex(x, shape, |o| {
-        let (nb, ch, y, xx) = (o / (oc * h * bs * w * bs), (o / (h * bs * w * bs)) % oc, (o / (w * bs)) % (h * bs), o % (w * bs));
+        let (nb, ch, y, xx) = (
+            o / (oc * h * bs * w * bs),
+            (o / (h * bs * w * bs)) % oc,
+            (o / (w * bs)) % (h * bs),
+            o % (w * bs),
+        );
         let (by, bx) = (y % bs, xx % bs);
-        let src_c = if crd { ch * bs * bs + by * bs + bx } else { (by * bs + bx) * oc + ch };
+        let src_c = if crd {
+            ch * bs * bs + by * bs + bx
+        } else {
+            (by * bs + bx) * oc + ch
+        };
         ((nb * c + src_c) * h + y / bs) * w + xx / bs
     }))
 }
 
 pub(super) fn space_to_depth(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let [b, c, h, w] = x.shape()[..] else { return Err(n.err("expects [N, C, H, W]")) };
+    let [b, c, h, w] = x.shape()[..] else {
+        return Err(n.err("expects [N, C, H, W]"));
+    };
     let bs = n.attr_int("blocksize", 0).max(1) as usize;
     if h % bs != 0 || w % bs != 0 {
         return Err(n.err("H and W must be multiples of blocksize"));
     }
     let (oh, ow, oc) = (h / bs, w / bs, c * bs * bs);
     Ok(reindex(x, vec![b, oc, oh, ow], |o| {
-        let (nb, ch, y, xx) = (o / (oc * oh * ow), (o / (oh * ow)) % oc, (o / ow) % oh, o % ow);
+        let (nb, ch, y, xx) = (
+            o / (oc * oh * ow),
+            (o / (oh * ow)) % oc,
+            (o / ow) % oh,
+            o % ow,
+        );
         let (block, src_c) = (ch / c, ch % c);
         let (by, bx) = (block / bs, block % bs);
         ((nb * c + src_c) * h + y * bs + by) * w + xx * bs + bx
@@ -288,22 +360,45 @@ pub(super) fn space_to_depth(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
 
 /// Range of constants (folded; a dynamic bound is structure).
 pub(super) fn range(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let scalar = |i: usize, what: &str| -> Result<f64, ModelError> { n.constant(i, what)?.data.first().copied().ok_or_else(|| n.err(format!("empty {what}"))) };
-    let (start, limit, delta) = (scalar(0, "Range's start")?, scalar(1, "Range's limit")?, scalar(2, "Range's delta")?);
+    let scalar = |i: usize, what: &str| -> Result<f64, ModelError> {
+        n.constant(i, what)?
+            .data
+            .first()
+            .copied()
+            .ok_or_else(|| n.err(format!("empty {what}")))
+    };
+    let (start, limit, delta) = (
+        scalar(0, "Range's start")?,
+        scalar(1, "Range's limit")?,
+        scalar(2, "Range's delta")?,
+    );
     if delta == 0.0 {
         return Err(n.err("delta 0"));
     }
     let count = ((limit - start) / delta).ceil().max(0.0) as usize;
     let data: Vec<f64> = (0..count).map(|i| start + i as f64 * delta).collect();
-    Ok(Sym::Const(ConstTensor { shape: vec![count], data }))
+    Ok(Sym::Const(ConstTensor {
+        shape: vec![count],
+        data,
+    }))
 }
 
 /// EyeLike: ones on diagonal `k` of a 2-D shape, a constant.
 pub(super) fn eye_like(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let s = n.input(0)?.shape().to_vec();
-    let [r, c] = s[..] else { return Err(n.err("expects a 2-D input")) };
+    let [r, c] = s[..] else {
+        return Err(n.err("expects a 2-D input"));
+    };
     let k = n.attr_int("k", 0);
-    let data = (0..r * c).map(|o| if (o % c) as i64 - (o / c) as i64 == k { 1.0 } else { 0.0 }).collect();
+    let data = (0..r * c)
+        .map(|o| {
+            if (o % c) as i64 - (o / c) as i64 == k {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     Ok(Sym::Const(ConstTensor { shape: s, data }))
 }
 
@@ -334,18 +429,29 @@ const MAX_TOPK_AXIS: usize = 256;
 /// `Σ_i i·[rank_i = r]`. Quadratic in the axis length.
 pub(super) fn top_k(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
     let x = n.input(0)?.clone();
-    let k = *const_ints(n.constant(1, "TopK's k")?).first().ok_or_else(|| n.err("empty k"))? as usize;
+    let k = *const_ints(n.constant(1, "TopK's k")?)
+        .first()
+        .ok_or_else(|| n.err("empty k"))? as usize;
     let ax = n.axis_attr(-1, x.shape().len())?;
-    let s = if n.attr_int("largest", 1) != 0 { 1.0 } else { -1.0 };
+    let s = if n.attr_int("largest", 1) != 0 {
+        1.0
+    } else {
+        -1.0
+    };
     let len = x.shape()[ax];
     if k > len || len > MAX_TOPK_AXIS {
-        return Err(n.err(format!("k = {k} over an axis of {len} (at most {MAX_TOPK_AXIS})")));
+        return Err(n.err(format!(
+            "k = {k} over an axis of {len} (at most {MAX_TOPK_AXIS})"
+        )));
     }
     let (_, groups) = super::window::reduce_groups(x.shape(), &[ax], true);
     let mut shape = x.shape().to_vec();
     shape[ax] = k;
     let inner = numel(&x.shape()[ax + 1..]);
-    let (mut values, mut indices) = (vec![Elem::Const(0.0); numel(&shape)], vec![Elem::Const(0.0); numel(&shape)]);
+    let (mut values, mut indices) = (
+        vec![Elem::Const(0.0); numel(&shape)],
+        vec![Elem::Const(0.0); numel(&shape)],
+    );
     for (gi, g) in groups.iter().enumerate() {
         let items: Vec<Elem> = g.iter().map(|&i| resolve(l, elem(&x, i))).collect();
         let ranks: Vec<Elem> = (0..len)
@@ -365,13 +471,24 @@ pub(super) fn top_k(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelErro
                 l.element(n.index, rank)
             })
             .collect();
-        let steps: Vec<Vec<Elem>> = ranks.iter().map(|&r| index_steps(l, n.index, r, len)).collect();
+        let steps: Vec<Vec<Elem>> = ranks
+            .iter()
+            .map(|&r| index_steps(l, n.index, r, len))
+            .collect();
         let (outer, rest) = (gi / inner, gi % inner);
         for r in 0..k {
             let (mut value, mut index) = (Affine::default(), Affine::default());
             for i in 0..len {
                 // [rank_i = r] = ge_r − ge_{r+1}.
-                let ge = |j: usize| if j == 0 { Elem::Const(1.0) } else if j >= len { Elem::Const(0.0) } else { steps[i][j - 1] };
+                let ge = |j: usize| {
+                    if j == 0 {
+                        Elem::Const(1.0)
+                    } else if j >= len {
+                        Elem::Const(0.0)
+                    } else {
+                        steps[i][j - 1]
+                    }
+                };
                 let is_r = l.element(n.index, Affine::diff(ge(r), ge(r + 1)));
                 let v = product(l, n.index, items[i], is_r);
                 value.add_scaled(&Affine::of(v), 1.0);
@@ -382,7 +499,10 @@ pub(super) fn top_k(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelErro
             indices[at] = l.element(n.index, index);
         }
     }
-    Ok(vec![l.tensor(n.index, shape.clone(), values), l.tensor(n.index, shape, indices)])
+    Ok(vec![
+        l.tensor(n.index, shape.clone(), values),
+        l.tensor(n.index, shape, indices),
+    ])
 }
 
 /// CenterCropPad: each of `axes` cropped (centred) or zero-padded
@@ -392,7 +512,10 @@ pub(super) fn center_crop_pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mode
     let s = x.shape().to_vec();
     let target = const_ints(n.constant(1, "CenterCropPad's shape")?);
     let axes: Vec<usize> = match n.attr_ints("axes") {
-        Some(a) if !a.is_empty() => a.iter().map(|&v| n.axis_index(v, s.len())).collect::<Result<_, _>>()?,
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .map(|&v| n.axis_index(v, s.len()))
+            .collect::<Result<_, _>>()?,
         _ => (0..s.len()).collect(),
     };
     if target.len() != axes.len() {
@@ -404,7 +527,11 @@ pub(super) fn center_crop_pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mode
     for (&ax, &t) in axes.iter().zip(&target) {
         let (len, t) = (s[ax] as i64, t.max(0));
         out[ax] = t as usize;
-        shift[ax] = if t <= len { (len - t) / 2 } else { -((t - len) / 2) };
+        shift[ax] = if t <= len {
+            (len - t) / 2
+        } else {
+            -((t - len) / 2)
+        };
     }
     let in_strides = strides(&s);
     let elems = (0..numel(&out))

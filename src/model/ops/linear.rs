@@ -20,7 +20,10 @@ fn channel_bias(n: &NodeCtx, channels: usize) -> Result<Vec<f64>, ModelError> {
     match n.opt_input(2) {
         None => Ok(vec![0.0; channels]),
         Some(Sym::Const(c)) if c.data.len() == channels => Ok(c.data.clone()),
-        Some(Sym::Const(c)) => Err(n.err(format!("bias has shape {:?}, expected [{channels}]", c.shape))),
+        Some(Sym::Const(c)) => Err(n.err(format!(
+            "bias has shape {:?}, expected [{channels}]",
+            c.shape
+        ))),
         Some(Sym::Dyn(_)) => Err(n.err("bias must be a constant")),
     }
 }
@@ -30,7 +33,9 @@ fn kernel_of(n: &NodeCtx, w: &ConstTensor) -> Result<Vec<usize>, ModelError> {
     let kernel = w.shape[2..].to_vec();
     if let Some(ks) = n.attr_ints("kernel_shape") {
         if ks.iter().map(|&k| k as usize).collect::<Vec<_>>() != kernel {
-            return Err(n.err(format!("kernel_shape {ks:?} differs from the weights' {kernel:?}")));
+            return Err(n.err(format!(
+                "kernel_shape {ks:?} differs from the weights' {kernel:?}"
+            )));
         }
     }
     Ok(kernel)
@@ -42,16 +47,28 @@ pub(super) fn conv(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let w = n.constant(1, "Conv's weights")?.clone();
     let (batch, c_in, spatial) = nchw(n, &x)?;
     if w.shape.len() != x.shape().len() {
-        return Err(n.err(format!("weights {:?} do not fit input {:?}", w.shape, x.shape())));
+        return Err(n.err(format!(
+            "weights {:?} do not fit input {:?}",
+            w.shape,
+            x.shape()
+        )));
     }
     let group = n.attr_int("group", 1).max(1) as usize;
     let (m, cg) = (w.shape[0], w.shape[1]);
     if cg * group != c_in || m % group != 0 {
-        return Err(n.err(format!("input has {c_in} channels, weights {:?}, group {group}", w.shape)));
+        return Err(n.err(format!(
+            "input has {c_in} channels, weights {:?}, group {group}",
+            w.shape
+        )));
     }
     let win = Window::new(n, spatial, kernel_of(n, &w)?)?;
     let bias = channel_bias(n, m)?;
-    let (isp, osp, ksp, mg) = (win.in_numel(), win.out_numel(), win.kernel_numel(), m / group);
+    let (isp, osp, ksp, mg) = (
+        win.in_numel(),
+        win.out_numel(),
+        win.kernel_numel(),
+        m / group,
+    );
     let taps: Vec<Vec<(usize, Option<usize>)>> = (0..osp).map(|p| win.taps(p)).collect();
     let mut shape = vec![batch, m];
     shape.extend(&win.output);
@@ -68,7 +85,10 @@ pub(super) fn conv(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                 let ch = g * cg + c;
                 for &(kk, pos) in &taps[p] {
                     if let Some(pos) = pos {
-                        t.push(((b * c_in + ch) * isp + pos, w.data[(mo * cg + c) * ksp + kk]));
+                        t.push((
+                            (b * c_in + ch) * isp + pos,
+                            w.data[(mo * cg + c) * ksp + kk],
+                        ));
                     }
                 }
             }
@@ -86,12 +106,19 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
     let (batch, c_in, spatial) = nchw(n, &x)?;
     let r = spatial.len();
     if w.shape.len() != x.shape().len() {
-        return Err(n.err(format!("weights {:?} do not fit input {:?}", w.shape, x.shape())));
+        return Err(n.err(format!(
+            "weights {:?} do not fit input {:?}",
+            w.shape,
+            x.shape()
+        )));
     }
     let group = n.attr_int("group", 1).max(1) as usize;
     let (mg, cg) = (w.shape[1], c_in / group);
     if w.shape[0] != c_in || c_in % group != 0 {
-        return Err(n.err(format!("input has {c_in} channels, weights {:?}, group {group}", w.shape)));
+        return Err(n.err(format!(
+            "input has {c_in} channels, weights {:?}, group {group}",
+            w.shape
+        )));
     }
     let m = mg * group;
     let kernel = kernel_of(n, &w)?;
@@ -110,7 +137,10 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
     let pads = transposed_pads(n, spatial, &kernel, &stride, &dilation, &out_pad)?;
     let mut output = Vec::with_capacity(r);
     for d in 0..r {
-        let full = stride[d] * (spatial[d] as i64 - 1) + out_pad[d] + (kernel[d] as i64 - 1) * dilation[d] + 1;
+        let full = stride[d] * (spatial[d] as i64 - 1)
+            + out_pad[d]
+            + (kernel[d] as i64 - 1) * dilation[d]
+            + 1;
         let o = full - pads[d] - pads[r + d];
         if o <= 0 {
             return Err(n.err(format!("pads {pads:?} leave no output")));
@@ -154,7 +184,10 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
             for c in 0..cg {
                 let ch = g * cg + c;
                 for &(kk, pos) in &taps[p] {
-                    t.push(((b * c_in + ch) * isp + pos, w.data[(ch * mg + mi) * ksp + kk]));
+                    t.push((
+                        (b * c_in + ch) * isp + pos,
+                        w.data[(ch * mg + mi) * ksp + kk],
+                    ));
                 }
             }
             t
@@ -167,12 +200,21 @@ pub(super) fn conv_transpose(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
 /// attribute, or those that make the output `output_shape` (given, or
 /// `input·stride` for `SAME_*` auto-padding), the odd one at the end for
 /// SAME_UPPER and at the start otherwise.
-fn transposed_pads(n: &NodeCtx, spatial: &[usize], kernel: &[usize], stride: &[i64], dilation: &[i64], out_pad: &[i64]) -> Result<Vec<i64>, ModelError> {
+fn transposed_pads(
+    n: &NodeCtx,
+    spatial: &[usize],
+    kernel: &[usize],
+    stride: &[i64],
+    dilation: &[i64],
+    out_pad: &[i64],
+) -> Result<Vec<i64>, ModelError> {
     let r = spatial.len();
     let auto_pad = n.attr_str("auto_pad", "NOTSET");
     let target: Option<Vec<i64>> = match n.attr_ints("output_shape") {
         Some(s) if !s.is_empty() => Some(s[s.len().saturating_sub(r)..].to_vec()),
-        _ if auto_pad.starts_with("SAME") => Some((0..r).map(|d| spatial[d] as i64 * stride[d]).collect()),
+        _ if auto_pad.starts_with("SAME") => {
+            Some((0..r).map(|d| spatial[d] as i64 * stride[d]).collect())
+        }
         _ => None,
     };
     let Some(target) = target else {
@@ -183,14 +225,24 @@ fn transposed_pads(n: &NodeCtx, spatial: &[usize], kernel: &[usize], stride: &[i
         return Ok(pads);
     };
     if target.len() != r {
-        return Err(n.err(format!("output_shape {target:?} does not fit {r} spatial dims")));
+        return Err(n.err(format!(
+            "output_shape {target:?} does not fit {r} spatial dims"
+        )));
     }
     let mut pads = vec![0; 2 * r];
     for d in 0..r {
-        let total = stride[d] * (spatial[d] as i64 - 1) + out_pad[d] + (kernel[d] as i64 - 1) * dilation[d] + 1 - target[d];
+        let total = stride[d] * (spatial[d] as i64 - 1)
+            + out_pad[d]
+            + (kernel[d] as i64 - 1) * dilation[d]
+            + 1
+            - target[d];
         // Floor division, as the ONNX reference: a negative total pads at the end.
         let half = total.div_euclid(2);
-        let (begin, end) = if auto_pad == "SAME_UPPER" { (half, total - half) } else { (total - half, half) };
+        let (begin, end) = if auto_pad == "SAME_UPPER" {
+            (half, total - half)
+        } else {
+            (total - half, half)
+        };
         pads[d] = begin;
         pads[r + d] = end;
     }
@@ -231,13 +283,20 @@ pub(super) fn average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelEr
     let win = Window::from_kernel_attr(n, spatial)?;
     let include_pad = n.attr_int("count_include_pad", 0) != 0;
     let (isp, osp) = (win.in_numel(), win.out_numel());
-    let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
+    let taps: Vec<Vec<usize>> = (0..osp)
+        .map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect())
+        .collect();
     let mut shape = vec![batch, c];
     shape.extend(&win.output);
     let elems = (0..numel(&shape))
         .map(|o| {
             let (nc, p) = (o / osp, o % osp);
-            let count = if include_pad { win.taps_in_padding(p) } else { taps[p].len() }.max(1);
+            let count = if include_pad {
+                win.taps_in_padding(p)
+            } else {
+                taps[p].len()
+            }
+            .max(1);
             let idx: Vec<usize> = taps[p].iter().map(|&pos| nc * isp + pos).collect();
             average(l, n.index, &x, &idx, count)
         })
@@ -251,7 +310,17 @@ pub(super) fn global_average_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     let isp = numel(spatial);
     let mut shape = vec![batch, c];
     shape.extend(spatial.iter().map(|_| 1));
-    let elems = (0..batch * c).map(|o| average(l, n.index, &x, &(o * isp..(o + 1) * isp).collect::<Vec<_>>(), isp)).collect();
+    let elems = (0..batch * c)
+        .map(|o| {
+            average(
+                l,
+                n.index,
+                &x,
+                &(o * isp..(o + 1) * isp).collect::<Vec<_>>(),
+                isp,
+            )
+        })
+        .collect();
     Ok(l.tensor(n.index, shape, elems))
 }
 
@@ -275,25 +344,48 @@ pub(super) fn batch_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
         }
         Ok(t.data.clone())
     };
-    let (scale, b, mean, var) = (param(1, "scale")?, param(2, "B")?, param(3, "mean")?, param(4, "var")?);
+    let (scale, b, mean, var) = (
+        param(1, "scale")?,
+        param(2, "B")?,
+        param(3, "mean")?,
+        param(4, "var")?,
+    );
     let eps = n.attr_float("epsilon", 1e-5) as f64;
     let w: Vec<f64> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
     let inner = numel(&s[2..]);
-    Ok(scale_shift(l, n, &x, |o| w[(o / inner) % c], |o| {
-        let i = (o / inner) % c;
-        b[i] - mean[i] * w[i]
-    }))
+    Ok(scale_shift(
+        l,
+        n,
+        &x,
+        |o| w[(o / inner) % c],
+        |o| {
+            let i = (o / inner) % c;
+            b[i] - mean[i] * w[i]
+        },
+    ))
 }
 
 fn reduce_linear(l: &mut Lowering, n: &NodeCtx, mean: bool) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let Some(axes) = reduce_axes(n, x.shape().len())? else { return Ok(x) };
+    let Some(axes) = reduce_axes(n, x.shape().len())? else {
+        return Ok(x);
+    };
     let (shape, groups) = reduce_groups(x.shape(), &axes, n.attr_int("keepdims", 1) != 0);
     if mean {
-        let elems = groups.iter().map(|g| average(l, n.index, &x, g, g.len())).collect();
+        let elems = groups
+            .iter()
+            .map(|g| average(l, n.index, &x, g, g.len()))
+            .collect();
         return Ok(l.tensor(n.index, shape, elems));
     }
-    Ok(linear_map(l, n, &x, shape, |o| groups[o].iter().map(|&i| (i, 1.0)).collect(), |_| 0.0))
+    Ok(linear_map(
+        l,
+        n,
+        &x,
+        shape,
+        |o| groups[o].iter().map(|&i| (i, 1.0)).collect(),
+        |_| 0.0,
+    ))
 }
 
 pub(super) fn reduce_mean(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
@@ -306,17 +398,26 @@ pub(super) fn reduce_sum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErro
 
 /// The node's inputs, broadcast together: the output shape and, per input,
 /// the source index of each output element.
-pub(super) fn broadcast_all(n: &NodeCtx) -> Result<(Vec<Sym>, Vec<usize>, Vec<Vec<usize>>), ModelError> {
+pub(super) fn broadcast_all(
+    n: &NodeCtx,
+) -> Result<(Vec<Sym>, Vec<usize>, Vec<Vec<usize>>), ModelError> {
     let ins: Vec<Sym> = n.inputs.iter().flatten().cloned().collect();
     if ins.is_empty() {
         return Err(n.err("needs at least one input"));
     }
     let mut shape = ins[0].shape().to_vec();
     for s in &ins[1..] {
-        shape = broadcast_shape(&shape, s.shape())
-            .ok_or_else(|| n.err(format!("shapes do not broadcast: {shape:?} and {:?}", s.shape())))?;
+        shape = broadcast_shape(&shape, s.shape()).ok_or_else(|| {
+            n.err(format!(
+                "shapes do not broadcast: {shape:?} and {:?}",
+                s.shape()
+            ))
+        })?;
     }
-    let idx = ins.iter().map(|s| broadcast_indices(s.shape(), &shape)).collect();
+    let idx = ins
+        .iter()
+        .map(|s| broadcast_indices(s.shape(), &shape))
+        .collect();
     Ok((ins, shape, idx))
 }
 

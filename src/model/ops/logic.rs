@@ -12,7 +12,11 @@ use super::pwl::resolve;
 use super::smooth::product;
 use super::*;
 
-fn binary(l: &mut Lowering, n: &NodeCtx, f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem) -> Result<Sym, ModelError> {
+fn binary(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem,
+) -> Result<Sym, ModelError> {
     let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
     let Broadcast { shape, ia, ib } = n.broadcast(&a, &b)?;
     let elems = (0..numel(&shape))
@@ -47,7 +51,9 @@ pub(super) fn xor(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 pub(super) fn not(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let elems = (0..numel(x.shape())).map(|o| l.element(n.index, Affine::diff(Elem::Const(1.0), elem(&x, o)))).collect();
+    let elems = (0..numel(x.shape()))
+        .map(|o| l.element(n.index, Affine::diff(Elem::Const(1.0), elem(&x, o))))
+        .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
@@ -68,7 +74,10 @@ pub(super) fn sign(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 /// `relu(x − λ) − relu(−x − λ) + (λ − bias)·([x > λ] − [x < −λ])`.
 pub(super) fn shrink(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let (bias, lambd) = (n.attr_float("bias", 0.0) as f64, n.attr_float("lambd", 0.5) as f64);
+    let (bias, lambd) = (
+        n.attr_float("bias", 0.0) as f64,
+        n.attr_float("lambd", 0.5) as f64,
+    );
     let elems = (0..numel(x.shape()))
         .map(|o| {
             let v = resolve(l, elem(&x, o));

@@ -51,11 +51,18 @@ impl Ensemble {
         let tree_ids = n.attr_ints("nodes_treeids").unwrap_or_default();
         let count = tree_ids.len();
         let ints = |name: &str| n.expect_len(n.attr_ints(name).unwrap_or_default(), count, name);
-        let (node_ids, features, trues, falses) = (ints("nodes_nodeids")?, ints("nodes_featureids")?, ints("nodes_truenodeids")?, ints("nodes_falsenodeids")?);
+        let (node_ids, features, trues, falses) = (
+            ints("nodes_nodeids")?,
+            ints("nodes_featureids")?,
+            ints("nodes_truenodeids")?,
+            ints("nodes_falsenodeids")?,
+        );
         let values = n.expect_len(n.attr_floats("nodes_values"), count, "nodes_values")?;
         let modes = n.expect_len(n.attr_strings("nodes_modes"), count, "nodes_modes")?;
         if n.attr("nodes_values_as_tensor").is_some() {
-            return Err(n.err("nodes_values_as_tensor is not supported (export with float thresholds)"));
+            return Err(
+                n.err("nodes_values_as_tensor is not supported (export with float thresholds)")
+            );
         }
         let mut trees: Vec<HashMap<usize, TreeNode>> = Vec::new();
         for i in 0..count {
@@ -73,28 +80,63 @@ impl Ensemble {
             if trees.len() <= tree {
                 trees.resize(tree + 1, HashMap::new());
             }
-            let node = TreeNode { mode, feature: features[i] as usize, value: values[i], true_child: trues[i] as usize, false_child: falses[i] as usize };
+            let node = TreeNode {
+                mode,
+                feature: features[i] as usize,
+                value: values[i],
+                true_child: trues[i] as usize,
+                false_child: falses[i] as usize,
+            };
             trees[tree].insert(node_ids[i] as usize, node);
         }
-        let leaf_trees = n.attr_ints(&format!("{prefix}_treeids")).unwrap_or_default();
+        let leaf_trees = n
+            .attr_ints(&format!("{prefix}_treeids"))
+            .unwrap_or_default();
         let len = leaf_trees.len();
-        let leaf_nodes = n.expect_len(n.attr_ints(&format!("{prefix}_nodeids")).unwrap_or_default(), len, "leaf node ids")?;
-        let targets = n.expect_len(n.attr_ints(&format!("{prefix}_ids")).unwrap_or_default(), len, "leaf target ids")?;
-        let weights = n.expect_len(n.attr_floats(&format!("{prefix}_weights")), len, "leaf weights")?;
+        let leaf_nodes = n.expect_len(
+            n.attr_ints(&format!("{prefix}_nodeids"))
+                .unwrap_or_default(),
+            len,
+            "leaf node ids",
+        )?;
+        let targets = n.expect_len(
+            n.attr_ints(&format!("{prefix}_ids")).unwrap_or_default(),
+            len,
+            "leaf target ids",
+        )?;
+        let weights = n.expect_len(
+            n.attr_floats(&format!("{prefix}_weights")),
+            len,
+            "leaf weights",
+        )?;
         let mut leaves: HashMap<(usize, usize), Vec<(usize, f64)>> = HashMap::new();
         for i in 0..len {
-            leaves.entry((leaf_trees[i] as usize, leaf_nodes[i] as usize)).or_default().push((targets[i] as usize, weights[i]));
+            leaves
+                .entry((leaf_trees[i] as usize, leaf_nodes[i] as usize))
+                .or_default()
+                .push((targets[i] as usize, weights[i]));
         }
         Ok(Ensemble { trees, leaves })
     }
 
     /// Number of targets the leaves name.
     fn targets(&self) -> usize {
-        self.leaves.values().flatten().map(|t| t.0 + 1).max().unwrap_or(0)
+        self.leaves
+            .values()
+            .flatten()
+            .map(|t| t.0 + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// `Σ_trees leaf weight · reached(leaf)` per target, for one sample.
-    fn scores(&self, l: &mut Lowering, n: &NodeCtx, features: &[Elem], targets: usize) -> Result<Vec<Affine>, ModelError> {
+    fn scores(
+        &self,
+        l: &mut Lowering,
+        n: &NodeCtx,
+        features: &[Elem],
+        targets: usize,
+    ) -> Result<Vec<Affine>, ModelError> {
         let mut scores = vec![Affine::default(); targets];
         for (t, tree) in self.trees.iter().enumerate() {
             // Nodes in the order they are reached from the root (node 0,
@@ -102,14 +144,19 @@ impl Ensemble {
             let root = root_of(tree).ok_or_else(|| n.err(format!("tree {t} has no root")))?;
             let mut stack = vec![(root, Elem::Const(1.0))];
             while let Some((id, reach)) = stack.pop() {
-                let node = tree.get(&id).ok_or_else(|| n.err(format!("tree {t} points at missing node {id}")))?;
+                let node = tree
+                    .get(&id)
+                    .ok_or_else(|| n.err(format!("tree {t} points at missing node {id}")))?;
                 if node.mode == Mode::Leaf {
-                    for &(target, w) in self.leaves.get(&(t, id)).map(Vec::as_slice).unwrap_or(&[]) {
+                    for &(target, w) in self.leaves.get(&(t, id)).map(Vec::as_slice).unwrap_or(&[])
+                    {
                         scores[target].add_scaled(&Affine::of(reach), w);
                     }
                     continue;
                 }
-                let x = *features.get(node.feature).ok_or_else(|| n.err(format!("feature {} out of range", node.feature)))?;
+                let x = *features
+                    .get(node.feature)
+                    .ok_or_else(|| n.err(format!("feature {} out of range", node.feature)))?;
                 let test = branch_test(l, n.index, node.mode, x, node.value);
                 let yes = product(l, n.index, reach, test);
                 let no = l.element(n.index, Affine::diff(reach, yes));
@@ -122,16 +169,25 @@ impl Ensemble {
 }
 
 fn root_of(tree: &HashMap<usize, TreeNode>) -> Option<usize> {
-    let children: std::collections::HashSet<usize> =
-        tree.values().filter(|n| n.mode != Mode::Leaf).flat_map(|n| [n.true_child, n.false_child]).collect();
-    let mut roots: Vec<usize> = tree.keys().copied().filter(|id| !children.contains(id)).collect();
+    let children: std::collections::HashSet<usize> = tree
+        .values()
+        .filter(|n| n.mode != Mode::Leaf)
+        .flat_map(|n| [n.true_child, n.false_child])
+        .collect();
+    let mut roots: Vec<usize> = tree
+        .keys()
+        .copied()
+        .filter(|id| !children.contains(id))
+        .collect();
     roots.sort();
     roots.first().copied()
 }
 
 /// The 0/1 outcome of a branch test on `x`.
 fn branch_test(l: &mut Lowering, node: usize, mode: Mode, x: Elem, t: f64) -> Elem {
-    let ge = |l: &mut Lowering, a: Elem, b: Elem| l.activated(node, Affine::diff(a, b), Activation::Step);
+    let ge = |l: &mut Lowering, a: Elem, b: Elem| {
+        l.activated(node, Affine::diff(a, b), Activation::Step)
+    };
     let not = |l: &mut Lowering, e: Elem| {
         let mut f = Affine::constant(1.0);
         f.add_scaled(&Affine::of(e), -1.0);
@@ -155,7 +211,11 @@ fn branch_test(l: &mut Lowering, node: usize, mode: Mode, x: Elem, t: f64) -> El
             eq.add_scaled(&Affine::of(b), 1.0);
             eq.bias -= 1.0;
             let eq = l.element(node, eq);
-            if mode == Mode::Eq { eq } else { not(l, eq) }
+            if mode == Mode::Eq {
+                eq
+            } else {
+                not(l, eq)
+            }
         }
         Mode::Leaf => Elem::Const(1.0),
     }
@@ -176,13 +236,23 @@ fn labels(n: &NodeCtx) -> Result<Vec<f64>, ModelError> {
     if !n.attr_strings("classlabels_strings").is_empty() {
         return Err(n.err("string class labels cannot be proved; export with integer labels (e.g. skl2onnx on integer targets)"));
     }
-    Ok(n.attr_ints("classlabels_int64s").unwrap_or_default().iter().map(|&v| v as f64).collect())
+    Ok(n.attr_ints("classlabels_int64s")
+        .unwrap_or_default()
+        .iter()
+        .map(|&v| v as f64)
+        .collect())
 }
 
 /// `(label, scores)` of a classifier from each row's raw scores: the post
 /// transform, the binary layout (one raw score for two classes), and the
 /// label of the first maximum.
-fn classify(l: &mut Lowering, n: &NodeCtx, raw: Vec<Vec<Elem>>, labels: &[f64], binary_positive: f64) -> Result<Vec<Sym>, ModelError> {
+fn classify(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    raw: Vec<Vec<Elem>>,
+    labels: &[f64],
+    binary_positive: f64,
+) -> Result<Vec<Sym>, ModelError> {
     let post = PostTransform::parse(n)?;
     let rows_n = raw.len();
     let mut out_scores = Vec::new();
@@ -194,7 +264,11 @@ fn classify(l: &mut Lowering, n: &NodeCtx, raw: Vec<Vec<Elem>>, labels: &[f64], 
             let s = row[0];
             let scores = match post {
                 PostTransform::Logistic => {
-                    let p = l.activated(n.index, Affine::of(s), Activation::Lut(crate::model::LutFn::Sigmoid));
+                    let p = l.activated(
+                        n.index,
+                        Affine::of(s),
+                        Activation::Lut(crate::model::LutFn::Sigmoid),
+                    );
                     let q = l.element(n.index, Affine::diff(Elem::Const(1.0), p));
                     vec![q, p]
                 }
@@ -211,17 +285,27 @@ fn classify(l: &mut Lowering, n: &NodeCtx, raw: Vec<Vec<Elem>>, labels: &[f64], 
             let scores = normalize_scores(l, n.index, &row, post);
             let index = super::select::first_max_index(l, n.index, &scores);
             let steps = index_steps(l, n.index, index, labels.len().max(1));
-            let label = if labels.is_empty() { index } else { lookup_const(l, n.index, &steps, labels) };
+            let label = if labels.is_empty() {
+                index
+            } else {
+                lookup_const(l, n.index, &steps, labels)
+            };
             (scores, label)
         };
         out_labels.push(label);
         out_scores.extend(scores);
     }
     let width = out_scores.len() / rows_n.max(1);
-    Ok(vec![l.tensor(n.index, vec![rows_n], out_labels), l.tensor(n.index, vec![rows_n, width], out_scores)])
+    Ok(vec![
+        l.tensor(n.index, vec![rows_n], out_labels),
+        l.tensor(n.index, vec![rows_n, width], out_scores),
+    ])
 }
 
-pub(super) fn tree_ensemble_classifier(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+pub(super) fn tree_ensemble_classifier(
+    l: &mut Lowering,
+    n: &NodeCtx,
+) -> Result<Vec<Sym>, ModelError> {
     let x = n.input(0)?.clone();
     let ens = Ensemble::parse(n, "class")?;
     let labels = labels(n)?;
@@ -230,17 +314,30 @@ pub(super) fn tree_ensemble_classifier(l: &mut Lowering, n: &NodeCtx) -> Result<
     let (samples, features) = rows(&x);
     let mut raw = Vec::with_capacity(samples);
     for r in 0..samples {
-        let feats: Vec<Elem> = (0..features).map(|k| resolve(l, elem(&x, r * features + k))).collect();
+        let feats: Vec<Elem> = (0..features)
+            .map(|k| resolve(l, elem(&x, r * features + k)))
+            .collect();
         let scores = ens.scores(l, n, &feats, targets)?;
-        raw.push(scores.into_iter().enumerate().map(|(k, mut f)| {
-            f.bias += base.get(k).copied().unwrap_or(0.0);
-            l.element(n.index, f)
-        }).collect::<Vec<_>>());
+        raw.push(
+            scores
+                .into_iter()
+                .enumerate()
+                .map(|(k, mut f)| {
+                    f.bias += base.get(k).copied().unwrap_or(0.0);
+                    l.element(n.index, f)
+                })
+                .collect::<Vec<_>>(),
+        );
     }
     let binary = targets == 1 && labels.len() == 2;
     // A binary tree score is positive for class 1 past 0.5 after a
     // logistic, else past 0 (onnxruntime's rule).
-    let threshold = if binary && PostTransform::parse(n)? == PostTransform::None && ens_all_nonnegative(&ens) { 0.5 } else { 0.0 };
+    let threshold =
+        if binary && PostTransform::parse(n)? == PostTransform::None && ens_all_nonnegative(&ens) {
+            0.5
+        } else {
+            0.0
+        };
     classify(l, n, raw, &labels, threshold)
 }
 
@@ -257,14 +354,20 @@ pub(super) fn tree_ensemble_regressor(l: &mut Lowering, n: &NodeCtx) -> Result<S
     let scale = match aggregate.as_str() {
         "SUM" => 1.0,
         "AVERAGE" => 1.0 / trees,
-        other => return Err(n.err(format!("aggregate_function {other} is not supported (SUM, AVERAGE are)"))),
+        other => {
+            return Err(n.err(format!(
+                "aggregate_function {other} is not supported (SUM, AVERAGE are)"
+            )))
+        }
     };
     let base = n.attr_floats("base_values");
     let post = PostTransform::parse(n)?;
     let (samples, features) = rows(&x);
     let mut out = Vec::with_capacity(samples * targets);
     for r in 0..samples {
-        let feats: Vec<Elem> = (0..features).map(|k| resolve(l, elem(&x, r * features + k))).collect();
+        let feats: Vec<Elem> = (0..features)
+            .map(|k| resolve(l, elem(&x, r * features + k)))
+            .collect();
         let scores: Vec<Elem> = ens
             .scores(l, n, &feats, targets)?
             .into_iter()
@@ -281,9 +384,18 @@ pub(super) fn tree_ensemble_regressor(l: &mut Lowering, n: &NodeCtx) -> Result<S
 }
 
 /// `X·coefficientsᵀ + intercepts` per row, one column per class/target.
-fn linear_scores(l: &mut Lowering, n: &NodeCtx, x: &Sym, outputs: usize) -> Result<Vec<Vec<Elem>>, ModelError> {
+fn linear_scores(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    outputs: usize,
+) -> Result<Vec<Vec<Elem>>, ModelError> {
     let (samples, features) = rows(x);
-    let coef = n.expect_len(n.attr_floats("coefficients"), outputs * features, "coefficients")?;
+    let coef = n.expect_len(
+        n.attr_floats("coefficients"),
+        outputs * features,
+        "coefficients",
+    )?;
     let intercepts = n.attr_floats("intercepts");
     Ok((0..samples)
         .map(|r| {
@@ -291,7 +403,10 @@ fn linear_scores(l: &mut Lowering, n: &NodeCtx, x: &Sym, outputs: usize) -> Resu
                 .map(|c| {
                     let mut f = Affine::constant(intercepts.get(c).copied().unwrap_or(0.0));
                     for k in 0..features {
-                        f.add_scaled(&Affine::of(elem(x, r * features + k)), coef[c * features + k]);
+                        f.add_scaled(
+                            &Affine::of(elem(x, r * features + k)),
+                            coef[c * features + k],
+                        );
                     }
                     l.element(n.index, f)
                 })
@@ -315,7 +430,10 @@ pub(super) fn linear_regressor(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
     let post = PostTransform::parse(n)?;
     let raw = linear_scores(l, n, &x, targets)?;
     let samples = raw.len();
-    let out: Vec<Elem> = raw.into_iter().flat_map(|row| normalize_scores(l, n.index, &row, post)).collect();
+    let out: Vec<Elem> = raw
+        .into_iter()
+        .flat_map(|row| normalize_scores(l, n.index, &row, post))
+        .collect();
     Ok(l.tensor(n.index, vec![samples, targets], out))
 }
 
@@ -324,14 +442,29 @@ pub(super) fn scaler(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let (offset, scale) = (n.attr_floats("offset"), n.attr_floats("scale"));
     let features = rows(&x).1;
-    let pick = |v: &[f64], k: usize, d: f64| if v.len() == 1 { v[0] } else { v.get(k).copied().unwrap_or(d) };
-    Ok(scale_shift(l, n, &x, |o| pick(&scale, o % features, 1.0), |o| -pick(&offset, o % features, 0.0) * pick(&scale, o % features, 1.0)))
+    let pick = |v: &[f64], k: usize, d: f64| {
+        if v.len() == 1 {
+            v[0]
+        } else {
+            v.get(k).copied().unwrap_or(d)
+        }
+    };
+    Ok(scale_shift(
+        l,
+        n,
+        &x,
+        |o| pick(&scale, o % features, 1.0),
+        |o| -pick(&offset, o % features, 0.0) * pick(&scale, o % features, 1.0),
+    ))
 }
 
 /// Columns `indices` (a constant) of the last axis.
 pub(super) fn array_feature_extractor(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let idx: Vec<usize> = const_ints(n.constant(1, "ArrayFeatureExtractor's indices")?).iter().map(|&i| i.max(0) as usize).collect();
+    let idx: Vec<usize> = const_ints(n.constant(1, "ArrayFeatureExtractor's indices")?)
+        .iter()
+        .map(|&i| i.max(0) as usize)
+        .collect();
     let s = x.shape().to_vec();
     let last = *s.last().ok_or_else(|| n.err("a scalar has no features"))?;
     if let Some(bad) = idx.iter().find(|&&i| i >= last) {
@@ -339,7 +472,9 @@ pub(super) fn array_feature_extractor(_: &mut Lowering, n: &NodeCtx) -> Result<S
     }
     let mut shape = s[..s.len() - 1].to_vec();
     shape.push(idx.len());
-    Ok(reindex(x, shape, |o| (o / idx.len()) * last + idx[o % idx.len()]))
+    Ok(reindex(x, shape, |o| {
+        (o / idx.len()) * last + idx[o % idx.len()]
+    }))
 }
 
 /// `x > threshold` as 0/1.
@@ -348,7 +483,11 @@ pub(super) fn binarizer(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError
     let t = n.attr_float("threshold", 0.0) as f64;
     let elems = (0..numel(x.shape()))
         .map(|o| {
-            let g = l.activated(n.index, Affine::diff(Elem::Const(t), elem(&x, o)), Activation::Step);
+            let g = l.activated(
+                n.index,
+                Affine::diff(Elem::Const(t), elem(&x, o)),
+                Activation::Step,
+            );
             l.element(n.index, Affine::diff(Elem::Const(1.0), g))
         })
         .collect();
@@ -362,7 +501,9 @@ pub(super) fn normalizer(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErro
     let (samples, features) = rows(&x);
     let mut out = Vec::with_capacity(samples * features);
     for r in 0..samples {
-        let row: Vec<Elem> = (0..features).map(|k| resolve(l, elem(&x, r * features + k))).collect();
+        let row: Vec<Elem> = (0..features)
+            .map(|k| resolve(l, elem(&x, r * features + k)))
+            .collect();
         let denom = match norm.as_str() {
             "MAX" => super::pwl::extreme(l, n.index, &row, 1.0),
             "L1" => {

@@ -18,12 +18,19 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<S
     let eps = n.attr_float("epsilon", 1e-5) as f64;
     let norm_shape = &x.shape()[ax..];
     let param = |i: usize, what: &str| -> Result<Option<Vec<f64>>, ModelError> {
-        let Some(_) = n.opt_input(i) else { return Ok(None) };
+        let Some(_) = n.opt_input(i) else {
+            return Ok(None);
+        };
         let t = n.constant(i, what)?;
         let idx = broadcast_shape(&t.shape, norm_shape)
             .filter(|s| s == norm_shape)
             .map(|_| broadcast_indices(&t.shape, norm_shape))
-            .ok_or_else(|| n.err(format!("{what} {:?} does not broadcast to {norm_shape:?}", t.shape)))?;
+            .ok_or_else(|| {
+                n.err(format!(
+                    "{what} {:?} does not broadcast to {norm_shape:?}",
+                    t.shape
+                ))
+            })?;
         Ok(Some(idx.iter().map(|&k| t.data[k]).collect()))
     };
     let gamma = param(1, "LayerNormalization's scale")?.ok_or_else(|| n.err("missing scale"))?;
@@ -35,14 +42,25 @@ pub(super) fn layer_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<S
     let mut stat_shape = x.shape().to_vec();
     stat_shape[ax..].iter_mut().for_each(|d| *d = 1);
     let (means, rstds): (Vec<Elem>, Vec<Elem>) = stats.into_iter().unzip();
-    Ok(vec![y, l.tensor(n.index, stat_shape.clone(), means), l.tensor(n.index, stat_shape, rstds)])
+    Ok(vec![
+        y,
+        l.tensor(n.index, stat_shape.clone(), means),
+        l.tensor(n.index, stat_shape, rstds),
+    ])
 }
 
 /// `γ·(x − mean)/√(var + ε) + β` over each group of elements of `x`, with
 /// `(γ, β) = affine(position in group, element)`: the squares are
 /// products, `1/√(var + ε)` one table neuron per group, γ folds into the
 /// centred value and the scaling is one product with it.
-fn normalize(l: &mut Lowering, node: usize, x: &Sym, groups: &[Vec<usize>], eps: f64, affine: impl Fn(usize, usize) -> (f64, f64)) -> Sym {
+fn normalize(
+    l: &mut Lowering,
+    node: usize,
+    x: &Sym,
+    groups: &[Vec<usize>],
+    eps: f64,
+    affine: impl Fn(usize, usize) -> (f64, f64),
+) -> Sym {
     normalize_with_stats(l, node, x, groups, eps, affine).0
 }
 
@@ -64,7 +82,10 @@ fn normalize_with_stats(
             mean.add_scaled(&Affine::of(elem(x, i)), 1.0 / k);
         }
         let mean = l.element(node, mean);
-        let centred: Vec<Elem> = group.iter().map(|&i| l.element(node, Affine::diff(elem(x, i), mean))).collect();
+        let centred: Vec<Elem> = group
+            .iter()
+            .map(|&i| l.element(node, Affine::diff(elem(x, i), mean)))
+            .collect();
         let mut var = Affine::constant(eps);
         for &d in &centred {
             let sq = product(l, node, d, d);
@@ -73,7 +94,11 @@ fn normalize_with_stats(
         let rstd = l.activated(node, var, Activation::Lut(LutFn::Rsqrt));
         for (j, (&i, &d)) in group.iter().zip(&centred).enumerate() {
             let (g, b) = affine(j, i);
-            let scaled = if g == 1.0 { d } else { l.element(node, Affine::of(d).times(g)) };
+            let scaled = if g == 1.0 {
+                d
+            } else {
+                l.element(node, Affine::of(d).times(g))
+            };
             let mut out = Affine::of(product(l, node, scaled, rstd));
             out.bias += b;
             elems[i] = l.element(node, out);
@@ -89,10 +114,18 @@ fn channel_of(shape: &[usize], i: usize) -> usize {
 }
 
 /// A per-channel parameter of `[N, C, ...]` (input `i`), `C` values.
-fn channel_param(n: &NodeCtx, i: usize, channels: usize, what: &str) -> Result<Vec<f64>, ModelError> {
+fn channel_param(
+    n: &NodeCtx,
+    i: usize,
+    channels: usize,
+    what: &str,
+) -> Result<Vec<f64>, ModelError> {
     let t = n.constant(i, what)?;
     if t.data.len() != channels {
-        return Err(n.err(format!("{what} has {} values for {channels} channels", t.data.len())));
+        return Err(n.err(format!(
+            "{what} has {} values for {channels} channels",
+            t.data.len()
+        )));
     }
     Ok(t.data.clone())
 }
@@ -106,9 +139,15 @@ pub(super) fn instance_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sy
         return Err(n.err(format!("expects [N, C, D1, ...], got {shape:?}")));
     }
     let eps = n.attr_float("epsilon", 1e-5) as f64;
-    let (scale, bias) = (channel_param(n, 1, shape[1], "scale")?, channel_param(n, 2, shape[1], "B")?);
-    let groups = super::window::reduce_groups(&shape, &(2..shape.len()).collect::<Vec<_>>(), true).1;
-    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
+    let (scale, bias) = (
+        channel_param(n, 1, shape[1], "scale")?,
+        channel_param(n, 2, shape[1], "B")?,
+    );
+    let groups =
+        super::window::reduce_groups(&shape, &(2..shape.len()).collect::<Vec<_>>(), true).1;
+    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| {
+        (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])
+    }))
 }
 
 /// GroupNormalization: the channels in `num_groups` groups, each (sample,
@@ -123,23 +162,32 @@ pub(super) fn group_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, 
     let (batch, channels) = (shape[0], shape[1]);
     let groups_n = n.attr_int("num_groups", 1).max(1) as usize;
     if channels % groups_n != 0 {
-        return Err(n.err(format!("{channels} channels do not split into {groups_n} groups")));
+        return Err(n.err(format!(
+            "{channels} channels do not split into {groups_n} groups"
+        )));
     }
     let eps = n.attr_float("epsilon", 1e-5) as f64;
     let per_channel = |i: usize, what: &str| -> Result<Vec<f64>, ModelError> {
         let t = n.constant(i, what)?;
         match t.data.len() {
             len if len == channels => Ok(t.data.clone()),
-            len if len == groups_n => Ok((0..channels).map(|c| t.data[c / (channels / groups_n)]).collect()),
-            len => Err(n.err(format!("{what} has {len} values for {channels} channels in {groups_n} groups"))),
+            len if len == groups_n => Ok((0..channels)
+                .map(|c| t.data[c / (channels / groups_n)])
+                .collect()),
+            len => Err(n.err(format!(
+                "{what} has {len} values for {channels} channels in {groups_n} groups"
+            ))),
         }
     };
     let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
     let block = (channels / groups_n) * shape[2..].iter().product::<usize>();
-    let groups: Vec<Vec<usize>> = (0..batch * groups_n).map(|g| (g * block..(g + 1) * block).collect()).collect();
-    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])))
+    let groups: Vec<Vec<usize>> = (0..batch * groups_n)
+        .map(|g| (g * block..(g + 1) * block).collect())
+        .collect();
+    Ok(normalize(l, n.index, &x, &groups, eps, |_, i| {
+        (scale[channel_of(&shape, i)], bias[channel_of(&shape, i)])
+    }))
 }
-
 
 /// RMSNormalization: `x / √(mean(x²) + ε) · scale` over the axes from
 /// `axis` on.
@@ -153,7 +201,12 @@ pub(super) fn rms_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mo
     let si = broadcast_shape(&scale.shape, &norm_shape)
         .filter(|s| *s == norm_shape)
         .map(|_| broadcast_indices(&scale.shape, &norm_shape))
-        .ok_or_else(|| n.err(format!("scale {:?} does not broadcast to {norm_shape:?}", scale.shape)))?;
+        .ok_or_else(|| {
+            n.err(format!(
+                "scale {:?} does not broadcast to {norm_shape:?}",
+                scale.shape
+            ))
+        })?;
     let groups = super::window::reduce_groups(x.shape(), &(ax..rank).collect::<Vec<_>>(), true).1;
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in groups {
@@ -168,7 +221,11 @@ pub(super) fn rms_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mo
         for (j, &i) in group.iter().enumerate() {
             let g = scale.data[si[j]];
             let v = elem(&x, i);
-            let scaled = if g == 1.0 { v } else { l.element(n.index, Affine::of(v).times(g)) };
+            let scaled = if g == 1.0 {
+                v
+            } else {
+                l.element(n.index, Affine::of(v).times(g))
+            };
             elems[i] = product(l, n.index, scaled, rstd);
         }
     }
@@ -177,11 +234,17 @@ pub(super) fn rms_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mo
 
 /// MeanVarianceNormalization: `(x − mean)/√var` over `axes` (default
 /// [0, 2, 3]), with the ε = 1e-9 of its ONNX function body.
-pub(super) fn mean_variance_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+pub(super) fn mean_variance_normalization(
+    l: &mut Lowering,
+    n: &NodeCtx,
+) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let rank = x.shape().len();
     let axes: Vec<usize> = match n.attr_ints("axes") {
-        Some(a) => a.iter().map(|&v| n.axis_index(v, rank)).collect::<Result<_, _>>()?,
+        Some(a) => a
+            .iter()
+            .map(|&v| n.axis_index(v, rank))
+            .collect::<Result<_, _>>()?,
         None => vec![0, 2, 3].into_iter().filter(|&a| a < rank).collect(),
     };
     let groups = super::window::reduce_groups(x.shape(), &axes, true).1;
@@ -207,7 +270,12 @@ pub(super) fn lp_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
 
 /// `‖items‖_p = (Σ|x|^p)^(1/p)`: exact for p = 1, a product and a square
 /// root for p = 2, tables of `|x|^p` and of the p-th root otherwise.
-pub(super) fn lp_norm(l: &mut Lowering, n: &NodeCtx, items: &[Elem], p: i64) -> Result<Elem, ModelError> {
+pub(super) fn lp_norm(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    items: &[Elem],
+    p: i64,
+) -> Result<Elem, ModelError> {
     if p < 1 {
         return Err(n.err(format!("p = {p} (p ≥ 1 is a norm)")));
     }
@@ -220,7 +288,11 @@ pub(super) fn lp_norm(l: &mut Lowering, n: &NodeCtx, items: &[Elem], p: i64) -> 
             // range (and coarsen every value) by p times the bits of x.
             p => {
                 let a = abs_elem(l, n.index, v);
-                l.activated(n.index, Affine::of(a), Activation::Lut(LutFn::pow(p as f64)))
+                l.activated(
+                    n.index,
+                    Affine::of(a),
+                    Activation::Lut(LutFn::pow(p as f64)),
+                )
             }
         };
         s.add_scaled(&Affine::of(t), 1.0);
@@ -240,16 +312,31 @@ pub(super) fn lrn(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         return Err(n.err("expects [N, C, ...]"));
     }
     let size = n.attr_int("size", 1).max(1) as usize;
-    let (alpha, beta, bias) = (n.attr_float("alpha", 1e-4) as f64, n.attr_float("beta", 0.75) as f64, n.attr_float("bias", 1.0) as f64);
+    let (alpha, beta, bias) = (
+        n.attr_float("alpha", 1e-4) as f64,
+        n.attr_float("beta", 0.75) as f64,
+        n.attr_float("bias", 1.0) as f64,
+    );
     let (c, inner) = (s[1], numel(&s[2..]));
-    let squares: Vec<Elem> = (0..numel(&s)).map(|i| { let v = elem(&x, i); product(l, n.index, v, v) }).collect();
+    let squares: Vec<Elem> = (0..numel(&s))
+        .map(|i| {
+            let v = elem(&x, i);
+            product(l, n.index, v, v)
+        })
+        .collect();
     let elems = (0..numel(&s))
         .map(|i| {
             let ch = (i / inner) % c;
-            let (lo, hi) = (ch.saturating_sub((size - 1) / 2), (ch + size.div_ceil(2)).min(c));
+            let (lo, hi) = (
+                ch.saturating_sub((size - 1) / 2),
+                (ch + size.div_ceil(2)).min(c),
+            );
             let mut f = Affine::constant(bias);
             for cc in lo..hi {
-                f.add_scaled(&Affine::of(squares[i - ch * inner + cc * inner]), alpha / size as f64);
+                f.add_scaled(
+                    &Affine::of(squares[i - ch * inner + cc * inner]),
+                    alpha / size as f64,
+                );
             }
             let scale = l.activated(n.index, f, Activation::Lut(LutFn::pow(-beta)));
             product(l, n.index, elem(&x, i), scale)
@@ -274,7 +361,12 @@ pub(super) fn lp_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
     let elems = (0..numel(&shape))
         .map(|o| {
             let (nc, q) = (o / osp, o % osp);
-            let items: Vec<Elem> = win.taps(q).into_iter().filter_map(|(_, pos)| pos).map(|pos| resolve(l, elem(&x, nc * isp + pos))).collect();
+            let items: Vec<Elem> = win
+                .taps(q)
+                .into_iter()
+                .filter_map(|(_, pos)| pos)
+                .map(|pos| resolve(l, elem(&x, nc * isp + pos)))
+                .collect();
             lp_norm(l, n, &items, p)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -299,4 +391,3 @@ pub(super) fn global_lp_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Model
         .collect::<Result<Vec<_>, _>>()?;
     Ok(l.tensor(n.index, shape, elems))
 }
-

@@ -70,7 +70,14 @@ pub(super) fn extreme(l: &mut Lowering, node: usize, items: &[Elem], s: f64) -> 
 
 /// `min(max(x, lo), hi)` of one element. With `fuse`, `x` is an identity
 /// neuron only this node reads, and its first ReLU is folded into it.
-pub(super) fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi: Option<f64>, fuse: bool) -> Elem {
+pub(super) fn clamp(
+    l: &mut Lowering,
+    node: usize,
+    x: Elem,
+    lo: Option<f64>,
+    hi: Option<f64>,
+    fuse: bool,
+) -> Elem {
     if let (Some(lo), Some(hi)) = (lo, hi) {
         if lo > hi {
             // ONNX: every element becomes max.
@@ -78,7 +85,11 @@ pub(super) fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi:
         }
     }
     let id = match resolve(l, x) {
-        Elem::Const(v) => return Elem::Const(hi.map_or(v.max(lo.unwrap_or(v)), |h| v.max(lo.unwrap_or(v)).min(h))),
+        Elem::Const(v) => {
+            return Elem::Const(
+                hi.map_or(v.max(lo.unwrap_or(v)), |h| v.max(lo.unwrap_or(v)).min(h)),
+            )
+        }
         Elem::Val(id) => id,
     };
     let mut m = Affine::of(Elem::Val(id));
@@ -91,7 +102,10 @@ pub(super) fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi:
     if let Some((c, s)) = first {
         if fuse {
             l.refit(id, s, -s * c, Activation::Relu);
-            m = Affine { terms: vec![(id, s)], bias: c };
+            m = Affine {
+                terms: vec![(id, s)],
+                bias: c,
+            };
         } else {
             m = Affine::constant(c);
             relu_step(l, node, &mut m, &Affine::of(Elem::Val(id)), s);
@@ -105,7 +119,9 @@ pub(super) fn clamp(l: &mut Lowering, node: usize, x: Elem, lo: Option<f64>, hi:
 
 fn max_min(l: &mut Lowering, n: &NodeCtx, s: f64) -> Result<Sym, ModelError> {
     let (ins, shape, idx) = broadcast_all(n)?;
-    let dyns: Vec<usize> = (0..ins.len()).filter(|&i| matches!(ins[i], Sym::Dyn(_))).collect();
+    let dyns: Vec<usize> = (0..ins.len())
+        .filter(|&i| matches!(ins[i], Sym::Dyn(_)))
+        .collect();
     // One dynamic operand of the output's shape against constants: a clamp,
     // whose first ReLU may fold into the operand's neurons.
     if let [d] = dyns[..] {
@@ -114,8 +130,18 @@ fn max_min(l: &mut Lowering, n: &NodeCtx, s: f64) -> Result<Sym, ModelError> {
             let fuse = l.fresh_single_use(&x.ids);
             let elems = (0..numel(&shape))
                 .map(|o| {
-                    let consts = (0..ins.len()).filter(|&i| i != d).map(|i| elem(&ins[i], idx[i][o]));
-                    let c = consts.filter_map(|e| if let Elem::Const(c) = e { Some(c) } else { None }).reduce(|a, b| if s > 0.0 { a.max(b) } else { a.min(b) });
+                    let consts = (0..ins.len())
+                        .filter(|&i| i != d)
+                        .map(|i| elem(&ins[i], idx[i][o]));
+                    let c = consts
+                        .filter_map(|e| {
+                            if let Elem::Const(c) = e {
+                                Some(c)
+                            } else {
+                                None
+                            }
+                        })
+                        .reduce(|a, b| if s > 0.0 { a.max(b) } else { a.min(b) });
                     let (lo, hi) = if s > 0.0 { (c, None) } else { (None, c) };
                     clamp(l, n.index, Elem::Val(x.ids[o]), lo, hi, fuse)
                 })
@@ -162,10 +188,18 @@ pub(super) fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                 .ids
                 .iter()
                 .map(|&id| {
-                    l.push_neuron(Neuron::affine(vec![(id, 1.0)], 0.0, Activation::Relu, n.index))
+                    l.push_neuron(Neuron::affine(
+                        vec![(id, 1.0)],
+                        0.0,
+                        Activation::Relu,
+                        n.index,
+                    ))
                 })
                 .collect();
-            Ok(Sym::Dyn(DynTensor { shape: d.shape.clone(), ids }))
+            Ok(Sym::Dyn(DynTensor {
+                shape: d.shape.clone(),
+                ids,
+            }))
         }
     }
 }
@@ -175,7 +209,9 @@ pub(super) fn relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 fn clip_bound(n: &NodeCtx, i: usize, attr: &str) -> Result<Option<f64>, ModelError> {
     let v = match n.opt_input(i) {
         Some(Sym::Const(c)) if c.data.len() == 1 => Some(c.data[0]),
-        Some(Sym::Const(c)) => return Err(n.err(format!("{attr} must be a scalar, got shape {:?}", c.shape))),
+        Some(Sym::Const(c)) => {
+            return Err(n.err(format!("{attr} must be a scalar, got shape {:?}", c.shape)))
+        }
         Some(Sym::Dyn(_)) => return Err(n.err(format!("{attr} must be a constant"))),
         None => n.attr(attr).map(|a| a.f as f64),
     };
@@ -186,7 +222,9 @@ pub(super) fn clip(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let (lo, hi) = (clip_bound(n, 1, "min")?, clip_bound(n, 2, "max")?);
     let fuse = matches!(&x, Sym::Dyn(d) if l.fresh_single_use(&d.ids));
-    let elems = (0..numel(x.shape())).map(|o| clamp(l, n.index, elem(&x, o), lo, hi, fuse)).collect();
+    let elems = (0..numel(x.shape()))
+        .map(|o| clamp(l, n.index, elem(&x, o), lo, hi, fuse))
+        .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
@@ -200,7 +238,10 @@ fn leaky(l: &mut Lowering, n: &NodeCtx, x: &Sym, alpha: impl Fn(usize) -> f64) -
                 Elem::Val(id) if a == 1.0 => Elem::Val(id),
                 Elem::Val(id) => {
                     let r = l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Relu);
-                    let form = Affine { terms: vec![(id, a), (r, 1.0 - a)], bias: 0.0 };
+                    let form = Affine {
+                        terms: vec![(id, a), (r, 1.0 - a)],
+                        bias: 0.0,
+                    };
                     l.element(n.index, form)
                 }
             }
@@ -219,7 +260,11 @@ pub(super) fn prelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let slope = n.constant(1, "PRelu's slope")?.clone();
     if broadcast_shape(x.shape(), &slope.shape).as_deref() != Some(x.shape()) {
-        return Err(n.err(format!("slope {:?} does not broadcast to {:?}", slope.shape, x.shape())));
+        return Err(n.err(format!(
+            "slope {:?} does not broadcast to {:?}",
+            slope.shape,
+            x.shape()
+        )));
     }
     let idx = broadcast_indices(&slope.shape, x.shape());
     Ok(leaky(l, n, &x, |o| slope.data[idx[o]]))
@@ -227,7 +272,9 @@ pub(super) fn prelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 pub(super) fn abs(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let elems = (0..numel(x.shape())).map(|o| abs_elem(l, n.index, elem(&x, o))).collect();
+    let elems = (0..numel(x.shape()))
+        .map(|o| abs_elem(l, n.index, elem(&x, o)))
+        .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
@@ -237,7 +284,13 @@ pub(super) fn abs_elem(l: &mut Lowering, node: usize, x: Elem) -> Elem {
         Elem::Const(v) => Elem::Const(v.abs()),
         Elem::Val(id) => {
             let r = l.neuron(node, Affine::of(Elem::Val(id)), Activation::Relu);
-            l.element(node, Affine { terms: vec![(r, 2.0), (id, -1.0)], bias: 0.0 })
+            l.element(
+                node,
+                Affine {
+                    terms: vec![(r, 2.0), (id, -1.0)],
+                    bias: 0.0,
+                },
+            )
         }
     }
 }
@@ -286,7 +339,10 @@ pub(super) fn max_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelE
             let mut index = Affine::default();
             let mut prev = Elem::Const(0.0);
             for (&pos, &now) in taps.iter().zip(&seen) {
-                index.add_scaled(&Affine::diff(now, prev), nc as f64 * isp as f64 + stored(pos));
+                index.add_scaled(
+                    &Affine::diff(now, prev),
+                    nc as f64 * isp as f64 + stored(pos),
+                );
                 prev = now;
             }
             l.element(n.index, index)
@@ -303,7 +359,9 @@ fn max_pool_values(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     }
     let win = Window::from_kernel_attr(n, &s[2..])?;
     let (isp, osp) = (win.in_numel(), win.out_numel());
-    let taps: Vec<Vec<usize>> = (0..osp).map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect()).collect();
+    let taps: Vec<Vec<usize>> = (0..osp)
+        .map(|p| win.taps(p).into_iter().filter_map(|(_, pos)| pos).collect())
+        .collect();
     if taps.iter().any(|t| t.is_empty()) {
         return Err(n.err("a window lies entirely in the padding"));
     }
@@ -312,7 +370,10 @@ fn max_pool_values(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let elems = (0..numel(&shape))
         .map(|o| {
             let (nc, p) = (o / osp, o % osp);
-            let items: Vec<Elem> = taps[p].iter().map(|&pos| elem(&x, nc * isp + pos)).collect();
+            let items: Vec<Elem> = taps[p]
+                .iter()
+                .map(|&pos| elem(&x, nc * isp + pos))
+                .collect();
             extreme(l, n.index, &items, 1.0)
         })
         .collect();
@@ -329,7 +390,14 @@ pub(super) fn global_max_pool(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mode
     reduce_extreme(l, n, &x, &axes, true, 1.0)
 }
 
-fn reduce_extreme(l: &mut Lowering, n: &NodeCtx, x: &Sym, axes: &[usize], keepdims: bool, s: f64) -> Result<Sym, ModelError> {
+fn reduce_extreme(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    axes: &[usize],
+    keepdims: bool,
+    s: f64,
+) -> Result<Sym, ModelError> {
     let (shape, groups) = reduce_groups(x.shape(), axes, keepdims);
     let elems = groups
         .iter()
@@ -343,7 +411,9 @@ fn reduce_extreme(l: &mut Lowering, n: &NodeCtx, x: &Sym, axes: &[usize], keepdi
 
 fn reduce_max_min(l: &mut Lowering, n: &NodeCtx, s: f64) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let Some(axes) = reduce_axes(n, x.shape().len())? else { return Ok(x) };
+    let Some(axes) = reduce_axes(n, x.shape().len())? else {
+        return Ok(x);
+    };
     reduce_extreme(l, n, &x, &axes, n.attr_int("keepdims", 1) != 0, s)
 }
 

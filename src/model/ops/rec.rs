@@ -82,18 +82,35 @@ trait Cell {
     fn default_acts() -> Vec<&'static str>;
     /// `(h, c)` after one step from `(h, c)` on input `x_t`; `c` is empty
     /// for cells without one. [`Rec::gate`] gives a gate's pre-activation.
-    fn step(&self, rec: &Rec, l: &mut Lowering, dir: usize, x_t: &[Elem], h: &[Elem], c: &[Elem]) -> (Vec<Elem>, Vec<Elem>);
+    fn step(
+        &self,
+        rec: &Rec,
+        l: &mut Lowering,
+        dir: usize,
+        x_t: &[Elem],
+        h: &[Elem],
+        c: &[Elem],
+    ) -> (Vec<Elem>, Vec<Elem>);
 }
 
 impl<'a> Rec<'a> {
-    fn parse(n: &'a NodeCtx<'a>, gates: usize, default_acts: &[&str]) -> Result<Rec<'a>, ModelError> {
+    fn parse(
+        n: &'a NodeCtx<'a>,
+        gates: usize,
+        default_acts: &[&str],
+    ) -> Result<Rec<'a>, ModelError> {
         let x = n.input(0)?.clone();
         let w = n.constant(1, "W")?.clone();
         let r = n.constant(2, "R")?.clone();
         let batch_first = n.attr_int("layout", 0) != 0;
-        let [a, b, input] = x.shape()[..] else { return Err(n.err(format!("X must be 3-D, got {:?}", x.shape()))) };
+        let [a, b, input] = x.shape()[..] else {
+            return Err(n.err(format!("X must be 3-D, got {:?}", x.shape())));
+        };
         let (seq, batch) = if batch_first { (b, a) } else { (a, b) };
-        let direction = n.attr("direction").map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_else(|| "forward".into());
+        let direction = n
+            .attr("direction")
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+            .unwrap_or_else(|| "forward".into());
         let (dirs, reverse) = match direction.as_str() {
             "forward" => (1, false),
             "reverse" => (1, true),
@@ -112,7 +129,11 @@ impl<'a> Rec<'a> {
             None => vec![0.0; dirs * 2 * gates * hidden],
         };
         if b.len() != dirs * 2 * gates * hidden {
-            return Err(n.err(format!("B has {} values, expected {}", b.len(), dirs * 2 * gates * hidden)));
+            return Err(n.err(format!(
+                "B has {} values, expected {}",
+                b.len(),
+                dirs * 2 * gates * hidden
+            )));
         }
         if let Some(Sym::Const(lens)) = n.opt_input(4) {
             if lens.data.iter().any(|&v| v as usize != seq) {
@@ -125,24 +146,56 @@ impl<'a> Rec<'a> {
             return Err(n.err("the clip attribute is not supported"));
         }
         let acts = parse_acts(n, default_acts, dirs)?;
-        Ok(Rec { n, x, w, r, b, hidden, seq, batch, input, dirs, reverse, batch_first, acts })
+        Ok(Rec {
+            n,
+            x,
+            w,
+            r,
+            b,
+            hidden,
+            seq,
+            batch,
+            input,
+            dirs,
+            reverse,
+            batch_first,
+            acts,
+        })
     }
 
     /// Element `(t, b, k)` of X.
     fn x_at(&self, t: usize, b: usize, k: usize) -> Elem {
-        let i = if self.batch_first { (b * self.seq + t) * self.input + k } else { (t * self.batch + b) * self.input + k };
+        let i = if self.batch_first {
+            (b * self.seq + t) * self.input + k
+        } else {
+            (t * self.batch + b) * self.input + k
+        };
         elem(&self.x, i)
     }
 
     /// An initial state input (`[dirs, batch, H]`), zeros when absent.
     fn initial(&self, i: usize, dir: usize, b: usize) -> Result<Vec<Elem>, ModelError> {
-        let Some(s) = self.n.opt_input(i) else { return Ok(vec![Elem::Const(0.0); self.hidden]) };
+        let Some(s) = self.n.opt_input(i) else {
+            return Ok(vec![Elem::Const(0.0); self.hidden]);
+        };
         let (shape, h) = (s.shape(), self.hidden);
-        let expected = if self.batch_first { [self.batch, self.dirs, h] } else { [self.dirs, self.batch, h] };
+        let expected = if self.batch_first {
+            [self.batch, self.dirs, h]
+        } else {
+            [self.dirs, self.batch, h]
+        };
         if shape != expected {
-            return Err(self.n.err(format!("initial state #{i} has shape {shape:?}, expected {expected:?}")));
+            return Err(self.n.err(format!(
+                "initial state #{i} has shape {shape:?}, expected {expected:?}"
+            )));
         }
-        let at = |j: usize| if self.batch_first { (b * self.dirs + dir) * h + j } else { (dir * self.batch + b) * h + j };
+        let at = |j: usize| {
+            if self.batch_first {
+                (b * self.dirs + dir) * h + j
+            } else {
+                (dir * self.batch + b) * h + j
+            }
+        };
         Ok((0..h).map(|j| elem(s, at(j))).collect())
     }
 
@@ -152,7 +205,10 @@ impl<'a> Rec<'a> {
         let (gh, hsz) = (Self::row(self, g, j), self.hidden);
         let mut form = Affine::constant(self.b[dir * 2 * self.gates() * hsz + gh]);
         for (k, &x) in x_t.iter().enumerate() {
-            form.add_scaled(&Affine::of(x), self.w.data[(dir * self.gates() * hsz + gh) * self.input + k]);
+            form.add_scaled(
+                &Affine::of(x),
+                self.w.data[(dir * self.gates() * hsz + gh) * self.input + k],
+            );
         }
         if let Some(h) = h {
             form.bias += self.rb(dir, g, j);
@@ -166,7 +222,10 @@ impl<'a> Rec<'a> {
         let (gh, hsz) = (self.row(g, j), self.hidden);
         let mut form = Affine::default();
         for (k, &hk) in h.iter().enumerate() {
-            form.add_scaled(&Affine::of(hk), self.r.data[(dir * self.gates() * hsz + gh) * hsz + k]);
+            form.add_scaled(
+                &Affine::of(hk),
+                self.r.data[(dir * self.gates() * hsz + gh) * hsz + k],
+            );
         }
         form
     }
@@ -192,7 +251,12 @@ impl<'a> Rec<'a> {
 
     /// Run `cell` over every direction, batch entry and step: `Y`, `Y_h`
     /// and (for cells with one) `Y_c`.
-    fn unroll(&self, l: &mut Lowering, cell: &impl Cell, with_c: bool) -> Result<Vec<Sym>, ModelError> {
+    fn unroll(
+        &self,
+        l: &mut Lowering,
+        cell: &impl Cell,
+        with_c: bool,
+    ) -> Result<Vec<Sym>, ModelError> {
         let (h, node) = (self.hidden, self.n.index);
         let mut y = vec![Elem::Const(0.0); self.seq * self.dirs * self.batch * h];
         let mut y_h = vec![Elem::Const(0.0); self.dirs * self.batch * h];
@@ -200,19 +264,31 @@ impl<'a> Rec<'a> {
         for dir in 0..self.dirs {
             for b in 0..self.batch {
                 let mut state = self.initial(5, dir, b)?;
-                let mut c = if with_c { self.initial(6, dir, b)? } else { vec![] };
+                let mut c = if with_c {
+                    self.initial(6, dir, b)?
+                } else {
+                    vec![]
+                };
                 let backwards = self.reverse || dir == 1;
                 for step in 0..self.seq {
                     let t = if backwards { self.seq - 1 - step } else { step };
                     let x_t: Vec<Elem> = (0..self.input).map(|k| self.x_at(t, b, k)).collect();
                     (state, c) = cell.step(self, l, dir, &x_t, &state, &c);
                     for j in 0..h {
-                        let at = if self.batch_first { ((b * self.seq + t) * self.dirs + dir) * h + j } else { ((t * self.dirs + dir) * self.batch + b) * h + j };
+                        let at = if self.batch_first {
+                            ((b * self.seq + t) * self.dirs + dir) * h + j
+                        } else {
+                            ((t * self.dirs + dir) * self.batch + b) * h + j
+                        };
                         y[at] = state[j];
                     }
                 }
                 for j in 0..h {
-                    let at = if self.batch_first { (b * self.dirs + dir) * h + j } else { (dir * self.batch + b) * h + j };
+                    let at = if self.batch_first {
+                        (b * self.dirs + dir) * h + j
+                    } else {
+                        (dir * self.batch + b) * h + j
+                    };
                     y_h[at] = state[j];
                     if with_c {
                         y_c[at] = c[j];
@@ -220,9 +296,20 @@ impl<'a> Rec<'a> {
                 }
             }
         }
-        let y_shape = if self.batch_first { vec![self.batch, self.seq, self.dirs, h] } else { vec![self.seq, self.dirs, self.batch, h] };
-        let s_shape = if self.batch_first { vec![self.batch, self.dirs, h] } else { vec![self.dirs, self.batch, h] };
-        let mut outs = vec![l.tensor(node, y_shape, y), l.tensor(node, s_shape.clone(), y_h)];
+        let y_shape = if self.batch_first {
+            vec![self.batch, self.seq, self.dirs, h]
+        } else {
+            vec![self.seq, self.dirs, self.batch, h]
+        };
+        let s_shape = if self.batch_first {
+            vec![self.batch, self.dirs, h]
+        } else {
+            vec![self.dirs, self.batch, h]
+        };
+        let mut outs = vec![
+            l.tensor(node, y_shape, y),
+            l.tensor(node, s_shape.clone(), y_h),
+        ];
         if with_c {
             outs.push(l.tensor(node, s_shape, y_c));
         }
@@ -234,14 +321,30 @@ impl<'a> Rec<'a> {
 /// defaults, for every direction.
 fn parse_acts(n: &NodeCtx, defaults: &[&str], dirs: usize) -> Result<Vec<Act>, ModelError> {
     let names: Vec<String> = match n.attr("activations") {
-        Some(a) if !a.strings.is_empty() => a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect(),
-        _ => (0..dirs).flat_map(|_| defaults.iter().map(|s| s.to_string())).collect(),
+        Some(a) if !a.strings.is_empty() => a
+            .strings
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+        _ => (0..dirs)
+            .flat_map(|_| defaults.iter().map(|s| s.to_string()))
+            .collect(),
     };
     if names.len() != defaults.len() * dirs {
-        return Err(n.err(format!("{} activations for {dirs} direction(s) of {} each", names.len(), defaults.len())));
+        return Err(n.err(format!(
+            "{} activations for {dirs} direction(s) of {} each",
+            names.len(),
+            defaults.len()
+        )));
     }
-    let alphas = n.attr("activation_alpha").map(|a| a.floats.clone()).unwrap_or_default();
-    let betas = n.attr("activation_beta").map(|a| a.floats.clone()).unwrap_or_default();
+    let alphas = n
+        .attr("activation_alpha")
+        .map(|a| a.floats.clone())
+        .unwrap_or_default();
+    let betas = n
+        .attr("activation_beta")
+        .map(|a| a.floats.clone())
+        .unwrap_or_default();
     let (mut ai, mut bi) = (0, 0);
     names
         .iter()
@@ -285,7 +388,15 @@ impl Cell for Lstm {
         vec!["Sigmoid", "Tanh", "Tanh"]
     }
 
-    fn step(&self, rec: &Rec, l: &mut Lowering, dir: usize, x_t: &[Elem], h: &[Elem], c: &[Elem]) -> (Vec<Elem>, Vec<Elem>) {
+    fn step(
+        &self,
+        rec: &Rec,
+        l: &mut Lowering,
+        dir: usize,
+        x_t: &[Elem],
+        h: &[Elem],
+        c: &[Elem],
+    ) -> (Vec<Elem>, Vec<Elem>) {
         let node = rec.n.index;
         let (f_act, g_act, h_act) = (rec.act(dir, 0), rec.act(dir, 1), rec.act(dir, 2));
         let peep = |gate: usize, j: usize, c: Elem| -> Affine {
@@ -333,12 +444,31 @@ impl Cell for Gru {
         vec!["Sigmoid", "Tanh"]
     }
 
-    fn step(&self, rec: &Rec, l: &mut Lowering, dir: usize, x_t: &[Elem], h: &[Elem], _: &[Elem]) -> (Vec<Elem>, Vec<Elem>) {
+    fn step(
+        &self,
+        rec: &Rec,
+        l: &mut Lowering,
+        dir: usize,
+        x_t: &[Elem],
+        h: &[Elem],
+        _: &[Elem],
+    ) -> (Vec<Elem>, Vec<Elem>) {
         let node = rec.n.index;
         let (f_act, g_act) = (rec.act(dir, 0), rec.act(dir, 1));
-        let z: Vec<Elem> = (0..rec.hidden).map(|j| f_act.apply(l, node, rec.gate(dir, 0, j, x_t, Some(h)))).collect();
-        let r: Vec<Elem> = (0..rec.hidden).map(|j| f_act.apply(l, node, rec.gate(dir, 1, j, x_t, Some(h)))).collect();
-        let rh: Vec<Elem> = if self.linear_before_reset { vec![] } else { r.iter().zip(h).map(|(&r, &h)| product(l, node, r, h)).collect() };
+        let z: Vec<Elem> = (0..rec.hidden)
+            .map(|j| f_act.apply(l, node, rec.gate(dir, 0, j, x_t, Some(h))))
+            .collect();
+        let r: Vec<Elem> = (0..rec.hidden)
+            .map(|j| f_act.apply(l, node, rec.gate(dir, 1, j, x_t, Some(h))))
+            .collect();
+        let rh: Vec<Elem> = if self.linear_before_reset {
+            vec![]
+        } else {
+            r.iter()
+                .zip(h)
+                .map(|(&r, &h)| product(l, node, r, h))
+                .collect()
+        };
         let mut h_next = Vec::with_capacity(rec.hidden);
         for j in 0..rec.hidden {
             let mut form = rec.gate(dir, 2, j, x_t, None);
@@ -372,9 +502,22 @@ impl Cell for Rnn {
         vec!["Tanh"]
     }
 
-    fn step(&self, rec: &Rec, l: &mut Lowering, dir: usize, x_t: &[Elem], h: &[Elem], _: &[Elem]) -> (Vec<Elem>, Vec<Elem>) {
+    fn step(
+        &self,
+        rec: &Rec,
+        l: &mut Lowering,
+        dir: usize,
+        x_t: &[Elem],
+        h: &[Elem],
+        _: &[Elem],
+    ) -> (Vec<Elem>, Vec<Elem>) {
         let f = rec.act(dir, 0);
-        ((0..rec.hidden).map(|j| f.apply(l, rec.n.index, rec.gate(dir, 0, j, x_t, Some(h)))).collect(), vec![])
+        (
+            (0..rec.hidden)
+                .map(|j| f.apply(l, rec.n.index, rec.gate(dir, 0, j, x_t, Some(h))))
+                .collect(),
+            vec![],
+        )
     }
 }
 
@@ -392,7 +535,13 @@ pub(super) fn lstm(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError
 
 pub(super) fn gru(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
     let rec = Rec::parse(n, Gru::GATES, &Gru::default_acts())?;
-    rec.unroll(l, &Gru { linear_before_reset: n.attr_int("linear_before_reset", 0) != 0 }, false)
+    rec.unroll(
+        l,
+        &Gru {
+            linear_before_reset: n.attr_int("linear_before_reset", 0) != 0,
+        },
+        false,
+    )
 }
 
 pub(super) fn rnn(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {

@@ -30,7 +30,10 @@ fn reduce_with(l: &mut Lowering, n: &NodeCtx, fold: Fold) -> Result<Sym, ModelEr
         return Ok(x);
     };
     let (shape, groups) = reduce_groups(x.shape(), &axes, n.attr_int("keepdims", 1) != 0);
-    let elems = groups.iter().map(|g| fold_group(l, n.index, &x, g, fold)).collect();
+    let elems = groups
+        .iter()
+        .map(|g| fold_group(l, n.index, &x, g, fold))
+        .collect();
     Ok(l.tensor(n.index, shape, elems))
 }
 
@@ -64,13 +67,18 @@ fn fold_group(l: &mut Lowering, node: usize, x: &Sym, group: &[usize], fold: Fol
         Fold::LogSumExp => {
             // The max keeps every exp input at or below 0, as in softmax.
             let m = extreme(l, node, &items, 1.0);
-            let s = sum_of(l, &|l, v| l.activated(node, Affine::diff(v, m), Activation::Lut(LutFn::Exp)));
+            let s = sum_of(l, &|l, v| {
+                l.activated(node, Affine::diff(v, m), Activation::Lut(LutFn::Exp))
+            });
             let log = l.activated(node, s, Activation::Lut(LutFn::Log));
             let mut out = Affine::of(m);
             out.add_scaled(&Affine::of(log), 1.0);
             l.element(node, out)
         }
-        Fold::Prod => items.iter().skip(1).fold(items.first().copied().unwrap_or(Elem::Const(1.0)), |acc, &v| product(l, node, acc, v)),
+        Fold::Prod => items.iter().skip(1).fold(
+            items.first().copied().unwrap_or(Elem::Const(1.0)),
+            |acc, &v| product(l, node, acc, v),
+        ),
     }
 }
 
@@ -104,8 +112,16 @@ pub(super) fn cum_sum(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
     let x = n.input(0)?.clone();
     let s = x.shape().to_vec();
     let axis_t = n.constant(1, "CumSum's axis")?;
-    let axis = n.axis_index(*const_ints(axis_t).first().ok_or_else(|| n.err("empty axis"))?, s.len())?;
-    let (exclusive, reverse) = (n.attr_int("exclusive", 0) != 0, n.attr_int("reverse", 0) != 0);
+    let axis = n.axis_index(
+        *const_ints(axis_t)
+            .first()
+            .ok_or_else(|| n.err("empty axis"))?,
+        s.len(),
+    )?;
+    let (exclusive, reverse) = (
+        n.attr_int("exclusive", 0) != 0,
+        n.attr_int("reverse", 0) != 0,
+    );
     let (dim, inner) = (s[axis], numel(&s[axis + 1..]));
     Ok(linear_map(
         l,
@@ -149,7 +165,10 @@ fn nll_of(l: &mut Lowering, n: &NodeCtx, x: &Sym) -> Result<Sym, ModelError> {
     let reduction = n.attr_str("reduction", "mean");
     let targets = const_ints(target);
     if targets.len() != batch * inner {
-        return Err(n.err(format!("target {:?} does not fit input {s:?}", target.shape)));
+        return Err(n.err(format!(
+            "target {:?} does not fit input {s:?}",
+            target.shape
+        )));
     }
     let mut losses = Vec::with_capacity(targets.len());
     let mut weight_sum = 0.0;
@@ -172,8 +191,18 @@ fn nll_of(l: &mut Lowering, n: &NodeCtx, x: &Sym) -> Result<Sym, ModelError> {
         "sum" | "mean" => {
             let mut total = Affine::default();
             losses.iter().for_each(|f| total.add_scaled(f, 1.0));
-            let divisor = if reduction == "sum" { 1.0 } else if weight.is_some() || ignore.is_some() { weight_sum } else { losses.len() as f64 };
-            let e = if divisor == 0.0 { Elem::Const(0.0) } else { super::linear::scale_accurately(l, n.index, total, 1.0 / divisor) };
+            let divisor = if reduction == "sum" {
+                1.0
+            } else if weight.is_some() || ignore.is_some() {
+                weight_sum
+            } else {
+                losses.len() as f64
+            };
+            let e = if divisor == 0.0 {
+                Elem::Const(0.0)
+            } else {
+                super::linear::scale_accurately(l, n.index, total, 1.0 / divisor)
+            };
             Ok(l.tensor(n.index, vec![], vec![e]))
         }
         other => Err(n.err(format!("reduction {other}"))),
@@ -182,7 +211,10 @@ fn nll_of(l: &mut Lowering, n: &NodeCtx, x: &Sym) -> Result<Sym, ModelError> {
 
 /// SoftmaxCrossEntropyLoss: the NLL of the log-softmax over the class
 /// axis; its second output is that log-softmax.
-pub(super) fn softmax_cross_entropy_loss(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+pub(super) fn softmax_cross_entropy_loss(
+    l: &mut Lowering,
+    n: &NodeCtx,
+) -> Result<Vec<Sym>, ModelError> {
     let x = n.input(0)?.clone();
     let log_prob = super::smooth::log_softmax_over(l, n, &x, 1)?;
     Ok(vec![nll_of(l, n, &log_prob)?, log_prob])

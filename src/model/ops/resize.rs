@@ -47,21 +47,35 @@ pub(super) fn resize(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         "nearest" => Mode::Nearest,
         "linear" | "bilinear" | "trilinear" => Mode::Linear,
         "cubic" | "bicubic" => Mode::Cubic,
-        other => return Err(n.err(format!("mode '{other}' is not supported (nearest, linear and cubic are)"))),
+        other => {
+            return Err(n.err(format!(
+                "mode '{other}' is not supported (nearest, linear and cubic are)"
+            )))
+        }
     };
     // Upsample (and Resize before opset 11) sample at x / scale, floored.
     let default_transform = if legacy { "asymmetric" } else { "half_pixel" };
     let s = Sampling {
         mode,
         transform: n.attr_str("coordinate_transformation_mode", default_transform),
-        nearest: n.attr_str("nearest_mode", if legacy { "floor" } else { "round_prefer_floor" }),
+        nearest: n.attr_str(
+            "nearest_mode",
+            if legacy {
+                "floor"
+            } else {
+                "round_prefer_floor"
+            },
+        ),
         cubic_a: n.attr_float("cubic_coeff_a", -0.75) as f64,
         exclude_outside: n.attr_int("exclude_outside", 0) != 0,
         antialias: n.attr_int("antialias", 0) != 0 && mode != Mode::Nearest,
     };
     let extrapolation = n.attr_float("extrapolation_value", 0.0) as f64;
 
-    let taps: Vec<Vec<Vec<Tap>>> = axis_set.iter().map(|a| (0..a.out).map(|o| axis_taps(&s, o, a)).collect()).collect();
+    let taps: Vec<Vec<Vec<Tap>>> = axis_set
+        .iter()
+        .map(|a| (0..a.out).map(|o| axis_taps(&s, o, a)).collect())
+        .collect();
     let in_shape = x.shape().to_vec();
     let out_shape: Vec<usize> = axis_set.iter().map(|a| a.out).collect();
     let (in_strides, out_strides) = (strides(&in_shape), strides(&out_shape));
@@ -74,7 +88,11 @@ pub(super) fn resize(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
             let stride = in_strides[d];
             acc = acc
                 .iter()
-                .flat_map(|&(i, w)| taps[d][c].iter().map(move |&(t, tw)| (i.zip(t).map(|(i, t)| i + t * stride), w * tw)))
+                .flat_map(|&(i, w)| {
+                    taps[d][c]
+                        .iter()
+                        .map(move |&(t, tw)| (i.zip(t).map(|(i, t)| i + t * stride), w * tw))
+                })
                 .collect();
         }
         acc.retain(|t| t.1 != 0.0);
@@ -106,7 +124,13 @@ fn axes_for(n: &NodeCtx, rank: usize) -> Result<Vec<usize>, ModelError> {
 /// Input and output length of every axis, from `scales` (input
 /// `scales_at`, or the attribute of Upsample 7) or `sizes` (input
 /// `sizes_at`, with `keep_aspect_ratio_policy`), and the region `roi`.
-fn resize_axes(n: &NodeCtx, x: &Sym, axes: &[usize], scales_at: usize, sizes_at: usize) -> Result<Vec<Axis>, ModelError> {
+fn resize_axes(
+    n: &NodeCtx,
+    x: &Sym,
+    axes: &[usize],
+    scales_at: usize,
+    sizes_at: usize,
+) -> Result<Vec<Axis>, ModelError> {
     let shape = x.shape();
     let constant = |i: usize, what: &str| -> Result<Option<Vec<f64>>, ModelError> {
         match n.opt_input(i) {
@@ -117,12 +141,32 @@ fn resize_axes(n: &NodeCtx, x: &Sym, axes: &[usize], scales_at: usize, sizes_at:
     };
     let attr_scales = Some(n.attr_floats("scales")).filter(|v| !v.is_empty());
     let scales = constant(scales_at, "scales")?.or(attr_scales);
-    let sizes = if sizes_at == usize::MAX { None } else { constant(sizes_at, "sizes")? };
-    let roi = if scales_at == 2 { constant(1, "roi")? } else { None };
-    let mut set: Vec<Axis> = shape.iter().map(|&d| Axis { len: d, out: d, scale: 1.0, roi: (0.0, 1.0) }).collect();
+    let sizes = if sizes_at == usize::MAX {
+        None
+    } else {
+        constant(sizes_at, "sizes")?
+    };
+    let roi = if scales_at == 2 {
+        constant(1, "roi")?
+    } else {
+        None
+    };
+    let mut set: Vec<Axis> = shape
+        .iter()
+        .map(|&d| Axis {
+            len: d,
+            out: d,
+            scale: 1.0,
+            roi: (0.0, 1.0),
+        })
+        .collect();
     match (scales, sizes) {
         (_, Some(sizes)) if sizes.len() == axes.len() => {
-            let ratio: Vec<f64> = axes.iter().zip(&sizes).map(|(&ax, &s)| s / shape[ax] as f64).collect();
+            let ratio: Vec<f64> = axes
+                .iter()
+                .zip(&sizes)
+                .map(|(&ax, &s)| s / shape[ax] as f64)
+                .collect();
             let policy = n.attr_str("keep_aspect_ratio_policy", "stretch");
             let common = match policy.as_str() {
                 "stretch" => None,
@@ -133,14 +177,29 @@ fn resize_axes(n: &NodeCtx, x: &Sym, axes: &[usize], scales_at: usize, sizes_at:
             for (k, &ax) in axes.iter().enumerate() {
                 let len = shape[ax];
                 set[ax] = match common {
-                    None => Axis { len, out: sizes[k] as usize, scale: ratio[k], roi: (0.0, 1.0) },
-                    Some(s) => Axis { len, out: (s * len as f64 + 0.5) as usize, scale: s, roi: (0.0, 1.0) },
+                    None => Axis {
+                        len,
+                        out: sizes[k] as usize,
+                        scale: ratio[k],
+                        roi: (0.0, 1.0),
+                    },
+                    Some(s) => Axis {
+                        len,
+                        out: (s * len as f64 + 0.5) as usize,
+                        scale: s,
+                        roi: (0.0, 1.0),
+                    },
                 };
             }
         }
         (Some(scales), _) if scales.len() == axes.len() => {
             for (&ax, &s) in axes.iter().zip(&scales) {
-                set[ax] = Axis { len: shape[ax], out: (shape[ax] as f64 * s).floor() as usize, scale: s, roi: (0.0, 1.0) };
+                set[ax] = Axis {
+                    len: shape[ax],
+                    out: (shape[ax] as f64 * s).floor() as usize,
+                    scale: s,
+                    roi: (0.0, 1.0),
+                };
             }
         }
         _ => return Err(n.err(format!("needs scales or sizes for its {} axes", axes.len()))),
@@ -164,8 +223,20 @@ fn source_coordinate(transform: &str, o: usize, a: &Axis) -> Option<f64> {
     let out = a.scale * len;
     Some(match transform {
         "asymmetric" => o / a.scale,
-        "align_corners" => if out == 1.0 { 0.0 } else { o * (len - 1.0) / (out - 1.0) },
-        "pytorch_half_pixel" => if out == 1.0 { -0.5 } else { (o + 0.5) / a.scale - 0.5 },
+        "align_corners" => {
+            if out == 1.0 {
+                0.0
+            } else {
+                o * (len - 1.0) / (out - 1.0)
+            }
+        }
+        "pytorch_half_pixel" => {
+            if out == 1.0 {
+                -0.5
+            } else {
+                (o + 0.5) / a.scale - 0.5
+            }
+        }
         "tf_half_pixel_for_nn" => (o + 0.5) / a.scale,
         "half_pixel_symmetric" => {
             let adjustment = out_int / out;
@@ -174,7 +245,11 @@ fn source_coordinate(transform: &str, o: usize, a: &Axis) -> Option<f64> {
         }
         "tf_crop_and_resize" => {
             let (start, end) = a.roi;
-            let x = if out == 1.0 { (end - start) * (len - 1.0) / 2.0 } else { o * (end - start) * (len - 1.0) / (out - 1.0) } + start * (len - 1.0);
+            let x = if out == 1.0 {
+                (end - start) * (len - 1.0) / 2.0
+            } else {
+                o * (end - start) * (len - 1.0) / (out - 1.0)
+            } + start * (len - 1.0);
             if x < 0.0 || x > len - 1.0 {
                 return None;
             }
@@ -186,7 +261,9 @@ fn source_coordinate(transform: &str, o: usize, a: &Axis) -> Option<f64> {
 
 /// The taps of output coordinate `o` along axis `a`.
 fn axis_taps(s: &Sampling, o: usize, a: &Axis) -> Vec<Tap> {
-    let Some(x) = source_coordinate(&s.transform, o, a) else { return vec![(None, 1.0)] };
+    let Some(x) = source_coordinate(&s.transform, o, a) else {
+        return vec![(None, 1.0)];
+    };
     // Prefer the pixel on the left: the ratio is in (0, 1].
     let ratio = if x.fract() == 0.0 { 1.0 } else { x - x.floor() };
     let mut coeffs = coefficients(s, ratio, a.scale);
@@ -201,7 +278,10 @@ fn axis_taps(s: &Sampling, o: usize, a: &Axis) -> Vec<Tap> {
         coeffs.iter_mut().for_each(|c| *c /= total);
     }
     // Beyond the ends the edge repeats.
-    idx.iter().zip(coeffs).map(|(&i, c)| (Some(i.clamp(0, a.len as i64 - 1) as usize), c)).collect()
+    idx.iter()
+        .zip(coeffs)
+        .map(|(&i, c)| (Some(i.clamp(0, a.len as i64 - 1) as usize), c))
+        .collect()
 }
 
 /// The `n` integers nearest to `x` (ties to the smaller), ascending, among
@@ -209,8 +289,14 @@ fn axis_taps(s: &Sampling, o: usize, a: &Axis) -> Vec<Tap> {
 fn neighbours(x: f64, n: usize, len: usize) -> Vec<i64> {
     let pad = n.div_ceil(2) as i64;
     let centre = x.floor() as i64;
-    let mut cand: Vec<i64> = (centre - n as i64 - 1..=centre + n as i64 + 1).filter(|&i| i >= -pad && i < len as i64 + pad).collect();
-    cand.sort_by(|&a, &b| ((x - a as f64).abs(), a).partial_cmp(&((x - b as f64).abs(), b)).expect("finite"));
+    let mut cand: Vec<i64> = (centre - n as i64 - 1..=centre + n as i64 + 1)
+        .filter(|&i| i >= -pad && i < len as i64 + pad)
+        .collect();
+    cand.sort_by(|&a, &b| {
+        ((x - a as f64).abs(), a)
+            .partial_cmp(&((x - b as f64).abs(), b))
+            .expect("finite")
+    });
     cand.truncate(n);
     cand.sort();
     cand
@@ -243,20 +329,37 @@ fn coefficients(s: &Sampling, ratio: f64, scale: f64) -> Vec<f64> {
                 "ceil" => true,
                 _ => ratio > 0.5,
             };
-            if right { vec![0.0, 1.0] } else { vec![1.0, 0.0] }
+            if right {
+                vec![0.0, 1.0]
+            } else {
+                vec![1.0, 0.0]
+            }
         }
         (Mode::Linear, false) => vec![1.0 - ratio, ratio],
-        (Mode::Cubic, false) => vec![cubic(ratio + 1.0), cubic(ratio), cubic(1.0 - ratio), cubic(2.0 - ratio)],
+        (Mode::Cubic, false) => vec![
+            cubic(ratio + 1.0),
+            cubic(ratio),
+            cubic(1.0 - ratio),
+            cubic(2.0 - ratio),
+        ],
         (Mode::Linear, true) => {
             let scale = scale.min(1.0);
             let start = (-1.0 / scale).floor() as i64 + 1;
             let footprint = 2 - 2 * start;
-            normalized((start..start + footprint).map(|i| (1.0 - ((i as f64 - ratio) * scale).abs()).clamp(0.0, 1.0)).collect())
+            normalized(
+                (start..start + footprint)
+                    .map(|i| (1.0 - ((i as f64 - ratio) * scale).abs()).clamp(0.0, 1.0))
+                    .collect(),
+            )
         }
         (Mode::Cubic, true) => {
             let scale = scale.min(1.0);
             let start = (-2.0 / scale).floor() as i64 + 1;
-            normalized((start..2 - start).map(|i| cubic(scale * (i as f64 - ratio))).collect())
+            normalized(
+                (start..2 - start)
+                    .map(|i| cubic(scale * (i as f64 - ratio)))
+                    .collect(),
+            )
         }
     }
 }

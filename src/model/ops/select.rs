@@ -18,7 +18,11 @@ fn step(l: &mut Lowering, node: usize, form: Affine) -> Elem {
     l.activated(node, form, Activation::Step)
 }
 
-fn compare(l: &mut Lowering, n: &NodeCtx, f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem) -> Result<Sym, ModelError> {
+fn compare(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    f: impl Fn(&mut Lowering, usize, Elem, Elem) -> Elem,
+) -> Result<Sym, ModelError> {
     let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
     let Broadcast { shape, ia, ib } = n.broadcast(&a, &b)?;
     let elems = (0..numel(&shape))
@@ -61,7 +65,10 @@ pub(super) fn less(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 
 pub(super) fn equal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     compare(l, n, |l, node, a, b| {
-        let (ge, le) = (step(l, node, Affine::diff(a, b)), step(l, node, Affine::diff(b, a)));
+        let (ge, le) = (
+            step(l, node, Affine::diff(a, b)),
+            step(l, node, Affine::diff(b, a)),
+        );
         let mut f = Affine::constant(-1.0);
         f.add_scaled(&Affine::of(ge), 1.0);
         f.add_scaled(&Affine::of(le), 1.0);
@@ -88,18 +95,39 @@ fn select(l: &mut Lowering, node: usize, c: Elem, x: Elem, y: Elem) -> Elem {
             }
             Elem::Val(d) => {
                 let y = Affine::of(y);
-                Elem::Val(l.push_neuron(Neuron { terms: y.terms, products: vec![(c, d, 1.0)], bias: y.bias, act: Activation::Identity, node }))
+                Elem::Val(l.push_neuron(Neuron {
+                    terms: y.terms,
+                    products: vec![(c, d, 1.0)],
+                    bias: y.bias,
+                    act: Activation::Identity,
+                    node,
+                }))
             }
         },
     }
 }
 
 pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let (c, x, y) = (n.input(0)?.clone(), n.input(1)?.clone(), n.input(2)?.clone());
+    let (c, x, y) = (
+        n.input(0)?.clone(),
+        n.input(1)?.clone(),
+        n.input(2)?.clone(),
+    );
     let shape = broadcast_shape(c.shape(), x.shape())
         .and_then(|s| broadcast_shape(&s, y.shape()))
-        .ok_or_else(|| n.err(format!("shapes do not broadcast: {:?}, {:?}, {:?}", c.shape(), x.shape(), y.shape())))?;
-    let (ic, ix, iy) = (broadcast_indices(c.shape(), &shape), broadcast_indices(x.shape(), &shape), broadcast_indices(y.shape(), &shape));
+        .ok_or_else(|| {
+            n.err(format!(
+                "shapes do not broadcast: {:?}, {:?}, {:?}",
+                c.shape(),
+                x.shape(),
+                y.shape()
+            ))
+        })?;
+    let (ic, ix, iy) = (
+        broadcast_indices(c.shape(), &shape),
+        broadcast_indices(x.shape(), &shape),
+        broadcast_indices(y.shape(), &shape),
+    );
     let elems = (0..numel(&shape))
         .map(|o| {
             // With a constant condition (masked_fill's), a branch constant
@@ -109,7 +137,10 @@ pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
                 (Elem::Const(_), Elem::Const(v)) => Elem::Const(super::masked(v).unwrap_or(v)),
                 (_, other) => other,
             };
-            let (xv, yv) = (mask(resolve(l, elem(&x, ix[o]))), mask(resolve(l, elem(&y, iy[o]))));
+            let (xv, yv) = (
+                mask(resolve(l, elem(&x, ix[o]))),
+                mask(resolve(l, elem(&y, iy[o]))),
+            );
             select(l, n.index, cv, xv, yv)
         })
         .collect();
@@ -119,7 +150,13 @@ pub(super) fn where_(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
 /// `a OR b` of two 0/1 elements: `a + b − a·b`.
 fn or(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     match (a, b) {
-        (Elem::Const(c), other) | (other, Elem::Const(c)) => if c != 0.0 { Elem::Const(1.0) } else { other },
+        (Elem::Const(c), other) | (other, Elem::Const(c)) => {
+            if c != 0.0 {
+                Elem::Const(1.0)
+            } else {
+                other
+            }
+        }
         (Elem::Val(a), Elem::Val(b)) => Elem::Val(l.push_neuron(Neuron {
             terms: vec![(a, 1.0), (b, 1.0)],
             products: vec![(a, b, -1.0)],
@@ -156,7 +193,10 @@ fn arg_extreme(l: &mut Lowering, n: &NodeCtx, s: f64) -> Result<Sym, ModelError>
             // The last extreme is the first one of the reversed items.
             items.reverse();
             let from_end = first_extreme_index(l, n.index, &items, s);
-            l.element(n.index, Affine::diff(Elem::Const(items.len() as f64 - 1.0), from_end))
+            l.element(
+                n.index,
+                Affine::diff(Elem::Const(items.len() as f64 - 1.0), from_end),
+            )
         })
         .collect();
     Ok(l.tensor(n.index, shape, elems))
@@ -230,19 +270,31 @@ pub(super) fn lookup_const(l: &mut Lowering, node: usize, steps: &[Elem], table:
 /// Gather from a constant tensor by dynamic indices (a class label from an
 /// ArgMax, say): one set of index steps per index element, one neuron per
 /// output element.
-pub(super) fn gather_by_dynamic_index(l: &mut Lowering, n: &NodeCtx, data: &ConstTensor, idx: &DynTensor, axis: usize) -> Result<Sym, ModelError> {
+pub(super) fn gather_by_dynamic_index(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    data: &ConstTensor,
+    idx: &DynTensor,
+    axis: usize,
+) -> Result<Sym, ModelError> {
     let s = &data.shape;
     let dim = s[axis];
     if dim == 0 || dim > MAX_DYNAMIC_GATHER {
         return Err(n.err(format!("a gather by a dynamic index needs 1 to {MAX_DYNAMIC_GATHER} entries along the axis, not {dim}")));
     }
     let (outer, inner, ni) = (numel(&s[..axis]), numel(&s[axis + 1..]), idx.ids.len());
-    let steps: Vec<Vec<Elem>> = idx.ids.iter().map(|&id| index_steps(l, n.index, resolve(l, Elem::Val(id)), dim)).collect();
+    let steps: Vec<Vec<Elem>> = idx
+        .ids
+        .iter()
+        .map(|&id| index_steps(l, n.index, resolve(l, Elem::Val(id)), dim))
+        .collect();
     let mut elems = Vec::with_capacity(outer * ni * inner);
     for a in 0..outer {
         for st in &steps {
             for k in 0..inner {
-                let table: Vec<f64> = (0..dim).map(|i| data.data[(a * dim + i) * inner + k]).collect();
+                let table: Vec<f64> = (0..dim)
+                    .map(|i| data.data[(a * dim + i) * inner + k])
+                    .collect();
                 elems.push(lookup_const(l, n.index, st, &table));
             }
         }

@@ -8,8 +8,14 @@ use super::*;
 pub(super) fn reindex(sym: &Sym, shape: Vec<usize>, src: impl Fn(usize) -> usize) -> Sym {
     let len = numel(&shape);
     match sym {
-        Sym::Const(c) => Sym::Const(ConstTensor { data: (0..len).map(|i| c.data[src(i)]).collect(), shape }),
-        Sym::Dyn(d) => Sym::Dyn(DynTensor { ids: (0..len).map(|i| d.ids[src(i)]).collect(), shape }),
+        Sym::Const(c) => Sym::Const(ConstTensor {
+            data: (0..len).map(|i| c.data[src(i)]).collect(),
+            shape,
+        }),
+        Sym::Dyn(d) => Sym::Dyn(DynTensor {
+            ids: (0..len).map(|i| d.ids[src(i)]).collect(),
+            shape,
+        }),
     }
 }
 
@@ -24,7 +30,10 @@ pub(super) fn reshape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
     let mut shape: Vec<i64> = target.data.iter().map(|&v| v as i64).collect();
     for (i, d) in shape.iter_mut().enumerate() {
         if *d == 0 {
-            *d = *in_shape.get(i).ok_or_else(|| n.err("shape entry 0 refers past the input rank"))? as i64;
+            *d = *in_shape
+                .get(i)
+                .ok_or_else(|| n.err("shape entry 0 refers past the input rank"))?
+                as i64;
         }
     }
     let known: i64 = shape.iter().filter(|&&d| d != -1).product();
@@ -34,7 +43,13 @@ pub(super) fn reshape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
     }
     let shape: Vec<usize> = shape
         .iter()
-        .map(|&d| if d == -1 { (total / known.max(1)) as usize } else { d as usize })
+        .map(|&d| {
+            if d == -1 {
+                (total / known.max(1)) as usize
+            } else {
+                d as usize
+            }
+        })
         .collect();
     if numel(&shape) != numel(in_shape) {
         return Err(n.err(format!("cannot reshape {in_shape:?} to {shape:?}")));
@@ -63,7 +78,16 @@ pub(super) fn axes_of(n: &NodeCtx, rank: usize) -> Result<Vec<usize>, ModelError
         (None, Some(Sym::Dyn(_))) => return Err(n.err("axes must be a constant")),
         (None, None) => vec![],
     };
-    Ok(raw.iter().map(|&a| if a < 0 { (a + rank as i64) as usize } else { a as usize }).collect())
+    Ok(raw
+        .iter()
+        .map(|&a| {
+            if a < 0 {
+                (a + rank as i64) as usize
+            } else {
+                a as usize
+            }
+        })
+        .collect())
 }
 
 pub(super) fn squeeze(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
@@ -73,7 +97,13 @@ pub(super) fn squeeze(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> 
         .shape()
         .iter()
         .enumerate()
-        .filter(|(i, &d)| !(if axes.is_empty() { d == 1 } else { axes.contains(i) }))
+        .filter(|(i, &d)| {
+            !(if axes.is_empty() {
+                d == 1
+            } else {
+                axes.contains(i)
+            })
+        })
         .map(|(_, &d)| d)
         .collect();
     Ok(with_shape(x, shape))
@@ -85,7 +115,13 @@ pub(super) fn unsqueeze(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError
     let axes = axes_of(n, rank)?;
     let mut dims = x.shape().iter();
     let shape: Vec<usize> = (0..rank)
-        .map(|i| if axes.contains(&i) { 1 } else { *dims.next().unwrap_or(&1) })
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                *dims.next().unwrap_or(&1)
+            }
+        })
         .collect();
     Ok(with_shape(x, shape))
 }
@@ -108,7 +144,10 @@ pub(super) fn transpose(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError
 /// Numpy-style broadcast of the input to `shape` (ONNX Expand).
 pub(super) fn expand(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
-    let target: Vec<usize> = const_ints(n.constant(1, "Expand's shape")?).iter().map(|&d| d.max(0) as usize).collect();
+    let target: Vec<usize> = const_ints(n.constant(1, "Expand's shape")?)
+        .iter()
+        .map(|&d| d.max(0) as usize)
+        .collect();
     let shape = broadcast_shape(x.shape(), &target)
         .ok_or_else(|| n.err(format!("cannot expand {:?} to {target:?}", x.shape())))?;
     let src = broadcast_indices(x.shape(), &shape);
@@ -120,17 +159,28 @@ pub(super) fn tile(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let reps = const_ints(n.constant(1, "Tile's repeats")?);
     let in_shape = x.shape().to_vec();
     if reps.len() != in_shape.len() || reps.iter().any(|&r| r < 0) {
-        return Err(n.err(format!("repeats {reps:?} do not fit input rank {}", in_shape.len())));
+        return Err(n.err(format!(
+            "repeats {reps:?} do not fit input rank {}",
+            in_shape.len()
+        )));
     }
-    let shape: Vec<usize> = in_shape.iter().zip(&reps).map(|(&d, &r)| d * r as usize).collect();
+    let shape: Vec<usize> = in_shape
+        .iter()
+        .zip(&reps)
+        .map(|(&d, &r)| d * r as usize)
+        .collect();
     let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
     Ok(reindex(x, shape.clone(), |i| {
-        (0..shape.len()).map(|d| ((i / out_strides[d]) % shape[d] % in_shape[d]) * in_strides[d]).sum()
+        (0..shape.len())
+            .map(|d| ((i / out_strides[d]) % shape[d] % in_shape[d]) * in_strides[d])
+            .sum()
     }))
 }
 
 pub(super) fn concat(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let inputs: Vec<Sym> = (0..n.inputs.len()).map(|i| n.input(i).cloned()).collect::<Result<_, _>>()?;
+    let inputs: Vec<Sym> = (0..n.inputs.len())
+        .map(|i| n.input(i).cloned())
+        .collect::<Result<_, _>>()?;
     let rank = inputs[0].shape().len() as i64;
     let mut axis = n.attr_int("axis", 0);
     if axis < 0 {
@@ -140,7 +190,10 @@ pub(super) fn concat(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     for s in &inputs {
         let (a, b) = (s.shape(), inputs[0].shape());
         if a.len() != b.len() || (0..a.len()).any(|d| d != axis && a[d] != b[d]) {
-            return Err(n.err(format!("shapes {:?} and {:?} cannot be concatenated on axis {axis}", b, a)));
+            return Err(n.err(format!(
+                "shapes {:?} and {:?} cannot be concatenated on axis {axis}",
+                b, a
+            )));
         }
     }
     let all_const = inputs.iter().all(|s| matches!(s, Sym::Const(_)));
@@ -151,8 +204,16 @@ pub(super) fn concat(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     // Walk the output in order: for each outer index, each input's block.
     let mut out_f = Vec::new();
     let mut out_ids = Vec::new();
-    let dyns: Vec<Option<DynTensor>> =
-        inputs.iter().map(|s| if all_const { None } else { Some(materialize(l, n, s)) }).collect();
+    let dyns: Vec<Option<DynTensor>> = inputs
+        .iter()
+        .map(|s| {
+            if all_const {
+                None
+            } else {
+                Some(materialize(l, n, s))
+            }
+        })
+        .collect();
     for o in 0..outer {
         for (s, d) in inputs.iter().zip(&dyns) {
             let block = s.shape()[axis] * inner;
@@ -164,16 +225,35 @@ pub(super) fn concat(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
             }
         }
     }
-    Ok(if all_const { Sym::Const(ConstTensor { shape, data: out_f }) } else { Sym::Dyn(DynTensor { shape, ids: out_ids }) })
+    Ok(if all_const {
+        Sym::Const(ConstTensor { shape, data: out_f })
+    } else {
+        Sym::Dyn(DynTensor {
+            shape,
+            ids: out_ids,
+        })
+    })
 }
 
 pub(super) fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
     let in_shape = x.shape().to_vec();
     let rank = in_shape.len();
-    let (starts, ends) = (const_ints(n.constant(1, "Slice's starts")?), const_ints(n.constant(2, "Slice's ends")?));
+    let (starts, ends) = (
+        const_ints(n.constant(1, "Slice's starts")?),
+        const_ints(n.constant(2, "Slice's ends")?),
+    );
     let axes: Vec<usize> = match n.opt_input(3) {
-        Some(Sym::Const(c)) => const_ints(c).iter().map(|&a| if a < 0 { (a + rank as i64) as usize } else { a as usize }).collect(),
+        Some(Sym::Const(c)) => const_ints(c)
+            .iter()
+            .map(|&a| {
+                if a < 0 {
+                    (a + rank as i64) as usize
+                } else {
+                    a as usize
+                }
+            })
+            .collect(),
         Some(Sym::Dyn(_)) => return Err(n.err("axes must be a constant")),
         None => (0..starts.len()).collect(),
     };
@@ -185,7 +265,10 @@ pub(super) fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     // Per axis: the source coordinates kept, in output order.
     let mut keep: Vec<Vec<usize>> = in_shape.iter().map(|&d| (0..d).collect()).collect();
     for (i, &ax) in axes.iter().enumerate() {
-        let d = in_shape.get(ax).copied().ok_or_else(|| n.err(format!("axis {ax} out of range")))? as i64;
+        let d = in_shape
+            .get(ax)
+            .copied()
+            .ok_or_else(|| n.err(format!("axis {ax} out of range")))? as i64;
         let step = steps[i];
         if step == 0 {
             return Err(n.err("step 0"));
@@ -195,7 +278,10 @@ pub(super) fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         let (mut cur, end) = if step > 0 {
             (clamp(norm(starts[i]), 0, d), clamp(norm(ends[i]), 0, d))
         } else {
-            (clamp(norm(starts[i]), -1, d - 1), clamp(norm(ends[i]), -1, d - 1))
+            (
+                clamp(norm(starts[i]), -1, d - 1),
+                clamp(norm(ends[i]), -1, d - 1),
+            )
         };
         let mut v = Vec::new();
         while (step > 0 && cur < end) || (step < 0 && cur > end) {
@@ -206,7 +292,11 @@ pub(super) fn slice(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     }
     let shape: Vec<usize> = keep.iter().map(|k| k.len()).collect();
     let (out_strides, in_strides) = (strides(&shape), strides(&in_shape));
-    Ok(reindex(x, shape.clone(), |i| (0..rank).map(|d| keep[d][(i / out_strides[d]) % shape[d]] * in_strides[d]).sum()))
+    Ok(reindex(x, shape.clone(), |i| {
+        (0..rank)
+            .map(|d| keep[d][(i / out_strides[d]) % shape[d]] * in_strides[d])
+            .sum()
+    }))
 }
 
 /// Pad (modes constant, edge, reflect, wrap; negative pads crop). Padding
@@ -216,12 +306,18 @@ pub(super) fn pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let in_shape = x.shape().to_vec();
     let rank = in_shape.len();
-    let mode = n.attr("mode").map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_else(|| "constant".into());
+    let mode = n
+        .attr("mode")
+        .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        .unwrap_or_else(|| "constant".into());
     // Opset < 11: attributes `pads` and `value`; later: inputs 1, 2 (and 3: axes).
     let pads: Vec<i64> = match n.opt_input(1) {
         Some(Sym::Const(c)) => const_ints(c),
         Some(Sym::Dyn(_)) => return Err(n.err("pads must be a constant")),
-        None => n.attr_ints("pads").or_else(|| n.attr_ints("paddings")).ok_or_else(|| n.err("missing pads"))?,
+        None => n
+            .attr_ints("pads")
+            .or_else(|| n.attr_ints("paddings"))
+            .ok_or_else(|| n.err("missing pads"))?,
     };
     let value = match n.opt_input(2) {
         Some(Sym::Const(c)) => c.data.first().copied().unwrap_or(0.0),
@@ -229,7 +325,16 @@ pub(super) fn pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         None => n.attr_float("value", 0.0) as f64,
     };
     let axes: Vec<usize> = match n.opt_input(3) {
-        Some(Sym::Const(c)) => const_ints(c).iter().map(|&a| if a < 0 { (a + rank as i64) as usize } else { a as usize }).collect(),
+        Some(Sym::Const(c)) => const_ints(c)
+            .iter()
+            .map(|&a| {
+                if a < 0 {
+                    (a + rank as i64) as usize
+                } else {
+                    a as usize
+                }
+            })
+            .collect(),
         Some(Sym::Dyn(_)) => return Err(n.err("axes must be a constant")),
         None => (0..rank).collect(),
     };
@@ -244,7 +349,11 @@ pub(super) fn pad(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let shape: Vec<usize> = (0..rank)
         .map(|d| {
             let s = in_shape[d] as i64 + begin[d] + end[d];
-            if s < 0 { Err(n.err(format!("pads {pads:?} crop more than input {in_shape:?}"))) } else { Ok(s as usize) }
+            if s < 0 {
+                Err(n.err(format!("pads {pads:?} crop more than input {in_shape:?}")))
+            } else {
+                Ok(s as usize)
+            }
         })
         .collect::<Result<_, _>>()?;
     if !["constant", "edge", "reflect", "wrap"].contains(&mode.as_str()) {
@@ -301,7 +410,11 @@ pub(super) fn gather(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
         .iter()
         .map(|&i| {
             let j = if i < 0 { i + d } else { i };
-            if (0..d).contains(&j) { Ok(j as usize) } else { Err(n.err(format!("index {i} out of range for dim {d}"))) }
+            if (0..d).contains(&j) {
+                Ok(j as usize)
+            } else {
+                Err(n.err(format!("index {i} out of range for dim {d}")))
+            }
         })
         .collect::<Result<_, _>>()?;
     let mut shape = s[..axis].to_vec();
@@ -319,9 +432,15 @@ pub(super) fn shape(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let s = n.input(0)?.shape();
     let rank = s.len() as i64;
     let clampi = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
-    let (start, end) = (clampi(n.attr_int("start", 0)), clampi(n.attr_int("end", rank)));
+    let (start, end) = (
+        clampi(n.attr_int("start", 0)),
+        clampi(n.attr_int("end", rank)),
+    );
     let data: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
-    Ok(Sym::Const(ConstTensor { shape: vec![data.len()], data }))
+    Ok(Sym::Const(ConstTensor {
+        shape: vec![data.len()],
+        data,
+    }))
 }
 
 /// `len` entries of `x` along `axis` from `start`.
@@ -350,11 +469,15 @@ pub(super) fn split(_: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelErro
         (None, Some(v)) if !v.is_empty() => v.iter().map(|&v| v.max(0) as usize).collect(),
         _ => {
             let each = dim.div_ceil(count.max(1));
-            (0..count).map(|i| each.min(dim.saturating_sub(i * each))).collect()
+            (0..count)
+                .map(|i| each.min(dim.saturating_sub(i * each)))
+                .collect()
         }
     };
     if sizes.iter().sum::<usize>() != dim || sizes.len() != count {
-        return Err(n.err(format!("split sizes {sizes:?} do not cover dim {dim} in {count} outputs")));
+        return Err(n.err(format!(
+            "split sizes {sizes:?} do not cover dim {dim} in {count} outputs"
+        )));
     }
     let mut start = 0;
     Ok(sizes

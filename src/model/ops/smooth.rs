@@ -24,23 +24,32 @@ pub(super) fn table_op(l: &mut Lowering, n: &NodeCtx, f: LutFn) -> Result<Sym, M
             return Ok(x);
         }
     }
-    let elems = (0..numel(x.shape())).map(|o| l.activated(n.index, Affine::of(elem(&x, o)), Activation::Lut(f))).collect();
+    let elems = (0..numel(x.shape()))
+        .map(|o| l.activated(n.index, Affine::of(elem(&x, o)), Activation::Lut(f)))
+        .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
 pub(super) fn gelu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
-    let approx = n.attr("approximate").map(|a| String::from_utf8_lossy(&a.s).into_owned());
+    let approx = n
+        .attr("approximate")
+        .map(|a| String::from_utf8_lossy(&a.s).into_owned());
     match approx.as_deref() {
         None | Some("none") => table_op(l, n, LutFn::Gelu),
         Some("tanh") => table_op(l, n, LutFn::GeluTanh),
-        Some(other) => Err(n.err(format!("approximate = '{other}' is not an ONNX Gelu mode (none, tanh)"))),
+        Some(other) => Err(n.err(format!(
+            "approximate = '{other}' is not an ONNX Gelu mode (none, tanh)"
+        ))),
     }
 }
 
 /// `max(0, min(1, α·x + β))`.
 pub(super) fn hard_sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let (alpha, beta) = (n.attr_float("alpha", 0.2) as f64, n.attr_float("beta", 0.5) as f64);
+    let (alpha, beta) = (
+        n.attr_float("alpha", 0.2) as f64,
+        n.attr_float("beta", 0.5) as f64,
+    );
     let elems = (0..numel(x.shape()))
         .map(|o| {
             let mut form = Affine::of(elem(&x, o)).times(alpha);
@@ -56,15 +65,25 @@ pub(super) fn hard_sigmoid(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelEr
 }
 
 /// `a · b` element-wise, both operands dynamic: one product neuron each.
-pub(super) fn products(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadcast { shape, ia, ib }: Broadcast) -> Sym {
-    let elems = (0..numel(&shape)).map(|o| product(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
+pub(super) fn products(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: &Sym,
+    b: &Sym,
+    Broadcast { shape, ia, ib }: Broadcast,
+) -> Sym {
+    let elems = (0..numel(&shape))
+        .map(|o| product(l, n.index, elem(a, ia[o]), elem(b, ib[o])))
+        .collect();
     l.tensor(n.index, shape, elems)
 }
 
 pub(super) fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     match (resolve(l, a), resolve(l, b)) {
         (Elem::Const(x), Elem::Const(y)) => Elem::Const(x * y),
-        (Elem::Const(c), Elem::Val(v)) | (Elem::Val(v), Elem::Const(c)) => l.element(node, Affine::of(Elem::Val(v)).times(c)),
+        (Elem::Const(c), Elem::Val(v)) | (Elem::Val(v), Elem::Const(c)) => {
+            l.element(node, Affine::of(Elem::Val(v)).times(c))
+        }
         (Elem::Val(x), Elem::Val(y)) => Elem::Val(l.push_neuron(Neuron {
             terms: vec![],
             products: vec![(x, y, 1.0)],
@@ -76,8 +95,16 @@ pub(super) fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
 }
 
 /// `a / b` element-wise with a dynamic divisor: one quotient each.
-pub(super) fn quotients(l: &mut Lowering, n: &NodeCtx, a: &Sym, b: &Sym, Broadcast { shape, ia, ib }: Broadcast) -> Sym {
-    let elems = (0..numel(&shape)).map(|o| quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o]))).collect();
+pub(super) fn quotients(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: &Sym,
+    b: &Sym,
+    Broadcast { shape, ia, ib }: Broadcast,
+) -> Sym {
+    let elems = (0..numel(&shape))
+        .map(|o| quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o])))
+        .collect();
     l.tensor(n.index, shape, elems)
 }
 
@@ -98,7 +125,9 @@ pub(super) fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem 
 
 pub(super) fn reciprocal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
-    let elems = (0..numel(x.shape())).map(|o| quotient(l, n.index, Elem::Const(1.0), elem(&x, o))).collect();
+    let elems = (0..numel(x.shape()))
+        .map(|o| quotient(l, n.index, Elem::Const(1.0), elem(&x, o)))
+        .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
 
@@ -110,13 +139,23 @@ pub(super) fn pow(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let (x, e) = (n.input(0)?.clone(), n.input(1)?.clone());
     let Broadcast { shape, ia, ib } = n.broadcast(&x, &e)?;
     let elems = (0..numel(&shape))
-        .map(|o| match (resolve(l, elem(&x, ia[o])), resolve(l, elem(&e, ib[o]))) {
-            (Elem::Const(b), Elem::Const(p)) => Ok(Elem::Const(b.powf(p))),
-            (v, Elem::Const(p)) => Ok(power(l, n.index, v, p)),
-            (Elem::Const(c), p) if c > 0.0 => Ok(l.activated(n.index, Affine::of(p).times(c.ln()), Activation::Lut(LutFn::Exp))),
-            (Elem::Const(c), _) => Err(n.err(format!("a dynamic exponent needs a positive constant base, got {c}"))),
-            (Elem::Val(_), Elem::Val(_)) => Err(n.err("the base or the exponent must be a constant")),
-        })
+        .map(
+            |o| match (resolve(l, elem(&x, ia[o])), resolve(l, elem(&e, ib[o]))) {
+                (Elem::Const(b), Elem::Const(p)) => Ok(Elem::Const(b.powf(p))),
+                (v, Elem::Const(p)) => Ok(power(l, n.index, v, p)),
+                (Elem::Const(c), p) if c > 0.0 => Ok(l.activated(
+                    n.index,
+                    Affine::of(p).times(c.ln()),
+                    Activation::Lut(LutFn::Exp),
+                )),
+                (Elem::Const(c), _) => Err(n.err(format!(
+                    "a dynamic exponent needs a positive constant base, got {c}"
+                ))),
+                (Elem::Val(_), Elem::Val(_)) => {
+                    Err(n.err("the base or the exponent must be a constant"))
+                }
+            },
+        )
         .collect::<Result<Vec<_>, ModelError>>()?;
     Ok(l.tensor(n.index, shape, elems))
 }
@@ -144,21 +183,38 @@ fn power(l: &mut Lowering, node: usize, v: Elem, p: f64) -> Elem {
 
 /// The softmax groups: one axis (default −1) from opset 13 on, every axis
 /// from `axis` (default 1) before.
-pub(super) fn softmax_groups(l: &Lowering, n: &NodeCtx, x: &Sym) -> Result<Vec<Vec<usize>>, ModelError> {
+pub(super) fn softmax_groups(
+    l: &Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+) -> Result<Vec<Vec<usize>>, ModelError> {
     let rank = x.shape().len();
     // Before opset 13 the op flattens every axis from `axis` (default 1) on.
-    let axes: Vec<usize> = if l.opset() < 13 { (n.axis_attr(1, rank)?..rank).collect() } else { vec![n.axis_attr(-1, rank)?] };
+    let axes: Vec<usize> = if l.opset() < 13 {
+        (n.axis_attr(1, rank)?..rank).collect()
+    } else {
+        vec![n.axis_attr(-1, rank)?]
+    };
     Ok(super::window::reduce_groups(x.shape(), &axes, true).1)
 }
 
 /// For each group: its max `m`, `e_i = exp(x_i − m)` and `Σ e_i`. A
 /// masked entry (a constant −∞, see [`super::masked`]) has `e_i = 0` and
 /// takes no part in the max, so an attention mask costs nothing.
-fn shifted_exps(l: &mut Lowering, n: &NodeCtx, x: &Sym, group: &[usize]) -> (Elem, Vec<Elem>, Elem) {
+fn shifted_exps(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    group: &[usize],
+) -> (Elem, Vec<Elem>, Elem) {
     let items: Vec<Elem> = group.iter().map(|&i| resolve(l, elem(x, i))).collect();
     let is_masked = |e: &Elem| matches!(e, Elem::Const(c) if *c == f64::NEG_INFINITY);
     let live: Vec<Elem> = items.iter().copied().filter(|e| !is_masked(e)).collect();
-    let m = if live.is_empty() { Elem::Const(0.0) } else { extreme(l, n.index, &live, 1.0) };
+    let m = if live.is_empty() {
+        Elem::Const(0.0)
+    } else {
+        extreme(l, n.index, &live, 1.0)
+    };
     let exps: Vec<Elem> = items
         .iter()
         .map(|&v| match is_masked(&v) {
@@ -194,12 +250,22 @@ pub(super) fn log_softmax(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelErr
 }
 
 /// The log-softmax of `x` over axis `axis`.
-pub(super) fn log_softmax_over(l: &mut Lowering, n: &NodeCtx, x: &Sym, axis: usize) -> Result<Sym, ModelError> {
+pub(super) fn log_softmax_over(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    axis: usize,
+) -> Result<Sym, ModelError> {
     let groups = super::window::reduce_groups(x.shape(), &[axis], true).1;
     log_softmax_groups(l, n, x, groups)
 }
 
-fn log_softmax_groups(l: &mut Lowering, n: &NodeCtx, x: &Sym, groups: Vec<Vec<usize>>) -> Result<Sym, ModelError> {
+fn log_softmax_groups(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    x: &Sym,
+    groups: Vec<Vec<usize>>,
+) -> Result<Sym, ModelError> {
     let x = x.clone();
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in groups {
@@ -226,15 +292,41 @@ fn elu_like(l: &mut Lowering, n: &NodeCtx, alpha: f64, gamma: f64) -> Result<Sym
 
 /// `γ·(relu(x) + α·(exp((x − relu(x))/θ) − 1))`: ELU and SELU (θ = 1),
 /// CELU (γ = 1, θ = α).
-fn scaled_elu(l: &mut Lowering, n: &NodeCtx, alpha: f64, gamma: f64, theta: f64) -> Result<Sym, ModelError> {
+fn scaled_elu(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    alpha: f64,
+    gamma: f64,
+    theta: f64,
+) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let elems = (0..numel(x.shape()))
         .map(|o| match resolve(l, elem(&x, o)) {
-            Elem::Const(c) => Elem::Const(gamma * if c > 0.0 { c } else { alpha * (c / theta).exp_m1() }),
+            Elem::Const(c) => Elem::Const(
+                gamma
+                    * if c > 0.0 {
+                        c
+                    } else {
+                        alpha * (c / theta).exp_m1()
+                    },
+            ),
             Elem::Val(id) => {
                 let r = l.neuron(n.index, Affine::of(Elem::Val(id)), Activation::Relu);
-                let e = l.neuron(n.index, Affine { terms: vec![(id, 1.0 / theta), (r, -1.0 / theta)], bias: 0.0 }, Activation::Lut(LutFn::Exp));
-                l.element(n.index, Affine { terms: vec![(r, gamma), (e, gamma * alpha)], bias: -gamma * alpha })
+                let e = l.neuron(
+                    n.index,
+                    Affine {
+                        terms: vec![(id, 1.0 / theta), (r, -1.0 / theta)],
+                        bias: 0.0,
+                    },
+                    Activation::Lut(LutFn::Exp),
+                );
+                l.element(
+                    n.index,
+                    Affine {
+                        terms: vec![(r, gamma), (e, gamma * alpha)],
+                        bias: -gamma * alpha,
+                    },
+                )
             }
         })
         .collect();
@@ -272,7 +364,11 @@ pub(super) fn thresholded_relu(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
     let elems = (0..numel(x.shape()))
         .map(|o| {
             let v = resolve(l, elem(&x, o));
-            let below = l.activated(n.index, Affine::diff(Elem::Const(alpha), v), Activation::Step);
+            let below = l.activated(
+                n.index,
+                Affine::diff(Elem::Const(alpha), v),
+                Activation::Step,
+            );
             let above = l.element(n.index, Affine::diff(Elem::Const(1.0), below));
             product(l, n.index, v, above)
         })
@@ -314,13 +410,25 @@ impl PostTransform {
 /// `scores` after `post`: as they are, a softmax (SOFTMAX_ZERO: entries
 /// that are exactly 0 stay 0, which for fixed-point scores means the
 /// constant zeros), or a logistic of each.
-pub(super) fn normalize_scores(l: &mut Lowering, node: usize, scores: &[Elem], post: PostTransform) -> Vec<Elem> {
+pub(super) fn normalize_scores(
+    l: &mut Lowering,
+    node: usize,
+    scores: &[Elem],
+    post: PostTransform,
+) -> Vec<Elem> {
     match post {
         PostTransform::None => scores.to_vec(),
-        PostTransform::Logistic => scores.iter().map(|&s| l.activated(node, Affine::of(s), Activation::Lut(LutFn::Sigmoid))).collect(),
+        PostTransform::Logistic => scores
+            .iter()
+            .map(|&s| l.activated(node, Affine::of(s), Activation::Lut(LutFn::Sigmoid)))
+            .collect(),
         PostTransform::Softmax | PostTransform::SoftmaxZero => {
             let zero_stays = post == PostTransform::SoftmaxZero;
-            let live: Vec<Elem> = scores.iter().map(|&s| resolve(l, s)).filter(|e| !(zero_stays && *e == Elem::Const(0.0))).collect();
+            let live: Vec<Elem> = scores
+                .iter()
+                .map(|&s| resolve(l, s))
+                .filter(|e| !(zero_stays && *e == Elem::Const(0.0)))
+                .collect();
             if live.is_empty() {
                 return scores.to_vec();
             }
@@ -329,7 +437,9 @@ pub(super) fn normalize_scores(l: &mut Lowering, node: usize, scores: &[Elem], p
                 .iter()
                 .map(|&s| match zero_stays && resolve(l, s) == Elem::Const(0.0) {
                     true => None,
-                    false => Some(l.activated(node, Affine::diff(s, m), Activation::Lut(LutFn::Exp))),
+                    false => {
+                        Some(l.activated(node, Affine::diff(s, m), Activation::Lut(LutFn::Exp)))
+                    }
                 })
                 .collect();
             let mut sum = Affine::default();
@@ -337,7 +447,9 @@ pub(super) fn normalize_scores(l: &mut Lowering, node: usize, scores: &[Elem], p
                 sum.add_scaled(&Affine::of(*e), 1.0);
             }
             let sum = l.element(node, sum);
-            exps.into_iter().map(|e| e.map_or(Elem::Const(0.0), |e| quotient(l, node, e, sum))).collect()
+            exps.into_iter()
+                .map(|e| e.map_or(Elem::Const(0.0), |e| quotient(l, node, e, sum)))
+                .collect()
         }
     }
 }

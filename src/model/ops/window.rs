@@ -47,14 +47,20 @@ impl Window {
         }
         let ceil = n.attr_int("ceil_mode", 0) != 0;
         let eff: Vec<usize> = (0..r).map(|i| (kernel[i] - 1) * dilations[i] + 1).collect();
-        let auto_pad = n.attr("auto_pad").map(|a| String::from_utf8_lossy(&a.s).into_owned()).unwrap_or_default();
+        let auto_pad = n
+            .attr("auto_pad")
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+            .unwrap_or_default();
         let (pad_begin, pad_end): (Vec<usize>, Vec<usize>) = match auto_pad.as_str() {
             "" | "NOTSET" => {
                 let pads = n.attr_ints("pads").unwrap_or_else(|| vec![0; 2 * r]);
                 if pads.len() != 2 * r || pads.iter().any(|&p| p < 0) {
                     return Err(n.err(format!("pads {pads:?} do not fit {r} spatial dims")));
                 }
-                (pads[..r].iter().map(|&p| p as usize).collect(), pads[r..].iter().map(|&p| p as usize).collect())
+                (
+                    pads[..r].iter().map(|&p| p as usize).collect(),
+                    pads[r..].iter().map(|&p| p as usize).collect(),
+                )
             }
             "VALID" => (vec![0; r], vec![0; r]),
             "SAME_UPPER" | "SAME_LOWER" => (0..r)
@@ -62,7 +68,11 @@ impl Window {
                     let out = input[i].div_ceil(strides[i]);
                     let total = ((out - 1) * strides[i] + eff[i]).saturating_sub(input[i]);
                     let small = total / 2;
-                    if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) }
+                    if auto_pad == "SAME_UPPER" {
+                        (small, total - small)
+                    } else {
+                        (total - small, small)
+                    }
                 })
                 .unzip(),
             other => return Err(n.err(format!("unknown auto_pad '{other}'"))),
@@ -71,10 +81,16 @@ impl Window {
         for i in 0..r {
             let padded = input[i] + pad_begin[i] + pad_end[i];
             if padded < eff[i] {
-                return Err(n.err(format!("kernel {kernel:?} is larger than the padded input {input:?}")));
+                return Err(n.err(format!(
+                    "kernel {kernel:?} is larger than the padded input {input:?}"
+                )));
             }
             let span = padded - eff[i];
-            let mut out = if ceil { span.div_ceil(strides[i]) } else { span / strides[i] } + 1;
+            let mut out = if ceil {
+                span.div_ceil(strides[i])
+            } else {
+                span / strides[i]
+            } + 1;
             // With ceil_mode, the last window must start inside the input
             // or its leading padding (ONNX and PyTorch drop it otherwise).
             if ceil && (out - 1) * strides[i] >= input[i] + pad_begin[i] {
@@ -82,7 +98,15 @@ impl Window {
             }
             output.push(out);
         }
-        Ok(Window { kernel, strides, dilations, pad_begin, pad_end, input: input.to_vec(), output })
+        Ok(Window {
+            kernel,
+            strides,
+            dilations,
+            pad_begin,
+            pad_end,
+            input: input.to_vec(),
+            output,
+        })
     }
 
     /// For output position `o`, the kernel taps inside the input or the
@@ -96,7 +120,8 @@ impl Window {
                 (0..r).all(|d| {
                     let oc = (o / os[d]) % self.output[d];
                     let kc = (kk / ks[d]) % self.kernel[d];
-                    let pos = (oc * self.strides[d] + kc * self.dilations[d]) as i64 - self.pad_begin[d] as i64;
+                    let pos = (oc * self.strides[d] + kc * self.dilations[d]) as i64
+                        - self.pad_begin[d] as i64;
                     pos < (self.input[d] + self.pad_end[d]) as i64
                 })
             })
@@ -120,14 +145,19 @@ impl Window {
     /// where it falls in the padding.
     pub fn taps(&self, o: usize) -> Vec<(usize, Option<usize>)> {
         let r = self.input.len();
-        let (os, ks, is) = (strides(&self.output), strides(&self.kernel), strides(&self.input));
+        let (os, ks, is) = (
+            strides(&self.output),
+            strides(&self.kernel),
+            strides(&self.input),
+        );
         (0..self.kernel_numel())
             .map(|kk| {
                 let mut flat = 0;
                 for d in 0..r {
                     let oc = (o / os[d]) % self.output[d];
                     let kc = (kk / ks[d]) % self.kernel[d];
-                    let pos = (oc * self.strides[d] + kc * self.dilations[d]) as i64 - self.pad_begin[d] as i64;
+                    let pos = (oc * self.strides[d] + kc * self.dilations[d]) as i64
+                        - self.pad_begin[d] as i64;
                     if pos < 0 || pos >= self.input[d] as i64 {
                         return (kk, None);
                     }
@@ -150,7 +180,11 @@ pub(super) fn reduce_axes(n: &NodeCtx, rank: usize) -> Result<Option<Vec<usize>>
         (None, None) => vec![],
     };
     if raw.is_empty() {
-        return Ok(if n.attr_int("noop_with_empty_axes", 0) != 0 { None } else { Some((0..rank).collect()) });
+        return Ok(if n.attr_int("noop_with_empty_axes", 0) != 0 {
+            None
+        } else {
+            Some((0..rank).collect())
+        });
     }
     let mut axes = Vec::new();
     for a in raw {
@@ -166,15 +200,35 @@ pub(super) fn reduce_axes(n: &NodeCtx, rank: usize) -> Result<Option<Vec<usize>>
 /// A reduction of a tensor of `shape` over `axes`: the output shape (the
 /// reduced dims kept as 1 or dropped) and, per output element, the flat
 /// input indices it reduces, in order.
-pub(super) fn reduce_groups(shape: &[usize], axes: &[usize], keepdims: bool) -> (Vec<usize>, Vec<Vec<usize>>) {
-    let kept: Vec<usize> = shape.iter().enumerate().map(|(d, &s)| if axes.contains(&d) { 1 } else { s }).collect();
+pub(super) fn reduce_groups(
+    shape: &[usize],
+    axes: &[usize],
+    keepdims: bool,
+) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let kept: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(d, &s)| if axes.contains(&d) { 1 } else { s })
+        .collect();
     let (in_strides, out_strides) = (strides(shape), strides(&kept));
     let mut groups = vec![Vec::new(); numel(&kept)];
     for i in 0..numel(shape) {
-        let o: usize = (0..shape.len()).filter(|d| !axes.contains(d)).map(|d| ((i / in_strides[d]) % shape[d]) * out_strides[d]).sum();
+        let o: usize = (0..shape.len())
+            .filter(|d| !axes.contains(d))
+            .map(|d| ((i / in_strides[d]) % shape[d]) * out_strides[d])
+            .sum();
         groups[o].push(i);
     }
-    let out_shape = if keepdims { kept } else { shape.iter().enumerate().filter(|(d, _)| !axes.contains(d)).map(|(_, &s)| s).collect() };
+    let out_shape = if keepdims {
+        kept
+    } else {
+        shape
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| !axes.contains(d))
+            .map(|(_, &s)| s)
+            .collect()
+    };
     (out_shape, groups)
 }
 

@@ -1,0 +1,227 @@
+//! Batch proofs (`compile --batch N`): one proof settles N inferences of one
+//! model. Each inference's outputs must be bound to its own input: a prover
+//! who computes every cell honestly for other inputs (or the same inputs in
+//! another order) and claims the original ones must fail.
+
+mod common;
+
+use common::{bump_public_input, flip_byte, vector, vectors};
+use halo2_proofs::dev::MockProver;
+use zkml_evm::compile::{compile, CompileOptions, PackPublic, Vis, Visibility};
+use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
+use zkml_evm::proof::{self, verify};
+use zkml_evm::quant;
+
+/// `n` different tic-tac-toe boards (cells in {-1, 0, 1}).
+fn boards(n: usize) -> Vec<Vec<f64>> {
+    (0..n)
+        .map(|b| {
+            (0..9)
+                .map(|cell| ((b * 7 + cell * 5 + b * cell) % 3) as f64 - 1.0)
+                .collect()
+        })
+        .collect()
+}
+
+fn batch_opts(batch: usize, pack_public: PackPublic) -> CompileOptions {
+    CompileOptions {
+        batch,
+        pack_public,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_batch_proves_each_inference_as_the_single_model_would() {
+    let v = vector("tictactoe");
+    let boards = boards(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let c = compile(
+        &v.path,
+        &boards,
+        &batch_opts(4, PackPublic::Auto),
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(c.settings.batch, 4);
+    assert!(
+        c.settings.visibility.packed,
+        "72 public values are packed by default"
+    );
+    proof::setup(&c, None).unwrap();
+    let p = proof::prove(&c, &boards.concat(), proof::TranscriptKind::Evm).unwrap();
+    assert!(verify(&c, &p).unwrap(), "honest batch proof rejected");
+    assert_eq!(
+        (p.batch, p.outputs.len(), p.float_outputs.len()),
+        (4, 36, 36)
+    );
+
+    // Inference b's outputs are the single model's on board b, bit for bit,
+    // and tract's float outputs on board b.
+    let q = &c.settings.quant;
+    let single = quant::quantize(&c.model.program, q).unwrap();
+    let float = c.model.float_model().unwrap();
+    for (b, board) in boards.iter().enumerate() {
+        let xq: Vec<i64> = board.iter().map(|&x| q.quantize_input(x)).collect();
+        let values = quant::forward(&single, q, &xq).unwrap();
+        let expected: Vec<f64> = single
+            .outputs
+            .iter()
+            .map(|&o| q.dequantize(values[o]))
+            .collect();
+        assert_eq!(
+            &p.outputs[b * 9..(b + 1) * 9],
+            &expected[..],
+            "inference {b}"
+        );
+        assert_eq!(
+            &p.float_outputs[b * 9..(b + 1) * 9],
+            &float.run(board).unwrap()[..],
+            "inference {b}"
+        );
+    }
+
+    let keys = proof::load_keys(&c).unwrap();
+    let art = gen_verifier(
+        &keys,
+        &c.settings.model_hash,
+        c.settings.layout.public_inputs,
+        &tmp.path().join("verifier"),
+    )
+    .unwrap();
+    let ok = run_in_revm(&art, &calldata(&p).unwrap()).unwrap();
+    assert!(
+        ok.accepted,
+        "EVM rejected an honest batch proof: {:?}",
+        ok.reason
+    );
+    eprintln!(
+        "tictactoe x4: {} public inputs, verify gas {} ({} an inference)",
+        p.public_inputs.len(),
+        ok.gas_used,
+        ok.gas_used / 4
+    );
+    let len = p.proof_bytes().unwrap().len();
+    for i in [0, len / 2, len - 1] {
+        assert!(!verify(&c, &flip_byte(&p, i)).unwrap());
+        assert!(
+            !run_in_revm(&art, &calldata(&flip_byte(&p, i)).unwrap())
+                .unwrap()
+                .accepted
+        );
+    }
+    let last = p.public_inputs.len() - 1;
+    for bad in [bump_public_input(&p, 0), bump_public_input(&p, last)] {
+        assert!(!matches!(verify(&c, &bad), Ok(true)));
+        assert!(
+            !run_in_revm(&art, &calldata(&bad).unwrap())
+                .unwrap()
+                .accepted
+        );
+    }
+
+    // A proof for one inference of the same model is not a batch proof.
+    let one = tempfile::tempdir().unwrap();
+    let c1 = compile(
+        &v.path,
+        &boards,
+        &batch_opts(1, PackPublic::Auto),
+        one.path(),
+    )
+    .unwrap();
+    proof::setup(&c1, None).unwrap();
+    let p1 = proof::prove(&c1, &boards[0], proof::TranscriptKind::Evm).unwrap();
+    assert!(!matches!(verify(&c, &p1), Ok(true)));
+    assert!(!run_in_revm(&art, &calldata(&p1).unwrap()).unwrap().accepted);
+}
+
+/// The forgery batching invites: every cell computed honestly, but for the
+/// boards in another order (or another board in one slot), while the public
+/// inputs claim the original boards with those outputs. Packed and not.
+#[test]
+fn outputs_of_other_inferences_cannot_be_claimed_for_an_input() {
+    let v = vector("tictactoe");
+    let five_boards = boards(5);
+    let boards = boards(3);
+    for pack in [PackPublic::On, PackPublic::Off] {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = compile(&v.path, &boards, &batch_opts(3, pack), tmp.path()).unwrap();
+        let honest = boards.concat();
+        let (circuit, _) = c.circuit_for(&honest).unwrap();
+        let claimed = circuit.instance();
+        assert_eq!(
+            MockProver::run(c.settings.k, &circuit, vec![claimed.clone()])
+                .unwrap()
+                .verify(),
+            Ok(())
+        );
+        let input_items = c
+            .layout
+            .public_names()
+            .iter()
+            .take_while(|n| n.starts_with("input"))
+            .count();
+
+        let swapped = [boards[1].clone(), boards[0].clone(), boards[2].clone()].concat();
+        let mut other = boards.clone();
+        other[2] = five_boards[4].clone();
+        assert_ne!(other[2], boards[2]);
+        for forged in [swapped, other.concat()] {
+            // The witness is the honest computation on `forged`; the
+            // instance claims the original inputs with `forged`'s outputs.
+            let (circuit, _) = c.circuit_for(&forged).unwrap();
+            let mut instance = claimed[..input_items].to_vec();
+            instance.extend_from_slice(&circuit.instance()[input_items..]);
+            assert_ne!(
+                instance, claimed,
+                "{pack:?}: the forgery claims different outputs"
+            );
+            assert!(
+                MockProver::run(c.settings.k, &circuit, vec![instance])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "{pack:?}: forged batch passed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_batch_needs_fixed_weights_and_one_input_per_inference() {
+    let v = vector("tictactoe");
+    let tmp = tempfile::tempdir().unwrap();
+    let hashed = CompileOptions {
+        batch: 2,
+        visibility: Visibility {
+            params: Vis::Hashed,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = compile(&v.path, &boards(2), &hashed, tmp.path())
+        .err()
+        .expect("a batch with hashed weights compiled")
+        .to_string();
+    assert!(
+        err.contains("--batch 2 needs --param-visibility fixed"),
+        "{err}"
+    );
+
+    let c = compile(
+        &v.path,
+        &boards(2),
+        &batch_opts(2, PackPublic::Auto),
+        tmp.path(),
+    )
+    .unwrap();
+    let input = vectors().join("tictactoe").join("input.json");
+    let err = c
+        .read_inputs(std::slice::from_ref(&input))
+        .err()
+        .expect("one file for a batch of two")
+        .to_string();
+    assert!(err.contains("covers 2 inference(s)"), "{err}");
+    let x = c.read_inputs(&[input.clone(), input]).unwrap();
+    assert_eq!(x, [v.x.clone(), v.x].concat());
+}
