@@ -182,6 +182,39 @@ def resnet_upsample():
                  "torch.onnx, opset 17: conv stem, InstanceNorm2d, one residual block, stride-2 conv, nearest Upsample x2, 1x1 head")
 
 
+def chess_policy():
+    """A chess-policy-sized convnet: 12 piece planes on an 8x8 board in, 64 from-square
+    logits and a value out (833 public values, about 0.6M multiply-adds)."""
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(7)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(12, 24, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(24, 24, 3, padding=1), nn.ReLU())
+            self.policy = nn.Conv2d(24, 1, 1)
+            self.value = nn.Linear(24 * 64, 1)
+
+        def forward(self, x):
+            h = self.body(x)
+            return torch.cat([self.policy(h).flatten(1), torch.tanh(self.value(h.flatten(1)))], dim=1)
+
+    rng = np.random.default_rng(7)
+
+    def board():
+        planes = np.zeros((1, 12, 8, 8), dtype=np.float32)
+        for square in rng.choice(64, size=24, replace=False):
+            planes[0, rng.integers(12), square // 8, square % 8] = 1.0
+        return planes
+
+    samples = [[board()] for _ in range(2)]
+    torch_export("chess_policy", Net(), [torch.tensor(samples[0][0])], samples,
+                 "torch.onnx, opset 17: 12x8x8 piece planes -> two 3x3 convs (24 channels) -> 64 policy logits + tanh value")
+
+
 def two_inputs():
     import torch
     import torch.nn as nn
@@ -272,6 +305,7 @@ FAMILIES = {
     "gru": lambda: recurrent("gru"),
     "resnet_upsample": resnet_upsample,
     "two_inputs": two_inputs,
+    "chess_policy": chess_policy,
     "sklearn": sklearn_models,
     "xgb_classifier": xgboost_model,
 }

@@ -32,7 +32,9 @@ for model in rockybot tictactoe; do
   rm -rf "${work:?}/$model"
   mkdir -p "$work/$model"
   echo "==> $model"
-  "$bin" compile "$src/network.onnx" --pack-public off --input "$src/input.json" --input "$src/input2.json" -o "$work/$model/build"
+  # RockyVault reads packed public inputs (RockyBot's default); TicTacToe reads them unpacked.
+  pack=on; [[ $model == rockybot ]] || pack=off
+  "$bin" compile "$src/network.onnx" --pack-public "$pack" --input "$src/input.json" --input "$src/input2.json" -o "$work/$model/build"
   "$bin" setup "$work/$model/build"
   for i in 1 2; do
     in="$src/input.json"; [[ $i == 1 ]] || in="$src/input$i.json"
@@ -43,6 +45,8 @@ for model in rockybot tictactoe; do
 
   python3 - "$model" "$src" "$work/$model" "$dest/$model.json" <<'PY'
 import json, sys
+sys.path.insert(0, "scripts")
+from public_values import decode, slot_bits
 
 model, src, work, dest = sys.argv[1:]
 verifier = json.load(open(f"{work}/verifier/verifier.json"))
@@ -69,13 +73,15 @@ for i, name in ((1, "input.json"), (2, "input2.json")):
         "tampered_proof": tampered,
         "tampered_byte": at,
         "public_inputs": pub,
+        "encoded_inputs": decode(p, "input"),
+        "encoded_outputs": decode(p, "output"),
         "outputs": p["outputs"],
     }
     if model == "tictactoe":
         board = [int(v) for v in json.load(open(f"{src}/{name}"))["input_data"][0]]
         off, one = p["public_offset"], 1 << p["scale_bits"]
-        assert pub[:9] == [off + v * one for v in board], "board encoding"
-        scores = pub[9:18]
+        assert s["encoded_inputs"] == [off + v * one for v in board], "board encoding"
+        scores = s["encoded_outputs"]
         empty = [c for c in range(9) if board[c] == 0]
         s["board"] = board
         s["ai_move"] = max(empty, key=lambda c: (scores[c], -c))  # argmax, lowest index on ties
@@ -97,6 +103,7 @@ doc = {
     "k": verifier["k"],
     "scale_bits": first["scale_bits"],
     "public_offset": first["public_offset"],
+    "slot_bits": slot_bits(first),
     "num_inputs": n_in,
     "num_public": verifier["num_public"],
     "proof_len": verifier["proof_len"],

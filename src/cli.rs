@@ -69,9 +69,10 @@ pub enum Command {
         /// fixed. PublicInputs.sol decodes them.
         #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
         pack_public: compile::PackPublic,
-        /// Inferences one proof covers: the circuit holds N copies of the model sharing its
-        /// fixed weights, so one proof and one verifier call settle N inferences (`prove`
-        /// then takes N input files). Needs --param-visibility fixed.
+        /// Inferences one proof covers: the circuit holds N copies of the model running one
+        /// weight set (fixed columns, or one private or hashed set linked across the copies,
+        /// under the single model's commitment), so one proof and one verifier call settle N
+        /// inferences (`prove` then takes N input files).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
         batch: u32,
     },
@@ -167,7 +168,7 @@ pub enum Command {
         /// Public-value packings to run each model with, e.g. --pack-public on,off.
         #[arg(long, value_enum, value_delimiter = ',')]
         pack_public: Vec<compile::PackPublic>,
-        /// Inferences a proof covers, e.g. --batch 1,8,64 (compile --batch; weights fixed), with
+        /// Inferences a proof covers, e.g. --batch 1,8,64 (compile --batch), with
         /// verify gas per inference.
         #[arg(long, value_delimiter = ',')]
         batch: Vec<usize>,

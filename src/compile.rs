@@ -337,9 +337,6 @@ pub fn compile_model(
     let model_path = model.path.clone();
     let model_path = model_path.as_path();
     let batch = opts.batch.max(1);
-    if batch > 1 && opts.visibility.params != Vis::Fixed {
-        bail!("--batch {batch} needs --param-visibility fixed (every copy must use the same weights; the circuit's fixed columns guarantee that)");
-    }
     let (quant, shape, k, max_abs) = calibrate(&model.program, samples, opts)?;
     let single = quant::quantize(&model.program, &quant)?;
     for (i, s) in samples.iter().enumerate() {

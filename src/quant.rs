@@ -224,6 +224,7 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         input_shapes: program.input_shapes.clone(),
         output_shapes: program.output_shapes.clone(),
         nodes: program.nodes.clone(),
+        copies: program.copies,
     })
 }
 

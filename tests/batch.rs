@@ -6,7 +6,11 @@
 mod common;
 
 use common::{bump_public_input, flip_byte, vector, vectors};
-use halo2_proofs::dev::MockProver;
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use std::sync::Arc;
+use zkml_evm::circuit::layout::Layout;
+use zkml_evm::circuit::ModelCircuit;
+use zkml_evm::model::Value;
 use zkml_evm::compile::{compile, CompileOptions, PackPublic, Vis, Visibility};
 use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
 use zkml_evm::proof::{self, verify};
@@ -188,25 +192,9 @@ fn outputs_of_other_inferences_cannot_be_claimed_for_an_input() {
 }
 
 #[test]
-fn a_batch_needs_fixed_weights_and_one_input_per_inference() {
+fn a_batch_needs_one_input_per_inference() {
     let v = vector("tictactoe");
     let tmp = tempfile::tempdir().unwrap();
-    let hashed = CompileOptions {
-        batch: 2,
-        visibility: Visibility {
-            params: Vis::Hashed,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let err = compile(&v.path, &boards(2), &hashed, tmp.path())
-        .err()
-        .expect("a batch with hashed weights compiled")
-        .to_string();
-    assert!(
-        err.contains("--batch 2 needs --param-visibility fixed"),
-        "{err}"
-    );
 
     let c = compile(
         &v.path,
@@ -224,4 +212,71 @@ fn a_batch_needs_fixed_weights_and_one_input_per_inference() {
     assert!(err.contains("covers 2 inference(s)"), "{err}");
     let x = c.read_inputs(&[input.clone(), input]).unwrap();
     assert_eq!(x, [v.x.clone(), v.x].concat());
+}
+
+/// With weights in advice (hashed or private), one weight set runs every
+/// inference: the batch's params commitment is the single model's, and a
+/// prover who runs copy 1 with another weight, recomputing copy 1's values,
+/// outputs and the instance (copy 0's weights, and so the commitment, stay
+/// as they were), fails only at the copy constraints that tie copy 1's
+/// weight cells to copy 0's.
+#[test]
+fn a_batch_with_weights_in_advice_runs_one_weight_set() {
+    let v = vector("tictactoe");
+    let boards = boards(3);
+    for params in [Vis::Hashed, Vis::Private] {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = |batch| CompileOptions {
+            batch,
+            pack_public: PackPublic::Off,
+            visibility: Visibility {
+                params,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let c = compile(&v.path, &boards, &opts(3), &tmp.path().join("batch")).unwrap();
+        proof::setup(&c, None).unwrap();
+        let p = proof::prove(&c, &boards.concat(), proof::TranscriptKind::Evm).unwrap();
+        assert!(verify(&c, &p).unwrap(), "{params}: honest batch proof rejected");
+        if params == Vis::Hashed {
+            let single = compile(&v.path, &boards, &opts(1), &tmp.path().join("one")).unwrap();
+            let commitment = |c: &zkml_evm::compile::Compiled, x: &[f64]| {
+                *c.circuit_for(x).unwrap().0.instance().last().unwrap()
+            };
+            assert_eq!(
+                commitment(&c, &boards.concat()),
+                commitment(&single, &boards[0]),
+                "a batch commits to the single model's weights"
+            );
+        }
+
+        // Copy 1 runs another weight; everything downstream is recomputed.
+        let mut forged = (*c.program).clone();
+        let per_copy = (forged.values.len() - forged.num_inputs) / forged.copies;
+        let copy1 = forged.num_inputs + per_copy;
+        let target = (copy1..copy1 + per_copy)
+            .find(|&id| matches!(&forged.values[id], Value::Neuron(n) if !n.terms.is_empty()))
+            .expect("copy 1 has a weighted neuron");
+        if let Value::Neuron(n) = &mut forged.values[target] {
+            n.terms[0].1 += 1;
+        }
+        let q = &c.settings.quant;
+        let xq: Vec<i64> = boards.concat().iter().map(|&x| q.quantize_input(x)).collect();
+        let values = quant::forward(&forged, q, &xq).unwrap();
+        let layout = Layout::new(&forged, q, c.settings.k, c.layout.visibility, c.layout.shape);
+        assert_eq!(layout.param_cells(), c.layout.param_cells(), "copy 0 is untouched");
+        let circuit = ModelCircuit::new(Arc::new(forged), *q, Arc::new(layout), Some(&values));
+        let instance = circuit.instance();
+        let failures = MockProver::run(c.settings.k, &circuit, vec![instance])
+            .unwrap()
+            .verify()
+            .expect_err("copy 1 ran other weights and passed");
+        assert!(
+            failures
+                .iter()
+                .all(|f| matches!(f, VerifyFailure::Permutation { .. })),
+            "{params}: only the weight links should fail: {failures:?}"
+        );
+    }
 }

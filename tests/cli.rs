@@ -318,11 +318,9 @@ fn batch_compiles_proves_and_verifies_from_the_command_line() {
             "-o",
             p(&build),
             "--batch",
-            "2",
-            "--param-visibility",
-            "private",
+            "0",
         ]),
-        "--param-visibility fixed",
+        "1..=4096",
     );
     for args in [
         vec![

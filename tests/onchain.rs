@@ -103,17 +103,28 @@ fn p(x: &Path) -> &str {
 }
 
 /// compile -> setup -> prove (first sample) -> gen-verifier for
-/// `test-vectors/NAME`, calibrated on every `input*.json` of the vector.
+/// `test-vectors/NAME`, calibrated on every `input*.json` of the vector,
+/// with unpacked public inputs.
 fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let input = vectors().join(name).join("input.json");
+    build_verifier_with(name, t, &["--pack-public", "off"], &[input])
+}
+
+/// [`build_verifier`] with extra `compile` flags, proving `inputs` (one per
+/// inference of a batch).
+fn build_verifier_with(
+    name: &str,
+    t: &Path,
+    flags: &[&str],
+    inputs: &[PathBuf],
+) -> (PathBuf, PathBuf, PathBuf) {
     let v = vectors().join(name);
     let (build, proof, vdir) = (t.join("build"), t.join("proof.json"), t.join("verifier"));
-    // The example contracts read unpacked public inputs.
     let mut compile = vec![
         "compile".to_string(),
         v.join("network.onnx").display().to_string(),
-        "--pack-public".into(),
-        "off".into(),
     ];
+    compile.extend(flags.iter().map(|f| f.to_string()));
     for sample in ["input.json", "input2.json"]
         .iter()
         .map(|f| v.join(f))
@@ -122,18 +133,13 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
         compile.extend(["--input".to_string(), sample.display().to_string()]);
     }
     compile.extend(["-o".to_string(), build.display().to_string()]);
-    let input = v.join("input.json");
+    let mut prove = vec!["prove".to_string(), p(&build).into(), "--input".into()];
+    prove.extend(inputs.iter().map(|i| i.display().to_string()));
+    prove.extend(["-o".to_string(), p(&proof).into()]);
     for args in [
         compile,
         vec!["setup".into(), p(&build).into()],
-        vec![
-            "prove".into(),
-            p(&build).into(),
-            "--input".into(),
-            p(&input).into(),
-            "-o".into(),
-            p(&proof).into(),
-        ],
+        prove,
         vec![
             "gen-verifier".into(),
             p(&build).into(),
@@ -146,6 +152,44 @@ fn build_verifier(name: &str, t: &Path) -> (PathBuf, PathBuf, PathBuf) {
         assert!(o.status.success(), "{args:?}: {}", text(&o));
     }
     (build, proof, vdir)
+}
+
+/// Slot width of a proof's packed public values (`SLOT_BITS` of its
+/// `PublicInputs.sol`), 0 when they are unpacked.
+fn slot_bits(pf: &zkml_evm::proof::ProofFile) -> u32 {
+    let packed = pf.public_layout.iter().any(|n| n.contains(".."));
+    if packed {
+        zkml_evm::circuit::public::ValuePacking::for_offset(pf.public_offset).bits
+    } else {
+        0
+    }
+}
+
+/// The encoded values (`v·2^scale_bits + offset`) of a proof's inputs
+/// (`tensor` "input") or outputs, unpacked from its words as
+/// `contracts/src/PublicValues.sol` reads them.
+fn encoded_values(pf: &zkml_evm::proof::ProofFile, tensor: &str) -> Vec<alloy::primitives::U256> {
+    use alloy::primitives::U256;
+    let bits = slot_bits(pf) as usize;
+    let mut out = Vec::new();
+    for (name, word) in pf.public_layout.iter().zip(&pf.public_inputs) {
+        let Some((base, index)) = name.split_once('[') else {
+            continue;
+        };
+        if base != tensor {
+            continue;
+        }
+        let word: U256 = word.parse().unwrap();
+        match index.trim_end_matches(']').split_once("..") {
+            None => out.push(word),
+            Some((a, b)) => {
+                let n = b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap();
+                let mask = (U256::from(1) << bits) - U256::from(1);
+                out.extend((0..n).map(|i| (word >> (bits * (n - 1 - i))) & mask));
+            }
+        }
+    }
+    out
 }
 
 /// A verifier made from the development SRS says so, and `deploy` refuses
@@ -471,13 +515,19 @@ mod vault {
         let url = anvil.url.clone();
         forge_build();
         let tmp = tempfile::tempdir().unwrap();
-        let (_build, proof, vdir) = build_verifier("rockybot", tmp.path());
+        // RockyBot's default build: its 48 public values packed into words.
+        let input = vectors().join("rockybot").join("input.json");
+        let (_build, proof, vdir) =
+            build_verifier_with("rockybot", tmp.path(), &["--pack-public", "on"], &[input]);
         let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
         let inputs: Vec<U256> = pf
             .public_inputs
             .iter()
             .map(|s| s.parse().unwrap())
             .collect();
+        let window = encoded_values(&pf, "input");
+        assert_eq!((window.len(), inputs.len()), (36, 4), "packed RockyBot layout");
+        let slot_bits = U256::from(super::slot_bits(&pf));
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
         let (scale_bits, offset) = (pf.scale_bits as u64, U256::from(pf.public_offset as u64));
 
@@ -524,6 +574,7 @@ mod vault {
                 margin,
                 U256::from(1000),
                 U256::from(100),
+                slot_bits,
             )
                 .abi_encode_params(),
         );
@@ -540,6 +591,7 @@ mod vault {
             margin,
             U256::from(1000),
             U256::from(100),
+            slot_bits,
         )
             .abi_encode_params();
         let hex_args = zkml_evm::artifact::to_hex(&args);
@@ -575,7 +627,7 @@ mod vault {
                 ITestToken::new(usdc, &provider),
             );
             // Pool priced at the window's newest price (so the trade's slippage bound holds).
-            let newest = inputs[35];
+            let newest = window[35];
             let price = U256::from(REF_PRICE) * (mul + newest - offset) / mul;
             let pool_usdc = price * U256::from(POOL_WETH) / U256::from(10u64).pow(U256::from(18));
             for (tok, amount) in [(&w, U256::from(POOL_WETH)), (&u, pool_usdc)] {
@@ -620,7 +672,7 @@ mod vault {
                 .await
                 .unwrap();
             let vlt = IRockyVault::new(vault, &provider);
-            for q in &inputs[..36] {
+            for q in &window {
                 vlt.pushEncoded(*q)
                     .send()
                     .await
@@ -671,7 +723,7 @@ mod vault {
                     .is_err(),
                 "replay accepted"
             );
-            vlt.pushEncoded(inputs[35])
+            vlt.pushEncoded(window[35])
                 .send()
                 .await
                 .unwrap()
@@ -816,6 +868,148 @@ mod game {
                     .is_err(),
                 "proof for an old board accepted"
             );
+        });
+    }
+}
+
+mod arena {
+    //! TicTacToeArena on anvil: one batch proof (`compile --batch 2`, packed
+    //! public inputs) settles the AI's moves on two players' tables; a
+    //! tampered proof or tables in the wrong order move nothing.
+    use super::*;
+    use alloy::network::EthereumWallet;
+    use alloy::primitives::{Address, Bytes, U256};
+    use alloy::providers::ProviderBuilder;
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::sol;
+    use alloy::sol_types::SolValue;
+
+    /// anvil's second default account.
+    const BOB_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+    sol! {
+        #[sol(rpc)]
+        interface ITicTacToeArena {
+            function newGame() external;
+            function play(uint8 cell) external;
+            function settleAiMoves(address[] calldata players, uint8[] calldata cells, bytes calldata proof, uint256[] calldata publicInputs) external;
+            function boardOf(address player) external view returns (int8[9] memory);
+        }
+    }
+
+    #[test]
+    fn one_batch_proof_settles_two_tables() {
+        let Some(anvil) = start_anvil() else { return };
+        let url = anvil.url.clone();
+        forge_build();
+        let tmp = tempfile::tempdir().unwrap();
+        let boards: [[i8; 9]; 2] = [[0, 0, 0, 0, -1, 0, 0, 0, 0], [-1, 0, 0, 0, 0, 0, 0, 0, 0]];
+        let files: Vec<PathBuf> = boards
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let f = tmp.path().join(format!("board{i}.json"));
+                std::fs::write(&f, serde_json::json!({ "input_data": [b] }).to_string()).unwrap();
+                f
+            })
+            .collect();
+        let (_build, proof, vdir) = build_verifier_with(
+            "tictactoe",
+            tmp.path(),
+            &["--batch", "2", "--pack-public", "on"],
+            &files,
+        );
+        let pf = zkml_evm::proof::ProofFile::read(&proof).unwrap();
+        let inputs: Vec<U256> = pf
+            .public_inputs
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
+        let scores = encoded_values(&pf, "output");
+        assert_eq!(scores.len(), 18);
+        // Each table's AI move: its inference's best-scoring empty cell.
+        let moves: Vec<u8> = (0..2)
+            .map(|t| {
+                (0..9)
+                    .filter(|&c| boards[t][c] == 0)
+                    .max_by(|&a, &b| scores[9 * t + a].cmp(&scores[9 * t + b]).then(b.cmp(&a)))
+                    .unwrap() as u8
+            })
+            .collect();
+
+        let verifier = super::vault_deploy(&url, &vdir, vec![]);
+        let arena = super::vault_deploy(
+            &url,
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("out/forge/TicTacToeArena.sol/TicTacToeArena.json"),
+            (
+                verifier,
+                U256::from(2),
+                U256::from(pf.scale_bits),
+                U256::from(pf.public_offset as u64),
+                U256::from(super::slot_bits(&pf)),
+            )
+                .abi_encode_params(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut players: Vec<Address> = Vec::new();
+            for (key, board) in [ANVIL_KEY, BOB_KEY].into_iter().zip(&boards) {
+                let signer: PrivateKeySigner = key.parse().unwrap();
+                players.push(signer.address());
+                let provider = ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(signer))
+                    .connect_http(url.parse().unwrap());
+                let a = ITicTacToeArena::new(arena, &provider);
+                a.newGame().send().await.unwrap().get_receipt().await.unwrap();
+                for c in (0..9u8).filter(|&c| board[c as usize] == -1) {
+                    a.play(c).send().await.unwrap().get_receipt().await.unwrap();
+                }
+            }
+            let signer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+            let provider = ProviderBuilder::new()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(url.parse().unwrap());
+            let a = ITicTacToeArena::new(arena, &provider);
+            let mut bad = proof_bytes.to_vec();
+            bad[300] ^= 1;
+            assert!(
+                a.settleAiMoves(players.clone(), moves.clone(), Bytes::from(bad), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "tampered proof accepted"
+            );
+            let swapped = vec![players[1], players[0]];
+            assert!(
+                a.settleAiMoves(swapped, vec![moves[1], moves[0]], proof_bytes.clone(), inputs.clone())
+                    .call()
+                    .await
+                    .is_err(),
+                "tables in the other order accepted"
+            );
+            for (p, b) in players.iter().zip(&boards) {
+                let now = a.boardOf(*p).call().await.unwrap();
+                assert_eq!(now.to_vec(), b.to_vec(), "nothing moved");
+            }
+            let receipt = a
+                .settleAiMoves(players.clone(), moves.clone(), proof_bytes.clone(), inputs.clone())
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            assert!(receipt.status(), "settling with a valid batch proof failed");
+            eprintln!("anvil: settleAiMoves (2 tables, 1 batch proof) gas {}", receipt.gas_used);
+            for (t, p) in players.iter().enumerate() {
+                let now = a.boardOf(*p).call().await.unwrap();
+                assert_eq!(now[moves[t] as usize], 1, "table {t}: AI stone placed");
+            }
         });
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.19;
 import {IERC20} from "./IERC20.sol";
 import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 import {ConstantProductPool} from "./ConstantProductPool.sol";
+import {PublicValues} from "./PublicValues.sol";
 
 /// @title RockyVault
 /// @notice A vault that trades only on a verified inference of the RockyBot model
@@ -30,10 +31,10 @@ import {ConstantProductPool} from "./ConstantProductPool.sol";
 contract RockyVault {
     /// @notice Prices per window = model inputs.
     uint256 public constant WINDOW = 36;
-    /// @notice Model inputs + outputs in a proof.
-    uint256 public constant NUM_PUBLIC = 48;
-    uint256 private constant BUY = WINDOW; // publicInputs index of the buy score
-    uint256 private constant SELL = WINDOW + 1; // publicInputs index of the sell score
+    /// @notice Model outputs (scores) in a proof.
+    uint256 public constant SCORES = 12;
+    uint256 private constant BUY = 0; // output index of the buy score
+    uint256 private constant SELL = 1; // output index of the sell score
 
     enum Side {
         Hold,
@@ -63,6 +64,9 @@ contract RockyVault {
     uint256 public immutable tradeBps;
     /// @notice Max shortfall of a swap vs. the newest window price (fee + impact + drift), bps.
     uint256 public immutable maxSlippageBps;
+    /// @notice `ZkmlPublicInputs.SLOT_BITS` of a verifier with packed public inputs (the
+    /// default for RockyBot); 0 for one value per public input (`--pack-public off`).
+    uint256 public immutable slotBits;
 
     /// @dev Ring buffer of encoded prices; slot (n % WINDOW) holds observation n. uint32
     /// packs eight per storage slot (encoded values are < 2^31, checked in the constructor).
@@ -98,12 +102,14 @@ contract RockyVault {
         uint256 offset_,
         uint256 margin_,
         uint256 tradeBps_,
-        uint256 maxSlippageBps_
+        uint256 maxSlippageBps_,
+        uint256 slotBits_
     ) {
         require(address(verifier_).code.length > 0, "verifier");
         require(refPrice_ > 0 && gain_ > 0 && gain_ < 2 ** 64 && scaleBits_ < 64, "encoding");
         require(offset_ > 1 && offset_ < 2 ** 30, "offset");
         require(tradeBps_ <= 10_000 && maxSlippageBps_ < 10_000, "bps");
+        require(slotBits_ == 0 || (slotBits_ <= 126 && offset_ < (uint256(1) << slotBits_)), "slot bits");
         verifier = verifier_;
         pool = pool_;
         weth = pool_.token0();
@@ -116,6 +122,7 @@ contract RockyVault {
         margin = margin_;
         tradeBps = tradeBps_;
         maxSlippageBps = maxSlippageBps_;
+        slotBits = slotBits_;
     }
 
     // ---- window ---------------------------------------------------------------------------
@@ -152,12 +159,20 @@ contract RockyVault {
         return q >= offset ? 1 : offset - q; // q + offset >= 1
     }
 
-    /// @notice The current window, oldest first: exactly what publicInputs[0..36] must be.
-    function window() public view returns (uint256[WINDOW] memory w) {
+    /// @notice The current window, oldest first: exactly the encoded inputs a proof must have.
+    function window() public view returns (uint256[] memory w) {
+        w = new uint256[](WINDOW);
+        uint32[WINDOW] memory r = ring; // five storage reads, not 36
         uint256 head = epoch % WINDOW;
         for (uint256 i = 0; i < WINDOW; ++i) {
-            w[i] = ring[(head + i) % WINDOW];
+            w[i] = r[(head + i) % WINDOW];
         }
+    }
+
+    /// @notice Public inputs of a RockyBot proof: the window's, then the scores' (36 and 12
+    /// unpacked; a few words packed).
+    function numPublicInputs() public view returns (uint256) {
+        return PublicValues.words(WINDOW, slotBits) + PublicValues.words(SCORES, slotBits);
     }
 
     // ---- trading --------------------------------------------------------------------------
@@ -167,24 +182,23 @@ contract RockyVault {
     /// opposite case, otherwise hold. A hold also settles the epoch, so the same window
     /// cannot be re-submitted until the keeper observes a new price.
     /// @param proof the halo2 proof from `zkml-evm prove`.
-    /// @param publicInputs its public inputs: the 36 encoded window prices, then 12 scores.
+    /// @param publicInputs its public inputs: the 36 encoded window prices, then 12 scores,
+    /// one per public input or packed (see `slotBits`).
     function trade(bytes calldata proof, uint256[] calldata publicInputs)
         external
         returns (Side side, uint256 amountIn, uint256 amountOut)
     {
-        require(publicInputs.length == NUM_PUBLIC, "public inputs");
+        require(publicInputs.length == numPublicInputs(), "public inputs");
         uint64 e = epoch;
         require(e >= WINDOW, "window not full");
         require(lastTradedEpoch != e, "replay");
-        uint256 head = e % WINDOW;
-        for (uint256 i = 0; i < WINDOW; ++i) {
-            require(publicInputs[i] == ring[(head + i) % WINDOW], "stale window");
-        }
+        require(PublicValues.equal(publicInputs, 0, window(), slotBits), "stale window");
         require(ZkmlVerification.accepts(verifier, proof, publicInputs), "invalid proof");
         lastTradedEpoch = e; // effects before the swap's external calls
 
-        uint256 buyScore = publicInputs[BUY];
-        uint256 sellScore = publicInputs[SELL];
+        uint256 scoresAt = PublicValues.words(WINDOW, slotBits);
+        uint256 buyScore = PublicValues.at(publicInputs, scoresAt, SCORES, slotBits, BUY);
+        uint256 sellScore = PublicValues.at(publicInputs, scoresAt, SCORES, slotBits, SELL);
         if (buyScore > sellScore && buyScore - sellScore > margin) {
             side = Side.Buy;
             (amountIn, amountOut) = _swap(usdc, _newestPrice(), false);

@@ -95,7 +95,7 @@ contract TicTacToe {
 
     /// @notice The highest-scoring empty cell (lowest index on a tie); 9 when the board is full.
     function bestEmptyCell(int8[CELLS] memory b, uint256[] calldata scores) public pure returns (uint256) {
-        return TicTacToeRules.bestEmptyCell(b, scores);
+        return TicTacToeRules.bestEmptyCell(b, TicTacToeRules.firstNine(scores));
     }
 
     /// @notice The board as the model's public inputs: what a prover feeds `zkml-evm prove`

@@ -3,19 +3,20 @@ pragma solidity ^0.8.19;
 
 import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 import {TicTacToeRules} from "./TicTacToeRules.sol";
+import {PublicValues} from "./PublicValues.sol";
 
 /// @title TicTacToeArena
 /// @notice Many tic-tac-toe tables, one per player, against the same proven neural policy.
-/// AI moves are settled in batches: one aggregated proof (`zkml-evm aggregate`) of the
-/// policy run on `batch` boards moves the AI on `batch` tables for one verification.
+/// AI moves are settled in batches: one batch proof (`zkml-evm compile --batch N`, then
+/// `prove --input board1.json ... boardN.json`) of the policy run on `batch` boards moves the
+/// AI on `batch` tables for one verification.
 ///
-/// @dev The verifier checks aggregated proofs of exactly `batch` policy inferences. Their
-/// public inputs are 12 accumulator limbs, then per inference the 9 board cells and the 9
-/// scores (see TicTacToeRules for the encoding). Anyone may settle; nobody can choose a move.
+/// @dev The verifier's public inputs are the `batch * 9` board cells (inference i's at
+/// i * 9 ..), then the `batch * 9` scores, each either one value per public input or packed
+/// into words (`slotBits`, see PublicValues). Cells and scores are encoded as in
+/// TicTacToeRules. Anyone may settle; nobody can choose a move.
 contract TicTacToeArena {
     uint256 public constant CELLS = 9;
-    /// @notice Accumulator limbs in front of an aggregated proof's public inputs.
-    uint256 public constant ACCUMULATOR_LIMBS = 12;
 
     enum Status {
         None,
@@ -33,10 +34,12 @@ contract TicTacToeArena {
     }
 
     IZkmlVerifier public immutable verifier;
-    /// @notice Moves per aggregated proof.
+    /// @notice Moves per batch proof (`compile --batch`).
     uint256 public immutable batch;
     uint256 public immutable scaleBits;
     uint256 public immutable offset;
+    /// @notice `ZkmlPublicInputs.SLOT_BITS` of a packed verifier; 0 when unpacked.
+    uint256 public immutable slotBits;
 
     mapping(address => Table) internal tables;
 
@@ -44,14 +47,16 @@ contract TicTacToeArena {
     event Moved(address indexed player, uint256 gameId, bool ai, uint256 cell);
     event GameOver(address indexed player, uint256 gameId, Status result);
 
-    constructor(IZkmlVerifier verifier_, uint256 batch_, uint256 scaleBits_, uint256 offset_) {
+    constructor(IZkmlVerifier verifier_, uint256 batch_, uint256 scaleBits_, uint256 offset_, uint256 slotBits_) {
         require(address(verifier_).code.length > 0, "verifier");
-        require(batch_ > 0, "batch");
+        require(batch_ > 0 && batch_ <= 4096, "batch");
         require(scaleBits_ < 128 && offset_ > (uint256(1) << scaleBits_), "encoding");
+        require(slotBits_ == 0 || (slotBits_ <= 126 && offset_ < (uint256(1) << slotBits_)), "slot bits");
         verifier = verifier_;
         batch = batch_;
         scaleBits = scaleBits_;
         offset = offset_;
+        slotBits = slotBits_;
     }
 
     /// @notice Start (or restart) the caller's game; the human moves first.
@@ -72,9 +77,14 @@ contract TicTacToeArena {
         _settle(msg.sender, t, -1, Status.HumanWon, Status.AiTurn);
     }
 
+    /// @notice Public inputs of one batch proof: the boards' words, then the scores' words.
+    function numPublicInputs() public view returns (uint256) {
+        return 2 * PublicValues.words(batch * CELLS, slotBits);
+    }
+
     /// @notice The AI's moves on `players`' tables, `cells[i]` on `players[i]`'s, proven by one
-    /// aggregated proof whose i-th inference ran on that table's board. Checks, cheapest
-    /// first: every table awaits the AI, every inference is about its table's board, every
+    /// batch proof whose i-th inference ran on that table's board. Checks, cheapest first:
+    /// every table awaits the AI, the proof's boards are the tables' boards in order, every
     /// cell is the argmax of its scores over empty cells; then the proof, once.
     function settleAiMoves(
         address[] calldata players,
@@ -84,17 +94,27 @@ contract TicTacToeArena {
     ) external {
         uint256 n = batch;
         require(players.length == n && cells.length == n, "batch size");
-        require(publicInputs.length == ACCUMULATOR_LIMBS + n * TicTacToeRules.NUM_PUBLIC, "public inputs");
+        require(publicInputs.length == numPublicInputs(), "public inputs");
         uint256 one = uint256(1) << scaleBits;
+        uint256[] memory encodedBoards = new uint256[](n * CELLS);
         for (uint256 i = 0; i < n; ++i) {
             Table storage t = tables[players[i]];
             require(t.status == Status.AiTurn, "not AI turn");
-            int8[CELLS] memory b = t.board;
-            uint256 at = ACCUMULATOR_LIMBS + i * TicTacToeRules.NUM_PUBLIC;
-            require(TicTacToeRules.isBoard(b, publicInputs, at, offset, one), "wrong board");
+            for (uint256 c = 0; c < CELLS; ++c) {
+                encodedBoards[i * CELLS + c] = TicTacToeRules.encodeCell(t.board[c], offset, one);
+            }
+        }
+        require(PublicValues.equal(publicInputs, 0, encodedBoards, slotBits), "wrong board");
+        uint256 scoresStart = PublicValues.words(n * CELLS, slotBits);
+        for (uint256 i = 0; i < n; ++i) {
+            int8[CELLS] memory b = tables[players[i]].board;
             require(cells[i] < CELLS, "bad cell");
             require(b[cells[i]] == 0, "occupied");
-            require(cells[i] == TicTacToeRules.bestEmptyCell(b, publicInputs[at + CELLS:at + 2 * CELLS]), "not argmax");
+            uint256[CELLS] memory scores;
+            for (uint256 c = 0; c < CELLS; ++c) {
+                scores[c] = PublicValues.at(publicInputs, scoresStart, n * CELLS, slotBits, i * CELLS + c);
+            }
+            require(cells[i] == TicTacToeRules.bestEmptyCell(b, scores), "not argmax");
         }
         require(ZkmlVerification.accepts(verifier, proof, publicInputs), "invalid proof");
         for (uint256 i = 0; i < n; ++i) {

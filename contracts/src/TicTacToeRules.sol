@@ -28,8 +28,15 @@ library TicTacToeRules {
         return true;
     }
 
+    /// @notice `scores[0..9]` as a fixed array (the scores of an unpacked proof's public inputs).
+    function firstNine(uint256[] calldata scores) internal pure returns (uint256[CELLS] memory s) {
+        for (uint256 i = 0; i < CELLS; ++i) {
+            s[i] = scores[i];
+        }
+    }
+
     /// @notice The highest-scoring empty cell (lowest index on a tie); 9 when the board is full.
-    function bestEmptyCell(int8[CELLS] memory b, uint256[] calldata scores) internal pure returns (uint256 best) {
+    function bestEmptyCell(int8[CELLS] memory b, uint256[CELLS] memory scores) internal pure returns (uint256 best) {
         best = CELLS;
         uint256 bestScore;
         for (uint256 i = 0; i < CELLS; ++i) {

@@ -6,6 +6,7 @@ import {TestToken} from "../src/TestToken.sol";
 import {ConstantProductPool} from "../src/ConstantProductPool.sol";
 import {RockyVault} from "../src/RockyVault.sol";
 import {IZkmlVerifier} from "../src/IZkmlVerifier.sol";
+import {PublicValues} from "../src/PublicValues.sol";
 
 /// @dev Accepts everything: only for exercising vault logic that the real proofs do not
 /// reach (the bundled RockyBot weights favour "sell" on both sample windows).
@@ -20,7 +21,9 @@ contract AcceptAllVerifier is IZkmlVerifier {
 }
 
 /// @notice RockyVault against the real generated verifier and real proofs
-/// (contracts/test/fixtures/rockybot.json from scripts/make-fixtures.sh).
+/// (contracts/test/fixtures/rockybot.json from scripts/make-fixtures.sh). The verifier takes
+/// packed public inputs (36 prices and 12 scores in a few words, `slot_bits`), as `compile`
+/// builds RockyBot by default.
 contract RockyVaultTest is ZkmlTest {
     uint256 constant REF_PRICE = 3000e6; // USDC base units per 1e18 WETH base units, 1e18-scaled
     uint256 constant GAIN = 10; // +-10% around REF_PRICE spans the model's [-1, 1] inputs
@@ -35,6 +38,7 @@ contract RockyVaultTest is ZkmlTest {
     uint256 scaleBits;
     uint256 offset;
     uint256 margin;
+    uint256 slotBits;
 
     TestToken weth;
     TestToken usdc;
@@ -46,6 +50,8 @@ contract RockyVaultTest is ZkmlTest {
         verifier = deployVerifier(json);
         scaleBits = vm.parseJsonUint(json, ".scale_bits");
         offset = vm.parseJsonUint(json, ".public_offset");
+        slotBits = vm.parseJsonUint(json, ".slot_bits");
+        require(slotBits > 0, "fixture: RockyBot's public inputs should be packed");
         margin = (uint256(1) << scaleBits) / 100; // scores must differ by > 0.01
         weth = new TestToken("Wrapped Ether (test)", "WETH", 18);
         usdc = new TestToken("USD Coin (test)", "USDC", 6);
@@ -70,7 +76,8 @@ contract RockyVaultTest is ZkmlTest {
             offset,
             margin,
             TRADE_BPS,
-            MAX_SLIPPAGE_BPS
+            MAX_SLIPPAGE_BPS,
+            slotBits
         );
         weth.mint(address(vault), VAULT_WETH);
         usdc.mint(address(vault), VAULT_USDC);
@@ -80,9 +87,33 @@ contract RockyVaultTest is ZkmlTest {
     /// sample's inputs pushed as the window.
     function _deploySample(uint256 i) internal returns (Sample memory s) {
         s = sample(json, i);
-        _deploy(verifier, _decode(s.publicInputs[35]));
+        uint256[] memory window = _encodedInputs(i);
+        _deploy(verifier, _decode(window[35]));
         for (uint256 j = 0; j < 36; ++j) {
-            vault.pushEncoded(s.publicInputs[j]);
+            vault.pushEncoded(window[j]);
+        }
+    }
+
+    /// @dev Sample `i`'s 36 encoded prices (its input words, unpacked by make-fixtures.sh).
+    function _encodedInputs(uint256 i) internal view returns (uint256[] memory) {
+        return vm.parseJsonUintArray(json, string.concat(".samples[", _str(i), "].encoded_inputs"));
+    }
+
+    /// @dev Sample `i`'s 12 encoded scores.
+    function _encodedOutputs(uint256 i) internal view returns (uint256[] memory) {
+        return vm.parseJsonUintArray(json, string.concat(".samples[", _str(i), "].encoded_outputs"));
+    }
+
+    /// @dev Public inputs for encoded prices and scores, packed as the verifier takes them.
+    function _publicInputs(uint256[] memory window, uint256[] memory scores) internal view returns (uint256[] memory pub) {
+        uint256[] memory a = PublicValues.pack(window, slotBits);
+        uint256[] memory b = PublicValues.pack(scores, slotBits);
+        pub = new uint256[](a.length + b.length);
+        for (uint256 j = 0; j < a.length; ++j) {
+            pub[j] = a[j];
+        }
+        for (uint256 j = 0; j < b.length; ++j) {
+            pub[a.length + j] = b[j];
         }
     }
 
@@ -100,7 +131,12 @@ contract RockyVaultTest is ZkmlTest {
 
     function _tradeSample(uint256 i) internal {
         Sample memory s = _deploySample(i);
-        assertTrue(s.publicInputs[37] > s.publicInputs[36] + margin, "fixture: expected a sell signal");
+        uint256[] memory scores = _encodedOutputs(i);
+        assertTrue(scores[1] > scores[0] + margin, "fixture: expected a sell signal");
+        assertTrue(
+            keccak256(abi.encode(_publicInputs(_encodedInputs(i), scores))) == keccak256(abi.encode(s.publicInputs)),
+            "PublicValues.pack rebuilds the proof's words"
+        );
         uint256 poolWeth = pool.reserve0();
         bytes memory ret = measure(
             string.concat("RockyVault.trade (sample ", _str(i + 1), ")"),
@@ -149,14 +185,16 @@ contract RockyVaultTest is ZkmlTest {
 
     function test_forgedScoresRevert() public {
         Sample memory s = _deploySample(0);
-        (s.publicInputs[36], s.publicInputs[37]) = (s.publicInputs[37], s.publicInputs[36]); // sell -> buy
-        expectRevert(address(vault), _trade(s.proof, s.publicInputs), "invalid proof");
+        uint256[] memory scores = _encodedOutputs(0);
+        (scores[0], scores[1]) = (scores[1], scores[0]); // sell -> buy, repacked into the word
+        uint256[] memory forged = _publicInputs(_encodedInputs(0), scores);
+        expectRevert(address(vault), _trade(s.proof, forged), "invalid proof");
         assertEq(usdc.balanceOf(address(vault)), VAULT_USDC, "vault USDC");
     }
 
     function test_staleWindowAfterNewObservationReverts() public {
         Sample memory s = _deploySample(0);
-        vault.pushEncoded(s.publicInputs[35]); // a new epoch: the window shifted by one
+        vault.pushEncoded(_encodedInputs(0)[35]); // a new epoch: the window shifted by one
         expectRevert(address(vault), _trade(s.proof, s.publicInputs), "stale window");
     }
 
@@ -178,17 +216,20 @@ contract RockyVaultTest is ZkmlTest {
 
     function test_windowNotFullReverts() public {
         Sample memory s = sample(json, 0);
+        uint256[] memory window = _encodedInputs(0);
         _deploy(verifier, REF_PRICE);
         for (uint256 j = 1; j < 36; ++j) {
-            vault.pushEncoded(s.publicInputs[j]);
+            vault.pushEncoded(window[j]);
         }
         expectRevert(address(vault), _trade(s.proof, s.publicInputs), "window not full");
     }
 
     function test_wrongPublicInputCountReverts() public {
         Sample memory s = _deploySample(0);
-        uint256[] memory pub = new uint256[](47);
-        for (uint256 j = 0; j < 47; ++j) {
+        uint256 n = s.publicInputs.length;
+        assertEq(n, vault.numPublicInputs(), "fixture layout");
+        uint256[] memory pub = new uint256[](n - 1);
+        for (uint256 j = 0; j < n - 1; ++j) {
             pub[j] = s.publicInputs[j];
         }
         expectRevert(address(vault), _trade(s.proof, pub), "public inputs");
@@ -237,19 +278,25 @@ contract RockyVaultTest is ZkmlTest {
 
     // ---- vault logic beyond the sample proofs (accept-all verifier) -------------------------
 
-    function _pushFlatWindow() internal returns (uint256[] memory pub) {
-        pub = new uint256[](48);
+    /// @dev A window of 36 zero prices on chain; returns the matching public inputs with
+    /// scores `buy` and `sell` (the rest zero).
+    function _flatWindowProof(uint256 buy, uint256 sell) internal returns (uint256[] memory) {
+        uint256[] memory window = new uint256[](36);
+        uint256[] memory scores = new uint256[](12);
         for (uint256 j = 0; j < 36; ++j) {
             vault.pushEncoded(offset);
-            pub[j] = offset;
+            window[j] = offset;
         }
+        for (uint256 j = 0; j < 12; ++j) {
+            scores[j] = offset;
+        }
+        (scores[0], scores[1]) = (buy, sell);
+        return _publicInputs(window, scores);
     }
 
     function test_buySignalBuysWeth_logicOnly() public {
         _deploy(address(new AcceptAllVerifier()), REF_PRICE);
-        uint256[] memory pub = _pushFlatWindow();
-        pub[36] = offset + margin + 1; // buy
-        pub[37] = offset;
+        uint256[] memory pub = _flatWindowProof(offset + margin + 1, offset); // buy
         bytes memory ret = measure("RockyVault.trade (buy, accept-all verifier)", address(vault), _trade("", pub));
         (RockyVault.Side side, uint256 amountIn, uint256 amountOut) =
             abi.decode(ret, (RockyVault.Side, uint256, uint256));
@@ -261,9 +308,7 @@ contract RockyVaultTest is ZkmlTest {
 
     function test_withinMarginHoldsAndSettlesEpoch_logicOnly() public {
         _deploy(address(new AcceptAllVerifier()), REF_PRICE);
-        uint256[] memory pub = _pushFlatWindow();
-        pub[36] = offset + margin; // not more than margin apart
-        pub[37] = offset;
+        uint256[] memory pub = _flatWindowProof(offset + margin, offset); // not more than margin apart
         (RockyVault.Side side,,) = vault.trade("", pub);
         assertTrue(side == RockyVault.Side.Hold, "hold");
         assertEq(weth.balanceOf(address(vault)), VAULT_WETH, "vault WETH");
@@ -273,9 +318,7 @@ contract RockyVaultTest is ZkmlTest {
 
     function test_sandwichedPoolRevertsSlippage_logicOnly() public {
         _deploy(address(new AcceptAllVerifier()), REF_PRICE);
-        uint256[] memory pub = _pushFlatWindow();
-        pub[37] = offset + margin + 1; // sell
-        pub[36] = offset;
+        uint256[] memory pub = _flatWindowProof(offset, offset + margin + 1); // sell
         // someone dumps WETH first: the pool price is now ~4% under what the model saw
         weth.mint(address(this), 20e18);
         pool.swap(address(weth), 20e18, 0, address(this));

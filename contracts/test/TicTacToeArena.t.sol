@@ -4,9 +4,10 @@ pragma solidity ^0.8.19;
 import {ZkmlTest} from "./utils/ZkmlTest.sol";
 import {TicTacToeArena} from "../src/TicTacToeArena.sol";
 import {IZkmlVerifier} from "../src/IZkmlVerifier.sol";
+import {PublicValues} from "../src/PublicValues.sol";
 
-/// @notice TicTacToeArena against a real aggregate verifier and a real aggregated proof of two
-/// policy inferences (contracts/test/fixtures/tictactoe_batch.json from
+/// @notice TicTacToeArena against a real batch verifier and a real batch proof of two policy
+/// inferences with packed public inputs (contracts/test/fixtures/tictactoe_batch.json from
 /// scripts/make-arena-fixture.sh): two players open their games, one proof settles both AI
 /// replies.
 contract TicTacToeArenaTest is ZkmlTest {
@@ -26,7 +27,8 @@ contract TicTacToeArenaTest is ZkmlTest {
             IZkmlVerifier(verifier),
             vm.parseJsonUint(json, ".batch"),
             vm.parseJsonUint(json, ".scale_bits"),
-            vm.parseJsonUint(json, ".public_offset")
+            vm.parseJsonUint(json, ".public_offset"),
+            vm.parseJsonUint(json, ".slot_bits")
         );
         proof = vm.parseJsonBytes(json, ".proof");
         pub = vm.parseJsonUintArray(json, ".public_inputs");
@@ -73,7 +75,7 @@ contract TicTacToeArenaTest is ZkmlTest {
         assertTrue(arena.statusOf(ALICE) == TicTacToeArena.Status.AiTurn, "Alice awaits the AI");
         assertTrue(arena.statusOf(BOB) == TicTacToeArena.Status.AiTurn, "Bob awaits the AI");
         measure(
-            "TicTacToeArena.settleAiMoves (2 moves, 1 aggregated proof)",
+            "TicTacToeArena.settleAiMoves (2 moves, 1 batch proof)",
             address(arena),
             _settle(_pair(ALICE, BOB), _cells(_move(0), _move(1)), proof, pub)
         );
@@ -83,13 +85,14 @@ contract TicTacToeArenaTest is ZkmlTest {
         assertTrue(arena.statusOf(BOB) == TicTacToeArena.Status.HumanTurn, "Bob's turn");
     }
 
-    function test_aggregateVerifierGas() public {
+    function test_batchVerifierGas() public {
+        assertEq(pub.length, arena.numPublicInputs(), "fixture layout");
         bytes memory ret = measure(
-            "Halo2Verifier.verify (aggregate of 2 tictactoe proofs)",
+            "Halo2Verifier.verify (batch of 2 tictactoe inferences)",
             verifier,
             abi.encodeCall(IZkmlVerifier.verify, (proof, pub))
         );
-        assertTrue(abi.decode(ret, (bool)), "aggregated proof verifies");
+        assertTrue(abi.decode(ret, (bool)), "batch proof verifies");
         assertVerifierRejects(verifier, vm.parseJsonBytes(json, ".tampered_proof"), pub, "tampered proof");
         uint256[] memory edited = vm.parseJsonUintArray(json, ".public_inputs");
         edited[edited.length - 1] += 1;
@@ -120,11 +123,18 @@ contract TicTacToeArenaTest is ZkmlTest {
         bytes memory tampered = vm.parseJsonBytes(json, ".tampered_proof");
         uint8[] memory cells = _cells(_move(0), _move(1));
         expectRevert(address(arena), _settle(_pair(ALICE, BOB), cells, tampered, pub), "invalid proof");
-        // Bob's scores edited so another empty cell wins: the argmax passes, the proof fails.
-        uint256[] memory forged = vm.parseJsonUintArray(json, ".public_inputs");
-        uint256 at = 12 + 18 + 9;
+        // Bob's scores edited so another empty cell wins, repacked into the words: the argmax
+        // passes, the proof fails.
+        uint256[] memory scores = vm.parseJsonUintArray(json, ".encoded_outputs");
         uint8 other = _move(1) == 1 ? 2 : 1;
-        forged[at + other] = forged[at + _move(1)] + 1;
+        scores[9 + other] = scores[9 + _move(1)] + 1;
+        uint256 slotBits = arena.slotBits();
+        uint256[] memory words = PublicValues.pack(scores, slotBits);
+        uint256[] memory forged = vm.parseJsonUintArray(json, ".public_inputs");
+        uint256 at = PublicValues.words(18, slotBits);
+        for (uint256 w = 0; w < words.length; ++w) {
+            forged[at + w] = words[w];
+        }
         expectRevert(address(arena), _settle(_pair(ALICE, BOB), _cells(_move(0), other), proof, forged), "invalid proof");
         assertTrue(arena.statusOf(ALICE) == TicTacToeArena.Status.AiTurn, "nothing moved");
         assertTrue(arena.boardOf(BOB)[other] == 0, "nothing moved");

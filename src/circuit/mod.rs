@@ -122,6 +122,10 @@ pub struct GateParams {
     pub packing: Option<layout::Packing>,
     /// Extra operand and chain columns (see [`layout::Shape`]).
     pub shape: layout::Shape,
+    /// Inferences laid out ([`Program::copies`]): with weights in advice,
+    /// more than one links weight cells across copies, so `w` joins the
+    /// permutation.
+    pub copies: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +161,7 @@ impl GateParams {
             visibility,
             packing,
             shape,
+            copies: program.copies,
         }
     }
 
@@ -185,6 +190,7 @@ impl Default for GateParams {
             visibility: Visibility::default(),
             packing: None,
             shape: layout::Shape::NARROW,
+            copies: 1,
         }
     }
 }
@@ -261,7 +267,9 @@ impl ModelConfig {
             .visibility
             .params_in_advice()
             .then(|| meta.advice_column());
-        if let (Some(w), true) = (w, params.visibility.params == public::Vis::Hashed) {
+        // Copied into the params sponge, or linked across a batch's copies.
+        let linked = params.visibility.params == public::Vis::Hashed || params.copies > 1;
+        if let (Some(w), true) = (w, linked) {
             meta.enable_equality(w);
         }
         // The weight a row applies: `f`, or `f·w` with `f` as a 0/1 mask
@@ -753,6 +761,10 @@ impl Circuit<Fr> for ModelCircuit {
                 }
                 for sp in &self.layout.sponges {
                     a.sponge(&mut region, sp)?;
+                }
+                // One weight set for every inference of a batch.
+                for (row, row0) in self.layout.weight_links() {
+                    region.constrain_equal(a.cell(Col::W, row), a.cell(Col::W, row0));
                 }
                 Ok(())
             },

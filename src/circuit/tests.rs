@@ -33,6 +33,7 @@ fn tiny_program() -> Program<f64> {
         input_shapes: vec![vec![1, 3]],
         output_shapes: vec![vec![1, 1]],
         nodes: vec!["hidden".into(), "out".into()],
+        copies: 1,
     }
 }
 
@@ -276,6 +277,7 @@ fn blinding_rows_match_the_circuit() {
         visibility: Visibility::default(),
         packing: None,
         shape: Shape::NARROW,
+        copies: 1,
     };
     ModelConfig::configure(&mut cs, plain.clone());
     assert_eq!(cs.blinding_factors() + 1, 7);
@@ -419,6 +421,7 @@ fn out_of_range_circuit(q: QuantParams, shape: Shape) -> (ModelCircuit, u32) {
         input_shapes: vec![vec![1]],
         output_shapes: vec![vec![1]],
         nodes: vec!["triple".into()],
+        copies: 1,
     };
     let qp = quantize(&prog, &q).unwrap();
     let xq = vec![1i64 << (q.range_bits + 1)];
@@ -486,6 +489,7 @@ fn smooth_program() -> Program<f64> {
             "divisor".into(),
             "quotient".into(),
         ],
+        copies: 1,
     }
 }
 
@@ -630,6 +634,7 @@ fn step_output_must_be_the_scaled_sign() {
         input_shapes: vec![vec![1]],
         output_shapes: vec![vec![1]],
         nodes: vec!["step".into()],
+        copies: 1,
     };
     let qp = quantize(&prog, &Q).unwrap();
     for (a, expected) in [(0.7, 1i64 << Q.scale_bits), (-0.4, 0)] {
@@ -1322,6 +1327,7 @@ fn narrow_is_chosen_below_the_wide_threshold_and_lanes_only_for_fixed_weights() 
         input_shapes: vec![vec![n]],
         output_shapes: vec![vec![1]],
         nodes: vec!["sum".into()],
+        copies: 1,
     };
     let qp = quantize(&prog, &Q).unwrap();
     let narrow = Layout::new(&qp, &Q, 0, Visibility::default(), Shape::NARROW)

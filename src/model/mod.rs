@@ -298,6 +298,7 @@ impl Model {
             input_shapes: inputs.iter().map(|i| i.shape.clone()).collect(),
             output_shapes,
             nodes: lowering.nodes,
+            copies: 1,
         }
         .prune();
         Ok(Model {

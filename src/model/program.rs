@@ -209,6 +209,15 @@ pub struct Program<W> {
     pub output_shapes: Vec<Vec<usize>>,
     /// ONNX node names, referenced by [`Neuron::node`].
     pub nodes: Vec<String>,
+    /// Inferences laid out one after another ([`Program::batched`]): the
+    /// values after the inputs are `copies` equal runs, one per copy, with
+    /// the same weights. 1 for a model's own program.
+    #[serde(default = "one_copy")]
+    pub copies: usize,
+}
+
+fn one_copy() -> usize {
+    1
 }
 
 impl<W> Program<W> {
@@ -350,6 +359,7 @@ impl<W: Clone> Program<W> {
             input_shapes: (0..n).flat_map(|_| self.input_shapes.clone()).collect(),
             output_shapes: (0..n).flat_map(|_| self.output_shapes.clone()).collect(),
             nodes: self.nodes.clone(),
+            copies: n * self.copies,
         }
     }
 
@@ -401,6 +411,7 @@ impl<W: Clone> Program<W> {
             input_shapes: self.input_shapes.clone(),
             output_shapes: self.output_shapes.clone(),
             nodes: self.nodes.clone(),
+            copies: self.copies,
         }
     }
 }
@@ -454,6 +465,7 @@ mod tests {
             input_shapes: vec![vec![1]],
             output_shapes: vec![vec![2]],
             nodes: vec!["n".into()],
+            copies: 1,
         };
         let q = p.prune();
         // Two copies: each reads its own input, same weights.
