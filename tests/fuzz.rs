@@ -49,6 +49,46 @@ fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
     );
 }
 
+/// Packed public values: a changed word or a slot smuggled into its
+/// neighbour must fail like any other mutant.
+#[test]
+fn mutated_packed_proofs_are_rejected_cheaply_everywhere() {
+    use zkml_evm::compile::{CompileOptions, PackPublic};
+    let opts = CompileOptions {
+        pack_public: PackPublic::On,
+        ..Default::default()
+    };
+    fuzz_built(common::build_with("2l_relu_fc", &opts), fuzz_cases(400) / 2);
+}
+
+/// A batch proof of three tic-tac-toe inferences (packed, two chain bits a
+/// row): the same guarantees for the batch verifier.
+#[test]
+fn mutated_batch_proofs_are_rejected_cheaply_everywhere() {
+    use zkml_evm::compile::{compile, CompileOptions};
+    use zkml_evm::model::InputFile;
+    let v = vector("tictactoe");
+    let second = InputFile::read(&vectors().join("tictactoe").join("input2.json")).unwrap();
+    let x2: Vec<f64> = second.input_data.concat();
+    let x = [v.x.clone(), x2, v.x.clone()].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions {
+        batch: 3,
+        ..Default::default()
+    };
+    let compiled = compile(&v.path, &[v.x.clone()], &opts, dir.path()).unwrap();
+    assert!(compiled.settings.visibility.packed, "54 public values pack");
+    proof::setup(&compiled, None).unwrap();
+    let proof = proof::prove(&compiled, &x, proof::TranscriptKind::Evm).unwrap();
+    let built = common::Built {
+        dir,
+        compiled,
+        input: v.input,
+        proof,
+    };
+    fuzz_built(built, fuzz_cases(400) / 2);
+}
+
 fn fuzz_model(name: &str, cases: usize) {
     fuzz_built(build(name), cases);
 }
