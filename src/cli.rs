@@ -1,11 +1,10 @@
 //! The `zkml-evm` command line. Exit codes: 0 success, 1 a verifier said
 //! no, 2 bad input or any other error.
 
-use crate::aggregate::{AggregateProof, Aggregated};
 use crate::circuit::layout::Shape;
 use crate::compile::{self, CompileOptions, Compiled, Vis};
 use crate::evm;
-use crate::proof::{self, ProofFile};
+use crate::proof;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -285,23 +284,33 @@ pub struct ChainArgs {
 }
 
 impl ChainArgs {
-    fn signer(&self) -> Result<crate::eth::SignerSource, crate::eth::EthError> {
-        use crate::eth::{EthError, SignerSource};
-        match (&self.private_key, &self.keystore) {
-            (_, Some(path)) => Ok(SignerSource::Keystore {
+    /// The endpoint and signer, if a key or keystore was given (a command
+    /// that must sign says so when none was).
+    fn chain(&self) -> Result<crate::api::Chain> {
+        use crate::eth::SignerSource;
+        let signer = match (&self.private_key, &self.keystore) {
+            (_, Some(path)) => Some(SignerSource::Keystore {
                 path: path.clone(),
                 password: self.password.clone().unwrap_or_default(),
             }),
-            (Some(k), None) => Ok(SignerSource::Key(k.clone())),
-            (None, None) => Err(EthError::NoSigner),
-        }
+            (Some(k), None) => Some(SignerSource::Key(k.clone())),
+            (None, None) => None,
+        };
+        Ok(crate::api::Chain {
+            rpc: self.rpc.clone(),
+            chain_id: self.chain_id,
+            signer,
+        })
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+/// An error as one line: the outermost context, then its causes (what the
+/// command line prints after `error: `, and what Python exceptions carry).
+pub fn error_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Errors that mean "the verifier said no", as opposed to bad input.
@@ -325,7 +334,7 @@ pub enum ShapeArg {
 }
 
 impl ShapeArg {
-    fn shape(self) -> Option<Shape> {
+    pub fn shape(self) -> Option<Shape> {
         let (wide_mac, wide_chain) = match self {
             ShapeArg::Auto => return None,
             ShapeArg::Narrow => (false, false),
@@ -468,7 +477,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Aggregate { items, out, k, srs } => {
-            let inners = aggregate_items(&items)?;
+            let inners = crate::api::aggregate_items(&items)?;
             let r =
                 crate::aggregate::aggregate(&inners, &out, &crate::aggregate::Options { k, srs })?;
             let keygen = match r.keygen_seconds {
@@ -489,12 +498,7 @@ pub fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Verify { dir, proof } => {
-            let valid = if Aggregated::is_aggregate_dir(&dir) {
-                Aggregated::load(&dir)?.verify(&AggregateProof::read(&proof)?)?
-            } else {
-                proof::verify(&Compiled::load(&dir)?, &ProofFile::read(&proof)?)?
-            };
-            if valid {
+            if crate::api::verify(&dir, &crate::api::ProofDoc::read(&proof)?)? {
                 println!("proof {} is valid", proof.display());
             } else {
                 return Err(Rejected(format!(
@@ -507,44 +511,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::GenVerifier { dir, out } => {
             eprintln!("generating and compiling the Solidity verifier ...");
-            let a = if Aggregated::is_aggregate_dir(&dir) {
-                let agg = Aggregated::load(&dir)?;
-                let n = agg.settings.inner.len();
-                let title = format!(
-                    "zkml-evm verifier for an aggregate of {n} model proof{}",
-                    if n == 1 { "" } else { "s" }
-                );
-                let public = evm::codegen::PublicInputs::aggregate(agg.settings.num_public);
-                evm::verifier::gen_verifier_for(
-                    &agg.keys(),
-                    public,
-                    &title,
-                    &format!("aggregate:{}", agg.settings.shape_id),
-                    &out,
-                )?
-            } else {
-                let c = Compiled::load(&dir)?;
-                let keys = proof::load_keys(&c)?;
-                let a = evm::verifier::gen_verifier(
-                    &keys,
-                    &c.settings.model_hash,
-                    c.settings.layout.public_inputs,
-                    &out,
-                )?;
-                let q = &c.settings.quant;
-                let lib = evm::public_layout::library_source(
-                    &c.layout.public_names(),
-                    &c.settings.model_hash,
-                    q.public_offset(),
-                    q.scale_bits,
-                    c.settings.batch,
-                );
-                crate::artifact::write_atomic(
-                    &out.join(evm::public_layout::LAYOUT_FILE),
-                    lib.as_bytes(),
-                )?;
-                a
-            };
+            let a = crate::api::gen_verifier(&dir, &out)?;
             println!(
                 "verifier written to {}: runtime {} bytes (limit {}), proof {} bytes, {} public inputs, solc {}",
                 out.display(),
@@ -580,31 +547,17 @@ pub fn run(cli: Cli) -> Result<()> {
             allow_dev_srs,
             json,
         } => {
-            let (mut code, runtime_size, name) = crate::eth::load_creation_code(&path)?;
-            if let Some(a) = args {
-                code.extend(crate::artifact::from_hex(&a).context("--args")?);
-            }
-            let signer = chain.signer()?;
-            let dev_srs = evm::verifier::says_development_srs(&code);
-            if dev_srs {
-                eprintln!("warning: {name} was generated from the development SRS: anyone can forge proofs it accepts");
-            }
-            eprintln!("deploying {name} to {} ...", chain.rpc);
-            let guard = dev_srs && !allow_dev_srs;
-            let r = runtime()?.block_on(crate::eth::deploy(
-                &chain.rpc,
-                &signer,
-                chain.chain_id,
-                code,
-                runtime_size,
-                guard,
-            ))?;
+            let r = crate::api::deploy(&path, &chain.chain()?, args.as_deref(), allow_dev_srs)?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "deployed {name} at {} (chain {}), tx {}, gas used {}",
-                    r.address, r.chain_id, r.tx_hash, r.gas_used
+                    "deployed {} at {} (chain {}), tx {}, gas used {}",
+                    path.display(),
+                    r.address,
+                    r.chain_id,
+                    r.tx_hash,
+                    r.gas_used
                 );
             }
         }
@@ -615,24 +568,17 @@ pub fn run(cli: Cli) -> Result<()> {
             send,
             json,
         } => {
-            let data = evm::verifier::calldata_for_file(&proof)?;
-            let to: alloy::primitives::Address = address
-                .parse()
-                .with_context(|| format!("--address {address:?} is not an address"))?;
-            let signer = if send { Some(chain.signer()?) } else { None };
-            let v = runtime()?.block_on(crate::eth::verify_onchain(
-                &chain.rpc,
-                to,
-                data,
-                signer.as_ref(),
-            ))?;
+            let doc = crate::api::ProofDoc::read(&proof)?;
+            let v = crate::api::verify_onchain(&doc, &address, &chain.chain()?, send)?;
             if json {
                 println!("{}", serde_json::to_string(&v)?);
             }
             if !v.accepted {
-                return Err(
-                    Rejected(format!("verifier at {to} rejected {}", proof.display())).into(),
-                );
+                return Err(Rejected(format!(
+                    "verifier at {address} rejected {}",
+                    proof.display()
+                ))
+                .into());
             }
             if !json {
                 match v.gas_used {
@@ -725,30 +671,6 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// `aggregate`'s ITEMS: each proof file goes with the model directory named
 /// before it.
-fn aggregate_items(items: &[PathBuf]) -> Result<Vec<crate::aggregate::Inner>> {
-    let mut model: Option<&Path> = None;
-    let mut inners = Vec::new();
-    for item in items {
-        if item.is_dir() {
-            model = Some(item);
-        } else if item.is_file() {
-            let dir = model.with_context(|| {
-                format!(
-                    "{} comes before any model directory: name the model directory first",
-                    item.display()
-                )
-            })?;
-            inners.push(crate::aggregate::Inner::load(dir, item)?);
-        } else {
-            anyhow::bail!("{} does not exist", item.display());
-        }
-    }
-    if inners.is_empty() {
-        anyhow::bail!("no proof files given: name a model directory, then its proofs");
-    }
-    Ok(inners)
-}
-
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names
 /// collapsed.
 fn summarize_names(names: &[String]) -> String {

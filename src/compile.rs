@@ -300,9 +300,20 @@ pub fn compile_files(
 ) -> Result<Compiled> {
     let files = inputs
         .iter()
-        .map(|p| InputFile::read(p).map(|f| (p, f)))
+        .map(|p| InputFile::read(p).map(|f| (p.clone(), f)))
         .collect::<Result<Vec<_>, _>>()
         .context("reading calibration inputs")?;
+    compile_inputs(model_path, &files, opts, out_dir)
+}
+
+/// [`compile_files`] on input documents already read, each with the name
+/// its errors use (a path, or `<sample 0>` for one given in memory).
+pub fn compile_inputs(
+    model_path: &Path,
+    files: &[(PathBuf, InputFile)],
+    opts: &CompileOptions,
+    out_dir: &Path,
+) -> Result<Compiled> {
     let lengths = files
         .first()
         .map(|(_, f)| f.lengths())
@@ -452,16 +463,21 @@ impl Compiled {
     /// inference, or one file holding every inference's tensors in turn
     /// (`batch` × the graph's inputs).
     pub fn read_inputs(&self, paths: &[PathBuf]) -> Result<Vec<f64>> {
+        let files = paths
+            .iter()
+            .map(|p| InputFile::read(p).map(|f| (p.clone(), f)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.inputs_from(files)
+    }
+
+    /// [`Compiled::read_inputs`] on input documents already read, each
+    /// with the name its errors use.
+    pub fn inputs_from(&self, files: Vec<(PathBuf, InputFile)>) -> Result<Vec<f64>> {
         let batch = self.settings.batch.max(1);
         let per = self.model.program.input_shapes.len();
         let mut tensors: Vec<(PathBuf, Vec<f64>)> = Vec::new();
-        for p in paths {
-            tensors.extend(
-                InputFile::read(p)?
-                    .input_data
-                    .into_iter()
-                    .map(|t| (p.clone(), t)),
-            );
+        for (p, f) in files {
+            tensors.extend(f.input_data.into_iter().map(|t| (p.clone(), t)));
         }
         if tensors.len() != batch * per {
             bail!(

@@ -13,9 +13,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the outermost context, then its causes.
-            let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", msg.join(": "));
+            eprintln!("error: {}", zkml_evm::cli::error_line(&e));
             if e.downcast_ref::<Rejected>().is_some() {
                 ExitCode::from(1)
             } else {

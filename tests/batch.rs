@@ -10,9 +10,9 @@ use halo2_proofs::dev::{MockProver, VerifyFailure};
 use std::sync::Arc;
 use zkml_evm::circuit::layout::Layout;
 use zkml_evm::circuit::ModelCircuit;
-use zkml_evm::model::Value;
 use zkml_evm::compile::{compile, CompileOptions, PackPublic, Vis, Visibility};
 use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
+use zkml_evm::model::Value;
 use zkml_evm::proof::{self, verify};
 use zkml_evm::quant;
 
@@ -238,7 +238,10 @@ fn a_batch_with_weights_in_advice_runs_one_weight_set() {
         let c = compile(&v.path, &boards, &opts(3), &tmp.path().join("batch")).unwrap();
         proof::setup(&c, None).unwrap();
         let p = proof::prove(&c, &boards.concat(), proof::TranscriptKind::Evm).unwrap();
-        assert!(verify(&c, &p).unwrap(), "{params}: honest batch proof rejected");
+        assert!(
+            verify(&c, &p).unwrap(),
+            "{params}: honest batch proof rejected"
+        );
         if params == Vis::Hashed {
             let single = compile(&v.path, &boards, &opts(1), &tmp.path().join("one")).unwrap();
             let commitment = |c: &zkml_evm::compile::Compiled, x: &[f64]| {
@@ -262,10 +265,24 @@ fn a_batch_with_weights_in_advice_runs_one_weight_set() {
             n.terms[0].1 += 1;
         }
         let q = &c.settings.quant;
-        let xq: Vec<i64> = boards.concat().iter().map(|&x| q.quantize_input(x)).collect();
+        let xq: Vec<i64> = boards
+            .concat()
+            .iter()
+            .map(|&x| q.quantize_input(x))
+            .collect();
         let values = quant::forward(&forged, q, &xq).unwrap();
-        let layout = Layout::new(&forged, q, c.settings.k, c.layout.visibility, c.layout.shape);
-        assert_eq!(layout.param_cells(), c.layout.param_cells(), "copy 0 is untouched");
+        let layout = Layout::new(
+            &forged,
+            q,
+            c.settings.k,
+            c.layout.visibility,
+            c.layout.shape,
+        );
+        assert_eq!(
+            layout.param_cells(),
+            c.layout.param_cells(),
+            "copy 0 is untouched"
+        );
         let circuit = ModelCircuit::new(Arc::new(forged), *q, Arc::new(layout), Some(&values));
         let instance = circuit.instance();
         let failures = MockProver::run(c.settings.k, &circuit, vec![instance])

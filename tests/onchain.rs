@@ -526,7 +526,11 @@ mod vault {
             .map(|s| s.parse().unwrap())
             .collect();
         let window = encoded_values(&pf, "input");
-        assert_eq!((window.len(), inputs.len()), (36, 4), "packed RockyBot layout");
+        assert_eq!(
+            (window.len(), inputs.len()),
+            (36, 4),
+            "packed RockyBot layout"
+        );
         let slot_bits = U256::from(super::slot_bits(&pf));
         let proof_bytes = Bytes::from(pf.proof_bytes().unwrap());
         let (scale_bits, offset) = (pf.scale_bits as u64, U256::from(pf.public_offset as u64));
@@ -965,7 +969,13 @@ mod arena {
                     .wallet(EthereumWallet::from(signer))
                     .connect_http(url.parse().unwrap());
                 let a = ITicTacToeArena::new(arena, &provider);
-                a.newGame().send().await.unwrap().get_receipt().await.unwrap();
+                a.newGame()
+                    .send()
+                    .await
+                    .unwrap()
+                    .get_receipt()
+                    .await
+                    .unwrap();
                 for c in (0..9u8).filter(|&c| board[c as usize] == -1) {
                     a.play(c).send().await.unwrap().get_receipt().await.unwrap();
                 }
@@ -978,18 +988,28 @@ mod arena {
             let mut bad = proof_bytes.to_vec();
             bad[300] ^= 1;
             assert!(
-                a.settleAiMoves(players.clone(), moves.clone(), Bytes::from(bad), inputs.clone())
-                    .call()
-                    .await
-                    .is_err(),
+                a.settleAiMoves(
+                    players.clone(),
+                    moves.clone(),
+                    Bytes::from(bad),
+                    inputs.clone()
+                )
+                .call()
+                .await
+                .is_err(),
                 "tampered proof accepted"
             );
             let swapped = vec![players[1], players[0]];
             assert!(
-                a.settleAiMoves(swapped, vec![moves[1], moves[0]], proof_bytes.clone(), inputs.clone())
-                    .call()
-                    .await
-                    .is_err(),
+                a.settleAiMoves(
+                    swapped,
+                    vec![moves[1], moves[0]],
+                    proof_bytes.clone(),
+                    inputs.clone()
+                )
+                .call()
+                .await
+                .is_err(),
                 "tables in the other order accepted"
             );
             for (p, b) in players.iter().zip(&boards) {
@@ -997,7 +1017,12 @@ mod arena {
                 assert_eq!(now.to_vec(), b.to_vec(), "nothing moved");
             }
             let receipt = a
-                .settleAiMoves(players.clone(), moves.clone(), proof_bytes.clone(), inputs.clone())
+                .settleAiMoves(
+                    players.clone(),
+                    moves.clone(),
+                    proof_bytes.clone(),
+                    inputs.clone(),
+                )
                 .send()
                 .await
                 .unwrap()
@@ -1005,7 +1030,10 @@ mod arena {
                 .await
                 .unwrap();
             assert!(receipt.status(), "settling with a valid batch proof failed");
-            eprintln!("anvil: settleAiMoves (2 tables, 1 batch proof) gas {}", receipt.gas_used);
+            eprintln!(
+                "anvil: settleAiMoves (2 tables, 1 batch proof) gas {}",
+                receipt.gas_used
+            );
             for (t, p) in players.iter().enumerate() {
                 let now = a.boardOf(*p).call().await.unwrap();
                 assert_eq!(now[moves[t] as usize], 1, "table {t}: AI stone placed");

@@ -321,7 +321,9 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
                 opts.k,
                 inners.len()
             );
+            let keygen_step = crate::progress::step("aggregation keygen");
             let (s, pk) = keygen(inners, &snarks, &params, opts, shape)?;
+            drop(keygen_step);
             write_keys(out, &s, &pk, &params)?;
             (s, pk, Some(t.elapsed().as_secs_f64()))
         }
@@ -337,7 +339,9 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
     )
     .use_break_points(settings.break_points.clone());
     let instances = c.instances().remove(0);
+    let proving = crate::progress::step("proving the aggregation");
     let proof_bytes = proof::prove_circuit_with(TranscriptKind::Evm, &params, &pk, c, &instances)?;
+    drop(proving);
     let prove_seconds = t.elapsed().as_secs_f64();
     if !verify_bytes(&params, pk.get_vk(), &settings, &proof_bytes, &instances) {
         bail!("internal error: the aggregated proof does not verify");

@@ -4,7 +4,6 @@
 use super::codegen::PublicInputs;
 use super::compile::{compile_contract, EIP170_LIMIT};
 use super::exec::{CallOutcome, Evm, DEFAULT_GAS_LIMIT};
-use crate::aggregate::AggregateProof;
 use crate::artifact;
 use crate::proof::{Keys, ProofFile, TranscriptKind};
 use alloy_primitives::{Bytes, U256};
@@ -149,17 +148,12 @@ pub fn calldata(proof: &ProofFile) -> Result<Vec<u8>> {
 /// ABI-encoded `verify` call for a proof file of either kind: a model proof
 /// (`prove`) or an aggregated one (`aggregate`).
 pub fn calldata_for_file(path: &Path) -> Result<Vec<u8>> {
-    let v: serde_json::Value = artifact::read_json(path)?;
-    let data = if v.get("aggregated").is_some() {
-        let p = AggregateProof::from_json(v, path)?;
-        encode_proof(&p.proof_bytes()?, &p.public_inputs)
-    } else {
-        calldata(&ProofFile::from_json(v, path)?)
-    };
-    data.with_context(|| format!("{}", path.display()))
+    crate::api::calldata(&crate::api::ProofDoc::read(path)?)
 }
 
-fn encode_proof(proof: &[u8], public_inputs: &[String]) -> Result<Vec<u8>> {
+/// ABI-encoded `verify(proof, publicInputs)` for proof bytes and public
+/// inputs in their `proof.json` hex form.
+pub fn encode_proof(proof: &[u8], public_inputs: &[String]) -> Result<Vec<u8>> {
     let inputs = public_inputs
         .iter()
         .enumerate()

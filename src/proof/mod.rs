@@ -133,6 +133,7 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
         }
     };
     let t = Instant::now();
+    let _progress = crate::progress::step(&format!("keygen (k={k})"));
     let circuit = c.keygen_circuit();
     // Selector compression folds the gate selectors into fewer fixed
     // columns: each fixed column costs the EVM verifier an ecMul.
@@ -140,6 +141,7 @@ pub fn setup(c: &Compiled, srs_file: Option<&Path>) -> Result<SetupReport> {
         keygen_vk_custom(&params, &circuit, true).context("verifying key generation failed")?;
     let pk = keygen_pk(&params, vk.clone(), &circuit).context("proving key generation failed")?;
     let keygen_seconds = t.elapsed().as_secs_f64();
+    drop(_progress);
     let id = circuit_id(c);
     let vk_bytes = vk.to_bytes(SerdeFormat::RawBytes);
     let pk_bytes = pk.to_bytes(SerdeFormat::RawBytesUnchecked);
@@ -298,13 +300,20 @@ pub fn fr_to_hex(f: &Fr) -> String {
 /// Prove the inferences a compiled model covers (one, or `batch` of
 /// them: `input` holds every inference's input in turn).
 pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<ProofFile> {
+    let witness_step = crate::progress::step("witness and float model");
     let (circuit, values) = c.circuit_for(input)?;
     let float_outputs = float_outputs(c, input)?;
-    let pk = load_pk(c)?;
+    drop(witness_step);
+    let pk = {
+        let _loading = crate::progress::step("loading the proving key");
+        load_pk(c)?
+    };
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let instance = circuit.instance();
     let t = Instant::now();
+    let proving = crate::progress::step(&format!("proving (k={})", c.settings.k));
     let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
+    drop(proving);
     let prove_seconds = t.elapsed().as_secs_f64();
 
     let q = &c.settings.quant;

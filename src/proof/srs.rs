@@ -89,7 +89,9 @@ pub fn dev_params(k: u32) -> Result<ParamsKZG<Bn256>> {
         path.display()
     );
     let t = std::time::Instant::now();
+    let generating = crate::progress::step(&format!("development SRS (k={k})"));
     let params = setup_from_secret(k, dev_secret());
+    drop(generating);
     eprintln!(
         "development SRS for k={k} generated in {:.1}s",
         t.elapsed().as_secs_f64()
