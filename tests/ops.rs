@@ -288,6 +288,15 @@ const FAMILIES: &[&str] = &[
     "resnet_upsample",
     "mha",
     "gpt_block",
+    // The second exporter sweep (scripts/export_sweep.py): ops its first
+    // run found missing or mis-referenced.
+    "sweep/sk_mlp_classifier",
+    "sweep/sk_gbm_regressor",
+    "sweep/sk_logistic_pipeline",
+    "sweep/svr_rbf",
+    "sweep/one_class_svm",
+    "sweep/svc_poly3",
+    "sweep/svc_binary_rbf",
 ];
 
 #[test]
@@ -322,6 +331,9 @@ fn exporter_family_outputs_cannot_be_changed() {
         "sk_linear_svm",
         "hb_linear_svm",
         "xgb_classifier",
+        "sweep/svr_rbf",
+        "sweep/svc_poly3",
+        "sweep/sk_mlp_classifier",
     ] {
         corrupted_output_fails(name, |c, id| c.program.outputs.first() == Some(&id));
         corrupted_output_fails(name, |c, id| c.program.outputs.last() == Some(&id));

@@ -56,6 +56,32 @@ pub struct Model {
     /// The graph inputs, in graph order (the program's inputs are their
     /// values, concatenated).
     pub inputs: Vec<GraphInput>,
+    /// Whether the graph has `ai.onnx.ml` nodes (scikit-learn's and
+    /// XGBoost's exporters), several of which tract cannot run.
+    pub ml_domain: bool,
+}
+
+/// What a proof's outputs are compared with: tract running the ONNX graph,
+/// or, for a graph of `ai.onnx.ml` ops tract cannot type (a
+/// TreeEnsembleRegressor, a LinearClassifier pipeline), the float
+/// evaluation of our own lowering, each op of which is checked against the
+/// ONNX reference implementation by the conformance tests.
+pub enum FloatReference<'a> {
+    Tract(onnx::FloatModel),
+    Lowered(&'a Program<f64>),
+}
+
+impl FloatReference<'_> {
+    /// Every output of one inference, flattened and concatenated.
+    pub fn run(&self, input: &[f64]) -> Result<Vec<f64>, ModelError> {
+        match self {
+            FloatReference::Tract(m) => m.run(input),
+            FloatReference::Lowered(p) => {
+                let values = p.eval_f64(input);
+                Ok(p.outputs.iter().map(|&o| values[o]).collect())
+            }
+        }
+    }
 }
 
 /// A graph input as the circuit sees it: its name, ONNX element type and
@@ -305,11 +331,24 @@ impl Model {
             path: path.to_path_buf(),
             program,
             inputs,
+            ml_domain: graph.node.iter().any(|n| n.domain == "ai.onnx.ml"),
         })
     }
 
     pub fn float_model(&self) -> Result<onnx::FloatModel, ModelError> {
         onnx::FloatModel::load(&self.path, &self.inputs)
+    }
+
+    /// tract's float model where tract can run the graph; our lowering's
+    /// float evaluation for an `ai.onnx.ml` graph it cannot.
+    pub fn float_reference(&self) -> Result<FloatReference<'_>, ModelError> {
+        match self.float_model() {
+            Ok(m) => Ok(FloatReference::Tract(m)),
+            Err(ModelError::Corrupt { .. }) if self.ml_domain => {
+                Ok(FloatReference::Lowered(&self.program))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

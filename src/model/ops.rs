@@ -365,6 +365,8 @@ pub const OPS: &[(&str, Lower)] = &[
         "Round",
         Lower::One(|l, n| smooth::table_op(l, n, LutFn::Round)),
     ),
+    ("SVMClassifier", Lower::Many(ml::svm_classifier)),
+    ("SVMRegressor", Lower::One(ml::svm_regressor)),
     ("Scaler", Lower::One(ml::scaler)),
     ("Scatter", Lower::One(index::scatter_elements)),
     ("ScatterElements", Lower::One(index::scatter_elements)),

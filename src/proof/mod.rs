@@ -380,7 +380,7 @@ fn float_outputs(c: &Compiled, input: &[f64]) -> Result<Vec<f64>> {
             input.len()
         );
     }
-    let float = c.model.float_model()?;
+    let float = c.model.float_reference()?;
     let mut out = Vec::new();
     for one in input.chunks(per) {
         out.extend(float.run(one)?);

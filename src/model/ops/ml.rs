@@ -437,6 +437,257 @@ pub(super) fn linear_regressor(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
     Ok(l.tensor(n.index, vec![samples, targets], out))
 }
 
+/// An SVM kernel `K(x, sv)`: ONNX `kernel_type` with `kernel_params`
+/// `[γ, c0, degree]`.
+struct Kernel {
+    kind: String,
+    gamma: f64,
+    c0: f64,
+    degree: usize,
+}
+
+impl Kernel {
+    /// The node's kernel; LINEAR when it has no support vectors (liblinear).
+    fn of(n: &NodeCtx, supports: usize) -> Result<Kernel, ModelError> {
+        let p = n.attr_floats("kernel_params");
+        let kind = if supports == 0 {
+            "LINEAR".to_string()
+        } else {
+            n.attr_str("kernel_type", "LINEAR").to_ascii_uppercase()
+        };
+        if !["LINEAR", "RBF", "POLY", "SIGMOID"].contains(&kind.as_str()) {
+            return Err(n.err(format!("unknown kernel_type {kind:?}")));
+        }
+        Ok(Kernel {
+            kind,
+            gamma: p.first().copied().unwrap_or(0.0),
+            c0: p.get(1).copied().unwrap_or(0.0),
+            degree: p.get(2).copied().unwrap_or(0.0).max(1.0) as usize,
+        })
+    }
+
+    /// `K(x, sv_j)` for each support vector (rows of `sv`). RBF is
+    /// `exp(−γ·‖x − sv‖²)` with `‖x − sv‖² = Σ x_f² − 2 x·sv + ‖sv‖²`, the
+    /// squares shared by every vector; POLY `(γ x·sv + c0)^degree`; SIGMOID
+    /// `tanh(γ x·sv + c0)`.
+    fn values(&self, l: &mut Lowering, node: usize, x: &[Elem], sv: &[f64]) -> Vec<Elem> {
+        let features = x.len().max(1);
+        let dot = |j: usize| {
+            let mut f = Affine::constant(0.0);
+            for (k, xk) in x.iter().enumerate() {
+                f.add_scaled(&Affine::of(*xk), sv[j * features + k]);
+            }
+            f
+        };
+        let vectors = sv.len() / features;
+        let squares: Vec<Elem> = if self.kind == "RBF" {
+            x.iter()
+                .map(|&xk| super::smooth::product(l, node, xk, xk))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (0..vectors)
+            .map(|j| match self.kind.as_str() {
+                "RBF" => {
+                    let v = &sv[j * features..(j + 1) * features];
+                    let mut d2 = Affine::constant(v.iter().map(|c| c * c).sum());
+                    for sq in &squares {
+                        d2.add_scaled(&Affine::of(*sq), 1.0);
+                    }
+                    d2.add_scaled(&dot(j), -2.0);
+                    l.activated(node, d2.times(-self.gamma), Activation::Lut(LutFn::Exp))
+                }
+                "POLY" | "SIGMOID" => {
+                    let mut arg = dot(j).times(self.gamma);
+                    arg.add_scaled(&Affine::constant(1.0), self.c0);
+                    if self.kind == "SIGMOID" {
+                        l.activated(node, arg, Activation::Lut(LutFn::Tanh))
+                    } else {
+                        let base = l.element(node, arg);
+                        (1..self.degree)
+                            .fold(base, |acc, _| super::smooth::product(l, node, acc, base))
+                    }
+                }
+                _ => l.element(node, dot(j)),
+            })
+            .collect()
+    }
+}
+
+/// SVMRegressor: `Σ_j coef_j · K(x, sv_j) + rho`, or `coef·x + rho` with
+/// no support vectors (liblinear); `one_class` gives ±1 by the sign. A
+/// linear kernel folds into one affine neuron.
+pub(super) fn svm_regressor(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    let x = n.input(0)?.clone();
+    let (samples, features) = rows(&x);
+    let coef = n.attr_floats("coefficients");
+    let rho = n.attr_floats("rho").first().copied().unwrap_or(0.0);
+    let supports = n.attr_int("n_supports", 0).max(0) as usize;
+    let kernel = Kernel::of(n, supports)?;
+    if n.attr_str("post_transform", "NONE") != "NONE" {
+        return Err(n.err("only post_transform NONE is defined for SVMRegressor"));
+    }
+    // liblinear: one "support vector" (the coefficients) of weight 1.
+    let (sv, weights) = if supports == 0 {
+        (n.expect_len(coef, features, "coefficients")?, vec![1.0])
+    } else {
+        let sv = n.expect_len(
+            n.attr_floats("support_vectors"),
+            supports * features,
+            "support_vectors",
+        )?;
+        (sv, n.expect_len(coef, supports, "coefficients")?)
+    };
+    let mut out = Vec::with_capacity(samples);
+    for r in 0..samples {
+        let xr: Vec<Elem> = (0..features).map(|k| elem(&x, r * features + k)).collect();
+        let mut score = Affine::constant(rho);
+        if kernel.kind == "LINEAR" {
+            // Σ_j w_j (x·sv_j) = x · Σ_j w_j sv_j: one neuron.
+            for (k, xk) in xr.iter().enumerate() {
+                let w: f64 = (0..weights.len())
+                    .map(|j| weights[j] * sv[j * features + k])
+                    .sum();
+                score.add_scaled(&Affine::of(*xk), w);
+            }
+        } else {
+            for (k, w) in kernel
+                .values(l, n.index, &xr, &sv)
+                .into_iter()
+                .zip(&weights)
+            {
+                score.add_scaled(&Affine::of(k), *w);
+            }
+        }
+        let s = l.element(n.index, score);
+        out.push(if n.attr_int("one_class", 0) != 0 {
+            let step = l.activated(n.index, Affine::of(s), Activation::Step);
+            let mut sign = Affine::of(step).times(2.0);
+            sign.add_scaled(&Affine::constant(1.0), -1.0);
+            l.element(n.index, sign)
+        } else {
+            s
+        });
+    }
+    Ok(l.tensor(n.index, vec![samples, 1], out))
+}
+
+/// SVMClassifier with support vectors (libsvm's one-vs-one): for each
+/// class pair `i < j` a score `rho_p + Σ_{v∈i} coef[j−1][v]·K_v + Σ_{v∈j}
+/// coef[i][v]·K_v`, a vote for `i` when it is positive, else for `j`; the
+/// label is the first class with the most votes. Outputs the label and
+/// the pair scores (`[−s, s]` for two classes). Probability estimates
+/// (`prob_a`) iterate a coupling to convergence and are refused, as is
+/// liblinear mode (scikit-learn exports LinearSVC as a LinearClassifier).
+pub(super) fn svm_classifier(l: &mut Lowering, n: &NodeCtx) -> Result<Vec<Sym>, ModelError> {
+    let x = n.input(0)?.clone();
+    let (samples, features) = rows(&x);
+    if !n.attr_strings("classlabels_strings").is_empty() {
+        return Err(n.err("string class labels cannot be proved; export with integer labels"));
+    }
+    let labels: Vec<f64> = n
+        .attr_ints("classlabels_ints")
+        .unwrap_or_default()
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    let classes = labels.len();
+    if !n.attr_floats("prob_a").is_empty() {
+        return Err(n.err("probability estimates (prob_a/prob_b, SVC(probability=True)) are not supported: export the classifier without them"));
+    }
+    let per_class: Vec<usize> = n
+        .attr_ints("vectors_per_class")
+        .unwrap_or_default()
+        .iter()
+        .map(|&v| v.max(0) as usize)
+        .collect();
+    let total: usize = per_class.iter().sum();
+    if total == 0 || classes < 2 || per_class.len() != classes {
+        return Err(n.err("only the support-vector form with integer labels is supported (vectors_per_class for every class)"));
+    }
+    let kernel = Kernel::of(n, total)?;
+    let sv = n.expect_len(
+        n.attr_floats("support_vectors"),
+        total * features,
+        "support_vectors",
+    )?;
+    let coef = n.expect_len(
+        n.attr_floats("coefficients"),
+        (classes - 1) * total,
+        "coefficients",
+    )?;
+    let rho = n.expect_len(n.attr_floats("rho"), classes * (classes - 1) / 2, "rho")?;
+    let post = PostTransform::parse(n)?;
+    let start: Vec<usize> = per_class
+        .iter()
+        .scan(0, |acc, &c| {
+            let s = *acc;
+            *acc += c;
+            Some(s)
+        })
+        .collect();
+    let all_positive = coef.iter().all(|&c| c >= 0.0);
+    let (mut out_labels, mut out_scores) = (Vec::new(), Vec::new());
+    for r in 0..samples {
+        let xr: Vec<Elem> = (0..features).map(|k| elem(&x, r * features + k)).collect();
+        let k = kernel.values(l, n.index, &xr, &sv);
+        let mut scores = Vec::new();
+        let mut votes = vec![Affine::constant(0.0); classes];
+        let mut p = 0;
+        for i in 0..classes {
+            for j in i + 1..classes {
+                let mut s = Affine::constant(rho[p]);
+                for v in start[i]..start[i] + per_class[i] {
+                    s.add_scaled(&Affine::of(k[v]), coef[(j - 1) * total + v]);
+                }
+                for v in start[j]..start[j] + per_class[j] {
+                    s.add_scaled(&Affine::of(k[v]), coef[i * total + v]);
+                }
+                let s = l.element(n.index, s);
+                // [s > 0] = 1 − [−s ≥ 0]
+                let not_i = l.activated(n.index, Affine::of(s).times(-1.0), Activation::Step);
+                votes[i].add_scaled(&Affine::constant(1.0), 1.0);
+                votes[i].add_scaled(&Affine::of(not_i), -1.0);
+                votes[j].add_scaled(&Affine::of(not_i), 1.0);
+                scores.push(s);
+                p += 1;
+            }
+        }
+        if classes == 2 {
+            let s = scores[0];
+            // Two classes: class 1 outright when every coefficient is
+            // non-negative (a vote always weighs 1); else the vote's winner.
+            let label = if all_positive {
+                Elem::Const(labels[1])
+            } else {
+                let mut f = Affine::constant(labels[1]);
+                f.add_scaled(&votes[0], labels[0] - labels[1]);
+                l.element(n.index, f)
+            };
+            out_labels.push(label);
+            match post {
+                PostTransform::None => {
+                    out_scores.push(l.element(n.index, Affine::of(s).times(-1.0)));
+                    out_scores.push(s);
+                }
+                _ => return Err(n.err("a two-class SVM with a post_transform is not supported")),
+            }
+        } else {
+            let vote_elems: Vec<Elem> = votes.into_iter().map(|v| l.element(n.index, v)).collect();
+            let index = super::select::first_max_index(l, n.index, &vote_elems);
+            let steps = index_steps(l, n.index, index, classes);
+            out_labels.push(lookup_const(l, n.index, &steps, &labels));
+            out_scores.extend(normalize_scores(l, n.index, &scores, post));
+        }
+    }
+    let width = out_scores.len() / samples.max(1);
+    Ok(vec![
+        l.tensor(n.index, vec![samples], out_labels),
+        l.tensor(n.index, vec![samples, width], out_scores),
+    ])
+}
+
 /// `(x − offset)·scale`, per feature (a single value applies to all).
 pub(super) fn scaler(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
@@ -458,9 +709,21 @@ pub(super) fn scaler(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     ))
 }
 
-/// Columns `indices` (a constant) of the last axis.
-pub(super) fn array_feature_extractor(_: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+/// Columns `indices` of the last axis. Constant indices re-index; indices
+/// the input decides (skl2onnx's label `classes[argmax]`) over constant
+/// data are a gather by a dynamic index.
+pub(super) fn array_feature_extractor(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?;
+    if let (Sym::Const(data), Sym::Dyn(idx)) = (x, n.input(1)?) {
+        let rank = data.shape.len();
+        if rank == 0 {
+            return Err(n.err("a scalar has no features"));
+        }
+        let picked = super::select::gather_by_dynamic_index(l, n, data, idx, rank - 1)?;
+        let mut shape = data.shape[..rank - 1].to_vec();
+        shape.push(idx.ids.len());
+        return Ok(super::shape::reindex(&picked, shape, |o| o));
+    }
     let idx: Vec<usize> = const_ints(n.constant(1, "ArrayFeatureExtractor's indices")?)
         .iter()
         .map(|&i| i.max(0) as usize)
