@@ -535,7 +535,7 @@ pub fn choose_shape(
 }
 
 /// halo2 reserves `blinding_factors() + 1` rows at the end of the domain:
-/// 7 for our circuits, whose `z` column is queried at four rotations, 8
+/// 8 for our circuits, whose `z` column is queried at five rotations, 9
 /// when a table reads one more chain prefix.
 pub fn reserved_rows(params: &GateParams) -> usize {
     let mut cs =

@@ -210,7 +210,6 @@ pub struct ModelConfig {
     p: Option<Column<Fixed>>,
     q_mac: Selector,
     q_bit: Selector,
-    q_zero: Selector,
     q_ident: Selector,
     q_relu: Selector,
     q_nonneg: Option<Selector>,
@@ -247,7 +246,6 @@ impl ModelConfig {
             meta.selector()
         };
         let q_bit = meta.selector();
-        let q_zero = meta.selector();
         let q_ident = meta.selector();
         let q_relu = meta.selector();
         // Only quotient checks assert a sign, and quotients come with
@@ -337,50 +335,63 @@ impl ModelConfig {
                 }
             }
         });
-        meta.create_gate("chain start: p_0 = 0", |m| {
-            let q = m.query_selector(q_zero);
-            let mut zero = vec![q.clone() * m.query_advice(z, Rotation::cur())];
-            // An odd wide chain holds a virtual zero in z; p_0 follows in z2.
-            if let (Some(z2), 1) = (z2, n % 2) {
-                zero.push(q * m.query_advice(z2, Rotation::cur()));
-            }
-            zero
-        });
         // The result row reads its chain: the full value at its own row,
-        // y + H (the top range bits) wb rows up, the sign bit at the top.
-        // It also zeroes `acc`, which the next block's first multiply reads.
+        // y + H (the top range bits) wb rows up, the sign bit at the top,
+        // and the start `p_0 = 0` n rows up (so the start needs no selector
+        // of its own: every chain ends at a result row, and a selector is a
+        // fixed column the EVM verifier pays an ecMul for). It also zeroes
+        // `acc`, which the next block's first multiply reads. Every result
+        // gate holds these constraints, then its own output rule.
         let result_row = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
             let link = chain(m, n) - m.query_advice(acc, Rotation::prev()) - weight(m);
+            let mut common = vec![
+                ("chain = accumulator + bias", link),
+                ("acc = 0", m.query_advice(acc, Rotation::cur())),
+                ("chain start: p_0 = 0", chain(m, 0)),
+            ];
+            if shape.has_virtual_zero(n) {
+                // An odd wide chain holds a virtual zero in z beside p_0 (z2).
+                let (_, rot) = shape.chain_cell(n, 0);
+                common.push((
+                    "chain start: virtual zero",
+                    m.query_advice(z, Rotation(rot)),
+                ));
+            }
             let y = chain(m, n - wb) - half.clone();
-            (
-                link,
-                m.query_advice(acc, Rotation::cur()),
-                y,
-                m.query_advice(x, Rotation::cur()),
-            )
+            (common, y, m.query_advice(x, Rotation::cur()))
+        };
+        type Named = Vec<(&'static str, Expression<Fr>)>;
+        let gated = |q: Expression<Fr>, common: Named, own: Named| -> Named {
+            common
+                .into_iter()
+                .chain(own)
+                .map(|(name, e)| (name, q.clone() * e))
+                .collect()
         };
         meta.create_gate("ident: out = y, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_ident);
-            let (link, acc_zero, y, out) = result_row(m);
-            vec![q.clone() * link, q.clone() * acc_zero, q * (out - y)]
+            let (common, y, out) = result_row(m);
+            gated(q, common, vec![("out = y", out - y)])
         });
         meta.create_gate("relu: out = y·sign, chain = accumulator + bias", |m| {
             let q = m.query_selector(q_relu);
-            let (link, acc_zero, y, out) = result_row(m);
+            let (common, y, out) = result_row(m);
             let sign = chain(m, 1);
-            vec![q.clone() * link, q.clone() * acc_zero, q * (out - y * sign)]
+            gated(q, common, vec![("out = y·sign", out - y * sign)])
         });
         if let Some(q_nonneg) = q_nonneg {
             meta.create_gate("nonneg: out = y ≥ 0, chain = accumulator + bias", |m| {
                 let q = m.query_selector(q_nonneg);
-                let (link, acc_zero, y, out) = result_row(m);
+                let (common, y, out) = result_row(m);
                 let sign = chain(m, 1);
-                vec![
-                    q.clone() * link,
-                    q.clone() * acc_zero,
-                    q.clone() * (out - y),
-                    q * (sign - Expression::Constant(Fr::one())),
-                ]
+                gated(
+                    q,
+                    common,
+                    vec![
+                        ("out = y", out - y),
+                        ("sign = 1", sign - Expression::Constant(Fr::one())),
+                    ],
+                )
             });
         }
         let q_step = params.step.map(|scale_bits| {
@@ -390,13 +401,9 @@ impl ModelConfig {
                 "step: out = sign·2^scale, chain = accumulator + bias",
                 |m| {
                     let q = m.query_selector(q_step);
-                    let (link, acc_zero, _, out) = result_row(m);
+                    let (common, _, out) = result_row(m);
                     let sign = chain(m, 1);
-                    vec![
-                        q.clone() * link,
-                        q.clone() * acc_zero,
-                        q * (out - sign * one),
-                    ]
+                    gated(q, common, vec![("out = sign·2^scale", out - sign * one)])
                 },
             );
             q_step
@@ -411,8 +418,8 @@ impl ModelConfig {
             ];
             meta.create_gate("table: chain = accumulator + bias", |m| {
                 let q = m.query_selector(q_lut);
-                let (link, acc_zero, _, _) = result_row(m);
-                vec![q.clone() * link, q * acc_zero]
+                let (common, _, _) = result_row(m);
+                gated(q, common, vec![])
             });
             let index_prefix = n - wb - lp.shift as usize;
             meta.lookup("table: (tag, index, out)", |m| {
@@ -469,7 +476,6 @@ impl ModelConfig {
             p,
             q_mac,
             q_bit,
-            q_zero,
             q_ident,
             q_relu,
             q_nonneg,
@@ -1016,7 +1022,6 @@ impl Assigner<'_> {
     ) -> Result<(), Error> {
         let (c, lay) = (self.c, &*self.circuit.layout);
         let bits = lay.chain_bits;
-        c.q_zero.enable(region, nr.chain_start)?;
         if lay.shape.has_virtual_zero(bits) {
             // Below p_0, which then sits in z2.
             self.put_const(region, Col::Z, nr.chain_start, Fr::zero());

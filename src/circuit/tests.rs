@@ -280,7 +280,8 @@ fn blinding_rows_match_the_circuit() {
         copies: 1,
     };
     ModelConfig::configure(&mut cs, plain.clone());
-    assert_eq!(cs.blinding_factors() + 1, 7);
+    // z is queried at five rotations (its chain start among them).
+    assert_eq!(cs.blinding_factors() + 1, 8);
     assert_eq!(cs.degree(), 3);
     // Products keep degree 3; tables need degree 5 and one more z query.
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
@@ -291,7 +292,7 @@ fn blinding_rows_match_the_circuit() {
             ..plain.clone()
         },
     );
-    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (3, 7));
+    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (3, 8));
     let lut = Some(super::LutParams {
         shift: 2,
         fns: vec![crate::model::LutFn::Sigmoid],
@@ -304,13 +305,13 @@ fn blinding_rows_match_the_circuit() {
             ..plain.clone()
         },
     );
-    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 8));
+    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 9));
     assert_eq!(
         layout::reserved_rows(&GateParams {
             lut,
             ..plain.clone()
         }),
-        8
+        9
     );
     // Weights in advice: the mask times the weight cell, degree 4; so is a
     // Poseidon round (x^5 read as x·u² with u = x² in its own cell).
@@ -835,8 +836,9 @@ fn out_of_range_integer_input_fails_at_its_range_check() {
             .unwrap()
             .clone();
         let failures = forged_failures(&forged(&c, &[(1, fe(x))]), k);
+        // The start is checked by the block's result gate, at its result row.
         let at_start =
-            |f: &String| f.contains("chain start") && failure_rows(f) == [range.chain_start];
+            |f: &String| f.contains("chain start") && failure_rows(f) == [range.result_row];
         assert!(
             failures.iter().any(at_start),
             "input {x} passed its range check: {failures:?}"

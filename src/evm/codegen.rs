@@ -1004,18 +1004,37 @@ impl Gen<'_> {
             self.store("rho", format!("mod(keccak256({TERM:#x}, 0x60), {r})"));
         }
         let rho = public.accumulator.then(|| self.m("rho"));
+        // One gas check for the whole MSM (an ecMul and an ecAdd a term,
+        // with room for the loads): a call per precompile costs ~40 gas each.
+        let ec_muls = terms.len() - usize::from(rho.is_none());
+        self.line(format!("needGas({})", 6500 * ec_muls));
         // A precompile fails only on a malformed point: stop right there.
         for (i, (load, scalar)) in terms.iter().enumerate() {
             self.line(load.clone());
+            if i == 0 && rho.is_none() {
+                // The first term's scalar is coef_0 · y'^0 (· xn^0) = 1: the
+                // point itself, no ecMul. The ecAdd with the next term
+                // checks that it is on the curve.
+                self.line(format!(
+                    "mstore({ACC:#x}, mload({TERM:#x})) mstore({:#x}, mload({:#x}))",
+                    ACC + 0x20,
+                    TERM + 0x20
+                ));
+                continue;
+            }
             let scalar = match &rho {
                 Some(rho) => self.mul(scalar, rho),
                 None => scalar.clone(),
             };
             self.line(format!("mstore({SCALAR:#x}, {scalar})"));
             if i == 0 {
-                self.line(format!("needGas(6200) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!(
+                    "if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {ACC:#x}, 0x40)) {{ fail() }}"
+                ));
             } else {
-                self.line(format!("needGas(6500) if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"));
+                self.line(format!(
+                    "if iszero(staticcall(6000, 7, {TERM:#x}, 0x60, {TERM:#x}, 0x40)) {{ fail() }}"
+                ));
                 self.line(format!(
                     "if iszero(staticcall(150, 6, {ACC:#x}, 0x80, {ACC:#x}, 0x40)) {{ fail() }}"
                 ));
