@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_families as fam  # noqa: E402  (save, torch_export)
 
-fam.ROOT = os.path.join(fam.ROOT, "sweep")
+fam.ROOT = os.path.join(fam.ROOT, os.environ.get("SWEEP_DIR", "sweep"))
 
 
 def rand(shape, seed, lo=-1.0, hi=1.0):
@@ -241,8 +241,143 @@ def svm_models():
         fam.save(name, onx, samples, f"skl2onnx, opset 15: {m!r}")
 
 
+def third_round():
+    """A third round, written before it was run: generators, U-Net-style skips,
+    normalisation and pooling variants, decoders, and more scikit-learn."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.backends.mha.set_fastpath_enabled(False)  # as in torch_models
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4 * 4 * 4)
+            self.up = nn.Sequential(nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                    nn.ConvTranspose2d(4, 1, 4, stride=2, padding=1), nn.Tanh())
+
+        def forward(self, z):
+            return self.up(self.fc(z).view(-1, 4, 4, 4))
+
+    class UNetLite(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.d1 = nn.Conv2d(1, 4, 3, padding=1)
+            self.d2 = nn.Conv2d(4, 8, 3, padding=1, stride=2)
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            self.u1 = nn.Conv2d(12, 4, 3, padding=1)
+            self.out = nn.Conv2d(4, 1, 1)
+
+        def forward(self, x):
+            a = F.relu(self.d1(x))
+            b = F.relu(self.d2(a))
+            return torch.sigmoid(self.out(F.relu(self.u1(torch.cat([a, self.up(b)], dim=1)))))
+
+    class Activations(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1, self.l2, self.l3 = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+            self.prelu = nn.PReLU(8)
+
+        def forward(self, x):
+            h = F.selu(self.l1(x))
+            h = self.prelu(F.hardtanh(self.l2(h)) + F.softplus(h))
+            return F.log_softmax(self.l3(h), dim=-1)
+
+    class DilatedGrouped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(2, 4, 3, dilation=2, padding=2)
+            self.c2 = nn.Conv2d(4, 4, 3, groups=2, padding=1)
+            self.gn = nn.GroupNorm(2, 4)
+
+        def forward(self, x):
+            return F.avg_pool2d(self.gn(F.relu(self.c2(F.relu(self.c1(x))))), 3, stride=2, ceil_mode=True)
+
+    class PixelShuffle(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(1, 4, 3, padding=1)
+            self.ps = nn.PixelShuffle(2)
+
+        def forward(self, x):
+            return self.ps(self.c(x))
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.TransformerDecoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True)
+
+        def forward(self, x):
+            return self.layer(x, x)
+
+    class Sdpa(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(8, 24)
+
+        def forward(self, x):
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    class Misc(nn.Module):
+        def forward(self, x):
+            n = F.normalize(x, dim=-1)
+            c = torch.cumsum(n, dim=-1)
+            top = torch.topk(c, 2, dim=-1).values
+            return torch.cat([torch.where(c > 0, c, c * 0.1), top, torch.pow(x, 2).amax(dim=-1, keepdim=True)], dim=-1)
+
+    class Conv1dPool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv1d(2, 4, 3)
+            self.n = nn.InstanceNorm1d(4)
+
+        def forward(self, x):
+            return F.max_pool1d(self.n(F.relu(self.c(x))), 2).argmax(dim=-1)
+
+    torch_model("gan_generator", Generator, (1, 8), "torch.onnx: Linear, view, ConvTranspose2d x2 with BatchNorm2d, ReLU, Tanh")
+    torch_model("unet_lite", UNetLite, (1, 1, 8, 8), "torch.onnx: strided conv, bilinear Upsample, skip Concat, Sigmoid")
+    torch_model("activations_mix", Activations, (1, 6), "torch.onnx: SELU, Hardtanh, Softplus, PReLU, LogSoftmax")
+    torch_model("dilated_grouped", DilatedGrouped, (1, 2, 8, 8), "torch.onnx: dilated Conv2d, grouped Conv2d, GroupNorm, AvgPool2d ceil_mode")
+    torch_model("pixel_shuffle", PixelShuffle, (1, 1, 4, 4), "torch.onnx: Conv2d, PixelShuffle (DepthToSpace)")
+    torch_model("transformer_decoder", Decoder, (1, 4, 8), "torch.onnx: nn.TransformerDecoderLayer (self and cross attention)")
+    torch_model("sdpa_causal", Sdpa, (1, 4, 8), "torch.onnx: F.scaled_dot_product_attention(is_causal=True)")
+    torch_model("misc_ops", Misc, (1, 6), "torch.onnx: F.normalize, cumsum, topk, where, pow, amax")
+    torch_model("conv1d_instnorm_argmax", Conv1dPool, (1, 2, 10), "torch.onnx: Conv1d, InstanceNorm1d, max_pool1d, argmax")
+
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.tree import DecisionTreeClassifier
+    from skl2onnx import to_onnx
+    import xgboost
+    from onnxmltools import convert_xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    rng = np.random.default_rng(51)
+    X = rng.uniform(-1, 1, (120, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] + X[:, 2] > 0.5).astype(int)
+    opset = {"": 15, "ai.onnx.ml": 3}
+    samples = [[X[i:i + 1]] for i in (0, 4)]
+    for name, m in [("sk_pca_logistic", make_pipeline(PCA(3), LogisticRegression())),
+                    ("sk_gaussian_nb", GaussianNB()),
+                    ("sk_knn", KNeighborsClassifier(3)),
+                    ("sk_extra_trees", ExtraTreesClassifier(n_estimators=3, max_depth=3, random_state=0)),
+                    ("sk_tree_deep", DecisionTreeClassifier(max_depth=7, random_state=0))]:
+        onx = to_onnx(m.fit(X, y), X[:1], target_opset=opset, options={id(m): {"zipmap": False}} if name != "sk_pca_logistic" else {id(m.steps[-1][1]): {"zipmap": False}})
+        fam.save(name, onx, samples, f"skl2onnx, opset 15: {m!r}")
+    xm = xgboost.XGBClassifier(n_estimators=4, max_depth=3, random_state=0).fit(X, y)
+    fam.save("xgb_multiclass", convert_xgboost(xm, initial_types=[("input", FloatTensorType([None, 4]))], target_opset=15),
+             samples, "onnxmltools, opset 15: XGBClassifier(4 trees, depth 3), 3 classes")
+
+
 SETS = {"torch": torch_models, "sklearn": sklearn_models, "boosted": boosted_models, "hummingbird": hummingbird_models,
-        "svm": svm_models}
+        "svm": svm_models, "third": third_round}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or SETS:
