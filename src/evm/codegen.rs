@@ -755,19 +755,21 @@ impl Gen<'_> {
         let w_last = hex_fr(&omega_pow(self.omega, self.omega_inv, -(b + 1)));
         let l_last = self.mul(&self.mul(&cm, &inv_at(last_idx)), &w_last);
         self.store("l_last", l_last);
-        let mut blind = String::from("0");
+        // Σ_i ω^-i / (x - ω^-i), one statement a term: a single nested
+        // expression keeps two pending operands a term on solc's stack and
+        // runs out of its 16 slots at 8 blinding rows.
         for i in 1..=b {
             let idx = rows.iter().position(|&r0| r0 == -i).unwrap();
             let wi = hex_fr(&omega_pow(self.omega, self.omega_inv, -i));
             let term = self.mul(&inv_at(idx), &wi);
-            blind = if blind == "0" {
+            let sum = if i == 1 {
                 term
             } else {
-                self.add(&blind, &term)
+                self.add(&self.m("l_blind"), &term)
             };
+            self.store("l_blind", sum);
         }
-        let l_blind = self.mul(&blind, &cm);
-        self.store("l_blind", l_blind);
+        self.store("l_blind", self.mul(&self.m("l_blind"), &cm));
         let active = self.sub("1", &self.add(&self.m("l_last"), &self.m("l_blind")));
         self.store("active", active);
         self.store("x_inv", inv_at(rows.len() + 1));
