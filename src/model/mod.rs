@@ -280,6 +280,7 @@ impl Model {
                 proto: &named,
                 index,
                 inputs,
+                scope: &syms,
             };
             let lower = ops::lookup(&node.op_type).expect("checked above");
             let outs = lower.run(&mut lowering, &ctx)?;

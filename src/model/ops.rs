@@ -20,6 +20,7 @@ mod pwl;
 mod rec;
 mod reduce;
 mod resize;
+mod scan;
 mod select;
 mod shape;
 mod smooth;
@@ -48,6 +49,9 @@ pub struct NodeCtx<'a> {
     pub proto: &'a NodeProto,
     pub index: usize,
     pub inputs: Vec<Option<Sym>>,
+    /// The tensors of the enclosing graph, which a subgraph (a `Scan`
+    /// body) may read by name.
+    pub scope: &'a HashMap<String, Sym>,
 }
 
 impl NodeCtx<'_> {
@@ -368,6 +372,7 @@ pub const OPS: &[(&str, Lower)] = &[
     ("SVMClassifier", Lower::Many(ml::svm_classifier)),
     ("SVMRegressor", Lower::One(ml::svm_regressor)),
     ("Scaler", Lower::One(ml::scaler)),
+    ("Scan", Lower::Many(scan::scan)),
     ("Scatter", Lower::One(index::scatter_elements)),
     ("ScatterElements", Lower::One(index::scatter_elements)),
     ("ScatterND", Lower::One(index::scatter_nd)),
