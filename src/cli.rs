@@ -74,6 +74,17 @@ pub enum Command {
         /// inferences (`prove` then takes N input files).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
         batch: u32,
+        /// Largest circuit, as log2 rows. A model that needs more is split into chunks of at
+        /// most 2^K rows, each its own circuit; the tensor crossing each cut is a Poseidon
+        /// commitment of one chunk's output and the next one's input, and `prove` folds the
+        /// chunk proofs into one aggregated proof in which those commitments are constrained
+        /// equal. setup, prove, verify, gen-verifier and test-evm take the split build as they
+        /// take a single one.
+        #[arg(long, default_value_t = crate::split::DEFAULT_MAX_K, value_name = "K", value_parser = clap::value_parser!(u32).range(10..=26))]
+        max_k: u32,
+        /// log2 rows of the aggregation circuit that folds a split model's chunk proofs.
+        #[arg(long, default_value_t = crate::aggregate::DEFAULT_K, value_name = "K", value_parser = clap::value_parser!(u32).range(16..=26))]
+        aggregate_k: u32,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
     /// circuit: the weights' (always), and the input's and output's for --input.
@@ -363,6 +374,8 @@ pub fn run(cli: Cli) -> Result<()> {
             shape,
             pack_public,
             batch,
+            max_k,
+            aggregate_k,
         } => {
             let t = Instant::now();
             let visibility = compile::Visibility {
@@ -379,7 +392,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 pack_public,
                 batch: batch as usize,
             };
-            let c = compile::compile_files(&model, &inputs, &opts, &out)?;
+            let c = match crate::split::compile_files(
+                &model,
+                &inputs,
+                &opts,
+                max_k,
+                aggregate_k,
+                &out,
+            )? {
+                crate::split::Build::Single(c) => c,
+                crate::split::Build::Split(b) => {
+                    print_split(&model, &out, &b, t);
+                    return Ok(());
+                }
+            };
             let s = &c.settings;
             println!(
                 "compiled {} -> {} in {:.2}s\n  k = {}  rows = {}/{}  neurons = {}  mac terms = {}  shape: {} ({} advice columns)\n  scale = 2^{}  weights = 2^{}  range = {} bits  (max |activation| {:.3})",
@@ -422,6 +448,21 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
+        Command::Setup { dir, srs } if crate::split::is_split_dir(&dir) => {
+            let b = crate::split::SplitBuild::load(&dir)?;
+            let r = crate::split::setup(&b, srs.as_deref())?;
+            let secs: f64 = r.chunks.iter().map(|c| c.keygen_seconds).sum();
+            println!(
+                "keys written to {}: {} chunk circuits (keygen {secs:.1}s), aggregation k = {} ({})",
+                dir.display(),
+                r.chunks.len(),
+                r.aggregate_k,
+                match r.aggregate_keygen_seconds {
+                    Some(s) => format!("keygen {s:.1}s"),
+                    None => "keys reused".into(),
+                }
+            );
+        }
         Command::Setup { dir, srs } => {
             let c = Compiled::load(&dir)?;
             eprintln!("keygen for k={} ...", c.settings.k);
@@ -439,6 +480,37 @@ pub fn run(cli: Cli) -> Result<()> {
                     ""
                 }
             );
+        }
+        Command::Prove {
+            dir,
+            input,
+            out,
+            for_aggregation,
+        } if crate::split::is_split_dir(&dir) => {
+            if for_aggregation {
+                anyhow::bail!("--for-aggregation: a split build's proof is already an aggregated one");
+            }
+            let b = crate::split::SplitBuild::load(&dir)?;
+            let x = b.chunks[0].read_inputs(&input)?;
+            let p = crate::split::prove(&b, &x, &out)?;
+            let err = p
+                .outputs
+                .iter()
+                .zip(&p.float_outputs)
+                .map(|(a, f)| (a - f).abs())
+                .fold(0.0, f64::max);
+            println!(
+                "proof written to {}: {} chunks proven in {:.1}s, aggregated in {:.1}s, {} bytes, {} public inputs, max abs error {err:.5} vs float model",
+                out.display(),
+                p.chunk_seconds.len(),
+                p.chunk_seconds.iter().sum::<f64>(),
+                p.aggregate.prove_seconds,
+                p.aggregate.proof_bytes,
+                p.aggregate.num_public
+            );
+            if b.settings.visibility.output == Vis::Public {
+                println!("outputs: {}", format_floats(&p.outputs));
+            }
         }
         Command::Prove {
             dir,
@@ -673,6 +745,29 @@ pub fn run(cli: Cli) -> Result<()> {
 /// before it.
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names
 /// collapsed.
+fn print_split(model: &Path, out: &Path, b: &crate::split::SplitBuild, t: Instant) {
+    let s = &b.settings;
+    println!(
+        "compiled {} -> {} in {:.2}s: split into {} (max k = {}), folded by an aggregation at k = {}",
+        model.display(),
+        out.display(),
+        t.elapsed().as_secs_f64(),
+        crate::split::describe(s),
+        s.max_k,
+        s.aggregate_k
+    );
+    println!(
+        "  scale = 2^{}  weights = 2^{}  range = {} bits",
+        s.quant.scale_bits, s.quant.weight_bits, s.quant.range_bits
+    );
+    for c in &s.chunks {
+        println!(
+            "  {}: k = {}, {} values, input {} values, output {} values",
+            c.dir, c.k, c.values, c.inputs, c.outputs
+        );
+    }
+}
+
 fn summarize_names(names: &[String]) -> String {
     use crate::circuit::public::PublicItem;
     // A tensor is public whole, so each run is `base[0..len]`; a packed

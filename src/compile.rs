@@ -9,6 +9,7 @@ pub use crate::circuit::public::{Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{InputFile, InputShapes, Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
+use crate::split::slice::{chunk_program, ChunkSlice};
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,11 @@ pub struct Settings {
     pub batch: usize,
     pub layout: LayoutStats,
     pub calibration: Calibration,
+    /// For one chunk of a split model (`crate::split`): which values of
+    /// the model's quantized program this circuit computes. The shapes
+    /// above stay the whole model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkSlice>,
 }
 
 fn one() -> usize {
@@ -63,6 +69,30 @@ pub struct LayoutStats {
     pub fixed_columns: usize,
     pub selectors: usize,
     pub public_inputs: usize,
+}
+
+impl LayoutStats {
+    pub fn of(
+        program: &Program<i64>,
+        q: &QuantParams,
+        lay: &Layout,
+        visibility: Visibility,
+        shape: Shape,
+    ) -> LayoutStats {
+        let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(
+            &GateParams::of(q, program, visibility, lay.packing, shape),
+        );
+        LayoutStats {
+            rows_used: lay.rows_used,
+            usable_rows: lay.usable_rows(),
+            neurons: program.num_neurons(),
+            mac_terms: program.num_terms(),
+            advice_columns,
+            fixed_columns,
+            selectors,
+            public_inputs: lay.public.len(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -149,6 +179,53 @@ pub fn calibrate(
     samples: &[Vec<f64>],
     opts: &CompileOptions,
 ) -> Result<(QuantParams, Shape, u32, f64)> {
+    let (mut q, single, max_abs) = calibrate_quant(program, samples, opts)?;
+    // The circuit lays out every copy of a batch.
+    let qprog = single.batched(opts.batch.max(1));
+    let chosen = match opts.shape {
+        Some(shape) if shape.wide_mac && opts.visibility.params != Vis::Fixed => {
+            bail!("--shape wide-terms / wide: two terms a row need --param-visibility fixed (the weights in fixed columns)")
+        }
+        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape)
+            .min_k()
+            .map(|k| (shape, k)),
+        None => layout::choose_shape(&qprog, &q, opts.visibility),
+    };
+    let Some((shape, k)) = chosen else {
+        let lay = Layout::new(
+            &qprog,
+            &q,
+            0,
+            opts.visibility,
+            opts.shape.unwrap_or(Shape::NARROW),
+        );
+        bail!(
+            "model needs {} rows: more than 2^{} allows",
+            lay.rows_used.max(lay.table_rows),
+            layout::MAX_K
+        );
+    };
+    // Tables may grow into rows the domain has anyway: finer table input
+    // at no cost in k.
+    let fns = qprog.lut_fns().len();
+    if fns > 0 {
+        let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
+        let free = (1usize << k) - lay.reserved_rows - 1;
+        let bits = (free / fns).ilog2();
+        q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
+    }
+    Ok((q, shape, k, max_abs))
+}
+
+/// The fixed-point parameters alone (no layout): activation scale from the
+/// largest value seen on the samples (with headroom), weight bits, and
+/// table bits accurate enough on the samples. Returns the quantized
+/// program too.
+pub fn calibrate_quant(
+    program: &Program<f64>,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+) -> Result<(QuantParams, Program<i64>, f64)> {
     let max_abs = quant::max_abs_activation(program, samples);
     let ib = int_bits(max_abs);
     let scale_bits = match opts.scale_bits {
@@ -185,41 +262,7 @@ pub fn calibrate(
     if !single.lut_fns().is_empty() {
         q.lut_bits = table_bits(program, &single, &q, samples);
     }
-    // The circuit lays out every copy of a batch.
-    let qprog = single.batched(opts.batch.max(1));
-    let chosen = match opts.shape {
-        Some(shape) if shape.wide_mac && opts.visibility.params != Vis::Fixed => {
-            bail!("--shape wide-terms / wide: two terms a row need --param-visibility fixed (the weights in fixed columns)")
-        }
-        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape)
-            .min_k()
-            .map(|k| (shape, k)),
-        None => layout::choose_shape(&qprog, &q, opts.visibility),
-    };
-    let Some((shape, k)) = chosen else {
-        let lay = Layout::new(
-            &qprog,
-            &q,
-            0,
-            opts.visibility,
-            opts.shape.unwrap_or(Shape::NARROW),
-        );
-        bail!(
-            "model needs {} rows: more than 2^{} allows",
-            lay.rows_used.max(lay.table_rows),
-            layout::MAX_K
-        );
-    };
-    // Tables may grow into rows the domain has anyway: finer table input
-    // at no cost in k.
-    let fns = qprog.lut_fns().len();
-    if fns > 0 {
-        let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
-        let free = (1usize << k) - lay.reserved_rows - 1;
-        let bits = (free / fns).ilog2();
-        q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
-    }
-    Ok((q, shape, k, max_abs))
+    Ok((q, single, max_abs))
 }
 
 /// Largest table index we grow to: 2^18 rows per function (k = 19).
@@ -271,7 +314,7 @@ fn table_bits(
 }
 
 /// `opts` with `visibility.packed` decided for `program`.
-fn with_packing(opts: &CompileOptions, program: &Program<f64>) -> CompileOptions {
+pub(crate) fn with_packing(opts: &CompileOptions, program: &Program<f64>) -> CompileOptions {
     let v = &opts.visibility;
     let per = if v.input == Vis::Public {
         program.num_inputs
@@ -357,9 +400,6 @@ pub fn compile_model(
     }
     let program = single.batched(batch);
     let lay = Layout::new(&program, &quant, k, opts.visibility, shape);
-    let (advice_columns, fixed_columns, selectors) = crate::circuit::column_counts(
-        &GateParams::of(&quant, &program, opts.visibility, lay.packing, shape),
-    );
     let settings = Settings {
         version: SETTINGS_VERSION,
         model_hash: hash_file(model_path)?,
@@ -371,20 +411,12 @@ pub fn compile_model(
         shape,
         public_layout: lay.public_names(),
         batch,
-        layout: LayoutStats {
-            rows_used: lay.rows_used,
-            usable_rows: lay.usable_rows(),
-            neurons: program.num_neurons(),
-            mac_terms: program.num_terms(),
-            advice_columns,
-            fixed_columns,
-            selectors,
-            public_inputs: lay.public.len(),
-        },
+        layout: LayoutStats::of(&program, &quant, &lay, opts.visibility, shape),
         calibration: Calibration {
             samples: samples.len(),
             max_abs_activation: max_abs,
         },
+        chunk: None,
     };
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -430,8 +462,11 @@ impl Compiled {
             );
         }
         let model = Model::load_with(&model_path, InputShapes::Exact(&settings.input_shapes))?;
-        let program =
-            quant::quantize(&model.program, &settings.quant)?.batched(settings.batch.max(1));
+        let whole = quant::quantize(&model.program, &settings.quant)?;
+        let program = match &settings.chunk {
+            Some(slice) => chunk_program(&whole, slice),
+            None => whole.batched(settings.batch.max(1)),
+        };
         let lay = Layout::new(
             &program,
             &settings.quant,

@@ -21,4 +21,5 @@ pub mod poseidon;
 pub mod progress;
 pub mod proof;
 pub mod quant;
+pub mod split;
 pub mod suite;

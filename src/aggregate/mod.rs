@@ -112,9 +112,6 @@ impl Inner {
         Ok(Snark::new(protocol, vec![instance], proof_bytes))
     }
 
-    fn vk_hash(&self) -> [u8; 32] {
-        Keccak256::digest(self.keys.vk.to_bytes(SerdeFormat::RawBytes)).into()
-    }
 }
 
 /// `ADIR/aggregate.json`: what the aggregation circuit was built for.
@@ -130,6 +127,37 @@ pub struct AggregateSettings {
     /// 12 accumulator limbs, then each inner proof's public inputs.
     pub num_public: usize,
     pub dev_srs: bool,
+    /// Which inner public inputs are exposed and which are linked (a split
+    /// model's chunk boundaries); the default exposes all, links none.
+    #[serde(default)]
+    pub wiring: Wiring,
+}
+
+/// How the inner proofs' public inputs meet in the aggregation circuit.
+/// The circuit holds every inner public input as a cell; a link constrains
+/// two of them equal (one chunk's output commitment and the next chunk's
+/// input commitment), and only the exposed ones become public inputs of
+/// the aggregated proof.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wiring {
+    /// Per inner proof, the indices of its public inputs to expose, in
+    /// order; `None` exposes all of every proof.
+    #[serde(default)]
+    pub exposed: Option<Vec<Vec<usize>>>,
+    /// `[(proof a, index i), (proof b, index j)]`: a's i-th public input
+    /// equals b's j-th.
+    #[serde(default)]
+    pub links: Vec<[(usize, usize); 2]>,
+}
+
+impl Wiring {
+    /// The indices of proof `which`'s `count` public inputs it exposes.
+    pub fn exposed_of(&self, which: usize, count: usize) -> Vec<usize> {
+        match &self.exposed {
+            Some(e) => e[which].clone(),
+            None => (0..count).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,13 +261,18 @@ pub struct Options {
 /// the measurements behind it.
 pub const DEFAULT_K: u32 = 21;
 
-fn shape_id(k: u32, inners: &[Inner]) -> String {
+/// Identifies aggregation keys: k, every inner verifying key and its
+/// public-input count, and the wiring (its links are constraints).
+fn shape_id(k: u32, inners: &[(&Compiled, &VerifyingKey<G1Affine>)], wiring: &Wiring) -> String {
     let mut h = Keccak256::new()
         .chain_update(b"zkml-evm aggregate v1")
         .chain_update(k.to_le_bytes());
-    for i in inners {
-        h.update(i.vk_hash());
-        h.update((i.compiled.settings.layout.public_inputs as u64).to_le_bytes());
+    for (c, vk) in inners {
+        h.update(Keccak256::digest(vk.to_bytes(SerdeFormat::RawBytes)));
+        h.update((c.settings.layout.public_inputs as u64).to_le_bytes());
+    }
+    if *wiring != Wiring::default() {
+        h.update(serde_json::to_vec(wiring).expect("wiring serializes"));
     }
     to_hex(&h.finalize())
 }
@@ -259,13 +292,15 @@ fn outer_params(opts: &Options) -> Result<ParamsKZG<Bn256>> {
     }
 }
 
-/// The aggregation circuit over `snarks`; inner public inputs re-exposed
-/// after the accumulator.
+/// The aggregation circuit over `snarks`: the accumulator, then the inner
+/// public inputs `wiring` exposes; its links are copy constraints between
+/// inner public-input cells.
 fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
+    wiring: &Wiring,
 ) -> AggregationCircuit {
     let mut c = AggregationCircuit::new::<SHPLONK>(
         stage,
@@ -274,7 +309,15 @@ fn circuit(
         snarks,
         VerifierUniversality::None,
     );
-    c.expose_previous_instances(false);
+    let inner = c.previous_instances().clone();
+    for [(a, i), (b, j)] in &wiring.links {
+        c.builder.main(0).constrain_equal(&inner[*a][*i], &inner[*b][*j]);
+    }
+    for (which, cells) in inner.iter().enumerate() {
+        for i in wiring.exposed_of(which, cells.len()) {
+            c.builder.assigned_instances[0].push(cells[i]);
+        }
+    }
     c
 }
 
@@ -289,6 +332,18 @@ fn initial_config(k: u32) -> AggregationConfigParams {
 /// Fold `inners` into one proof written to `out/proof.json`; keys and
 /// settings go to `out` too.
 pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<AggregateReport> {
+    aggregate_wired(inners, &Wiring::default(), out, &out.join(PROOF_FILE), opts)
+}
+
+/// [`aggregate`] with `wiring`, keys in `key_dir`, the proof at `proof_path`.
+pub fn aggregate_wired(
+    inners: &[Inner],
+    wiring: &Wiring,
+    key_dir: &Path,
+    proof_path: &Path,
+    opts: &Options,
+) -> Result<AggregateReport> {
+    let out = key_dir;
     if inners.is_empty() {
         bail!("nothing to aggregate: give at least one proof");
     }
@@ -302,13 +357,15 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
         .iter()
         .map(Inner::snark)
         .collect::<Result<Vec<_>>>()?;
+    check_links(inners, &snarks, wiring)?;
     let params = outer_params(opts)?;
     for i in inners {
         if i.keys.params.s_g2() != params.s_g2() {
             bail!("{} was proved with another SRS than the aggregation's; use the same --srs for both", i.label);
         }
     }
-    let shape = shape_id(opts.k, inners);
+    let described: Vec<_> = inners.iter().map(|i| (&i.compiled, &i.keys.vk)).collect();
+    let shape = shape_id(opts.k, &described, wiring);
     let (settings, pk, keygen_seconds) = match load_keys_for(out, &shape, &params)? {
         Some((s, pk)) => {
             eprintln!("reusing aggregation keys in {}", out.display());
@@ -322,7 +379,8 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
                 inners.len()
             );
             let keygen_step = crate::progress::step("aggregation keygen");
-            let (s, pk) = keygen(inners, &snarks, &params, opts, shape)?;
+            let compiled: Vec<&Compiled> = inners.iter().map(|i| &i.compiled).collect();
+            let (s, pk) = keygen(&compiled, &snarks, &params, opts, shape, wiring)?;
             drop(keygen_step);
             write_keys(out, &s, &pk, &params)?;
             (s, pk, Some(t.elapsed().as_secs_f64()))
@@ -336,6 +394,7 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
         settings.config,
         &params,
         snarks,
+        wiring,
     )
     .use_break_points(settings.break_points.clone());
     let instances = c.instances().remove(0);
@@ -368,7 +427,7 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
         inner: inner_summaries,
         prove_seconds,
     };
-    artifact::write_json(&out.join(PROOF_FILE), &file)?;
+    artifact::write_json(proof_path, &file)?;
     Ok(AggregateReport {
         aggregated: inners.len(),
         k: settings.k,
@@ -382,18 +441,83 @@ pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<Aggrega
     })
 }
 
+/// Refuse linked public inputs that differ before proving: the circuit's
+/// copy constraint would make the proof fail, but only after minutes, and
+/// without saying which proofs do not fit together.
+fn check_links(inners: &[Inner], snarks: &[Snark], wiring: &Wiring) -> Result<()> {
+    for [(a, i), (b, j)] in &wiring.links {
+        let (x, y) = (&snarks[*a].instances[0], &snarks[*b].instances[0]);
+        if x.get(*i).is_none() || x.get(*i) != y.get(*j) {
+            let name = |w: usize, k: usize| {
+                inners[w]
+                    .compiled
+                    .layout
+                    .public_names()
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("public input {k}"))
+            };
+            bail!(
+                "{}: its {} does not equal the {} of {}, which it must continue; the proofs are not of one computation",
+                inners[*b].label,
+                name(*b, *j),
+                name(*a, *i),
+                inners[*a].label
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Aggregation keys for proofs of `inners` (compiled models with their
+/// keys), made before any proof exists: keygen needs only each proof's
+/// shape, so placeholder proofs of the right shape stand in.
+pub fn setup_wired(
+    inners: &[(&Compiled, &Keys)],
+    wiring: &Wiring,
+    key_dir: &Path,
+    opts: &Options,
+) -> Result<f64> {
+    let params = outer_params(opts)?;
+    let described: Vec<_> = inners.iter().map(|(c, k)| (*c, &k.vk)).collect();
+    let shape = shape_id(opts.k, &described, wiring);
+    if load_keys_for(key_dir, &shape, &params)?.is_some() {
+        return Ok(0.0);
+    }
+    let snarks: Vec<Snark> = inners
+        .iter()
+        .map(|(c, k)| {
+            snark_verifier_sdk::halo2::gen_dummy_snark_from_vk::<SHPLONK>(
+                &k.params,
+                &k.vk,
+                vec![c.settings.layout.public_inputs],
+                None,
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    let keygen_step = crate::progress::step("aggregation keygen");
+    let compiled: Vec<&Compiled> = inners.iter().map(|(c, _)| *c).collect();
+    let (s, pk) = keygen(&compiled, &snarks, &params, opts, shape, wiring)?;
+    drop(keygen_step);
+    write_keys(key_dir, &s, &pk, &params)?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
 fn keygen(
-    inners: &[Inner],
+    inners: &[&Compiled],
     snarks: &[Snark],
     params: &ParamsKZG<Bn256>,
     opts: &Options,
     shape_id: String,
+    wiring: &Wiring,
 ) -> Result<(AggregateSettings, ProvingKey<G1Affine>)> {
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         initial_config(opts.k),
         params,
         snarks.to_vec(),
+        wiring,
     );
     let config = c.calculate_params(Some(MINIMUM_ROWS));
     let vk = keygen_vk_custom(params, &c, true)
@@ -401,19 +525,20 @@ fn keygen(
     let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;
     let mut inner = Vec::new();
     let mut start = ACCUMULATOR_LIMBS;
-    for i in inners {
-        let n = i.compiled.settings.layout.public_inputs;
-        let q = &i.compiled.settings.quant;
+    for (which, c) in inners.iter().enumerate() {
+        let names = c.layout.public_names();
+        let exposed = wiring.exposed_of(which, names.len());
+        let q = &c.settings.quant;
         inner.push(InnerSpec {
-            model_hash: i.compiled.settings.model_hash.clone(),
-            k: i.compiled.settings.k,
+            model_hash: c.settings.model_hash.clone(),
+            k: c.settings.k,
             public_start: start,
-            num_public: n,
+            num_public: exposed.len(),
             public_offset: q.public_offset(),
             scale_bits: q.scale_bits,
-            public_layout: i.compiled.layout.public_names(),
+            public_layout: exposed.iter().map(|&i| names[i].clone()).collect(),
         });
-        start += n;
+        start += exposed.len();
     }
     let settings = AggregateSettings {
         version: SETTINGS_VERSION,
@@ -424,6 +549,7 @@ fn keygen(
         inner,
         num_public: start,
         dev_srs: opts.srs.is_none(),
+        wiring: wiring.clone(),
     };
     Ok((settings, pk))
 }

@@ -55,11 +55,14 @@ pub fn circuit_id(c: &Compiled) -> [u8; 32] {
         &s.layout,
     );
     let settings = serde_json::to_vec(&shaping).expect("settings serialize");
-    Keccak256::new()
+    let mut h = Keccak256::new()
         .chain_update(c.settings.model_hash.as_bytes())
-        .chain_update(settings)
-        .finalize()
-        .into()
+        .chain_update(settings);
+    // A chunk's keys are its slice's: two chunks of one model differ here.
+    if let Some(chunk) = &s.chunk {
+        h.update(serde_json::to_vec(chunk).expect("chunk serializes"));
+    }
+    h.finalize().into()
 }
 
 /// Keys carry the circuit they were made for and a checksum of their body:
@@ -173,7 +176,7 @@ pub fn load_keys(c: &Compiled) -> Result<Keys> {
     })
 }
 
-fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
+pub(crate) fn load_pk(c: &Compiled) -> Result<ProvingKey<G1Affine>> {
     let body = read_key(&c.dir.join(PK_FILE), &circuit_id(c), "zkml-evm setup")?;
     ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
         &mut &body[..],
@@ -369,6 +372,56 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         rel_errors,
         prove_seconds,
     })
+}
+
+/// Prove a compiled circuit on its integer input, without a float
+/// reference: a chunk of a split model, whose input is the previous chunk's
+/// output (`crate::split` compares the whole model's outputs with the
+/// float model). Also returns every value the circuit computed.
+pub fn prove_quantized(
+    c: &Compiled,
+    xq: &[i64],
+    transcript: TranscriptKind,
+) -> Result<(ProofFile, Vec<i64>)> {
+    let q = &c.settings.quant;
+    let values = crate::quant::forward(&c.program, q, xq)?;
+    let circuit = ModelCircuit::new(c.program.clone(), *q, c.layout.clone(), Some(&values));
+    let pk = load_pk(c)?;
+    let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
+    let instance = circuit.instance();
+    let t = Instant::now();
+    let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
+    let outputs = if c.settings.visibility.output == crate::compile::Vis::Public {
+        c.program
+            .outputs
+            .iter()
+            .map(|&o| q.dequantize(values[o]))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let file = ProofFile {
+        version: PROOF_VERSION,
+        transcript,
+        model_hash: c.settings.model_hash.clone(),
+        k: c.settings.k,
+        proof: to_hex(&proof),
+        public_inputs: instance.iter().map(fr_to_hex).collect(),
+        public_layout: c.layout.public_names(),
+        public_offset: q.public_offset(),
+        scale_bits: q.scale_bits,
+        input_shapes: c.program.input_shapes.clone(),
+        output_shapes: c.program.output_shapes.clone(),
+        batch: 1,
+        outputs,
+        float_outputs: Vec::new(),
+        max_abs_error: 0.0,
+        max_rel_error: 0.0,
+        abs_errors: Vec::new(),
+        rel_errors: Vec::new(),
+        prove_seconds: t.elapsed().as_secs_f64(),
+    };
+    Ok((file, values))
 }
 
 /// The float model's outputs for every inference in `input`, in turn.

@@ -1,0 +1,451 @@
+//! Models larger than one circuit: the quantized program cut into chunks,
+//! each its own circuit of at most 2^max_k rows, proven one by one and
+//! folded into one aggregated proof.
+//!
+//! The tensor crossing a cut (see [`slice`]) is the hashed output of one
+//! chunk and the hashed input of the next: each chunk circuit exposes a
+//! Poseidon commitment to it, computed in-circuit from the range-checked
+//! cells, so intermediate values stay private and are still bound. The
+//! aggregation circuit constrains the two commitments of every cut equal
+//! (a [`Wiring`] link) and exposes neither; its public inputs are the
+//! accumulator, then the model's own public inputs and outputs.
+//!
+//! A split build directory holds `split.json`, the model, one compiled
+//! directory per chunk (`chunk-0/`, ...), and after `setup` the
+//! aggregation keys at its root, so every later step (`verify`,
+//! `gen-verifier`, `test-evm`, `calldata`, `deploy`) reads it as the
+//! aggregation directory it also is.
+
+pub mod plan;
+pub mod slice;
+
+use crate::aggregate::{self, AggregateProof, AggregateReport, Inner, Wiring};
+use crate::artifact;
+use crate::circuit::layout::{self, Layout};
+use crate::circuit::public::{PublicItem, Tensor, Vis, Visibility};
+use crate::compile::{
+    self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE,
+    SETTINGS_FILE, SETTINGS_VERSION,
+};
+use crate::model::{Model, Program};
+use crate::proof::{self, TranscriptKind};
+use crate::quant::{self, QuantParams};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const SPLIT_FILE: &str = "split.json";
+pub const SPLIT_VERSION: u32 = 1;
+/// The largest chunk `compile` makes unless told otherwise: a k = 21
+/// circuit proves in a few GB, which this project's 24 GB machines hold
+/// with room for the aggregation that follows.
+pub const DEFAULT_MAX_K: u32 = 21;
+
+/// `split.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SplitSettings {
+    pub version: u32,
+    pub model_hash: String,
+    pub max_k: u32,
+    /// log2 rows of the aggregation circuit that folds the chunks.
+    pub aggregate_k: u32,
+    pub quant: QuantParams,
+    pub input_shapes: Vec<Vec<usize>>,
+    pub output_shapes: Vec<Vec<usize>>,
+    /// The model's input and output visibility (the boundaries are hashed).
+    pub visibility: Visibility,
+    pub chunks: Vec<ChunkSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChunkSummary {
+    /// Its compiled directory, relative to the build.
+    pub dir: String,
+    pub k: u32,
+    pub rows_used: usize,
+    /// Program values it computes, and its boundary widths.
+    pub values: usize,
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+pub fn is_split_dir(dir: &Path) -> bool {
+    dir.join(SPLIT_FILE).is_file()
+}
+
+/// A split build, loaded: its settings and every chunk's compiled circuit.
+pub struct SplitBuild {
+    pub dir: PathBuf,
+    pub settings: SplitSettings,
+    pub chunks: Vec<Compiled>,
+}
+
+impl SplitBuild {
+    pub fn load(dir: &Path) -> Result<SplitBuild> {
+        let settings: SplitSettings = artifact::read_json(&dir.join(SPLIT_FILE))?;
+        if settings.version != SPLIT_VERSION {
+            bail!(
+                "{}: version {} is not supported; recompile",
+                dir.join(SPLIT_FILE).display(),
+                settings.version
+            );
+        }
+        let chunks = settings
+            .chunks
+            .iter()
+            .map(|c| Compiled::load(&dir.join(&c.dir)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SplitBuild {
+            dir: dir.to_path_buf(),
+            settings,
+            chunks,
+        })
+    }
+
+    /// Each cut's link (the earlier chunk's output commitment equals the
+    /// later chunk's input commitment), and every other public input of
+    /// every chunk exposed.
+    pub fn wiring(&self) -> Wiring {
+        let names: Vec<Vec<String>> = self.chunks.iter().map(|c| c.layout.public_names()).collect();
+        let find = |chunk: usize, t: Tensor| {
+            let name = PublicItem::Commitment(t).name();
+            names[chunk]
+                .iter()
+                .position(|n| *n == name)
+                .expect("a chunk boundary is hashed")
+        };
+        let links = (1..self.chunks.len())
+            .map(|i| [(i - 1, find(i - 1, Tensor::Output)), (i, find(i, Tensor::Input))])
+            .collect::<Vec<_>>();
+        let exposed = (0..self.chunks.len())
+            .map(|i| {
+                let hidden: Vec<usize> = links
+                    .iter()
+                    .flat_map(|l| l.iter())
+                    .filter(|(c, _)| *c == i)
+                    .map(|(_, j)| *j)
+                    .collect();
+                (0..names[i].len()).filter(|j| !hidden.contains(j)).collect()
+            })
+            .collect();
+        Wiring {
+            exposed: Some(exposed),
+            links,
+        }
+    }
+
+    fn aggregate_options(&self, srs: Option<PathBuf>) -> aggregate::Options {
+        aggregate::Options {
+            k: self.settings.aggregate_k,
+            srs,
+        }
+    }
+}
+
+/// What a chunk exposes: the model's input (first) and output (last) as
+/// the user chose, commitments at every cut.
+fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
+    Visibility {
+        input: if first { model.input } else { Vis::Hashed },
+        output: if last { model.output } else { Vis::Hashed },
+        params: Vis::Fixed,
+        packed: false,
+    }
+}
+
+/// Compile `model` as chunks of at most 2^max_k rows into `out`.
+pub fn compile(
+    model: Model,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    max_k: u32,
+    aggregate_k: u32,
+    out: &Path,
+) -> Result<SplitBuild> {
+    if opts.batch > 1 {
+        bail!("--batch with a model split into chunks is not supported: batch a model that fits one circuit (raise --max-k)");
+    }
+    if opts.visibility.params != Vis::Fixed {
+        bail!("a model split into chunks keeps its weights in fixed columns: use --param-visibility fixed (the default)");
+    }
+    opts.visibility.check().map_err(anyhow::Error::msg)?;
+    let (q, whole, max_abs) = compile::calibrate_quant(&model.program, samples, opts)?;
+    for (i, s) in samples.iter().enumerate() {
+        let xq: Vec<i64> = s.iter().map(|&v| q.quantize_input(v)).collect();
+        quant::forward(&whole, &q, &xq)
+            .with_context(|| format!("calibration sample #{i} does not fit"))?;
+    }
+    let vis = |first, last| chunk_visibility(&opts.visibility, first, last);
+    let cuts = plan::cuts(&whole, &q, max_k, vis)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let model_dst = out.join(MODEL_FILE);
+    if std::fs::canonicalize(&model.path).ok() != std::fs::canonicalize(&model_dst).ok() {
+        std::fs::copy(&model.path, &model_dst)
+            .with_context(|| format!("cannot copy model to {}", model_dst.display()))?;
+    }
+    let model_hash = compile::hash_file(&model_dst)?;
+    let b = Boundaries::new(&whole);
+    let calibration = Calibration {
+        samples: samples.len(),
+        max_abs_activation: max_abs,
+    };
+    let mut summaries = Vec::new();
+    for (i, &cut) in cuts.iter().enumerate() {
+        let slice = chunk_slice(&whole, &b, i, cuts.len(), cut);
+        let dir = format!("chunk-{i}");
+        let settings = chunk_settings(&whole, &q, opts, slice, &model, &model_hash, &calibration)?;
+        summaries.push(ChunkSummary {
+            dir: dir.clone(),
+            k: settings.k,
+            rows_used: settings.layout.rows_used,
+            values: cut.1 - cut.0.max(whole.num_inputs),
+            inputs: settings.chunk.as_ref().map_or(0, |c| c.inputs.len()),
+            outputs: settings.chunk.as_ref().map_or(0, |c| c.outputs.len()),
+        });
+        write_chunk(&out.join(&dir), &model_dst, &settings)?;
+    }
+    let settings = SplitSettings {
+        version: SPLIT_VERSION,
+        model_hash,
+        max_k,
+        aggregate_k,
+        quant: q,
+        input_shapes: model.program.input_shapes.clone(),
+        output_shapes: model.program.output_shapes.clone(),
+        visibility: opts.visibility,
+        chunks: summaries,
+    };
+    artifact::write_json(&out.join(SPLIT_FILE), &settings)?;
+    SplitBuild::load(out)
+}
+
+/// What `compile` made: one circuit, or a split build.
+pub enum Build {
+    Single(Compiled),
+    Split(SplitBuild),
+}
+
+/// `compile` with splitting: the model as one circuit when it fits in
+/// 2^max_k rows, else as chunks that each do.
+pub fn compile_files(
+    model_path: &Path,
+    inputs: &[PathBuf],
+    opts: &CompileOptions,
+    max_k: u32,
+    aggregate_k: u32,
+    out: &Path,
+) -> Result<Build> {
+    let files = inputs
+        .iter()
+        .map(|p| crate::model::InputFile::read(p).map(|f| (p.clone(), f)))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading calibration inputs")?;
+    let lengths = files
+        .first()
+        .map(|(_, f)| f.lengths())
+        .context("no calibration input given")?;
+    let model = Model::load_with(model_path, crate::model::InputShapes::FitLengths(&lengths))?;
+    let samples = files
+        .iter()
+        .map(|(p, f)| f.input_for(&model.program, p))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading calibration inputs")?;
+    if fits_one_circuit(&model, &samples, opts, max_k)? {
+        return Ok(Build::Single(compile::compile_model(
+            model, &samples, opts, out,
+        )?));
+    }
+    Ok(Build::Split(compile(
+        model,
+        &samples,
+        opts,
+        max_k,
+        aggregate_k,
+        out,
+    )?))
+}
+
+/// Whether the model, laid out as `compile` would, needs at most 2^max_k rows.
+fn fits_one_circuit(
+    model: &Model,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    max_k: u32,
+) -> Result<bool> {
+    let opts = compile::with_packing(opts, &model.program);
+    let (q, single, _) = compile::calibrate_quant(&model.program, samples, &opts)?;
+    let program = single.batched(opts.batch.max(1));
+    let k = match opts.shape {
+        Some(shape) => Layout::new(&program, &q, 0, opts.visibility, shape).min_k(),
+        None => layout::choose_shape(&program, &q, opts.visibility).map(|(_, k)| k),
+    };
+    Ok(k.is_some_and(|k| k <= max_k))
+}
+
+/// One chunk's `settings.json`: its slice, visibility, shape and k.
+fn chunk_settings(
+    whole: &Program<i64>,
+    q: &QuantParams,
+    opts: &CompileOptions,
+    slice: ChunkSlice,
+    model: &Model,
+    model_hash: &str,
+    calibration: &Calibration,
+) -> Result<Settings> {
+    let program = chunk_program(whole, &slice);
+    let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
+    let public_values = usize::from(vis.input == Vis::Public) * program.num_inputs
+        + usize::from(vis.output == Vis::Public) * program.outputs.len();
+    vis.packed = opts.pack_public.resolve(&vis, public_values);
+    let (shape, k) = layout::choose_shape(&program, q, vis)
+        .with_context(|| format!("chunk {} does not fit any circuit", slice.index))?;
+    let lay = Layout::new(&program, q, k, vis, shape);
+    Ok(Settings {
+        version: SETTINGS_VERSION,
+        model_hash: model_hash.to_string(),
+        k,
+        quant: *q,
+        input_shapes: model.program.input_shapes.clone(),
+        output_shapes: model.program.output_shapes.clone(),
+        visibility: vis,
+        shape,
+        public_layout: lay.public_names(),
+        batch: 1,
+        layout: LayoutStats::of(&program, q, &lay, vis, shape),
+        calibration: calibration.clone(),
+        chunk: Some(slice),
+    })
+}
+
+/// A chunk directory: its settings and the model (a hard link to the
+/// build's copy where the file system allows).
+fn write_chunk(dir: &Path, model: &Path, settings: &Settings) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dst = dir.join(MODEL_FILE);
+    let _ = std::fs::remove_file(&dst);
+    if std::fs::hard_link(model, &dst).is_err() {
+        std::fs::copy(model, &dst)
+            .with_context(|| format!("cannot copy the model to {}", dst.display()))?;
+    }
+    artifact::write_json(&dir.join(SETTINGS_FILE), settings)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitSetupReport {
+    pub chunks: Vec<proof::SetupReport>,
+    /// None when aggregation keys of the same shape were already there.
+    pub aggregate_keygen_seconds: Option<f64>,
+    pub aggregate_k: u32,
+}
+
+/// Keys for every chunk, then the aggregation keys (made from the chunks'
+/// verifying keys alone, before any proof exists).
+pub fn setup(b: &SplitBuild, srs: Option<&Path>) -> Result<SplitSetupReport> {
+    let mut chunks = Vec::new();
+    for (i, c) in b.chunks.iter().enumerate() {
+        eprintln!(
+            "keygen for chunk {i} of {} (k={}) ...",
+            b.chunks.len(),
+            c.settings.k
+        );
+        chunks.push(proof::setup(c, srs)?);
+    }
+    let keys = b
+        .chunks
+        .iter()
+        .map(proof::load_keys)
+        .collect::<Result<Vec<_>>>()?;
+    let inners: Vec<_> = b.chunks.iter().zip(&keys).collect();
+    eprintln!(
+        "aggregation keygen (k={}, {} chunks) ...",
+        b.settings.aggregate_k,
+        b.chunks.len()
+    );
+    let secs = aggregate::setup_wired(
+        &inners,
+        &b.wiring(),
+        &b.dir,
+        &b.aggregate_options(srs.map(Path::to_path_buf)),
+    )?;
+    Ok(SplitSetupReport {
+        chunks,
+        aggregate_keygen_seconds: (secs > 0.0).then_some(secs),
+        aggregate_k: b.settings.aggregate_k,
+    })
+}
+
+/// What `prove` did on a split build.
+pub struct SplitProof {
+    pub proof: AggregateProof,
+    pub aggregate: AggregateReport,
+    /// Per chunk: prove seconds.
+    pub chunk_seconds: Vec<f64>,
+    /// The model's outputs (dequantized) and the float model's.
+    pub outputs: Vec<f64>,
+    pub float_outputs: Vec<f64>,
+}
+
+/// Prove every chunk on `input` (each on the previous one's output), then
+/// fold the chunk proofs into one proof written to `out`.
+pub fn prove(b: &SplitBuild, input: &[f64], out: &Path) -> Result<SplitProof> {
+    if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
+        bail!(
+            "{} has no aggregation keys: run `zkml-evm setup {}` first",
+            b.dir.display(),
+            b.dir.display()
+        );
+    }
+    let q = &b.settings.quant;
+    let mut carried: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
+    let mut chunk_seconds = Vec::new();
+    let mut inners = Vec::new();
+    let n = b.chunks.len();
+    let started = Instant::now();
+    for (i, c) in b.chunks.iter().enumerate() {
+        let (p, values) = proof::prove_quantized(c, &carried, TranscriptKind::Poseidon)
+            .with_context(|| format!("chunk {i} of {n}"))?;
+        chunk_seconds.push(p.prove_seconds);
+        let path = c.dir.join(aggregate::PROOF_FILE);
+        artifact::write_json(&path, &p)?;
+        eprintln!(
+            "chunk {}/{n} proven in {:.1}s (elapsed {:.0}s, about {:.0}s left before aggregation)",
+            i + 1,
+            p.prove_seconds,
+            started.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64() / (i + 1) as f64 * (n - i - 1) as f64
+        );
+        carried = c.program.outputs.iter().map(|&o| values[o]).collect();
+        inners.push(Inner {
+            label: format!("chunk {i} ({})", path.display()),
+            compiled: Compiled::load(&c.dir)?,
+            keys: proof::load_keys(c)?,
+            proof: p,
+        });
+    }
+    let outputs: Vec<f64> = carried.iter().map(|&v| q.dequantize(v)).collect();
+    let float_outputs = b.chunks[0].model.float_reference()?.run(input)?;
+    eprintln!("aggregating {n} chunk proofs (k={}) ...", b.settings.aggregate_k);
+    let srs = Some(b.dir.join(proof::SRS_FILE));
+    let report = aggregate::aggregate_wired(
+        &inners,
+        &b.wiring(),
+        &b.dir,
+        out,
+        &b.aggregate_options(srs),
+    )?;
+    Ok(SplitProof {
+        proof: AggregateProof::read(out)?,
+        aggregate: report,
+        chunk_seconds,
+        outputs,
+        float_outputs,
+    })
+}
+
+/// `shape` for messages: the chunk shapes of a build, e.g. "3 chunks, k = 17, 17, 15".
+pub fn describe(s: &SplitSettings) -> String {
+    let ks: Vec<String> = s.chunks.iter().map(|c| c.k.to_string()).collect();
+    format!("{} chunks, k = {}", s.chunks.len(), ks.join(", "))
+}
