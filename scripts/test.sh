@@ -3,7 +3,8 @@
 # anvil) and the Python venv (onnx's node tests) into .tools/ first, builds
 # the Foundry contracts, runs cargo test (which includes on-chain tests
 # against anvil), forge test, and the Python package's tests and example
-# (scripts/test-python.sh), and prints a closing "N passed, M failed" line
+# (scripts/test-python.sh), a split model proven through a local Ray
+# cluster (scripts/test-ray.sh), and prints a closing "N passed, M failed" line
 # over all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +23,13 @@ scripts/forge-test.sh 2>&1 | tee -a "$log"
 forge_status=${PIPESTATUS[0]}
 scripts/test-python.sh 2>&1 | tee -a "$log"
 python_status=${PIPESTATUS[0]}
+scripts/test-ray.sh 2>&1 | tee -a "$log"
+ray_status=${PIPESTATUS[0]}
 set -e
 # cargo: "test result: ok. 25 passed; 0 failed; ..."; forge: "... 24 tests passed, 0 failed, 0 skipped ..."
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^Ran [0-9]+ test suites/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "tests" && $(i+2) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-for s in "$forge_build" "$cargo_status" "$forge_status" "$python_status"; do
+for s in "$forge_build" "$cargo_status" "$forge_status" "$python_status" "$ray_status"; do
   [ "$s" -eq 0 ] || exit "$s"
 done

@@ -115,6 +115,35 @@ pub enum Command {
         /// Make a proof for `aggregate` (Poseidon transcript) instead of one for the EVM verifier.
         #[arg(long)]
         for_aggregation: bool,
+        /// For a split build: prove this many chunks at once, each in its own process
+        /// (`prove-chunk`), before folding them.
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: u32,
+    },
+    /// Split build, step 1 of 3 (what `prove` does, as separate jobs for a scheduler such as
+    /// scripts/ray_prove.py): run the model once in fixed point and write each chunk's input
+    /// tensor to CHUNK/boundary.json.
+    SplitWitness {
+        /// The split build.
+        dir: PathBuf,
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+    },
+    /// Split build, step 2 of 3: prove one chunk from its boundary.json into its proof.json.
+    /// Chunks are independent: run them anywhere the build directory is visible.
+    ProveChunk {
+        /// A chunk directory of a split build (BUILD/chunk-3).
+        dir: PathBuf,
+        /// Print one JSON line {"prove_seconds", "peak_rss_mb"} instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Split build, step 3 of 3: fold every chunk's proof.json into one aggregated proof.
+    FoldChunks {
+        /// The split build.
+        dir: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
     },
     /// Fold proofs (from `prove --for-aggregation`) into one proof that one EVM verifier checks.
     ///
@@ -486,13 +515,16 @@ pub fn run(cli: Cli) -> Result<()> {
             input,
             out,
             for_aggregation,
+            jobs,
         } if crate::split::is_split_dir(&dir) => {
             if for_aggregation {
-                anyhow::bail!("--for-aggregation: a split build's proof is already an aggregated one");
+                anyhow::bail!(
+                    "--for-aggregation: a split build's proof is already an aggregated one"
+                );
             }
             let b = crate::split::SplitBuild::load(&dir)?;
             let x = b.chunks[0].read_inputs(&input)?;
-            let p = crate::split::prove(&b, &x, &out)?;
+            let p = crate::split::prove(&b, &x, &out, jobs as usize)?;
             let err = p
                 .outputs
                 .iter()
@@ -500,11 +532,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|(a, f)| (a - f).abs())
                 .fold(0.0, f64::max);
             println!(
-                "proof written to {}: {} chunks proven in {:.1}s, aggregated in {:.1}s, {} bytes, {} public inputs, max abs error {err:.5} vs float model",
+                "proof written to {}: {} chunks proven in {:.1}s, aggregated in {:.1}s (peak RSS {:.0} MB), {} bytes, {} public inputs, max abs error {err:.5} vs float model",
                 out.display(),
                 p.chunk_seconds.len(),
                 p.chunk_seconds.iter().sum::<f64>(),
                 p.aggregate.prove_seconds,
+                crate::progress::peak_rss_mb(),
                 p.aggregate.proof_bytes,
                 p.aggregate.num_public
             );
@@ -517,6 +550,7 @@ pub fn run(cli: Cli) -> Result<()> {
             input,
             out,
             for_aggregation,
+            jobs: _,
         } => {
             let c = Compiled::load(&dir)?;
             let x = c.read_inputs(&input)?;
@@ -547,6 +581,48 @@ pub fn run(cli: Cli) -> Result<()> {
                     c.settings.visibility.output
                 );
             }
+        }
+        Command::SplitWitness { dir, input } => {
+            let b = crate::split::SplitBuild::load(&dir)?;
+            let x = b.chunks[0].read_inputs(&input)?;
+            let outputs = crate::split::witness(&b, &x)?;
+            println!(
+                "wrote {} chunk inputs ({}); model outputs {}",
+                b.chunks.len(),
+                crate::split::BOUNDARY_FILE,
+                format_floats(&outputs)
+            );
+        }
+        Command::ProveChunk { dir, json } => {
+            let p = crate::split::prove_chunk(&dir)?;
+            let rss = crate::progress::peak_rss_mb();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"prove_seconds": p.prove_seconds, "peak_rss_mb": rss})
+                );
+            } else {
+                println!(
+                    "chunk proof written to {}: k = {}, prove {:.2}s, peak RSS {rss:.0} MB",
+                    dir.join(crate::aggregate::PROOF_FILE).display(),
+                    p.k,
+                    p.prove_seconds
+                );
+            }
+        }
+        Command::FoldChunks { dir, out } => {
+            let b = crate::split::SplitBuild::load(&dir)?;
+            let r = crate::split::fold(&b, &out)?;
+            println!(
+                "proof written to {}: {} chunk proofs folded at k = {} in {:.1}s, peak RSS {:.0} MB, {} bytes, {} public inputs",
+                out.display(),
+                r.aggregated,
+                r.k,
+                r.prove_seconds,
+                crate::progress::peak_rss_mb(),
+                r.proof_bytes,
+                r.num_public
+            );
         }
         Command::Aggregate { items, out, k, srs } => {
             let inners = crate::api::aggregate_items(&items)?;

@@ -63,3 +63,15 @@ impl Drop for Step {
         }
     }
 }
+
+/// This process's peak resident set size so far, in MB (Linux reports
+/// `ru_maxrss` in KB). Every job of a split proof reports it.
+pub fn peak_rss_mb() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads
+    // nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    usage.ru_maxrss as f64 / 1024.0
+}

@@ -111,7 +111,6 @@ impl Inner {
         );
         Ok(Snark::new(protocol, vec![instance], proof_bytes))
     }
-
 }
 
 /// `ADIR/aggregate.json`: what the aggregation circuit was built for.
@@ -311,7 +310,9 @@ fn circuit(
     );
     let inner = c.previous_instances().clone();
     for [(a, i), (b, j)] in &wiring.links {
-        c.builder.main(0).constrain_equal(&inner[*a][*i], &inner[*b][*j]);
+        c.builder
+            .main(0)
+            .constrain_equal(&inner[*a][*i], &inner[*b][*j]);
     }
     for (which, cells) in inner.iter().enumerate() {
         for i in wiring.exposed_of(which, cells.len()) {
@@ -343,6 +344,31 @@ pub fn aggregate_wired(
     proof_path: &Path,
     opts: &Options,
 ) -> Result<AggregateReport> {
+    check_links(inners, wiring)?;
+    prove_wired(inners, wiring, key_dir, proof_path, opts)
+}
+
+/// [`aggregate_wired`] without the check that linked public inputs are
+/// equal, so a test can show that the aggregation circuit itself refuses
+/// them: the proof it makes then fails verification.
+#[doc(hidden)]
+pub fn aggregate_wired_unchecked(
+    inners: &[Inner],
+    wiring: &Wiring,
+    key_dir: &Path,
+    proof_path: &Path,
+    opts: &Options,
+) -> Result<AggregateReport> {
+    prove_wired(inners, wiring, key_dir, proof_path, opts)
+}
+
+fn prove_wired(
+    inners: &[Inner],
+    wiring: &Wiring,
+    key_dir: &Path,
+    proof_path: &Path,
+    opts: &Options,
+) -> Result<AggregateReport> {
     let out = key_dir;
     if inners.is_empty() {
         bail!("nothing to aggregate: give at least one proof");
@@ -357,7 +383,6 @@ pub fn aggregate_wired(
         .iter()
         .map(Inner::snark)
         .collect::<Result<Vec<_>>>()?;
-    check_links(inners, &snarks, wiring)?;
     let params = outer_params(opts)?;
     for i in inners {
         if i.keys.params.s_g2() != params.s_g2() {
@@ -444,9 +469,9 @@ pub fn aggregate_wired(
 /// Refuse linked public inputs that differ before proving: the circuit's
 /// copy constraint would make the proof fail, but only after minutes, and
 /// without saying which proofs do not fit together.
-fn check_links(inners: &[Inner], snarks: &[Snark], wiring: &Wiring) -> Result<()> {
+fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
     for [(a, i), (b, j)] in &wiring.links {
-        let (x, y) = (&snarks[*a].instances[0], &snarks[*b].instances[0]);
+        let (x, y) = (inners[*a].proof.instances()?, inners[*b].proof.instances()?);
         if x.get(*i).is_none() || x.get(*i) != y.get(*j) {
             let name = |w: usize, k: usize| {
                 inners[w]

@@ -16,6 +16,7 @@
 //! `gen-verifier`, `test-evm`, `calldata`, `deploy`) reads it as the
 //! aggregation directory it also is.
 
+mod jobs;
 pub mod plan;
 pub mod slice;
 
@@ -24,8 +25,8 @@ use crate::artifact;
 use crate::circuit::layout::{self, Layout};
 use crate::circuit::public::{PublicItem, Tensor, Vis, Visibility};
 use crate::compile::{
-    self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE,
-    SETTINGS_FILE, SETTINGS_VERSION,
+    self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE, SETTINGS_FILE,
+    SETTINGS_VERSION,
 };
 use crate::model::{Model, Program};
 use crate::proof::{self, TranscriptKind};
@@ -108,7 +109,11 @@ impl SplitBuild {
     /// later chunk's input commitment), and every other public input of
     /// every chunk exposed.
     pub fn wiring(&self) -> Wiring {
-        let names: Vec<Vec<String>> = self.chunks.iter().map(|c| c.layout.public_names()).collect();
+        let names: Vec<Vec<String>> = self
+            .chunks
+            .iter()
+            .map(|c| c.layout.public_names())
+            .collect();
         let find = |chunk: usize, t: Tensor| {
             let name = PublicItem::Commitment(t).name();
             names[chunk]
@@ -117,7 +122,12 @@ impl SplitBuild {
                 .expect("a chunk boundary is hashed")
         };
         let links = (1..self.chunks.len())
-            .map(|i| [(i - 1, find(i - 1, Tensor::Output)), (i, find(i, Tensor::Input))])
+            .map(|i| {
+                [
+                    (i - 1, find(i - 1, Tensor::Output)),
+                    (i, find(i, Tensor::Input)),
+                ]
+            })
             .collect::<Vec<_>>();
         let exposed = (0..self.chunks.len())
             .map(|i| {
@@ -127,7 +137,9 @@ impl SplitBuild {
                     .filter(|(c, _)| *c == i)
                     .map(|(_, j)| *j)
                     .collect();
-                (0..names[i].len()).filter(|j| !hidden.contains(j)).collect()
+                (0..names[i].len())
+                    .filter(|j| !hidden.contains(j))
+                    .collect()
             })
             .collect();
         Wiring {
@@ -376,6 +388,83 @@ pub fn setup(b: &SplitBuild, srs: Option<&Path>) -> Result<SplitSetupReport> {
     })
 }
 
+/// Each chunk's input tensor, as fixed-point integers: the file that makes
+/// a chunk's proof an independent job (`chunk-i/boundary.json`).
+pub const BOUNDARY_FILE: &str = "boundary.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoundaryFile {
+    /// The chunk's input values, quantized (`value · 2^scale_bits`).
+    pub values: Vec<i64>,
+}
+
+/// Run the model once in fixed point (cheap next to proving) and write
+/// every chunk's input tensor to its `boundary.json`, so the chunk proofs
+/// can run in any order, on any machine that sees the build. Returns the
+/// model's outputs, dequantized.
+pub fn witness(b: &SplitBuild, input: &[f64]) -> Result<Vec<f64>> {
+    let q = &b.settings.quant;
+    let mut carried: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
+    for (i, c) in b.chunks.iter().enumerate() {
+        artifact::write_json(
+            &c.dir.join(BOUNDARY_FILE),
+            &BoundaryFile {
+                values: carried.clone(),
+            },
+        )?;
+        let values = quant::forward(&c.program, q, &carried)
+            .with_context(|| format!("chunk {i} of {}", b.chunks.len()))?;
+        carried = c.program.outputs.iter().map(|&o| values[o]).collect();
+    }
+    Ok(carried.iter().map(|&v| q.dequantize(v)).collect())
+}
+
+/// Prove one chunk from its `boundary.json` into its `proof.json`: the
+/// unit of work `prove --jobs` and `scripts/ray_prove.py` schedule.
+pub fn prove_chunk(chunk_dir: &Path) -> Result<proof::ProofFile> {
+    let c = Compiled::load(chunk_dir)?;
+    if c.settings.chunk.is_none() {
+        bail!("{} is not a chunk of a split build", chunk_dir.display());
+    }
+    let boundary: BoundaryFile = artifact::read_json(&chunk_dir.join(BOUNDARY_FILE))
+        .context("run `zkml-evm split-witness` (or `prove`) on the build first")?;
+    let (p, _) = proof::prove_quantized(&c, &boundary.values, TranscriptKind::Poseidon)
+        .with_context(|| chunk_dir.display().to_string())?;
+    artifact::write_json(&chunk_dir.join(aggregate::PROOF_FILE), &p)?;
+    Ok(p)
+}
+
+/// Fold the chunk proofs in the build (`chunk-i/proof.json`) into one
+/// proof at `out`; the aggregation checks each chunk proof and each link.
+pub fn fold(b: &SplitBuild, out: &Path) -> Result<AggregateReport> {
+    if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
+        bail!(
+            "{} has no aggregation keys: run `zkml-evm setup {}` first",
+            b.dir.display(),
+            b.dir.display()
+        );
+    }
+    let inners = b
+        .chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path = c.dir.join(aggregate::PROOF_FILE);
+            let mut inner = Inner::load(&c.dir, &path)
+                .with_context(|| format!("chunk {i}: no proof at {}", path.display()))?;
+            inner.label = format!("chunk {i} ({})", path.display());
+            Ok(inner)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    eprintln!(
+        "aggregating {} chunk proofs (k={}) ...",
+        inners.len(),
+        b.settings.aggregate_k
+    );
+    let srs = Some(b.dir.join(proof::SRS_FILE));
+    aggregate::aggregate_wired(&inners, &b.wiring(), &b.dir, out, &b.aggregate_options(srs))
+}
+
 /// What `prove` did on a split build.
 pub struct SplitProof {
     pub proof: AggregateProof,
@@ -387,9 +476,9 @@ pub struct SplitProof {
     pub float_outputs: Vec<f64>,
 }
 
-/// Prove every chunk on `input` (each on the previous one's output), then
-/// fold the chunk proofs into one proof written to `out`.
-pub fn prove(b: &SplitBuild, input: &[f64], out: &Path) -> Result<SplitProof> {
+/// Prove every chunk on `input`, `jobs` at a time (separate processes when
+/// more than one), then fold the chunk proofs into one proof at `out`.
+pub fn prove(b: &SplitBuild, input: &[f64], out: &Path, jobs: usize) -> Result<SplitProof> {
     if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
         bail!(
             "{} has no aggregation keys: run `zkml-evm setup {}` first",
@@ -397,44 +486,15 @@ pub fn prove(b: &SplitBuild, input: &[f64], out: &Path) -> Result<SplitProof> {
             b.dir.display()
         );
     }
-    let q = &b.settings.quant;
-    let mut carried: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
-    let mut chunk_seconds = Vec::new();
-    let mut inners = Vec::new();
-    let n = b.chunks.len();
-    let started = Instant::now();
-    for (i, c) in b.chunks.iter().enumerate() {
-        let (p, values) = proof::prove_quantized(c, &carried, TranscriptKind::Poseidon)
-            .with_context(|| format!("chunk {i} of {n}"))?;
-        chunk_seconds.push(p.prove_seconds);
-        let path = c.dir.join(aggregate::PROOF_FILE);
-        artifact::write_json(&path, &p)?;
-        eprintln!(
-            "chunk {}/{n} proven in {:.1}s (elapsed {:.0}s, about {:.0}s left before aggregation)",
-            i + 1,
-            p.prove_seconds,
-            started.elapsed().as_secs_f64(),
-            started.elapsed().as_secs_f64() / (i + 1) as f64 * (n - i - 1) as f64
-        );
-        carried = c.program.outputs.iter().map(|&o| values[o]).collect();
-        inners.push(Inner {
-            label: format!("chunk {i} ({})", path.display()),
-            compiled: Compiled::load(&c.dir)?,
-            keys: proof::load_keys(c)?,
-            proof: p,
-        });
-    }
-    let outputs: Vec<f64> = carried.iter().map(|&v| q.dequantize(v)).collect();
+    let outputs = witness(b, input)?;
     let float_outputs = b.chunks[0].model.float_reference()?.run(input)?;
-    eprintln!("aggregating {n} chunk proofs (k={}) ...", b.settings.aggregate_k);
-    let srs = Some(b.dir.join(proof::SRS_FILE));
-    let report = aggregate::aggregate_wired(
-        &inners,
-        &b.wiring(),
-        &b.dir,
-        out,
-        &b.aggregate_options(srs),
-    )?;
+    let dirs: Vec<PathBuf> = b.chunks.iter().map(|c| c.dir.clone()).collect();
+    let chunk_seconds = if jobs <= 1 {
+        in_process(&dirs)?
+    } else {
+        jobs::run(&dirs, jobs)?
+    };
+    let report = fold(b, out)?;
     Ok(SplitProof {
         proof: AggregateProof::read(out)?,
         aggregate: report,
@@ -442,6 +502,24 @@ pub fn prove(b: &SplitBuild, input: &[f64], out: &Path) -> Result<SplitProof> {
         outputs,
         float_outputs,
     })
+}
+
+/// The chunk proofs one after another in this process.
+fn in_process(dirs: &[PathBuf]) -> Result<Vec<f64>> {
+    let started = Instant::now();
+    let mut secs = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let p = prove_chunk(d).with_context(|| format!("chunk {i} of {}", dirs.len()))?;
+        secs.push(p.prove_seconds);
+        jobs::report(
+            i,
+            dirs.len(),
+            &p,
+            Some(crate::progress::peak_rss_mb()),
+            started,
+        );
+    }
+    Ok(secs)
 }
 
 /// `shape` for messages: the chunk shapes of a build, e.g. "3 chunks, k = 17, 17, 15".

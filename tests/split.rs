@@ -1,0 +1,330 @@
+//! A model split into chunks, end to end as a user runs it: `compile
+//! --max-k` cuts the deep narrow tower (k = 13 as one circuit) into two
+//! chunks of k <= 12, `setup` makes their keys and the aggregation keys,
+//! `prove --jobs 2` proves both chunks (one process each) and folds them,
+//! and `verify`, `gen-verifier` and `test-evm` take the build as they take
+//! one circuit. Then what must
+//! be refused is: flipped bytes, changed public inputs, a tampered chunk
+//! proof, and chunk proofs whose boundary tensors differ, by the driver's
+//! check and by the aggregation circuit itself.
+//!
+//! One split build (its aggregation keygen and proof take minutes) is
+//! shared by every test here.
+
+mod common;
+
+use common::vectors;
+use halo2_proofs::halo2curves::bn256::Fr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
+use zkml_evm::evm::verifier::{calldata_for_file, run_in_revm, VerifierArtifact};
+use zkml_evm::proof::{self, fr_to_hex, ProofFile, TranscriptKind};
+use zkml_evm::split::SplitBuild;
+
+fn zkml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
+        .args(args)
+        .output()
+        .expect("run zkml-evm")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = zkml(args);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        o.status.success(),
+        "zkml-evm {args:?} failed:\n{out}\n{err}"
+    );
+    out.into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    build: PathBuf,
+    proof: PathBuf,
+    verifier: PathBuf,
+    compile_output: String,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let v = vectors().join("tower");
+        let build = root.join("build");
+        let compile_output = ok(&[
+            "compile",
+            s(&v.join("network.onnx")),
+            "--input",
+            s(&v.join("input.json")),
+            "-o",
+            s(&build),
+            "--max-k",
+            "12",
+            "--aggregate-k",
+            "20",
+        ]);
+        ok(&["setup", s(&build)]);
+        let proof = root.join("proof.json");
+        ok(&[
+            "prove",
+            s(&build),
+            "--input",
+            s(&v.join("input.json")),
+            "-o",
+            s(&proof),
+            "--jobs",
+            "2",
+        ]);
+        let verifier = root.join("verifier");
+        ok(&["gen-verifier", s(&build), "-o", s(&verifier)]);
+        Fixture {
+            _tmp: tmp,
+            root,
+            build,
+            proof,
+            verifier,
+            compile_output,
+        }
+    })
+}
+
+/// (native, EVM) verdicts on `p`.
+fn verdicts(f: &Fixture, p: &AggregateProof) -> (bool, bool) {
+    let path = f.root.join(format!("probe-{}.json", rand::random::<u64>()));
+    zkml_evm::artifact::write_json(&path, p).unwrap();
+    let native = matches!(Aggregated::load(&f.build).unwrap().verify(p), Ok(true));
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap())
+        .unwrap()
+        .accepted;
+    (native, evm)
+}
+
+/// The chunk proofs `prove` left in the build, as aggregation inputs.
+fn chunk_inners(b: &SplitBuild) -> Vec<Inner> {
+    b.chunks
+        .iter()
+        .map(|c| Inner::load(&c.dir, &c.dir.join(aggregate::PROOF_FILE)).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_split_model_proves_and_verifies_like_one_circuit() {
+    let f = fixture();
+    assert!(
+        f.compile_output.contains("split into 2 chunks"),
+        "{}",
+        f.compile_output
+    );
+    assert!(ok(&["verify", s(&f.build), s(&f.proof)]).contains("is valid"));
+    let out = ok(&["test-evm", s(&f.verifier), s(&f.proof)]);
+    assert!(out.contains("verify returned true"), "{out}");
+    let artifact = VerifierArtifact::read(&f.verifier).unwrap();
+    assert!(
+        artifact.runtime_size <= 24_576,
+        "{} bytes",
+        artifact.runtime_size
+    );
+
+    // Public inputs: the accumulator, the first chunk's (the model input),
+    // the last chunk's (the model output); the boundary commitments are in
+    // neither.
+    let b = SplitBuild::load(&f.build).unwrap();
+    let p = AggregateProof::read(&f.proof).unwrap();
+    let first = ProofFile::read(&b.chunks[0].dir.join(aggregate::PROOF_FILE)).unwrap();
+    let last = ProofFile::read(&b.chunks[1].dir.join(aggregate::PROOF_FILE)).unwrap();
+    let named = |p: &ProofFile, hidden: &str| -> Vec<String> {
+        assert!(
+            p.public_layout.iter().any(|n| n == hidden),
+            "{:?}",
+            p.public_layout
+        );
+        p.public_layout
+            .iter()
+            .zip(&p.public_inputs)
+            .filter(|(n, _)| *n != hidden)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let expected: Vec<String> = named(&first, "output_commitment")
+        .into_iter()
+        .chain(named(&last, "input_commitment"))
+        .collect();
+    assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], expected[..]);
+    assert_eq!(p.public_inputs.len(), ACCUMULATOR_LIMBS + 16 + 4);
+
+    // The outputs are exactly what the same model compiled as one circuit
+    // computes (the same calibration, so the same fixed-point program),
+    // and onnxruntime's within the documented tolerance.
+    let v = vectors().join("tower");
+    let sample = zkml_evm::model::InputFile::read(&v.join("input.json")).unwrap();
+    let x = sample.input_data.concat();
+    let tmp = tempfile::tempdir().unwrap();
+    let single = zkml_evm::compile::compile(
+        &v.join("network.onnx"),
+        std::slice::from_ref(&x),
+        &Default::default(),
+        tmp.path(),
+    )
+    .unwrap();
+    let q = &single.settings.quant;
+    assert_eq!(*q, b.settings.quant);
+    let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+    let values = zkml_evm::quant::forward(&single.program, q, &xq).unwrap();
+    let whole: Vec<f64> = single
+        .program
+        .outputs
+        .iter()
+        .map(|&o| q.dequantize(values[o]))
+        .collect();
+    assert_eq!(p.inner[1].outputs, whole);
+    let want = sample.output_data.unwrap().concat();
+    for (got, want) in p.inner[1].outputs.iter().zip(&want) {
+        assert!((got - want).abs() < 0.02, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn flipped_bytes_and_changed_public_inputs_are_rejected() {
+    let f = fixture();
+    let p = AggregateProof::read(&f.proof).unwrap();
+    assert_eq!(verdicts(f, &p), (true, true), "the honest proof");
+    let mut bytes = p.proof_bytes().unwrap();
+    bytes[200] ^= 1;
+    let flipped = AggregateProof {
+        proof: zkml_evm::artifact::to_hex(&bytes),
+        ..p.clone()
+    };
+    assert_eq!(
+        verdicts(f, &flipped),
+        (false, false),
+        "a flipped proof byte"
+    );
+    let inst = p.instances().unwrap();
+    // The first model input and the last model output, each moved by one.
+    for i in [ACCUMULATOR_LIMBS, inst.len() - 1] {
+        let mut v = inst.clone();
+        v[i] += Fr::one();
+        let changed = AggregateProof {
+            public_inputs: v.iter().map(fr_to_hex).collect(),
+            ..p.clone()
+        };
+        assert_eq!(
+            verdicts(f, &changed),
+            (false, false),
+            "public input {i} changed"
+        );
+    }
+}
+
+#[test]
+fn a_tampered_chunk_proof_is_refused_naming_the_chunk() {
+    let f = fixture();
+    let b = SplitBuild::load(&f.build).unwrap();
+    let mut inners = chunk_inners(&b);
+    let mut bytes = inners[1].proof.proof_bytes().unwrap();
+    bytes[64] ^= 1;
+    inners[1].proof.proof = zkml_evm::artifact::to_hex(&bytes);
+    let out = f.root.join("tampered.json");
+    let opts = aggregate::Options {
+        k: 20,
+        srs: Some(f.build.join(proof::SRS_FILE)),
+    };
+    let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
+        .err()
+        .expect("a tampered chunk proof must be refused");
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("chunk-1") && msg.contains("does not verify"),
+        "{msg}"
+    );
+}
+
+/// An attacker keeps chunk 0's honest proof and proves chunk 1 on another
+/// boundary tensor (one value moved, everything downstream recomputed):
+/// both chunk proofs are valid on their own, so only the link between them
+/// can catch it. The driver refuses it by name; with that check skipped,
+/// the aggregation circuit's copy constraint makes the proof invalid.
+#[test]
+fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
+    let f = fixture();
+    let b = SplitBuild::load(&f.build).unwrap();
+    let honest = chunk_inners(&b);
+    let chunk1 = &b.chunks[1];
+    let boundary_proof = &honest[0].proof;
+    // Chunk 1's honest input: chunk 0's output, from chunk 0's witness.
+    let q = &b.settings.quant;
+    let sample = zkml_evm::model::InputFile::read(&vectors().join("tower/input.json")).unwrap();
+    let x: Vec<i64> = sample
+        .input_data
+        .concat()
+        .iter()
+        .map(|&v| q.quantize_input(v))
+        .collect();
+    let values = zkml_evm::quant::forward(&b.chunks[0].program, q, &x).unwrap();
+    let mut boundary: Vec<i64> = b.chunks[0]
+        .program
+        .outputs
+        .iter()
+        .map(|&o| values[o])
+        .collect();
+    boundary[3] += 1;
+    let (forged, _) = proof::prove_quantized(chunk1, &boundary, TranscriptKind::Poseidon).unwrap();
+    assert!(
+        proof::verify_model_proof(
+            TranscriptKind::Poseidon,
+            &proof::load_keys(chunk1).unwrap(),
+            &forged.proof_bytes().unwrap(),
+            &forged.instances().unwrap()
+        ),
+        "the forged chunk proof is valid on its own"
+    );
+    let at = |p: &ProofFile, name: &str| {
+        let i = p.public_layout.iter().position(|n| n == name).unwrap();
+        p.public_inputs[i].clone()
+    };
+    assert_eq!(
+        at(&honest[1].proof, "input_commitment"),
+        at(boundary_proof, "output_commitment"),
+        "the honest chunks link"
+    );
+    assert_ne!(
+        at(&forged, "input_commitment"),
+        at(boundary_proof, "output_commitment"),
+        "the forged chunk's input commitment is another tensor's"
+    );
+
+    let mut inners = chunk_inners(&b);
+    inners[1].proof = forged;
+    let out = f.root.join("forged.json");
+    let opts = aggregate::Options {
+        k: 20,
+        srs: Some(f.build.join(proof::SRS_FILE)),
+    };
+    let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
+        .err()
+        .expect("unlinked chunk proofs must be refused");
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("chunk-1")
+            && msg.contains("input_commitment")
+            && msg.contains("output_commitment"),
+        "{msg}"
+    );
+    let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)
+        .err()
+        .expect("the aggregation circuit must not prove unlinked chunks");
+    assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
+}
