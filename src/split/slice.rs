@@ -199,17 +199,30 @@ mod tests {
     use super::*;
     use crate::model::program::Activation;
 
-    /// x0, x1 -> a = x0 + x1 -> b = relu(a) -> c = a + b (a skips b's
+    /// x0, x1 -> a = x0 + x1 -> b = relu(a) -> c = a - b (a skips b's
     /// chunk) ; outputs [c, b].
     fn program() -> Program<i64> {
-        let n = |terms: Vec<(usize, i64)>, act| Value::Neuron(Neuron::affine(terms, 0, act, 0));
+        crate::quant::quantize(&float_program(), &quant()).unwrap()
+    }
+
+    fn quant() -> crate::quant::QuantParams {
+        crate::quant::QuantParams {
+            scale_bits: 4,
+            weight_bits: 4,
+            range_bits: 12,
+            lut_bits: 8,
+        }
+    }
+
+    fn float_program() -> Program<f64> {
+        let n = |terms: Vec<(usize, f64)>, act| Value::Neuron(Neuron::affine(terms, 0.0, act, 0));
         Program {
             values: vec![
                 Value::Input(0),
                 Value::Input(1),
-                n(vec![(0, 1), (1, 1)], Activation::Identity),
-                n(vec![(2, 1)], Activation::Relu),
-                n(vec![(2, 1), (3, 1)], Activation::Identity),
+                n(vec![(0, 1.0), (1, 1.0)], Activation::Identity),
+                n(vec![(2, 1.0)], Activation::Relu),
+                n(vec![(2, 1.0), (3, -1.0)], Activation::Identity),
             ],
             num_inputs: 2,
             outputs: vec![4, 3],
@@ -238,22 +251,24 @@ mod tests {
     fn chained_chunks_compute_what_the_whole_program_does() {
         let p = program();
         let b = Boundaries::new(&p);
-        let q = crate::quant::QuantParams {
-            scale_bits: 4,
-            weight_bits: 4,
-            range_bits: 12,
-            lut_bits: 8,
-        };
-        let x = [5i64, -9];
-        let whole = crate::quant::forward(&p, &q, &x).unwrap();
+        let q = quant();
+        for x in [[5i64, -9], [40, 3]] {
+            chain(&p, &b, &q, &x);
+        }
+    }
+
+    /// Each chunk on the previous one's output gives the whole program's
+    /// values at its boundary, and the last gives the model's outputs.
+    fn chain(p: &Program<i64>, b: &Boundaries, q: &crate::quant::QuantParams, x: &[i64]) {
+        let whole = crate::quant::forward(p, q, x).unwrap();
         let want: Vec<i64> = p.outputs.iter().map(|&o| whole[o]).collect();
         let cuts = [(0, 3), (3, 4), (4, 5)];
         let mut carried = x.to_vec();
         for (i, &cut) in cuts.iter().enumerate() {
-            let s = chunk_slice(&p, &b, i, cuts.len(), cut);
-            let c = chunk_program(&p, &s);
+            let s = chunk_slice(p, b, i, cuts.len(), cut);
+            let c = chunk_program(p, &s);
             assert_eq!(c.num_inputs, carried.len());
-            let vals = crate::quant::forward(&c, &q, &carried).unwrap();
+            let vals = crate::quant::forward(&c, q, &carried).unwrap();
             let next: Vec<i64> = c.outputs.iter().map(|&o| vals[o]).collect();
             // The chunk's outputs are the whole program's values at the
             // boundary ids.
