@@ -287,6 +287,12 @@ fn fits_one_circuit(
     max_k: u32,
 ) -> Result<bool> {
     let opts = compile::with_packing(opts, &model.program);
+    let refused_by_compile = opts.visibility.check().is_err()
+        || matches!(opts.shape, Some(s) if s.wide_mac && opts.visibility.params != Vis::Fixed);
+    if refused_by_compile {
+        // The single-circuit path refuses these options with its own message.
+        return Ok(true);
+    }
     let (q, single, _) = compile::calibrate_quant(&model.program, samples, &opts)?;
     let program = single.batched(opts.batch.max(1));
     let k = match opts.shape {
