@@ -328,3 +328,80 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
         .expect("the aggregation circuit must not prove unlinked chunks");
     assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
 }
+
+/// The inner circuits bind nothing to a zero public input (a public gate
+/// is multiplied by its instance), so an attacker zeroes both commitments
+/// of the cut: chunk 0's proof hides its output, chunk 1 is proven on a
+/// boundary of the attacker's choice, each proof is valid for halo2 on its
+/// own, and 0 = 0 satisfies the link. The aggregation circuit's non-zero
+/// constraint on linked cells must refuse it, with the driver's checks
+/// skipped as an attacker would.
+#[test]
+fn zeroed_boundary_commitments_do_not_aggregate() {
+    let f = fixture();
+    let b = SplitBuild::load(&f.build).unwrap();
+    let zero = |c: &zkml_evm::compile::Compiled, name: &str| {
+        let i = c
+            .layout
+            .public_names()
+            .iter()
+            .position(|n| n == name)
+            .unwrap();
+        move |inst: &mut Vec<Fr>| inst[i] = Fr::zero()
+    };
+    let q = &b.settings.quant;
+    let sample = zkml_evm::model::InputFile::read(&vectors().join("tower/input.json")).unwrap();
+    let x: Vec<i64> = sample
+        .input_data
+        .concat()
+        .iter()
+        .map(|&v| q.quantize_input(v))
+        .collect();
+    let (p0, values) = proof::prove_quantized_with_instance(
+        &b.chunks[0],
+        &x,
+        TranscriptKind::Poseidon,
+        &zero(&b.chunks[0], "output_commitment"),
+    )
+    .unwrap();
+    let mut boundary: Vec<i64> = b.chunks[0]
+        .program
+        .outputs
+        .iter()
+        .map(|&o| values[o])
+        .collect();
+    boundary[3] += 5;
+    let (p1, _) = proof::prove_quantized_with_instance(
+        &b.chunks[1],
+        &boundary,
+        TranscriptKind::Poseidon,
+        &zero(&b.chunks[1], "input_commitment"),
+    )
+    .unwrap();
+    for (c, p) in b.chunks.iter().zip([&p0, &p1]) {
+        let k = proof::load_keys(c).unwrap();
+        assert!(
+            proof::verify_shplonk(
+                TranscriptKind::Poseidon,
+                &k.params,
+                &k.vk,
+                k.num_public,
+                &p.proof_bytes().unwrap(),
+                &p.instances().unwrap()
+            ),
+            "the zeroed chunk proof is valid to halo2 alone"
+        );
+    }
+    let mut inners = chunk_inners(&b);
+    inners[0].proof = p0;
+    inners[1].proof = p1;
+    let out = f.root.join("zeroed.json");
+    let opts = aggregate::Options {
+        k: 20,
+        srs: Some(f.build.join(proof::SRS_FILE)),
+    };
+    let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)
+        .err()
+        .expect("the aggregation circuit must not prove zeroed links");
+    assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
+}

@@ -33,6 +33,7 @@ use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use std::path::{Path, PathBuf};
@@ -92,11 +93,10 @@ impl Inner {
                 c.settings.layout.public_inputs
             );
         }
-        let proof_bytes = p.proof_bytes()?;
         if !proof::verify_model_proof(
             TranscriptKind::Poseidon,
             &self.keys,
-            &proof_bytes,
+            &p.proof_bytes()?,
             &instance,
         ) {
             bail!(
@@ -104,12 +104,22 @@ impl Inner {
                 c.dir.display()
             );
         }
+        self.snark_as_given()
+    }
+
+    /// The proof as snark-verifier sees it, unchecked.
+    fn snark_as_given(&self) -> Result<Snark> {
+        let instance = self.proof.instances()?;
         let protocol = compile_protocol(
             &self.keys.params,
             &self.keys.vk,
             Config::kzg().with_num_instance(vec![instance.len()]),
         );
-        Ok(Snark::new(protocol, vec![instance], proof_bytes))
+        Ok(Snark::new(
+            protocol,
+            vec![instance],
+            self.proof.proof_bytes()?,
+        ))
     }
 }
 
@@ -264,7 +274,7 @@ pub const DEFAULT_K: u32 = 21;
 /// public-input count, and the wiring (its links are constraints).
 fn shape_id(k: u32, inners: &[(&Compiled, &VerifyingKey<G1Affine>)], wiring: &Wiring) -> String {
     let mut h = Keccak256::new()
-        .chain_update(b"zkml-evm aggregate v1")
+        .chain_update(b"zkml-evm aggregate v2")
         .chain_update(k.to_le_bytes());
     for (c, vk) in inners {
         h.update(Keccak256::digest(vk.to_bytes(SerdeFormat::RawBytes)));
@@ -309,10 +319,17 @@ fn circuit(
         VerifierUniversality::None,
     );
     let inner = c.previous_instances().clone();
+    let gate = GateChip::<Fr>::default();
     for [(a, i), (b, j)] in &wiring.links {
-        c.builder
-            .main(0)
-            .constrain_equal(&inner[*a][*i], &inner[*b][*j]);
+        let (x, y) = (inner[*a][*i], inner[*b][*j]);
+        let ctx = c.builder.main(0);
+        ctx.constrain_equal(&x, &y);
+        // An inner circuit binds nothing to a zero public input (its public
+        // gate is multiplied by the instance), so a hidden link of two zeros
+        // would join any two tensors: the verifiers refuse zero for the
+        // public inputs they see, and this does it for the hidden ones.
+        let zero = gate.is_zero(ctx, x);
+        gate.assert_is_const(ctx, &zero, &Fr::zero());
     }
     for (which, cells) in inner.iter().enumerate() {
         for i in wiring.exposed_of(which, cells.len()) {
@@ -333,6 +350,9 @@ fn initial_config(k: u32) -> AggregationConfigParams {
 /// Fold `inners` into one proof written to `out/proof.json`; keys and
 /// settings go to `out` too.
 pub fn aggregate(inners: &[Inner], out: &Path, opts: &Options) -> Result<AggregateReport> {
+    if inners.is_empty() {
+        bail!("nothing to aggregate: give at least one proof");
+    }
     aggregate_wired(inners, &Wiring::default(), out, &out.join(PROOF_FILE), opts)
 }
 
@@ -345,12 +365,18 @@ pub fn aggregate_wired(
     opts: &Options,
 ) -> Result<AggregateReport> {
     check_links(inners, wiring)?;
-    prove_wired(inners, wiring, key_dir, proof_path, opts)
+    let snarks = inners
+        .iter()
+        .map(Inner::snark)
+        .collect::<Result<Vec<_>>>()?;
+    prove_wired(inners, snarks, wiring, key_dir, proof_path, opts)
 }
 
-/// [`aggregate_wired`] without the check that linked public inputs are
-/// equal, so a test can show that the aggregation circuit itself refuses
-/// them: the proof it makes then fails verification.
+/// [`aggregate_wired`] as an attacker runs it, with the public proving key
+/// and none of the driver's checks (each inner proof verifies, linked
+/// public inputs are equal): a test shows that the aggregation circuit
+/// itself refuses what those checks refuse, as its proof fails
+/// verification.
 #[doc(hidden)]
 pub fn aggregate_wired_unchecked(
     inners: &[Inner],
@@ -359,30 +385,28 @@ pub fn aggregate_wired_unchecked(
     proof_path: &Path,
     opts: &Options,
 ) -> Result<AggregateReport> {
-    prove_wired(inners, wiring, key_dir, proof_path, opts)
+    let snarks = inners
+        .iter()
+        .map(Inner::snark_as_given)
+        .collect::<Result<Vec<_>>>()?;
+    prove_wired(inners, snarks, wiring, key_dir, proof_path, opts)
 }
 
 fn prove_wired(
     inners: &[Inner],
+    snarks: Vec<Snark>,
     wiring: &Wiring,
     key_dir: &Path,
     proof_path: &Path,
     opts: &Options,
 ) -> Result<AggregateReport> {
     let out = key_dir;
-    if inners.is_empty() {
-        bail!("nothing to aggregate: give at least one proof");
-    }
     if !(12..=26).contains(&opts.k) {
         bail!(
             "--k {} is out of range: the aggregation circuit needs 12 <= k <= 26",
             opts.k
         );
     }
-    let snarks = inners
-        .iter()
-        .map(Inner::snark)
-        .collect::<Result<Vec<_>>>()?;
     let params = outer_params(opts)?;
     for i in inners {
         if i.keys.params.s_g2() != params.s_g2() {

@@ -383,12 +383,26 @@ pub fn prove_quantized(
     xq: &[i64],
     transcript: TranscriptKind,
 ) -> Result<(ProofFile, Vec<i64>)> {
+    prove_quantized_with_instance(c, xq, transcript, &|_| {})
+}
+
+/// [`prove_quantized`] against an instance `edit` changed: what a
+/// dishonest prover can do with the public proving key. Tests use it to
+/// make proofs whose public inputs the circuit does not bind (zeros).
+#[doc(hidden)]
+pub fn prove_quantized_with_instance(
+    c: &Compiled,
+    xq: &[i64],
+    transcript: TranscriptKind,
+    edit: &dyn Fn(&mut Vec<Fr>),
+) -> Result<(ProofFile, Vec<i64>)> {
     let q = &c.settings.quant;
     let values = crate::quant::forward(&c.program, q, xq)?;
     let circuit = ModelCircuit::new(c.program.clone(), *q, c.layout.clone(), Some(&values));
     let pk = load_pk(c)?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
-    let instance = circuit.instance();
+    let mut instance = circuit.instance();
+    edit(&mut instance);
     let t = Instant::now();
     let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
     let outputs = if c.settings.visibility.output == crate::compile::Vis::Public {
