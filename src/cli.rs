@@ -429,7 +429,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 aggregate_k,
                 &out,
             )? {
-                crate::split::Build::Single(c) => c,
+                crate::split::Build::Single(c) => *c,
                 crate::split::Build::Split(b) => {
                     print_split(&model, &out, &b, t);
                     return Ok(());

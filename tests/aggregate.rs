@@ -11,35 +11,12 @@ use common::mutation::{fuzz_cases, fuzz_verifier};
 use common::vectors;
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
 use zkml_evm::evm::verifier::{calldata_for_file, encode_call, run_in_revm, VerifierArtifact};
 use zkml_evm::proof::{fr_to_hex, ProofFile};
 
-fn zkml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
-        .args(args)
-        .output()
-        .expect("run zkml-evm")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = zkml(args);
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert!(
-        o.status.success(),
-        "zkml-evm {args:?} failed:\n{out}\n{err}"
-    );
-    out.into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{arg as s, zkml, zkml_ok as ok};
 
 struct Fixture {
     _tmp: tempfile::TempDir,

@@ -15,37 +15,14 @@ mod common;
 
 use common::vectors;
 use halo2_proofs::halo2curves::bn256::Fr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
 use zkml_evm::evm::verifier::{calldata_for_file, run_in_revm, VerifierArtifact};
 use zkml_evm::proof::{self, fr_to_hex, ProofFile, TranscriptKind};
 use zkml_evm::split::SplitBuild;
 
-fn zkml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
-        .args(args)
-        .output()
-        .expect("run zkml-evm")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = zkml(args);
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert!(
-        o.status.success(),
-        "zkml-evm {args:?} failed:\n{out}\n{err}"
-    );
-    out.into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{arg as s, zkml_ok as ok};
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -118,6 +95,14 @@ fn chunk_inners(b: &SplitBuild) -> Vec<Inner> {
         .iter()
         .map(|c| Inner::load(&c.dir, &c.dir.join(aggregate::PROOF_FILE)).unwrap())
         .collect()
+}
+
+/// The tower's sample input, as the fixed-point integers chunk 0 reads.
+fn quantized_sample(b: &SplitBuild) -> Vec<i64> {
+    let q = &b.settings.quant;
+    let sample = zkml_evm::model::InputFile::read(&vectors().join("tower/input.json")).unwrap();
+    let x = sample.input_data.concat();
+    x.iter().map(|&v| q.quantize_input(v)).collect()
 }
 
 #[test]
@@ -265,15 +250,8 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
     let chunk1 = &b.chunks[1];
     let boundary_proof = &honest[0].proof;
     // Chunk 1's honest input: chunk 0's output, from chunk 0's witness.
-    let q = &b.settings.quant;
-    let sample = zkml_evm::model::InputFile::read(&vectors().join("tower/input.json")).unwrap();
-    let x: Vec<i64> = sample
-        .input_data
-        .concat()
-        .iter()
-        .map(|&v| q.quantize_input(v))
-        .collect();
-    let values = zkml_evm::quant::forward(&b.chunks[0].program, q, &x).unwrap();
+    let x = quantized_sample(&b);
+    let values = zkml_evm::quant::forward(&b.chunks[0].program, &b.settings.quant, &x).unwrap();
     let mut boundary: Vec<i64> = b.chunks[0]
         .program
         .outputs
@@ -349,14 +327,7 @@ fn zeroed_boundary_commitments_do_not_aggregate() {
             .unwrap();
         move |inst: &mut Vec<Fr>| inst[i] = Fr::zero()
     };
-    let q = &b.settings.quant;
-    let sample = zkml_evm::model::InputFile::read(&vectors().join("tower/input.json")).unwrap();
-    let x: Vec<i64> = sample
-        .input_data
-        .concat()
-        .iter()
-        .map(|&v| q.quantize_input(v))
-        .collect();
+    let x = quantized_sample(&b);
     let (p0, values) = proof::prove_quantized_with_instance(
         &b.chunks[0],
         &x,

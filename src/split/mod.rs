@@ -98,6 +98,7 @@ impl SplitBuild {
             .iter()
             .map(|c| Compiled::load(&dir.join(&c.dir)))
             .collect::<Result<Vec<_>>>()?;
+        check_chain(dir, &settings, &chunks)?;
         Ok(SplitBuild {
             dir: dir.to_path_buf(),
             settings,
@@ -156,6 +157,38 @@ impl SplitBuild {
     }
 }
 
+/// The chunks of a build must be consecutive slices of one model, each
+/// one's output tensor the next one's input tensor: an edited chunk
+/// directory would otherwise get keys for another computation.
+fn check_chain(dir: &Path, s: &SplitSettings, chunks: &[Compiled]) -> Result<()> {
+    let broken = |what: String| anyhow::anyhow!("{}: {what}; recompile", dir.display());
+    let slices = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.settings.model_hash != s.model_hash {
+                return Err(broken(format!("chunk {i} is of another model")));
+            }
+            match &c.settings.chunk {
+                Some(slice) if slice.index == i && slice.count == chunks.len() => Ok(slice),
+                _ => Err(broken(format!(
+                    "chunk {i}'s settings are not chunk {i} of {}",
+                    chunks.len()
+                ))),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (i, pair) in slices.windows(2).enumerate() {
+        if pair[0].end != pair[1].start || pair[0].outputs != pair[1].inputs {
+            return Err(broken(format!(
+                "chunk {} does not continue chunk {i}",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What a chunk exposes: the model's input (first) and output (last) as
 /// the user chose, commitments at every cut.
 fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
@@ -207,7 +240,16 @@ pub fn compile(
     for (i, &cut) in cuts.iter().enumerate() {
         let slice = chunk_slice(&whole, &b, i, cuts.len(), cut);
         let dir = format!("chunk-{i}");
-        let settings = chunk_settings(&whole, &q, opts, slice, &model, &model_hash, &calibration)?;
+        let settings = ChunkContext {
+            whole: &whole,
+            q: &q,
+            opts,
+            max_k,
+            model: &model,
+            model_hash: &model_hash,
+            calibration: &calibration,
+        }
+        .settings(slice)?;
         summaries.push(ChunkSummary {
             dir: dir.clone(),
             k: settings.k,
@@ -235,7 +277,7 @@ pub fn compile(
 
 /// What `compile` made: one circuit, or a split build.
 pub enum Build {
-    Single(Compiled),
+    Single(Box<Compiled>),
     Split(SplitBuild),
 }
 
@@ -265,9 +307,9 @@ pub fn compile_files(
         .collect::<Result<Vec<_>, _>>()
         .context("reading calibration inputs")?;
     if fits_one_circuit(&model, &samples, opts, max_k)? {
-        return Ok(Build::Single(compile::compile_model(
+        return Ok(Build::Single(Box::new(compile::compile_model(
             model, &samples, opts, out,
-        )?));
+        )?)));
     }
     Ok(Build::Split(compile(
         model,
@@ -302,39 +344,59 @@ fn fits_one_circuit(
     Ok(k.is_some_and(|k| k <= max_k))
 }
 
-/// One chunk's `settings.json`: its slice, visibility, shape and k.
-fn chunk_settings(
-    whole: &Program<i64>,
-    q: &QuantParams,
-    opts: &CompileOptions,
-    slice: ChunkSlice,
-    model: &Model,
-    model_hash: &str,
-    calibration: &Calibration,
-) -> Result<Settings> {
-    let program = chunk_program(whole, &slice);
-    let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
-    let public_values = usize::from(vis.input == Vis::Public) * program.num_inputs
-        + usize::from(vis.output == Vis::Public) * program.outputs.len();
-    vis.packed = opts.pack_public.resolve(&vis, public_values);
-    let (shape, k) = layout::choose_shape(&program, q, vis)
-        .with_context(|| format!("chunk {} does not fit any circuit", slice.index))?;
-    let lay = Layout::new(&program, q, k, vis, shape);
-    Ok(Settings {
-        version: SETTINGS_VERSION,
-        model_hash: model_hash.to_string(),
-        k,
-        quant: *q,
-        input_shapes: model.program.input_shapes.clone(),
-        output_shapes: model.program.output_shapes.clone(),
-        visibility: vis,
-        shape,
-        public_layout: lay.public_names(),
-        batch: 1,
-        layout: LayoutStats::of(&program, q, &lay, vis, shape),
-        calibration: calibration.clone(),
-        chunk: Some(slice),
-    })
+/// What every chunk's settings share.
+struct ChunkContext<'a> {
+    whole: &'a Program<i64>,
+    q: &'a QuantParams,
+    opts: &'a CompileOptions,
+    max_k: u32,
+    model: &'a Model,
+    model_hash: &'a str,
+    calibration: &'a Calibration,
+}
+
+impl ChunkContext<'_> {
+    /// One chunk's `settings.json`: its slice, visibility, shape and k.
+    fn settings(&self, slice: ChunkSlice) -> Result<Settings> {
+        let ChunkContext {
+            whole,
+            q,
+            opts,
+            max_k,
+            model,
+            model_hash,
+            calibration,
+        } = *self;
+        let program = chunk_program(whole, &slice);
+        let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
+        let public_values = usize::from(vis.input == Vis::Public) * program.num_inputs
+            + usize::from(vis.output == Vis::Public) * program.outputs.len();
+        vis.packed = opts.pack_public.resolve(&vis, public_values);
+        let mut chosen = layout::choose_shape(&program, q, vis);
+        // The cuts were planned unpacked; packing's table may not fit 2^max_k.
+        if vis.packed && chosen.is_none_or(|(_, k)| k > max_k) {
+            vis.packed = false;
+            chosen = layout::choose_shape(&program, q, vis);
+        }
+        let (shape, k) =
+            chosen.with_context(|| format!("chunk {} does not fit any circuit", slice.index))?;
+        let lay = Layout::new(&program, q, k, vis, shape);
+        Ok(Settings {
+            version: SETTINGS_VERSION,
+            model_hash: model_hash.to_string(),
+            k,
+            quant: *q,
+            input_shapes: model.program.input_shapes.clone(),
+            output_shapes: model.program.output_shapes.clone(),
+            visibility: vis,
+            shape,
+            public_layout: lay.public_names(),
+            batch: 1,
+            layout: LayoutStats::of(&program, q, &lay, vis, shape),
+            calibration: calibration.clone(),
+            chunk: Some(slice),
+        })
+    }
 }
 
 /// A chunk directory: its settings and the model (a hard link to the

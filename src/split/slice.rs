@@ -54,13 +54,13 @@ impl Boundaries {
         }
         let mut widths = Vec::with_capacity(n + 1);
         let mut live = 0usize;
-        for cut in 0..=n {
+        for (cut, &leave) in leaving.iter().enumerate() {
             if cut > 0 {
                 let v = cut - 1;
                 if self.last_reader[v] > v {
                     live += 1;
                 }
-                live -= leaving[cut];
+                live -= leave;
             }
             widths.push(if cut <= self.num_inputs {
                 self.num_inputs

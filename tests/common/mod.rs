@@ -222,3 +222,31 @@ pub fn write_graph(
     };
     std::fs::write(path, model.encode_to_vec()).unwrap();
 }
+
+/// Run the `zkml-evm` binary built for these tests.
+pub fn zkml(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_zkml-evm"))
+        .args(args)
+        .output()
+        .expect("run zkml-evm")
+}
+
+/// Run `zkml-evm` and return its stdout; fail the test with both streams
+/// when it exits non-zero.
+pub fn zkml_ok(args: &[&str]) -> String {
+    let o = zkml(args);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        o.status.success(),
+        "zkml-evm {args:?} failed:\n{out}\n{err}"
+    );
+    out.into_owned()
+}
+
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
