@@ -341,12 +341,7 @@ pub fn compile_files(
     opts: &CompileOptions,
     out_dir: &Path,
 ) -> Result<Compiled> {
-    let files = inputs
-        .iter()
-        .map(|p| InputFile::read(p).map(|f| (p.clone(), f)))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading calibration inputs")?;
-    compile_inputs(model_path, &files, opts, out_dir)
+    compile_inputs(model_path, &read_input_files(inputs)?, opts, out_dir)
 }
 
 /// [`compile_files`] on input documents already read, each with the name
@@ -357,6 +352,16 @@ pub fn compile_inputs(
     opts: &CompileOptions,
     out_dir: &Path,
 ) -> Result<Compiled> {
+    let (model, samples) = load_for_calibration(model_path, files)?;
+    compile_model(model, &samples, opts, out_dir)
+}
+
+/// The model with its symbolic dims sized to the first input document, and
+/// every document flattened into a calibration sample.
+pub fn load_for_calibration(
+    model_path: &Path,
+    files: &[(PathBuf, InputFile)],
+) -> Result<(Model, Vec<Vec<f64>>)> {
     let lengths = files
         .first()
         .map(|(_, f)| f.lengths())
@@ -367,7 +372,16 @@ pub fn compile_inputs(
         .map(|(p, f)| f.input_for(&model.program, p))
         .collect::<Result<Vec<_>, _>>()
         .context("reading calibration inputs")?;
-    compile_model(model, &samples, opts, out_dir)
+    Ok((model, samples))
+}
+
+/// The input documents at `paths`, each with its path for errors.
+pub fn read_input_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, InputFile)>> {
+    paths
+        .iter()
+        .map(|p| InputFile::read(p).map(|f| (p.clone(), f)))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading calibration inputs")
 }
 
 pub fn compile(

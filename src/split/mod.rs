@@ -291,21 +291,8 @@ pub fn compile_files(
     aggregate_k: u32,
     out: &Path,
 ) -> Result<Build> {
-    let files = inputs
-        .iter()
-        .map(|p| crate::model::InputFile::read(p).map(|f| (p.clone(), f)))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading calibration inputs")?;
-    let lengths = files
-        .first()
-        .map(|(_, f)| f.lengths())
-        .context("no calibration input given")?;
-    let model = Model::load_with(model_path, crate::model::InputShapes::FitLengths(&lengths))?;
-    let samples = files
-        .iter()
-        .map(|(p, f)| f.input_for(&model.program, p))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading calibration inputs")?;
+    let files = compile::read_input_files(inputs)?;
+    let (model, samples) = compile::load_for_calibration(model_path, &files)?;
     if fits_one_circuit(&model, &samples, opts, max_k)? {
         return Ok(Build::Single(Box::new(compile::compile_model(
             model, &samples, opts, out,
@@ -505,13 +492,7 @@ pub fn prove_chunk(chunk_dir: &Path) -> Result<proof::ProofFile> {
 /// Fold the chunk proofs in the build (`chunk-i/proof.json`) into one
 /// proof at `out`; the aggregation checks each chunk proof and each link.
 pub fn fold(b: &SplitBuild, out: &Path) -> Result<AggregateReport> {
-    if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
-        bail!(
-            "{} has no aggregation keys: run `zkml-evm setup {}` first",
-            b.dir.display(),
-            b.dir.display()
-        );
-    }
+    require_aggregation_keys(b)?;
     let inners = b
         .chunks
         .iter()
@@ -533,6 +514,19 @@ pub fn fold(b: &SplitBuild, out: &Path) -> Result<AggregateReport> {
     aggregate::aggregate_wired(&inners, &b.wiring(), &b.dir, out, &b.aggregate_options(srs))
 }
 
+/// `setup` writes the aggregation keys at the build's root; `fold` needs
+/// them, and `prove` checks first so it fails before any chunk work.
+fn require_aggregation_keys(b: &SplitBuild) -> Result<()> {
+    if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
+        bail!(
+            "{} has no aggregation keys: run `zkml-evm setup {}` first",
+            b.dir.display(),
+            b.dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// What `prove` did on a split build.
 pub struct SplitProof {
     pub proof: AggregateProof,
@@ -547,13 +541,7 @@ pub struct SplitProof {
 /// Prove every chunk on `input`, `jobs` at a time (separate processes when
 /// more than one), then fold the chunk proofs into one proof at `out`.
 pub fn prove(b: &SplitBuild, input: &[f64], out: &Path, jobs: usize) -> Result<SplitProof> {
-    if !aggregate::Aggregated::is_aggregate_dir(&b.dir) {
-        bail!(
-            "{} has no aggregation keys: run `zkml-evm setup {}` first",
-            b.dir.display(),
-            b.dir.display()
-        );
-    }
+    require_aggregation_keys(b)?;
     let outputs = witness(b, input)?;
     let float_outputs = b.chunks[0].model.float_reference()?.run(input)?;
     let dirs: Vec<PathBuf> = b.chunks.iter().map(|c| c.dir.clone()).collect();
