@@ -412,6 +412,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 output: output_visibility,
                 params: param_visibility,
                 packed: false,
+                pack_hashed: false,
             };
             let opts = CompileOptions {
                 scale_bits: scale,

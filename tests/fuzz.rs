@@ -36,6 +36,7 @@ fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
         output: Vis::Hashed,
         params: Vis::Hashed,
         packed: false,
+        pack_hashed: false,
     };
     fuzz_built(
         common::build_with(

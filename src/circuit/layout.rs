@@ -44,15 +44,26 @@ impl NeuronRows {
     }
 }
 
-/// One packed public word: a multiply row per value (weight `2^(bits·(len−1−i))`,
+/// One packed word: a multiply row per value (weight `2^(bits·(len−1−i))`,
 /// the operand a copy of the value's cell), then a result row whose `x` is
-/// the word minus the public offset, a copy of its public row.
+/// the word minus the public offset. A public word's result is a copy of
+/// its public row; a hashed word's is a copy of its sponge message word.
 #[derive(Clone, Debug)]
 pub struct WordRows {
-    pub public_row: usize,
+    /// The public row of a public word; `None` for a word a sponge hashes.
+    pub public_row: Option<usize>,
+    /// The tensor whose values the word packs.
+    pub tensor: Tensor,
     pub values: Vec<ValueId>,
     pub start: usize,
     pub result_row: usize,
+}
+
+impl WordRows {
+    /// Whether this is a word of `tensor` that its sponge hashes.
+    pub fn hashes(&self, tensor: Tensor) -> bool {
+        self.public_row.is_none() && self.tensor == tensor
+    }
 }
 
 /// How the params sponge packs weights into words: `per_word` signed
@@ -265,13 +276,13 @@ impl Layout {
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
         let value_packing = visibility
-            .packed
+            .packs_values()
             .then(|| super::public::ValuePacking::for_range_bits(q.range_bits));
         let public = public_items(
             &visibility,
             program.num_inputs,
             program.outputs.len(),
-            value_packing,
+            value_packing.filter(|_| visibility.packed),
         );
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
@@ -314,12 +325,29 @@ impl Layout {
                     })
                     .collect();
                 words.push(WordRows {
-                    public_row,
+                    public_row: Some(public_row),
+                    tensor,
                     values,
                     start: row,
                     result_row: row + len,
                 });
                 row += len + 1;
+            }
+        }
+        // Then the words of hashed tensors packed before hashing.
+        for tensor in [Tensor::Input, Tensor::Output] {
+            let Some(p) = value_packing.filter(|_| visibility.hashes_packed(tensor)) else {
+                continue;
+            };
+            for values in super::value_ids(tensor, program).chunks(p.per_word) {
+                words.push(WordRows {
+                    public_row: None,
+                    tensor,
+                    values: values.to_vec(),
+                    start: row,
+                    result_row: row + values.len(),
+                });
+                row += values.len() + 1;
             }
         }
         let copies = program.copies.max(1);
@@ -340,8 +368,9 @@ impl Layout {
         let mut hash_rows = 0;
         for tensor in visibility.hashed() {
             let len = match tensor {
-                Tensor::Input => program.num_inputs,
                 Tensor::Params => param_words,
+                t if visibility.hashes_packed(t) => words.iter().filter(|w| w.hashes(t)).count(),
+                Tensor::Input => program.num_inputs,
                 Tensor::Output => program.outputs.len(),
             };
             sponges.push(Sponge {

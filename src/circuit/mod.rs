@@ -453,7 +453,7 @@ impl ModelConfig {
         // A packed word's result row: the weighted sum of its multiply rows
         // plus the constant in `f`, with no range chain (the word is ~250
         // bits; its slots are values already range-checked).
-        let q_word = params.visibility.packed.then(|| {
+        let q_word = params.visibility.packs_values().then(|| {
             let q_word = meta.selector();
             meta.create_gate("word: x = acc[-1] + f, acc = 0", |m| {
                 let q = m.query_selector(q_word);
@@ -640,6 +640,21 @@ pub fn tensor_words(
     values: Option<&[Fr]>,
 ) -> Option<Vec<Fr>> {
     match tensor {
+        t if layout.visibility.hashes_packed(t) => {
+            let p = layout
+                .value_packing
+                .expect("packed hashing comes with a packing");
+            let off = fe(p.offset() as i128);
+            let words = layout.words.iter().filter(|w| w.hashes(t));
+            values.map(|v| {
+                words
+                    .map(|w| {
+                        let slots: Vec<Fr> = w.values.iter().map(|&i| v[i]).collect();
+                        packed_word(&slots, off, p.bits) - off
+                    })
+                    .collect()
+            })
+        }
         Tensor::Input | Tensor::Output => {
             values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect())
         }
@@ -662,7 +677,7 @@ pub fn tensor_words(
 }
 
 /// The program values an input or output tensor holds, in order.
-fn value_ids(tensor: Tensor, program: &Program<i64>) -> Vec<usize> {
+pub(crate) fn value_ids(tensor: Tensor, program: &Program<i64>) -> Vec<usize> {
     match tensor {
         Tensor::Input => (0..program.num_inputs).collect(),
         Tensor::Output => program.outputs.clone(),
@@ -688,7 +703,7 @@ pub fn public_instance(
     values: &[Fr],
 ) -> Vec<Fr> {
     let off = fe(q.public_offset() as i128);
-    let mut words = layout.words.iter();
+    let mut words = layout.words.iter().filter(|w| w.public_row.is_some());
     layout
         .public
         .iter()
@@ -912,11 +927,14 @@ impl Assigner<'_> {
             ) - off
         };
         self.put(region, Col::X, e, word_less_offset);
-        self.put(region, Col::X, word.public_row, word_less_offset);
         c.q_word
             .expect("packed values configure the word gate")
             .enable(region, e)?;
-        region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, word.public_row));
+        // A hashed word's result row is copied into its sponge instead.
+        if let Some(public_row) = word.public_row {
+            self.put(region, Col::X, public_row, word_less_offset);
+            region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, public_row));
+        }
         Ok(())
     }
 
@@ -1081,6 +1099,19 @@ impl Assigner<'_> {
             .expect("a hashed tensor configures Poseidon");
         let known = |v: i64| self.vals.map(|_| fe(v as i128));
         let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
+            t if lay.visibility.hashes_packed(t) => {
+                let rows: Vec<usize> = lay
+                    .words
+                    .iter()
+                    .filter(|w| w.hashes(t))
+                    .map(|w| w.result_row)
+                    .collect();
+                let values = tensor_words(t, prog, lay, self.vals);
+                let words = (0..rows.len())
+                    .map(|i| poseidon::Word::Plain(values.as_ref().map(|w| w[i])))
+                    .collect();
+                (words, rows.iter().map(|&r| self.cell(Col::X, r)).collect())
+            }
             Tensor::Input | Tensor::Output => {
                 let ids = value_ids(sp.tensor, prog);
                 let words = ids

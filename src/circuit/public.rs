@@ -41,6 +41,11 @@ pub struct Visibility {
     /// Public inputs and outputs packed into words (see [`ValuePacking`]).
     #[serde(default)]
     pub packed: bool,
+    /// Hashed inputs and outputs are packed into words before the sponge
+    /// reads them, as public values are packed: a split model's chunk
+    /// boundaries, where hashing one value a word would cost 33 rows each.
+    #[serde(default)]
+    pub pack_hashed: bool,
 }
 
 impl Default for Visibility {
@@ -50,6 +55,7 @@ impl Default for Visibility {
             output: Vis::Public,
             params: Vis::Fixed,
             packed: false,
+            pack_hashed: false,
         }
     }
 }
@@ -72,12 +78,27 @@ impl Visibility {
         if self.packed && self.params != Vis::Fixed {
             return Err("--pack-public on: packing public values needs --param-visibility fixed (the packing weights are fixed columns)".into());
         }
+        if self.pack_hashed && self.params != Vis::Fixed {
+            return Err("packing hashed values needs --param-visibility fixed (the packing weights are fixed columns)".into());
+        }
         Ok(())
     }
 
     /// Whether weights live in advice cells rather than the fixed column.
     pub fn params_in_advice(&self) -> bool {
         matches!(self.params, Vis::Private | Vis::Hashed)
+    }
+
+    /// Whether packed words are laid out: packed public values, or hashed
+    /// inputs and outputs packed before hashing.
+    pub fn packs_values(&self) -> bool {
+        self.packed
+            || (self.pack_hashed && (self.input == Vis::Hashed || self.output == Vis::Hashed))
+    }
+
+    /// Whether `tensor`'s commitment hashes packed words of its values.
+    pub fn hashes_packed(&self, tensor: Tensor) -> bool {
+        self.pack_hashed && tensor != Tensor::Params && self.of(tensor) == Vis::Hashed
     }
 
     pub fn hashes(&self) -> bool {
@@ -210,6 +231,12 @@ impl ValuePacking {
             bits,
             per_word: (252 / bits as usize).max(1),
         }
+    }
+
+    /// `2^(range_bits−1) + 1`: what a slot adds to its value (the public
+    /// offset, so a slot is never zero and always below `2^bits`).
+    pub fn offset(&self) -> i64 {
+        (1i64 << (self.bits - 2)) + 1
     }
 
     /// The packing of values whose encoding is `v + offset` (`offset =

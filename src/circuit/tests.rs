@@ -758,6 +758,7 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
             output: Vis::Public,
             params,
             packed: false,
+            pack_hashed: false,
         };
         let (c, k) = circuit_vis(&INPUT, vis);
         assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
@@ -865,6 +866,7 @@ const ALL_HASHED: Visibility = Visibility {
     output: Vis::Hashed,
     params: Vis::Hashed,
     packed: false,
+    pack_hashed: false,
 };
 
 #[test]
@@ -874,6 +876,7 @@ fn every_visibility_passes_with_its_public_layout() {
         output,
         params,
         packed: false,
+        pack_hashed: false,
     };
     for v in [
         vis(Vis::Public, Vis::Public, Vis::Private),
@@ -1355,6 +1358,7 @@ const PACKED: Visibility = Visibility {
     output: Vis::Public,
     params: Vis::Fixed,
     packed: true,
+    pack_hashed: false,
 };
 
 #[test]
@@ -1397,6 +1401,143 @@ fn changed_packed_word_fails() {
     let word = c.layout.words[0].clone();
     assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
     assert!(verify(&with(c, Col::X, word.start + 1, Fr::ONE), k).is_err());
+}
+
+// ---- Hashed values packed before hashing (split-model boundaries) ----
+
+const PACK_HASHED: Visibility = Visibility {
+    input: Vis::Hashed,
+    output: Vis::Hashed,
+    params: Vis::Fixed,
+    packed: false,
+    pack_hashed: true,
+};
+
+/// The commitment of `values` packed as the circuit packs them, computed
+/// here from the encoding's definition: offset slots, first value on top,
+/// the word less the offset.
+fn packed_commitment(values: &[i64], bits: u32, per_word: usize) -> Fr {
+    let (off, shift) = (fe(Q.public_offset() as i128), fe(1i128 << bits));
+    let words: Vec<Fr> = values
+        .chunks(per_word)
+        .map(|w| {
+            w.iter()
+                .fold(Fr::ZERO, |acc, &v| acc * shift + fe(v as i128) + off)
+                - off
+        })
+        .collect();
+    crate::poseidon::hash(&words)
+}
+
+#[test]
+fn packed_hashing_passes_in_every_shape_and_hashes_one_word_per_tensor() {
+    for shape in Shape::ALL {
+        let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, shape);
+        verify(&c, k).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
+        let p = c.layout.value_packing.unwrap();
+        let w = ints(&c);
+        let out = c.program.outputs[0];
+        assert_eq!(
+            c.instance(),
+            vec![
+                packed_commitment(&w[..3], p.bits, p.per_word),
+                packed_commitment(&[w[out]], p.bits, p.per_word)
+            ]
+        );
+        assert!(c.layout.sponges.iter().all(|s| s.len == 1), "one word each");
+    }
+}
+
+/// A chunk boundary wider than a word: 60 inputs (25 slots of 10 bits a
+/// word: 3 words, the last short) and 30 outputs (2 words).
+#[test]
+fn packed_hashing_of_a_wide_tensor_makes_several_words() {
+    let n = 60;
+    let mut values: Vec<Value<f64>> = (0..n).map(Value::Input).collect();
+    values.extend((0..n / 2).map(|j| {
+        Value::Neuron(Neuron::affine(
+            vec![(2 * j, 1.0), (2 * j + 1, -0.5)],
+            0.0,
+            Activation::Identity,
+            0,
+        ))
+    }));
+    let program = Program {
+        values,
+        num_inputs: n,
+        outputs: (n..n + n / 2).collect(),
+        input_shapes: vec![vec![1, n]],
+        output_shapes: vec![vec![1, n / 2]],
+        nodes: vec!["pairs".into()],
+        copies: 1,
+    };
+    let qp = quantize(&program, &Q).unwrap();
+    let xq: Vec<i64> = (0..n).map(|i| (i as i64 % 7) * 9 - 30).collect();
+    let vals = forward(&qp, &Q, &xq).unwrap();
+    let (c, k) = circuit_laid_out(qp, vals, Q, PACK_HASHED, Shape::NARROW);
+    verify(&c, k).unwrap();
+    let p = c.layout.value_packing.unwrap();
+    assert_eq!(p.per_word, 25);
+    let lens: Vec<usize> = c.layout.sponges.iter().map(|s| s.len).collect();
+    assert_eq!(lens, vec![3, 2]);
+    let w = ints(&c);
+    assert_eq!(
+        c.instance(),
+        vec![
+            packed_commitment(&w[..n], p.bits, p.per_word),
+            packed_commitment(&w[n..], p.bits, p.per_word)
+        ]
+    );
+}
+
+#[test]
+fn changed_hashed_word_fails() {
+    let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, Shape::NARROW);
+    let word = c.layout.words[0].clone();
+    assert!(word.public_row.is_none());
+    // The word's result, a slot's operand, each alone; and a commitment.
+    assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
+    assert!(verify(&with(c.clone(), Col::X, word.start + 1, Fr::ONE), k).is_err());
+    let mut inst = c.instance();
+    inst[0] += Fr::ONE;
+    assert!(MockProver::run(k, &c, vec![inst])
+        .unwrap()
+        .verify()
+        .is_err());
+}
+
+/// The carry attack on a hashed word: input 1 claimed `2^bits` higher and
+/// input 0 one lower keeps the word, so the commitment, with everything
+/// downstream recomputed (the output commitment too). Input 1's range
+/// check refuses it.
+#[test]
+fn hashed_slot_overflow_fails_at_the_values_range_check() {
+    let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, Shape::NARROW);
+    let bits = c.layout.value_packing.unwrap().bits;
+    let w = c.witness.as_ref().unwrap().clone();
+    let bad = forged(
+        &c,
+        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
+    );
+    assert_eq!(
+        bad.instance()[0],
+        c.instance()[0],
+        "the carry keeps the word"
+    );
+    let range = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.range_check && n.value == 1)
+        .unwrap()
+        .clone();
+    let failures = forged_failures(&bad, k);
+    assert!(
+        failures.iter().any(|f| failure_rows(f)
+            .iter()
+            .any(|r| (range.start..=range.result_row).contains(r))),
+        "{failures:?}"
+    );
 }
 
 /// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower

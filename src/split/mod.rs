@@ -197,6 +197,8 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
         output: if last { model.output } else { Vis::Hashed },
         params: Vis::Fixed,
         packed: false,
+        // A boundary is hashed as packed words: ~10 values a word, not 1.
+        pack_hashed: true,
     }
 }
 

@@ -1,14 +1,15 @@
 //! Where to cut: few chunks, each within 2^max_k rows, cut where little crosses.
 
 use super::slice::{chunk_program, chunk_slice, Boundaries};
-use crate::circuit::layout::{Layout, Shape};
+use crate::circuit::layout;
 use crate::circuit::public::Visibility;
 use crate::model::{Program, Value};
 use crate::quant::QuantParams;
 use anyhow::{bail, Result};
 
 /// Greedy cuts over the value list: from each start, the longest run whose
-/// chunk (with its boundary hashing) is laid out in at most 2^max_k rows,
+/// chunk (with its boundary hashing, in the shape [`layout::choose_shape`]
+/// gives it) is laid out in at most 2^max_k rows,
 /// found by binary search on its end (rows grow with the run), then the end
 /// in its upper half with the narrowest boundary ([`narrowest_cut`]).
 /// A cut may fall inside a layer: its neurons are values
@@ -30,9 +31,10 @@ pub fn cuts(
         let s = chunk_slice(p, &b, 0, 2, (start, end));
         let prog = chunk_program(p, &s);
         let vis = visibility(start <= p.num_inputs, end >= n);
-        Layout::new(&prog, q, 0, vis, Shape::NARROW)
-            .min_k()
-            .is_some_and(|k| k <= max_k)
+        // The shape the chunk will get: a wider one (two chain bits a row)
+        // holds more of a run whose rows are mostly chains, as a wide
+        // boundary's range checks are.
+        layout::choose_shape(&prog, q, vis).is_some_and(|(_, k)| k <= max_k)
     };
     let mut out = Vec::new();
     let mut start = 0;
