@@ -127,12 +127,14 @@ pub enum PackPublic {
     Off,
 }
 
-/// Public values from which packing them verifies cheaper. Packing adds a
-/// word gate (one more fixed column: about +2.6k to +6.8k gas) and saves
-/// about 250 gas per public value: measured in one run, 18 values
-/// (tictactoe) cost 2.6k more packed, 48 (RockyBot) 5.6k less, 1,034
-/// (lenet_5) 411k less. See README, "Packed public inputs".
-pub const PACK_FROM_VALUES: usize = 32;
+/// Public values from which packing them verifies cheaper. The word gate's
+/// selector costs what the chain start's used to, and each public value
+/// packed saves about 250 gas of calldata and instance evaluation:
+/// measured in one run, 4 values (2l_relu_fc) tie (74 gas less packed), 6
+/// save 780, 7 save 1.1k, 18 (tictactoe) 4.2k, 48 (RockyBot) 12.5k. Below 4
+/// values a tensor's word holds one or two values, and saves nothing. See
+/// README, "Packed public inputs".
+pub const PACK_FROM_VALUES: usize = 4;
 
 impl PackPublic {
     /// Whether a model with `public_values` public inputs and outputs is

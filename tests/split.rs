@@ -148,7 +148,8 @@ fn a_split_model_proves_and_verifies_like_one_circuit() {
         .chain(named(&last, "input_commitment"))
         .collect();
     assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], expected[..]);
-    assert_eq!(p.public_inputs.len(), ACCUMULATOR_LIMBS + 16 + 4);
+    // 16 inputs in 2 packed words (14 slots of 17 bits a word), 4 outputs in 1.
+    assert_eq!(p.public_inputs.len(), ACCUMULATOR_LIMBS + 2 + 1);
 
     // The outputs are exactly what the same model compiled as one circuit
     // computes (the same calibration, so the same fixed-point program),

@@ -85,14 +85,15 @@ class Pipeline(unittest.TestCase):
 
     def test_compile_and_setup_report_what_they_built(self):
         self.assertEqual(self.settings["k"], self.keys["k"])
-        self.assertEqual(len(self.settings["public_layout"]), 18)
+        # 9 board cells and 9 move scores, each tensor packed into one word.
+        self.assertEqual(self.settings["public_layout"], ["input[0..9]", "output[0..9]"])
         self.assertTrue((self.build / "settings.json").is_file())
         self.assertTrue(self.keys["dev_srs"])
 
     def test_proof_outputs_match_the_float_model(self):
         p = self.proof
         self.assertEqual(len(p.outputs), 9)
-        self.assertEqual(len(p.public_inputs), 18)
+        self.assertEqual(len(p.public_inputs), 2)
         np.testing.assert_allclose(p.outputs, p.float_outputs, atol=0.01)
         # The outputs onnxruntime computed for this sample (input.json's output_data).
         expected = json.loads((TICTACTOE / "input.json").read_text()).get("output_data")
