@@ -412,7 +412,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 output: output_visibility,
                 params: param_visibility,
                 packed: false,
-                pack_hashed: false,
+                pack_hashed: compile::PackHashed::NONE,
             };
             let opts = CompileOptions {
                 scale_bits: scale,

@@ -214,7 +214,7 @@ pub struct ModelConfig {
     q_relu: Selector,
     q_nonneg: Option<Selector>,
     q_step: Option<Selector>,
-    /// Result row of a packed public word (see [`layout::WordRows`]).
+    /// Result row of a packed word, public or hashed (see [`layout::WordRows`]).
     q_word: Option<Selector>,
     lut: Option<LutConfig>,
     /// Weights and biases, when they are private or hashed; `f` then holds

@@ -41,11 +41,34 @@ pub struct Visibility {
     /// Public inputs and outputs packed into words (see [`ValuePacking`]).
     #[serde(default)]
     pub packed: bool,
-    /// Hashed inputs and outputs are packed into words before the sponge
-    /// reads them, as public values are packed: a split model's chunk
-    /// boundaries, where hashing one value a word would cost 33 rows each.
+    /// Which hashed tensors are packed into words before the sponge reads
+    /// them, as public values are packed: a split model's chunk boundaries,
+    /// where hashing one value a word would cost 33 rows each. A model's own
+    /// hashed input or output keeps the plain Poseidon hash of its values.
     #[serde(default)]
-    pub pack_hashed: bool,
+    pub pack_hashed: PackHashed,
+}
+
+/// The tensors whose commitments hash packed words ([`Visibility::pack_hashed`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackHashed {
+    pub input: bool,
+    pub output: bool,
+}
+
+impl PackHashed {
+    pub const NONE: PackHashed = PackHashed {
+        input: false,
+        output: false,
+    };
+
+    fn of(&self, tensor: Tensor) -> bool {
+        match tensor {
+            Tensor::Input => self.input,
+            Tensor::Output => self.output,
+            Tensor::Params => false,
+        }
+    }
 }
 
 impl Default for Visibility {
@@ -55,7 +78,7 @@ impl Default for Visibility {
             output: Vis::Public,
             params: Vis::Fixed,
             packed: false,
-            pack_hashed: false,
+            pack_hashed: PackHashed::NONE,
         }
     }
 }
@@ -78,7 +101,7 @@ impl Visibility {
         if self.packed && self.params != Vis::Fixed {
             return Err("--pack-public on: packing public values needs --param-visibility fixed (the packing weights are fixed columns)".into());
         }
-        if self.pack_hashed && self.params != Vis::Fixed {
+        if self.pack_hashed != PackHashed::NONE && self.params != Vis::Fixed {
             return Err("packing hashed values needs --param-visibility fixed (the packing weights are fixed columns)".into());
         }
         Ok(())
@@ -92,13 +115,12 @@ impl Visibility {
     /// Whether packed words are laid out: packed public values, or hashed
     /// inputs and outputs packed before hashing.
     pub fn packs_values(&self) -> bool {
-        self.packed
-            || (self.pack_hashed && (self.input == Vis::Hashed || self.output == Vis::Hashed))
+        self.packed || self.hashes_packed(Tensor::Input) || self.hashes_packed(Tensor::Output)
     }
 
     /// Whether `tensor`'s commitment hashes packed words of its values.
     pub fn hashes_packed(&self, tensor: Tensor) -> bool {
-        self.pack_hashed && tensor != Tensor::Params && self.of(tensor) == Vis::Hashed
+        self.pack_hashed.of(tensor) && self.of(tensor) == Vis::Hashed
     }
 
     pub fn hashes(&self) -> bool {

@@ -2,7 +2,7 @@
 //! of cell (or the public input) makes the circuit reject.
 
 use super::layout::{self, Layout, NeuronRows, Shape};
-use super::public::{Vis, Visibility};
+use super::public::{PackHashed, Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, Value};
 use crate::quant::{forward, neuron_step, quantize};
@@ -758,7 +758,7 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
             output: Vis::Public,
             params,
             packed: false,
-            pack_hashed: false,
+            pack_hashed: PackHashed::NONE,
         };
         let (c, k) = circuit_vis(&INPUT, vis);
         assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
@@ -866,7 +866,7 @@ const ALL_HASHED: Visibility = Visibility {
     output: Vis::Hashed,
     params: Vis::Hashed,
     packed: false,
-    pack_hashed: false,
+    pack_hashed: PackHashed::NONE,
 };
 
 #[test]
@@ -876,7 +876,7 @@ fn every_visibility_passes_with_its_public_layout() {
         output,
         params,
         packed: false,
-        pack_hashed: false,
+        pack_hashed: PackHashed::NONE,
     };
     for v in [
         vis(Vis::Public, Vis::Public, Vis::Private),
@@ -1358,7 +1358,7 @@ const PACKED: Visibility = Visibility {
     output: Vis::Public,
     params: Vis::Fixed,
     packed: true,
-    pack_hashed: false,
+    pack_hashed: PackHashed::NONE,
 };
 
 #[test]
@@ -1410,7 +1410,10 @@ const PACK_HASHED: Visibility = Visibility {
     output: Vis::Hashed,
     params: Vis::Fixed,
     packed: false,
-    pack_hashed: true,
+    pack_hashed: PackHashed {
+        input: true,
+        output: true,
+    },
 };
 
 /// The commitment of `values` packed as the circuit packs them, computed
@@ -1486,6 +1489,32 @@ fn packed_hashing_of_a_wide_tensor_makes_several_words() {
         vec![
             packed_commitment(&w[..n], p.bits, p.per_word),
             packed_commitment(&w[n..], p.bits, p.per_word)
+        ]
+    );
+}
+
+/// A split model's first chunk with the model's own input hashed: that
+/// commitment stays the plain Poseidon hash of the values (what `commit`
+/// prints for an unsplit build); only the cut (the output) is packed.
+#[test]
+fn only_the_cut_tensor_is_packed() {
+    let vis = Visibility {
+        pack_hashed: PackHashed {
+            input: false,
+            output: true,
+        },
+        ..PACK_HASHED
+    };
+    let (c, k) = tiny_circuit(&INPUT, vis, Shape::NARROW);
+    verify(&c, k).unwrap();
+    let p = c.layout.value_packing.unwrap();
+    let w = ints(&c);
+    let plain: Vec<Fr> = w[..3].iter().map(|&v| fe(v as i128)).collect();
+    assert_eq!(
+        c.instance(),
+        vec![
+            crate::poseidon::hash(&plain),
+            packed_commitment(&[w[c.program.outputs[0]]], p.bits, p.per_word)
         ]
     );
 }

@@ -23,7 +23,7 @@ pub mod slice;
 use crate::aggregate::{self, AggregateProof, AggregateReport, Inner, Wiring};
 use crate::artifact;
 use crate::circuit::layout::{self, Layout};
-use crate::circuit::public::{PublicItem, Tensor, Vis, Visibility};
+use crate::circuit::public::{PackHashed, PublicItem, Tensor, Vis, Visibility};
 use crate::compile::{
     self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE, SETTINGS_FILE,
     SETTINGS_VERSION,
@@ -197,8 +197,12 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
         output: if last { model.output } else { Vis::Hashed },
         params: Vis::Fixed,
         packed: false,
-        // A boundary is hashed as packed words: ~10 values a word, not 1.
-        pack_hashed: true,
+        // A cut is hashed as packed words (14 values a word at 16 range
+        // bits, not 1); the model's own input and output keep the plain hash.
+        pack_hashed: PackHashed {
+            input: !first,
+            output: !last,
+        },
     }
 }
 
