@@ -17,7 +17,8 @@ trap 'rm -f "$log"' EXIT
 set +e
 .tools/bin/forge build --offline 2>&1 | tee -a "$log"
 forge_build=${PIPESTATUS[0]}
-cargo test --lib --bins --tests "$@" 2>&1 | tee -a "$log"
+# --no-fail-fast: one failing test binary must not hide the others.
+cargo test --no-fail-fast --lib --bins --tests "$@" 2>&1 | tee -a "$log"
 cargo_status=${PIPESTATUS[0]}
 scripts/forge-test.sh 2>&1 | tee -a "$log"
 forge_status=${PIPESTATUS[0]}
@@ -30,6 +31,16 @@ set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^Ran [0-9]+ test suites/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "tests" && $(i+2) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-for s in "$forge_build" "$cargo_status" "$forge_status" "$python_status" "$ray_status"; do
-  [ "$s" -eq 0 ] || exit "$s"
+# A step can fail without a tally line (a build error, a crashed binary):
+# name it, so the count above is never read as the whole story.
+status=0
+for step in "forge build:$forge_build" "cargo test:$cargo_status" "forge test:$forge_status" \
+            "python:$python_status" "ray:$ray_status"; do
+  s=${step##*:}
+  if [ "$s" -ne 0 ]; then
+    echo "step failed: ${step%:*} (exit $s)"
+    [ "$status" -ne 0 ] || status=$s
+  fi
 done
+exit "$status"
+

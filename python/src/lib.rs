@@ -105,7 +105,8 @@ fn compile(
             input: value_enum("input_visibility", input_visibility)?,
             output: value_enum("output_visibility", output_visibility)?,
             params: value_enum("param_visibility", param_visibility)?,
-            packed: false,
+            // `packed` follows pack_public at compile; nothing hashes packed.
+            ..Visibility::default()
         },
         shape: value_enum::<zkml_evm::cli::ShapeArg>("shape", shape)?.shape(),
         pack_public: value_enum("pack_public", pack_public)?,

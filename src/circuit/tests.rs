@@ -1535,70 +1535,39 @@ fn changed_hashed_word_fails() {
         .is_err());
 }
 
-/// The carry attack on a hashed word: input 1 claimed `2^bits` higher and
-/// input 0 one lower keeps the word, so the commitment, with everything
-/// downstream recomputed (the output commitment too). Input 1's range
-/// check refuses it.
-#[test]
-fn hashed_slot_overflow_fails_at_the_values_range_check() {
-    let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, Shape::NARROW);
-    let bits = c.layout.value_packing.unwrap().bits;
-    let w = c.witness.as_ref().unwrap().clone();
-    let bad = forged(
-        &c,
-        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
-    );
-    assert_eq!(
-        bad.instance()[0],
-        c.instance()[0],
-        "the carry keeps the word"
-    );
-    let range = c
-        .layout
-        .neurons
-        .iter()
-        .find(|n| n.range_check && n.value == 1)
-        .unwrap()
-        .clone();
-    let failures = forged_failures(&bad, k);
-    assert!(
-        failures.iter().any(|f| failure_rows(f)
-            .iter()
-            .any(|r| (range.start..=range.result_row).contains(r))),
-        "{failures:?}"
-    );
-}
-
 /// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower
 /// keeps the packed word (the carry moves between slots), with everything
-/// downstream recomputed. Input 1's range check refuses it (neurons that
-/// read it may leave their range too).
+/// downstream recomputed: the public word, or the commitment of a hashed
+/// word (the output commitment too). Input 1's range check refuses it
+/// (neurons that read it may leave their range too).
 #[test]
 fn slot_overflow_fails_at_the_values_range_check() {
-    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
-    let bits = c.layout.value_packing.unwrap().bits;
-    let w = c.witness.as_ref().unwrap().clone();
-    let bad = forged(
-        &c,
-        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
-    );
-    assert_eq!(
-        bad.instance()[0],
-        c.instance()[0],
-        "the carry keeps the word"
-    );
-    let range = c
-        .layout
-        .neurons
-        .iter()
-        .find(|n| n.range_check && n.value == 1)
-        .unwrap()
-        .clone();
-    let failures = forged_failures(&bad, k);
-    assert!(
-        failures.iter().any(|f| failure_rows(f)
+    for vis in [PACKED, PACK_HASHED] {
+        let (c, k) = tiny_circuit(&INPUT, vis, Shape::NARROW);
+        let bits = c.layout.value_packing.unwrap().bits;
+        let w = c.witness.as_ref().unwrap().clone();
+        let bad = forged(
+            &c,
+            &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
+        );
+        assert_eq!(
+            bad.instance()[0],
+            c.instance()[0],
+            "{vis:?}: the carry keeps the word"
+        );
+        let range = c
+            .layout
+            .neurons
             .iter()
-            .any(|r| (range.start..=range.result_row).contains(r))),
-        "{failures:?}"
-    );
+            .find(|n| n.range_check && n.value == 1)
+            .unwrap()
+            .clone();
+        let failures = forged_failures(&bad, k);
+        assert!(
+            failures.iter().any(|f| failure_rows(f)
+                .iter()
+                .any(|r| (range.start..=range.result_row).contains(r))),
+            "{vis:?}: {failures:?}"
+        );
+    }
 }
