@@ -229,6 +229,12 @@ pub fn compile(
             .with_context(|| format!("calibration sample #{i} does not fit"))?;
     }
     let vis = |first, last| chunk_visibility(&opts.visibility, first, last);
+    // Planning lays out every candidate chunk: tens of seconds for a model
+    // of millions of rows.
+    eprintln!(
+        "more than 2^{max_k} rows as one circuit: planning chunks over {} values ...",
+        whole.values.len()
+    );
     let cuts = plan::cuts(&whole, &q, max_k, vis)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let model_dst = out.join(MODEL_FILE);
