@@ -148,6 +148,19 @@ impl PackPublic {
             }
         }
     }
+
+    /// [`PackPublic::resolve`] for `program`'s public inputs and outputs
+    /// under `visibility`, `batch` inferences of them (0 counts as 1).
+    pub fn resolve_for<W>(
+        self,
+        visibility: &Visibility,
+        program: &Program<W>,
+        batch: usize,
+    ) -> bool {
+        let per = usize::from(visibility.input == Vis::Public) * program.num_inputs
+            + usize::from(visibility.output == Vis::Public) * program.outputs.len();
+        self.resolve(visibility, per * batch.max(1))
+    }
 }
 
 /// Activation precision bounds when calibrating.
@@ -318,17 +331,7 @@ fn table_bits(
 /// `opts` with `visibility.packed` decided for `program`.
 pub(crate) fn with_packing(opts: &CompileOptions, program: &Program<f64>) -> CompileOptions {
     let v = &opts.visibility;
-    let per = if v.input == Vis::Public {
-        program.num_inputs
-    } else {
-        0
-    } + if v.output == Vis::Public {
-        program.outputs.len()
-    } else {
-        0
-    };
-    let public_values = per * opts.batch.max(1);
-    let packed = opts.pack_public.resolve(v, public_values);
+    let packed = opts.pack_public.resolve_for(v, program, opts.batch);
     CompileOptions {
         visibility: Visibility { packed, ..*v },
         ..opts.clone()

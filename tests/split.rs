@@ -224,10 +224,7 @@ fn a_tampered_chunk_proof_is_refused_naming_the_chunk() {
     bytes[64] ^= 1;
     inners[1].proof.proof = zkml_evm::artifact::to_hex(&bytes);
     let out = f.root.join("tampered.json");
-    let opts = aggregate::Options {
-        k: 20,
-        srs: Some(f.build.join(proof::SRS_FILE)),
-    };
+    let opts = b.fold_options();
     let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
         .err()
         .expect("a tampered chunk proof must be refused");
@@ -288,10 +285,7 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
     let mut inners = chunk_inners(&b);
     inners[1].proof = forged;
     let out = f.root.join("forged.json");
-    let opts = aggregate::Options {
-        k: 20,
-        srs: Some(f.build.join(proof::SRS_FILE)),
-    };
+    let opts = b.fold_options();
     let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
         .err()
         .expect("unlinked chunk proofs must be refused");
@@ -368,10 +362,7 @@ fn zeroed_boundary_commitments_do_not_aggregate() {
     inners[0].proof = p0;
     inners[1].proof = p1;
     let out = f.root.join("zeroed.json");
-    let opts = aggregate::Options {
-        k: 20,
-        srs: Some(f.build.join(proof::SRS_FILE)),
-    };
+    let opts = b.fold_options();
     let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)
         .err()
         .expect("the aggregation circuit must not prove zeroed links");

@@ -646,14 +646,7 @@ pub fn tensor_words(
                 .expect("packed hashing comes with a packing");
             let off = fe(p.offset() as i128);
             let words = layout.words.iter().filter(|w| w.hashes(t));
-            values.map(|v| {
-                words
-                    .map(|w| {
-                        let slots: Vec<Fr> = w.values.iter().map(|&i| v[i]).collect();
-                        packed_word(&slots, off, p.bits) - off
-                    })
-                    .collect()
-            })
+            values.map(|v| words.map(|w| w.word_less_offset(v, off, p.bits)).collect())
         }
         Tensor::Input | Tensor::Output => {
             values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect())
@@ -718,14 +711,20 @@ pub fn public_instance(
                 let p = layout
                     .value_packing
                     .expect("packed items come with a packing");
-                packed_word(
-                    &word.values.iter().map(|&id| values[id]).collect::<Vec<_>>(),
-                    off,
-                    p.bits,
-                )
+                word.word_less_offset(values, off, p.bits) + off
             }
         })
         .collect()
+}
+
+impl layout::WordRows {
+    /// The word of its values (program values `values`) less the offset:
+    /// what its result row holds, a sponge hashes, and, plus the offset,
+    /// a public word's instance is.
+    pub fn word_less_offset(&self, values: &[Fr], off: Fr, bits: u32) -> Fr {
+        let slots: Vec<Fr> = self.values.iter().map(|&id| values[id]).collect();
+        packed_word(&slots, off, bits) - off
+    }
 }
 
 /// `Σ (v_i + off)·2^(bits·(len−1−i))`: the first value in the top slot.
@@ -919,13 +918,7 @@ impl Assigner<'_> {
         let bias = (0..len).fold(Fr::zero(), |s, i| s + weight(i)) * off - off;
         region.assign_fixed(c.f, e, bias);
         self.put_const(region, Col::Acc, e, Fr::zero());
-        let word_less_offset = |v: &[Fr]| {
-            packed_word(
-                &word.values.iter().map(|&id| v[id]).collect::<Vec<_>>(),
-                off,
-                p.bits,
-            ) - off
-        };
+        let word_less_offset = |v: &[Fr]| word.word_less_offset(v, off, p.bits);
         self.put(region, Col::X, e, word_less_offset);
         c.q_word
             .expect("packed values configure the word gate")

@@ -155,6 +155,12 @@ impl SplitBuild {
             srs,
         }
     }
+
+    /// What folding the chunk proofs runs with: the build's aggregation k
+    /// and the SRS `setup` wrote at its root.
+    pub fn fold_options(&self) -> aggregate::Options {
+        self.aggregate_options(Some(self.dir.join(proof::SRS_FILE)))
+    }
 }
 
 /// The chunks of a build must be consecutive slices of one model, each
@@ -368,9 +374,7 @@ impl ChunkContext<'_> {
         } = *self;
         let program = chunk_program(whole, &slice);
         let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
-        let public_values = usize::from(vis.input == Vis::Public) * program.num_inputs
-            + usize::from(vis.output == Vis::Public) * program.outputs.len();
-        vis.packed = opts.pack_public.resolve(&vis, public_values);
+        vis.packed = opts.pack_public.resolve_for(&vis, &program, 1);
         let mut chosen = layout::choose_shape(&program, q, vis);
         // The cuts were planned unpacked; packing's table may not fit 2^max_k.
         if vis.packed && chosen.is_none_or(|(_, k)| k > max_k) {
@@ -522,8 +526,7 @@ pub fn fold(b: &SplitBuild, out: &Path) -> Result<AggregateReport> {
         inners.len(),
         b.settings.aggregate_k
     );
-    let srs = Some(b.dir.join(proof::SRS_FILE));
-    aggregate::aggregate_wired(&inners, &b.wiring(), &b.dir, out, &b.aggregate_options(srs))
+    aggregate::aggregate_wired(&inners, &b.wiring(), &b.dir, out, &b.fold_options())
 }
 
 /// `setup` writes the aggregation keys at the build's root; `fold` needs
