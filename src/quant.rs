@@ -10,7 +10,7 @@
 //! folded into the bias, the accumulator must be a `range_bits+weight_bits`
 //! bit number whose top bits are `y + 2^(range_bits-1)`.
 
-use crate::model::{Activation, LutFn, Neuron, Program, Value, ValueId};
+use crate::model::{Activation, LutFn, Neuron, Program, QuotientKind, Value, ValueId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,8 @@ pub enum QuantError {
     },
     #[error("divisor {value} at node '{node}' is not positive: element-wise division needs a divisor calibrated above zero")]
     Divisor { node: String, value: f64 },
+    #[error("node '{node}': an integer quotient may only be read by neuron terms (a lowering bug)")]
+    Unscaled { node: String },
 }
 
 impl QuantParams {
@@ -149,6 +151,22 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
     let half = (1i64 << (q.weight_bits - 1)) + (q.half_range() << q.weight_bits);
     let p_scale = (q.weight_bits as f64 - q.scale_bits as f64).exp2();
     let limit = (MAX_WEIGHT_BITS as f64).exp2();
+    // A floor quotient holds a plain integer: what reads it scales it up.
+    let unscaled = |id: ValueId| {
+        matches!(
+            program.values[id],
+            Value::Quotient {
+                kind: QuotientKind::Floor,
+                ..
+            }
+        )
+    };
+    let reader_scale = |id: ValueId| if unscaled(id) { q.scale() } else { 1.0 };
+    if let Some(&id) = program.outputs.iter().find(|&&id| unscaled(id)) {
+        return Err(QuantError::Unscaled {
+            node: program.nodes[program.node_of(id).unwrap_or(0)].clone(),
+        });
+    }
     let fixed = |v: f64, scale: f64, node: usize| -> Result<i64, QuantError> {
         let r = (v * scale).round();
         if !r.is_finite() || r.abs() >= limit {
@@ -165,11 +183,24 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         .iter()
         .map(|v| match v {
             Value::Input(i) => Ok(Value::Input(*i)),
-            Value::Quotient { num, den, node } => Ok(Value::Quotient {
-                num: *num,
-                den: *den,
-                node: *node,
-            }),
+            Value::Quotient {
+                num,
+                den,
+                node,
+                kind,
+            } => {
+                if unscaled(*num) || unscaled(*den) {
+                    return Err(QuantError::Unscaled {
+                        node: program.nodes[*node].clone(),
+                    });
+                }
+                Ok(Value::Quotient {
+                    num: *num,
+                    den: *den,
+                    node: *node,
+                    kind: *kind,
+                })
+            }
             Value::Neuron(n) => {
                 if !n.products.is_empty() && q.weight_bits < q.scale_bits {
                     return Err(QuantError::ProductPrecision {
@@ -182,13 +213,16 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                 let products = n
                     .products
                     .iter()
-                    .map(|(a, b, w)| Ok((*a, *b, fixed(*w, p_scale, n.node)?)))
+                    .map(|(a, b, w)| {
+                        let scale = p_scale * reader_scale(*a) * reader_scale(*b);
+                        Ok((*a, *b, fixed(*w, scale, n.node)?))
+                    })
                     .filter(|t| !matches!(t, Ok((_, _, 0))))
                     .collect::<Result<Vec<_>, QuantError>>()?;
                 let terms = n
                     .terms
                     .iter()
-                    .map(|(id, w)| Ok((*id, fixed(*w, w_scale, n.node)?)))
+                    .map(|(id, w)| Ok((*id, fixed(*w, w_scale * reader_scale(*id), n.node)?)))
                     .filter(|t| !matches!(t, Ok((_, 0))))
                     .collect::<Result<Vec<_>, QuantError>>()?;
                 // A constant that saturates (an attention mask's −∞ read
@@ -272,56 +306,58 @@ pub fn neuron_step(n: &Neuron<i64>, vals: &[i64], q: &QuantParams) -> NeuronWitn
     w
 }
 
-/// `round(num / den)` at the activation scale, half up:
-/// `floor((2·num·S + den) / (2·den))` for a positive `den` (`S = 2^scale`).
-pub fn quotient(num: i64, den: i64, q: &QuantParams) -> i64 {
+/// The quotient `kind` defines, for a positive `den` (`S = 2^scale`):
+/// `Scaled` is `round(num / den)` at the activation scale, half up,
+/// `floor((2·num·S + den) / (2·den))`; `Floor` is `floor(num / den)`.
+pub fn quotient(num: i64, den: i64, kind: QuotientKind, q: &QuantParams) -> i64 {
     let (n, d) = (num as i128, den as i128);
-    ((2 * n * (1i128 << q.scale_bits) + d).div_euclid(2 * d)) as i64
+    match kind {
+        QuotientKind::Scaled => ((2 * n * (1i128 << q.scale_bits) + d).div_euclid(2 * d)) as i64,
+        QuotientKind::Floor => n.div_euclid(d) as i64,
+    }
 }
 
-/// The three neurons that prove `Q = quotient(A, B)` for the value `qid`
-/// holding `Q` (`A = num`, `B = den`, `S = 2^scale`, `H·W` the range
-/// offset at the accumulator scale):
+/// The three neurons that prove `Q = quotient(A, B, kind)` for the value
+/// `qid` holding `Q` (`A = num`, `B = den`, `H·W` the range offset at the
+/// accumulator scale). Both kinds bound a remainder `R = m·A + c·B − d·Q·B`
+/// to `[0, d·B)`:
 ///
 /// ```text
-/// range: W·Q + W/2 + H·W            identity: Q is an in-range value
-/// low:   H·W + 2S·A + B − 2·Q·B     ≥ H·W   (R = 2SA + B − 2QB ≥ 0)
-/// high:  H·W − 1 − 2S·A + B + 2·Q·B ≥ H·W   (R ≤ 2B − 1)
+/// range: W·Q + W/2 + H·W                  identity: Q is an in-range value
+/// low:   H·W + m·A + c·B − d·Q·B     ≥ H·W   (R ≥ 0)
+/// high:  H·W − 1 − m·A + (d − c)·B + d·Q·B ≥ H·W   (R ≤ d·B − 1)
 /// ```
-/// Together `0 ≤ R < 2B`, i.e. `Q = floor((2SA + B) / 2B)`, and `B ≥ 1`.
-/// The range neuron reads its own output, so its chain bounds `Q`; without
-/// it a prover could pick a field element `Q' = (2SA + B − R')/B` for
-/// another `R'` in range.
+/// `Scaled` (`m = 2S`, `c = 1`, `d = 2`, `S = 2^scale`) makes
+/// `Q = floor((2SA + B) / 2B)`; `Floor` (`m = 1`, `c = 0`, `d = 1`) makes
+/// `Q = floor(A / B)`. Both imply `B ≥ 1`. The range neuron reads its own
+/// output, so its chain bounds `Q`; without it a prover could pick a field
+/// element `Q' = (m·A + c·B − R')/(d·B)` for another `R'` in range. With
+/// `A`, `B`, `Q` range-checked, `R` is far below the field modulus, so the
+/// checks hold over the integers.
 pub fn quotient_checks(
     qid: ValueId,
     num: ValueId,
     den: ValueId,
     node: usize,
+    kind: QuotientKind,
     q: &QuantParams,
 ) -> [Neuron<i64>; 3] {
     let hw = q.half_range() << q.weight_bits;
-    let s2 = 2i64 << q.scale_bits;
-    let neuron = |terms, products, bias, act| Neuron {
-        terms,
+    let (m, c, d) = match kind {
+        QuotientKind::Scaled => (2i64 << q.scale_bits, 1, 2),
+        QuotientKind::Floor => (1, 0, 1),
+    };
+    let neuron = |terms: Vec<(ValueId, i64)>, products, bias| Neuron {
+        terms: terms.into_iter().filter(|t| t.1 != 0).collect(),
         products,
         bias,
-        act,
+        act: Activation::NonNeg,
         node,
     };
     [
         range_check(qid, node, q),
-        neuron(
-            vec![(num, s2), (den, 1)],
-            vec![(qid, den, -2)],
-            hw,
-            Activation::NonNeg,
-        ),
-        neuron(
-            vec![(num, -s2), (den, 1)],
-            vec![(qid, den, 2)],
-            hw - 1,
-            Activation::NonNeg,
-        ),
+        neuron(vec![(num, m), (den, c)], vec![(qid, den, -d)], hw),
+        neuron(vec![(num, -m), (den, d - c)], vec![(qid, den, d)], hw - 1),
     ]
 }
 
@@ -352,7 +388,12 @@ pub fn circuit_neurons(program: &Program<i64>, id: ValueId, q: &QuantParams) -> 
         // (the integer pass checks inputs before any neuron runs).
         Value::Input(_) => vec![range_check(id, 0, q)],
         Value::Neuron(n) => vec![n.clone()],
-        Value::Quotient { num, den, node } => quotient_checks(id, *num, *den, *node, q).to_vec(),
+        Value::Quotient {
+            num,
+            den,
+            node,
+            kind,
+        } => quotient_checks(id, *num, *den, *node, *kind, q).to_vec(),
     }
 }
 
@@ -386,7 +427,12 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                 }
                 w.out
             }
-            Value::Quotient { num, den, node } => {
+            Value::Quotient {
+                num,
+                den,
+                node,
+                kind,
+            } => {
                 if vals[*den] <= 0 {
                     return Err(QuantError::Divisor {
                         node: qp.nodes[*node].clone(),
@@ -394,8 +440,8 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                     });
                 }
                 // The checks read Q itself, so it goes in before them.
-                vals.push(quotient(vals[*num], vals[*den], q));
-                for check in quotient_checks(id, *num, *den, *node, q) {
+                vals.push(quotient(vals[*num], vals[*den], *kind, q));
+                for check in quotient_checks(id, *num, *den, *node, *kind, q) {
                     let w = neuron_step(&check, &vals, q);
                     if !w.holds(check.act, q) {
                         return Err(out_of_range(*node, vals[id]));
@@ -429,7 +475,7 @@ pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
                     see(pre);
                     n.act.apply_f64(pre)
                 }
-                Value::Quotient { num, den, .. } => vals[*num] / vals[*den],
+                Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             };
             see(out);

@@ -4,7 +4,7 @@
 use super::layout::{self, Layout, NeuronRows, Shape};
 use super::public::{PackHashed, Vis, Visibility};
 use super::*;
-use crate::model::{Neuron, Program, Value};
+use crate::model::{Neuron, Program, QuotientKind, Value};
 use crate::quant::{forward, neuron_step, quantize};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::ff::Field;
@@ -137,13 +137,14 @@ fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
         match &c.program.values[id] {
             Value::Input(_) => {}
             Value::Neuron(n) => vals[id] = witness::block(n, lanes, &vals, &c.quant).out,
-            Value::Quotient { num, den, .. } => {
+            Value::Quotient { num, den, kind, .. } => {
                 if let (Some(a), Some(b)) = (
                     witness::small_signed(vals[*num]),
                     witness::small_signed(vals[*den]),
                 ) {
                     if b > 0 {
-                        vals[id] = fe(crate::quant::quotient(a as i64, b as i64, &c.quant) as i128);
+                        let q = crate::quant::quotient(a as i64, b as i64, *kind, &c.quant);
+                        vals[id] = fe(q as i128);
                     }
                 }
             }
@@ -478,6 +479,7 @@ fn smooth_program() -> Program<f64> {
                 num: 2,
                 den: 4,
                 node: 3,
+                kind: QuotientKind::Scaled,
             },
         ],
         num_inputs: 2,
@@ -606,6 +608,101 @@ fn out_of_range_field_quotient_fails_only_at_its_range_check() {
         .clone();
     let failures = forged_failures(&forged(&c, &[(5, q2)]), k);
     assert_failures_within(&failures, &range, "Q's range check");
+}
+
+/// Inputs a, b → T = ⌊a / b⌋ (a floor quotient: a plain integer),
+/// U = T at the activation scale, V = 0.5·U + 1. Outputs U, V.
+fn floor_program() -> Program<f64> {
+    Program {
+        values: vec![
+            Value::Input(0),
+            Value::Input(1),
+            Value::Quotient {
+                num: 0,
+                den: 1,
+                node: 0,
+                kind: QuotientKind::Floor,
+            },
+            Value::Neuron(Neuron::affine(vec![(2, 1.0)], 0.0, Activation::Identity, 1)),
+            Value::Neuron(Neuron::affine(vec![(3, 0.5)], 1.0, Activation::Identity, 2)),
+        ],
+        num_inputs: 2,
+        outputs: vec![3, 4],
+        input_shapes: vec![vec![1, 2]],
+        output_shapes: vec![vec![1, 2]],
+        nodes: vec!["floor".into(), "scaled".into(), "after".into()],
+        copies: 1,
+    }
+}
+
+/// Integer operands (exact at any scale), positive divisors.
+const FLOOR_INPUTS: [[f64; 2]; 4] = [[7.0, 3.0], [-7.0, 2.0], [6.0, 3.0], [7.0, 1.0]];
+
+fn floor_circuit(input: &[f64]) -> (ModelCircuit, u32) {
+    let qp = quantize(&floor_program(), &QS).unwrap();
+    let xq: Vec<i64> = input.iter().map(|&v| QS.quantize_input(v)).collect();
+    let vals = forward(&qp, &QS, &xq).unwrap();
+    circuit_at(qp, vals, QS)
+}
+
+#[test]
+fn floor_quotient_is_exact_and_passes_honestly() {
+    for input in FLOOR_INPUTS {
+        let (c, k) = floor_circuit(&input);
+        verify(&c, k).unwrap();
+        let w = ints(&c);
+        let floor = (input[0] / input[1]).floor();
+        assert_eq!(w[2], floor as i64, "T for {input:?}");
+        assert_eq!(QS.dequantize(w[3]), floor, "U for {input:?}");
+        assert_eq!(floor_program().eval_f64(&input)[3], floor);
+    }
+}
+
+#[test]
+fn floor_quotient_off_by_one_fails_at_its_sign_checks() {
+    // T ± 1 with U, V and the public outputs recomputed from it: one of
+    // the two sign checks (R = A − T·B in [0, B)) goes negative. (At
+    // a = 7, b = 1, T + 1 = 8 would also take U out of range.)
+    for input in &FLOOR_INPUTS[..3] {
+        let (c, k) = floor_circuit(input);
+        let t = ints(&c)[2];
+        let checks: Vec<_> = c
+            .layout
+            .neurons
+            .iter()
+            .filter(|n| n.value == 2 && !n.range_check)
+            .map(|n| n.start..=n.result_row)
+            .collect();
+        assert_eq!(checks.len(), 2);
+        for delta in [1, -1] {
+            let failures = forged_failures(&forged(&c, &[(2, fe((t + delta) as i128))]), k);
+            assert_failures_in_rows(&failures, &checks, "T's sign checks");
+        }
+    }
+}
+
+#[test]
+fn fractional_floor_quotient_fails_only_at_its_range_check() {
+    // a = 7, b = 1: T' = (A − 1)/B = 7 − 2^-scale in the field. Both sign
+    // checks hold (R' = 1), and U = S·T' = 7S − 1 is a small integer, so
+    // U's chain, V and the public outputs all hold: a forged 6.98. Only
+    // T's range check, which proves T an integer, is left to refuse it.
+    let (c, k) = floor_circuit(&[7.0, 1.0]);
+    let w = ints(&c);
+    let (a, b) = (w[0] as i128, w[1] as i128);
+    let forged_t = fe(a - 1) * fe(b).invert().unwrap();
+    assert!(witness::small_signed(forged_t).is_none(), "T' is no integer");
+    let bad = forged(&c, &[(2, forged_t)]);
+    let u = witness::small_signed(bad.witness.as_ref().unwrap()[3]).expect("U' is small");
+    assert_eq!(u as i64, (7 << QS.scale_bits) - 1);
+    let range = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.value == 2 && n.range_check)
+        .unwrap()
+        .clone();
+    assert_failures_within(&forged_failures(&bad, k), &range, "T's range check");
 }
 
 #[test]

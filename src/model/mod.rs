@@ -6,8 +6,9 @@ pub mod onnx;
 pub mod ops;
 pub mod program;
 pub mod tensor;
+pub mod types;
 
-pub use program::{Activation, LutFn, Neuron, Program, Value, ValueId};
+pub use program::{Activation, LutFn, Neuron, Program, QuotientKind, Value, ValueId};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

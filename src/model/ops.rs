@@ -42,6 +42,9 @@ pub struct Lowering {
     /// The model's opset for the default (`ai.onnx`) domain: op semantics
     /// that changed between opsets read it, never guess.
     opset: i64,
+    /// Element types of the graph's tensors (see [`super::types`]): ops
+    /// that mean something else on integers read them.
+    types: HashMap<String, i32>,
 }
 
 /// One node being lowered: its inputs resolved, its attributes at hand.
@@ -473,7 +476,14 @@ impl Lowering {
             readers,
             uses: vec![0; num_inputs],
             opset,
+            types: super::types::elem_types(graph),
         }
+    }
+
+    /// The ONNX element type of input `i` of `n`, where the graph declares
+    /// or implies it.
+    fn input_type(&self, n: &NodeCtx, i: usize) -> Option<i32> {
+        n.proto.input.get(i).and_then(|t| self.types.get(t)).copied()
     }
 
     /// Bookkeeping after a node's output `name`: its readers will read it.
@@ -1001,8 +1011,18 @@ fn mul(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     scale_syms(l, n, &a, &b, false)
 }
 
+/// Real division, or integer division (truncating) when both operands are
+/// integer tensors.
 fn div(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let (a, b) = (n.input(0)?.clone(), n.input(1)?.clone());
+    let types = [l.input_type(n, 0), l.input_type(n, 1)];
+    if let [Some(ta), Some(tb)] = types {
+        if super::types::is_integer(ta) && super::types::is_integer(tb) {
+            let signed = !(super::types::is_unsigned(ta) && super::types::is_unsigned(tb));
+            let bc = n.broadcast(&a, &b)?;
+            return smooth::integer_quotients(l, n, &a, &b, bc, signed);
+        }
+    }
     scale_syms(l, n, &a, &b, true)
 }
 
@@ -1066,6 +1086,11 @@ impl Affine {
     fn times(mut self, k: f64) -> Affine {
         self.terms.iter_mut().for_each(|(_, w)| *w *= k);
         self.bias *= k;
+        self
+    }
+
+    fn plus(mut self, c: f64) -> Affine {
+        self.bias += c;
         self
     }
 

@@ -174,14 +174,39 @@ pub enum Value<W> {
     /// Element `index` of the flattened model input.
     Input(usize),
     Neuron(Neuron<W>),
-    /// `num / den`, rounded to the activation scale, for a positive `den`.
-    /// The circuit proves it with three checked neurons rather than a
-    /// table: see `quant::quotient_checks`.
+    /// `num / den` for a positive `den`, rounded as `kind` says. The
+    /// circuit proves it with three checked neurons rather than a table:
+    /// see `quant::quotient_checks`.
     Quotient {
         num: ValueId,
         den: ValueId,
         node: usize,
+        #[serde(default)]
+        kind: QuotientKind,
     },
+}
+
+/// How a [`Value::Quotient`] rounds, and at which scale it holds the result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QuotientKind {
+    /// `num / den` at the activation scale, rounded half up: a real
+    /// division.
+    #[default]
+    Scaled,
+    /// `⌊num / den⌋` as a plain integer, *not* at the activation scale, so
+    /// that it is exact whatever the scale: integer division. Quantization
+    /// multiplies the weight of every term that reads it by `2^scale_bits`
+    /// (see `quant::quantize`); nothing else may read it.
+    Floor,
+}
+
+impl QuotientKind {
+    pub fn apply_f64(self, num: f64, den: f64) -> f64 {
+        match self {
+            QuotientKind::Scaled => num / den,
+            QuotientKind::Floor => (num / den).floor(),
+        }
+    }
 }
 
 impl<W> Value<W> {
@@ -342,10 +367,16 @@ impl<W: Clone> Program<W> {
                             .collect(),
                         ..nr.clone()
                     }),
-                    Value::Quotient { num, den, node } => Value::Quotient {
+                    Value::Quotient {
+                        num,
+                        den,
+                        node,
+                        kind,
+                    } => Value::Quotient {
                         num: id(c, *num),
                         den: id(c, *den),
                         node: *node,
+                        kind: *kind,
                     },
                 });
             }
@@ -397,10 +428,16 @@ impl<W: Clone> Program<W> {
                         .collect(),
                     ..n.clone()
                 }),
-                Value::Quotient { num, den, node } => Value::Quotient {
+                Value::Quotient {
+                    num,
+                    den,
+                    node,
+                    kind,
+                } => Value::Quotient {
                     num: new_id[*num],
                     den: new_id[*den],
                     node: *node,
+                    kind: *kind,
                 },
             });
         }
@@ -422,7 +459,7 @@ impl Program<f64> {
         self.eval_with(input, |v, vals| {
             Ok::<_, std::convert::Infallible>(match v {
                 Value::Neuron(n) => n.act.apply_f64(n.pre_activation_f64(vals)),
-                Value::Quotient { num, den, .. } => vals[*num] / vals[*den],
+                Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             })
         })

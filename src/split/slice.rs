@@ -160,10 +160,16 @@ pub fn chunk_program(p: &Program<i64>, s: &ChunkSlice) -> Program<i64> {
                     .collect(),
                 ..n.clone()
             }),
-            Value::Quotient { num, den, node } => Value::Quotient {
+            Value::Quotient {
+                num,
+                den,
+                node,
+                kind,
+            } => Value::Quotient {
                 num: new_id(*num),
                 den: new_id(*den),
                 node: *node,
+                kind: *kind,
             },
         });
     }

@@ -7,7 +7,8 @@
 
 use super::pwl::{clamp, extreme, resolve};
 use super::*;
-use crate::model::LutFn;
+use crate::model::{LutFn, QuotientKind};
+use super::pwl::abs_elem;
 
 /// `f` of every element: constants are folded; a fresh identity neuron read
 /// only here takes `f` as its activation; other values get a neuron each.
@@ -94,7 +95,8 @@ pub(super) fn product(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     }
 }
 
-/// `a / b` element-wise with a dynamic divisor: one quotient each.
+/// `a / b` element-wise with a dynamic divisor of either sign: one
+/// quotient each (see [`signed_quotient`]).
 pub(super) fn quotients(
     l: &mut Lowering,
     n: &NodeCtx,
@@ -103,30 +105,184 @@ pub(super) fn quotients(
     Broadcast { shape, ia, ib }: Broadcast,
 ) -> Sym {
     let elems = (0..numel(&shape))
-        .map(|o| quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o])))
+        .map(|o| signed_quotient(l, n.index, elem(a, ia[o]), elem(b, ib[o])))
         .collect();
     l.tensor(n.index, shape, elems)
 }
 
-pub(super) fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
-    let as_value = |l: &mut Lowering, e: Elem| match resolve(l, e) {
+fn as_value(l: &mut Lowering, node: usize, e: Elem) -> ValueId {
+    match resolve(l, e) {
         Elem::Val(id) => id,
         Elem::Const(c) => l.push_neuron(Neuron::affine(vec![], c, Activation::Identity, node)),
-    };
+    }
+}
+
+/// `a / b` for a divisor the lowering made positive (a sum of
+/// exponentials, a norm): one quotient, which refuses a divisor ≤ 0.
+pub(super) fn quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
     match (resolve(l, a), resolve(l, b)) {
         (Elem::Const(0.0), _) => Elem::Const(0.0),
         (x, Elem::Const(c)) if c != 0.0 => product(l, node, x, Elem::Const(1.0 / c)),
         (x, y) => {
-            let (num, den) = (as_value(l, x), as_value(l, y));
-            Elem::Val(l.push_value(Value::Quotient { num, den, node }))
+            let (num, den) = (as_value(l, node, x), as_value(l, node, y));
+            Elem::Val(l.push_value(Value::Quotient {
+                num,
+                den,
+                node,
+                kind: QuotientKind::Scaled,
+            }))
         }
     }
+}
+
+/// `a / b` for a divisor of either sign (a model's own Div or
+/// Reciprocal): `sign(b)·(a / |b|)`, unless `b` is non-negative by
+/// construction (see [`known_nonneg`]), when it is a plain quotient.
+pub(super) fn signed_quotient(l: &mut Lowering, node: usize, a: Elem, b: Elem) -> Elem {
+    let b = resolve(l, b);
+    let Elem::Val(den) = b else {
+        return quotient(l, node, a, b);
+    };
+    if known_nonneg(l, den, 3) {
+        return quotient(l, node, a, b);
+    }
+    let magnitude = abs_elem(l, node, b);
+    let q = quotient(l, node, a, magnitude);
+    let nonneg = l.activated(node, Affine::of(b), Activation::Step);
+    times_sign(l, node, q, nonneg)
+}
+
+/// `q` when `nonneg` is 1, `−q` when it is 0: `2·q·nonneg − q`.
+fn times_sign(l: &mut Lowering, node: usize, q: Elem, nonneg: Elem) -> Elem {
+    let (Elem::Val(q), Elem::Val(g)) = (resolve(l, q), resolve(l, nonneg)) else {
+        let flip = |v: Elem, g: f64| Affine::of(v).times(2.0 * g - 1.0);
+        return match (resolve(l, q), resolve(l, nonneg)) {
+            (v, Elem::Const(g)) => l.element(node, flip(v, g)),
+            (Elem::Const(c), g) => l.element(node, Affine::of(g).times(2.0 * c).plus(-c)),
+            _ => unreachable!("the both-values case is handled above"),
+        };
+    };
+    Elem::Val(l.push_neuron(Neuron {
+        terms: vec![(q, -1.0)],
+        products: vec![(q, g, 2.0)],
+        bias: 0.0,
+        act: Activation::Identity,
+        node,
+    }))
+}
+
+/// Whether value `id` is ≥ 0 whatever the input, by how it is built: a
+/// ReLU, a step, a table of a non-negative function, or a non-negative
+/// combination of such values (a sum of exponentials). `depth` bounds the
+/// search; "don't know" is false.
+fn known_nonneg(l: &Lowering, id: ValueId, depth: usize) -> bool {
+    let Value::Neuron(nr) = &l.values[id] else {
+        return false;
+    };
+    match nr.act {
+        Activation::Relu | Activation::Step | Activation::NonNeg => true,
+        Activation::Lut(f) => matches!(
+            f,
+            LutFn::Exp
+                | LutFn::Sigmoid
+                | LutFn::Sqrt
+                | LutFn::Rsqrt
+                | LutFn::Softplus
+                | LutFn::Cosh
+        ),
+        Activation::Identity => {
+            depth > 0
+                && nr.products.is_empty()
+                && nr.bias >= 0.0
+                && nr
+                    .terms
+                    .iter()
+                    .all(|&(t, w)| w > 0.0 && known_nonneg(l, t, depth - 1))
+        }
+    }
+}
+
+/// Integer `a / b` element-wise, truncating toward zero as ONNX does for
+/// integer tensors (see [`integer_quotient`]).
+pub(super) fn integer_quotients(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: &Sym,
+    b: &Sym,
+    Broadcast { shape, ia, ib }: Broadcast,
+    signed: bool,
+) -> Result<Sym, ModelError> {
+    let elems = (0..numel(&shape))
+        .map(|o| integer_quotient(l, n, elem(a, ia[o]), elem(b, ib[o]), signed))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(l.tensor(n.index, shape, elems))
+}
+
+/// `trunc(a / b)` of two integers, exact at any activation scale: a floor
+/// quotient `t = ⌊|a| / |b|⌋` (a plain integer, `QuotientKind::Floor`),
+/// read at the activation scale by one identity neuron, then given the
+/// sign `sign(a)·sign(b)`. Unsigned operands skip the absolute values and
+/// the sign.
+fn integer_quotient(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    a: Elem,
+    b: Elem,
+    signed: bool,
+) -> Result<Elem, ModelError> {
+    let node = n.index;
+    let (a, b) = (resolve(l, a), resolve(l, b));
+    if let (Elem::Const(x), Elem::Const(y)) = (a, b) {
+        if y == 0.0 {
+            return Err(n.err("integer division by a constant zero"));
+        }
+        return Ok(Elem::Const((x / y).trunc()));
+    }
+    let (num, den) = match signed {
+        true => (abs_elem(l, node, a), abs_elem(l, node, b)),
+        false => (a, b),
+    };
+    let (num, den) = (as_value(l, node, num), as_value(l, node, den));
+    let floor = l.push_value(Value::Quotient {
+        num,
+        den,
+        node,
+        kind: QuotientKind::Floor,
+    });
+    // Pushed as is: `element` would hand back the unscaled value itself.
+    let scaled = Elem::Val(l.push_neuron(Neuron::affine(
+        vec![(floor, 1.0)],
+        0.0,
+        Activation::Identity,
+        node,
+    )));
+    if !signed {
+        return Ok(scaled);
+    }
+    // Same signs: 1 − ga − gb + 2·ga·gb with g = [operand ≥ 0]. A zero
+    // numerator makes the quotient 0, so its sign does not matter.
+    let ga = l.activated(node, Affine::of(a), Activation::Step);
+    let gb = l.activated(node, Affine::of(b), Activation::Step);
+    let same = match (resolve(l, ga), resolve(l, gb)) {
+        (Elem::Val(x), Elem::Val(y)) => Elem::Val(l.push_neuron(Neuron {
+            terms: vec![(x, -1.0), (y, -1.0)],
+            products: vec![(x, y, 2.0)],
+            bias: 1.0,
+            act: Activation::Identity,
+            node,
+        })),
+        (Elem::Const(g), v) | (v, Elem::Const(g)) => {
+            // 1 − g − v + 2·g·v
+            l.element(node, Affine::of(v).times(2.0 * g - 1.0).plus(1.0 - g))
+        }
+    };
+    Ok(times_sign(l, node, scaled, same))
 }
 
 pub(super) fn reciprocal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let elems = (0..numel(x.shape()))
-        .map(|o| quotient(l, n.index, Elem::Const(1.0), elem(&x, o)))
+        .map(|o| signed_quotient(l, n.index, Elem::Const(1.0), elem(&x, o)))
         .collect();
     Ok(l.tensor(n.index, x.shape().to_vec(), elems))
 }
@@ -174,7 +330,7 @@ fn power(l: &mut Lowering, node: usize, v: Elem, p: f64) -> Elem {
             let sq = product(l, node, v, v);
             product(l, node, sq, sq)
         }
-        -1.0 => quotient(l, node, Elem::Const(1.0), v),
+        -1.0 => signed_quotient(l, node, Elem::Const(1.0), v),
         0.5 => l.activated(node, Affine::of(v), Activation::Lut(LutFn::Sqrt)),
         -0.5 => l.activated(node, Affine::of(v), Activation::Lut(LutFn::Rsqrt)),
         p => l.activated(node, Affine::of(v), Activation::Lut(LutFn::pow(p))),

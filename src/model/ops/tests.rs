@@ -13,6 +13,8 @@ use tract_onnx::pb::*;
 pub struct Onnx {
     opset: i64,
     input: Vec<i64>,
+    /// The input's ONNX element type (1: float).
+    input_type: i32,
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
 }
@@ -53,10 +55,10 @@ pub fn string(name: &str, s: &str) -> AttributeProto {
     }
 }
 
-fn tensor_type(dims: &[i64]) -> TypeProto {
+fn tensor_type(elem_type: i32, dims: &[i64]) -> TypeProto {
     TypeProto {
         value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-            elem_type: 1,
+            elem_type,
             shape: Some(TensorShapeProto {
                 dim: dims
                     .iter()
@@ -76,9 +78,16 @@ impl Onnx {
         Onnx {
             opset: 13,
             input: input.to_vec(),
+            input_type: 1,
             nodes: vec![],
             inits: vec![],
         }
+    }
+
+    /// Make the input `x` of ONNX element type `t`.
+    pub fn input_type(mut self, t: i32) -> Onnx {
+        self.input_type = t;
+        self
     }
 
     pub fn opset(mut self, v: i64) -> Onnx {
@@ -146,12 +155,18 @@ impl Onnx {
     }
 
     pub fn write(&self, dir: &std::path::Path) -> PathBuf {
+        let path = dir.join("model.onnx");
+        std::fs::write(&path, self.proto().encode_to_vec()).unwrap();
+        path
+    }
+
+    pub fn proto(&self) -> ModelProto {
         let inputs = vec![ValueInfoProto {
             name: "x".into(),
-            r#type: Some(tensor_type(&self.input)),
+            r#type: Some(tensor_type(self.input_type, &self.input)),
             ..Default::default()
         }];
-        let model = ModelProto {
+        ModelProto {
             ir_version: 8,
             opset_import: vec![OperatorSetIdProto {
                 domain: String::new(),
@@ -169,10 +184,7 @@ impl Onnx {
                 ..Default::default()
             }),
             ..Default::default()
-        };
-        let path = dir.join("model.onnx");
-        std::fs::write(&path, model.encode_to_vec()).unwrap();
-        path
+        }
     }
 }
 
@@ -791,11 +803,51 @@ fn products_quotients_and_powers() {
 }
 
 #[test]
-fn a_divisor_that_crosses_zero_is_refused_naming_the_node() {
+fn divisors_of_either_sign() {
+    // sign(b)·(a / |b|): negative divisors divide like positive ones.
+    let x = vec![0.5, -0.25, 0.75, -0.8];
+    let m = Onnx::new(&[1, 4]).node("Reciprocal", &["x"], "y", vec![]);
+    check_on(&m, Some(x.clone()));
+    let m = Onnx::new(&[1, 4])
+        .init("c", &[4], &[0.3, -0.2, 0.1, 0.6])
+        .node("Div", &["c", "x"], "y", vec![]);
+    check_on(&m, Some(x));
+}
+
+#[test]
+fn integer_division_truncates_toward_zero() {
+    // int64 x / (|x| + 1), x / −(|x| + 1) and x / 3: every sign pairing,
+    // dynamic and constant divisors, against tract's integer Div.
+    let x = vec![7.0, -7.0, 5.0, -3.0, 0.0, 12.0];
+    for divisor in ["d", "nd", "three"] {
+        let m = Onnx::new(&[1, 6])
+            .input_type(7)
+            .init_i64("one", &[], &[1])
+            .init_i64("three", &[], &[3])
+            .node("Abs", &["x"], "ax", vec![])
+            .node("Add", &["ax", "one"], "d", vec![])
+            .node("Neg", &["d"], "nd", vec![])
+            .node("Div", &["x", divisor], "y", vec![]);
+        let p = check_on(&m, Some(x.clone()));
+        assert!(
+            p.values.iter().any(|v| matches!(
+                v,
+                crate::model::Value::Quotient {
+                    kind: crate::model::QuotientKind::Floor,
+                    ..
+                }
+            )),
+            "x / {divisor} is an integer quotient"
+        );
+    }
+}
+
+#[test]
+fn a_zero_divisor_is_refused_naming_the_node() {
     let m = Onnx::new(&[1, 4]).node("Div", &["x", "x"], "y", vec![]);
     let dir = tempfile::tempdir().unwrap();
     let model = Model::load(&m.write(dir.path())).unwrap();
-    let x = vec![0.5, -0.25, 0.75, 0.1];
+    let x = vec![0.5, 0.0, 0.75, -0.1];
     let (q, _, _, _) =
         crate::compile::calibrate(&model.program, &[x.clone()], &Default::default()).unwrap();
     let qp = crate::quant::quantize(&model.program, &q).unwrap();
