@@ -252,17 +252,17 @@ pub fn calibrate_quant(
     // A product a·b is rescaled by 2^weight_bits and sits at 2^(2·scale):
     // its weight is exact only with weight_bits >= scale_bits.
     let products = program.neurons().any(|(_, n)| !n.products.is_empty());
-    let weight_bits = opts.weight_bits.unwrap_or(if products {
+    let base_weight_bits = opts.weight_bits.unwrap_or(if products {
         DEFAULT_WEIGHT_BITS.max(scale_bits)
     } else {
         DEFAULT_WEIGHT_BITS
     });
-    if !(1..=20).contains(&weight_bits) {
-        bail!("--weight-bits must be in 1..=20, got {weight_bits}");
+    if !(1..=MAX_WEIGHT_BITS).contains(&base_weight_bits) {
+        bail!("--weight-bits must be in 1..={MAX_WEIGHT_BITS}, got {base_weight_bits}");
     }
     let mut q = QuantParams {
         scale_bits,
-        weight_bits,
+        weight_bits: base_weight_bits,
         range_bits: scale_bits + ib + 1 + HEADROOM_BITS,
         lut_bits: DEFAULT_LUT_BITS,
     };
@@ -273,57 +273,121 @@ pub fn calibrate_quant(
             q.scale_bits
         );
     }
-    let single = quant::quantize(program, &q)?;
+    let fidelity = SampleFidelity::new(program, samples);
+    let single = match opts.weight_bits {
+        Some(_) => quant::quantize(program, &q)?,
+        None => {
+            let (bits, single) = weight_bits(&fidelity, &q)?;
+            q.weight_bits = bits;
+            single
+        }
+    };
     if !single.lut_fns().is_empty() {
-        q.lut_bits = table_bits(program, &single, &q, samples);
+        q.lut_bits = table_bits(&fidelity, &single, &q);
     }
     Ok((q, single, max_abs))
+}
+
+/// Largest weight precision we grow to (and accept from `--weight-bits`).
+const MAX_WEIGHT_BITS: u32 = 20;
+/// Weight bits we add at most over the default in search of precision.
+const MAX_EXTRA_WEIGHT_BITS: u32 = 8;
+/// Relative output error the searches aim for: half the documented
+/// tolerance (2% of the largest output, at least 0.02).
+const TARGET_ERROR: f64 = 0.01;
+
+/// The float program's outputs on the calibration samples, to measure the
+/// fixed-point program against.
+struct SampleFidelity<'a> {
+    program: &'a Program<f64>,
+    samples: &'a [Vec<f64>],
+    /// Per sample: the float outputs and the largest of their magnitudes
+    /// (at least 1).
+    floats: Vec<(Vec<f64>, f64)>,
+}
+
+impl<'a> SampleFidelity<'a> {
+    fn new(program: &'a Program<f64>, samples: &'a [Vec<f64>]) -> SampleFidelity<'a> {
+        let floats = samples
+            .iter()
+            .map(|x| {
+                let vals = program.eval_f64(x);
+                let outs: Vec<f64> = program.outputs.iter().map(|&o| vals[o]).collect();
+                let scale = outs.iter().fold(1f64, |m, v| m.max(v.abs()));
+                (outs, scale)
+            })
+            .collect();
+        SampleFidelity {
+            program,
+            samples,
+            floats,
+        }
+    }
+
+    /// Worst output error relative to its sample's scale; `None` where the
+    /// fixed-point pass fails (a value out of range).
+    fn error(&self, qprog: &Program<i64>, q: &QuantParams) -> Option<f64> {
+        let mut worst = 0f64;
+        for (x, (float, scale)) in self.samples.iter().zip(&self.floats) {
+            let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+            let vals = quant::forward(qprog, q, &xq).ok()?;
+            for (&o, f) in self.program.outputs.iter().zip(float) {
+                worst = worst.max((q.dequantize(vals[o]) - f).abs() / scale);
+            }
+        }
+        Some(worst)
+    }
+}
+
+/// Weight bits when the user sets none: the fewest from `q.weight_bits`
+/// (up to [`MAX_EXTRA_WEIGHT_BITS`] more) with which the outputs on the
+/// samples stay within [`TARGET_ERROR`], tables read at their finest; the
+/// most accurate candidate when none does. A lowering that folds a small
+/// factor into a neuron (a weighted sum divided by its total weight)
+/// leaves weights that round badly at the default 2^-10. More bits cost
+/// chain rows on every neuron, so the default stays where it suffices.
+fn weight_bits(fidelity: &SampleFidelity, q: &QuantParams) -> Result<(u32, Program<i64>)> {
+    let top = (q.weight_bits + MAX_EXTRA_WEIGHT_BITS).min(MAX_WEIGHT_BITS);
+    let finest_tables = q.range_bits.min(MAX_LUT_BITS).max(DEFAULT_LUT_BITS);
+    let mut best: Option<(f64, u32, Program<i64>)> = None;
+    for bits in q.weight_bits..=top.max(q.weight_bits) {
+        let candidate = QuantParams {
+            weight_bits: bits,
+            lut_bits: finest_tables,
+            ..*q
+        };
+        let qprog = quant::quantize(fidelity.program, &candidate)?;
+        let error = fidelity.error(&qprog, &candidate).unwrap_or(f64::INFINITY);
+        if error <= TARGET_ERROR {
+            return Ok((bits, qprog));
+        }
+        if best.as_ref().is_none_or(|b| error < b.0) {
+            best = Some((error, bits, qprog));
+        }
+    }
+    let (_, bits, qprog) = best.expect("at least one candidate");
+    Ok((bits, qprog))
 }
 
 /// Largest table index we grow to: 2^18 rows per function (k = 19).
 const MAX_LUT_BITS: u32 = 18;
 
 /// Table index bits: the fewest (from 12) with which the fixed-point
-/// outputs on the samples stay within half the documented tolerance (2% of
-/// the largest output, at least 0.02) of the float program. A table steps
-/// its input in `2^(range_bits - lut_bits)` quantization steps, so
-/// functions steep on the calibrated range (a log near zero) need more
-/// bits, and a larger k.
-fn table_bits(
-    program: &Program<f64>,
-    qprog: &Program<i64>,
-    q: &QuantParams,
-    samples: &[Vec<f64>],
-) -> u32 {
+/// outputs on the samples stay within [`TARGET_ERROR`] of the float
+/// program. A table steps its input in `2^(range_bits - lut_bits)`
+/// quantization steps, so functions steep on the calibrated range (a log
+/// near zero) need more bits, and a larger k.
+fn table_bits(fidelity: &SampleFidelity, qprog: &Program<i64>, q: &QuantParams) -> u32 {
     let top = q.range_bits.min(MAX_LUT_BITS).max(DEFAULT_LUT_BITS);
-    // Float outputs and their scale, per sample: the same for every candidate.
-    let floats: Vec<(Vec<f64>, f64)> = samples
-        .iter()
-        .map(|x| {
-            let vals = program.eval_f64(x);
-            let outs: Vec<f64> = program.outputs.iter().map(|&o| vals[o]).collect();
-            let scale = outs.iter().fold(1f64, |m, v| m.max(v.abs()));
-            (outs, scale)
-        })
-        .collect();
-    let error = |q: &QuantParams| -> Option<f64> {
-        let mut worst = 0f64;
-        for (x, (float, scale)) in samples.iter().zip(&floats) {
-            let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
-            let vals = quant::forward(qprog, q, &xq).ok()?;
-            for (&o, f) in program.outputs.iter().zip(float) {
-                worst = worst.max((q.dequantize(vals[o]) - f).abs() / scale);
-            }
-        }
-        Some(worst)
-    };
     (DEFAULT_LUT_BITS..=top)
         .find(|&bits| {
-            error(&QuantParams {
+            let candidate = QuantParams {
                 lut_bits: bits,
                 ..*q
-            })
-            .is_some_and(|e| e <= 0.01)
+            };
+            fidelity
+                .error(qprog, &candidate)
+                .is_some_and(|e| e <= TARGET_ERROR)
         })
         .unwrap_or(top)
 }

@@ -264,15 +264,65 @@ fn average(l: &mut Lowering, node: usize, x: &Sym, idx: &[usize], count: usize) 
 /// `k·form` as an element, where `k` (a mean's 1/n, say) may round badly
 /// at the weight precision: when it would, the form is taken at 2^-p
 /// (exact for integer weights, p ≤ 8, 2^p ≤ 1/k) and scaled by 2^p·k in a
-/// second neuron, which rounds to within 0.1%.
+/// second neuron, which rounds to within 0.1%. A long form with fractional
+/// weights (a weighted mean) goes through [`scaled_by_tree`] instead:
+/// 2^-p would round its weights.
 pub(super) fn scale_accurately(l: &mut Lowering, node: usize, form: Affine, k: f64) -> Elem {
     let scaled = (crate::quant::DEFAULT_WEIGHT_BITS as f64).exp2() * k.abs();
     if k == 0.0 || (scaled.round() / scaled - 1.0).abs() <= 0.003 {
         return l.element(node, form.times(k));
     }
+    let integer_weights = form.terms.iter().all(|(_, w)| w.fract() == 0.0);
+    if !integer_weights && form.terms.len() > TREE_FAN_IN {
+        return scaled_by_tree(l, node, form, k);
+    }
     let p = ((1.0 / k.abs()).log2().floor().max(0.0) as u32).min(8);
     let sum = l.element(node, form.times((-(p as f64)).exp2()));
     l.element(node, Affine::of(sum).times((1u64 << p) as f64 * k))
+}
+
+/// Terms a node of [`scaled_by_tree`] adds.
+const TREE_FAN_IN: usize = 8;
+
+/// `k·form` for a long form with fractional weights: partial sums of
+/// `TREE_FAN_IN` terms at their own weights, then a tree of averages
+/// (weights 1/8, exact in fixed point), then one scale by `k·8^levels`.
+/// No value exceeds eight times the largest weighted term, where one sum
+/// would set the activation range (and so the fractional bits of every
+/// value) by the whole total.
+fn scaled_by_tree(l: &mut Lowering, node: usize, form: Affine, k: f64) -> Elem {
+    let mut level: Vec<Elem> = form
+        .terms
+        .chunks(TREE_FAN_IN)
+        .map(|chunk| {
+            l.element(
+                node,
+                Affine {
+                    terms: chunk.to_vec(),
+                    bias: 0.0,
+                },
+            )
+        })
+        .collect();
+    // Each level of averages multiplies the total by `factor`.
+    let factor = 1.0 / TREE_FAN_IN as f64;
+    let mut total_factor = 1.0;
+    while level.len() > 1 {
+        level = level
+            .chunks(TREE_FAN_IN)
+            .map(|chunk| {
+                let mut avg = Affine::default();
+                chunk
+                    .iter()
+                    .for_each(|&e| avg.add_scaled(&Affine::of(e), factor));
+                l.element(node, avg)
+            })
+            .collect();
+        total_factor *= factor;
+    }
+    // k·(Σ + b) = (k / f)·(f·Σ + f·b), and the tree's root is f·Σ.
+    let root = Affine::of(level[0]).plus(form.bias * total_factor);
+    scale_accurately(l, node, root, k / total_factor)
 }
 
 /// Average over each window; the divisor counts padding cells only with

@@ -1215,3 +1215,73 @@ impl TapDir for std::path::PathBuf {
         self.clone()
     }
 }
+
+/// Positive class weights in [0.1, 1).
+fn class_weights(n: usize) -> Vec<f32> {
+    weights(&[n as i64], 11)
+        .iter()
+        .map(|w| 0.55 + 0.45 * w)
+        .collect()
+}
+
+#[test]
+fn a_weighted_mean_of_many_losses_keeps_its_precision() {
+    // The mean of 1,800 weighted losses: one sum would set the activation
+    // range by the whole total and fold 1/Σw into every weight; the tree
+    // of partial sums keeps every value near one term's size and every
+    // weight as given.
+    // (tract has no NegativeLogLikelihoodLoss: the reference is computed
+    // here.)
+    let targets: Vec<i64> = (0..1800).map(|i| (i * 7 % 5) as i64).collect();
+    let w = class_weights(5);
+    let m = Onnx::new(&[2, 5, 30, 30])
+        .init_i64("t", &[2, 30, 30], &targets)
+        .init("w", &[5], &w)
+        .node("NegativeLogLikelihoodLoss", &["x", "t", "w"], "y", vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = Model::load(&m.write(dir.path())).unwrap().program;
+    // Log-probabilities: all negative, so the losses add up.
+    let x: Vec<f64> = sample(p.num_inputs, 5).iter().map(|v| v - 2.0).collect();
+    let (mut loss, mut total) = (0.0, 0.0);
+    for (j, &t) in targets.iter().enumerate() {
+        let (b, d) = (j / 900, j % 900);
+        let wt = w[t as usize] as f64;
+        loss -= wt * x[(b * 5 + t as usize) * 900 + d];
+        total += wt;
+    }
+    let expected = loss / total;
+    let ours = p.eval_f64(&x)[p.outputs[0]];
+    assert!((ours - expected).abs() < 1e-9, "{ours} vs {expected}");
+    let (q, qp, _) = crate::compile::calibrate_quant(&p, &[x.clone()], &Default::default()).unwrap();
+    let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
+    let vals = crate::quant::forward(&qp, &q, &xq).unwrap();
+    let proved = q.dequantize(vals[qp.outputs[0]]);
+    // One sum scaled by 1/Σw would need 13 weight bits and still miss by
+    // 0.002; the tree holds 0.001 at the default 10.
+    assert!((proved - expected).abs() < 0.001, "{proved} vs {expected} at {q:?}");
+    assert_eq!(q.weight_bits, crate::quant::DEFAULT_WEIGHT_BITS);
+}
+
+#[test]
+fn a_large_weighted_sum_divided_by_a_constant_gets_more_weight_bits() {
+    // Σ w·x over 600 terms, then / Σ w (a constant): the division folds
+    // 1/Σw ≈ 1/330 into every weight, which 2^-10 rounds by tens of
+    // percent; calibration adds weight bits until the output is accurate
+    // (check() holds it to 2% of the output).
+    let w = class_weights(600);
+    let total: f32 = w.iter().sum();
+    let m = Onnx::new(&[1, 600])
+        .init("w", &[600], &w)
+        .init("total", &[], &[total])
+        .node("Mul", &["x", "w"], "wx", vec![])
+        .node("ReduceSum", &["wx"], "s", vec![int("keepdims", 0)])
+        .node("Div", &["s", "total"], "y", vec![]);
+    let p = check_on(&m, Some(sample(600, 3).iter().map(|v| v + 0.5).collect()));
+    let (q, _, _) = crate::compile::calibrate_quant(
+        &p,
+        &[sample(600, 3).iter().map(|v| v + 0.5).collect()],
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(q.weight_bits > crate::quant::DEFAULT_WEIGHT_BITS, "{q:?}");
+}
