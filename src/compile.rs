@@ -19,7 +19,10 @@ use std::sync::Arc;
 
 /// 3: every input has a range-check block and a short last params word
 /// has no padding slots, so keys and commitments of version 2 differ.
-pub const SETTINGS_VERSION: u32 = 3;
+/// 4: lowering changed (integer Div and Cast truncate, divisors of either
+/// sign, integer inputs proven whole, exact roots in LpPool): a program
+/// lowered by version 3 may differ from its keys.
+pub const SETTINGS_VERSION: u32 = 4;
 pub const MODEL_FILE: &str = "network.onnx";
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -356,7 +359,13 @@ fn weight_bits(fidelity: &SampleFidelity, q: &QuantParams) -> Result<(u32, Progr
             lut_bits: finest_tables,
             ..*q
         };
-        let qprog = quant::quantize(fidelity.program, &candidate)?;
+        // A candidate whose weights overflow is skipped, not fatal: the
+        // base precision was quantized (and so checked) first.
+        let qprog = match quant::quantize(fidelity.program, &candidate) {
+            Ok(qprog) => qprog,
+            Err(e) if bits == q.weight_bits => return Err(e.into()),
+            Err(_) => continue,
+        };
         let error = fidelity.error(&qprog, &candidate).unwrap_or(f64::INFINITY);
         if error <= TARGET_ERROR {
             return Ok((bits, qprog));

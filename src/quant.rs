@@ -64,6 +64,10 @@ pub enum QuantError {
     },
     #[error("divisor {value} at node '{node}' is not positive: element-wise division needs a divisor calibrated above zero")]
     Divisor { node: String, value: f64 },
+    #[error("{node}: {value} is not a whole number, as the input's integer type requires")]
+    NotWhole { node: String, value: f64 },
+    #[error("square root of {value} at node '{node}': the radicand must not be negative")]
+    NegativeRadicand { node: String, value: f64 },
     #[error("node '{node}': an integer quotient may only be read by neuron terms (a lowering bug)")]
     Unscaled { node: String },
 }
@@ -153,13 +157,7 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
     let limit = (MAX_WEIGHT_BITS as f64).exp2();
     // A floor quotient holds a plain integer: what reads it scales it up.
     let unscaled = |id: ValueId| {
-        matches!(
-            program.values[id],
-            Value::Quotient {
-                kind: QuotientKind::Floor,
-                ..
-            }
-        )
+        matches!(program.values[id], Value::Quotient { kind, .. } if kind.is_unscaled())
     };
     let reader_scale = |id: ValueId| if unscaled(id) { q.scale() } else { 1.0 };
     if let Some(&id) = program.outputs.iter().find(|&&id| unscaled(id)) {
@@ -201,6 +199,15 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     kind: *kind,
                 })
             }
+            Value::Root { radicand, node } => match unscaled(*radicand) {
+                true => Err(QuantError::Unscaled {
+                    node: program.nodes[*node].clone(),
+                }),
+                false => Ok(Value::Root {
+                    radicand: *radicand,
+                    node: *node,
+                }),
+            },
             Value::Neuron(n) => {
                 if !n.products.is_empty() && q.weight_bits < q.scale_bits {
                     return Err(QuantError::ProductPrecision {
@@ -313,8 +320,46 @@ pub fn quotient(num: i64, den: i64, kind: QuotientKind, q: &QuantParams) -> i64 
     let (n, d) = (num as i128, den as i128);
     match kind {
         QuotientKind::Scaled => ((2 * n * (1i128 << q.scale_bits) + d).div_euclid(2 * d)) as i64,
-        QuotientKind::Floor => n.div_euclid(d) as i64,
+        QuotientKind::Floor | QuotientKind::Exact => n.div_euclid(d) as i64,
     }
+}
+
+/// `⌊√(S·X)⌋` for a non-negative `X` (`S = 2^scale`): the square root of
+/// the value `X` stands for, at the activation scale, rounded down.
+pub fn square_root(x: i64, q: &QuantParams) -> i64 {
+    ((x as i128) << q.scale_bits).isqrt() as i64
+}
+
+/// The three neurons that prove `Y = square_root(X)` for the value `yid`
+/// holding `Y` (`S = 2^scale`, `H·W` the range offset at the accumulator
+/// scale):
+///
+/// ```text
+/// range: W·Y + W/2 + H·W               identity: Y is an in-range value
+/// low:   H·W + S·X − Y²          ≥ H·W   (Y² ≤ S·X)
+/// high:  H·W − S·X + Y² + 2·Y    ≥ H·W   (S·X < (Y + 1)²)
+/// ```
+/// Together `Y² ≤ S·X < (Y + 1)²`, which no negative `Y` meets (`Y² >
+/// (Y + 1)²` there), so `Y = ⌊√(S·X)⌋` and `X ≥ 0`. Both remainders lie in
+/// `[0, 2Y]`, within a chain; with `X` and `Y` range-checked they are far
+/// below the field modulus, so the checks hold over the integers. The
+/// range neuron plays the part it plays for quotients: without it `Y`
+/// could be a field element with `Y²` small.
+pub fn root_checks(yid: ValueId, radicand: ValueId, node: usize, q: &QuantParams) -> [Neuron<i64>; 3] {
+    let hw = q.half_range() << q.weight_bits;
+    let s = 1i64 << q.scale_bits;
+    let neuron = |terms, products| Neuron {
+        terms,
+        products,
+        bias: hw,
+        act: Activation::NonNeg,
+        node,
+    };
+    [
+        range_check(yid, node, q),
+        neuron(vec![(radicand, s)], vec![(yid, yid, -1)]),
+        neuron(vec![(radicand, -s), (yid, 2)], vec![(yid, yid, 1)]),
+    ]
 }
 
 /// The three neurons that prove `Q = quotient(A, B, kind)` for the value
@@ -329,7 +374,8 @@ pub fn quotient(num: i64, den: i64, kind: QuotientKind, q: &QuantParams) -> i64 
 /// ```
 /// `Scaled` (`m = 2S`, `c = 1`, `d = 2`, `S = 2^scale`) makes
 /// `Q = floor((2SA + B) / 2B)`; `Floor` (`m = 1`, `c = 0`, `d = 1`) makes
-/// `Q = floor(A / B)`. Both imply `B ≥ 1`. The range neuron reads its own
+/// `Q = floor(A / B)`. Both imply `B ≥ 1`. `Exact` is `Floor` with the
+/// upper bound `R ≤ 0`: `A = Q·B`. The range neuron reads its own
 /// output, so its chain bounds `Q`; without it a prover could pick a field
 /// element `Q' = (m·A + c·B − R')/(d·B)` for another `R'` in range. With
 /// `A`, `B`, `Q` range-checked, `R` is far below the field modulus, so the
@@ -345,7 +391,7 @@ pub fn quotient_checks(
     let hw = q.half_range() << q.weight_bits;
     let (m, c, d) = match kind {
         QuotientKind::Scaled => (2i64 << q.scale_bits, 1, 2),
-        QuotientKind::Floor => (1, 0, 1),
+        QuotientKind::Floor | QuotientKind::Exact => (1, 0, 1),
     };
     let neuron = |terms: Vec<(ValueId, i64)>, products, bias| Neuron {
         terms: terms.into_iter().filter(|t| t.1 != 0).collect(),
@@ -357,7 +403,12 @@ pub fn quotient_checks(
     [
         range_check(qid, node, q),
         neuron(vec![(num, m), (den, c)], vec![(qid, den, -d)], hw),
-        neuron(vec![(num, -m), (den, d - c)], vec![(qid, den, d)], hw - 1),
+        match kind {
+            // −R ≥ 0.
+            QuotientKind::Exact => neuron(vec![(num, -m), (den, -c)], vec![(qid, den, d)], hw),
+            // d·B − 1 − R ≥ 0.
+            _ => neuron(vec![(num, -m), (den, d - c)], vec![(qid, den, d)], hw - 1),
+        },
     ]
 }
 
@@ -394,6 +445,7 @@ pub fn circuit_neurons(program: &Program<i64>, id: ValueId, q: &QuantParams) -> 
             node,
             kind,
         } => quotient_checks(id, *num, *den, *node, *kind, q).to_vec(),
+        Value::Root { radicand, node } => root_checks(id, *radicand, *node, q).to_vec(),
     }
 }
 
@@ -440,8 +492,30 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                     });
                 }
                 // The checks read Q itself, so it goes in before them.
+                if *kind == QuotientKind::Exact && vals[*num] % vals[*den] != 0 {
+                    return Err(QuantError::NotWhole {
+                        node: qp.nodes[*node].clone(),
+                        value: q.dequantize(vals[*num]),
+                    });
+                }
                 vals.push(quotient(vals[*num], vals[*den], *kind, q));
                 for check in quotient_checks(id, *num, *den, *node, *kind, q) {
+                    let w = neuron_step(&check, &vals, q);
+                    if !w.holds(check.act, q) {
+                        return Err(out_of_range(*node, vals[id]));
+                    }
+                }
+                continue;
+            }
+            Value::Root { radicand, node } => {
+                if vals[*radicand] < 0 {
+                    return Err(QuantError::NegativeRadicand {
+                        node: qp.nodes[*node].clone(),
+                        value: q.dequantize(vals[*radicand]),
+                    });
+                }
+                vals.push(square_root(vals[*radicand], q));
+                for check in root_checks(id, *radicand, *node, q) {
                     let w = neuron_step(&check, &vals, q);
                     if !w.holds(check.act, q) {
                         return Err(out_of_range(*node, vals[id]));
@@ -476,6 +550,7 @@ pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
                     n.act.apply_f64(pre)
                 }
                 Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
+                Value::Root { radicand, .. } => vals[*radicand].sqrt(),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             };
             see(out);

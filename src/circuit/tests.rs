@@ -148,6 +148,11 @@ fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
                     }
                 }
             }
+            Value::Root { radicand, .. } => {
+                if let Some(x) = witness::small_signed(vals[*radicand]).filter(|&x| x >= 0) {
+                    vals[id] = fe(crate::quant::square_root(x as i64, &c.quant) as i128);
+                }
+            }
         }
     }
     ModelCircuit {
@@ -703,6 +708,129 @@ fn fractional_floor_quotient_fails_only_at_its_range_check() {
         .unwrap()
         .clone();
     assert_failures_within(&forged_failures(&bad, k), &range, "T's range check");
+}
+
+/// Input x → X = x + 2 (positive), Y = √X (exact root), Z = 0.5·Y + 0.1.
+/// Outputs Y, Z.
+fn root_program(shift: f64) -> Program<f64> {
+    Program {
+        values: vec![
+            Value::Input(0),
+            Value::Neuron(Neuron::affine(vec![(0, 1.0)], shift, Activation::Identity, 0)),
+            Value::Root {
+                radicand: 1,
+                node: 1,
+            },
+            Value::Neuron(Neuron::affine(vec![(2, 0.5)], 0.1, Activation::Identity, 2)),
+        ],
+        num_inputs: 1,
+        outputs: vec![2, 3],
+        input_shapes: vec![vec![1]],
+        output_shapes: vec![vec![1, 2]],
+        nodes: vec!["radicand".into(), "root".into(), "after".into()],
+        copies: 1,
+    }
+}
+
+fn root_circuit(x: f64) -> (ModelCircuit, u32) {
+    let qp = quantize(&root_program(2.0), &QS).unwrap();
+    let vals = forward(&qp, &QS, &[QS.quantize_input(x)]).unwrap();
+    circuit_at(qp, vals, QS)
+}
+
+/// The rows of the two sign checks of value `id`.
+fn sign_check_rows(c: &ModelCircuit, id: usize) -> Vec<std::ops::RangeInclusive<usize>> {
+    let rows: Vec<_> = c
+        .layout
+        .neurons
+        .iter()
+        .filter(|n| n.value == id && !n.range_check)
+        .map(|n| n.start..=n.result_row)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    rows
+}
+
+#[test]
+fn exact_root_passes_honestly_and_rounds_down() {
+    for x in [0.7, -0.4, -1.0, 0.0] {
+        let (c, k) = root_circuit(x);
+        verify(&c, k).unwrap();
+        let w = ints(&c);
+        let sx = (w[1] as i128) << QS.scale_bits;
+        let y = w[2] as i128;
+        assert!(y * y <= sx && sx < (y + 1) * (y + 1), "Y = ⌊√(S·X)⌋ at x = {x}");
+        assert!((QS.dequantize(w[2]) - (x + 2.0).sqrt()).abs() < 2.0 / QS.scale());
+    }
+}
+
+#[test]
+fn wrong_or_negative_root_fails_at_its_sign_checks() {
+    // Y ± 1 and −Y (the other square root), with Z and the public outputs
+    // recomputed from it: Y² ≤ S·X < (Y + 1)² fails on one side.
+    for x in [0.7, -0.4] {
+        let (c, k) = root_circuit(x);
+        let y = ints(&c)[2] as i128;
+        let checks = sign_check_rows(&c, 2);
+        for forged_y in [y + 1, y - 1, -y] {
+            let failures = forged_failures(&forged(&c, &[(2, fe(forged_y))]), k);
+            assert_failures_in_rows(&failures, &checks, "Y's sign checks");
+        }
+    }
+}
+
+#[test]
+fn negative_radicand_is_refused_before_proving() {
+    let qp = quantize(&root_program(-2.0), &QS).unwrap();
+    let err = forward(&qp, &QS, &[QS.quantize_input(0.5)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("square root") && err.contains("'root'"), "{err}");
+}
+
+/// An integer-typed input as the lowering reads it: x → T = x / 1 (an
+/// exact quotient: x must be whole), U = T at the activation scale,
+/// V = 0.5·U. Outputs U, V.
+fn whole_input_program() -> Program<f64> {
+    Program {
+        values: vec![
+            Value::Input(0),
+            Value::Neuron(Neuron::affine(vec![], 1.0, Activation::Identity, 0)),
+            Value::Quotient {
+                num: 0,
+                den: 1,
+                node: 0,
+                kind: QuotientKind::Exact,
+            },
+            Value::Neuron(Neuron::affine(vec![(2, 1.0)], 0.0, Activation::Identity, 0)),
+            Value::Neuron(Neuron::affine(vec![(3, 0.5)], 0.0, Activation::Identity, 1)),
+        ],
+        num_inputs: 1,
+        outputs: vec![3, 4],
+        input_shapes: vec![vec![1]],
+        output_shapes: vec![vec![1, 2]],
+        nodes: vec!["input 'x'".into(), "after".into()],
+        copies: 1,
+    }
+}
+
+#[test]
+fn a_fractional_integer_input_fails_at_its_exact_quotient() {
+    let qp = quantize(&whole_input_program(), &QS).unwrap();
+    let vals = forward(&qp, &QS, &[QS.quantize_input(3.0)]).unwrap();
+    let (c, k) = circuit_at(qp.clone(), vals, QS);
+    verify(&c, k).unwrap();
+    // x = 3 + 2^-scale, everything downstream and the public input
+    // recomputed: T = ⌊X/S⌋ = 3 keeps U and V as they were, and only the
+    // check R = X − T·S ≤ 0 can see the fraction.
+    let x = ints(&c)[0] as i128;
+    let failures = forged_failures(&forged(&c, &[(0, fe(x + 1))]), k);
+    assert_failures_in_rows(&failures, &sign_check_rows(&c, 2), "T's exact check");
+    // The integer pass refuses it before proving, naming the input.
+    let err = forward(&qp, &QS, &[QS.quantize_input(3.0) + 1])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("whole number") && err.contains("input 'x'"), "{err}");
 }
 
 #[test]

@@ -241,6 +241,20 @@ impl Model {
             );
             first += n;
         }
+        // Integer-typed inputs are read through proofs that they are whole;
+        // those checks are labelled by pseudo nodes after the graph's own.
+        for (k, input) in inputs.iter().enumerate() {
+            if !types::is_integer(input.elem_type) {
+                continue;
+            }
+            let Some(Sym::Dyn(d)) = syms.get(&input.name).cloned() else {
+                continue;
+            };
+            let ids = lowering.whole_inputs(&d.ids, graph.node.len() + k);
+            let sym = Sym::Dyn(DynTensor { ids, ..d });
+            lowering.produce(&input.name, &sym);
+            syms.insert(input.name.clone(), sym);
+        }
 
         for (index, node) in graph.node.iter().enumerate() {
             let name = if node.name.is_empty() {
@@ -297,6 +311,9 @@ impl Model {
             }
         }
 
+        for input in &inputs {
+            lowering.nodes.push(format!("input '{}'", input.name));
+        }
         if graph.output.is_empty() {
             return Err(ModelError::Graph("the model has no output".into()));
         }

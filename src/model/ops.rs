@@ -260,8 +260,8 @@ pub const OPS: &[(&str, Lower)] = &[
         Lower::One(linear::batch_normalization),
     ),
     ("Binarizer", Lower::One(ml::binarizer)),
-    ("Cast", Lower::One(identity)),
-    ("CastLike", Lower::One(identity)),
+    ("Cast", Lower::One(smooth::cast)),
+    ("CastLike", Lower::One(smooth::cast)),
     (
         "Ceil",
         Lower::One(|l, n| smooth::table_op(l, n, LutFn::Ceil)),
@@ -484,6 +484,32 @@ impl Lowering {
     /// or implies it.
     fn input_type(&self, n: &NodeCtx, i: usize) -> Option<i32> {
         n.proto.input.get(i).and_then(|t| self.types.get(t)).copied()
+    }
+
+    /// `ids` (the elements of an integer-typed model input) read through
+    /// exact quotients by 1 (`QuotientKind::Exact`), so the circuit proves
+    /// each a whole number: an input's range check proves only a
+    /// fixed-point value, and an integer op (a Div that truncates, a
+    /// Gather by index) given 2.5 would compute what no integer input
+    /// gives. Returns the values that stand for the input.
+    pub fn whole_inputs(&mut self, ids: &[ValueId], node: usize) -> Vec<ValueId> {
+        let one = self.push_neuron(Neuron::affine(vec![], 1.0, Activation::Identity, node));
+        ids.iter()
+            .map(|&id| {
+                let whole = self.push_value(Value::Quotient {
+                    num: id,
+                    den: one,
+                    node,
+                    kind: super::program::QuotientKind::Exact,
+                });
+                self.push_neuron(Neuron::affine(
+                    vec![(whole, 1.0)],
+                    0.0,
+                    Activation::Identity,
+                    node,
+                ))
+            })
+            .collect()
     }
 
     /// Bookkeeping after a node's output `name`: its readers will read it.

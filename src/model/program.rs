@@ -184,6 +184,11 @@ pub enum Value<W> {
         #[serde(default)]
         kind: QuotientKind,
     },
+    /// `√radicand` at the activation scale, rounded down, for a
+    /// non-negative radicand: exact where a table steps coarsely over a
+    /// wide range. Three checked neurons prove it: see
+    /// `quant::root_checks`.
+    Root { radicand: ValueId, node: usize },
 }
 
 /// How a [`Value::Quotient`] rounds, and at which scale it holds the result.
@@ -198,14 +203,23 @@ pub enum QuotientKind {
     /// multiplies the weight of every term that reads it by `2^scale_bits`
     /// (see `quant::quantize`); nothing else may read it.
     Floor,
+    /// `num / den` as a plain integer (like `Floor`), where `den` must
+    /// divide `num`: an integer-typed input read through a quotient by 1
+    /// is proven a whole number.
+    Exact,
 }
 
 impl QuotientKind {
     pub fn apply_f64(self, num: f64, den: f64) -> f64 {
         match self {
-            QuotientKind::Scaled => num / den,
+            QuotientKind::Scaled | QuotientKind::Exact => num / den,
             QuotientKind::Floor => (num / den).floor(),
         }
+    }
+
+    /// Whether the quotient is a plain integer, off the activation scale.
+    pub fn is_unscaled(self) -> bool {
+        matches!(self, QuotientKind::Floor | QuotientKind::Exact)
     }
 }
 
@@ -216,6 +230,7 @@ impl<W> Value<W> {
             Value::Input(_) => vec![],
             Value::Neuron(n) => n.reads().collect(),
             Value::Quotient { num, den, .. } => vec![*num, *den],
+            Value::Root { radicand, .. } => vec![*radicand],
         }
     }
 }
@@ -252,7 +267,7 @@ impl<W> Program<W> {
             .enumerate()
             .filter_map(|(id, v)| match v {
                 Value::Neuron(n) => Some((id, n)),
-                Value::Input(_) | Value::Quotient { .. } => None,
+                Value::Input(_) | Value::Quotient { .. } | Value::Root { .. } => None,
             })
     }
 
@@ -301,14 +316,14 @@ impl<W> Program<W> {
         match &self.values[id] {
             Value::Input(_) => None,
             Value::Neuron(n) => Some(n.node),
-            Value::Quotient { node, .. } => Some(*node),
+            Value::Quotient { node, .. } | Value::Root { node, .. } => Some(*node),
         }
     }
 
     pub fn has_products(&self) -> bool {
         self.values.iter().any(|v| {
             matches!(v, Value::Neuron(n) if !n.products.is_empty())
-                || matches!(v, Value::Quotient { .. })
+                || matches!(v, Value::Quotient { .. } | Value::Root { .. })
         })
     }
 
@@ -378,6 +393,10 @@ impl<W: Clone> Program<W> {
                         node: *node,
                         kind: *kind,
                     },
+                    Value::Root { radicand, node } => Value::Root {
+                        radicand: id(c, *radicand),
+                        node: *node,
+                    },
                 });
             }
         }
@@ -439,6 +458,10 @@ impl<W: Clone> Program<W> {
                     node: *node,
                     kind: *kind,
                 },
+                Value::Root { radicand, node } => Value::Root {
+                    radicand: new_id[*radicand],
+                    node: *node,
+                },
             });
         }
         Program {
@@ -460,6 +483,7 @@ impl Program<f64> {
             Ok::<_, std::convert::Infallible>(match v {
                 Value::Neuron(n) => n.act.apply_f64(n.pre_activation_f64(vals)),
                 Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
+                Value::Root { radicand, .. } => vals[*radicand].sqrt(),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             })
         })

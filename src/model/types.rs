@@ -5,12 +5,16 @@
 //! tensor's element type is read from the graph's declarations (inputs,
 //! outputs, `value_info`, initializers) and, where a node output is not
 //! declared, inferred by the ONNX typing rules of the ops that change a
-//! type. Anything else keeps its first typed input's type. A tensor with
-//! no known type is treated as float, as before this map existed.
+//! type. Any other op's output has its first input's type (for the ops we
+//! lower, the data operand). A tensor with no known type is treated as
+//! float: integer semantics are applied only where the type is certain.
 
 use std::collections::HashMap;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{GraphProto, NodeProto, TypeProto, ValueInfoProto};
+
+/// The ONNX element type of booleans.
+pub const BOOL: i32 = DataType::Bool as i32;
 
 /// Ops whose outputs are boolean.
 const BOOL_OPS: &[&str] = &[
@@ -99,6 +103,13 @@ fn output_type(node: &NodeProto, i: usize, types: &HashMap<String, i32>) -> Opti
         _ if INDEX_OPS.contains(&op) => Some(DataType::Int64 as i32),
         "TopK" if i == 1 => Some(DataType::Int64 as i32),
         "MaxPool" if i == 1 => Some(DataType::Int64 as i32),
+        "OneHot" => input_type(2),
+        "EyeLike" => attr("dtype").map(|a| a.i as i32).or_else(|| input_type(0)),
+        "DequantizeLinear" => input_type(1),
+        "QuantizeLinear" => input_type(2).or(Some(DataType::Uint8 as i32)),
+        "MatMulInteger" | "ConvInteger" => Some(DataType::Int32 as i32),
+        // Subgraph ops: their outputs' types are the body's, not guessed.
+        "Scan" | "Loop" | "If" => None,
         "Constant" => attr("value")
             .and_then(|a| a.t.as_ref())
             .map(|t| t.data_type)
@@ -118,7 +129,7 @@ fn output_type(node: &NodeProto, i: usize, types: &HashMap<String, i32>) -> Opti
         // ai.onnx.ml ops and others with their own output types are not
         // guessed: unknown reads as float.
         _ if !node.domain.is_empty() && node.domain != "ai.onnx" => None,
-        _ => (0..node.input.len()).find_map(input_type),
+        _ => input_type(0),
     }
 }
 
@@ -142,5 +153,17 @@ mod tests {
         assert_eq!(types["y"], DataType::Float as i32);
         assert!(is_integer(types["r"]) && !is_unsigned(types["r"]));
         assert!(!is_integer(types["b"]));
+    }
+
+    #[test]
+    fn an_untyped_data_operand_stays_unknown() {
+        // An untyped input reshaped by an int64 shape: the output has the
+        // data's (unknown) type, never the shape's int64.
+        let m = Onnx::new(&[1, 4])
+            .input_type(0)
+            .init_i64("shape", &[2], &[2, 2])
+            .node("Reshape", &["x", "shape"], "y", vec![]);
+        let types = elem_types(m.proto().graph.as_ref().unwrap());
+        assert!(!types.contains_key("y"), "{types:?}");
     }
 }

@@ -91,6 +91,10 @@ fn describe(p: &Program<i64>, id: usize) -> String {
             "node '{}' (a quotient)",
             p.nodes.get(*node).map_or("?", |s| s.as_str())
         ),
+        Value::Root { node, .. } => format!(
+            "node '{}' (a square root)",
+            p.nodes.get(*node).map_or("?", |s| s.as_str())
+        ),
         Value::Input(i) => format!("model input {i}"),
     }
 }

@@ -171,6 +171,10 @@ pub fn chunk_program(p: &Program<i64>, s: &ChunkSlice) -> Program<i64> {
                 node: *node,
                 kind: *kind,
             },
+            Value::Root { radicand, node } => Value::Root {
+                radicand: new_id(*radicand),
+                node: *node,
+            },
         });
     }
     let (input_shapes, output_shapes) = if s.count == 1 {

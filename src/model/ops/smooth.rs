@@ -279,6 +279,54 @@ fn integer_quotient(
     Ok(times_sign(l, node, scaled, same))
 }
 
+/// Cast and CastLike: a value not known to be whole, cast to an integer
+/// type, truncates toward zero (exactly: an integer quotient by 1); cast
+/// to bool it becomes `x ≠ 0`; every other cast keeps the value (a whole
+/// number is the same in every numeric type the range holds).
+pub(super) fn cast(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
+    use crate::model::types::{is_integer, BOOL};
+    let x = n.input(0)?.clone();
+    let to = match n.proto.op_type.as_str() {
+        "CastLike" => l.input_type(n, 1),
+        _ => n.attr("to").map(|a| a.i as i32),
+    };
+    let from = l.input_type(n, 0);
+    let whole = from.is_some_and(|f| is_integer(f) || f == BOOL);
+    let elems: Vec<Elem> = match to {
+        Some(BOOL) if from != Some(BOOL) => (0..numel(x.shape()))
+            .map(|o| nonzero(l, n.index, elem(&x, o)))
+            .collect(),
+        Some(t) if is_integer(t) && !whole => (0..numel(x.shape()))
+            .map(|o| integer_quotient(l, n, elem(&x, o), Elem::Const(1.0), true))
+            .collect::<Result<_, _>>()?,
+        _ => return Ok(x),
+    };
+    Ok(l.tensor(n.index, x.shape().to_vec(), elems))
+}
+
+/// `[x ≠ 0] = 2 − [x ≥ 0] − [−x ≥ 0]`, exact on the fixed-point value.
+fn nonzero(l: &mut Lowering, node: usize, x: Elem) -> Elem {
+    let x = resolve(l, x);
+    if let Elem::Const(c) = x {
+        return Elem::Const((c != 0.0) as u8 as f64);
+    }
+    let pos = l.activated(node, Affine::of(x), Activation::Step);
+    let neg = l.activated(node, Affine::of(x).times(-1.0), Activation::Step);
+    let mut form = Affine::constant(2.0);
+    form.add_scaled(&Affine::of(pos), -1.0);
+    form.add_scaled(&Affine::of(neg), -1.0);
+    l.element(node, form)
+}
+
+/// `√e` rounded down at the activation scale, exact (a [`Value::Root`]);
+/// refused before proving when `e` is negative.
+pub(super) fn exact_sqrt(l: &mut Lowering, node: usize, e: Elem) -> Elem {
+    match resolve(l, e) {
+        Elem::Const(c) => Elem::Const(c.sqrt()),
+        Elem::Val(radicand) => Elem::Val(l.push_value(Value::Root { radicand, node })),
+    }
+}
+
 pub(super) fn reciprocal(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, ModelError> {
     let x = n.input(0)?.clone();
     let elems = (0..numel(x.shape()))

@@ -1285,3 +1285,52 @@ fn a_large_weighted_sum_divided_by_a_constant_gets_more_weight_bits() {
     .unwrap();
     assert!(q.weight_bits > crate::quant::DEFAULT_WEIGHT_BITS, "{q:?}");
 }
+
+#[test]
+fn lp_pool_of_p4_takes_exact_roots() {
+    // x⁴ by products and the fourth root as two exact square roots: no
+    // table, so the wide range of x⁴ costs no precision.
+    let m = Onnx::new(&[1, 2, 4, 4]).node(
+        "LpPool",
+        &["x"],
+        "y",
+        vec![ints("kernel_shape", &[2, 2]), int("p", 4)],
+    );
+    let x: Vec<f64> = sample(32, 9).iter().map(|v| 3.0 * v).collect();
+    let p = check_on(&m, Some(x));
+    assert!(p.lut_fns().is_empty(), "{:?}", p.lut_fns());
+    assert!(p
+        .values
+        .iter()
+        .any(|v| matches!(v, crate::model::Value::Root { .. })));
+}
+
+#[test]
+fn casts_to_integers_truncate_and_to_bool_test_nonzero() {
+    // Against tract: float → int32 truncates toward zero, float → bool is
+    // x ≠ 0.
+    let x = vec![2.7, -2.7, 0.5, -0.5, 3.0, 0.0];
+    let m = Onnx::new(&[1, 6])
+        .init("k", &[], &[1.0])
+        .node("Mul", &["x", "k"], "s", vec![])
+        .node("Cast", &["s"], "y", vec![int("to", 6)]);
+    check_on(&m, Some(x.clone()));
+    let m = Onnx::new(&[1, 6]).node("Cast", &["x"], "y", vec![int("to", 9)]);
+    check_on(&m, Some(x));
+}
+
+#[test]
+fn integer_inputs_must_be_whole() {
+    let m = Onnx::new(&[1, 3])
+        .input_type(7)
+        .init_i64("two", &[], &[2])
+        .node("Div", &["x", "two"], "y", vec![]);
+    let p = check_on(&m, Some(vec![5.0, -5.0, 4.0]));
+    let (q, qp, _) =
+        crate::compile::calibrate_quant(&p, &[vec![5.0, -5.0, 4.0]], &Default::default()).unwrap();
+    let half = q.quantize_input(0.5);
+    let err = crate::quant::forward(&qp, &q, &[q.quantize_input(5.0) + half, 0, 0])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("whole number") && err.contains("input 'x'"), "{err}");
+}
