@@ -199,12 +199,17 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     kind: *kind,
                 })
             }
-            Value::Root { radicand, node } => match unscaled(*radicand) {
+            Value::Root {
+                squares,
+                linear,
+                node,
+            } => match squares.iter().chain(linear).any(|&v| unscaled(v)) {
                 true => Err(QuantError::Unscaled {
                     node: program.nodes[*node].clone(),
                 }),
                 false => Ok(Value::Root {
-                    radicand: *radicand,
+                    squares: squares.clone(),
+                    linear: *linear,
                     node: *node,
                 }),
             },
@@ -324,42 +329,55 @@ pub fn quotient(num: i64, den: i64, kind: QuotientKind, q: &QuantParams) -> i64 
     }
 }
 
-/// `⌊√(S·X)⌋` for a non-negative `X` (`S = 2^scale`): the square root of
-/// the value `X` stands for, at the activation scale, rounded down.
-pub fn square_root(x: i64, q: &QuantParams) -> i64 {
-    ((x as i128) << q.scale_bits).isqrt() as i64
+/// The radicand of a [`Value::Root`] at the scale `S²` (`S = 2^scale`):
+/// `V = Σ Rᵢ² + S·X`, so that `√V` is the root at the activation scale.
+pub fn root_radicand(squares: &[i64], linear: Option<i64>, q: &QuantParams) -> i128 {
+    let sum: i128 = squares.iter().map(|&r| r as i128 * r as i128).sum();
+    sum + linear.map_or(0, |x| (x as i128) << q.scale_bits)
 }
 
-/// The three neurons that prove `Y = square_root(X)` for the value `yid`
-/// holding `Y` (`S = 2^scale`, `H·W` the range offset at the accumulator
-/// scale):
+/// The three neurons that prove `Y = ⌊√V⌋`, `V = Σ Rᵢ² + S·X` (see
+/// [`root_radicand`]), for the value `yid` holding `Y` (`H·W` the range
+/// offset at the accumulator scale):
 ///
 /// ```text
 /// range: W·Y + W/2 + H·W               identity: Y is an in-range value
-/// low:   H·W + S·X − Y²          ≥ H·W   (Y² ≤ S·X)
-/// high:  H·W − S·X + Y² + 2·Y    ≥ H·W   (S·X < (Y + 1)²)
+/// low:   H·W + Σ Rᵢ² + S·X − Y²             ≥ H·W   (Y² ≤ V)
+/// high:  H·W − Σ Rᵢ² − S·X + Y² + 2·Y       ≥ H·W   (V < (Y + 1)²)
 /// ```
-/// Together `Y² ≤ S·X < (Y + 1)²`, which no negative `Y` meets (`Y² >
-/// (Y + 1)²` there), so `Y = ⌊√(S·X)⌋` and `X ≥ 0`. Both remainders lie in
-/// `[0, 2Y]`, within a chain; with `X` and `Y` range-checked they are far
-/// below the field modulus, so the checks hold over the integers. The
-/// range neuron plays the part it plays for quotients: without it `Y`
-/// could be a field element with `Y²` small.
-pub fn root_checks(yid: ValueId, radicand: ValueId, node: usize, q: &QuantParams) -> [Neuron<i64>; 3] {
+/// Together `Y² ≤ V < (Y + 1)²`, which no negative `Y` meets (`Y² >
+/// (Y + 1)²` there), so `Y = ⌊√V⌋` and `V ≥ 0`. Both remainders lie in
+/// `[0, 2Y]`, within a chain; the running sums before them are field
+/// elements below `n·2^(2·range_bits)`, far from the modulus, and with
+/// every `Rᵢ`, `X` and `Y` range-checked the checks hold over the
+/// integers. The range neuron plays the part it plays for quotients:
+/// without it `Y` could be a field element with `Y²` small.
+pub fn root_checks(
+    yid: ValueId,
+    squares: &[ValueId],
+    linear: Option<ValueId>,
+    node: usize,
+    q: &QuantParams,
+) -> [Neuron<i64>; 3] {
     let hw = q.half_range() << q.weight_bits;
     let s = 1i64 << q.scale_bits;
-    let neuron = |terms, products| Neuron {
-        terms,
-        products,
-        bias: hw,
-        act: Activation::NonNeg,
-        node,
+    let check = |sign: i64| {
+        let mut terms: Vec<(ValueId, i64)> = linear.map(|x| (x, sign * s)).into_iter().collect();
+        if sign < 0 {
+            terms.push((yid, 2));
+        }
+        let mut products: Vec<(ValueId, ValueId, i64)> =
+            squares.iter().map(|&r| (r, r, sign)).collect();
+        products.push((yid, yid, -sign));
+        Neuron {
+            terms,
+            products,
+            bias: hw,
+            act: Activation::NonNeg,
+            node,
+        }
     };
-    [
-        range_check(yid, node, q),
-        neuron(vec![(radicand, s)], vec![(yid, yid, -1)]),
-        neuron(vec![(radicand, -s), (yid, 2)], vec![(yid, yid, 1)]),
-    ]
+    [range_check(yid, node, q), check(1), check(-1)]
 }
 
 /// The three neurons that prove `Q = quotient(A, B, kind)` for the value
@@ -445,7 +463,11 @@ pub fn circuit_neurons(program: &Program<i64>, id: ValueId, q: &QuantParams) -> 
             node,
             kind,
         } => quotient_checks(id, *num, *den, *node, *kind, q).to_vec(),
-        Value::Root { radicand, node } => root_checks(id, *radicand, *node, q).to_vec(),
+        Value::Root {
+            squares,
+            linear,
+            node,
+        } => root_checks(id, squares, *linear, *node, q).to_vec(),
     }
 }
 
@@ -507,15 +529,21 @@ pub fn forward(qp: &Program<i64>, q: &QuantParams, input: &[i64]) -> Result<Vec<
                 }
                 continue;
             }
-            Value::Root { radicand, node } => {
-                if vals[*radicand] < 0 {
+            Value::Root {
+                squares,
+                linear,
+                node,
+            } => {
+                let rs: Vec<i64> = squares.iter().map(|&r| vals[r]).collect();
+                let v = root_radicand(&rs, linear.map(|x| vals[x]), q);
+                if v < 0 {
                     return Err(QuantError::NegativeRadicand {
                         node: qp.nodes[*node].clone(),
-                        value: q.dequantize(vals[*radicand]),
+                        value: v as f64 / (q.scale() * q.scale()),
                     });
                 }
-                vals.push(square_root(vals[*radicand], q));
-                for check in root_checks(id, *radicand, *node, q) {
+                vals.push(v.isqrt() as i64);
+                for check in root_checks(id, squares, *linear, *node, q) {
                     let w = neuron_step(&check, &vals, q);
                     if !w.holds(check.act, q) {
                         return Err(out_of_range(*node, vals[id]));
@@ -550,7 +578,9 @@ pub fn max_abs_activation(program: &Program<f64>, inputs: &[Vec<f64>]) -> f64 {
                     n.act.apply_f64(pre)
                 }
                 Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
-                Value::Root { radicand, .. } => vals[*radicand].sqrt(),
+                Value::Root {
+                    squares, linear, ..
+                } => Value::root_f64(squares, *linear, vals),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             };
             see(out);

@@ -148,9 +148,17 @@ fn forged(c: &ModelCircuit, claims: &[(usize, Fr)]) -> ModelCircuit {
                     }
                 }
             }
-            Value::Root { radicand, .. } => {
-                if let Some(x) = witness::small_signed(vals[*radicand]).filter(|&x| x >= 0) {
-                    vals[id] = fe(crate::quant::square_root(x as i64, &c.quant) as i128);
+            Value::Root {
+                squares, linear, ..
+            } => {
+                let small = |v: usize| witness::small_signed(vals[v]).map(|x| x as i64);
+                let rs: Option<Vec<i64>> = squares.iter().map(|&r| small(r)).collect();
+                let x = linear.map(small);
+                if let (Some(rs), None | Some(Some(_))) = (rs, x) {
+                    let v = crate::quant::root_radicand(&rs, x.flatten(), &c.quant);
+                    if v >= 0 {
+                        vals[id] = fe(v.isqrt());
+                    }
                 }
             }
         }
@@ -718,7 +726,8 @@ fn root_program(shift: f64) -> Program<f64> {
             Value::Input(0),
             Value::Neuron(Neuron::affine(vec![(0, 1.0)], shift, Activation::Identity, 0)),
             Value::Root {
-                radicand: 1,
+                squares: vec![],
+                linear: Some(1),
                 node: 1,
             },
             Value::Neuron(Neuron::affine(vec![(2, 0.5)], 0.1, Activation::Identity, 2)),
@@ -771,6 +780,45 @@ fn wrong_or_negative_root_fails_at_its_sign_checks() {
     for x in [0.7, -0.4] {
         let (c, k) = root_circuit(x);
         let y = ints(&c)[2] as i128;
+        let checks = sign_check_rows(&c, 2);
+        for forged_y in [y + 1, y - 1, -y] {
+            let failures = forged_failures(&forged(&c, &[(2, fe(forged_y))]), k);
+            assert_failures_in_rows(&failures, &checks, "Y's sign checks");
+        }
+    }
+}
+
+#[test]
+fn exact_norm_is_the_floor_of_the_unrounded_root() {
+    // Y = ⌊√(A² + B²)⌋ over the raw values: tiny inputs whose squares
+    // would round to 0 at the activation scale still count. Y ± 1 and −Y,
+    // recomputed downstream, fail at the two sign checks.
+    let prog = Program {
+        values: vec![
+            Value::Input(0),
+            Value::Input(1),
+            Value::Root {
+                squares: vec![0, 1],
+                linear: None,
+                node: 0,
+            },
+        ],
+        num_inputs: 2,
+        outputs: vec![2],
+        input_shapes: vec![vec![2]],
+        output_shapes: vec![vec![1]],
+        nodes: vec!["norm".into()],
+        copies: 1,
+    };
+    let qp = quantize(&prog, &QS).unwrap();
+    for input in [[0.05, -0.05], [0.6, 0.8], [-3.0, 4.0]] {
+        let xq: Vec<i64> = input.iter().map(|&v| QS.quantize_input(v)).collect();
+        let vals = forward(&qp, &QS, &xq).unwrap();
+        let (c, k) = circuit_at(qp.clone(), vals, QS);
+        verify(&c, k).unwrap();
+        let (a, b, y) = (xq[0] as i128, xq[1] as i128, ints(&c)[2] as i128);
+        assert_eq!(y, (a * a + b * b).isqrt(), "{input:?}");
+        assert!(y > 0, "the squares are not rounded away: {input:?}");
         let checks = sign_check_rows(&c, 2);
         for forged_y in [y + 1, y - 1, -y] {
             let failures = forged_failures(&forged(&c, &[(2, fe(forged_y))]), k);

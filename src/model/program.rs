@@ -184,11 +184,18 @@ pub enum Value<W> {
         #[serde(default)]
         kind: QuotientKind,
     },
-    /// `√radicand` at the activation scale, rounded down, for a
-    /// non-negative radicand: exact where a table steps coarsely over a
-    /// wide range. Three checked neurons prove it: see
+    /// `√(Σ squares² + linear)` at the activation scale, rounded down:
+    /// a Euclidean norm (`linear` absent), a square root (`squares`
+    /// empty) or both. Exact, where a table steps coarsely over a wide
+    /// range, and the squares are never rounded to the activation scale
+    /// (tiny ones would vanish) nor held as one value (large ones would
+    /// widen the range). Three checked neurons prove it: see
     /// `quant::root_checks`.
-    Root { radicand: ValueId, node: usize },
+    Root {
+        squares: Vec<ValueId>,
+        linear: Option<ValueId>,
+        node: usize,
+    },
 }
 
 /// How a [`Value::Quotient`] rounds, and at which scale it holds the result.
@@ -223,6 +230,14 @@ impl QuotientKind {
     }
 }
 
+impl Value<f64> {
+    /// A [`Value::Root`]'s float value.
+    pub fn root_f64(squares: &[ValueId], linear: Option<ValueId>, vals: &[f64]) -> f64 {
+        let sum: f64 = squares.iter().map(|&v| vals[v] * vals[v]).sum();
+        (sum + linear.map_or(0.0, |v| vals[v])).sqrt()
+    }
+}
+
 impl<W> Value<W> {
     /// The values this one reads.
     pub fn reads(&self) -> Vec<ValueId> {
@@ -230,7 +245,9 @@ impl<W> Value<W> {
             Value::Input(_) => vec![],
             Value::Neuron(n) => n.reads().collect(),
             Value::Quotient { num, den, .. } => vec![*num, *den],
-            Value::Root { radicand, .. } => vec![*radicand],
+            Value::Root {
+                squares, linear, ..
+            } => squares.iter().chain(linear).copied().collect(),
         }
     }
 }
@@ -393,8 +410,13 @@ impl<W: Clone> Program<W> {
                         node: *node,
                         kind: *kind,
                     },
-                    Value::Root { radicand, node } => Value::Root {
-                        radicand: id(c, *radicand),
+                    Value::Root {
+                        squares,
+                        linear,
+                        node,
+                    } => Value::Root {
+                        squares: squares.iter().map(|&v| id(c, v)).collect(),
+                        linear: linear.map(|v| id(c, v)),
                         node: *node,
                     },
                 });
@@ -458,8 +480,13 @@ impl<W: Clone> Program<W> {
                     node: *node,
                     kind: *kind,
                 },
-                Value::Root { radicand, node } => Value::Root {
-                    radicand: new_id[*radicand],
+                Value::Root {
+                    squares,
+                    linear,
+                    node,
+                } => Value::Root {
+                    squares: squares.iter().map(|&v| new_id[v]).collect(),
+                    linear: linear.map(|v| new_id[v]),
                     node: *node,
                 },
             });
@@ -483,7 +510,9 @@ impl Program<f64> {
             Ok::<_, std::convert::Infallible>(match v {
                 Value::Neuron(n) => n.act.apply_f64(n.pre_activation_f64(vals)),
                 Value::Quotient { num, den, kind, .. } => kind.apply_f64(vals[*num], vals[*den]),
-                Value::Root { radicand, .. } => vals[*radicand].sqrt(),
+                Value::Root {
+                    squares, linear, ..
+                } => Value::root_f64(squares, *linear, vals),
                 Value::Input(_) => unreachable!("eval_with passes only computed values"),
             })
         })

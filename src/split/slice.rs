@@ -171,8 +171,13 @@ pub fn chunk_program(p: &Program<i64>, s: &ChunkSlice) -> Program<i64> {
                 node: *node,
                 kind: *kind,
             },
-            Value::Root { radicand, node } => Value::Root {
-                radicand: new_id(*radicand),
+            Value::Root {
+                squares,
+                linear,
+                node,
+            } => Value::Root {
+                squares: squares.iter().map(|&v| new_id(v)).collect(),
+                linear: linear.map(new_id),
                 node: *node,
             },
         });

@@ -269,9 +269,10 @@ pub(super) fn lp_normalization(l: &mut Lowering, n: &NodeCtx) -> Result<Sym, Mod
 }
 
 /// `‖items‖_p = (Σ|x|^p)^(1/p)`: exact for p = 1, a product and a square
-/// root table for p = 2, products and two exact square roots for p = 4
-/// (a fourth-root table steps coarsely over the wide range `x⁴` takes),
-/// tables of `|x|^p` and of the p-th root otherwise.
+/// root table for p = 2, `√‖x²‖₂` by an exact norm of products and an
+/// exact root for p = 4 (tables of `x⁴` and of its fourth root step
+/// coarsely over the range `x⁴` takes, and small `x⁴` vanish at the
+/// activation scale), tables of `|x|^p` and of the p-th root otherwise.
 pub(super) fn lp_norm(
     l: &mut Lowering,
     n: &NodeCtx,
@@ -281,15 +282,19 @@ pub(super) fn lp_norm(
     if p < 1 {
         return Err(n.err(format!("p = {p} (p ≥ 1 is a norm)")));
     }
+    if p == 4 {
+        let squares: Vec<Elem> = items
+            .iter()
+            .map(|&v| product(l, n.index, v, v))
+            .collect();
+        let norm = super::smooth::exact_norm(l, n.index, &squares);
+        return Ok(super::smooth::exact_sqrt(l, n.index, norm));
+    }
     let mut s = Affine::default();
     for &v in items {
         let t = match p {
             1 => abs_elem(l, n.index, v),
             2 => product(l, n.index, v, v),
-            4 => {
-                let sq = product(l, n.index, v, v);
-                product(l, n.index, sq, sq)
-            }
             // A table of |x|^p: exact powers would grow the activation
             // range (and coarsen every value) by p times the bits of x.
             p => {
@@ -306,11 +311,6 @@ pub(super) fn lp_norm(
     Ok(match p {
         1 => l.element(n.index, s),
         2 => l.activated(n.index, s, Activation::Lut(LutFn::Sqrt)),
-        4 => {
-            let s = l.element(n.index, s);
-            let root = super::smooth::exact_sqrt(l, n.index, s);
-            super::smooth::exact_sqrt(l, n.index, root)
-        }
         p => l.activated(n.index, s, Activation::Lut(LutFn::pow(1.0 / p as f64))),
     })
 }

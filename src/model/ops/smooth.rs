@@ -318,12 +318,41 @@ fn nonzero(l: &mut Lowering, node: usize, x: Elem) -> Elem {
     l.element(node, form)
 }
 
+/// `√(Σ items²)` rounded down at the activation scale, exact (a
+/// [`Value::Root`]): the squares are never rounded, so tiny items count
+/// and large ones do not widen the range.
+pub(super) fn exact_norm(l: &mut Lowering, node: usize, items: &[Elem]) -> Elem {
+    let mut constant = 0.0;
+    let mut squares = Vec::new();
+    for &e in items {
+        match resolve(l, e) {
+            Elem::Const(c) => constant += c * c,
+            Elem::Val(v) => squares.push(v),
+        }
+    }
+    if squares.is_empty() {
+        return Elem::Const(constant.sqrt());
+    }
+    let linear = (constant != 0.0).then(|| {
+        l.push_neuron(Neuron::affine(vec![], constant, Activation::Identity, node))
+    });
+    Elem::Val(l.push_value(Value::Root {
+        squares,
+        linear,
+        node,
+    }))
+}
+
 /// `√e` rounded down at the activation scale, exact (a [`Value::Root`]);
 /// refused before proving when `e` is negative.
 pub(super) fn exact_sqrt(l: &mut Lowering, node: usize, e: Elem) -> Elem {
     match resolve(l, e) {
         Elem::Const(c) => Elem::Const(c.sqrt()),
-        Elem::Val(radicand) => Elem::Val(l.push_value(Value::Root { radicand, node })),
+        Elem::Val(x) => Elem::Val(l.push_value(Value::Root {
+            squares: vec![],
+            linear: Some(x),
+            node,
+        })),
     }
 }
 
