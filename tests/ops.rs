@@ -219,7 +219,7 @@ fn corrupted_output_fails(name: &str, pick: impl Fn(&Compiled, usize) -> bool) {
 fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
     match &c.program.values[id] {
         Value::Neuron(n) => Some((n.act, n.terms.len())),
-        Value::Input(_) | Value::Quotient { .. } => None,
+        Value::Input(_) | Value::Quotient { .. } | Value::Root { .. } => None,
     }
 }
 
