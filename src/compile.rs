@@ -197,19 +197,41 @@ pub fn calibrate(
     samples: &[Vec<f64>],
     opts: &CompileOptions,
 ) -> Result<(QuantParams, Shape, u32, f64)> {
-    let (mut q, single, max_abs) = calibrate_quant(program, samples, opts)?;
+    let (q, single, max_abs) = calibrate_quant(program, samples, opts)?;
+    let (q, shape, k) = place(&single, q, opts)?;
+    Ok((q, shape, k, max_abs))
+}
+
+/// The shape and smallest k that hold `single` batched as `opts` says:
+/// `opts.shape` when given, else [`layout::choose_shape`]'s choice; `None`
+/// when no k up to `layout::MAX_K` does.
+pub fn fit_shape(
+    single: &Program<i64>,
+    q: &QuantParams,
+    opts: &CompileOptions,
+) -> Result<Option<(Shape, u32)>> {
     // The circuit lays out every copy of a batch.
     let qprog = single.batched(opts.batch.max(1));
-    let chosen = match opts.shape {
+    Ok(match opts.shape {
         Some(shape) if shape.wide_mac && opts.visibility.params != Vis::Fixed => {
             bail!("--shape wide-terms / wide: two terms a row need --param-visibility fixed (the weights in fixed columns)")
         }
-        Some(shape) => Layout::new(&qprog, &q, 0, opts.visibility, shape)
+        Some(shape) => Layout::new(&qprog, q, 0, opts.visibility, shape)
             .min_k()
             .map(|k| (shape, k)),
-        None => layout::choose_shape(&qprog, &q, opts.visibility),
-    };
-    let Some((shape, k)) = chosen else {
+        None => layout::choose_shape(&qprog, q, opts.visibility),
+    })
+}
+
+/// Shape and k for `single` (an error when nothing up to 2^MAX_K holds it),
+/// and `q` with its tables grown into the rows that k has anyway.
+fn place(
+    single: &Program<i64>,
+    mut q: QuantParams,
+    opts: &CompileOptions,
+) -> Result<(QuantParams, Shape, u32)> {
+    let Some((shape, k)) = fit_shape(single, &q, opts)? else {
+        let qprog = single.batched(opts.batch.max(1));
         let lay = Layout::new(
             &qprog,
             &q,
@@ -225,15 +247,20 @@ pub fn calibrate(
     };
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
-    let fns = qprog.lut_fns().len();
+    let fns = single.lut_fns().len();
     if fns > 0 {
+        let qprog = single.batched(opts.batch.max(1));
         let lay = Layout::new(&qprog, &q, k, opts.visibility, shape);
         let free = (1usize << k) - lay.reserved_rows - 1;
         let bits = (free / fns).ilog2();
         q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
     }
-    Ok((q, shape, k, max_abs))
+    Ok((q, shape, k))
 }
+
+/// What [`calibrate_quant`] gives: the fixed-point parameters, the
+/// quantized program (one copy) and the largest activation on the samples.
+pub type Quantized = (QuantParams, Program<i64>, f64);
 
 /// The fixed-point parameters alone (no layout): activation scale from the
 /// largest value seen on the samples (with headroom), weight bits, and
@@ -479,12 +506,27 @@ pub fn compile_model(
     out_dir: &Path,
 ) -> Result<Compiled> {
     let opts = &with_packing(opts, &model.program);
+    // Refuse bad options before the (possibly long) calibration.
+    opts.visibility.check().map_err(anyhow::Error::msg)?;
+    let quantized = calibrate_quant(&model.program, samples, opts)?;
+    compile_quantized(model, samples, opts, quantized, out_dir)
+}
+
+/// [`compile_model`] from its calibration (`opts` with packing decided),
+/// so a caller that calibrated to decide whether to split does not
+/// calibrate again.
+pub fn compile_quantized(
+    model: Model,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    (quant, single, max_abs): Quantized,
+    out_dir: &Path,
+) -> Result<Compiled> {
     opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model_path = model.path.clone();
     let model_path = model_path.as_path();
     let batch = opts.batch.max(1);
-    let (quant, shape, k, max_abs) = calibrate(&model.program, samples, opts)?;
-    let single = quant::quantize(&model.program, &quant)?;
+    let (quant, shape, k) = place(&single, quant, opts)?;
     for (i, s) in samples.iter().enumerate() {
         let xq: Vec<i64> = s.iter().map(|&v| quant.quantize_input(v)).collect();
         quant::forward(&single, &quant, &xq)

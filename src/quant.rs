@@ -62,7 +62,7 @@ pub enum QuantError {
         scale_bits: u32,
         weight_bits: u32,
     },
-    #[error("divisor {value} at node '{node}' is not positive: element-wise division needs a divisor calibrated above zero")]
+    #[error("divisor {value} at node '{node}' is not allowed: a divisor must be non-zero, and positive where the model builds it positive (a softmax's sum)")]
     Divisor { node: String, value: f64 },
     #[error("{node}: {value} is not a whole number, as the input's integer type requires")]
     NotWhole { node: String, value: f64 },

@@ -241,16 +241,25 @@ impl Model {
             );
             first += n;
         }
-        // Integer-typed inputs are read through proofs that they are whole;
-        // those checks are labelled by pseudo nodes after the graph's own.
+        // Integer-typed inputs are read through proofs that they are whole,
+        // boolean ones as `x ≠ 0`; those neurons are labelled by pseudo
+        // nodes after the graph's own.
         for (k, input) in inputs.iter().enumerate() {
-            if !types::is_integer(input.elem_type) {
+            let (integer, boolean) = (
+                types::is_integer(input.elem_type),
+                input.elem_type == types::BOOL,
+            );
+            if !integer && !boolean {
                 continue;
             }
             let Some(Sym::Dyn(d)) = syms.get(&input.name).cloned() else {
                 continue;
             };
-            let ids = lowering.whole_inputs(&d.ids, graph.node.len() + k);
+            let node = graph.node.len() + k;
+            let ids = match integer {
+                true => lowering.whole_inputs(&d.ids, node),
+                false => lowering.boolean_inputs(&d.ids, node),
+            };
             let sym = Sym::Dyn(DynTensor { ids, ..d });
             lowering.produce(&input.name, &sym);
             syms.insert(input.name.clone(), sym);

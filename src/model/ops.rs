@@ -512,6 +512,28 @@ impl Lowering {
             .collect()
     }
 
+    /// `ids` (the elements of a boolean model input) read as `x ≠ 0`, as
+    /// a cast to bool reads them (`2 − [x ≥ 0] − [−x ≥ 0]`): the range
+    /// check proves only a fixed-point value, and And, Or, Not and Where
+    /// given 0.5 would compute what no boolean gives. Returns the values
+    /// that stand for the input.
+    pub fn boolean_inputs(&mut self, ids: &[ValueId], node: usize) -> Vec<ValueId> {
+        ids.iter()
+            .map(|&id| {
+                let step = |l: &mut Lowering, w: f64| {
+                    l.push_neuron(Neuron::affine(vec![(id, w)], 0.0, Activation::Step, node))
+                };
+                let (pos, neg) = (step(self, 1.0), step(self, -1.0));
+                self.push_neuron(Neuron::affine(
+                    vec![(pos, -1.0), (neg, -1.0)],
+                    2.0,
+                    Activation::Identity,
+                    node,
+                ))
+            })
+            .collect()
+    }
+
     /// Bookkeeping after a node's output `name`: its readers will read it.
     pub fn produce(&mut self, name: &str, output: &Sym) {
         if let Sym::Dyn(d) = output {

@@ -238,6 +238,46 @@ impl Value<f64> {
     }
 }
 
+impl<W: Clone> Value<W> {
+    /// The value with every id it reads renamed by `rename`: what copying
+    /// values into another program (a batch, a pruned or a sliced one)
+    /// needs. An input keeps its index.
+    pub fn map_ids(&self, rename: impl Fn(ValueId) -> ValueId) -> Value<W> {
+        match self {
+            Value::Input(i) => Value::Input(*i),
+            Value::Neuron(n) => Value::Neuron(Neuron {
+                terms: n.terms.iter().map(|(t, w)| (rename(*t), w.clone())).collect(),
+                products: n
+                    .products
+                    .iter()
+                    .map(|(a, b, w)| (rename(*a), rename(*b), w.clone()))
+                    .collect(),
+                ..n.clone()
+            }),
+            Value::Quotient {
+                num,
+                den,
+                node,
+                kind,
+            } => Value::Quotient {
+                num: rename(*num),
+                den: rename(*den),
+                node: *node,
+                kind: *kind,
+            },
+            Value::Root {
+                squares,
+                linear,
+                node,
+            } => Value::Root {
+                squares: squares.iter().map(|&v| rename(v)).collect(),
+                linear: linear.map(&rename),
+                node: *node,
+            },
+        }
+    }
+}
+
 impl<W> Value<W> {
     /// The values this one reads.
     pub fn reads(&self) -> Vec<ValueId> {
@@ -384,42 +424,7 @@ impl<W: Clone> Program<W> {
         let mut values: Vec<Value<W>> = (0..n * inputs).map(Value::Input).collect();
         for c in 0..n {
             for v in &self.values[inputs..] {
-                values.push(match v {
-                    Value::Input(_) => unreachable!("inputs come first"),
-                    Value::Neuron(nr) => Value::Neuron(Neuron {
-                        terms: nr
-                            .terms
-                            .iter()
-                            .map(|(t, w)| (id(c, *t), w.clone()))
-                            .collect(),
-                        products: nr
-                            .products
-                            .iter()
-                            .map(|(a, b, w)| (id(c, *a), id(c, *b), w.clone()))
-                            .collect(),
-                        ..nr.clone()
-                    }),
-                    Value::Quotient {
-                        num,
-                        den,
-                        node,
-                        kind,
-                    } => Value::Quotient {
-                        num: id(c, *num),
-                        den: id(c, *den),
-                        node: *node,
-                        kind: *kind,
-                    },
-                    Value::Root {
-                        squares,
-                        linear,
-                        node,
-                    } => Value::Root {
-                        squares: squares.iter().map(|&v| id(c, v)).collect(),
-                        linear: linear.map(|v| id(c, v)),
-                        node: *node,
-                    },
-                });
+                values.push(v.map_ids(|t| id(c, t)));
             }
         }
         Program {
@@ -454,42 +459,7 @@ impl<W: Clone> Program<W> {
         let mut values = Vec::with_capacity(self.values.len());
         for (id, v) in self.values.iter().enumerate().filter(|(id, _)| live[*id]) {
             new_id[id] = values.len();
-            values.push(match v {
-                Value::Input(i) => Value::Input(*i),
-                Value::Neuron(n) => Value::Neuron(Neuron {
-                    terms: n
-                        .terms
-                        .iter()
-                        .map(|(t, w)| (new_id[*t], w.clone()))
-                        .collect(),
-                    products: n
-                        .products
-                        .iter()
-                        .map(|(a, b, w)| (new_id[*a], new_id[*b], w.clone()))
-                        .collect(),
-                    ..n.clone()
-                }),
-                Value::Quotient {
-                    num,
-                    den,
-                    node,
-                    kind,
-                } => Value::Quotient {
-                    num: new_id[*num],
-                    den: new_id[*den],
-                    node: *node,
-                    kind: *kind,
-                },
-                Value::Root {
-                    squares,
-                    linear,
-                    node,
-                } => Value::Root {
-                    squares: squares.iter().map(|&v| new_id[v]).collect(),
-                    linear: linear.map(|v| new_id[v]),
-                    node: *node,
-                },
-            });
+            values.push(v.map_ids(|t| new_id[t]));
         }
         Program {
             values,

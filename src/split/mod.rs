@@ -213,10 +213,11 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
 }
 
 /// Compile `model` as chunks of at most 2^max_k rows into `out`.
-pub fn compile(
+fn compile(
     model: Model,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
+    (q, whole, max_abs): compile::Quantized,
     max_k: u32,
     aggregate_k: u32,
     out: &Path,
@@ -228,7 +229,6 @@ pub fn compile(
         bail!("a model split into chunks keeps its weights in fixed columns: use --param-visibility fixed (the default)");
     }
     opts.visibility.check().map_err(anyhow::Error::msg)?;
-    let (q, whole, max_abs) = compile::calibrate_quant(&model.program, samples, opts)?;
     for (i, s) in samples.iter().enumerate() {
         let xq: Vec<i64> = s.iter().map(|&v| q.quantize_input(v)).collect();
         quant::forward(&whole, &q, &xq)
@@ -311,41 +311,39 @@ pub fn compile_files(
 ) -> Result<Build> {
     let files = compile::read_input_files(inputs)?;
     let (model, samples) = compile::load_for_calibration(model_path, &files)?;
-    if fits_one_circuit(&model, &samples, opts, max_k)? {
-        return Ok(Build::Single(Box::new(compile::compile_model(
-            model, &samples, opts, out,
+    let opts = &compile::with_packing(opts, &model.program);
+    // The single-circuit path refuses bad options with its own message.
+    opts.visibility.check().map_err(anyhow::Error::msg)?;
+    // One calibration serves the decision and whichever compile follows.
+    let quantized = compile::calibrate_quant(&model.program, &samples, opts)?;
+    if fits_one_circuit(&quantized, opts, max_k)? {
+        return Ok(Build::Single(Box::new(compile::compile_quantized(
+            model, &samples, opts, quantized, out,
         )?)));
     }
     Ok(Build::Split(compile(
         model,
         &samples,
         opts,
+        quantized,
         max_k,
         aggregate_k,
         out,
     )?))
 }
 
-/// Whether the model, laid out as `compile` would, needs at most 2^max_k rows.
+/// Whether the model, laid out as `compile` would, needs at most 2^max_k
+/// rows. Options only one circuit can refuse (two multiply lanes without
+/// fixed weights) count as fitting, so that path says why.
 fn fits_one_circuit(
-    model: &Model,
-    samples: &[Vec<f64>],
+    (q, single, _): &compile::Quantized,
     opts: &CompileOptions,
     max_k: u32,
 ) -> Result<bool> {
-    let opts = compile::with_packing(opts, &model.program);
-    let refused_by_compile = opts.visibility.check().is_err()
-        || matches!(opts.shape, Some(s) if s.wide_mac && opts.visibility.params != Vis::Fixed);
-    if refused_by_compile {
-        // The single-circuit path refuses these options with its own message.
+    if matches!(opts.shape, Some(s) if s.wide_mac && opts.visibility.params != Vis::Fixed) {
         return Ok(true);
     }
-    let (q, single, _) = compile::calibrate_quant(&model.program, samples, &opts)?;
-    let program = single.batched(opts.batch.max(1));
-    let k = match opts.shape {
-        Some(shape) => Layout::new(&program, &q, 0, opts.visibility, shape).min_k(),
-        None => layout::choose_shape(&program, &q, opts.visibility).map(|(_, k)| k),
-    };
+    let k = compile::fit_shape(single, q, opts)?.map(|(_, k)| k);
     Ok(k.is_some_and(|k| k <= max_k))
 }
 

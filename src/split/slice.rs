@@ -149,38 +149,11 @@ pub fn chunk_program(p: &Program<i64>, s: &ChunkSlice) -> Program<i64> {
     };
     let mut values: Vec<Value<i64>> = (0..n_in).map(Value::Input).collect();
     for v in &p.values[s.start..s.end] {
-        values.push(match v {
-            Value::Input(_) => unreachable!("model inputs come before every cut"),
-            Value::Neuron(n) => Value::Neuron(Neuron {
-                terms: n.terms.iter().map(|&(t, w)| (new_id(t), w)).collect(),
-                products: n
-                    .products
-                    .iter()
-                    .map(|&(a, c, w)| (new_id(a), new_id(c), w))
-                    .collect(),
-                ..n.clone()
-            }),
-            Value::Quotient {
-                num,
-                den,
-                node,
-                kind,
-            } => Value::Quotient {
-                num: new_id(*num),
-                den: new_id(*den),
-                node: *node,
-                kind: *kind,
-            },
-            Value::Root {
-                squares,
-                linear,
-                node,
-            } => Value::Root {
-                squares: squares.iter().map(|&v| new_id(v)).collect(),
-                linear: linear.map(new_id),
-                node: *node,
-            },
-        });
+        assert!(
+            !matches!(v, Value::Input(_)),
+            "model inputs come before every cut"
+        );
+        values.push(v.map_ids(new_id));
     }
     let (input_shapes, output_shapes) = if s.count == 1 {
         (p.input_shapes.clone(), p.output_shapes.clone())

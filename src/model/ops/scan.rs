@@ -235,6 +235,33 @@ fn lower_body(
     {
         *l.readers.entry(name.clone()).or_default() += 1;
     }
+    // The body's own element types; a name it reads from the enclosing
+    // graph keeps that graph's type, a name it defines never does.
+    let mut body_types = crate::model::types::elem_types(body);
+    let defined: std::collections::HashSet<&String> = body
+        .input
+        .iter()
+        .map(|i| &i.name)
+        .chain(body.node.iter().flat_map(|b| &b.output))
+        .collect();
+    for (name, &t) in &l.types {
+        if !defined.contains(name) {
+            body_types.entry(name.clone()).or_insert(t);
+        }
+    }
+    let outer_types = std::mem::replace(&mut l.types, body_types);
+    let lowered = lower_body_nodes(l, n, body, env);
+    l.types = outer_types;
+    lowered
+}
+
+/// Lower `body`'s nodes in order into `env` (see [`lower_body`]).
+fn lower_body_nodes(
+    l: &mut Lowering,
+    n: &NodeCtx,
+    body: &GraphProto,
+    env: &mut HashMap<String, Sym>,
+) -> Result<(), ModelError> {
     for node in &body.node {
         let lower = lookup(&node.op_type).ok_or_else(|| ModelError::UnsupportedOp {
             op: node.op_type.clone(),

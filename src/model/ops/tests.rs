@@ -1350,3 +1350,15 @@ fn integer_inputs_must_be_whole() {
         .to_string();
     assert!(err.contains("whole number") && err.contains("input 'x'"), "{err}");
 }
+
+#[test]
+fn boolean_inputs_are_read_as_nonzero() {
+    // Not(x) for a bool input: 0 and 1 as tract gives them; a value a
+    // prover might put in the input cell (0.5, −2) reads as true, as a
+    // cast to bool would, never as a fraction.
+    let m = Onnx::new(&[1, 4]).input_type(9).node("Not", &["x"], "y", vec![]);
+    let p = check_on(&m, Some(vec![0.0, 1.0, 1.0, 0.0]));
+    let vals = p.eval_f64(&[0.5, -2.0, 0.0, 1.0]);
+    let outs: Vec<f64> = p.outputs.iter().map(|&o| vals[o]).collect();
+    assert_eq!(outs, vec![0.0, 0.0, 1.0, 0.0]);
+}
