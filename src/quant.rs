@@ -68,7 +68,9 @@ pub enum QuantError {
     NotWhole { node: String, value: f64 },
     #[error("square root of {value} at node '{node}': the radicand must not be negative")]
     NegativeRadicand { node: String, value: f64 },
-    #[error("node '{node}': an integer quotient may only be read by neuron terms (a lowering bug)")]
+    #[error(
+        "node '{node}': an integer quotient may only be read by neuron terms (a lowering bug)"
+    )]
     Unscaled { node: String },
 }
 
@@ -156,9 +158,7 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
     let p_scale = (q.weight_bits as f64 - q.scale_bits as f64).exp2();
     let limit = (MAX_WEIGHT_BITS as f64).exp2();
     // A floor quotient holds a plain integer: what reads it scales it up.
-    let unscaled = |id: ValueId| {
-        matches!(program.values[id], Value::Quotient { kind, .. } if kind.is_unscaled())
-    };
+    let unscaled = |id: ValueId| matches!(program.values[id], Value::Quotient { kind, .. } if kind.is_unscaled());
     let reader_scale = |id: ValueId| if unscaled(id) { q.scale() } else { 1.0 };
     if let Some(&id) = program.outputs.iter().find(|&&id| unscaled(id)) {
         return Err(QuantError::Unscaled {

@@ -213,11 +213,7 @@ const CASES: &[Case] = &[
                 &[("x", &[1, 3])],
                 "y",
             );
-            let i = write(
-                e,
-                "negative.json",
-                br#"{"input_data": [[0.5, 0, 0.75]]}"#,
-            );
+            let i = write(e, "negative.json", br#"{"input_data": [[0.5, 0, 0.75]]}"#);
             compile_args(e, &m, &i)
         },
     },

@@ -33,8 +33,8 @@ const LOWERED: &[&str] = &[
     "1l_identity",
     "1l_concat",
     "1l_slice",
-    "1l_sigmoid",            // Sigmoid (table)
-    "1l_tanh",               // Tanh (table)
+    "1l_sigmoid",            // Sigmoid (rational: few neurons, no table)
+    "1l_tanh",               // Tanh (rational)
     "1l_erf",                // Erf (table)
     "exp",                   // Exp (table)
     "log",                   // Log (table, steep near 0)
@@ -62,8 +62,19 @@ fn peer_models_lower_like_tract() {
         let tract = m.float_model().unwrap().run(&x).unwrap();
         assert_eq!(ours.len(), tract.len(), "{name}: output length");
         let scale = tract.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        // A few tanh/sigmoid neurons are lowered as rational functions
+        // (zkml_evm::model::rational), within MAX_ERROR of the real thing.
+        let rational = m.program.lut_fns().is_empty() && {
+            let p = std::fs::read(&m.path).unwrap();
+            let p = String::from_utf8_lossy(&p);
+            p.contains("Tanh") || p.contains("Sigmoid")
+        };
+        let tol = match rational {
+            true => 2.0 * zkml_evm::model::rational::MAX_ERROR * scale,
+            false => 1e-4 * scale,
+        };
         for (a, b) in ours.iter().zip(&tract) {
-            assert!((a - b).abs() <= 1e-4 * scale, "{name}: ours {a}, tract {b}");
+            assert!((a - b).abs() <= tol, "{name}: ours {a}, tract {b}");
         }
         if let Some(expected) = input.expected_outputs() {
             let tol = tolerance(&expected);
@@ -225,7 +236,7 @@ fn act_of(c: &Compiled, id: usize) -> Option<(Activation, usize)> {
 
 #[test]
 fn corrupted_table_product_and_quotient_outputs_fail() {
-    corrupted_output_fails("1l_sigmoid", |c, id| {
+    corrupted_output_fails("1l_erf", |c, id| {
         matches!(act_of(c, id), Some((Activation::Lut(_), _)))
     });
     corrupted_output_fails("log", |c, id| {

@@ -704,7 +704,10 @@ fn fractional_floor_quotient_fails_only_at_its_range_check() {
     let w = ints(&c);
     let (a, b) = (w[0] as i128, w[1] as i128);
     let forged_t = fe(a - 1) * fe(b).invert().unwrap();
-    assert!(witness::small_signed(forged_t).is_none(), "T' is no integer");
+    assert!(
+        witness::small_signed(forged_t).is_none(),
+        "T' is no integer"
+    );
     let bad = forged(&c, &[(2, forged_t)]);
     let u = witness::small_signed(bad.witness.as_ref().unwrap()[3]).expect("U' is small");
     assert_eq!(u as i64, (7 << QS.scale_bits) - 1);
@@ -724,7 +727,12 @@ fn root_program(shift: f64) -> Program<f64> {
     Program {
         values: vec![
             Value::Input(0),
-            Value::Neuron(Neuron::affine(vec![(0, 1.0)], shift, Activation::Identity, 0)),
+            Value::Neuron(Neuron::affine(
+                vec![(0, 1.0)],
+                shift,
+                Activation::Identity,
+                0,
+            )),
             Value::Root {
                 squares: vec![],
                 linear: Some(1),
@@ -768,7 +776,10 @@ fn exact_root_passes_honestly_and_rounds_down() {
         let w = ints(&c);
         let sx = (w[1] as i128) << QS.scale_bits;
         let y = w[2] as i128;
-        assert!(y * y <= sx && sx < (y + 1) * (y + 1), "Y = ⌊√(S·X)⌋ at x = {x}");
+        assert!(
+            y * y <= sx && sx < (y + 1) * (y + 1),
+            "Y = ⌊√(S·X)⌋ at x = {x}"
+        );
         assert!((QS.dequantize(w[2]) - (x + 2.0).sqrt()).abs() < 2.0 / QS.scale());
     }
 }
@@ -833,7 +844,10 @@ fn negative_radicand_is_refused_before_proving() {
     let err = forward(&qp, &QS, &[QS.quantize_input(0.5)])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("square root") && err.contains("'root'"), "{err}");
+    assert!(
+        err.contains("square root") && err.contains("'root'"),
+        "{err}"
+    );
 }
 
 /// An integer-typed input as the lowering reads it: x → T = x / 1 (an
@@ -878,7 +892,50 @@ fn a_fractional_integer_input_fails_at_its_exact_quotient() {
     let err = forward(&qp, &QS, &[QS.quantize_input(3.0) + 1])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("whole number") && err.contains("input 'x'"), "{err}");
+    assert!(
+        err.contains("whole number") && err.contains("input 'x'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rational_tanh_and_sigmoid_pass_honestly_and_match_floats() {
+    // The table-free forms (`model::rational`) are ReLUs, products and a
+    // quotient, each with its own negative tests; here the composition
+    // satisfies every constraint and computes tanh and sigmoid.
+    for (f, exact) in [
+        (crate::model::LutFn::Tanh, f64::tanh as fn(f64) -> f64),
+        (crate::model::LutFn::Sigmoid, |x: f64| {
+            1.0 / (1.0 + (-x).exp())
+        }),
+    ] {
+        let p = crate::model::rational::without_tables(&Program {
+            values: vec![
+                Value::Input(0),
+                Value::Neuron(Neuron::affine(vec![(0, 1.0)], 0.0, Activation::Lut(f), 0)),
+            ],
+            num_inputs: 1,
+            outputs: vec![1],
+            input_shapes: vec![vec![1]],
+            output_shapes: vec![vec![1]],
+            nodes: vec!["f".into()],
+            copies: 1,
+        });
+        let q = QuantParams {
+            scale_bits: 10,
+            weight_bits: 10,
+            range_bits: 16,
+            lut_bits: 6,
+        };
+        let qp = quantize(&p, &q).unwrap();
+        for x in [-7.5, -1.3, 0.0, 0.4, 3.0, 20.0] {
+            let vals = forward(&qp, &q, &[q.quantize_input(x)]).unwrap();
+            let out = q.dequantize(vals[qp.outputs[0]]);
+            assert!((out - exact(x)).abs() < 0.01, "{f:?}({x}) = {out}");
+            let (c, k) = circuit_at(qp.clone(), vals, q);
+            verify(&c, k).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod fold;
 pub mod onnx;
 pub mod ops;
 pub mod program;
+pub mod rational;
 pub mod tensor;
 pub mod types;
 
@@ -355,6 +356,11 @@ impl Model {
             copies: 1,
         }
         .prune();
+        // A few tanh/sigmoid neurons cost less verifier gas without a table.
+        let program = match rational::worth_it(&program) {
+            true => rational::without_tables(&program),
+            false => program,
+        };
         Ok(Model {
             path: path.to_path_buf(),
             program,

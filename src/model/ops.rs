@@ -483,7 +483,11 @@ impl Lowering {
     /// The ONNX element type of input `i` of `n`, where the graph declares
     /// or implies it.
     fn input_type(&self, n: &NodeCtx, i: usize) -> Option<i32> {
-        n.proto.input.get(i).and_then(|t| self.types.get(t)).copied()
+        n.proto
+            .input
+            .get(i)
+            .and_then(|t| self.types.get(t))
+            .copied()
     }
 
     /// `ids` (the elements of an integer-typed model input) read through

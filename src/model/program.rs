@@ -246,7 +246,11 @@ impl<W: Clone> Value<W> {
         match self {
             Value::Input(i) => Value::Input(*i),
             Value::Neuron(n) => Value::Neuron(Neuron {
-                terms: n.terms.iter().map(|(t, w)| (rename(*t), w.clone())).collect(),
+                terms: n
+                    .terms
+                    .iter()
+                    .map(|(t, w)| (rename(*t), w.clone()))
+                    .collect(),
                 products: n
                     .products
                     .iter()

@@ -75,10 +75,7 @@ pub fn is_integer(t: i32) -> bool {
 /// Whether `t` is an unsigned integer type.
 pub fn is_unsigned(t: i32) -> bool {
     use DataType::*;
-    matches!(
-        DataType::try_from(t),
-        Ok(Uint8 | Uint16 | Uint32 | Uint64)
-    )
+    matches!(DataType::try_from(t), Ok(Uint8 | Uint16 | Uint32 | Uint64))
 }
 
 fn declared_type(vi: &ValueInfoProto) -> Option<i32> {
@@ -141,7 +138,12 @@ mod tests {
     #[test]
     fn casts_comparisons_and_pass_through_ops_are_typed() {
         let m = Onnx::new(&[1, 4])
-            .node("Cast", &["x"], "xi", vec![int("to", DataType::Int32 as i64)])
+            .node(
+                "Cast",
+                &["x"],
+                "xi",
+                vec![int("to", DataType::Int32 as i64)],
+            )
             .node("Relu", &["xi"], "r", vec![])
             .node("Less", &["x", "x"], "b", vec![])
             .node("Add", &["x", "x"], "y", vec![]);

@@ -12,7 +12,7 @@
 //! Every value is a fixed-point integer at the program's one activation
 //! scale, so a boundary value means the same thing on both sides.
 
-use crate::model::program::{Neuron, Value, ValueId};
+use crate::model::program::{Value, ValueId};
 use crate::model::Program;
 use serde::{Deserialize, Serialize};
 
@@ -185,7 +185,7 @@ pub fn chunk_program(p: &Program<i64>, s: &ChunkSlice) -> Program<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::program::Activation;
+    use crate::model::program::{Activation, Neuron};
 
     /// x0, x1 -> a = x0 + x1 -> b = relu(a) -> c = a - b (a skips b's
     /// chunk) ; outputs [c, b].

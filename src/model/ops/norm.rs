@@ -283,10 +283,7 @@ pub(super) fn lp_norm(
         return Err(n.err(format!("p = {p} (p ≥ 1 is a norm)")));
     }
     if p == 4 {
-        let squares: Vec<Elem> = items
-            .iter()
-            .map(|&v| product(l, n.index, v, v))
-            .collect();
+        let squares: Vec<Elem> = items.iter().map(|&v| product(l, n.index, v, v)).collect();
         let norm = super::smooth::exact_norm(l, n.index, &squares);
         return Ok(super::smooth::exact_sqrt(l, n.index, norm));
     }

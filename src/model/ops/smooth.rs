@@ -5,10 +5,10 @@
 //! Softmax is `exp(x − max) / Σ exp(x − max)`: the max keeps every table
 //! input at or below zero, so exp never saturates and the sum is ≥ 1.
 
+use super::pwl::abs_elem;
 use super::pwl::{clamp, extreme, resolve};
 use super::*;
 use crate::model::{LutFn, QuotientKind};
-use super::pwl::abs_elem;
 
 /// `f` of every element: constants are folded; a fresh identity neuron read
 /// only here takes `f` as its activation; other values get a neuron each.
@@ -333,9 +333,8 @@ pub(super) fn exact_norm(l: &mut Lowering, node: usize, items: &[Elem]) -> Elem 
     if squares.is_empty() {
         return Elem::Const(constant.sqrt());
     }
-    let linear = (constant != 0.0).then(|| {
-        l.push_neuron(Neuron::affine(vec![], constant, Activation::Identity, node))
-    });
+    let linear = (constant != 0.0)
+        .then(|| l.push_neuron(Neuron::affine(vec![], constant, Activation::Identity, node)));
     Elem::Val(l.push_value(Value::Root {
         squares,
         linear,
