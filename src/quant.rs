@@ -180,39 +180,6 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
         .values
         .iter()
         .map(|v| match v {
-            Value::Input(i) => Ok(Value::Input(*i)),
-            Value::Quotient {
-                num,
-                den,
-                node,
-                kind,
-            } => {
-                if unscaled(*num) || unscaled(*den) {
-                    return Err(QuantError::Unscaled {
-                        node: program.nodes[*node].clone(),
-                    });
-                }
-                Ok(Value::Quotient {
-                    num: *num,
-                    den: *den,
-                    node: *node,
-                    kind: *kind,
-                })
-            }
-            Value::Root {
-                squares,
-                linear,
-                node,
-            } => match squares.iter().chain(linear).any(|&v| unscaled(v)) {
-                true => Err(QuantError::Unscaled {
-                    node: program.nodes[*node].clone(),
-                }),
-                false => Ok(Value::Root {
-                    squares: squares.clone(),
-                    linear: *linear,
-                    node: *node,
-                }),
-            },
             Value::Neuron(n) => {
                 if !n.products.is_empty() && q.weight_bits < q.scale_bits {
                     return Err(QuantError::ProductPrecision {
@@ -261,6 +228,14 @@ pub fn quantize(program: &Program<f64>, q: &QuantParams) -> Result<Program<i64>,
                     node: n.node,
                 }))
             }
+            // Checked values read their operands as they are, so none may
+            // be an unscaled floor quotient.
+            checked => match checked.reads().into_iter().any(unscaled) {
+                true => Err(QuantError::Unscaled {
+                    node: program.nodes[checked.node().unwrap_or(0)].clone(),
+                }),
+                false => Ok(checked.without_weights()),
+            },
         })
         .collect::<Result<Vec<_>, QuantError>>()?;
     Ok(Program {

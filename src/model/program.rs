@@ -283,6 +283,44 @@ impl<W: Clone> Value<W> {
 }
 
 impl<W> Value<W> {
+    /// An input, quotient or root (a value without weights) as a value of
+    /// any weight type. Panics on a neuron.
+    pub fn without_weights<V>(&self) -> Value<V> {
+        match self {
+            Value::Input(i) => Value::Input(*i),
+            Value::Quotient {
+                num,
+                den,
+                node,
+                kind,
+            } => Value::Quotient {
+                num: *num,
+                den: *den,
+                node: *node,
+                kind: *kind,
+            },
+            Value::Root {
+                squares,
+                linear,
+                node,
+            } => Value::Root {
+                squares: squares.clone(),
+                linear: *linear,
+                node: *node,
+            },
+            Value::Neuron(_) => panic!("a neuron has weights"),
+        }
+    }
+
+    /// The ONNX node a non-input value came from.
+    pub fn node(&self) -> Option<usize> {
+        match self {
+            Value::Input(_) => None,
+            Value::Neuron(n) => Some(n.node),
+            Value::Quotient { node, .. } | Value::Root { node, .. } => Some(*node),
+        }
+    }
+
     /// The values this one reads.
     pub fn reads(&self) -> Vec<ValueId> {
         match self {
@@ -374,11 +412,7 @@ impl<W> Program<W> {
 
     /// ONNX node index a non-input value came from.
     pub fn node_of(&self, id: ValueId) -> Option<usize> {
-        match &self.values[id] {
-            Value::Input(_) => None,
-            Value::Neuron(n) => Some(n.node),
-            Value::Quotient { node, .. } | Value::Root { node, .. } => Some(*node),
-        }
+        self.values[id].node()
     }
 
     pub fn has_products(&self) -> bool {
