@@ -7,6 +7,7 @@
 use crate::circuit::layout::{self, Layout, Shape};
 pub use crate::circuit::public::{PackHashed, Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
+use crate::model::rational;
 use crate::model::{InputFile, InputShapes, Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
 use crate::split::slice::{chunk_program, ChunkSlice};
@@ -266,7 +267,36 @@ pub type Quantized = (QuantParams, Program<i64>, f64);
 /// largest value seen on the samples (with headroom), weight bits, and
 /// table bits accurate enough on the samples. Returns the quantized
 /// program too.
+///
+/// A model with a few tanh/sigmoid neurons and nothing else in tables is
+/// quantized table-free (`model::rational`) when its scale is fine enough
+/// for the rational form ([`rational::applies`]); `Compiled::load` makes
+/// the same choice from the stored scale.
 pub fn calibrate_quant(
+    program: &Program<f64>,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+) -> Result<(QuantParams, Program<i64>, f64)> {
+    let context = |q: &QuantParams| rational::Context {
+        scale_bits: q.scale_bits,
+        fixed_weights: opts.visibility.params == Vis::Fixed,
+        batch: opts.batch,
+    };
+    let with_tables = calibrate_program(program, samples, opts)?;
+    if !rational::applies(program, context(&with_tables.0)) {
+        return Ok(with_tables);
+    }
+    let rational = calibrate_program(&rational::without_tables(program), samples, opts)?;
+    // The rational form's values stay near 1, so its scale is never
+    // coarser than the table form's when that one qualified.
+    if !rational::applies(program, context(&rational.0)) {
+        bail!("internal error: the table-free form calibrated to a coarser scale");
+    }
+    Ok(rational)
+}
+
+/// [`calibrate_quant`] of `program` as it is.
+fn calibrate_program(
     program: &Program<f64>,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
@@ -596,7 +626,15 @@ impl Compiled {
             );
         }
         let model = Model::load_with(&model_path, InputShapes::Exact(&settings.input_shapes))?;
-        let whole = quant::quantize(&model.program, &settings.quant)?;
+        let program = rational::in_context(
+            &model.program,
+            rational::Context {
+                scale_bits: settings.quant.scale_bits,
+                fixed_weights: settings.visibility.params == Vis::Fixed,
+                batch: settings.batch,
+            },
+        );
+        let whole = quant::quantize(&program, &settings.quant)?;
         let program = match &settings.chunk {
             Some(slice) => chunk_program(&whole, slice),
             None => whole.batched(settings.batch.max(1)),

@@ -356,11 +356,6 @@ impl Model {
             copies: 1,
         }
         .prune();
-        // A few tanh/sigmoid neurons cost less verifier gas without a table.
-        let program = match rational::worth_it(&program) {
-            true => rational::without_tables(&program),
-            false => program,
-        };
         Ok(Model {
             path: path.to_path_buf(),
             program,

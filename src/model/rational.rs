@@ -9,11 +9,11 @@
 //! one quotient): about ten neurons each, no table.
 //!
 //! `tanh(x) ≈ c·(945 + 105c² + c⁴) / (945 + 420c² + 15c⁴)` (the [5/4] Padé
-//! approximant) with `c = clamp(x, −3.5, 3.5)`: within 0.0011 of tanh on
-//! every real (the worst at |x| = 3.5, where the clamp starts; a wider
-//! clamp overshoots 1). Sigmoid is `(1 + tanh(x/2))/2`. The polynomials are
-//! taken in `v = c/3.5 ∈ [−1, 1]` and scaled into [0.1, 1.05], and the
-//! clamp's ReLUs read `(x ∓ 3.5)/8`: no new value is tiny (it would lose
+//! approximant) with `c = clamp(x, −32/9, 32/9)`: within 0.0012 of tanh on
+//! every real (the worst where the clamp starts; a wider clamp overshoots
+//! 1). Sigmoid is `(1 + tanh(x/2))/2`. The polynomials are
+//! taken in `v = 9c/32 ∈ [−1, 1]` and scaled into [0.1, 1.05], and the
+//! clamp's ReLUs read `(x ∓ 32/9)/8`: no new value is tiny (it would lose
 //! its digits at the activation scale) or much above 1 (it would widen the
 //! activation range, and coarsen every value of the model).
 
@@ -24,16 +24,53 @@ use super::program::{Activation, LutFn, Neuron, Program, QuotientKind, Value, Va
 pub const MAX_RATIONAL_NEURONS: usize = 16;
 
 /// Largest error of the rational tanh against tanh, over every real (the
-/// sigmoid's is half of it).
-pub const MAX_ERROR: f64 = 0.0011;
+/// sigmoid's is half of it), in real arithmetic; fixed point adds about 6
+/// quanta (see [`MIN_SCALE_BITS`]).
+pub const MAX_ERROR: f64 = 0.0012;
 
-/// Clamp bound of the argument of tanh: the approximant's error is
-/// smallest with the clamp here (0.0011; 0.0023 at 4, where it exceeds 1).
-const BOUND: f64 = 3.5;
+/// Clamp bound of the argument of tanh: near where the approximant's error
+/// is smallest (0.00106 at 3.5, 0.00117 here, 0.0023 at 4, where it
+/// exceeds 1), and 32/9 so that `1/BOUND` and `8/BOUND` are exact at
+/// any weight precision: the clamp stays flat in fixed point.
+const BOUND: f64 = 32.0 / 9.0;
 
-/// Whether `p` goes table-free: every table neuron it has is a tanh or a
-/// sigmoid, and there are at most [`MAX_RATIONAL_NEURONS`] of them.
-pub fn worth_it(p: &Program<f64>) -> bool {
+/// Finest scale at which the rational form is used: its quotient divides
+/// by as little as 0.11, so its rounding error is about 6 quanta (0.0015
+/// at 2^12, 0.028 at 2^8 against a 0.02 tolerance); coarser models keep
+/// the table, whose `table_bits` search can buy precision with rows.
+pub const MIN_SCALE_BITS: u32 = 12;
+
+/// How a model is compiled, as far as the choice of a table goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub scale_bits: u32,
+    /// Weights in fixed columns: with private or hashed weights the rational
+    /// form's coefficients would be advice (any rational shape), where a
+    /// table's fixed columns pin the function.
+    pub fixed_weights: bool,
+    /// Copies laid out (each has its own rational forms; one table serves
+    /// them all).
+    pub batch: usize,
+}
+
+/// Whether `p`, compiled as `c` says, goes table-free: see [`worth_it`]
+/// and [`MIN_SCALE_BITS`].
+pub fn applies(p: &Program<f64>, c: Context) -> bool {
+    c.scale_bits >= MIN_SCALE_BITS && c.fixed_weights && worth_it(p, c.batch.max(1))
+}
+
+/// `p` as it is compiled under `c`: table-free where [`applies`].
+pub fn in_context(p: &Program<f64>, c: Context) -> std::borrow::Cow<'_, Program<f64>> {
+    match applies(p, c) {
+        true => std::borrow::Cow::Owned(without_tables(p)),
+        false => std::borrow::Cow::Borrowed(p),
+    }
+}
+
+/// Whether `p` may go table-free: every table neuron it has is a tanh or
+/// a sigmoid, and `copies` copies of it have at most
+/// [`MAX_RATIONAL_NEURONS`] of them.
+pub fn worth_it(p: &Program<f64>, copies: usize) -> bool {
     let tables: Vec<LutFn> = p
         .neurons()
         .filter_map(|(_, n)| match n.act {
@@ -42,7 +79,7 @@ pub fn worth_it(p: &Program<f64>) -> bool {
         })
         .collect();
     !tables.is_empty()
-        && tables.len() <= MAX_RATIONAL_NEURONS
+        && tables.len() * copies <= MAX_RATIONAL_NEURONS
         && tables
             .iter()
             .all(|f| matches!(f, LutFn::Tanh | LutFn::Sigmoid))
@@ -193,7 +230,7 @@ mod tests {
             (LutFn::Sigmoid, |x: f64| 1.0 / (1.0 + (-x).exp())),
         ] {
             let p = one(Activation::Lut(f));
-            assert!(worth_it(&p));
+            assert!(worth_it(&p, 1));
             let r = without_tables(&p);
             assert!(r.lut_fns().is_empty());
             for i in -400..=400 {
@@ -207,8 +244,9 @@ mod tests {
 
     #[test]
     fn other_tables_or_many_neurons_keep_the_table() {
-        assert!(!worth_it(&one(Activation::Lut(LutFn::Exp))));
-        assert!(!worth_it(&one(Activation::Relu)));
+        assert!(!worth_it(&one(Activation::Lut(LutFn::Exp)), 1));
+        assert!(!worth_it(&one(Activation::Relu), 1));
+        assert!(!worth_it(&one(Activation::Lut(LutFn::Tanh)), MAX_RATIONAL_NEURONS + 1));
         let mut p = one(Activation::Lut(LutFn::Tanh));
         for _ in 0..MAX_RATIONAL_NEURONS {
             p.values.push(Value::Neuron(Neuron::affine(
@@ -218,6 +256,6 @@ mod tests {
                 0,
             )));
         }
-        assert!(!worth_it(&p));
+        assert!(!worth_it(&p, 1));
     }
 }
