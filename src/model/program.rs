@@ -244,7 +244,6 @@ impl<W: Clone> Value<W> {
     /// needs. An input keeps its index.
     pub fn map_ids(&self, rename: impl Fn(ValueId) -> ValueId) -> Value<W> {
         match self {
-            Value::Input(i) => Value::Input(*i),
             Value::Neuron(n) => Value::Neuron(Neuron {
                 terms: n
                     .terms
@@ -258,6 +257,23 @@ impl<W: Clone> Value<W> {
                     .collect(),
                 ..n.clone()
             }),
+            weightless => weightless.weightless_renamed(rename),
+        }
+    }
+}
+
+impl<W> Value<W> {
+    /// An input, quotient or root (a value without weights) as a value of
+    /// any weight type. Panics on a neuron.
+    pub fn without_weights<V>(&self) -> Value<V> {
+        self.weightless_renamed(|id| id)
+    }
+
+    /// [`Value::without_weights`] with every id it reads renamed by
+    /// `rename` (an input keeps its index).
+    fn weightless_renamed<V>(&self, rename: impl Fn(ValueId) -> ValueId) -> Value<V> {
+        match self {
+            Value::Input(i) => Value::Input(*i),
             Value::Quotient {
                 num,
                 den,
@@ -276,36 +292,6 @@ impl<W: Clone> Value<W> {
             } => Value::Root {
                 squares: squares.iter().map(|&v| rename(v)).collect(),
                 linear: linear.map(&rename),
-                node: *node,
-            },
-        }
-    }
-}
-
-impl<W> Value<W> {
-    /// An input, quotient or root (a value without weights) as a value of
-    /// any weight type. Panics on a neuron.
-    pub fn without_weights<V>(&self) -> Value<V> {
-        match self {
-            Value::Input(i) => Value::Input(*i),
-            Value::Quotient {
-                num,
-                den,
-                node,
-                kind,
-            } => Value::Quotient {
-                num: *num,
-                den: *den,
-                node: *node,
-                kind: *kind,
-            },
-            Value::Root {
-                squares,
-                linear,
-                node,
-            } => Value::Root {
-                squares: squares.clone(),
-                linear: *linear,
                 node: *node,
             },
             Value::Neuron(_) => panic!("a neuron has weights"),

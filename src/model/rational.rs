@@ -246,7 +246,10 @@ mod tests {
     fn other_tables_or_many_neurons_keep_the_table() {
         assert!(!worth_it(&one(Activation::Lut(LutFn::Exp)), 1));
         assert!(!worth_it(&one(Activation::Relu), 1));
-        assert!(!worth_it(&one(Activation::Lut(LutFn::Tanh)), MAX_RATIONAL_NEURONS + 1));
+        assert!(!worth_it(
+            &one(Activation::Lut(LutFn::Tanh)),
+            MAX_RATIONAL_NEURONS + 1
+        ));
         let mut p = one(Activation::Lut(LutFn::Tanh));
         for _ in 0..MAX_RATIONAL_NEURONS {
             p.values.push(Value::Neuron(Neuron::affine(
