@@ -7,7 +7,7 @@
 use crate::circuit::layout::{self, Layout, Shape};
 pub use crate::circuit::public::{PackHashed, Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
-use crate::model::rational;
+use crate::model::{narrow, rational};
 use crate::model::{InputFile, InputShapes, Model, Program};
 use crate::quant::{self, QuantParams, DEFAULT_LUT_BITS, DEFAULT_WEIGHT_BITS};
 use crate::split::slice::{chunk_program, ChunkSlice};
@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// 4: lowering changed (integer Div and Cast truncate, divisors of either
 /// sign, integer inputs proven whole, exact roots in LpPool): a program
 /// lowered by version 3 may differ from its keys.
-pub const SETTINGS_VERSION: u32 = 4;
+pub const SETTINGS_VERSION: u32 = 5;
 pub const MODEL_FILE: &str = "network.onnx";
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -103,6 +103,9 @@ impl LayoutStats {
 pub struct Calibration {
     pub samples: usize,
     pub max_abs_activation: f64,
+    /// Exp and softmax-log tables read at a gain (`model::narrow`).
+    #[serde(default)]
+    pub narrowed_tables: bool,
 }
 
 /// What the user may fix instead of letting calibration choose.
@@ -198,9 +201,9 @@ pub fn calibrate(
     samples: &[Vec<f64>],
     opts: &CompileOptions,
 ) -> Result<(QuantParams, Shape, u32, f64)> {
-    let (q, single, max_abs) = calibrate_quant(program, samples, opts)?;
-    let (q, shape, k) = place(&single, q, opts)?;
-    Ok((q, shape, k, max_abs))
+    let quantized = calibrate_quant(program, samples, opts)?;
+    let (q, shape, k) = place(&quantized.program, quantized.quant, opts)?;
+    Ok((q, shape, k, quantized.max_abs))
 }
 
 /// The shape and smallest k that hold `single` batched as `opts` says:
@@ -259,9 +262,17 @@ fn place(
     Ok((q, shape, k))
 }
 
-/// What [`calibrate_quant`] gives: the fixed-point parameters, the
-/// quantized program (one copy) and the largest activation on the samples.
-pub type Quantized = (QuantParams, Program<i64>, f64);
+/// What [`calibrate_quant`] gives.
+pub struct Quantized {
+    /// The fixed-point parameters.
+    pub quant: QuantParams,
+    /// The quantized program, one copy.
+    pub program: Program<i64>,
+    /// The largest activation on the samples.
+    pub max_abs: f64,
+    /// Whether exp and log tables are read at a gain (`model::narrow`).
+    pub narrowed: bool,
+}
 
 /// The fixed-point parameters alone (no layout): activation scale from the
 /// largest value seen on the samples (with headroom), weight bits, and
@@ -272,27 +283,84 @@ pub type Quantized = (QuantParams, Program<i64>, f64);
 /// quantized table-free (`model::rational`) when its scale is fine enough
 /// for the rational form ([`rational::applies`]); `Compiled::load` makes
 /// the same choice from the stored scale.
+///
+/// A model with exp or softmax-log tables is narrowed ([`narrow_if_better`]).
 pub fn calibrate_quant(
     program: &Program<f64>,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
-) -> Result<(QuantParams, Program<i64>, f64)> {
+) -> Result<Quantized> {
     let context = |q: &QuantParams| rational::Context {
         scale_bits: q.scale_bits,
         fixed_weights: opts.visibility.params == Vis::Fixed,
         batch: opts.batch,
     };
     let with_tables = calibrate_program(program, samples, opts)?;
-    if !rational::applies(program, context(&with_tables.0)) {
-        return Ok(with_tables);
+    if !rational::applies(program, context(&with_tables.quant)) {
+        return narrow_if_better(program, samples, opts, with_tables);
     }
     let rational = calibrate_program(&rational::without_tables(program), samples, opts)?;
     // The rational form's values stay near 1, so its scale is never
     // coarser than the table form's when that one qualified.
-    if !rational::applies(program, context(&rational.0)) {
+    if !rational::applies(program, context(&rational.quant)) {
         bail!("internal error: the table-free form calibrated to a coarser scale");
     }
     Ok(rational)
+}
+
+/// `plain`, or the calibration of the program with exp and softmax-log
+/// tables read at a gain (`model::narrow`) where that does better: where
+/// the plain tables miss [`TARGET_ERROR`] on the samples and the narrowed
+/// ones come closer, or where both reach it and the narrowed tables need
+/// fewer index bits (fewer rows; the clamps cost three neurons an exp, so
+/// a model whose plain tables are accurate at the default size keeps them).
+fn narrow_if_better(
+    program: &Program<f64>,
+    samples: &[Vec<f64>],
+    opts: &CompileOptions,
+    plain: Quantized,
+) -> Result<Quantized> {
+    if !narrow::has_candidates(program) {
+        return Ok(plain);
+    }
+    let fidelity = SampleFidelity::new(program, samples);
+    let error_of = |q: &Quantized| fidelity.error(&q.program, &q.quant).unwrap_or(f64::INFINITY);
+    let plain_error = error_of(&plain);
+    if plain_error <= TARGET_ERROR && plain.quant.lut_bits <= DEFAULT_LUT_BITS {
+        return Ok(plain);
+    }
+    let narrowed = narrow::narrowed(program, narrow_context(&plain.quant));
+    // A narrowed program that does not quantize is no improvement.
+    let Ok(narrowed) = calibrate_program(&narrowed, samples, opts) else {
+        return Ok(plain);
+    };
+    // Narrowing keeps every value inside the calibrated magnitude, so the
+    // scale and range are the plain ones; `Compiled::load` relies on it.
+    let same_range = (narrowed.quant.scale_bits, narrowed.quant.range_bits)
+        == (plain.quant.scale_bits, plain.quant.range_bits);
+    let error = error_of(&narrowed);
+    let better = (plain_error > TARGET_ERROR && error < plain_error)
+        || (error <= TARGET_ERROR && narrowed.quant.lut_bits < plain.quant.lut_bits);
+    Ok(match same_range && better {
+        true => Quantized {
+            narrowed: true,
+            ..narrowed
+        },
+        false => plain,
+    })
+}
+
+/// What [`narrow::narrowed`] needs of `q`: every calibrated activation is
+/// below `2^(range_bits − 1 − scale_bits − HEADROOM_BITS)` (see
+/// [`calibrate_program`]).
+pub fn narrow_context(q: &QuantParams) -> narrow::Context {
+    narrow::Context {
+        scale_bits: q.scale_bits,
+        range_bits: q.range_bits,
+        magnitude_bits: q
+            .range_bits
+            .saturating_sub(1 + q.scale_bits + HEADROOM_BITS),
+    }
 }
 
 /// [`calibrate_quant`] of `program` as it is.
@@ -300,7 +368,7 @@ fn calibrate_program(
     program: &Program<f64>,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
-) -> Result<(QuantParams, Program<i64>, f64)> {
+) -> Result<Quantized> {
     let max_abs = quant::max_abs_activation(program, samples);
     let ib = int_bits(max_abs);
     let scale_bits = match opts.scale_bits {
@@ -345,7 +413,12 @@ fn calibrate_program(
     if !single.lut_fns().is_empty() {
         q.lut_bits = table_bits(&fidelity, &single, &q);
     }
-    Ok((q, single, max_abs))
+    Ok(Quantized {
+        quant: q,
+        program: single,
+        max_abs,
+        narrowed: false,
+    })
 }
 
 /// Largest weight precision we grow to (and accept from `--weight-bits`).
@@ -391,7 +464,7 @@ impl<'a> SampleFidelity<'a> {
         for (x, (float, scale)) in self.samples.iter().zip(&self.floats) {
             let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
             let vals = quant::forward(qprog, q, &xq).ok()?;
-            for (&o, f) in self.program.outputs.iter().zip(float) {
+            for (&o, f) in qprog.outputs.iter().zip(float) {
                 worst = worst.max((q.dequantize(vals[o]) - f).abs() / scale);
             }
         }
@@ -549,9 +622,10 @@ pub fn compile_quantized(
     model: Model,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
-    (quant, single, max_abs): Quantized,
+    quantized: Quantized,
     out_dir: &Path,
 ) -> Result<Compiled> {
+    let (quant, single) = (quantized.quant, quantized.program);
     opts.visibility.check().map_err(anyhow::Error::msg)?;
     let model_path = model.path.clone();
     let model_path = model_path.as_path();
@@ -578,7 +652,8 @@ pub fn compile_quantized(
         layout: LayoutStats::of(&program, &quant, &lay, opts.visibility, shape),
         calibration: Calibration {
             samples: samples.len(),
-            max_abs_activation: max_abs,
+            max_abs_activation: quantized.max_abs,
+            narrowed_tables: quantized.narrowed,
         },
         chunk: None,
     };
@@ -633,6 +708,11 @@ impl Compiled {
                 fixed_weights: settings.visibility.params == Vis::Fixed,
                 batch: settings.batch,
             },
+        );
+        let program = narrow::in_context(
+            &program,
+            settings.calibration.narrowed_tables,
+            narrow_context(&settings.quant),
         );
         let whole = quant::quantize(&program, &settings.quant)?;
         let program = match &settings.chunk {

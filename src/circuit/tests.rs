@@ -1901,3 +1901,101 @@ fn slot_overflow_fails_at_the_values_range_check() {
         );
     }
 }
+
+/// `log(exp(a − 201) + exp(b − 201))` for inputs near 200: a range wide
+/// enough for them leaves 4 fractional bits, and a 2^8-row table steps its
+/// input by 4.0. Narrowed (`model::narrow`), each exp is an identity, two
+/// ReLUs clamping it and a table read at gain 2^5; the log reads at 2^6.
+fn narrowed_lse(input: &[f64]) -> (Program<i64>, Vec<i64>, Program<f64>) {
+    let plain = lse_program();
+    let p = crate::model::narrow::narrowed(&plain, crate::compile::narrow_context(&QN));
+    let qp = quantize(&p, &QN).unwrap();
+    let xq: Vec<i64> = input.iter().map(|&v| QN.quantize_input(v)).collect();
+    let vals = forward(&qp, &QN, &xq).unwrap();
+    (qp, vals, plain)
+}
+
+/// The log-sum-exp before narrowing; its inputs must not exceed 201 (the
+/// log's bound: a sum of two exps of non-positive arguments).
+fn lse_program() -> Program<f64> {
+    use crate::model::LutFn;
+    let exp = |i: usize| {
+        Value::Neuron(Neuron::affine(vec![(i, 1.0)], -201.0, Activation::Lut(LutFn::Exp), 0))
+    };
+    Program {
+        values: vec![
+            Value::Input(0),
+            Value::Input(1),
+            exp(0),
+            exp(1),
+            Value::Neuron(Neuron::affine(
+                vec![(2, 1.0), (3, 1.0)],
+                0.0,
+                Activation::Lut(LutFn::log_of_exp_sum(2)),
+                1,
+            )),
+        ],
+        num_inputs: 2,
+        outputs: vec![4],
+        input_shapes: vec![vec![1, 2]],
+        output_shapes: vec![vec![1, 1]],
+        nodes: vec!["exp".into(), "log".into()],
+        copies: 1,
+    }
+}
+
+/// Activations below 2^8 (magnitude bits 14 − 1 − 4 − 1).
+const QN: QuantParams = QuantParams {
+    scale_bits: 4,
+    weight_bits: 10,
+    range_bits: 14,
+    lut_bits: 8,
+};
+
+#[test]
+fn narrowed_tables_pass_honestly_and_are_finer_than_plain_ones() {
+    for input in [[200.3, 198.9], [150.0, 201.0], [-250.0, 200.0]] {
+        let (qp, vals, plain) = narrowed_lse(&input);
+        assert!(qp.values.len() > plain.values.len(), "the exps are narrowed");
+        let exact = plain.eval_f64(&input)[4];
+        let narrow = QN.dequantize(vals[qp.outputs[0]]);
+        let plain_q = quantize(&plain, &QN).unwrap();
+        let xq: Vec<i64> = input.iter().map(|&v| QN.quantize_input(v)).collect();
+        let coarse = QN.dequantize(forward(&plain_q, &QN, &xq).unwrap()[4]);
+        if exact.is_finite() && exact > -3.0 {
+            assert!((narrow - exact).abs() < 0.13, "{input:?}: {narrow} vs {exact}");
+            assert!((coarse - exact).abs() > 0.3, "{input:?}: plain {coarse} is fine?");
+        }
+        let (c, k) = circuit_at(qp, vals, QN);
+        verify(&c, k).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+    }
+    // Past the log's bound the gained input leaves the range: refused
+    // before proving, never a wrong answer.
+    let p = crate::model::narrow::narrowed(&lse_program(), crate::compile::narrow_context(&QN));
+    let qp = quantize(&p, &QN).unwrap();
+    let xq = [QN.quantize_input(210.0), QN.quantize_input(210.0)];
+    assert!(forward(&qp, &QN, &xq).is_err());
+}
+
+/// Each value of the narrowed log-sum-exp (the clamp's ReLUs, the gained
+/// table inputs and outputs) ± 1 with everything downstream recomputed:
+/// only that value's own block refuses it.
+#[test]
+fn narrowed_values_fail_only_at_their_own_blocks() {
+    let (qp, vals, _) = narrowed_lse(&[200.3, 198.9]);
+    let (c, k) = circuit_at(qp, vals, QN);
+    for id in c.program.num_inputs..c.program.values.len() {
+        let blocks: Vec<_> = c
+            .layout
+            .neurons
+            .iter()
+            .filter(|n| n.value == id)
+            .map(|n| n.start..=n.result_row)
+            .collect();
+        for delta in [Fr::ONE, -Fr::ONE] {
+            let claim = c.witness.as_ref().unwrap()[id] + delta;
+            let failures = forged_failures(&forged(&c, &[(id, claim)]), k);
+            assert_failures_in_rows(&failures, &blocks, &format!("value {id}'s block"));
+        }
+    }
+}

@@ -5,6 +5,7 @@ pub mod fold;
 pub mod onnx;
 pub mod ops;
 pub mod program;
+pub mod narrow;
 pub mod rational;
 pub mod tensor;
 pub mod types;

@@ -75,6 +75,15 @@ pub enum LutFn {
     Round,
     Floor,
     Ceil,
+    /// Natural log of a value the lowering bounds below `2^b` whatever the
+    /// input (a softmax's `Σ exp(x_i − max)`, at most the group size): a
+    /// plain log, which [`crate::model::narrow`] may read at a gain.
+    LogOfSum(u8),
+    /// `exp(x / 2^g)`: an exp whose input the neuron computes `2^g` times
+    /// over, so the table steps `2^g` times finer (see `model::narrow`).
+    ExpGained(u8),
+    /// `ln(x / 2^g)`, as [`LutFn::ExpGained`].
+    LogGained(u8),
 }
 
 impl LutFn {
@@ -111,12 +120,23 @@ impl LutFn {
             LutFn::Round => x.round_ties_even(),
             LutFn::Floor => x.floor(),
             LutFn::Ceil => x.ceil(),
+            LutFn::LogOfSum(_) => x.ln(),
+            LutFn::ExpGained(g) => (x / f64::from(g).exp2()).exp(),
+            LutFn::LogGained(g) => (x / f64::from(g).exp2()).ln(),
         }
     }
 
     /// `x^e` as a table function.
     pub fn pow(e: f64) -> LutFn {
         LutFn::Pow(e.to_bits())
+    }
+
+    /// The log of a sum of `terms` exps of non-positive inputs: each is at
+    /// most 1 (a table's rounding adds a little), so the sum stays below
+    /// `2^b` with a bit to spare.
+    pub fn log_of_exp_sum(terms: usize) -> LutFn {
+        let b = (terms.max(1) as f64).log2().ceil() as u8 + 1;
+        LutFn::LogOfSum(b)
     }
 }
 

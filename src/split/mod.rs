@@ -217,7 +217,7 @@ fn compile(
     model: Model,
     samples: &[Vec<f64>],
     opts: &CompileOptions,
-    (q, whole, max_abs): compile::Quantized,
+    quantized: compile::Quantized,
     max_k: u32,
     aggregate_k: u32,
     out: &Path,
@@ -229,6 +229,7 @@ fn compile(
         bail!("a model split into chunks keeps its weights in fixed columns: use --param-visibility fixed (the default)");
     }
     opts.visibility.check().map_err(anyhow::Error::msg)?;
+    let (q, whole) = (quantized.quant, quantized.program);
     for (i, s) in samples.iter().enumerate() {
         let xq: Vec<i64> = s.iter().map(|&v| q.quantize_input(v)).collect();
         quant::forward(&whole, &q, &xq)
@@ -252,7 +253,8 @@ fn compile(
     let b = Boundaries::new(&whole);
     let calibration = Calibration {
         samples: samples.len(),
-        max_abs_activation: max_abs,
+        max_abs_activation: quantized.max_abs,
+        narrowed_tables: quantized.narrowed,
     };
     let mut summaries = Vec::new();
     for (i, &cut) in cuts.iter().enumerate() {
@@ -336,14 +338,14 @@ pub fn compile_files(
 /// rows. Options only one circuit can refuse (two multiply lanes without
 /// fixed weights) count as fitting, so that path says why.
 fn fits_one_circuit(
-    (q, single, _): &compile::Quantized,
+    quantized: &compile::Quantized,
     opts: &CompileOptions,
     max_k: u32,
 ) -> Result<bool> {
     if matches!(opts.shape, Some(s) if s.wide_mac && opts.visibility.params != Vis::Fixed) {
         return Ok(true);
     }
-    let k = compile::fit_shape(single, q, opts)?.map(|(_, k)| k);
+    let k = compile::fit_shape(&quantized.program, &quantized.quant, opts)?.map(|(_, k)| k);
     Ok(k.is_some_and(|k| k <= max_k))
 }
 

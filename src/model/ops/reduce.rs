@@ -70,7 +70,8 @@ fn fold_group(l: &mut Lowering, node: usize, x: &Sym, group: &[usize], fold: Fol
             let s = sum_of(l, &|l, v| {
                 l.activated(node, Affine::diff(v, m), Activation::Lut(LutFn::Exp))
             });
-            let log = l.activated(node, s, Activation::Lut(LutFn::Log));
+            let log_sum = LutFn::log_of_exp_sum(items.len());
+            let log = l.activated(node, s, Activation::Lut(log_sum));
             let mut out = Affine::of(m);
             out.add_scaled(&Affine::of(log), 1.0);
             l.element(node, out)

@@ -502,7 +502,8 @@ fn log_softmax_groups(
     let mut elems = vec![Elem::Const(0.0); numel(x.shape())];
     for group in groups {
         let (m, _, sum) = shifted_exps(l, n, &x, &group);
-        let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(LutFn::Log));
+        let log_fn = LutFn::log_of_exp_sum(group.len());
+        let log_sum = l.activated(n.index, Affine::of(sum), Activation::Lut(log_fn));
         for &i in &group {
             if resolve(l, elem(&x, i)) == Elem::Const(f64::NEG_INFINITY) {
                 elems[i] = Elem::Const(f64::NEG_INFINITY);

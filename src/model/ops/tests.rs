@@ -1252,8 +1252,11 @@ fn a_weighted_mean_of_many_losses_keeps_its_precision() {
     let expected = loss / total;
     let ours = p.eval_f64(&x)[p.outputs[0]];
     assert!((ours - expected).abs() < 1e-9, "{ours} vs {expected}");
-    let (q, qp, _) =
-        crate::compile::calibrate_quant(&p, &[x.clone()], &Default::default()).unwrap();
+    let crate::compile::Quantized {
+        quant: q,
+        program: qp,
+        ..
+    } = crate::compile::calibrate_quant(&p, &[x.clone()], &Default::default()).unwrap();
     let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
     let vals = crate::quant::forward(&qp, &q, &xq).unwrap();
     let proved = q.dequantize(vals[qp.outputs[0]]);
@@ -1281,12 +1284,13 @@ fn a_large_weighted_sum_divided_by_a_constant_gets_more_weight_bits() {
         .node("ReduceSum", &["wx"], "s", vec![int("keepdims", 0)])
         .node("Div", &["s", "total"], "y", vec![]);
     let p = check_on(&m, Some(sample(600, 3).iter().map(|v| v + 0.5).collect()));
-    let (q, _, _) = crate::compile::calibrate_quant(
+    let q = crate::compile::calibrate_quant(
         &p,
         &[sample(600, 3).iter().map(|v| v + 0.5).collect()],
         &Default::default(),
     )
-    .unwrap();
+    .unwrap()
+    .quant;
     assert!(q.weight_bits > crate::quant::DEFAULT_WEIGHT_BITS, "{q:?}");
 }
 
@@ -1315,8 +1319,11 @@ fn lp_pool_of_p4_takes_exact_roots() {
             expected.push(s.powf(0.25));
         }
     }
-    let (q, qp, _) =
-        crate::compile::calibrate_quant(&p, &[x.clone()], &Default::default()).unwrap();
+    let crate::compile::Quantized {
+        quant: q,
+        program: qp,
+        ..
+    } = crate::compile::calibrate_quant(&p, &[x.clone()], &Default::default()).unwrap();
     let xq: Vec<i64> = x.iter().map(|&v| q.quantize_input(v)).collect();
     let vals = crate::quant::forward(&qp, &q, &xq).unwrap();
     for (&o, e) in qp.outputs.iter().zip(&expected) {
@@ -1347,8 +1354,12 @@ fn integer_inputs_must_be_whole() {
         .init_i64("two", &[], &[2])
         .node("Div", &["x", "two"], "y", vec![]);
     let p = check_on(&m, Some(vec![5.0, -5.0, 4.0]));
-    let (q, qp, _) =
-        crate::compile::calibrate_quant(&p, &[vec![5.0, -5.0, 4.0]], &Default::default()).unwrap();
+    let crate::compile::Quantized {
+        quant: q,
+        program: qp,
+        ..
+    } = crate::compile::calibrate_quant(&p, &[vec![5.0, -5.0, 4.0]], &Default::default())
+        .unwrap();
     let half = q.quantize_input(0.5);
     let err = crate::quant::forward(&qp, &q, &[q.quantize_input(5.0) + half, 0, 0])
         .unwrap_err()
