@@ -30,8 +30,7 @@ fn main() -> anyhow::Result<()> {
     let g = zkml_evm::evm::codegen::generate(
         &keys.params,
         &keys.vk,
-        c.settings.layout.public_inputs,
-        zkml_evm::evm::codegen::PublicInputRule::NonZero,
+        zkml_evm::evm::codegen::PublicInputs::model(c.settings.layout.public_inputs),
         "dbg",
     )?;
     std::fs::write("/tmp/dbg.sol", &g.solidity)?;

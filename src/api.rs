@@ -61,6 +61,12 @@ pub fn verify(dir: &Path, proof: &ProofDoc) -> Result<bool> {
 pub fn calldata(proof: &ProofDoc) -> Result<Vec<u8>> {
     let data = if proof.is_aggregate() {
         let p = proof.aggregate_proof()?;
+        if p.transcript != proof::TranscriptKind::Evm {
+            bail!(
+                "{}: this aggregated proof was made for another aggregation (Poseidon transcript); EVM verifiers take one made without --for-aggregation",
+                proof.name.display()
+            );
+        }
         evm::verifier::encode_proof(&p.proof_bytes()?, &p.public_inputs)
     } else {
         evm::verifier::calldata(&proof.model_proof()?)
@@ -118,11 +124,11 @@ pub fn aggregate_items(items: &[PathBuf]) -> Result<Vec<Inner>> {
         } else if item.is_file() {
             let dir = model.with_context(|| {
                 format!(
-                    "{} comes before any model directory: name the model directory first",
+                    "{} comes before any model or aggregation directory: name the directory first",
                     item.display()
                 )
             })?;
-            inners.push(Inner::load(dir, item)?);
+            inners.push(Inner::load_any(dir, item)?);
         } else {
             bail!("{} does not exist", item.display());
         }

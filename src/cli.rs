@@ -152,6 +152,11 @@ pub enum Command {
     /// `aggregate build-a a.json build-b b.json`. The aggregated proof's public inputs are 12
     /// accumulator limbs, then every inner proof's public inputs in order. Keys are written to
     /// OUT and reused while the models and --k stay the same.
+    ///
+    /// Aggregations fold too (a tree, each node's memory bounded): a directory may be an
+    /// earlier `aggregate --for-aggregation` output, followed by its proof, e.g.
+    /// `aggregate agg-a agg-a/proof.json agg-b agg-b/proof.json -o root`. Its accumulator is
+    /// folded into the new one; its other public inputs follow in order.
     #[command(verbatim_doc_comment)]
     Aggregate {
         /// Model directories, each followed by its proof files.
@@ -166,6 +171,10 @@ pub enum Command {
         /// Ceremony SRS in halo2 format, the one the inner proofs were made with.
         #[arg(long)]
         srs: Option<PathBuf>,
+        /// Make the proof for another aggregation to fold (Poseidon transcript), not for the
+        /// EVM verifier.
+        #[arg(long)]
+        for_aggregation: bool,
     },
     /// Verify a proof natively. Exit 0 only when valid.
     Verify { dir: PathBuf, proof: PathBuf },
@@ -625,10 +634,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.num_public
             );
         }
-        Command::Aggregate { items, out, k, srs } => {
+        Command::Aggregate {
+            items,
+            out,
+            k,
+            srs,
+            for_aggregation,
+        } => {
             let inners = crate::api::aggregate_items(&items)?;
-            let r =
-                crate::aggregate::aggregate(&inners, &out, &crate::aggregate::Options { k, srs })?;
+            let transcript = match for_aggregation {
+                true => crate::proof::TranscriptKind::Poseidon,
+                false => crate::proof::TranscriptKind::Evm,
+            };
+            let opts = crate::aggregate::Options { k, srs, transcript };
+            let r = crate::aggregate::aggregate(&inners, &out, &opts)?;
             let keygen = match r.keygen_seconds {
                 Some(s) => format!("keygen {s:.1}s"),
                 None => "keys reused".into(),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
 use zkml_evm::evm::verifier::{calldata_for_file, encode_call, run_in_revm, VerifierArtifact};
-use zkml_evm::proof::{fr_to_hex, ProofFile};
+use zkml_evm::proof::{fr_to_hex, ProofFile, TranscriptKind};
 
 use common::{arg as s, zkml, zkml_ok as ok};
 
@@ -81,6 +81,11 @@ fn fixture() -> &'static Fixture {
             verifier,
         }
     })
+}
+
+/// The model proof an [`Inner`] holds, to tamper with.
+fn model_proof(i: &mut Inner) -> &mut ProofFile {
+    i.model_proof_mut().expect("a model proof")
 }
 
 fn agg_proof(f: &Fixture) -> AggregateProof {
@@ -237,6 +242,7 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     // public inputs: one fewer or one more is refused.
     let bytes = p.proof_bytes().unwrap();
     assert!(aggregate::verify_bytes(
+        TranscriptKind::Evm,
         &agg.params,
         &agg.vk,
         &agg.settings,
@@ -244,6 +250,7 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
         &inst
     ));
     assert!(!aggregate::verify_bytes(
+        TranscriptKind::Evm,
         &agg.params,
         &agg.vk,
         &agg.settings,
@@ -253,6 +260,7 @@ fn changed_inputs_and_proof_bytes_are_rejected() {
     let mut longer = inst.clone();
     longer.push(Fr::one());
     assert!(!aggregate::verify_bytes(
+        TranscriptKind::Evm,
         &agg.params,
         &agg.vk,
         &agg.settings,
@@ -285,7 +293,14 @@ fn mutated_aggregated_proofs_are_rejected_cheaply() {
     let artifact = VerifierArtifact::read(&f.verifier).unwrap();
     let points_end = zkml_evm::evm::codegen::points_len(&agg.vk);
     let native = |proof: &[u8], inst: &[Fr]| {
-        aggregate::verify_bytes(&agg.params, &agg.vk, &agg.settings, proof, inst)
+        aggregate::verify_bytes(
+            TranscriptKind::Evm,
+            &agg.params,
+            &agg.vk,
+            &agg.settings,
+            proof,
+            inst,
+        )
     };
     let cases = fuzz_cases(140);
     let r = fuzz_verifier(
@@ -307,6 +322,7 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     let opts = aggregate::Options {
         k: aggregate::DEFAULT_K,
         srs: None,
+        transcript: TranscriptKind::Evm,
     };
     let refuse = |inners: Vec<Inner>, needle: &str| {
         let err = format!(
@@ -323,9 +339,9 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
 
     // A tampered inner proof.
     let mut tampered = load(&f.inner[1]);
-    let mut bytes = tampered.proof.proof_bytes().unwrap();
+    let mut bytes = model_proof(&mut tampered).proof_bytes().unwrap();
     bytes[40] ^= 1;
-    tampered.proof.proof = zkml_evm::artifact::to_hex(&bytes);
+    model_proof(&mut tampered).proof = zkml_evm::artifact::to_hex(&bytes);
     tampered.label = "tampered.json".into();
     refuse(
         vec![load(&f.inner[0]), tampered],
@@ -334,15 +350,15 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
 
     // An inner public input changed.
     let mut changed = load(&f.inner[0]);
-    let last = changed.proof.public_inputs.len() - 1;
-    changed.proof.public_inputs[last] =
-        fr_to_hex(&(changed.proof.instances().unwrap()[last] + Fr::one()));
+    let p = model_proof(&mut changed);
+    let last = p.public_inputs.len() - 1;
+    p.public_inputs[last] = fr_to_hex(&(p.instances().unwrap()[last] + Fr::one()));
     changed.label = "changed.json".into();
     refuse(vec![changed], "changed.json does not verify");
 
     // A proof made for the EVM verifier, not for aggregation.
     let mut evm_proof = load(&f.inner[0]);
-    evm_proof.proof.transcript = zkml_evm::proof::TranscriptKind::Evm;
+    model_proof(&mut evm_proof).transcript = TranscriptKind::Evm;
     evm_proof.label = "evm.json".into();
     refuse(vec![evm_proof], "--for-aggregation");
 
@@ -360,5 +376,96 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     // On the command line: a proof before any model directory.
     let o = zkml(&["aggregate", s(&f.inner[0]), s(&f.model), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("before any model directory"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("before any model or aggregation directory"));
+}
+
+/// A tree: inference A folded alone into a node made for aggregation
+/// (Poseidon transcript), then that node and inference B folded into a
+/// root for the EVM. The node's accumulator is folded, not exposed: the
+/// root's public inputs are its own accumulator, then A's and B's, and one
+/// EVM verifier checks both inferences. A tampered node proof, or a node
+/// proof made for the EVM, is refused by name before any proving.
+#[test]
+fn aggregations_of_aggregations_verify_natively_and_on_evm() {
+    let f = fixture();
+    let node = f.root.join("node");
+    ok(&[
+        "aggregate",
+        s(&f.model),
+        s(&f.inner[0]),
+        "-o",
+        s(&node),
+        "--for-aggregation",
+    ]);
+    let node_proof = node.join(aggregate::PROOF_FILE);
+    assert!(ok(&["verify", s(&node), s(&node_proof)]).contains("is valid"));
+    // Made for a parent, not for an EVM verifier.
+    let o = zkml(&["calldata", s(&node_proof)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--for-aggregation"));
+
+    let root = f.root.join("root");
+    ok(&[
+        "aggregate",
+        s(&node),
+        s(&node_proof),
+        s(&f.model),
+        s(&f.inner[1]),
+        "-o",
+        s(&root),
+    ]);
+    let root_proof = root.join(aggregate::PROOF_FILE);
+    assert!(ok(&["verify", s(&root), s(&root_proof)]).contains("is valid"));
+    let p = AggregateProof::read(&root_proof).unwrap();
+    let (a, b) = (
+        ProofFile::read(&f.inner[0]).unwrap(),
+        ProofFile::read(&f.inner[1]).unwrap(),
+    );
+    let tail: Vec<String> = a.public_inputs.iter().chain(&b.public_inputs).cloned().collect();
+    assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], tail[..]);
+    assert_eq!(p.inner.len(), 2);
+    assert_eq!((&p.inner[0].outputs, &p.inner[1].outputs), (&a.outputs, &b.outputs));
+    assert_eq!(p.inner[1].public_start, ACCUMULATOR_LIMBS + a.public_inputs.len());
+
+    let verifier = f.root.join("root-verifier");
+    ok(&["gen-verifier", s(&root), "-o", s(&verifier)]);
+    let out = ok(&["test-evm", s(&verifier), s(&root_proof)]);
+    assert!(out.contains("verify returned true"), "{out}");
+    // A flipped byte of the root proof, or a changed inner output, is
+    // rejected natively and on the EVM.
+    let artifact = VerifierArtifact::read(&verifier).unwrap();
+    let mut flipped = p.clone();
+    let mut bytes = p.proof_bytes().unwrap();
+    bytes[100] ^= 1;
+    flipped.proof = zkml_evm::artifact::to_hex(&bytes);
+    let mut changed = p.clone();
+    let last = changed.public_inputs.len() - 1;
+    changed.public_inputs[last] = fr_to_hex(&(p.instances().unwrap()[last] + Fr::one()));
+    let agg = Aggregated::load(&root).unwrap();
+    for bad in [flipped, changed] {
+        let path = f.root.join(format!("bad-{}.json", rand::random::<u64>()));
+        zkml_evm::artifact::write_json(&path, &bad).unwrap();
+        assert!(!matches!(agg.verify(&bad), Ok(true)));
+        let evm = run_in_revm(&artifact, &calldata_for_file(&path).unwrap()).unwrap();
+        assert!(!evm.accepted);
+    }
+
+    // Refused before proving, naming the node's proof.
+    let refused = f.root.join("refused-root");
+    let mut tampered = AggregateProof::read(&node_proof).unwrap();
+    let mut bytes = tampered.proof_bytes().unwrap();
+    bytes[64] ^= 1;
+    tampered.proof = zkml_evm::artifact::to_hex(&bytes);
+    let tampered_path = f.root.join("tampered-node.json");
+    zkml_evm::artifact::write_json(&tampered_path, &tampered).unwrap();
+    let o = zkml(&["aggregate", s(&node), s(&tampered_path), "-o", s(&refused)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tampered-node.json does not verify"), "{err}");
+    let evm_node = AggregateProof::read(&f.agg.join(aggregate::PROOF_FILE)).unwrap();
+    let evm_node_path = f.root.join("evm-node.json");
+    zkml_evm::artifact::write_json(&evm_node_path, &evm_node).unwrap();
+    let o = zkml(&["aggregate", s(&f.agg), s(&evm_node_path), "-o", s(&refused)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--for-aggregation"));
 }

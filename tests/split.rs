@@ -220,9 +220,9 @@ fn a_tampered_chunk_proof_is_refused_naming_the_chunk() {
     let f = fixture();
     let b = SplitBuild::load(&f.build).unwrap();
     let mut inners = chunk_inners(&b);
-    let mut bytes = inners[1].proof.proof_bytes().unwrap();
+    let mut bytes = inners[1].model_proof().unwrap().proof_bytes().unwrap();
     bytes[64] ^= 1;
-    inners[1].proof.proof = zkml_evm::artifact::to_hex(&bytes);
+    inners[1].model_proof_mut().unwrap().proof = zkml_evm::artifact::to_hex(&bytes);
     let out = f.root.join("tampered.json");
     let opts = b.fold_options();
     let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
@@ -246,7 +246,7 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
     let b = SplitBuild::load(&f.build).unwrap();
     let honest = chunk_inners(&b);
     let chunk1 = &b.chunks[1];
-    let boundary_proof = &honest[0].proof;
+    let boundary_proof = honest[0].model_proof().unwrap();
     // Chunk 1's honest input: chunk 0's output, from chunk 0's witness.
     let x = quantized_sample(&b);
     let values = zkml_evm::quant::forward(&b.chunks[0].program, &b.settings.quant, &x).unwrap();
@@ -272,7 +272,7 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
         p.public_inputs[i].clone()
     };
     assert_eq!(
-        at(&honest[1].proof, "input_commitment"),
+        at(honest[1].model_proof().unwrap(), "input_commitment"),
         at(boundary_proof, "output_commitment"),
         "the honest chunks link"
     );
@@ -283,7 +283,7 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
     );
 
     let mut inners = chunk_inners(&b);
-    inners[1].proof = forged;
+    *inners[1].model_proof_mut().unwrap() = forged;
     let out = f.root.join("forged.json");
     let opts = b.fold_options();
     let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
@@ -359,8 +359,8 @@ fn zeroed_boundary_commitments_do_not_aggregate() {
         );
     }
     let mut inners = chunk_inners(&b);
-    inners[0].proof = p0;
-    inners[1].proof = p1;
+    *inners[0].model_proof_mut().unwrap() = p0;
+    *inners[1].model_proof_mut().unwrap() = p1;
     let out = f.root.join("zeroed.json");
     let opts = b.fold_options();
     let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)

@@ -15,12 +15,14 @@
 //! output directory and reused while that shape stays the same.
 
 mod accumulator;
+mod inner;
 
 pub use accumulator::{accumulator_holds, ACCUMULATOR_LIMBS};
+pub use inner::{ChildShape, Inner, Source};
 
 use crate::artifact::{self, to_hex};
 use crate::compile::Compiled;
-use crate::proof::{self, fr_to_hex, srs, Keys, ProofFile, TranscriptKind};
+use crate::proof::{self, fr_to_hex, srs, Keys, TranscriptKind};
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
@@ -34,7 +36,6 @@ use snark_verifier_sdk::halo2::aggregation::{
 };
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
-use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -47,81 +48,6 @@ pub const PROOF_VERSION: u32 = 1;
 /// Rows the aggregation circuit keeps free of gates (blinding and halo2-base's
 /// own margin).
 const MINIMUM_ROWS: usize = 20;
-
-/// One proof to aggregate and the compiled model it is about.
-pub struct Inner {
-    /// Where the proof came from, for messages.
-    pub label: String,
-    pub compiled: Compiled,
-    pub keys: Keys,
-    pub proof: ProofFile,
-}
-
-impl Inner {
-    pub fn load(model_dir: &Path, proof_path: &Path) -> Result<Inner> {
-        let compiled = Compiled::load(model_dir)?;
-        let keys = proof::load_keys(&compiled)?;
-        let proof = ProofFile::read(proof_path)?;
-        Ok(Inner {
-            label: proof_path.display().to_string(),
-            compiled,
-            keys,
-            proof,
-        })
-    }
-
-    /// The proof as snark-verifier sees it, after checking it is one the
-    /// aggregation circuit can prove: a refused proof must fail here, with
-    /// its name, not deep inside the prover.
-    fn snark(&self) -> Result<Snark> {
-        let (p, c, label) = (&self.proof, &self.compiled, &self.label);
-        if p.transcript != TranscriptKind::Poseidon {
-            bail!("{label} was proved for the EVM verifier; aggregation needs `zkml-evm prove --for-aggregation`");
-        }
-        if p.model_hash != c.settings.model_hash {
-            bail!(
-                "{label} is a proof for another model than {} (model hash differs)",
-                c.dir.display()
-            );
-        }
-        let instance = p.instances()?;
-        if instance.len() != c.settings.layout.public_inputs {
-            bail!(
-                "{label} has {} public inputs; model {} has {}",
-                instance.len(),
-                c.dir.display(),
-                c.settings.layout.public_inputs
-            );
-        }
-        if !proof::verify_model_proof(
-            TranscriptKind::Poseidon,
-            &self.keys,
-            &p.proof_bytes()?,
-            &instance,
-        ) {
-            bail!(
-                "{label} does not verify for model {}: refusing to aggregate it",
-                c.dir.display()
-            );
-        }
-        self.snark_as_given()
-    }
-
-    /// The proof as snark-verifier sees it, unchecked.
-    fn snark_as_given(&self) -> Result<Snark> {
-        let instance = self.proof.instances()?;
-        let protocol = compile_protocol(
-            &self.keys.params,
-            &self.keys.vk,
-            Config::kzg().with_num_instance(vec![instance.len()]),
-        );
-        Ok(Snark::new(
-            protocol,
-            vec![instance],
-            self.proof.proof_bytes()?,
-        ))
-    }
-}
 
 /// `ADIR/aggregate.json`: what the aggregation circuit was built for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,12 +86,20 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// The indices of proof `which`'s `count` public inputs it exposes.
-    pub fn exposed_of(&self, which: usize, count: usize) -> Vec<usize> {
+    /// The indices of the public inputs proof `which` exposes: `default`
+    /// (all but an accumulator, [`ChildShape::exposed`]) unless set.
+    pub fn exposed_of(&self, which: usize, default: &[usize]) -> Vec<usize> {
         match &self.exposed {
             Some(e) => e[which].clone(),
-            None => (0..count).collect(),
+            None => default.to_vec(),
         }
+    }
+
+    /// Per proof, the public inputs it exposes.
+    fn exposed_all(&self, shapes: &[ChildShape]) -> Vec<Vec<usize>> {
+        (0..shapes.len())
+            .map(|w| self.exposed_of(w, &shapes[w].exposed))
+            .collect()
     }
 }
 
@@ -196,6 +130,10 @@ pub struct AggregateProof {
     pub public_inputs: Vec<String>,
     pub inner: Vec<InnerSummary>,
     pub prove_seconds: f64,
+    /// Keccak for the EVM verifier; Poseidon for a parent aggregation
+    /// (`aggregate --for-aggregation`).
+    #[serde(default)]
+    pub transcript: TranscriptKind,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,6 +202,9 @@ pub struct Options {
     /// Ceremony SRS (else the development SRS); must be the one the inner
     /// proofs were made with.
     pub srs: Option<PathBuf>,
+    /// The proof's transcript: `Evm` for an EVM verifier, `Poseidon` for a
+    /// proof another aggregation folds.
+    pub transcript: TranscriptKind,
 }
 
 /// Default log2 rows of the aggregation circuit; see README "Aggregation" for
@@ -272,13 +213,13 @@ pub const DEFAULT_K: u32 = 21;
 
 /// Identifies aggregation keys: k, every inner verifying key and its
 /// public-input count, and the wiring (its links are constraints).
-fn shape_id(k: u32, inners: &[(&Compiled, &VerifyingKey<G1Affine>)], wiring: &Wiring) -> String {
+fn shape_id(k: u32, inners: &[(&VerifyingKey<G1Affine>, usize)], wiring: &Wiring) -> String {
     let mut h = Keccak256::new()
         .chain_update(b"zkml-evm aggregate v2")
         .chain_update(k.to_le_bytes());
-    for (c, vk) in inners {
+    for (vk, num_public) in inners {
         h.update(Keccak256::digest(vk.to_bytes(SerdeFormat::RawBytes)));
-        h.update((c.settings.layout.public_inputs as u64).to_le_bytes());
+        h.update((*num_public as u64).to_le_bytes());
     }
     if *wiring != Wiring::default() {
         h.update(serde_json::to_vec(wiring).expect("wiring serializes"));
@@ -302,14 +243,17 @@ fn outer_params(opts: &Options) -> Result<ParamsKZG<Bn256>> {
 }
 
 /// The aggregation circuit over `snarks`: the accumulator, then the inner
-/// public inputs `wiring` exposes; its links are copy constraints between
-/// inner public-input cells.
+/// public inputs `exposed` names (per proof); the links of `wiring` are
+/// copy constraints between inner public-input cells. An inner
+/// aggregation's accumulator is folded into this one (its protocol marks
+/// it, see [`Inner::snark_as_given`]), never exposed.
 fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
     wiring: &Wiring,
+    exposed: &[Vec<usize>],
 ) -> AggregationCircuit {
     let mut c = AggregationCircuit::new::<SHPLONK>(
         stage,
@@ -331,8 +275,8 @@ fn circuit(
         let zero = gate.is_zero(ctx, x);
         gate.assert_is_const(ctx, &zero, &Fr::zero());
     }
-    for (which, cells) in inner.iter().enumerate() {
-        for i in wiring.exposed_of(which, cells.len()) {
+    for (cells, shown) in inner.iter().zip(exposed) {
+        for &i in shown {
             c.builder.assigned_instances[0].push(cells[i]);
         }
     }
@@ -409,12 +353,18 @@ fn prove_wired(
     }
     let params = outer_params(opts)?;
     for i in inners {
-        if i.keys.params.s_g2() != params.s_g2() {
+        if i.params().s_g2() != params.s_g2() {
             bail!("{} was proved with another SRS than the aggregation's; use the same --srs for both", i.label);
         }
     }
-    let described: Vec<_> = inners.iter().map(|i| (&i.compiled, &i.keys.vk)).collect();
+    let shapes: Vec<ChildShape> = inners.iter().map(Inner::shape).collect();
+    let described: Vec<_> = inners
+        .iter()
+        .zip(&shapes)
+        .map(|(i, s)| (i.vk(), s.num_public))
+        .collect();
     let shape = shape_id(opts.k, &described, wiring);
+    let exposed = wiring.exposed_all(&shapes);
     let (settings, pk, keygen_seconds) = match load_keys_for(out, &shape, &params)? {
         Some((s, pk)) => {
             eprintln!("reusing aggregation keys in {}", out.display());
@@ -428,8 +378,7 @@ fn prove_wired(
                 inners.len()
             );
             let keygen_step = crate::progress::step("aggregation keygen");
-            let compiled: Vec<&Compiled> = inners.iter().map(|i| &i.compiled).collect();
-            let (s, pk) = keygen(&compiled, &snarks, &params, opts, shape, wiring)?;
+            let (s, pk) = keygen(&shapes, &snarks, &params, opts, shape, wiring)?;
             drop(keygen_step);
             write_keys(out, &s, &pk, &params)?;
             (s, pk, Some(t.elapsed().as_secs_f64()))
@@ -444,28 +393,23 @@ fn prove_wired(
         &params,
         snarks,
         wiring,
+        &exposed,
     )
     .use_break_points(settings.break_points.clone());
     let instances = c.instances().remove(0);
     let proving = crate::progress::step("proving the aggregation");
-    let proof_bytes = proof::prove_circuit_with(TranscriptKind::Evm, &params, &pk, c, &instances)?;
+    let proof_bytes = proof::prove_circuit_with(opts.transcript, &params, &pk, c, &instances)?;
     drop(proving);
     let prove_seconds = t.elapsed().as_secs_f64();
-    if !verify_bytes(&params, pk.get_vk(), &settings, &proof_bytes, &instances) {
+    let kind = opts.transcript;
+    if !verify_bytes(kind, &params, pk.get_vk(), &settings, &proof_bytes, &instances) {
         bail!("internal error: the aggregated proof does not verify");
     }
 
-    let inner_summaries = inners
+    let inner_summaries = placed_specs(&shapes, &exposed)
         .iter()
-        .zip(&settings.inner)
-        .map(|(i, spec)| InnerSummary {
-            model_hash: spec.model_hash.clone(),
-            public_start: spec.public_start,
-            num_public: spec.num_public,
-            public_offset: spec.public_offset,
-            scale_bits: spec.scale_bits,
-            outputs: i.proof.outputs.clone(),
-        })
+        .zip(inners)
+        .flat_map(|(specs, i)| i.summaries(specs))
         .collect();
     let file = AggregateProof {
         version: PROOF_VERSION,
@@ -475,6 +419,7 @@ fn prove_wired(
         public_inputs: instances.iter().map(fr_to_hex).collect(),
         inner: inner_summaries,
         prove_seconds,
+        transcript: opts.transcript,
     };
     artifact::write_json(proof_path, &file)?;
     Ok(AggregateReport {
@@ -495,13 +440,12 @@ fn prove_wired(
 /// without saying which proofs do not fit together.
 fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
     for [(a, i), (b, j)] in &wiring.links {
-        let (x, y) = (inners[*a].proof.instances()?, inners[*b].proof.instances()?);
+        let (x, y) = (inners[*a].instances()?, inners[*b].instances()?);
         if x.get(*i).is_none() || x.get(*i) != y.get(*j) {
             let name = |w: usize, k: usize| {
                 inners[w]
-                    .compiled
-                    .layout
-                    .public_names()
+                    .shape()
+                    .names
                     .get(k)
                     .cloned()
                     .unwrap_or_else(|| format!("public input {k}"))
@@ -528,7 +472,12 @@ pub fn setup_wired(
     opts: &Options,
 ) -> Result<f64> {
     let params = outer_params(opts)?;
-    let described: Vec<_> = inners.iter().map(|(c, k)| (*c, &k.vk)).collect();
+    let shapes: Vec<ChildShape> = inners.iter().map(|(c, _)| ChildShape::of_model(c)).collect();
+    let described: Vec<_> = inners
+        .iter()
+        .zip(&shapes)
+        .map(|((_, k), s)| (&k.vk, s.num_public))
+        .collect();
     let shape = shape_id(opts.k, &described, wiring);
     if load_keys_for(key_dir, &shape, &params)?.is_some() {
         return Ok(0.0);
@@ -546,49 +495,50 @@ pub fn setup_wired(
         .collect();
     let t = Instant::now();
     let keygen_step = crate::progress::step("aggregation keygen");
-    let compiled: Vec<&Compiled> = inners.iter().map(|(c, _)| *c).collect();
-    let (s, pk) = keygen(&compiled, &snarks, &params, opts, shape, wiring)?;
+    let (s, pk) = keygen(&shapes, &snarks, &params, opts, shape, wiring)?;
     drop(keygen_step);
     write_keys(key_dir, &s, &pk, &params)?;
     Ok(t.elapsed().as_secs_f64())
 }
 
+/// Per proof, the model specs within it, placed in the aggregated
+/// proof's public inputs (after the accumulator, in proof order).
+fn placed_specs(shapes: &[ChildShape], exposed: &[Vec<usize>]) -> Vec<Vec<InnerSpec>> {
+    let mut start = ACCUMULATOR_LIMBS;
+    shapes
+        .iter()
+        .zip(exposed)
+        .map(|(shape, shown)| {
+            let specs = shape.placed_specs(shown, start);
+            start += shown.len();
+            specs
+        })
+        .collect()
+}
+
 fn keygen(
-    inners: &[&Compiled],
+    shapes: &[ChildShape],
     snarks: &[Snark],
     params: &ParamsKZG<Bn256>,
     opts: &Options,
     shape_id: String,
     wiring: &Wiring,
 ) -> Result<(AggregateSettings, ProvingKey<G1Affine>)> {
+    let exposed = wiring.exposed_all(shapes);
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         initial_config(opts.k),
         params,
         snarks.to_vec(),
         wiring,
+        &exposed,
     );
     let config = c.calculate_params(Some(MINIMUM_ROWS));
     let vk = keygen_vk_custom(params, &c, true)
         .context("aggregation verifying key generation failed")?;
     let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;
-    let mut inner = Vec::new();
-    let mut start = ACCUMULATOR_LIMBS;
-    for (which, c) in inners.iter().enumerate() {
-        let names = c.layout.public_names();
-        let exposed = wiring.exposed_of(which, names.len());
-        let q = &c.settings.quant;
-        inner.push(InnerSpec {
-            model_hash: c.settings.model_hash.clone(),
-            k: c.settings.k,
-            public_start: start,
-            num_public: exposed.len(),
-            public_offset: q.public_offset(),
-            scale_bits: q.scale_bits,
-            public_layout: exposed.iter().map(|&i| names[i].clone()).collect(),
-        });
-        start += exposed.len();
-    }
+    let inner: Vec<InnerSpec> = placed_specs(shapes, &exposed).concat();
+    let start = ACCUMULATOR_LIMBS + exposed.iter().map(Vec::len).sum::<usize>();
     let settings = AggregateSettings {
         version: SETTINGS_VERSION,
         k: opts.k,
@@ -726,6 +676,7 @@ impl Aggregated {
             )?;
         }
         Ok(verify_bytes(
+            p.transcript,
             &self.params,
             &self.vk,
             &self.settings,
@@ -739,6 +690,7 @@ impl Aggregated {
 /// EVM verifier applies: inner public inputs are offset-encoded, never zero
 /// (an inner circuit leaves a zero instance unbound).
 pub fn verify_bytes(
+    kind: TranscriptKind,
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     s: &AggregateSettings,
@@ -750,7 +702,7 @@ pub fn verify_bytes(
             .iter()
             .any(|v| bool::from(v.is_zero()))
         && proof::verify_shplonk(
-            TranscriptKind::Evm,
+            kind,
             params,
             vk,
             s.num_public,

@@ -153,6 +153,7 @@ impl SplitBuild {
         aggregate::Options {
             k: self.settings.aggregate_k,
             srs,
+            transcript: proof::TranscriptKind::Evm,
         }
     }
 
