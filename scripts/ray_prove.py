@@ -3,13 +3,16 @@
 
     python scripts/ray_prove.py BUILD --input input.json --address HEAD:6379 -o proof.json
 
-Each chunk proof is one Ray task and the aggregation that folds them is
-another; every task runs the `zkml-evm` job that reads and writes artefacts
-in the build directory (`prove-chunk CHUNK`, `fold-chunks BUILD`), exactly
+Each chunk proof is one Ray task, and so is each aggregation of the
+build's aggregation tree (`zkml-evm fold-chunks BUILD --plan`: groups of
+chunk proofs, then groups of those aggregations, up to one root); every
+task runs the `zkml-evm` job that reads and writes artefacts in the build
+directory (`prove-chunk CHUNK`, `fold-chunks BUILD --node L-I`), exactly
 what `zkml-evm prove --jobs N` runs locally. The driver first writes every
 chunk's input tensor (`split-witness`, a fixed-point forward pass, cheap),
 so the chunk tasks are independent and run in parallel, one CPU-heavy
-process each.
+process each; the aggregations of one level run in parallel too, once the
+level below is done.
 
 The build directory must be at the same path on every node (a shared file
 system, or copied there before the run), and `zkml-evm` on each node's PATH
@@ -51,8 +54,32 @@ def prove_chunk(exe: str, chunk_dir: str) -> dict:
 
 
 @ray.remote(num_cpus=1)
-def fold_chunks(exe: str, build: str, out: str) -> dict:
-    return run_job(exe, ["fold-chunks", build, "-o", out])
+def fold_node(exe: str, build: str, node: str, out: str) -> dict:
+    return run_job(exe, ["fold-chunks", build, "--node", node, "-o", out])
+
+
+def tree_levels(exe: str, build: str) -> list[list[dict]]:
+    """The aggregation tree's levels, leaves first; the last holds the root."""
+    plan = subprocess.run([exe, "fold-chunks", build, "--plan"], capture_output=True, text=True, check=True)
+    return json.loads(plan.stdout)["levels"]
+
+
+def run_tasks(tasks: dict, started: float, describe) -> bool:
+    """Wait for `tasks` (ObjectRef -> label), printing a line as each ends."""
+    total, done = len(tasks), 0
+    while tasks:
+        ready, _ = ray.wait(list(tasks), num_returns=1)
+        label = tasks.pop(ready[0])
+        r = ray.get(ready[0])
+        if not r["ok"]:
+            print(f"error: {label}: {' '.join(r['stderr'])}", file=sys.stderr)
+            return False
+        done += 1
+        elapsed = time.time() - started
+        left = elapsed / done * (total - done)
+        print(f"[{done}/{total}] {describe(label, r)} on {r['node']} "
+              f"(elapsed {elapsed:.0f}s, about {left:.0f}s left in this phase)", flush=True)
+    return True
 
 
 def chunk_dirs(build: str) -> list[str]:
@@ -84,28 +111,27 @@ def main() -> int:
 
     dirs = chunk_dirs(build)
     started = time.time()
-    pending = {prove_chunk.remote(args.zkml, d): i for i, d in enumerate(dirs)}
-    done = 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        i = pending.pop(ready[0])
-        r = ray.get(ready[0])
-        if not r["ok"]:
-            print(f"error: chunk {i} ({dirs[i]}): {' '.join(r['stderr'])}", file=sys.stderr)
-            return 2
-        report = json.loads(r["stdout"])
-        done += 1
-        elapsed = time.time() - started
-        left = elapsed / done * (len(dirs) - done)
-        print(f"[{done}/{len(dirs)}] chunk {i} proven in {report['prove_seconds']:.1f}s on {r['node']}, "
-              f"peak RSS {report['peak_rss_mb']:.0f} MB (elapsed {elapsed:.0f}s, about {left:.0f}s left)", flush=True)
 
-    print(f"aggregating {len(dirs)} chunk proofs ...", flush=True)
-    r = ray.get(fold_chunks.remote(args.zkml, build, out))
-    if not r["ok"]:
-        print(f"error: fold-chunks: {' '.join(r['stderr'])}", file=sys.stderr)
+    def chunk_line(label: str, r: dict) -> str:
+        report = json.loads(r["stdout"])
+        return f"{label} proven in {report['prove_seconds']:.1f}s, peak RSS {report['peak_rss_mb']:.0f} MB"
+
+    chunks = {prove_chunk.remote(args.zkml, d): f"chunk {i} ({d})" for i, d in enumerate(dirs)}
+    if not run_tasks(chunks, started, chunk_line):
         return 2
-    print(r["stdout"].strip() + f" (on {r['node']}; total {time.time() - started:.0f}s)")
+
+    def node_line(label: str, r: dict) -> str:
+        return f"aggregation {label}: {r['stdout'].strip()}"
+
+    levels = tree_levels(args.zkml, build)
+    for depth, level in enumerate(levels):
+        root = depth == len(levels) - 1
+        names = ["root"] if root else [f"{n['level']}-{n['index']}" for n in level]
+        print(f"aggregation level {depth + 1} of {len(levels)}: {len(names)} job(s) ...", flush=True)
+        tasks = {fold_node.remote(args.zkml, build, name, out): f"node {name}" for name in names}
+        if not run_tasks(tasks, started, node_line):
+            return 2
+    print(f"proof written to {out} (total {time.time() - started:.0f}s)")
     return 0
 
 

@@ -29,14 +29,17 @@ for _ in 1 2; do
 done
 
 v=test-vectors/tower
-"$BIN" compile "$v/network.onnx" --input "$v/input.json" -o "$work/build" --max-k 12 --aggregate-k 20
+# 4 chunks folded as a tree at fan-in 3: a node over chunks 0-2, then the
+# root over that node and chunk 3 (two aggregation tasks, one per level).
+"$BIN" compile "$v/network.onnx" --input "$v/input.json" -o "$work/build" --max-k 11 --aggregate-k 20 --fan-in 3
 "$BIN" setup "$work/build"
 status=0
 "$VENV/bin/python" scripts/ray_prove.py "$work/build" --input "$v/input.json" \
   --address "127.0.0.1:$port" --zkml "$BIN" -o "$work/proof.json" | tee "$work/ray.log" || status=1
 if [ "$status" -eq 0 ]; then
-  # Both chunk tasks ran on worker nodes (the head offers no CPUs).
-  [ "$(grep -c '^\[[0-9]/2\] chunk' "$work/ray.log")" -eq 2 ] || status=1
+  # Every chunk task, then one aggregation per tree level, reported.
+  [ "$(grep -c '^\[[0-9]/4\] chunk' "$work/ray.log")" -eq 4 ] || status=1
+  [ "$(grep -c '^\[1/1\] aggregation node' "$work/ray.log")" -eq 2 ] || status=1
   "$BIN" verify "$work/build" "$work/proof.json" || status=1
   "$BIN" gen-verifier "$work/build" -o "$work/verifier" >/dev/null || status=1
   "$BIN" test-evm "$work/verifier" "$work/proof.json" || status=1

@@ -5,7 +5,7 @@ use crate::circuit::layout::Shape;
 use crate::compile::{self, CompileOptions, Compiled, Vis};
 use crate::evm;
 use crate::proof;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -82,9 +82,14 @@ pub enum Command {
         /// take a single one.
         #[arg(long, default_value_t = crate::split::DEFAULT_MAX_K, value_name = "K", value_parser = clap::value_parser!(u32).range(10..=26))]
         max_k: u32,
-        /// log2 rows of the aggregation circuit that folds a split model's chunk proofs.
+        /// log2 rows of the aggregation circuits that fold a split model's chunk proofs.
         #[arg(long, default_value_t = crate::aggregate::DEFAULT_K, value_name = "K", value_parser = clap::value_parser!(u32).range(16..=26))]
         aggregate_k: u32,
+        /// Chunk proofs one aggregation folds (a split model's proofs are folded as a tree:
+        /// groups of N chunk proofs, then groups of N/2 aggregations, up to one root; each job's
+        /// memory stays bounded whatever the number of chunks).
+        #[arg(long, default_value_t = crate::split::tree::DEFAULT_FAN_IN, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=16))]
+        fan_in: u64,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
     /// circuit: the weights' (always), and the input's and output's for --input.
@@ -139,11 +144,23 @@ pub enum Command {
         json: bool,
     },
     /// Split build, step 3 of 3: fold every chunk's proof.json into one aggregated proof.
+    ///
+    /// Without --node, every aggregation of the tree in turn. With --node L-I, that one
+    /// aggregation alone (its children's proofs must exist; nodes of one level are independent
+    /// jobs); `--node root` writes the final proof to OUT. --plan prints the tree as JSON.
+    #[command(verbatim_doc_comment)]
     FoldChunks {
         /// The split build.
         dir: PathBuf,
+        /// Where the final proof goes (needed unless --plan, or --node names a node below the root).
         #[arg(short, long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// Fold one node of the aggregation tree: `L-I` (level, index) or `root`.
+        #[arg(long, conflicts_with = "plan")]
+        node: Option<String>,
+        /// Print the aggregation tree (levels of nodes, their children and chunks) as JSON.
+        #[arg(long)]
+        plan: bool,
     },
     /// Fold proofs (from `prove --for-aggregation`) into one proof that one EVM verifier checks.
     ///
@@ -414,6 +431,7 @@ pub fn run(cli: Cli) -> Result<()> {
             batch,
             max_k,
             aggregate_k,
+            fan_in,
         } => {
             let t = Instant::now();
             let visibility = compile::Visibility {
@@ -436,7 +454,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 &inputs,
                 &opts,
                 max_k,
-                aggregate_k,
+                crate::split::tree::FoldShape {
+                    k: aggregate_k,
+                    fan_in: fan_in as usize,
+                },
                 &out,
             )? {
                 crate::split::Build::Single(c) => *c,
@@ -492,9 +513,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let r = crate::split::setup(&b, srs.as_deref())?;
             let secs: f64 = r.chunks.iter().map(|c| c.keygen_seconds).sum();
             println!(
-                "keys written to {}: {} chunk circuits (keygen {secs:.1}s), aggregation k = {} ({})",
+                "keys written to {}: {} chunk circuits (keygen {secs:.1}s), {} aggregation{} at k = {} ({})",
                 dir.display(),
                 r.chunks.len(),
+                r.aggregations,
+                if r.aggregations == 1 { "" } else { "s (a tree)" },
                 r.aggregate_k,
                 match r.aggregate_keygen_seconds {
                     Some(s) => format!("keygen {s:.1}s"),
@@ -620,20 +643,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::FoldChunks { dir, out } => {
-            let b = crate::split::SplitBuild::load(&dir)?;
-            let r = crate::split::fold(&b, &out)?;
-            println!(
-                "proof written to {}: {} chunk proofs folded at k = {} in {:.1}s, peak RSS {:.0} MB, {} bytes, {} public inputs",
-                out.display(),
-                r.aggregated,
-                r.k,
-                r.prove_seconds,
-                crate::progress::peak_rss_mb(),
-                r.proof_bytes,
-                r.num_public
-            );
-        }
+        Command::FoldChunks {
+            dir,
+            out,
+            node,
+            plan,
+        } => fold_chunks(&dir, out.as_deref(), node.as_deref(), plan)?,
         Command::Aggregate {
             items,
             out,
@@ -841,10 +856,60 @@ pub fn run(cli: Cli) -> Result<()> {
 /// before it.
 /// `input[0..36], output[0..2], params_commitment`: runs of indexed names
 /// collapsed.
+/// `fold-chunks`: the whole tree, one node of it, or its plan.
+fn fold_chunks(dir: &Path, out: Option<&Path>, node: Option<&str>, plan: bool) -> Result<()> {
+    let b = crate::split::SplitBuild::load(dir)?;
+    let tree = b.tree();
+    if plan {
+        println!("{}", serde_json::to_string_pretty(&tree)?);
+        return Ok(());
+    }
+    let n = match node {
+        Some(name) => Some(tree.find(name).with_context(|| {
+            format!("{}: the aggregation tree has no node '{name}' (see --plan)", dir.display())
+        })?),
+        None => None,
+    };
+    let needs_out = n.is_none_or(|n| tree.is_root(n));
+    let out = match (out, needs_out) {
+        (Some(o), _) => o.to_path_buf(),
+        (None, false) => PathBuf::new(),
+        (None, true) => bail!("--out is needed: where the final proof goes"),
+    };
+    let r = match n {
+        Some(n) => crate::split::fold_node(&b, &tree, n, &out)?,
+        None => crate::split::fold(&b, &out)?,
+    };
+    let written = match n {
+        Some(n) if !tree.is_root(n) => tree.node_dir(&b.dir, n).join(crate::aggregate::PROOF_FILE),
+        _ => out,
+    };
+    println!(
+        "proof written to {}: {} proofs folded at k = {} in {:.1}s, peak RSS {:.0} MB, {} bytes, {} public inputs",
+        written.display(),
+        r.aggregated,
+        r.k,
+        r.prove_seconds,
+        crate::progress::peak_rss_mb(),
+        r.proof_bytes,
+        r.num_public
+    );
+    Ok(())
+}
+
 fn print_split(model: &Path, out: &Path, b: &crate::split::SplitBuild, t: Instant) {
     let s = &b.settings;
+    let tree = b.tree();
+    let folded = match tree.levels.len() {
+        1 => "an aggregation".to_string(),
+        depth => format!(
+            "a tree of {} aggregations in {depth} levels (fan-in {})",
+            tree.nodes().count(),
+            s.fan_in
+        ),
+    };
     println!(
-        "compiled {} -> {} in {:.2}s: split into {} (max k = {}), folded by an aggregation at k = {}",
+        "compiled {} -> {} in {:.2}s: split into {} (max k = {}), folded by {folded} at k = {}",
         model.display(),
         out.display(),
         t.elapsed().as_secs_f64(),

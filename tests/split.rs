@@ -368,3 +368,22 @@ fn zeroed_boundary_commitments_do_not_aggregate() {
         .expect("the aggregation circuit must not prove zeroed links");
     assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
 }
+
+/// The aggregation tree as `fold-chunks` shows it: two chunks make one
+/// root over both (no tree at the default fan-in), and a node the tree
+/// lacks is refused by name before anything runs.
+#[test]
+fn fold_chunks_plans_the_tree_and_refuses_unknown_nodes() {
+    let f = fixture();
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(&["fold-chunks", s(&f.build), "--plan"])).unwrap();
+    let levels = plan["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 1, "{plan}");
+    assert_eq!(levels[0][0]["children"], serde_json::json!([{"chunk": 0}, {"chunk": 1}]));
+    let o = common::zkml(&["fold-chunks", s(&f.build), "--node", "3-0", "-o", "x.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no node '3-0'"));
+    let o = common::zkml(&["fold-chunks", s(&f.build), "--node", "root"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out is needed"));
+}

@@ -42,6 +42,7 @@ pub enum Source {
 
 /// What an aggregation's keys depend on in one of its proofs, known
 /// before the proof exists (keygen runs on placeholders of this shape).
+#[derive(Clone, Debug)]
 pub struct ChildShape {
     pub num_public: usize,
     /// The first [`ACCUMULATOR_LIMBS`] public inputs are an accumulator.
@@ -81,13 +82,19 @@ impl ChildShape {
     /// inputs of the model proofs it exposes.
     pub fn of_node(a: &Aggregated) -> ChildShape {
         let s = &a.settings;
-        let mut names: Vec<String> = (0..ACCUMULATOR_LIMBS)
-            .map(|i| format!("accumulator[{i}]"))
+        let mut names: Vec<String> = (0..s.num_public)
+            .map(|i| match i < ACCUMULATOR_LIMBS {
+                true => format!("accumulator[{i}]"),
+                false => format!("public input {i}"),
+            })
             .collect();
         for spec in &s.inner {
-            names.extend(spec.public_layout.iter().cloned());
+            for (j, name) in spec.public_layout.iter().enumerate() {
+                if let Some(slot) = names.get_mut(spec.public_start + j) {
+                    slot.clone_from(name);
+                }
+            }
         }
-        names.resize(s.num_public, String::from("?"));
         ChildShape {
             num_public: s.num_public,
             accumulator: true,

@@ -462,39 +462,42 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
     Ok(())
 }
 
-/// Aggregation keys for proofs of `inners` (compiled models with their
-/// keys), made before any proof exists: keygen needs only each proof's
-/// shape, so placeholder proofs of the right shape stand in.
+/// Aggregation keys for proofs of the shapes and keys `children` give
+/// (model proofs, or proofs of other aggregations), made before any proof
+/// exists: keygen needs only each proof's shape, so placeholder proofs of
+/// the right shape stand in.
 pub fn setup_wired(
-    inners: &[(&Compiled, &Keys)],
+    children: Vec<(ChildShape, &Keys)>,
     wiring: &Wiring,
     key_dir: &Path,
     opts: &Options,
 ) -> Result<f64> {
     let params = outer_params(opts)?;
-    let shapes: Vec<ChildShape> = inners.iter().map(|(c, _)| ChildShape::of_model(c)).collect();
-    let described: Vec<_> = inners
-        .iter()
-        .zip(&shapes)
-        .map(|((_, k), s)| (&k.vk, s.num_public))
-        .collect();
+    let described: Vec<_> = children.iter().map(|(s, k)| (&k.vk, s.num_public)).collect();
     let shape = shape_id(opts.k, &described, wiring);
     if load_keys_for(key_dir, &shape, &params)?.is_some() {
         return Ok(0.0);
     }
-    let snarks: Vec<Snark> = inners
+    let snarks: Vec<Snark> = children
         .iter()
-        .map(|(c, k)| {
+        .map(|(s, k)| {
+            let accumulator = s
+                .accumulator
+                .then(AggregationCircuit::accumulator_indices)
+                .flatten();
             snark_verifier_sdk::halo2::gen_dummy_snark_from_vk::<SHPLONK>(
                 &k.params,
                 &k.vk,
-                vec![c.settings.layout.public_inputs],
-                None,
+                vec![s.num_public],
+                accumulator,
             )
         })
         .collect();
+    let shapes: Vec<ChildShape> = children.into_iter().map(|(s, _)| s).collect();
     let t = Instant::now();
     let keygen_step = crate::progress::step("aggregation keygen");
+    std::fs::create_dir_all(key_dir)
+        .with_context(|| format!("cannot create {}", key_dir.display()))?;
     let (s, pk) = keygen(&shapes, &snarks, &params, opts, shape, wiring)?;
     drop(keygen_step);
     write_keys(key_dir, &s, &pk, &params)?;

@@ -110,6 +110,7 @@ pub(crate) fn read_key(path: &Path, id: &[u8; 32], remedy: &str) -> Result<Vec<u
 /// statement: halo2 reads a missing instance cell as zero, and a row whose
 /// instance is zero is bound by nothing, so a short instance must be
 /// refused before halo2 sees it.
+#[derive(Clone)]
 pub struct Keys {
     pub params: ParamsKZG<Bn256>,
     pub vk: VerifyingKey<G1Affine>,

@@ -19,8 +19,9 @@
 mod jobs;
 pub mod plan;
 pub mod slice;
+pub mod tree;
 
-use crate::aggregate::{self, AggregateProof, AggregateReport, Inner, Wiring};
+use crate::aggregate::{self, AggregateProof, AggregateReport, ChildShape, Inner, Wiring};
 use crate::artifact;
 use crate::circuit::layout::{self, Layout};
 use crate::circuit::public::{PackHashed, PublicItem, Tensor, Vis, Visibility};
@@ -34,6 +35,7 @@ use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
+use tree::{Child, FoldShape, Node, Tree};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -50,8 +52,11 @@ pub struct SplitSettings {
     pub version: u32,
     pub model_hash: String,
     pub max_k: u32,
-    /// log2 rows of the aggregation circuit that folds the chunks.
+    /// log2 rows of the aggregation circuits that fold the chunks.
     pub aggregate_k: u32,
+    /// Chunk proofs per first-level aggregation ([`tree`]).
+    #[serde(default = "default_fan_in")]
+    pub fan_in: usize,
     pub quant: QuantParams,
     pub input_shapes: Vec<Vec<usize>>,
     pub output_shapes: Vec<Vec<usize>>,
@@ -70,6 +75,10 @@ pub struct ChunkSummary {
     pub values: usize,
     pub inputs: usize,
     pub outputs: usize,
+}
+
+fn default_fan_in() -> usize {
+    tree::DEFAULT_FAN_IN
 }
 
 pub fn is_split_dir(dir: &Path) -> bool {
@@ -106,47 +115,22 @@ impl SplitBuild {
         })
     }
 
-    /// Each cut's link (the earlier chunk's output commitment equals the
-    /// later chunk's input commitment), and every other public input of
-    /// every chunk exposed.
+    /// How the chunk proofs are folded: the aggregation tree.
+    pub fn tree(&self) -> Tree {
+        Tree::new(
+            self.chunks.len(),
+            FoldShape {
+                k: self.settings.aggregate_k,
+                fan_in: self.settings.fan_in,
+            },
+        )
+    }
+
+    /// The wiring of one aggregation over every chunk at once (a build of
+    /// at most a fan-in's worth of chunks is folded so).
     pub fn wiring(&self) -> Wiring {
-        let names: Vec<Vec<String>> = self
-            .chunks
-            .iter()
-            .map(|c| c.layout.public_names())
-            .collect();
-        let find = |chunk: usize, t: Tensor| {
-            let name = PublicItem::Commitment(t).name();
-            names[chunk]
-                .iter()
-                .position(|n| *n == name)
-                .expect("a chunk boundary is hashed")
-        };
-        let links = (1..self.chunks.len())
-            .map(|i| {
-                [
-                    (i - 1, find(i - 1, Tensor::Output)),
-                    (i, find(i, Tensor::Input)),
-                ]
-            })
-            .collect::<Vec<_>>();
-        let exposed = (0..self.chunks.len())
-            .map(|i| {
-                let hidden: Vec<usize> = links
-                    .iter()
-                    .flat_map(|l| l.iter())
-                    .filter(|(c, _)| *c == i)
-                    .map(|(_, j)| *j)
-                    .collect();
-                (0..names[i].len())
-                    .filter(|j| !hidden.contains(j))
-                    .collect()
-            })
-            .collect();
-        Wiring {
-            exposed: Some(exposed),
-            links,
-        }
+        let shapes: Vec<ChildShape> = self.chunks.iter().map(ChildShape::of_model).collect();
+        wiring_of(&shapes)
     }
 
     fn aggregate_options(&self, srs: Option<PathBuf>) -> aggregate::Options {
@@ -155,6 +139,22 @@ impl SplitBuild {
             srs,
             transcript: proof::TranscriptKind::Evm,
         }
+    }
+
+    /// What the aggregation `n` folds, as shapes and keys (for keygen).
+    fn child_keys(&self, tree: &Tree, n: &Node, chunk_keys: &[Keys]) -> Result<Vec<(ChildShape, Keys)>> {
+        n.children
+            .iter()
+            .map(|c| match *c {
+                Child::Chunk(i) => Ok((ChildShape::of_model(&self.chunks[i]), chunk_keys[i].clone())),
+                Child::Node(i) => {
+                    let below = tree.child_node(n, i);
+                    let agg = aggregate::Aggregated::load(&tree.node_dir(&self.dir, below))
+                        .with_context(|| format!("aggregation node {} has no keys", below.name()))?;
+                    Ok((ChildShape::of_node(&agg), agg.keys()))
+                }
+            })
+            .collect()
     }
 
     /// What folding the chunk proofs runs with: the build's aggregation k
@@ -213,6 +213,38 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
     }
 }
 
+/// Each cut's link between consecutive proofs (the earlier one's last
+/// output commitment equals the later one's first input commitment), and
+/// every other public input of every proof exposed. The proofs are chunk
+/// proofs or proofs of aggregations over consecutive chunks ([`tree`]):
+/// a node exposes the commitments of the cuts at its edges.
+pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
+    let name = |t: Tensor| PublicItem::Commitment(t).name();
+    let (output, input) = (name(Tensor::Output), name(Tensor::Input));
+    let links: Vec<[(usize, usize); 2]> = (1..shapes.len())
+        .map(|i| {
+            let before = &shapes[i - 1].names;
+            let after = &shapes[i].names;
+            [
+                (i - 1, before.iter().rposition(|n| *n == output).expect("a cut is hashed")),
+                (i, after.iter().position(|n| *n == input).expect("a cut is hashed")),
+            ]
+        })
+        .collect();
+    let exposed = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, shape)| {
+            let linked = |j: &usize| links.iter().flatten().any(|&(c, k)| c == i && k == *j);
+            shape.exposed.iter().copied().filter(|j| !linked(j)).collect()
+        })
+        .collect();
+    Wiring {
+        exposed: Some(exposed),
+        links,
+    }
+}
+
 /// Compile `model` as chunks of at most 2^max_k rows into `out`.
 fn compile(
     model: Model,
@@ -220,7 +252,7 @@ fn compile(
     opts: &CompileOptions,
     quantized: compile::Quantized,
     max_k: u32,
-    aggregate_k: u32,
+    fold: FoldShape,
     out: &Path,
 ) -> Result<SplitBuild> {
     if opts.batch > 1 {
@@ -285,7 +317,8 @@ fn compile(
         version: SPLIT_VERSION,
         model_hash,
         max_k,
-        aggregate_k,
+        aggregate_k: fold.k,
+        fan_in: fold.fan_in,
         quant: q,
         input_shapes: model.program.input_shapes.clone(),
         output_shapes: model.program.output_shapes.clone(),
@@ -309,7 +342,7 @@ pub fn compile_files(
     inputs: &[PathBuf],
     opts: &CompileOptions,
     max_k: u32,
-    aggregate_k: u32,
+    fold: FoldShape,
     out: &Path,
 ) -> Result<Build> {
     let files = compile::read_input_files(inputs)?;
@@ -330,7 +363,7 @@ pub fn compile_files(
         opts,
         quantized,
         max_k,
-        aggregate_k,
+        fold,
         out,
     )?))
 }
@@ -422,6 +455,8 @@ pub struct SplitSetupReport {
     /// None when aggregation keys of the same shape were already there.
     pub aggregate_keygen_seconds: Option<f64>,
     pub aggregate_k: u32,
+    /// Aggregation jobs in the tree (1: one aggregation folds every chunk).
+    pub aggregations: usize,
 }
 
 /// Keys for every chunk, then the aggregation keys (made from the chunks'
@@ -441,22 +476,31 @@ pub fn setup(b: &SplitBuild, srs: Option<&Path>) -> Result<SplitSetupReport> {
         .iter()
         .map(proof::load_keys)
         .collect::<Result<Vec<_>>>()?;
-    let inners: Vec<_> = b.chunks.iter().zip(&keys).collect();
-    eprintln!(
-        "aggregation keygen (k={}, {} chunks) ...",
-        b.settings.aggregate_k,
-        b.chunks.len()
-    );
-    let secs = aggregate::setup_wired(
-        &inners,
-        &b.wiring(),
-        &b.dir,
-        &b.aggregate_options(srs.map(Path::to_path_buf)),
-    )?;
+    let tree = b.tree();
+    let mut secs = 0.0;
+    for n in tree.nodes() {
+        eprintln!(
+            "aggregation keygen, node {} of the tree (k={}, {} proofs: chunks {}-{}) ...",
+            n.name(),
+            b.settings.aggregate_k,
+            n.children.len(),
+            n.first_chunk,
+            n.last_chunk
+        );
+        let children = b.child_keys(&tree, n, &keys)?;
+        let shapes: Vec<ChildShape> = children.iter().map(|(s, _)| s.clone()).collect();
+        secs += aggregate::setup_wired(
+            children.iter().map(|(s, k)| (s.clone(), k)).collect(),
+            &wiring_of(&shapes),
+            &tree.node_dir(&b.dir, n),
+            &b.aggregate_options(srs.map(Path::to_path_buf)),
+        )?;
+    }
     Ok(SplitSetupReport {
         chunks,
         aggregate_keygen_seconds: (secs > 0.0).then_some(secs),
         aggregate_k: b.settings.aggregate_k,
+        aggregations: tree.nodes().count(),
     })
 }
 
@@ -507,27 +551,86 @@ pub fn prove_chunk(chunk_dir: &Path) -> Result<proof::ProofFile> {
 }
 
 /// Fold the chunk proofs in the build (`chunk-i/proof.json`) into one
-/// proof at `out`; the aggregation checks each chunk proof and each link.
+/// proof at `out`, node by node up the aggregation tree; each aggregation
+/// checks its proofs and links. Prints a line as each node finishes.
 pub fn fold(b: &SplitBuild, out: &Path) -> Result<AggregateReport> {
     require_aggregation_keys(b)?;
-    let inners = b
-        .chunks
+    let tree = b.tree();
+    let total = tree.nodes().count();
+    let started = Instant::now();
+    let mut last = None;
+    for (done, n) in tree.nodes().enumerate() {
+        let r = fold_node(b, &tree, n, out)?;
+        if total > 1 {
+            let elapsed = started.elapsed().as_secs_f64();
+            eprintln!(
+                "[{}/{total}] aggregation node {} (chunks {}-{}) proved in {:.1}s, peak RSS {:.0} MB (elapsed {elapsed:.0}s, about {:.0}s left)",
+                done + 1,
+                n.name(),
+                n.first_chunk,
+                n.last_chunk,
+                r.prove_seconds,
+                crate::progress::peak_rss_mb(),
+                elapsed / (done + 1) as f64 * (total - done - 1) as f64
+            );
+        }
+        last = Some(r);
+    }
+    Ok(last.expect("a tree has a root"))
+}
+
+/// One aggregation of the tree (`fold-chunks --node`): its children's
+/// proofs (chunk proofs, or proofs of the nodes below, which must exist)
+/// folded into its own, at `agg-L-I/proof.json`, or at `out` for the root.
+/// Nodes of one level are independent jobs.
+pub fn fold_node(b: &SplitBuild, tree: &Tree, n: &Node, out: &Path) -> Result<AggregateReport> {
+    let inners = n
+        .children
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let path = c.dir.join(aggregate::PROOF_FILE);
-            let mut inner = Inner::load(&c.dir, &path)
-                .with_context(|| format!("chunk {i}: no proof at {}", path.display()))?;
-            inner.label = format!("chunk {i} ({})", path.display());
-            Ok(inner)
+        .map(|c| match *c {
+            Child::Chunk(i) => {
+                let dir = &b.chunks[i].dir;
+                let path = dir.join(aggregate::PROOF_FILE);
+                let mut inner = Inner::load(dir, &path)
+                    .with_context(|| format!("chunk {i}: no proof at {}", path.display()))?;
+                inner.label = format!("chunk {i} ({})", path.display());
+                Ok(inner)
+            }
+            Child::Node(i) => {
+                let below = tree.child_node(n, i);
+                let dir = tree.node_dir(&b.dir, below);
+                let path = dir.join(aggregate::PROOF_FILE);
+                let mut inner = Inner::load_any(&dir, &path).with_context(|| {
+                    format!(
+                        "aggregation node {}: no proof at {} (fold that node first)",
+                        below.name(),
+                        path.display()
+                    )
+                })?;
+                inner.label = format!("aggregation node {} ({})", below.name(), path.display());
+                Ok(inner)
+            }
         })
         .collect::<Result<Vec<_>>>()?;
+    let shapes: Vec<ChildShape> = inners.iter().map(Inner::shape).collect();
+    let mut opts = b.fold_options();
+    let dir = tree.node_dir(&b.dir, n);
+    let proof_path = match tree.is_root(n) {
+        true => out.to_path_buf(),
+        false => {
+            opts.transcript = TranscriptKind::Poseidon;
+            dir.join(aggregate::PROOF_FILE)
+        }
+    };
     eprintln!(
-        "aggregating {} chunk proofs (k={}) ...",
+        "aggregating {} proofs (node {}, chunks {}-{}, k={}) ...",
         inners.len(),
+        n.name(),
+        n.first_chunk,
+        n.last_chunk,
         b.settings.aggregate_k
     );
-    aggregate::aggregate_wired(&inners, &b.wiring(), &b.dir, out, &b.fold_options())
+    aggregate::aggregate_wired(&inners, &wiring_of(&shapes), &dir, &proof_path, &opts)
 }
 
 /// `setup` writes the aggregation keys at the build's root; `fold` needs

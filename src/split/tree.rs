@@ -1,0 +1,252 @@
+//! The aggregation tree of a split build: chunk proofs are folded in
+//! groups, the groups' proofs in groups again, up to one root, so no job
+//! holds more than a fan-in's worth of proofs whatever the chunk count.
+//!
+//! Each node is an `aggregate` of its children (chunk proofs or the proofs
+//! of nodes one level down) and constrains the commitments of the cuts
+//! between its children equal; a cut between two nodes is linked by their
+//! common ancestor, which sees the earlier node's last output commitment
+//! and the later one's first input commitment among their public inputs.
+//! Every node but the root proves with the Poseidon transcript for its
+//! parent; the root proves for the EVM and keeps its keys at the build's
+//! root, so a tree build verifies exactly as a flat one.
+//!
+//! Fan-in. An aggregation's memory and time grow with the proofs it
+//! verifies in-circuit (about 2.5M cells, one advice column at k = 21, per
+//! chunk proof; README "Aggregation": 4 proofs 7.9 GB and 325 s, 8 proofs
+//! 12.3 GB). A node's proof costs about twice a chunk's to verify
+//! in-circuit (its accumulator, and its own wider circuit: a node of one
+//! proof plus one chunk proof took 4 advice columns, two chunk proofs 3),
+//! so nodes of nodes take half the fan-in.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Chunk proofs a first-level node folds unless `compile --fan-in` says
+/// otherwise: 4 fit in 8 GB at k = 21, and a build of up to 4 chunks keeps
+/// a single aggregation, as before trees.
+pub const DEFAULT_FAN_IN: usize = 4;
+
+/// How a split build folds its chunk proofs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldShape {
+    /// log2 rows of every aggregation circuit.
+    pub k: u32,
+    /// Chunk proofs per first-level node; nodes of nodes take half as many
+    /// (at least 2).
+    pub fan_in: usize,
+}
+
+impl FoldShape {
+    fn fan_in_at(&self, level: usize) -> usize {
+        match level {
+            0 => self.fan_in.max(2),
+            _ => (self.fan_in / 2).max(2),
+        }
+    }
+}
+
+/// One proof a node folds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Child {
+    Chunk(usize),
+    /// A node of the level below, by its index there.
+    Node(usize),
+}
+
+/// An aggregation job: its children and the chunks they cover.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// 1 for nodes over chunks; the root is at the top.
+    pub level: usize,
+    pub index: usize,
+    pub children: Vec<Child>,
+    pub first_chunk: usize,
+    pub last_chunk: usize,
+}
+
+impl Node {
+    /// `L-I`, as `fold-chunks --node` takes it.
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.level, self.index)
+    }
+}
+
+/// Every node, level by level; the last level holds only the root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tree {
+    pub levels: Vec<Vec<Node>>,
+}
+
+impl Tree {
+    /// The tree over `chunks` chunk proofs. Items are grouped in order, a
+    /// group of one passes up unchanged (no node proves a single proof),
+    /// until at most a fan-in's worth remain: the root folds those.
+    pub fn new(chunks: usize, shape: FoldShape) -> Tree {
+        let mut items: Vec<(Child, usize, usize)> = (0..chunks).map(|i| (Child::Chunk(i), i, i)).collect();
+        let mut levels: Vec<Vec<Node>> = Vec::new();
+        loop {
+            let level = levels.len() + 1;
+            let fan = shape.fan_in_at(levels.len());
+            if items.len() <= fan {
+                levels.push(vec![node(level, 0, &items)]);
+                return Tree { levels };
+            }
+            let mut nodes = Vec::new();
+            let mut next = Vec::new();
+            for group in items.chunks(fan) {
+                match group {
+                    [single] => next.push(*single),
+                    _ => {
+                        let n = node(level, nodes.len(), group);
+                        next.push((Child::Node(n.index), n.first_chunk, n.last_chunk));
+                        nodes.push(n);
+                    }
+                }
+            }
+            levels.push(nodes);
+            items = next;
+        }
+    }
+
+    pub fn root(&self) -> &Node {
+        &self.levels.last().expect("a tree has a root")[0]
+    }
+
+    /// Every aggregation job, in an order where children come first.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.levels.iter().flatten()
+    }
+
+    pub fn is_root(&self, n: &Node) -> bool {
+        n.level == self.levels.len()
+    }
+
+    /// The node named `L-I` ([`Node::name`]), or `root`.
+    pub fn find(&self, name: &str) -> Option<&Node> {
+        if name == "root" {
+            return Some(self.root());
+        }
+        self.nodes().find(|n| n.name() == name)
+    }
+
+    /// Where a node keeps its keys and proof: the build itself for the
+    /// root, `agg-L-I/` below it.
+    pub fn node_dir(&self, build: &Path, n: &Node) -> PathBuf {
+        match self.is_root(n) {
+            true => build.to_path_buf(),
+            false => build.join(format!("agg-{}", n.name())),
+        }
+    }
+
+    /// The node below `n` that a `Child::Node` of it names.
+    pub fn child_node(&self, n: &Node, index: usize) -> &Node {
+        &self.levels[n.level - 2][index]
+    }
+}
+
+fn node(level: usize, index: usize, group: &[(Child, usize, usize)]) -> Node {
+    Node {
+        level,
+        index,
+        children: group.iter().map(|g| g.0).collect(),
+        first_chunk: group[0].1,
+        last_chunk: group[group.len() - 1].2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(fan_in: usize) -> FoldShape {
+        FoldShape { k: 21, fan_in }
+    }
+
+    #[test]
+    fn few_chunks_fold_in_one_root() {
+        for n in 1..=4 {
+            let t = Tree::new(n, fold(4));
+            assert_eq!(t.levels.len(), 1);
+            let children: Vec<Child> = (0..n).map(Child::Chunk).collect();
+            assert_eq!(t.root().children, children);
+        }
+    }
+
+    #[test]
+    fn a_lone_chunk_passes_up_and_every_chunk_is_covered_once() {
+        // 3 chunks, fan-in 2: a node over chunks 0-1, then the root over
+        // that node and chunk 2.
+        let t = Tree::new(3, fold(2));
+        assert_eq!(t.levels.len(), 2);
+        assert_eq!(t.levels[0][0].children, vec![Child::Chunk(0), Child::Chunk(1)]);
+        assert_eq!(t.root().children, vec![Child::Node(0), Child::Chunk(2)]);
+        for chunks in 1..200 {
+            for fan_in in 2..9 {
+                let t = Tree::new(chunks, fold(fan_in));
+                let mut covered = Vec::new();
+                collect(&t, t.root(), &mut covered);
+                assert_eq!(covered, (0..chunks).collect::<Vec<_>>(), "{chunks} chunks, fan-in {fan_in}");
+                for n in t.nodes() {
+                    let fan = fold(fan_in).fan_in_at(n.level - 1);
+                    assert!(n.children.len() <= fan && (n.children.len() > 1 || chunks == 1));
+                }
+            }
+        }
+    }
+
+    /// The chunks under `n`, in order, checking each node's range.
+    fn collect(t: &Tree, n: &Node, out: &mut Vec<usize>) {
+        let from = out.len();
+        for c in &n.children {
+            match *c {
+                Child::Chunk(i) => out.push(i),
+                Child::Node(i) => collect(t, t.child_node(n, i), out),
+            }
+        }
+        assert_eq!((n.first_chunk, n.last_chunk), (out[from], out[out.len() - 1]));
+    }
+
+    fn shape(names: &[&str], accumulator: bool) -> crate::aggregate::ChildShape {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let from = if accumulator { 12 } else { 0 };
+        crate::aggregate::ChildShape {
+            num_public: names.len(),
+            accumulator,
+            exposed: (from..names.len()).collect(),
+            names,
+            specs: vec![],
+        }
+    }
+
+    /// A node over chunks 0-2 (exposing chunk 0's input words and chunk 2's
+    /// output commitment) beside chunk 3: the root links that commitment
+    /// to chunk 3's input commitment and exposes the rest, never the
+    /// node's accumulator.
+    #[test]
+    fn a_cut_between_a_node_and_a_chunk_is_linked_by_their_parent() {
+        let mut node_names = vec!["acc"; 12];
+        node_names.extend(["input[0..4]", "input[4..8]", "output_commitment"]);
+        let node = shape(&node_names, true);
+        let chunk = shape(&["input_commitment", "output[0]", "output[1]"], false);
+        let w = crate::split::wiring_of(&[node, chunk]);
+        assert_eq!(w.links, vec![[(0, 14), (1, 0)]]);
+        assert_eq!(w.exposed, Some(vec![vec![12, 13], vec![1, 2]]));
+        // Three chunks in a row: each cut linked, only the model's ends shown.
+        let first = shape(&["input[0]", "output_commitment"], false);
+        let middle = shape(&["input_commitment", "output_commitment"], false);
+        let last = shape(&["input_commitment", "output[0]"], false);
+        let w = crate::split::wiring_of(&[first, middle, last]);
+        assert_eq!(w.links, vec![[(0, 1), (1, 0)], [(1, 1), (2, 0)]]);
+        assert_eq!(w.exposed, Some(vec![vec![0], vec![], vec![1]]));
+    }
+
+    #[test]
+    fn a_thousand_chunks_make_nine_levels_at_fan_in_four() {
+        let t = Tree::new(1000, fold(4));
+        let sizes: Vec<usize> = t.levels.iter().map(Vec::len).collect();
+        // Pairs above the first level; an odd one out passes up.
+        assert_eq!(sizes, vec![250, 125, 62, 31, 16, 8, 4, 2, 1]);
+    }
+}
