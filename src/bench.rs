@@ -302,11 +302,15 @@ pub fn aggregate_one(model_dir: &Path, n: usize, k: u32) -> Result<AggregateRow>
         inners.push(Inner::load(&c.dir, &path)?);
     }
     let out = tmp.path().join("aggregate");
-    let r = aggregate::aggregate(&inners, &out, &aggregate::Options {
+    let r = aggregate::aggregate(
+        &inners,
+        &out,
+        &aggregate::Options {
             k,
             srs: None,
             transcript: crate::proof::TranscriptKind::Evm,
-        })?;
+        },
+    )?;
     let agg = aggregate::Aggregated::load(&out)?;
     let art = crate::evm::verifier::gen_verifier_for(
         &agg.keys(),

@@ -88,7 +88,7 @@ pub enum Command {
         /// Chunk proofs one aggregation folds (a split model's proofs are folded as a tree:
         /// groups of N chunk proofs, then groups of N/2 aggregations, up to one root; each job's
         /// memory stays bounded whatever the number of chunks).
-        #[arg(long, default_value_t = crate::split::tree::DEFAULT_FAN_IN, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=16))]
+        #[arg(long, default_value_t = crate::split::tree::DEFAULT_FAN_IN as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=16))]
         fan_in: u64,
     },
     /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
@@ -866,7 +866,10 @@ fn fold_chunks(dir: &Path, out: Option<&Path>, node: Option<&str>, plan: bool) -
     }
     let n = match node {
         Some(name) => Some(tree.find(name).with_context(|| {
-            format!("{}: the aggregation tree has no node '{name}' (see --plan)", dir.display())
+            format!(
+                "{}: the aggregation tree has no node '{name}' (see --plan)",
+                dir.display()
+            )
         })?),
         None => None,
     };

@@ -324,7 +324,11 @@ fn narrow_if_better(
         return Ok(plain);
     }
     let fidelity = SampleFidelity::new(program, samples);
-    let error_of = |q: &Quantized| fidelity.error(&q.program, &q.quant).unwrap_or(f64::INFINITY);
+    let error_of = |q: &Quantized| {
+        fidelity
+            .error(&q.program, &q.quant)
+            .unwrap_or(f64::INFINITY)
+    };
     let plain_error = error_of(&plain);
     if plain_error <= TARGET_ERROR && plain.quant.lut_bits <= DEFAULT_LUT_BITS {
         return Ok(plain);

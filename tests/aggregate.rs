@@ -376,7 +376,9 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     // On the command line: a proof before any model directory.
     let o = zkml(&["aggregate", s(&f.inner[0]), s(&f.model), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("before any model or aggregation directory"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("before any model or aggregation directory")
+    );
 }
 
 /// A tree: inference A folded alone into a node made for aggregation
@@ -421,11 +423,22 @@ fn aggregations_of_aggregations_verify_natively_and_on_evm() {
         ProofFile::read(&f.inner[0]).unwrap(),
         ProofFile::read(&f.inner[1]).unwrap(),
     );
-    let tail: Vec<String> = a.public_inputs.iter().chain(&b.public_inputs).cloned().collect();
+    let tail: Vec<String> = a
+        .public_inputs
+        .iter()
+        .chain(&b.public_inputs)
+        .cloned()
+        .collect();
     assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], tail[..]);
     assert_eq!(p.inner.len(), 2);
-    assert_eq!((&p.inner[0].outputs, &p.inner[1].outputs), (&a.outputs, &b.outputs));
-    assert_eq!(p.inner[1].public_start, ACCUMULATOR_LIMBS + a.public_inputs.len());
+    assert_eq!(
+        (&p.inner[0].outputs, &p.inner[1].outputs),
+        (&a.outputs, &b.outputs)
+    );
+    assert_eq!(
+        p.inner[1].public_start,
+        ACCUMULATOR_LIMBS + a.public_inputs.len()
+    );
 
     let verifier = f.root.join("root-verifier");
     ok(&["gen-verifier", s(&root), "-o", s(&verifier)]);

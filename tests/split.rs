@@ -379,7 +379,10 @@ fn fold_chunks_plans_the_tree_and_refuses_unknown_nodes() {
         serde_json::from_str(&ok(&["fold-chunks", s(&f.build), "--plan"])).unwrap();
     let levels = plan["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 1, "{plan}");
-    assert_eq!(levels[0][0]["children"], serde_json::json!([{"chunk": 0}, {"chunk": 1}]));
+    assert_eq!(
+        levels[0][0]["children"],
+        serde_json::json!([{"chunk": 0}, {"chunk": 1}])
+    );
     let o = common::zkml(&["fold-chunks", s(&f.build), "--node", "3-0", "-o", "x.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no node '3-0'"));

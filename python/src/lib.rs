@@ -306,11 +306,15 @@ fn aggregate(
     let r = py
         .allow_threads(|| {
             let inners = api::aggregate_items(&items)?;
-            zkml_evm::aggregate::aggregate(&inners, &out, &zkml_evm::aggregate::Options {
+            zkml_evm::aggregate::aggregate(
+                &inners,
+                &out,
+                &zkml_evm::aggregate::Options {
                     k,
                     srs,
                     transcript: zkml_evm::proof::TranscriptKind::Evm,
-                })
+                },
+            )
         })
         .py()?;
     to_json(&r)

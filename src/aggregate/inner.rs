@@ -29,8 +29,8 @@ pub struct Inner {
 pub enum Source {
     /// A model proof (`prove --for-aggregation`).
     Model {
-        compiled: Compiled,
-        keys: Keys,
+        compiled: Box<Compiled>,
+        keys: Box<Keys>,
         proof: ProofFile,
     },
     /// An aggregation's proof (`aggregate --for-aggregation`).
@@ -147,8 +147,8 @@ impl Inner {
         Ok(Inner {
             label: proof_path.display().to_string(),
             source: Source::Model {
-                compiled,
-                keys,
+                compiled: Box::new(compiled),
+                keys: Box::new(keys),
                 proof,
             },
         })

@@ -21,7 +21,6 @@ pub use accumulator::{accumulator_holds, ACCUMULATOR_LIMBS};
 pub use inner::{ChildShape, Inner, Source};
 
 use crate::artifact::{self, to_hex};
-use crate::compile::Compiled;
 use crate::proof::{self, fr_to_hex, srs, Keys, TranscriptKind};
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -402,7 +401,14 @@ fn prove_wired(
     drop(proving);
     let prove_seconds = t.elapsed().as_secs_f64();
     let kind = opts.transcript;
-    if !verify_bytes(kind, &params, pk.get_vk(), &settings, &proof_bytes, &instances) {
+    if !verify_bytes(
+        kind,
+        &params,
+        pk.get_vk(),
+        &settings,
+        &proof_bytes,
+        &instances,
+    ) {
         bail!("internal error: the aggregated proof does not verify");
     }
 
@@ -473,7 +479,10 @@ pub fn setup_wired(
     opts: &Options,
 ) -> Result<f64> {
     let params = outer_params(opts)?;
-    let described: Vec<_> = children.iter().map(|(s, k)| (&k.vk, s.num_public)).collect();
+    let described: Vec<_> = children
+        .iter()
+        .map(|(s, k)| (&k.vk, s.num_public))
+        .collect();
     let shape = shape_id(opts.k, &described, wiring);
     if load_keys_for(key_dir, &shape, &params)?.is_some() {
         return Ok(0.0);
@@ -704,13 +713,6 @@ pub fn verify_bytes(
         && !instances[ACCUMULATOR_LIMBS..]
             .iter()
             .any(|v| bool::from(v.is_zero()))
-        && proof::verify_shplonk(
-            kind,
-            params,
-            vk,
-            s.num_public,
-            proof,
-            instances,
-        )
+        && proof::verify_shplonk(kind, params, vk, s.num_public, proof, instances)
         && accumulator_holds(params, &instances[..ACCUMULATOR_LIMBS])
 }

@@ -1920,7 +1920,12 @@ fn narrowed_lse(input: &[f64]) -> (Program<i64>, Vec<i64>, Program<f64>) {
 fn lse_program() -> Program<f64> {
     use crate::model::LutFn;
     let exp = |i: usize| {
-        Value::Neuron(Neuron::affine(vec![(i, 1.0)], -201.0, Activation::Lut(LutFn::Exp), 0))
+        Value::Neuron(Neuron::affine(
+            vec![(i, 1.0)],
+            -201.0,
+            Activation::Lut(LutFn::Exp),
+            0,
+        ))
     };
     Program {
         values: vec![
@@ -1956,15 +1961,24 @@ const QN: QuantParams = QuantParams {
 fn narrowed_tables_pass_honestly_and_are_finer_than_plain_ones() {
     for input in [[200.3, 198.9], [150.0, 201.0], [-250.0, 200.0]] {
         let (qp, vals, plain) = narrowed_lse(&input);
-        assert!(qp.values.len() > plain.values.len(), "the exps are narrowed");
+        assert!(
+            qp.values.len() > plain.values.len(),
+            "the exps are narrowed"
+        );
         let exact = plain.eval_f64(&input)[4];
         let narrow = QN.dequantize(vals[qp.outputs[0]]);
         let plain_q = quantize(&plain, &QN).unwrap();
         let xq: Vec<i64> = input.iter().map(|&v| QN.quantize_input(v)).collect();
         let coarse = QN.dequantize(forward(&plain_q, &QN, &xq).unwrap()[4]);
         if exact.is_finite() && exact > -3.0 {
-            assert!((narrow - exact).abs() < 0.13, "{input:?}: {narrow} vs {exact}");
-            assert!((coarse - exact).abs() > 0.3, "{input:?}: plain {coarse} is fine?");
+            assert!(
+                (narrow - exact).abs() < 0.13,
+                "{input:?}: {narrow} vs {exact}"
+            );
+            assert!(
+                (coarse - exact).abs() > 0.3,
+                "{input:?}: plain {coarse} is fine?"
+            );
         }
         let (c, k) = circuit_at(qp, vals, QN);
         verify(&c, k).unwrap_or_else(|e| panic!("{input:?}: {e}"));

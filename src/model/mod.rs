@@ -2,10 +2,10 @@
 //! through the op table.
 
 pub mod fold;
+pub mod narrow;
 pub mod onnx;
 pub mod ops;
 pub mod program;
-pub mod narrow;
 pub mod rational;
 pub mod tensor;
 pub mod types;

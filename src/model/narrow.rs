@@ -44,7 +44,11 @@ pub fn has_candidates(p: &Program<f64>) -> bool {
 }
 
 /// `p` as compiled: narrowed where calibration chose it.
-pub fn in_context(p: &Program<f64>, narrow: bool, c: Context) -> std::borrow::Cow<'_, Program<f64>> {
+pub fn in_context(
+    p: &Program<f64>,
+    narrow: bool,
+    c: Context,
+) -> std::borrow::Cow<'_, Program<f64>> {
     match narrow {
         true => std::borrow::Cow::Owned(narrowed(p, c)),
         false => std::borrow::Cow::Borrowed(p),
@@ -116,7 +120,11 @@ fn scaled(n: Neuron<f64>, g: u8, bias: f64, act: Activation) -> Neuron<f64> {
     let k = f64::from(g).exp2();
     Neuron {
         terms: n.terms.into_iter().map(|(v, w)| (v, w * k)).collect(),
-        products: n.products.into_iter().map(|(a, b, w)| (a, b, w * k)).collect(),
+        products: n
+            .products
+            .into_iter()
+            .map(|(a, b, w)| (a, b, w * k))
+            .collect(),
         bias: n.bias * k + bias,
         act,
         node: n.node,
@@ -128,9 +136,20 @@ fn scaled(n: Neuron<f64>, g: u8, bias: f64, act: Activation) -> Neuron<f64> {
 /// `x` divided by 8 so that, however large `x` is, they stay inside the
 /// calibrated magnitude; their rounding (8 quanta at most) lands where exp
 /// is flat (0 or saturated).
-fn clamped_exp(values: &mut Vec<Value<f64>>, n: Neuron<f64>, (lo, hi): (f64, f64), g: u8) -> ValueId {
+fn clamped_exp(
+    values: &mut Vec<Value<f64>>,
+    n: Neuron<f64>,
+    (lo, hi): (f64, f64),
+    g: u8,
+) -> ValueId {
     let node = n.node;
-    let x = push(values, Value::Neuron(Neuron { act: Activation::Identity, ..n }));
+    let x = push(
+        values,
+        Value::Neuron(Neuron {
+            act: Activation::Identity,
+            ..n
+        }),
+    );
     let mut relu = |w: f64, edge: f64| {
         let r = Neuron::affine(vec![(x, w / 8.0)], -w * edge / 8.0, Activation::Relu, node);
         push(values, Value::Neuron(r))
@@ -162,7 +181,12 @@ mod tests {
             values: vec![
                 Value::Input(0),
                 Value::Input(1),
-                Value::Neuron(Neuron::affine(vec![(0, 1.0)], bias, Activation::Lut(LutFn::Exp), 0)),
+                Value::Neuron(Neuron::affine(
+                    vec![(0, 1.0)],
+                    bias,
+                    Activation::Lut(LutFn::Exp),
+                    0,
+                )),
                 // A sum the lowering bounds below 2^3.
                 Value::Neuron(Neuron::affine(
                     vec![(1, 1.0)],
@@ -191,11 +215,17 @@ mod tests {
             if (-5.5..9.7).contains(&(x - 0.5)) {
                 assert!((ea - eb).abs() < 1e-9, "exp at {x}: {ea} vs {eb}");
             } else {
-                assert!(eb < 2f64.powi(-7) || ea >= 2f64.powi(13), "clamped exp at {x}: {eb}");
+                assert!(
+                    eb < 2f64.powi(-7) || ea >= 2f64.powi(13),
+                    "clamped exp at {x}: {eb}"
+                );
             }
         }
         let (a, b) = (plain.eval_f64(&[0.0, 7.9]), narrow.eval_f64(&[0.0, 7.9]));
-        assert!((a[plain.outputs[1]] - b[narrow.outputs[1]]).abs() < 1e-9, "log");
+        assert!(
+            (a[plain.outputs[1]] - b[narrow.outputs[1]]).abs() < 1e-9,
+            "log"
+        );
     }
 
     #[test]

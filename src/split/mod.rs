@@ -30,14 +30,14 @@ use crate::compile::{
     SETTINGS_VERSION,
 };
 use crate::model::{Model, Program};
-use crate::proof::{self, TranscriptKind};
+use crate::proof::{self, Keys, TranscriptKind};
 use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
-use tree::{Child, FoldShape, Node, Tree};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tree::{Child, FoldShape, Node, Tree};
 
 pub const SPLIT_FILE: &str = "split.json";
 pub const SPLIT_VERSION: u32 = 1;
@@ -142,15 +142,24 @@ impl SplitBuild {
     }
 
     /// What the aggregation `n` folds, as shapes and keys (for keygen).
-    fn child_keys(&self, tree: &Tree, n: &Node, chunk_keys: &[Keys]) -> Result<Vec<(ChildShape, Keys)>> {
+    fn child_keys(
+        &self,
+        tree: &Tree,
+        n: &Node,
+        chunk_keys: &[Keys],
+    ) -> Result<Vec<(ChildShape, Keys)>> {
         n.children
             .iter()
             .map(|c| match *c {
-                Child::Chunk(i) => Ok((ChildShape::of_model(&self.chunks[i]), chunk_keys[i].clone())),
-                Child::Node(i) => {
-                    let below = tree.child_node(n, i);
+                Child::Chunk(i) => {
+                    Ok((ChildShape::of_model(&self.chunks[i]), chunk_keys[i].clone()))
+                }
+                Child::Node { level, index } => {
+                    let below = tree.node(level, index);
                     let agg = aggregate::Aggregated::load(&tree.node_dir(&self.dir, below))
-                        .with_context(|| format!("aggregation node {} has no keys", below.name()))?;
+                        .with_context(|| {
+                            format!("aggregation node {} has no keys", below.name())
+                        })?;
                     Ok((ChildShape::of_node(&agg), agg.keys()))
                 }
             })
@@ -226,8 +235,20 @@ pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
             let before = &shapes[i - 1].names;
             let after = &shapes[i].names;
             [
-                (i - 1, before.iter().rposition(|n| *n == output).expect("a cut is hashed")),
-                (i, after.iter().position(|n| *n == input).expect("a cut is hashed")),
+                (
+                    i - 1,
+                    before
+                        .iter()
+                        .rposition(|n| *n == output)
+                        .expect("a cut is hashed"),
+                ),
+                (
+                    i,
+                    after
+                        .iter()
+                        .position(|n| *n == input)
+                        .expect("a cut is hashed"),
+                ),
             ]
         })
         .collect();
@@ -236,7 +257,12 @@ pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
         .enumerate()
         .map(|(i, shape)| {
             let linked = |j: &usize| links.iter().flatten().any(|&(c, k)| c == i && k == *j);
-            shape.exposed.iter().copied().filter(|j| !linked(j)).collect()
+            shape
+                .exposed
+                .iter()
+                .copied()
+                .filter(|j| !linked(j))
+                .collect()
         })
         .collect();
     Wiring {
@@ -358,13 +384,7 @@ pub fn compile_files(
         )?)));
     }
     Ok(Build::Split(compile(
-        model,
-        &samples,
-        opts,
-        quantized,
-        max_k,
-        fold,
-        out,
+        model, &samples, opts, quantized, max_k, fold, out,
     )?))
 }
 
@@ -596,8 +616,8 @@ pub fn fold_node(b: &SplitBuild, tree: &Tree, n: &Node, out: &Path) -> Result<Ag
                 inner.label = format!("chunk {i} ({})", path.display());
                 Ok(inner)
             }
-            Child::Node(i) => {
-                let below = tree.child_node(n, i);
+            Child::Node { level, index } => {
+                let below = tree.node(level, index);
                 let dir = tree.node_dir(&b.dir, below);
                 let path = dir.join(aggregate::PROOF_FILE);
                 let mut inner = Inner::load_any(&dir, &path).with_context(|| {

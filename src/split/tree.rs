@@ -51,8 +51,9 @@ impl FoldShape {
 #[serde(rename_all = "lowercase")]
 pub enum Child {
     Chunk(usize),
-    /// A node of the level below, by its index there.
-    Node(usize),
+    /// A node by its level and index (a level below, or further down when
+    /// it passed up alone).
+    Node { level: usize, index: usize },
 }
 
 /// An aggregation job: its children and the chunks they cover.
@@ -84,7 +85,8 @@ impl Tree {
     /// group of one passes up unchanged (no node proves a single proof),
     /// until at most a fan-in's worth remain: the root folds those.
     pub fn new(chunks: usize, shape: FoldShape) -> Tree {
-        let mut items: Vec<(Child, usize, usize)> = (0..chunks).map(|i| (Child::Chunk(i), i, i)).collect();
+        let mut items: Vec<(Child, usize, usize)> =
+            (0..chunks).map(|i| (Child::Chunk(i), i, i)).collect();
         let mut levels: Vec<Vec<Node>> = Vec::new();
         loop {
             let level = levels.len() + 1;
@@ -100,7 +102,11 @@ impl Tree {
                     [single] => next.push(*single),
                     _ => {
                         let n = node(level, nodes.len(), group);
-                        next.push((Child::Node(n.index), n.first_chunk, n.last_chunk));
+                        let child = Child::Node {
+                            level: n.level,
+                            index: n.index,
+                        };
+                        next.push((child, n.first_chunk, n.last_chunk));
                         nodes.push(n);
                     }
                 }
@@ -140,9 +146,9 @@ impl Tree {
         }
     }
 
-    /// The node below `n` that a `Child::Node` of it names.
-    pub fn child_node(&self, n: &Node, index: usize) -> &Node {
-        &self.levels[n.level - 2][index]
+    /// The node a [`Child::Node`] names.
+    pub fn node(&self, level: usize, index: usize) -> &Node {
+        &self.levels[level - 1][index]
     }
 }
 
@@ -180,14 +186,22 @@ mod tests {
         // that node and chunk 2.
         let t = Tree::new(3, fold(2));
         assert_eq!(t.levels.len(), 2);
-        assert_eq!(t.levels[0][0].children, vec![Child::Chunk(0), Child::Chunk(1)]);
-        assert_eq!(t.root().children, vec![Child::Node(0), Child::Chunk(2)]);
+        assert_eq!(
+            t.levels[0][0].children,
+            vec![Child::Chunk(0), Child::Chunk(1)]
+        );
+        let node = Child::Node { level: 1, index: 0 };
+        assert_eq!(t.root().children, vec![node, Child::Chunk(2)]);
         for chunks in 1..200 {
             for fan_in in 2..9 {
                 let t = Tree::new(chunks, fold(fan_in));
                 let mut covered = Vec::new();
                 collect(&t, t.root(), &mut covered);
-                assert_eq!(covered, (0..chunks).collect::<Vec<_>>(), "{chunks} chunks, fan-in {fan_in}");
+                assert_eq!(
+                    covered,
+                    (0..chunks).collect::<Vec<_>>(),
+                    "{chunks} chunks, fan-in {fan_in}"
+                );
                 for n in t.nodes() {
                     let fan = fold(fan_in).fan_in_at(n.level - 1);
                     assert!(n.children.len() <= fan && (n.children.len() > 1 || chunks == 1));
@@ -202,10 +216,13 @@ mod tests {
         for c in &n.children {
             match *c {
                 Child::Chunk(i) => out.push(i),
-                Child::Node(i) => collect(t, t.child_node(n, i), out),
+                Child::Node { level, index } => collect(t, t.node(level, index), out),
             }
         }
-        assert_eq!((n.first_chunk, n.last_chunk), (out[from], out[out.len() - 1]));
+        assert_eq!(
+            (n.first_chunk, n.last_chunk),
+            (out[from], out[out.len() - 1])
+        );
     }
 
     fn shape(names: &[&str], accumulator: bool) -> crate::aggregate::ChildShape {

@@ -1358,8 +1358,7 @@ fn integer_inputs_must_be_whole() {
         quant: q,
         program: qp,
         ..
-    } = crate::compile::calibrate_quant(&p, &[vec![5.0, -5.0, 4.0]], &Default::default())
-        .unwrap();
+    } = crate::compile::calibrate_quant(&p, &[vec![5.0, -5.0, 4.0]], &Default::default()).unwrap();
     let half = q.quantize_input(0.5);
     let err = crate::quant::forward(&qp, &q, &[q.quantize_input(5.0) + half, 0, 0])
         .unwrap_err()
