@@ -14,8 +14,8 @@ fn tiny_program() -> Program<f64> {
     let relu = |terms: Vec<(usize, f64)>, bias: f64| {
         Value::Neuron(Neuron::affine(terms, bias, Activation::Relu, 0))
     };
-    Program {
-        values: vec![
+    one_output(
+        vec![
             Value::Input(0),
             Value::Input(1),
             Value::Input(2),
@@ -28,11 +28,24 @@ fn tiny_program() -> Program<f64> {
                 1,
             )),
         ],
-        num_inputs: 3,
-        outputs: vec![5],
-        input_shapes: vec![vec![1, 3]],
+        &["hidden", "out"],
+    )
+}
+
+/// A program over `values` whose inputs are its leading `Value::Input`s
+/// (one `[1, n]` tensor) and whose one output is its last value.
+fn one_output(values: Vec<Value<f64>>, nodes: &[&str]) -> Program<f64> {
+    let num_inputs = values
+        .iter()
+        .take_while(|v| matches!(v, Value::Input(_)))
+        .count();
+    Program {
+        outputs: vec![values.len() - 1],
+        values,
+        num_inputs,
+        input_shapes: vec![vec![1, num_inputs]],
         output_shapes: vec![vec![1, 1]],
-        nodes: vec!["hidden".into(), "out".into()],
+        nodes: nodes.iter().map(|n| n.to_string()).collect(),
         copies: 1,
     }
 }
@@ -998,24 +1011,27 @@ fn every_claimed_value_fails_only_at_its_own_blocks() {
             circuit_shaped(qp, vals, QS, shape)
         }];
         for (c, k) in cases {
-            for id in c.program.num_inputs..c.program.values.len() {
-                let blocks: Vec<_> = c
-                    .layout
-                    .neurons
-                    .iter()
-                    .filter(|n| n.value == id)
-                    .map(|n| n.start..=n.result_row)
-                    .collect();
-                for delta in [Fr::ONE, -Fr::ONE] {
-                    let claim = c.witness.as_ref().unwrap()[id] + delta;
-                    let failures = forged_failures(&forged(&c, &[(id, claim)]), k);
-                    assert_failures_in_rows(
-                        &failures,
-                        &blocks,
-                        &format!("value {id}'s blocks ({shape:?})"),
-                    );
-                }
-            }
+            every_value_fails_only_at_its_own_blocks(&c, k, &format!("{shape:?}"));
+        }
+    }
+}
+
+/// Every computed value of `c` ± 1, everything downstream recomputed from
+/// the claim: only that value's own blocks (its neuron; a quotient's range
+/// and sign checks) may fail, and something must.
+fn every_value_fails_only_at_its_own_blocks(c: &ModelCircuit, k: u32, case: &str) {
+    for id in c.program.num_inputs..c.program.values.len() {
+        let blocks: Vec<_> = c
+            .layout
+            .neurons
+            .iter()
+            .filter(|n| n.value == id)
+            .map(|n| n.start..=n.result_row)
+            .collect();
+        for delta in [Fr::ONE, -Fr::ONE] {
+            let claim = c.witness.as_ref().unwrap()[id] + delta;
+            let failures = forged_failures(&forged(c, &[(id, claim)]), k);
+            assert_failures_in_rows(&failures, &blocks, &format!("value {id}'s blocks ({case})"));
         }
     }
 }
@@ -1927,8 +1943,8 @@ fn lse_program() -> Program<f64> {
             0,
         ))
     };
-    Program {
-        values: vec![
+    one_output(
+        vec![
             Value::Input(0),
             Value::Input(1),
             exp(0),
@@ -1940,13 +1956,8 @@ fn lse_program() -> Program<f64> {
                 1,
             )),
         ],
-        num_inputs: 2,
-        outputs: vec![4],
-        input_shapes: vec![vec![1, 2]],
-        output_shapes: vec![vec![1, 1]],
-        nodes: vec!["exp".into(), "log".into()],
-        copies: 1,
-    }
+        &["exp", "log"],
+    )
 }
 
 /// Activations below 2^8 (magnitude bits 14 − 1 − 4 − 1).
@@ -1998,18 +2009,5 @@ fn narrowed_tables_pass_honestly_and_are_finer_than_plain_ones() {
 fn narrowed_values_fail_only_at_their_own_blocks() {
     let (qp, vals, _) = narrowed_lse(&[200.3, 198.9]);
     let (c, k) = circuit_at(qp, vals, QN);
-    for id in c.program.num_inputs..c.program.values.len() {
-        let blocks: Vec<_> = c
-            .layout
-            .neurons
-            .iter()
-            .filter(|n| n.value == id)
-            .map(|n| n.start..=n.result_row)
-            .collect();
-        for delta in [Fr::ONE, -Fr::ONE] {
-            let claim = c.witness.as_ref().unwrap()[id] + delta;
-            let failures = forged_failures(&forged(&c, &[(id, claim)]), k);
-            assert_failures_in_rows(&failures, &blocks, &format!("value {id}'s block"));
-        }
-    }
+    every_value_fails_only_at_its_own_blocks(&c, k, "narrowed");
 }

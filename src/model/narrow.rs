@@ -80,15 +80,7 @@ pub fn narrowed(p: &Program<f64>, c: Context) -> Program<f64> {
         };
         new_id.push(id);
     }
-    Program {
-        values,
-        outputs: p.outputs.iter().map(|&o| new_id[o]).collect(),
-        num_inputs: p.num_inputs,
-        input_shapes: p.input_shapes.clone(),
-        output_shapes: p.output_shapes.clone(),
-        nodes: p.nodes.clone(),
-        copies: p.copies,
-    }
+    p.with_values(values, &new_id)
 }
 
 /// The interval outside which exp's fixed-point value cannot change

@@ -447,6 +447,21 @@ impl<W> Program<W> {
 }
 
 impl<W: Clone> Program<W> {
+    /// This program's inputs, shapes and node names over `values`, a
+    /// rewrite of its own where `new_id[old]` stands for value `old` (the
+    /// outputs follow it).
+    pub fn with_values(&self, values: Vec<Value<W>>, new_id: &[ValueId]) -> Program<W> {
+        Program {
+            values,
+            outputs: self.outputs.iter().map(|&o| new_id[o]).collect(),
+            num_inputs: self.num_inputs,
+            input_shapes: self.input_shapes.clone(),
+            output_shapes: self.output_shapes.clone(),
+            nodes: self.nodes.clone(),
+            copies: self.copies,
+        }
+    }
+
     /// `n` copies of the program in one: copy `c` reads inputs
     /// `c·I .. (c+1)·I` and its outputs follow copy `c − 1`'s. The inputs
     /// come first (ids `0 .. n·I`, as every program keeps its inputs

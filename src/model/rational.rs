@@ -105,15 +105,7 @@ pub fn without_tables(p: &Program<f64>) -> Program<f64> {
         };
         new_id.push(id);
     }
-    Program {
-        values: out.values,
-        outputs: p.outputs.iter().map(|&o| new_id[o]).collect(),
-        num_inputs: p.num_inputs,
-        input_shapes: p.input_shapes.clone(),
-        output_shapes: p.output_shapes.clone(),
-        nodes: p.nodes.clone(),
-        copies: p.copies,
-    }
+    p.with_values(out.values, &new_id)
 }
 
 struct Rewrite {

@@ -53,7 +53,10 @@ pub enum Child {
     Chunk(usize),
     /// A node by its level and index (a level below, or further down when
     /// it passed up alone).
-    Node { level: usize, index: usize },
+    Node {
+        level: usize,
+        index: usize,
+    },
 }
 
 /// An aggregation job: its children and the chunks they cover.
