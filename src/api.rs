@@ -113,8 +113,9 @@ pub fn gen_verifier(dir: &Path, out: &Path) -> Result<VerifierArtifact> {
     Ok(a)
 }
 
-/// What `aggregate` folds, from a list of model directories each followed
-/// by its proofs (`build1 p1.json p2.json build2 p3.json`).
+/// What `aggregate` folds, from a list of model (or aggregation)
+/// directories each followed by its proofs (`build1 p1.json p2.json
+/// build2 p3.json`).
 pub fn aggregate_items(items: &[PathBuf]) -> Result<Vec<Inner>> {
     let mut model: Option<&Path> = None;
     let mut inners = Vec::new();

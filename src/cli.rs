@@ -852,10 +852,6 @@ pub fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// `aggregate`'s ITEMS: each proof file goes with the model directory named
-/// before it.
-/// `input[0..36], output[0..2], params_commitment`: runs of indexed names
-/// collapsed.
 /// `fold-chunks`: the whole tree, one node of it, or its plan.
 fn fold_chunks(dir: &Path, out: Option<&Path>, node: Option<&str>, plan: bool) -> Result<()> {
     let b = crate::split::SplitBuild::load(dir)?;
@@ -932,6 +928,8 @@ fn print_split(model: &Path, out: &Path, b: &crate::split::SplitBuild, t: Instan
     }
 }
 
+/// `input[0..36], output[0..2], params_commitment`: runs of indexed names
+/// collapsed.
 fn summarize_names(names: &[String]) -> String {
     use crate::circuit::public::PublicItem;
     // A tensor is public whole, so each run is `base[0..len]`; a packed

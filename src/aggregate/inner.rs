@@ -156,9 +156,14 @@ impl Inner {
 
     /// A proof of the aggregation in `dir`, or of the model there.
     pub fn load_any(dir: &Path, proof_path: &Path) -> Result<Inner> {
-        if !Aggregated::is_aggregate_dir(dir) {
-            return Inner::load(dir, proof_path);
+        match Aggregated::is_aggregate_dir(dir) {
+            true => Inner::load_node(dir, proof_path),
+            false => Inner::load(dir, proof_path),
         }
+    }
+
+    /// A proof of the aggregation in `dir` (`aggregate --for-aggregation`).
+    pub fn load_node(dir: &Path, proof_path: &Path) -> Result<Inner> {
         Ok(Inner {
             label: proof_path.display().to_string(),
             source: Source::Node {
@@ -299,9 +304,8 @@ impl Inner {
     /// The proof as snark-verifier sees it, unchecked.
     pub fn snark_as_given(&self) -> Result<Snark> {
         let instance = self.instances()?;
-        let shape = self.shape();
         let mut config = Config::kzg().with_num_instance(vec![instance.len()]);
-        if shape.accumulator {
+        if matches!(self.source, Source::Node { .. }) {
             config = config.with_accumulator_indices(AggregationCircuit::accumulator_indices());
         }
         let protocol = compile_protocol(self.params(), self.vk(), config);

@@ -400,9 +400,8 @@ fn prove_wired(
     let proof_bytes = proof::prove_circuit_with(opts.transcript, &params, &pk, c, &instances)?;
     drop(proving);
     let prove_seconds = t.elapsed().as_secs_f64();
-    let kind = opts.transcript;
     if !verify_bytes(
-        kind,
+        opts.transcript,
         &params,
         pk.get_vk(),
         &settings,
@@ -468,27 +467,30 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
     Ok(())
 }
 
-/// Aggregation keys for proofs of the shapes and keys `children` give
+/// Aggregation keys for proofs of the shapes `shapes` and keys `keys` give
 /// (model proofs, or proofs of other aggregations), made before any proof
 /// exists: keygen needs only each proof's shape, so placeholder proofs of
 /// the right shape stand in.
 pub fn setup_wired(
-    children: Vec<(ChildShape, &Keys)>,
+    shapes: &[ChildShape],
+    keys: &[&Keys],
     wiring: &Wiring,
     key_dir: &Path,
     opts: &Options,
 ) -> Result<f64> {
     let params = outer_params(opts)?;
-    let described: Vec<_> = children
+    let described: Vec<_> = shapes
         .iter()
+        .zip(keys)
         .map(|(s, k)| (&k.vk, s.num_public))
         .collect();
     let shape = shape_id(opts.k, &described, wiring);
     if load_keys_for(key_dir, &shape, &params)?.is_some() {
         return Ok(0.0);
     }
-    let snarks: Vec<Snark> = children
+    let snarks: Vec<Snark> = shapes
         .iter()
+        .zip(keys)
         .map(|(s, k)| {
             let accumulator = s
                 .accumulator
@@ -502,12 +504,11 @@ pub fn setup_wired(
             )
         })
         .collect();
-    let shapes: Vec<ChildShape> = children.into_iter().map(|(s, _)| s).collect();
     let t = Instant::now();
     let keygen_step = crate::progress::step("aggregation keygen");
     std::fs::create_dir_all(key_dir)
         .with_context(|| format!("cannot create {}", key_dir.display()))?;
-    let (s, pk) = keygen(&shapes, &snarks, &params, opts, shape, wiring)?;
+    let (s, pk) = keygen(shapes, &snarks, &params, opts, shape, wiring)?;
     drop(keygen_step);
     write_keys(key_dir, &s, &pk, &params)?;
     Ok(t.elapsed().as_secs_f64())

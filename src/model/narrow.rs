@@ -58,24 +58,28 @@ pub fn in_context(
 /// `p` with every exp clamped and read at a gain, and every log of a
 /// softmax sum read at a gain, wherever a gain of 2 or more fits.
 pub fn narrowed(p: &Program<f64>, c: Context) -> Program<f64> {
+    let (exp_clamp, exp_bits) = exp_bound(c);
+    let exp_gain = gain(c, exp_bits);
     let mut values: Vec<Value<f64>> = Vec::with_capacity(p.values.len());
     let mut new_id: Vec<ValueId> = Vec::with_capacity(p.values.len());
     for v in &p.values {
         let id = match v.map_ids(|t| new_id[t]) {
-            Value::Neuron(n) => match n.act {
-                Activation::Lut(LutFn::Exp) => match gain(c, exp_bound(c).1) {
-                    Some(g) => clamped_exp(&mut values, n, exp_bound(c).0, g),
-                    None => push(&mut values, Value::Neuron(n)),
-                },
-                Activation::Lut(LutFn::LogOfSum(b)) => match gain(c, b) {
-                    Some(g) => {
-                        let n = scaled(n, g, 0.0, Activation::Lut(LutFn::LogGained(g)));
+            Value::Neuron(n) => {
+                let log_gain = match n.act {
+                    Activation::Lut(LutFn::LogOfSum(b)) => gain(c, b),
+                    _ => None,
+                };
+                match (n.act, exp_gain, log_gain) {
+                    (Activation::Lut(LutFn::Exp), Some(g), _) => {
+                        clamped_exp(&mut values, n, exp_clamp, g)
+                    }
+                    (_, _, Some(g)) => {
+                        let n = scaled(n, g, Activation::Lut(LutFn::LogGained(g)));
                         push(&mut values, Value::Neuron(n))
                     }
-                    None => push(&mut values, Value::Neuron(n)),
-                },
-                _ => push(&mut values, Value::Neuron(n)),
-            },
+                    _ => push(&mut values, Value::Neuron(n)),
+                }
+            }
             other => push(&mut values, other),
         };
         new_id.push(id);
@@ -106,9 +110,8 @@ fn push(values: &mut Vec<Value<f64>>, v: Value<f64>) -> ValueId {
     values.len() - 1
 }
 
-/// `n` with every weight and its bias multiplied by `2^g` (plus `bias`),
-/// computing `act`.
-fn scaled(n: Neuron<f64>, g: u8, bias: f64, act: Activation) -> Neuron<f64> {
+/// `n` with every weight and its bias multiplied by `2^g`, computing `act`.
+fn scaled(n: Neuron<f64>, g: u8, act: Activation) -> Neuron<f64> {
     let k = f64::from(g).exp2();
     Neuron {
         terms: n.terms.into_iter().map(|(v, w)| (v, w * k)).collect(),
@@ -117,7 +120,7 @@ fn scaled(n: Neuron<f64>, g: u8, bias: f64, act: Activation) -> Neuron<f64> {
             .into_iter()
             .map(|(a, b, w)| (a, b, w * k))
             .collect(),
-        bias: n.bias * k + bias,
+        bias: n.bias * k,
         act,
         node: n.node,
     }
@@ -154,7 +157,7 @@ fn clamped_exp(
         Activation::Identity,
         node,
     );
-    let e = scaled(clamp, g, 0.0, Activation::Lut(LutFn::ExpGained(g)));
+    let e = scaled(clamp, g, Activation::Lut(LutFn::ExpGained(g)));
     push(values, Value::Neuron(e))
 }
 

@@ -35,6 +35,7 @@ use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tree::{Child, FoldShape, Node, Tree};
@@ -141,26 +142,29 @@ impl SplitBuild {
         }
     }
 
-    /// What the aggregation `n` folds, as shapes and keys (for keygen).
-    fn child_keys(
+    /// What the aggregation `n` folds, as shapes and keys (for keygen):
+    /// a chunk's keys borrowed from `chunk_keys`, a node's loaded from its
+    /// directory.
+    fn child_keys<'a>(
         &self,
         tree: &Tree,
         n: &Node,
-        chunk_keys: &[Keys],
-    ) -> Result<Vec<(ChildShape, Keys)>> {
+        chunk_keys: &'a [Keys],
+    ) -> Result<Vec<(ChildShape, Cow<'a, Keys>)>> {
         n.children
             .iter()
             .map(|c| match *c {
-                Child::Chunk(i) => {
-                    Ok((ChildShape::of_model(&self.chunks[i]), chunk_keys[i].clone()))
-                }
+                Child::Chunk(i) => Ok((
+                    ChildShape::of_model(&self.chunks[i]),
+                    Cow::Borrowed(&chunk_keys[i]),
+                )),
                 Child::Node { level, index } => {
                     let below = tree.node(level, index);
                     let agg = aggregate::Aggregated::load(&tree.node_dir(&self.dir, below))
                         .with_context(|| {
                             format!("aggregation node {} has no keys", below.name())
                         })?;
-                    Ok((ChildShape::of_node(&agg), agg.keys()))
+                    Ok((ChildShape::of_node(&agg), Cow::Owned(agg.keys())))
                 }
             })
             .collect()
@@ -507,10 +511,12 @@ pub fn setup(b: &SplitBuild, srs: Option<&Path>) -> Result<SplitSetupReport> {
             n.first_chunk,
             n.last_chunk
         );
-        let children = b.child_keys(&tree, n, &keys)?;
-        let shapes: Vec<ChildShape> = children.iter().map(|(s, _)| s.clone()).collect();
+        let (shapes, child_keys): (Vec<ChildShape>, Vec<Cow<Keys>>) =
+            b.child_keys(&tree, n, &keys)?.into_iter().unzip();
+        let child_keys: Vec<&Keys> = child_keys.iter().map(|k| k.as_ref()).collect();
         secs += aggregate::setup_wired(
-            children.iter().map(|(s, k)| (s.clone(), k)).collect(),
+            &shapes,
+            &child_keys,
             &wiring_of(&shapes),
             &tree.node_dir(&b.dir, n),
             &b.aggregate_options(srs.map(Path::to_path_buf)),
@@ -620,7 +626,7 @@ pub fn fold_node(b: &SplitBuild, tree: &Tree, n: &Node, out: &Path) -> Result<Ag
                 let below = tree.node(level, index);
                 let dir = tree.node_dir(&b.dir, below);
                 let path = dir.join(aggregate::PROOF_FILE);
-                let mut inner = Inner::load_any(&dir, &path).with_context(|| {
+                let mut inner = Inner::load_node(&dir, &path).with_context(|| {
                     format!(
                         "aggregation node {}: no proof at {} (fold that node first)",
                         below.name(),
