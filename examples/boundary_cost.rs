@@ -1,0 +1,74 @@
+//! What each chunk of a split build spends on its hashed boundaries, and
+//! what it would keep if the cut were linked by commitment equality
+//! (`src/proof/link.rs`) instead: measured from the chunk's own layout
+//! and constraint systems, nothing proven.
+//!
+//! Hashed (today): the receiving chunk range-checks every value it reads
+//! (a chain block each), both sides pack the boundary into words (a
+//! multiply row per value), and a Poseidon sponge runs beside the neuron
+//! rows in columns of its own. Linked: none of these; the boundary sits in
+//! one advice column per cut, copied from (or to) the neuron cells.
+//!
+//! `cargo run --example boundary_cost BUILD` (a split build, after `compile --max-k`).
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+use std::path::Path;
+use zkml_evm::circuit::layout::{self, Layout};
+use zkml_evm::circuit::public::{PackHashed, Vis};
+use zkml_evm::circuit::{GateParams, ModelCircuit};
+use zkml_evm::model::Value;
+use zkml_evm::split::SplitBuild;
+
+/// Advice, fixed and lookup counts of a configuration.
+fn columns(params: GateParams) -> (usize, usize, usize) {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelCircuit::configure_with_params(&mut cs, params);
+    (cs.num_advice_columns(), cs.num_fixed_columns(), cs.lookups().len())
+}
+
+/// Rows of the blocks that only serve the boundary: input range checks and
+/// packed words.
+fn boundary_rows(lay: &Layout, program: &zkml_evm::model::Program<i64>) -> (usize, usize) {
+    let checks = lay
+        .neurons
+        .iter()
+        .filter(|n| n.range_check && matches!(program.values[n.value], Value::Input(_)))
+        .map(|n| n.result_row + 1 - n.start)
+        .sum();
+    let words = lay.words.iter().map(|w| w.result_row + 1 - w.start).sum();
+    (checks, words)
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: boundary_cost BUILD"))?;
+    let b = SplitBuild::load(Path::new(&dir))?;
+    println!("| chunk | k | rows | input checks | word rows | sponge rows (beside) | advice / fixed / lookups | linked: rows | linked k | linked advice / fixed / lookups |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let last = b.chunks.len() - 1;
+    for (i, c) in b.chunks.iter().enumerate() {
+        let lay = &c.layout;
+        let params = c.keygen_circuit().gate_params();
+        let (checks, words) = boundary_rows(lay, &c.program);
+        let sponge_end = lay.sponges.iter().map(|s| s.start + s.len).max().unwrap_or(0);
+        let now = columns(params.clone());
+        // A linked chunk's boundaries are private witnesses, unhashed.
+        let mut linked = params;
+        let unhash = |v: Vis| if v == Vis::Hashed { Vis::Private } else { v };
+        linked.visibility.input = if i > 0 { unhash(linked.visibility.input) } else { linked.visibility.input };
+        linked.visibility.output = if i < last { unhash(linked.visibility.output) } else { linked.visibility.output };
+        linked.visibility.pack_hashed = PackHashed::NONE;
+        linked.packing = None;
+        let links = (i > 0) as usize + (i < last) as usize;
+        let (a, f, l) = columns(linked.clone());
+        let rows = lay.rows_used - checks - words;
+        let reserved = layout::reserved_rows(&linked);
+        let k = (1..=28u32)
+            .find(|k| (1usize << k) >= rows.max(lay.table_rows) + reserved)
+            .expect("fits 2^28");
+        println!(
+            "| {i} | {} | {} | {checks} | {words} | {sponge_end} | {} / {} / {} | {rows} | {k} | {} / {f} / {l} |",
+            lay.k, lay.rows_used, now.0, now.1, now.2, a + links
+        );
+    }
+    Ok(())
+}
