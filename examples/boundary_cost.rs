@@ -14,41 +14,67 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use std::path::Path;
 use zkml_evm::circuit::layout::{self, Layout};
-use zkml_evm::circuit::public::{PackHashed, Vis};
+use zkml_evm::circuit::public::{PackHashed, Tensor, Vis};
 use zkml_evm::circuit::{GateParams, ModelCircuit};
 use zkml_evm::model::Value;
 use zkml_evm::split::SplitBuild;
 
-/// Advice, fixed and lookup counts of a configuration.
-fn columns(params: GateParams) -> (usize, usize, usize) {
+/// Advice, fixed, selector and lookup counts of a configuration (before
+/// keygen compresses selectors into fixed columns).
+fn columns(params: GateParams) -> String {
     let mut cs = ConstraintSystem::<Fr>::default();
     ModelCircuit::configure_with_params(&mut cs, params);
-    (cs.num_advice_columns(), cs.num_fixed_columns(), cs.lookups().len())
+    format!(
+        "{} / {} / {} / {}",
+        cs.num_advice_columns(),
+        cs.num_fixed_columns(),
+        cs.num_selectors(),
+        cs.lookups().len()
+    )
 }
 
-/// Rows of the blocks that only serve the boundary: input range checks and
-/// packed words.
-fn boundary_rows(lay: &Layout, program: &zkml_evm::model::Program<i64>) -> (usize, usize) {
+/// Rows of the blocks that only serve a cut: the range checks of an input
+/// that comes from the chunk before (`cut_input`), and the packed words of
+/// hashed cut tensors. The model's own input keeps its range checks and
+/// public words either way.
+fn boundary_rows(
+    lay: &Layout,
+    program: &zkml_evm::model::Program<i64>,
+    cut_input: bool,
+    cut_output: bool,
+) -> (usize, usize) {
     let checks = lay
         .neurons
         .iter()
-        .filter(|n| n.range_check && matches!(program.values[n.value], Value::Input(_)))
+        .filter(|n| cut_input && n.range_check && matches!(program.values[n.value], Value::Input(_)))
         .map(|n| n.result_row + 1 - n.start)
         .sum();
-    let words = lay.words.iter().map(|w| w.result_row + 1 - w.start).sum();
+    let words = lay
+        .words
+        .iter()
+        .filter(|w| {
+            w.public_row.is_none()
+                && match w.tensor {
+                    Tensor::Input => cut_input,
+                    Tensor::Output => cut_output,
+                    _ => false,
+                }
+        })
+        .map(|w| w.result_row + 1 - w.start)
+        .sum();
     (checks, words)
 }
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: boundary_cost BUILD"))?;
     let b = SplitBuild::load(Path::new(&dir))?;
-    println!("| chunk | k | rows | input checks | word rows | sponge rows (beside) | advice / fixed / lookups | linked: rows | linked k | linked advice / fixed / lookups |");
+    println!("| chunk | k | rows | cut-input checks | cut word rows | sponge rows (beside) | advice / fixed / selectors / lookups | linked: rows | linked k | linked: advice / fixed / selectors / lookups |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let last = b.chunks.len() - 1;
     for (i, c) in b.chunks.iter().enumerate() {
         let lay = &c.layout;
         let params = c.keygen_circuit().gate_params();
-        let (checks, words) = boundary_rows(lay, &c.program);
+        let (checks, words) = boundary_rows(lay, &c.program, i > 0, i < last);
         let sponge_end = lay.sponges.iter().map(|s| s.start + s.len).max().unwrap_or(0);
         let now = columns(params.clone());
         // A linked chunk's boundaries are private witnesses, unhashed.
@@ -59,15 +85,15 @@ fn main() -> anyhow::Result<()> {
         linked.visibility.pack_hashed = PackHashed::NONE;
         linked.packing = None;
         let links = (i > 0) as usize + (i < last) as usize;
-        let (a, f, l) = columns(linked.clone());
+        let linked_columns = columns(linked.clone());
         let rows = lay.rows_used - checks - words;
         let reserved = layout::reserved_rows(&linked);
         let k = (1..=28u32)
             .find(|k| (1usize << k) >= rows.max(lay.table_rows) + reserved)
             .expect("fits 2^28");
         println!(
-            "| {i} | {} | {} | {checks} | {words} | {sponge_end} | {} / {} / {} | {rows} | {k} | {} / {f} / {l} |",
-            lay.k, lay.rows_used, now.0, now.1, now.2, a + links
+            "| {i} | {} | {} | {checks} | {words} | {sponge_end} | {now} | {rows} | {k} | {linked_columns}, + {links} link column(s) |",
+            lay.k, lay.rows_used
         );
     }
     Ok(())

@@ -34,17 +34,28 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
 
-/// `T[0..len]` of a link (row `n − 1 − i` holds `T[i]`), from the seed the
-/// linked provers share.
-pub fn tail_values(seed: [u8; 32], len: usize) -> Vec<Fr> {
+/// `T[0..len]` of link `link` (row `n − 1 − i` holds `T[i]`), from the
+/// seed the linked provers share for one inference: each link its own
+/// ChaCha stream, so no two links share a tail.
+pub fn tail_values(seed: [u8; 32], link: u64, len: usize) -> Vec<Fr> {
     let mut rng = ChaCha20Rng::from_seed(seed);
+    rng.set_stream(link);
     (0..len).map(|_| Fr::random(&mut rng)).collect()
+}
+
+/// The fewest random rows that keep `L` hidden when the linked proofs
+/// query it at `rotations[p]` rotations each: the commitment, and per
+/// proof its evaluations and a multiopen evaluation.
+pub fn min_tail_len(rotations: &[usize]) -> usize {
+    1 + rotations.iter().map(|q| q + 1).sum::<usize>()
 }
 
 /// The `next_u64` answers that make halo2 fill the tails of the first
 /// columns (one `T` per linked column, in column order) with their values,
 /// for a circuit with `blinding_factors` blinding rows. halo2 fills rows
-/// `n − 1 − bf ..= n − 1` top down, so draw `j` is `T[bf − j]`.
+/// `n − 1 − bf ..= n − 1` top down, so draw `j` is `T[bf − j]`. One
+/// circuit per `create_proof` call: a second circuit's columns would draw
+/// after the first's and miss the script.
 pub fn tail_script(tails: &[&[Fr]], blinding_factors: usize) -> Vec<u64> {
     let mut script = Vec::new();
     for t in tails {
@@ -68,7 +79,9 @@ pub fn tail_script(tails: &[&[Fr]], blinding_factors: usize) -> Vec<u64> {
 /// The rows above the tail where a circuit with `blinding_factors`
 /// blinding rows must assign the rest of `T` itself: `(row, T[i])` for
 /// `blinding_factors < i < T.len()`.
+/// The caller keeps its boundary rows above `n − tail.len()`.
 pub fn pad_rows(n: usize, tail: &[Fr], blinding_factors: usize) -> Vec<(usize, Fr)> {
+    assert!(tail.len() <= n, "a link tail of {} rows in a column of {n}", tail.len());
     (blinding_factors + 1..tail.len())
         .map(|i| (n - 1 - i, tail[i]))
         .collect()
@@ -97,7 +110,7 @@ impl<R: RngCore> ScriptedTails<R> {
     /// A draw other than `next_u64` before the script is spent means halo2
     /// no longer draws as this module expects: fail loudly, since a proof
     /// made anyway would simply not link.
-    fn expect_spent(&self) {
+    fn assert_script_spent(&self) {
         assert!(
             self.script.is_empty(),
             "halo2 drew randomness in an unexpected order while link tails were scripted"
@@ -107,7 +120,7 @@ impl<R: RngCore> ScriptedTails<R> {
 
 impl<R: RngCore> RngCore for ScriptedTails<R> {
     fn next_u32(&mut self) -> u32 {
-        self.expect_spent();
+        self.assert_script_spent();
         self.rest.next_u32()
     }
 
@@ -119,12 +132,12 @@ impl<R: RngCore> RngCore for ScriptedTails<R> {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.expect_spent();
+        self.assert_script_spent();
         self.rest.fill_bytes(dest)
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
-        self.expect_spent();
+        self.assert_script_spent();
         self.rest.try_fill_bytes(dest)
     }
 }

@@ -1,7 +1,7 @@
 //! Two different circuits linked through one column: a producer computes
 //! `y = a + 7` from private `a` and writes `y` into its link column; a
 //! consumer reads `y` from its own link column and exposes `3·y`. The
-//! consumer queries its `x` column at six rotations, so it has more
+//! consumer queries its `x` column at five rotations, so it has more
 //! blinding rows than the producer, as two chunks of one model may.
 
 use super::*;
@@ -41,6 +41,9 @@ struct Toy {
     consumer: bool,
     /// The producer's `a`, or the consumer's `y`.
     values: Vec<Fr>,
+    /// What the link column holds instead of the linked `x` cells (a lying
+    /// prover's witness; `None`: the cells' values).
+    link_override: Option<Vec<Fr>>,
     /// The link's `T` and the circuit's blinding rows (with a witness).
     tail: Option<(Vec<Fr>, usize)>,
 }
@@ -86,7 +89,7 @@ impl Circuit<Fr> for Toy {
         Toy {
             consumer: self.consumer,
             values: vec![Fr::ZERO; self.values.len()],
-            tail: None,
+            ..Toy::default()
         }
     }
 
@@ -118,7 +121,8 @@ impl Circuit<Fr> for Toy {
                     region.assign_advice(c.x, bottom, Value::known(second));
                     // The link holds the producer's output, the consumer's input.
                     let linked = if self.consumer { (first, top) } else { (second, bottom) };
-                    region.assign_advice(c.link, i, Value::known(linked.0));
+                    let in_link = self.link_override.as_ref().map_or(linked.0, |l| l[i]);
+                    region.assign_advice(c.link, i, Value::known(in_link));
                     region.constrain_equal(
                         Cell { row_offset: i, column: c.link.into() },
                         Cell { row_offset: linked.1, column: c.x.into() },
@@ -133,7 +137,7 @@ impl Circuit<Fr> for Toy {
             },
         )?;
         if self.consumer {
-            // The one region starts at row 0.
+            // halo2-axiom's cells are at absolute rows.
             for i in 0..self.values.len() {
                 let out = Cell { row_offset: 2 * i + 1, column: c.x.into() };
                 layouter.constrain_instance(out, c.inst, i);
@@ -144,7 +148,7 @@ impl Circuit<Fr> for Toy {
 }
 
 fn keys(params: &ParamsKZG<Bn256>, consumer: bool, len: usize) -> ProvingKey<G1Affine> {
-    let blank = Toy { consumer, values: vec![Fr::ZERO; len], tail: None };
+    let blank = Toy { consumer, values: vec![Fr::ZERO; len], ..Toy::default() };
     let vk = keygen_vk_custom(params, &blank, true).expect("vk");
     keygen_pk(params, vk, &blank).expect("pk")
 }
@@ -158,7 +162,7 @@ fn prove(
     seed: [u8; 32],
 ) -> Vec<u8> {
     let bf = pk.get_vk().cs().blinding_factors();
-    let tail = tail_values(seed, TAIL);
+    let tail = tail_values(seed, 0, TAIL);
     let mut rng = ScriptedTails::new(tail_script(&[&tail], bf), rand::rngs::OsRng);
     let circuit = Toy { tail: Some((tail, bf)), ..circuit };
     let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
@@ -205,10 +209,12 @@ fn linked_columns_commit_equally_only_on_equal_boundaries() {
         consumer.get_vk().cs().blinding_factors(),
     );
     assert!(bf_c > bf_p, "the two circuits have different blinding rows ({bf_p}, {bf_c})");
+    // The link is read by no gate: one rotation in each proof.
+    assert!(TAIL > bf_c && TAIL >= min_tail_len(&[1, 1]));
     let seed = [5u8; 32];
 
-    let p = prove(&params, &producer, Toy { consumer: false, values: a.clone(), tail: None }, &[], seed);
-    let c = prove(&params, &consumer, Toy { consumer: true, values: y.clone(), tail: None }, &out, seed);
+    let p = prove(&params, &producer, Toy { consumer: false, values: a.clone(), ..Toy::default() }, &[], seed);
+    let c = prove(&params, &consumer, Toy { consumer: true, values: y.clone(), ..Toy::default() }, &out, seed);
     assert!(verifies(&params, &producer, &p, &[]));
     assert!(verifies(&params, &consumer, &c, &out));
     assert_eq!(link_commitment(&p), link_commitment(&c), "honest proofs link");
@@ -218,20 +224,29 @@ fn linked_columns_commit_equally_only_on_equal_boundaries() {
     let mut y2 = y.clone();
     y2[1] += Fr::ONE;
     let out2: Vec<Fr> = y2.iter().map(|v| v * Fr::from(3)).collect();
-    let forged = prove(&params, &consumer, Toy { consumer: true, values: y2, tail: None }, &out2, seed);
+    let forged = prove(&params, &consumer, Toy { consumer: true, values: y2.clone(), ..Toy::default() }, &out2, seed);
     assert!(verifies(&params, &consumer, &forged, &out2));
     assert_ne!(link_commitment(&p), link_commitment(&forged));
 
+    // A consumer that keeps the producer's link column but computes on
+    // other values: the commitments agree, and the copy constraints from
+    // the link to its `x` cells make the proof fail.
+    let lying = Toy { consumer: true, values: y2, link_override: Some(y.clone()), ..Toy::default() };
+    let lie = prove(&params, &consumer, lying, &out2, seed);
+    assert_eq!(link_commitment(&p), link_commitment(&lie));
+    assert!(!verifies(&params, &consumer, &lie, &out2));
+
     // Without the shared tail the same boundary does not link either: the
     // equality is of whole polynomials, blinding rows included.
-    let unshared = prove(&params, &consumer, Toy { consumer: true, values: y, tail: None }, &out, [6u8; 32]);
+    let unshared = prove(&params, &consumer, Toy { consumer: true, values: y.clone(), ..Toy::default() }, &out, [6u8; 32]);
     assert!(verifies(&params, &consumer, &unshared, &out));
     assert_ne!(link_commitment(&p), link_commitment(&unshared));
 }
 
 #[test]
 fn the_script_reproduces_each_tail_value() {
-    let tail = tail_values([1u8; 32], 6);
+    let tail = tail_values([1u8; 32], 0, 6);
+    assert_ne!(tail, tail_values([1u8; 32], 1, 6), "each link has its own tail");
     let bf = 4;
     let mut rng = ScriptedTails::new(tail_script(&[&tail], bf), rand::rngs::OsRng);
     let drawn: Vec<Fr> = (0..=bf).map(|_| Fr::random(&mut rng)).collect();
