@@ -70,7 +70,7 @@ def model_inputs(name: str, out: str) -> tuple[str, list[str]]:
         d = os.path.join(out, "mlp2m-model")
         if not os.path.exists(os.path.join(d, "network.onnx")):
             py = os.path.join(ROOT, ".tools", "venv", "bin", "python")
-            subprocess.run([py, os.path.join(ROOT, "scripts", "export_mlp2m.py"), d], check=True)
+            subprocess.run([py, os.path.join(ROOT, "scripts", "export_mlp2m.py"), d], check=True, stdout=sys.stderr)
     else:
         raise SystemExit(f"error: unknown model '{name}' (chess, mlp2m)")
     inputs = [os.path.join(d, f) for f in sorted(os.listdir(d)) if re.fullmatch(r"input\d*\.json", f)]
