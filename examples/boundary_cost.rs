@@ -46,7 +46,9 @@ fn boundary_rows(
     let checks = lay
         .neurons
         .iter()
-        .filter(|n| cut_input && n.range_check && matches!(program.values[n.value], Value::Input(_)))
+        .filter(|n| {
+            cut_input && n.range_check && matches!(program.values[n.value], Value::Input(_))
+        })
         .map(|n| n.result_row + 1 - n.start)
         .sum();
     let words = lay
@@ -66,7 +68,9 @@ fn boundary_rows(
 }
 
 fn main() -> anyhow::Result<()> {
-    let dir = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: boundary_cost BUILD"))?;
+    let dir = std::env::args()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: boundary_cost BUILD"))?;
     let b = SplitBuild::load(Path::new(&dir))?;
     println!("| chunk | k | rows | cut-input checks | cut word rows | sponge rows (beside) | advice / fixed / selectors / lookups | linked: rows | linked k | linked: advice / fixed / selectors / lookups |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
@@ -75,22 +79,33 @@ fn main() -> anyhow::Result<()> {
         let lay = &c.layout;
         let params = c.keygen_circuit().gate_params();
         let (checks, words) = boundary_rows(lay, &c.program, i > 0, i < last);
-        let sponge_end = lay.sponges.iter().map(|s| s.start + s.len).max().unwrap_or(0);
+        let sponge_end = lay
+            .sponges
+            .iter()
+            .map(|s| s.start + s.len)
+            .max()
+            .unwrap_or(0);
         let now = columns(params.clone());
         // A linked chunk's boundaries are private witnesses, unhashed.
         let mut linked = params;
         let unhash = |v: Vis| if v == Vis::Hashed { Vis::Private } else { v };
-        linked.visibility.input = if i > 0 { unhash(linked.visibility.input) } else { linked.visibility.input };
-        linked.visibility.output = if i < last { unhash(linked.visibility.output) } else { linked.visibility.output };
+        linked.visibility.input = if i > 0 {
+            unhash(linked.visibility.input)
+        } else {
+            linked.visibility.input
+        };
+        linked.visibility.output = if i < last {
+            unhash(linked.visibility.output)
+        } else {
+            linked.visibility.output
+        };
         linked.visibility.pack_hashed = PackHashed::NONE;
         linked.packing = None;
         let links = (i > 0) as usize + (i < last) as usize;
         let linked_columns = columns(linked.clone());
         let rows = lay.rows_used - checks - words;
-        let reserved = layout::reserved_rows(&linked);
-        let k = (1..=28u32)
-            .find(|k| (1usize << k) >= rows.max(lay.table_rows) + reserved)
-            .expect("fits 2^28");
+        let k = layout::min_k_for(rows, lay.table_rows, layout::reserved_rows(&linked))
+            .expect("a chunk's rows, fewer than before, still fit");
         println!(
             "| {i} | {} | {} | {checks} | {words} | {sponge_end} | {now} | {rows} | {k} | {linked_columns}, + {links} link column(s) |",
             lay.k, lay.rows_used

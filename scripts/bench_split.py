@@ -150,7 +150,8 @@ def bench_build(zkml: str, onnx: str, inputs: list[str], build: str, max_k, work
             }
     else:
         p = timed([zkml, "prove", build, "--input", inputs[0], "-o", proof])
-        row["k"] = json.load(open(os.path.join(build, "settings.json")))["k"]
+        with open(os.path.join(build, "settings.json")) as f:
+            row["k"] = json.load(f)["k"]
         row["runs"] = {1: {"wall": p["seconds"], "rss_mb": p["rss_mb"]}}
     timed([zkml, "verify", build, proof])
     row["gas"] = gas_of(zkml, build, proof)

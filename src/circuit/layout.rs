@@ -492,9 +492,14 @@ impl Layout {
 
     /// Smallest k that holds the neuron rows and the tables.
     pub fn min_k(&self) -> Option<u32> {
-        (MIN_K..=MAX_K)
-            .find(|k| (1usize << k) >= self.rows_used.max(self.table_rows) + self.reserved_rows)
+        min_k_for(self.rows_used, self.table_rows, self.reserved_rows)
     }
+}
+
+/// Smallest k whose `2^k` rows hold `rows` of neurons or `table_rows` of
+/// tables, whichever is more, plus `reserved_rows`.
+pub fn min_k_for(rows: usize, table_rows: usize, reserved_rows: usize) -> Option<u32> {
+    (MIN_K..=MAX_K).find(|k| (1usize << k) >= rows.max(table_rows) + reserved_rows)
 }
 
 fn num_weights(neurons: &[NeuronRows], copies: usize) -> usize {

@@ -22,10 +22,17 @@
 //! because the two circuits need not have the same number of blinding
 //! rows: a chunk with fewer assigns the rest of `T` as ordinary witness
 //! cells just above its tail ([`pad_rows`]). `T` comes from a seed the two
-//! provers share and nobody else sees (one prover proves every chunk), so
-//! each proof stays zero-knowledge in `L`: `L` is queried at one rotation,
-//! so the two proofs open it at two points (plus one multiopen evaluation
-//! each), fewer than its random rows.
+//! provers share and nobody else sees (one prover proves every chunk),
+//! fresh for every inference and separate per link ([`tail_values`]): a
+//! tail used twice cancels in the difference of two commitments, which
+//! then commits to the difference of the data, unblinded.
+//!
+//! Zero knowledge of `L`: the random rows `T` must outnumber the linear
+//! functions of `L` the two proofs reveal: the commitment (one point, the
+//! same in both), and in each proof one evaluation per rotation `L` is
+//! queried at plus one multiopen evaluation ([`min_tail_len`]). A column
+//! with equality enabled is queried at the current row, so a link read by
+//! no gate reveals 1 + 2 + 2 = 5.
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
@@ -78,10 +85,14 @@ pub fn tail_script(tails: &[&[Fr]], blinding_factors: usize) -> Vec<u64> {
 
 /// The rows above the tail where a circuit with `blinding_factors`
 /// blinding rows must assign the rest of `T` itself: `(row, T[i])` for
-/// `blinding_factors < i < T.len()`.
-/// The caller keeps its boundary rows above `n − tail.len()`.
+/// `blinding_factors < i < T.len()`. The caller keeps its boundary rows
+/// above `n − tail.len()`.
 pub fn pad_rows(n: usize, tail: &[Fr], blinding_factors: usize) -> Vec<(usize, Fr)> {
-    assert!(tail.len() <= n, "a link tail of {} rows in a column of {n}", tail.len());
+    assert!(
+        tail.len() <= n,
+        "a link tail of {} rows in a column of {n}",
+        tail.len()
+    );
     (blinding_factors + 1..tail.len())
         .map(|i| (n - 1 - i, tail[i]))
         .collect()

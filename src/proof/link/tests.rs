@@ -120,12 +120,22 @@ impl Circuit<Fr> for Toy {
                     region.assign_advice(c.x, top, Value::known(first));
                     region.assign_advice(c.x, bottom, Value::known(second));
                     // The link holds the producer's output, the consumer's input.
-                    let linked = if self.consumer { (first, top) } else { (second, bottom) };
+                    let linked = if self.consumer {
+                        (first, top)
+                    } else {
+                        (second, bottom)
+                    };
                     let in_link = self.link_override.as_ref().map_or(linked.0, |l| l[i]);
                     region.assign_advice(c.link, i, Value::known(in_link));
                     region.constrain_equal(
-                        Cell { row_offset: i, column: c.link.into() },
-                        Cell { row_offset: linked.1, column: c.x.into() },
+                        Cell {
+                            row_offset: i,
+                            column: c.link.into(),
+                        },
+                        Cell {
+                            row_offset: linked.1,
+                            column: c.x.into(),
+                        },
                     );
                 }
                 if let Some((tail, bf)) = &self.tail {
@@ -139,7 +149,10 @@ impl Circuit<Fr> for Toy {
         if self.consumer {
             // halo2-axiom's cells are at absolute rows.
             for i in 0..self.values.len() {
-                let out = Cell { row_offset: 2 * i + 1, column: c.x.into() };
+                let out = Cell {
+                    row_offset: 2 * i + 1,
+                    column: c.x.into(),
+                };
                 layouter.constrain_instance(out, c.inst, i);
             }
         }
@@ -148,7 +161,11 @@ impl Circuit<Fr> for Toy {
 }
 
 fn keys(params: &ParamsKZG<Bn256>, consumer: bool, len: usize) -> ProvingKey<G1Affine> {
-    let blank = Toy { consumer, values: vec![Fr::ZERO; len], ..Toy::default() };
+    let blank = Toy {
+        consumer,
+        values: vec![Fr::ZERO; len],
+        ..Toy::default()
+    };
     let vk = keygen_vk_custom(params, &blank, true).expect("vk");
     keygen_pk(params, vk, &blank).expect("pk")
 }
@@ -164,7 +181,10 @@ fn prove(
     let bf = pk.get_vk().cs().blinding_factors();
     let tail = tail_values(seed, 0, TAIL);
     let mut rng = ScriptedTails::new(tail_script(&[&tail], bf), rand::rngs::OsRng);
-    let circuit = Toy { tail: Some((tail, bf)), ..circuit };
+    let circuit = Toy {
+        tail: Some((tail, bf)),
+        ..circuit
+    };
     let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
         params,
@@ -179,7 +199,12 @@ fn prove(
     transcript.finalize()
 }
 
-fn verifies(params: &ParamsKZG<Bn256>, pk: &ProvingKey<G1Affine>, proof: &[u8], instance: &[Fr]) -> bool {
+fn verifies(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    proof: &[u8],
+    instance: &[Fr],
+) -> bool {
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
         params,
         pk.get_vk(),
@@ -208,37 +233,89 @@ fn linked_columns_commit_equally_only_on_equal_boundaries() {
         producer.get_vk().cs().blinding_factors(),
         consumer.get_vk().cs().blinding_factors(),
     );
-    assert!(bf_c > bf_p, "the two circuits have different blinding rows ({bf_p}, {bf_c})");
+    assert!(
+        bf_c > bf_p,
+        "the two circuits have different blinding rows ({bf_p}, {bf_c})"
+    );
     // The link is read by no gate: one rotation in each proof.
     assert!(TAIL > bf_c && TAIL >= min_tail_len(&[1, 1]));
     let seed = [5u8; 32];
 
-    let p = prove(&params, &producer, Toy { consumer: false, values: a.clone(), ..Toy::default() }, &[], seed);
-    let c = prove(&params, &consumer, Toy { consumer: true, values: y.clone(), ..Toy::default() }, &out, seed);
+    let p = prove(
+        &params,
+        &producer,
+        Toy {
+            consumer: false,
+            values: a.clone(),
+            ..Toy::default()
+        },
+        &[],
+        seed,
+    );
+    let c = prove(
+        &params,
+        &consumer,
+        Toy {
+            consumer: true,
+            values: y.clone(),
+            ..Toy::default()
+        },
+        &out,
+        seed,
+    );
     assert!(verifies(&params, &producer, &p, &[]));
     assert!(verifies(&params, &consumer, &c, &out));
-    assert_eq!(link_commitment(&p), link_commitment(&c), "honest proofs link");
+    assert_eq!(
+        link_commitment(&p),
+        link_commitment(&c),
+        "honest proofs link"
+    );
 
     // A consumer proof on another boundary (and the outputs that follow
     // from it, so it verifies on its own) does not link.
     let mut y2 = y.clone();
     y2[1] += Fr::ONE;
     let out2: Vec<Fr> = y2.iter().map(|v| v * Fr::from(3)).collect();
-    let forged = prove(&params, &consumer, Toy { consumer: true, values: y2.clone(), ..Toy::default() }, &out2, seed);
+    let forged = prove(
+        &params,
+        &consumer,
+        Toy {
+            consumer: true,
+            values: y2.clone(),
+            ..Toy::default()
+        },
+        &out2,
+        seed,
+    );
     assert!(verifies(&params, &consumer, &forged, &out2));
     assert_ne!(link_commitment(&p), link_commitment(&forged));
 
     // A consumer that keeps the producer's link column but computes on
     // other values: the commitments agree, and the copy constraints from
     // the link to its `x` cells make the proof fail.
-    let lying = Toy { consumer: true, values: y2, link_override: Some(y.clone()), ..Toy::default() };
+    let lying = Toy {
+        consumer: true,
+        values: y2,
+        link_override: Some(y.clone()),
+        ..Toy::default()
+    };
     let lie = prove(&params, &consumer, lying, &out2, seed);
     assert_eq!(link_commitment(&p), link_commitment(&lie));
     assert!(!verifies(&params, &consumer, &lie, &out2));
 
     // Without the shared tail the same boundary does not link either: the
     // equality is of whole polynomials, blinding rows included.
-    let unshared = prove(&params, &consumer, Toy { consumer: true, values: y.clone(), ..Toy::default() }, &out, [6u8; 32]);
+    let unshared = prove(
+        &params,
+        &consumer,
+        Toy {
+            consumer: true,
+            values: y.clone(),
+            ..Toy::default()
+        },
+        &out,
+        [6u8; 32],
+    );
     assert!(verifies(&params, &consumer, &unshared, &out));
     assert_ne!(link_commitment(&p), link_commitment(&unshared));
 }
@@ -246,7 +323,11 @@ fn linked_columns_commit_equally_only_on_equal_boundaries() {
 #[test]
 fn the_script_reproduces_each_tail_value() {
     let tail = tail_values([1u8; 32], 0, 6);
-    assert_ne!(tail, tail_values([1u8; 32], 1, 6), "each link has its own tail");
+    assert_ne!(
+        tail,
+        tail_values([1u8; 32], 1, 6),
+        "each link has its own tail"
+    );
     let bf = 4;
     let mut rng = ScriptedTails::new(tail_script(&[&tail], bf), rand::rngs::OsRng);
     let drawn: Vec<Fr> = (0..=bf).map(|_| Fr::random(&mut rng)).collect();
