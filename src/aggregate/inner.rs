@@ -197,6 +197,19 @@ impl Inner {
         }
     }
 
+    /// The transcript the proof was made with.
+    pub fn transcript(&self) -> TranscriptKind {
+        match &self.source {
+            Source::Model { proof, .. } => proof.transcript,
+            Source::Node { proof, .. } => proof.transcript,
+        }
+    }
+
+    /// Whether this is a proof of an aggregation.
+    pub fn is_node(&self) -> bool {
+        matches!(self.source, Source::Node { .. })
+    }
+
     pub fn vk(&self) -> &VerifyingKey<G1Affine> {
         match &self.source {
             Source::Model { keys, .. } => &keys.vk,
@@ -218,7 +231,7 @@ impl Inner {
         }
     }
 
-    fn proof_bytes(&self) -> Result<Vec<u8>> {
+    pub(super) fn proof_bytes(&self) -> Result<Vec<u8>> {
         match &self.source {
             Source::Model { proof, .. } => proof.proof_bytes(),
             Source::Node { proof, .. } => proof.proof_bytes(),

@@ -16,6 +16,8 @@
 
 mod accumulator;
 mod inner;
+#[cfg(test)]
+mod tests;
 
 pub use accumulator::{accumulator_holds, ACCUMULATOR_LIMBS};
 pub use inner::{ChildShape, Inner, Source};
@@ -26,15 +28,19 @@ use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use snark_verifier_sdk::halo2::aggregation::{
-    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+    aggregate_snarks, AggregationCircuit, AggregationConfigParams, AssignedTranscriptObject, Svk,
+    VerifierUniversality,
 };
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
+use snark_verifier_sdk::snark_verifier::halo2_ecc;
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -82,6 +88,13 @@ pub struct Wiring {
     /// equals b's j-th.
     #[serde(default)]
     pub links: Vec<[(usize, usize); 2]>,
+    /// `[(proof a, column i), (proof b, column j)]`: a's commitment to its
+    /// i-th advice column is b's to its j-th, so the two columns hold the
+    /// same data (commitment-equality links, `proof::link`). Model proofs
+    /// only. Left out of the JSON when empty, so the keys of wirings
+    /// without them keep their ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub point_links: Vec<[(usize, usize); 2]>,
 }
 
 impl Wiring {
@@ -243,9 +256,15 @@ fn outer_params(opts: &Options) -> Result<ParamsKZG<Bn256>> {
 
 /// The aggregation circuit over `snarks`: the accumulator, then the inner
 /// public inputs `exposed` names (per proof); the links of `wiring` are
-/// copy constraints between inner public-input cells. An inner
-/// aggregation's accumulator is folded into this one (its protocol marks
-/// it, see [`Inner::snark_as_given`]), never exposed.
+/// copy constraints between inner public-input cells, and its point links
+/// between the limbs of inner witness commitments. An inner aggregation's
+/// accumulator is folded into this one (its protocol marks it, see
+/// [`Inner::snark_as_given`]), never exposed.
+///
+/// snark-verifier-sdk's `AggregationCircuit::new` keeps the inner public
+/// inputs and drops the loaded proofs; this is the same circuit (the same
+/// builder calls, so the same keys) with the proofs' points kept for the
+/// point links.
 fn circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
@@ -253,19 +272,24 @@ fn circuit(
     snarks: Vec<Snark>,
     wiring: &Wiring,
     exposed: &[Vec<usize>],
-) -> AggregationCircuit {
-    let mut c = AggregationCircuit::new::<SHPLONK>(
-        stage,
-        config,
-        params,
+) -> Result<BaseCircuitBuilder<Fr>> {
+    check_point_link_shapes(&snarks, wiring)?;
+    let svk: Svk = ParamsProver::get_g(params)[0].into();
+    let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(config.into());
+    let range = builder.range_chip();
+    let out = aggregate_snarks::<SHPLONK>(
+        builder.pool(0),
+        &range,
+        svk,
         snarks,
         VerifierUniversality::None,
     );
-    let inner = c.previous_instances().clone();
+    builder.assigned_instances[0] = out.accumulator;
+    let inner = out.previous_instances;
     let gate = GateChip::<Fr>::default();
     for [(a, i), (b, j)] in &wiring.links {
         let (x, y) = (inner[*a][*i], inner[*b][*j]);
-        let ctx = c.builder.main(0);
+        let ctx = builder.main(0);
         ctx.constrain_equal(&x, &y);
         // An inner circuit binds nothing to a zero public input (its public
         // gate is multiplied by the instance), so a hidden link of two zeros
@@ -274,12 +298,74 @@ fn circuit(
         let zero = gate.is_zero(ctx, x);
         gate.assert_is_const(ctx, &zero, &Fr::zero());
     }
-    for (cells, shown) in inner.iter().zip(exposed) {
-        for &i in shown {
-            c.builder.assigned_instances[0].push(cells[i]);
+    for [(a, i), (b, j)] in &wiring.point_links {
+        let (p, q) = (
+            witness_point(&out.proof_transcripts[*a], *i),
+            witness_point(&out.proof_transcripts[*b], *j),
+        );
+        // Equal limbs are equal coordinates, so equal points: KZG binds
+        // each proof's column to its commitment, so the two columns are one
+        // polynomial over their one domain (see `proof::link`). halo2-ecc
+        // loads coordinates reduced (its on-curve check calls `is_zero`,
+        // which enforces `< p`), so equal points have equal limbs.
+        let ctx = builder.main(0);
+        for (u, v) in [(p.x(), q.x()), (p.y(), q.y())] {
+            for (l, m) in u.limbs().iter().zip(v.limbs()) {
+                ctx.constrain_equal(l, m);
+            }
         }
     }
-    c
+    for (cells, shown) in inner.iter().zip(exposed) {
+        for &i in shown {
+            builder.assigned_instances[0].push(cells[i]);
+        }
+    }
+    Ok(builder)
+}
+
+/// Refuse point links that could not mean what they say: an end that is
+/// an aggregation's proof (its commitments are its own circuit's), a
+/// column past the first phase's advice columns (the point loaded there is
+/// another commitment), or two proofs over different domains (equal
+/// commitments are one polynomial, but its rows differ between domains).
+fn check_point_link_shapes(snarks: &[Snark], wiring: &Wiring) -> Result<()> {
+    for link in &wiring.point_links {
+        for &(w, column) in link {
+            let protocol = &snarks
+                .get(w)
+                .with_context(|| format!("point link to proof {w}, of {}", snarks.len()))?
+                .protocol;
+            if !protocol.accumulator_indices.is_empty() {
+                bail!("point link to proof {w}: it is an aggregation's proof, not a model proof");
+            }
+            if column >= protocol.num_witness.first().copied().unwrap_or(0) {
+                bail!("point link to proof {w}: it has no first-phase advice column {column}");
+            }
+        }
+        let [(a, _), (b, _)] = *link;
+        let (ka, kb) = (snarks[a].protocol.domain.k, snarks[b].protocol.domain.k);
+        if ka != kb {
+            bail!("point link between proofs {a} (k = {ka}) and {b} (k = {kb}): linked columns must share one domain");
+        }
+    }
+    Ok(())
+}
+
+/// The `i`-th point a proof's transcript loads: its `i`-th advice
+/// commitment, for a proof whose advice columns are all in the first phase
+/// (every model circuit's), as halo2 writes those first.
+fn witness_point(
+    transcript: &[AssignedTranscriptObject],
+    i: usize,
+) -> &halo2_ecc::ecc::EcPoint<Fr, halo2_ecc::bigint::ProperCrtUint<Fr>> {
+    transcript
+        .iter()
+        .filter_map(|o| match o {
+            AssignedTranscriptObject::EcPoint(p) => Some(p),
+            AssignedTranscriptObject::Scalar(_) => None,
+        })
+        .nth(i)
+        .expect("a point link names a commitment the proof has (checked before proving)")
 }
 
 fn initial_config(k: u32) -> AggregationConfigParams {
@@ -393,7 +479,7 @@ fn prove_wired(
         snarks,
         wiring,
         &exposed,
-    )
+    )?
     .use_break_points(settings.break_points.clone());
     let instances = c.instances().remove(0);
     let proving = crate::progress::step("proving the aggregation");
@@ -464,7 +550,44 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
             );
         }
     }
+    for [(a, i), (b, j)] in &wiring.point_links {
+        let commitment = |w: usize, column: usize| -> Result<Vec<u8>> {
+            let inner = &inners[w];
+            if inner.is_node() {
+                bail!("{}: a point link needs a model proof", inner.label);
+            }
+            if inner.transcript() != TranscriptKind::Poseidon {
+                bail!("{} was proved for the EVM verifier; aggregation needs `prove --for-aggregation`", inner.label);
+            }
+            let proof = inner.proof_bytes()?;
+            advice_commitment(&proof, inner.vk(), column)
+                .map(<[u8]>::to_vec)
+                .with_context(|| format!("{}: no advice column {column} to link", inner.label))
+        };
+        if commitment(*a, *i)? != commitment(*b, *j)? {
+            bail!(
+                "{}: its commitment to the boundary (advice column {j}) is not that of {} (column {i}); the proofs are not of one computation",
+                inners[*b].label,
+                inners[*a].label
+            );
+        }
+    }
     Ok(())
+}
+
+/// The commitment to advice column `column` in a Poseidon-transcript proof
+/// of a circuit whose advice columns are all in the first phase (every
+/// model circuit): halo2 writes those commitments first, in column order,
+/// 32 bytes each (compressed, so equal bytes are equal points).
+pub fn advice_commitment<'a>(
+    proof: &'a [u8],
+    vk: &VerifyingKey<G1Affine>,
+    column: usize,
+) -> Option<&'a [u8]> {
+    if column >= vk.cs().num_advice_columns() {
+        return None;
+    }
+    proof.get(32 * column..32 * (column + 1))
 }
 
 /// Aggregation keys for proofs of the shapes `shapes` and keys `keys` give
@@ -545,8 +668,11 @@ fn keygen(
         snarks.to_vec(),
         wiring,
         &exposed,
-    );
-    let config = c.calculate_params(Some(MINIMUM_ROWS));
+    )?;
+    let config: AggregationConfigParams = c
+        .calculate_params(Some(MINIMUM_ROWS))
+        .try_into()
+        .map_err(anyhow::Error::msg)?;
     let vk = keygen_vk_custom(params, &c, true)
         .context("aggregation verifying key generation failed")?;
     let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;

@@ -154,4 +154,4 @@ impl<R: RngCore> RngCore for ScriptedTails<R> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -474,12 +474,27 @@ pub fn prove_circuit_with<C: Circuit<Fr>>(
     circuit: C,
     instance: &[Fr],
 ) -> Result<Vec<u8>> {
+    prove_circuit_with_rng(kind, params, pk, circuit, instance, rand::rngs::OsRng)
+}
+
+/// [`prove_circuit_with`] drawing halo2's randomness from `rng`: a
+/// [`link::ScriptedTails`] gives a link column the tail its linked proof
+/// shares.
+pub fn prove_circuit_with_rng<C: Circuit<Fr>>(
+    kind: TranscriptKind,
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instance: &[Fr],
+    rng: impl rand::RngCore,
+) -> Result<Vec<u8>> {
     match kind {
         TranscriptKind::Evm => shplonk_proof(
             params,
             pk,
             circuit,
             instance,
+            rng,
             EvmTranscript::<Vec<u8>>::init(Vec::new()),
         ),
         TranscriptKind::Poseidon => shplonk_proof(
@@ -487,6 +502,7 @@ pub fn prove_circuit_with<C: Circuit<Fr>>(
             pk,
             circuit,
             instance,
+            rng,
             PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(
                 Vec::new(),
                 POSEIDON_SPEC.clone(),
@@ -500,6 +516,7 @@ fn shplonk_proof<C, E, T>(
     pk: &ProvingKey<G1Affine>,
     circuit: C,
     instance: &[Fr],
+    rng: impl rand::RngCore,
     mut transcript: T,
 ) -> Result<Vec<u8>>
 where
@@ -512,7 +529,7 @@ where
         pk,
         &[circuit],
         &[&[instance]],
-        rand::rngs::OsRng,
+        rng,
         &mut transcript,
     )
     .context("proof generation failed")?;

@@ -226,6 +226,25 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
     }
 }
 
+/// Measurement only (`--features measure-unbound-cuts`, never a release
+/// build): the cuts as private witnesses with no sponge and no link, the
+/// circuit a chunk linked by commitment equality would have less its link
+/// columns, planned at the same cuts. Such a split proof says nothing about
+/// whether its chunks agree; it exists to time that shape's chunk proofs
+/// and aggregations beside the hashed ones (`scripts/bench_split.py`).
+#[cfg(feature = "measure-unbound-cuts")]
+fn unbound_cuts(mut vis: Visibility, first: bool, last: bool) -> Visibility {
+    eprintln!("warning: built with --features measure-unbound-cuts: this split build's cuts are unbound witnesses; use it for timing only");
+    if !first {
+        vis.input = Vis::Private;
+    }
+    if !last {
+        vis.output = Vis::Private;
+    }
+    vis.pack_hashed = PackHashed::NONE;
+    vis
+}
+
 /// Each cut's link between consecutive proofs (the earlier one's last
 /// output commitment equals the later one's first input commitment), and
 /// every other public input of every proof exposed. The proofs are chunk
@@ -235,25 +254,16 @@ pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
     let name = |t: Tensor| PublicItem::Commitment(t).name();
     let (output, input) = (name(Tensor::Output), name(Tensor::Input));
     let links: Vec<[(usize, usize); 2]> = (1..shapes.len())
-        .map(|i| {
-            let before = &shapes[i - 1].names;
-            let after = &shapes[i].names;
-            [
-                (
-                    i - 1,
-                    before
-                        .iter()
-                        .rposition(|n| *n == output)
-                        .expect("a cut is hashed"),
-                ),
-                (
-                    i,
-                    after
-                        .iter()
-                        .position(|n| *n == input)
-                        .expect("a cut is hashed"),
-                ),
-            ]
+        .filter_map(|i| {
+            let before = shapes[i - 1].names.iter().rposition(|n| *n == output);
+            let after = shapes[i].names.iter().position(|n| *n == input);
+            if cfg!(feature = "measure-unbound-cuts") && before.is_none() {
+                return None;
+            }
+            Some([
+                (i - 1, before.expect("a cut is hashed")),
+                (i, after.expect("a cut is hashed")),
+            ])
         })
         .collect();
     let exposed = shapes
@@ -272,6 +282,7 @@ pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
     Wiring {
         exposed: Some(exposed),
         links,
+        point_links: Vec::new(),
     }
 }
 
@@ -432,6 +443,10 @@ impl ChunkContext<'_> {
         } = *self;
         let program = chunk_program(whole, &slice);
         let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
+        #[cfg(feature = "measure-unbound-cuts")]
+        {
+            vis = unbound_cuts(vis, slice.is_first(), slice.is_last());
+        }
         vis.packed = opts.pack_public.resolve_for(&vis, &program, 1);
         let mut chosen = layout::choose_shape(&program, q, vis);
         // The cuts were planned unpacked; packing's table may not fit 2^max_k.

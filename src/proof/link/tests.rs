@@ -7,26 +7,27 @@
 use super::*;
 use crate::proof::srs;
 use crate::proof::transcript::EvmTranscript;
+use crate::proof::TranscriptKind;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk_custom, verify_proof, Advice, Circuit, Column,
-    ConstraintSystem, Error, Expression, Instance, ProvingKey, Selector,
+    keygen_pk, keygen_vk_custom, verify_proof, Advice, Circuit, Column, ConstraintSystem, Error,
+    Expression, Instance, ProvingKey, Selector,
 };
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_proofs::poly::Rotation;
-use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::transcript::TranscriptReadBuffer;
 
-const K: u32 = 6;
-const OFFSET: u64 = 7;
+pub(crate) const K: u32 = 6;
+pub(crate) const OFFSET: u64 = 7;
 /// More than either circuit's blinding rows.
 const TAIL: usize = 12;
 
 #[derive(Clone, Debug)]
-struct Cols {
+pub(crate) struct Cols {
     link: Column<Advice>,
     x: Column<Advice>,
     inst: Column<Instance>,
@@ -37,15 +38,15 @@ struct Cols {
 /// `link[i]`. `consumer: true`: `link[i]` is copied to `x(2i)` and
 /// `x(2i+1) = 3·x(2i)` is the instance's cell `i`.
 #[derive(Clone, Default)]
-struct Toy {
-    consumer: bool,
+pub(crate) struct Toy {
+    pub consumer: bool,
     /// The producer's `a`, or the consumer's `y`.
-    values: Vec<Fr>,
+    pub values: Vec<Fr>,
     /// What the link column holds instead of the linked `x` cells (a lying
     /// prover's witness; `None`: the cells' values).
-    link_override: Option<Vec<Fr>>,
+    pub link_override: Option<Vec<Fr>>,
     /// The link's `T` and the circuit's blinding rows (with a witness).
-    tail: Option<(Vec<Fr>, usize)>,
+    pub tail: Option<(Vec<Fr>, usize)>,
 }
 
 fn configure(meta: &mut ConstraintSystem<Fr>, consumer: bool) -> Cols {
@@ -160,7 +161,7 @@ impl Circuit<Fr> for Toy {
     }
 }
 
-fn keys(params: &ParamsKZG<Bn256>, consumer: bool, len: usize) -> ProvingKey<G1Affine> {
+pub(crate) fn keys(params: &ParamsKZG<Bn256>, consumer: bool, len: usize) -> ProvingKey<G1Affine> {
     let blank = Toy {
         consumer,
         values: vec![Fr::ZERO; len],
@@ -178,6 +179,18 @@ fn prove(
     instance: &[Fr],
     seed: [u8; 32],
 ) -> Vec<u8> {
+    prove_with(TranscriptKind::Evm, params, pk, circuit, instance, seed)
+}
+
+/// [`prove`] with transcript `kind` (Poseidon for an aggregation).
+pub(crate) fn prove_with(
+    kind: TranscriptKind,
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: Toy,
+    instance: &[Fr],
+    seed: [u8; 32],
+) -> Vec<u8> {
     let bf = pk.get_vk().cs().blinding_factors();
     let tail = tail_values(seed, 0, TAIL);
     let mut rng = ScriptedTails::new(tail_script(&[&tail], bf), rand::rngs::OsRng);
@@ -185,18 +198,10 @@ fn prove(
         tail: Some((tail, bf)),
         ..circuit
     };
-    let mut transcript = EvmTranscript::<Vec<u8>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[instance]],
-        &mut rng,
-        &mut transcript,
-    )
-    .expect("proof");
+    let proof = crate::proof::prove_circuit_with_rng(kind, params, pk, circuit, instance, &mut rng)
+        .expect("proof");
     assert!(rng.spent(), "halo2 drew fewer tail values than scripted");
-    transcript.finalize()
+    proof
 }
 
 fn verifies(
