@@ -234,7 +234,6 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
 /// and aggregations beside the hashed ones (`scripts/bench_split.py`).
 #[cfg(feature = "measure-unbound-cuts")]
 fn unbound_cuts(mut vis: Visibility, first: bool, last: bool) -> Visibility {
-    eprintln!("warning: built with --features measure-unbound-cuts: this split build's cuts are unbound witnesses; use it for timing only");
     if !first {
         vis.input = Vis::Private;
     }
@@ -299,6 +298,8 @@ fn compile(
     if opts.batch > 1 {
         bail!("--batch with a model split into chunks is not supported: batch a model that fits one circuit (raise --max-k)");
     }
+    #[cfg(feature = "measure-unbound-cuts")]
+    eprintln!("warning: built with --features measure-unbound-cuts: this split build's cuts are unbound witnesses; use it for timing only");
     if opts.visibility.params != Vis::Fixed {
         bail!("a model split into chunks keeps its weights in fixed columns: use --param-visibility fixed (the default)");
     }
