@@ -13,17 +13,29 @@ scripts/install-evm-tools.sh
 # onnx (its backend node tests drive tests/conformance.rs), onnxruntime, numpy.
 scripts/setup-python.sh >/dev/null
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Test fixtures shared through statics (tests/aggregate.rs, split.rs, ...)
+# are never dropped, so their temporary directories outlive the test binary.
+# Give the cargo and Python steps a scratch TMPDIR and remove it afterwards,
+# or each run leaves gigabytes of proving keys behind.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/zkml-evm-tests.XXXXXX")
+trap 'rm -rf "$log" "$scratch"' EXIT
+# The aggregation fixtures write proving keys of a few GB each.
+free_gb=$(df -Pk "$scratch" | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ "$free_gb" -lt 15 ]; then
+  echo "warning: only ${free_gb} GB free under $scratch; the suite needs about 15 GB of scratch space" >&2
+fi
 set +e
 .tools/bin/forge build --offline 2>&1 | tee -a "$log"
 forge_build=${PIPESTATUS[0]}
 # --no-fail-fast: one failing test binary must not hide the others.
-cargo test --no-fail-fast --lib --bins --tests "$@" 2>&1 | tee -a "$log"
+TMPDIR="$scratch" cargo test --no-fail-fast --lib --bins --tests "$@" 2>&1 | tee -a "$log"
 cargo_status=${PIPESTATUS[0]}
+rm -rf "${scratch:?}"/* "${scratch:?}"/.[!.]* 2>/dev/null
 scripts/forge-test.sh 2>&1 | tee -a "$log"
 forge_status=${PIPESTATUS[0]}
-scripts/test-python.sh 2>&1 | tee -a "$log"
+TMPDIR="$scratch" scripts/test-python.sh 2>&1 | tee -a "$log"
 python_status=${PIPESTATUS[0]}
+rm -rf "${scratch:?}"/* "${scratch:?}"/.[!.]* 2>/dev/null
 scripts/test-ray.sh 2>&1 | tee -a "$log"
 ray_status=${PIPESTATUS[0]}
 set -e
