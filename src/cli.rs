@@ -440,6 +440,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 params: param_visibility,
                 packed: false,
                 pack_hashed: compile::PackHashed::NONE,
+                linked: Default::default(),
             };
             let opts = CompileOptions {
                 scale_bits: scale,

@@ -37,6 +37,7 @@ fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
         params: Vis::Hashed,
         packed: false,
         pack_hashed: PackHashed::NONE,
+        linked: Default::default(),
     };
     fuzz_built(
         common::build_with(

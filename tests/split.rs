@@ -5,8 +5,9 @@
 //! and `verify`, `gen-verifier` and `test-evm` take the build as they take
 //! one circuit. Then what must
 //! be refused is: flipped bytes, changed public inputs, a tampered chunk
-//! proof, and chunk proofs whose boundary tensors differ, by the driver's
-//! check and by the aggregation circuit itself.
+//! proof, and chunk proofs whose link columns differ (another boundary
+//! tensor, or another tail), by the driver's check and by the aggregation
+//! circuit itself.
 //!
 //! One split build (its aggregation keygen and proof take minutes) is
 //! shared by every test here.
@@ -20,7 +21,7 @@ use std::sync::OnceLock;
 use zkml_evm::aggregate::{self, AggregateProof, Aggregated, Inner, ACCUMULATOR_LIMBS};
 use zkml_evm::evm::verifier::{calldata_for_file, run_in_revm, VerifierArtifact};
 use zkml_evm::proof::{self, fr_to_hex, ProofFile, TranscriptKind};
-use zkml_evm::split::SplitBuild;
+use zkml_evm::split::{BoundaryFile, SplitBuild};
 
 use common::{arg as s, zkml_ok as ok};
 
@@ -97,6 +98,23 @@ fn chunk_inners(b: &SplitBuild) -> Vec<Inner> {
         .collect()
 }
 
+/// Chunk `i`'s commitment to its advice column 0 in proof `p`: its input
+/// link, or the first chunk's output link.
+fn link_commitment(b: &SplitBuild, i: usize, p: &ProofFile) -> Vec<u8> {
+    let keys = proof::load_keys(&b.chunks[i]).unwrap();
+    aggregate::advice_commitment(&p.proof_bytes().unwrap(), &keys.vk, 0)
+        .unwrap()
+        .to_vec()
+}
+
+/// Chunk `i`'s link tails, from the `boundary.json` that `prove` wrote.
+fn honest_tails(b: &SplitBuild, i: usize) -> Vec<Vec<Fr>> {
+    let dir = &b.chunks[i].dir;
+    let file: BoundaryFile =
+        zkml_evm::artifact::read_json(&dir.join(zkml_evm::split::BOUNDARY_FILE)).unwrap();
+    file.link_tails(&b.chunks[i]).unwrap()
+}
+
 /// The tower's sample input, as the fixed-point integers chunk 0 reads.
 fn quantized_sample(b: &SplitBuild) -> Vec<i64> {
     let q = &b.settings.quant;
@@ -124,32 +142,28 @@ fn a_split_model_proves_and_verifies_like_one_circuit() {
     );
 
     // Public inputs: the accumulator, the first chunk's (the model input),
-    // the last chunk's (the model output); the boundary commitments are in
-    // neither.
+    // the last chunk's (the model output); the cut is no public input of
+    // either chunk, only a link column each.
     let b = SplitBuild::load(&f.build).unwrap();
     let p = AggregateProof::read(&f.proof).unwrap();
     let first = ProofFile::read(&b.chunks[0].dir.join(aggregate::PROOF_FILE)).unwrap();
     let last = ProofFile::read(&b.chunks[1].dir.join(aggregate::PROOF_FILE)).unwrap();
-    let named = |p: &ProofFile, hidden: &str| -> Vec<String> {
-        assert!(
-            p.public_layout.iter().any(|n| n == hidden),
-            "{:?}",
-            p.public_layout
-        );
-        p.public_layout
-            .iter()
-            .zip(&p.public_inputs)
-            .filter(|(n, _)| *n != hidden)
-            .map(|(_, v)| v.clone())
-            .collect()
-    };
-    let expected: Vec<String> = named(&first, "output_commitment")
-        .into_iter()
-        .chain(named(&last, "input_commitment"))
+    let expected: Vec<String> = first
+        .public_inputs
+        .iter()
+        .chain(&last.public_inputs)
+        .cloned()
         .collect();
     assert_eq!(p.public_inputs[ACCUMULATOR_LIMBS..], expected[..]);
     // 16 inputs in 2 packed words (14 slots of 17 bits a word), 4 outputs in 1.
     assert_eq!(p.public_inputs.len(), ACCUMULATOR_LIMBS + 2 + 1);
+    // Both chunks at one k, and their proofs commit to one link column:
+    // chunk 0's output link (its column 0) is chunk 1's input link.
+    assert_eq!(b.chunks[0].settings.k, b.chunks[1].settings.k);
+    assert_eq!(
+        link_commitment(&b, 0, &first),
+        link_commitment(&b, 1, &last)
+    );
 
     // The outputs are exactly what the same model compiled as one circuit
     // computes (the same calibration, so the same fixed-point program),
@@ -236,17 +250,17 @@ fn a_tampered_chunk_proof_is_refused_naming_the_chunk() {
 }
 
 /// An attacker keeps chunk 0's honest proof and proves chunk 1 on another
-/// boundary tensor (one value moved, everything downstream recomputed):
-/// both chunk proofs are valid on their own, so only the link between them
-/// can catch it. The driver refuses it by name; with that check skipped,
-/// the aggregation circuit's copy constraint makes the proof invalid.
+/// boundary tensor (one value moved, everything downstream recomputed),
+/// with the honest link tail: both chunk proofs are valid on their own, so
+/// only the link between them can catch it. The driver refuses it by name;
+/// with that check skipped, the aggregation circuit's copy constraints on
+/// the two commitments make the proof invalid.
 #[test]
 fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
     let f = fixture();
     let b = SplitBuild::load(&f.build).unwrap();
     let honest = chunk_inners(&b);
     let chunk1 = &b.chunks[1];
-    let boundary_proof = honest[0].model_proof().unwrap();
     // Chunk 1's honest input: chunk 0's output, from chunk 0's witness.
     let x = quantized_sample(&b);
     let values = zkml_evm::quant::forward(&b.chunks[0].program, &b.settings.quant, &x).unwrap();
@@ -257,7 +271,7 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
         .map(|&o| values[o])
         .collect();
     boundary[3] += 1;
-    let (forged, _) = proof::prove_quantized(chunk1, &boundary, TranscriptKind::Poseidon).unwrap();
+    let (forged, _) = proof::prove_linked(chunk1, &boundary, &honest_tails(&b, 1)).unwrap();
     assert!(
         proof::verify_model_proof(
             TranscriptKind::Poseidon,
@@ -267,105 +281,62 @@ fn chunk_proofs_of_different_boundaries_do_not_aggregate() {
         ),
         "the forged chunk proof is valid on its own"
     );
-    let at = |p: &ProofFile, name: &str| {
-        let i = p.public_layout.iter().position(|n| n == name).unwrap();
-        p.public_inputs[i].clone()
-    };
+    let chunk0_proof = honest[0].model_proof().unwrap();
     assert_eq!(
-        at(honest[1].model_proof().unwrap(), "input_commitment"),
-        at(boundary_proof, "output_commitment"),
+        link_commitment(&b, 1, honest[1].model_proof().unwrap()),
+        link_commitment(&b, 0, chunk0_proof),
         "the honest chunks link"
     );
     assert_ne!(
-        at(&forged, "input_commitment"),
-        at(boundary_proof, "output_commitment"),
-        "the forged chunk's input commitment is another tensor's"
+        link_commitment(&b, 1, &forged),
+        link_commitment(&b, 0, chunk0_proof),
+        "the forged chunk commits to another tensor"
     );
+    refused_both_ways(&b, forged, "forged");
+}
 
-    let mut inners = chunk_inners(&b);
-    *inners[1].model_proof_mut().unwrap() = forged;
-    let out = f.root.join("forged.json");
+/// Chunk 1 proven on the honest boundary with another link tail (a seed
+/// of its own): it computes the right thing, but its link column is
+/// another polynomial, so it does not link. What links two proofs is the
+/// commitment, tail included; nothing weaker passes.
+#[test]
+fn a_link_column_with_another_tail_does_not_aggregate() {
+    let f = fixture();
+    let b = SplitBuild::load(&f.build).unwrap();
+    let x = quantized_sample(&b);
+    let values = zkml_evm::quant::forward(&b.chunks[0].program, &b.settings.quant, &x).unwrap();
+    let boundary: Vec<i64> = b.chunks[0]
+        .program
+        .outputs
+        .iter()
+        .map(|&o| values[o])
+        .collect();
+    let len = honest_tails(&b, 1)[0].len();
+    let other = vec![zkml_evm::proof::link::tail_values([7; 32], 0, len)];
+    let (p1, _) = proof::prove_linked(&b.chunks[1], &boundary, &other).unwrap();
+    refused_both_ways(&b, p1, "other-tail");
+}
+
+/// Chunk 1's proof replaced by `p1`: the driver refuses it, naming chunk
+/// 1 and the boundary, and the aggregation circuit, run without the
+/// driver's checks, makes no valid proof of it.
+fn refused_both_ways(b: &SplitBuild, p1: ProofFile, name: &str) {
+    let f = fixture();
+    let mut inners = chunk_inners(b);
+    *inners[1].model_proof_mut().unwrap() = p1;
+    let out = f.root.join(format!("{name}.json"));
     let opts = b.fold_options();
     let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &opts)
         .err()
         .expect("unlinked chunk proofs must be refused");
     let msg = format!("{e:#}");
     assert!(
-        msg.contains("chunk-1")
-            && msg.contains("input_commitment")
-            && msg.contains("output_commitment"),
+        msg.contains("chunk-1") && msg.contains("commitment to the boundary"),
         "{msg}"
     );
     let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)
         .err()
         .expect("the aggregation circuit must not prove unlinked chunks");
-    assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
-}
-
-/// The inner circuits bind nothing to a zero public input (a public gate
-/// is multiplied by its instance), so an attacker zeroes both commitments
-/// of the cut: chunk 0's proof hides its output, chunk 1 is proven on a
-/// boundary of the attacker's choice, each proof is valid for halo2 on its
-/// own, and 0 = 0 satisfies the link. The aggregation circuit's non-zero
-/// constraint on linked cells must refuse it, with the driver's checks
-/// skipped as an attacker would.
-#[test]
-fn zeroed_boundary_commitments_do_not_aggregate() {
-    let f = fixture();
-    let b = SplitBuild::load(&f.build).unwrap();
-    let zero = |c: &zkml_evm::compile::Compiled, name: &str| {
-        let i = c
-            .layout
-            .public_names()
-            .iter()
-            .position(|n| n == name)
-            .unwrap();
-        move |inst: &mut Vec<Fr>| inst[i] = Fr::zero()
-    };
-    let x = quantized_sample(&b);
-    let (p0, values) = proof::prove_quantized_with_instance(
-        &b.chunks[0],
-        &x,
-        TranscriptKind::Poseidon,
-        &zero(&b.chunks[0], "output_commitment"),
-    )
-    .unwrap();
-    let mut boundary: Vec<i64> = b.chunks[0]
-        .program
-        .outputs
-        .iter()
-        .map(|&o| values[o])
-        .collect();
-    boundary[3] += 5;
-    let (p1, _) = proof::prove_quantized_with_instance(
-        &b.chunks[1],
-        &boundary,
-        TranscriptKind::Poseidon,
-        &zero(&b.chunks[1], "input_commitment"),
-    )
-    .unwrap();
-    for (c, p) in b.chunks.iter().zip([&p0, &p1]) {
-        let k = proof::load_keys(c).unwrap();
-        assert!(
-            proof::verify_shplonk(
-                TranscriptKind::Poseidon,
-                &k.params,
-                &k.vk,
-                k.num_public,
-                &p.proof_bytes().unwrap(),
-                &p.instances().unwrap()
-            ),
-            "the zeroed chunk proof is valid to halo2 alone"
-        );
-    }
-    let mut inners = chunk_inners(&b);
-    *inners[0].model_proof_mut().unwrap() = p0;
-    *inners[1].model_proof_mut().unwrap() = p1;
-    let out = f.root.join("zeroed.json");
-    let opts = b.fold_options();
-    let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)
-        .err()
-        .expect("the aggregation circuit must not prove zeroed links");
     assert!(format!("{e:#}").contains("does not verify"), "{e:#}");
 }
 

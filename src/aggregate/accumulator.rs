@@ -58,6 +58,26 @@ pub fn decode(limbs: &[Fr]) -> Option<(G1Affine, G1Affine)> {
     Some((point(c[0], c[1])?, point(c[2], c[3])?))
 }
 
+/// A point's coordinates as the aggregation circuit loads them: x's limbs,
+/// then y's, low limb first. (What a tree node exposes for the cut at its
+/// edge, see [`super::Edge`].)
+pub fn point_limbs(p: &G1Affine) -> Vec<Fr> {
+    let c = p.coordinates().expect("a commitment is not the identity");
+    [*c.x(), *c.y()]
+        .iter()
+        .flat_map(|v| {
+            let big = BigUint::from_bytes_le(v.to_repr().as_ref());
+            (0..LIMBS_PER_COORDINATE).map(move |i| {
+                let limb: BigUint =
+                    (&big >> (i * LIMB_BITS)) & ((BigUint::from(1u8) << LIMB_BITS) - 1u8);
+                let mut le = limb.to_bytes_le();
+                le.resize(32, 0);
+                Fr::from_repr(le.try_into().expect("32 bytes")).expect("88 bits are below r")
+            })
+        })
+        .collect()
+}
+
 /// e(lhs, [1]₂) · e(rhs, -[s]₂) == 1 for the SRS `params`.
 pub fn accumulator_holds(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> bool {
     let Some((lhs, rhs)) = decode(limbs) else {
@@ -78,37 +98,20 @@ mod tests {
     use halo2_proofs::halo2curves::ff::Field;
     use halo2_proofs::poly::commitment::ParamsProver;
 
-    fn limbs_of(p: &G1Affine) -> Vec<Fr> {
-        let c = p.coordinates().unwrap();
-        [*c.x(), *c.y()]
-            .iter()
-            .flat_map(|v| {
-                let big = BigUint::from_bytes_le(v.to_repr().as_ref());
-                (0..LIMBS_PER_COORDINATE).map(move |i| {
-                    let limb: BigUint =
-                        (&big >> (i * LIMB_BITS)) & ((BigUint::from(1u8) << LIMB_BITS) - 1u8);
-                    let mut le = limb.to_bytes_le();
-                    le.resize(32, 0);
-                    Fr::from_repr(le.try_into().unwrap()).unwrap()
-                })
-            })
-            .collect()
-    }
-
     #[test]
     fn accumulator_pairing_holds_only_for_matching_points() {
         let params = crate::proof::srs::setup_from_secret(4, Fr::from(1234u64));
         // e([s]G, [1]₂) = e(G, [s]₂): a valid accumulator is (g[1], g[0]).
         let (g0, g1) = (params.get_g()[0], params.get_g()[1]);
-        let mut limbs = limbs_of(&g1);
-        limbs.extend(limbs_of(&g0));
+        let mut limbs = point_limbs(&g1);
+        limbs.extend(point_limbs(&g0));
         assert_eq!(decode(&limbs), Some((g1, g0)));
         assert!(accumulator_holds(&params, &limbs));
 
         // Swapped points, a changed limb, a limb wider than 88 bits, a
         // short encoding: all refused, none panics.
-        let mut swapped = limbs_of(&g0);
-        swapped.extend(limbs_of(&g1));
+        let mut swapped = point_limbs(&g0);
+        swapped.extend(point_limbs(&g1));
         assert!(!accumulator_holds(&params, &swapped));
         let mut changed = limbs.clone();
         changed[4] += Fr::ONE;
@@ -128,7 +131,7 @@ mod tests {
         assert!(!accumulator_holds(&params, &zero));
         // One identity point is refused as well, the other being valid.
         let g0 = params.get_g()[0];
-        let mut half = limbs_of(&g0);
+        let mut half = point_limbs(&g0);
         half.extend(vec![Fr::ZERO; ACCUMULATOR_LIMBS / 2]);
         assert!(decode(&half).is_none());
     }

@@ -8,12 +8,14 @@
 //! exposing it: the pairing a leaf defers reaches the root's single check.
 
 use super::{AggregateProof, Aggregated, InnerSpec, InnerSummary, ACCUMULATOR_LIMBS};
+use crate::circuit::public::Tensor;
 use crate::compile::Compiled;
 use crate::proof::{self, Keys, ProofFile, TranscriptKind};
 use anyhow::{bail, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
 use snark_verifier_sdk::{CircuitExt, Snark};
@@ -54,14 +56,37 @@ pub struct ChildShape {
     /// The model proofs within, with `public_start` relative to this
     /// proof's public inputs.
     pub specs: Vec<InnerSpec>,
+    /// Where it carries the cut before its first value and after its last
+    /// (a split model's chunk or node; `None` at the model's own ends).
+    pub link_in: Option<Edge>,
+    pub link_out: Option<Edge>,
 }
+
+/// Where a proof carries one end of a cut of a split model: the commitment
+/// to the cut's link column (`proof::link`), or that point's limbs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edge {
+    /// A model proof's advice column: the point is its commitment to it.
+    Column(usize),
+    /// An aggregation's proof: its public inputs from this index on are
+    /// the point's [`POINT_LIMBS`] limbs, which it took from the chunk at
+    /// its edge ([`super::Wiring::edges`]).
+    Limbs(usize),
+}
+
+/// x's limbs, then y's: a point as the aggregation circuit loads it.
+pub const POINT_LIMBS: usize = 2 * super::accumulator::LIMBS_PER_COORDINATE;
 
 impl ChildShape {
     /// A model proof's shape.
     pub fn of_model(c: &Compiled) -> ChildShape {
         let names = c.layout.public_names();
         let q = &c.settings.quant;
+        let linked = c.settings.visibility.linked;
         ChildShape {
+            link_in: linked.column(Tensor::Input).map(Edge::Column),
+            link_out: linked.column(Tensor::Output).map(Edge::Column),
             num_public: names.len(),
             accumulator: false,
             exposed: (0..names.len()).collect(),
@@ -82,10 +107,24 @@ impl ChildShape {
     /// inputs of the model proofs it exposes.
     pub fn of_node(a: &Aggregated) -> ChildShape {
         let s = &a.settings;
+        let edges = &s.wiring.edges;
+        // The edge points' limbs close its public inputs, input's first.
+        let first_edge = s.num_public - POINT_LIMBS * edges.count();
+        let link_in = edges.input.map(|_| Edge::Limbs(first_edge));
+        let link_out = edges
+            .output
+            .map(|_| Edge::Limbs(first_edge + POINT_LIMBS * link_in.is_some() as usize));
         let mut names: Vec<String> = (0..s.num_public)
-            .map(|i| match i < ACCUMULATOR_LIMBS {
-                true => format!("accumulator[{i}]"),
-                false => format!("public input {i}"),
+            .map(|i| match i {
+                i if i < ACCUMULATOR_LIMBS => format!("accumulator[{i}]"),
+                i if i >= first_edge => {
+                    let (side, at) = match link_in {
+                        Some(Edge::Limbs(start)) if i < start + POINT_LIMBS => ("in", i - start),
+                        _ => ("out", (i - first_edge) % POINT_LIMBS),
+                    };
+                    format!("link_{side}_limb[{at}]")
+                }
+                _ => format!("public input {i}"),
             })
             .collect();
         for spec in &s.inner {
@@ -98,9 +137,11 @@ impl ChildShape {
         ChildShape {
             num_public: s.num_public,
             accumulator: true,
-            exposed: (ACCUMULATOR_LIMBS..s.num_public).collect(),
+            exposed: (ACCUMULATOR_LIMBS..first_edge).collect(),
             names,
             specs: s.inner.clone(),
+            link_in,
+            link_out,
         }
     }
 

@@ -19,14 +19,16 @@ mod inner;
 #[cfg(test)]
 mod tests;
 
+pub use accumulator::point_limbs;
 pub use accumulator::{accumulator_holds, ACCUMULATOR_LIMBS};
-pub use inner::{ChildShape, Inner, Source};
+pub use inner::{ChildShape, Edge, Inner, Source, POINT_LIMBS};
 
 use crate::artifact::{self, to_hex};
 use crate::proof::{self, fr_to_hex, srs, Keys, TranscriptKind};
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::group::GroupEncoding;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -40,7 +42,7 @@ use snark_verifier_sdk::halo2::aggregation::{
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
-use snark_verifier_sdk::snark_verifier::halo2_ecc;
+use snark_verifier_sdk::snark_verifier::halo2_base::AssignedValue;
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -95,6 +97,38 @@ pub struct Wiring {
     /// without them keep their ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub point_links: Vec<[(usize, usize); 2]>,
+    /// `[(proof a, column i), (proof b, index j)]`: the limbs of a's
+    /// commitment to its i-th advice column are b's public inputs
+    /// `j..j + POINT_LIMBS` (a chunk beside an aggregation's edge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limb_links: Vec<[(usize, usize); 2]>,
+    /// The cut points at this aggregation's own edges, exposed as limbs
+    /// after every other public input, so that its parent can link them.
+    #[serde(default, skip_serializing_if = "Edges::is_none")]
+    pub edges: Edges,
+}
+
+/// A tree node's edges ([`Wiring::edges`]): `(proof, where it carries
+/// the point)` for the cut before its first chunk and after its last.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edges {
+    pub input: Option<(usize, Edge)>,
+    pub output: Option<(usize, Edge)>,
+}
+
+impl Edges {
+    pub fn is_none(&self) -> bool {
+        self.input.is_none() && self.output.is_none()
+    }
+
+    pub fn count(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Input edge first, as they are exposed.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, Edge)> {
+        self.input.into_iter().chain(self.output)
+    }
 }
 
 impl Wiring {
@@ -298,27 +332,42 @@ fn circuit(
         let zero = gate.is_zero(ctx, x);
         gate.assert_is_const(ctx, &zero, &Fr::zero());
     }
+    let transcripts = &out.proof_transcripts;
     for [(a, i), (b, j)] in &wiring.point_links {
-        let (p, q) = (
-            witness_point(&out.proof_transcripts[*a], *i),
-            witness_point(&out.proof_transcripts[*b], *j),
-        );
         // Equal limbs are equal coordinates, so equal points: KZG binds
         // each proof's column to its commitment, so the two columns are one
         // polynomial over their one domain (see `proof::link`). halo2-ecc
         // loads coordinates reduced (its on-curve check calls `is_zero`,
         // which enforces `< p`), so equal points have equal limbs.
+        let (p, q) = (
+            point_limb_cells(transcripts, *a, *i),
+            point_limb_cells(transcripts, *b, *j),
+        );
         let ctx = builder.main(0);
-        for (u, v) in [(p.x(), q.x()), (p.y(), q.y())] {
-            for (l, m) in u.limbs().iter().zip(v.limbs()) {
-                ctx.constrain_equal(l, m);
-            }
+        for (l, m) in p.iter().zip(&q) {
+            ctx.constrain_equal(l, m);
+        }
+    }
+    for [(a, column), (b, start)] in &wiring.limb_links {
+        // The limbs a node passed up from its edge chunk (that node's own
+        // circuit copies them from the point it loaded, see `edges` below).
+        let p = point_limb_cells(transcripts, *a, *column);
+        let ctx = builder.main(0);
+        for (l, m) in p.iter().zip(&inner[*b][*start..*start + POINT_LIMBS]) {
+            ctx.constrain_equal(l, m);
         }
     }
     for (cells, shown) in inner.iter().zip(exposed) {
         for &i in shown {
             builder.assigned_instances[0].push(cells[i]);
         }
+    }
+    for (w, edge) in wiring.edges.iter() {
+        let limbs = match edge {
+            Edge::Column(column) => point_limb_cells(transcripts, w, column),
+            Edge::Limbs(start) => inner[w][start..start + POINT_LIMBS].to_vec(),
+        };
+        builder.assigned_instances[0].extend(limbs);
     }
     Ok(builder)
 }
@@ -328,19 +377,37 @@ fn circuit(
 /// column past the first phase's advice columns (the point loaded there is
 /// another commitment), or two proofs over different domains (equal
 /// commitments are one polynomial, but its rows differ between domains).
+/// Limb ends must be an aggregation's public inputs. (A limb link cannot
+/// see the domain of the chunk whose limbs a node passed up: a split build
+/// proves every chunk at one k, see `split::check_chain`.)
 fn check_point_link_shapes(snarks: &[Snark], wiring: &Wiring) -> Result<()> {
+    let protocol = |w: usize| {
+        snarks
+            .get(w)
+            .map(|s| &s.protocol)
+            .with_context(|| format!("point link to proof {w}, of {}", snarks.len()))
+    };
+    let column_end = |w: usize, column: usize| -> Result<()> {
+        let p = protocol(w)?;
+        if !p.accumulator_indices.is_empty() {
+            bail!("point link to proof {w}: it is an aggregation's proof, not a model proof");
+        }
+        if column >= p.num_witness.first().copied().unwrap_or(0) {
+            bail!("point link to proof {w}: it has no first-phase advice column {column}");
+        }
+        Ok(())
+    };
+    let limbs_end = |w: usize, start: usize| -> Result<()> {
+        let p = protocol(w)?;
+        let count = snarks[w].instances.first().map_or(0, Vec::len);
+        if p.accumulator_indices.is_empty() || start + POINT_LIMBS > count {
+            bail!("limb link to proof {w}: it has no point limbs at public input {start}");
+        }
+        Ok(())
+    };
     for link in &wiring.point_links {
         for &(w, column) in link {
-            let protocol = &snarks
-                .get(w)
-                .with_context(|| format!("point link to proof {w}, of {}", snarks.len()))?
-                .protocol;
-            if !protocol.accumulator_indices.is_empty() {
-                bail!("point link to proof {w}: it is an aggregation's proof, not a model proof");
-            }
-            if column >= protocol.num_witness.first().copied().unwrap_or(0) {
-                bail!("point link to proof {w}: it has no first-phase advice column {column}");
-            }
+            column_end(w, column)?;
         }
         let [(a, _), (b, _)] = *link;
         let (ka, kb) = (snarks[a].protocol.domain.k, snarks[b].protocol.domain.k);
@@ -348,24 +415,40 @@ fn check_point_link_shapes(snarks: &[Snark], wiring: &Wiring) -> Result<()> {
             bail!("point link between proofs {a} (k = {ka}) and {b} (k = {kb}): linked columns must share one domain");
         }
     }
+    for &[(a, column), (b, start)] in &wiring.limb_links {
+        column_end(a, column)?;
+        limbs_end(b, start)?;
+    }
+    for (w, edge) in wiring.edges.iter() {
+        match edge {
+            Edge::Column(column) => column_end(w, column)?,
+            Edge::Limbs(start) => limbs_end(w, start)?,
+        }
+    }
     Ok(())
 }
 
-/// The `i`-th point a proof's transcript loads: its `i`-th advice
-/// commitment, for a proof whose advice columns are all in the first phase
-/// (every model circuit's), as halo2 writes those first.
-fn witness_point(
-    transcript: &[AssignedTranscriptObject],
+/// The limbs (x's, then y's) of the `i`-th point proof `w`'s transcript
+/// loads: its `i`-th advice commitment, for a proof whose advice columns
+/// are all in the first phase (every model circuit's), as halo2 writes
+/// those first.
+fn point_limb_cells(
+    transcripts: &[Vec<AssignedTranscriptObject>],
+    w: usize,
     i: usize,
-) -> &halo2_ecc::ecc::EcPoint<Fr, halo2_ecc::bigint::ProperCrtUint<Fr>> {
-    transcript
+) -> Vec<AssignedValue<Fr>> {
+    let p = transcripts[w]
         .iter()
         .filter_map(|o| match o {
             AssignedTranscriptObject::EcPoint(p) => Some(p),
             AssignedTranscriptObject::Scalar(_) => None,
         })
         .nth(i)
-        .expect("a point link names a commitment the proof has (checked before proving)")
+        .expect("a point link names a commitment the proof has (checked before proving)");
+    [p.x(), p.y()]
+        .into_iter()
+        .flat_map(|c| c.limbs().iter().copied())
+        .collect()
 }
 
 fn initial_config(k: u32) -> AggregationConfigParams {
@@ -550,20 +633,23 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
             );
         }
     }
+    let commitment = |w: usize, column: usize| -> Result<Vec<u8>> {
+        let inner = &inners[w];
+        if inner.is_node() {
+            bail!("{}: a point link needs a model proof", inner.label);
+        }
+        if inner.transcript() != TranscriptKind::Poseidon {
+            bail!(
+                "{} was proved for the EVM verifier; aggregation needs `prove --for-aggregation`",
+                inner.label
+            );
+        }
+        let proof = inner.proof_bytes()?;
+        advice_commitment(&proof, inner.vk(), column)
+            .map(<[u8]>::to_vec)
+            .with_context(|| format!("{}: no advice column {column} to link", inner.label))
+    };
     for [(a, i), (b, j)] in &wiring.point_links {
-        let commitment = |w: usize, column: usize| -> Result<Vec<u8>> {
-            let inner = &inners[w];
-            if inner.is_node() {
-                bail!("{}: a point link needs a model proof", inner.label);
-            }
-            if inner.transcript() != TranscriptKind::Poseidon {
-                bail!("{} was proved for the EVM verifier; aggregation needs `prove --for-aggregation`", inner.label);
-            }
-            let proof = inner.proof_bytes()?;
-            advice_commitment(&proof, inner.vk(), column)
-                .map(<[u8]>::to_vec)
-                .with_context(|| format!("{}: no advice column {column} to link", inner.label))
-        };
         if commitment(*a, *i)? != commitment(*b, *j)? {
             bail!(
                 "{}: its commitment to the boundary (advice column {j}) is not that of {} (column {i}); the proofs are not of one computation",
@@ -572,7 +658,25 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
             );
         }
     }
+    for [(a, column), (b, start)] in &wiring.limb_links {
+        let limbs = decompress(&commitment(*a, *column)?).map(|p| point_limbs(&p));
+        let carried = inners[*b].instances()?;
+        if limbs.as_deref() != carried.get(*start..*start + POINT_LIMBS) {
+            bail!(
+                "{}: its commitment to the boundary (advice column {column}) is not the one {} carries at its edge; the proofs are not of one computation",
+                inners[*a].label,
+                inners[*b].label
+            );
+        }
+    }
     Ok(())
+}
+
+/// A compressed G1 point, if it is one.
+fn decompress(bytes: &[u8]) -> Option<G1Affine> {
+    let mut c = <G1Affine as GroupEncoding>::Repr::default();
+    c.as_mut().copy_from_slice(bytes.get(..32)?);
+    Option::from(G1Affine::from_bytes(&c))
 }
 
 /// The commitment to advice column `column` in a Poseidon-transcript proof

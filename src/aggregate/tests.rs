@@ -132,8 +132,8 @@ fn point_links_join_only_proofs_that_commit_to_one_boundary() {
     // In the circuit, which a prover skipping that check still faces.
     let wiring = Wiring {
         exposed: Some(vec![vec![], vec![0, 1, 2]]),
-        links: Vec::new(),
         point_links: vec![[(0, 0), (1, 0)]],
+        ..Wiring::default()
     };
     let exposed = wiring.exposed.clone().expect("set");
     let honest = vec![

@@ -293,11 +293,9 @@ impl Layout {
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
         // The first block's multiply reads `acc` one row up: a public row,
-        // where the public gate holds `acc = 0`. Every build has one (a
-        // proof with nothing public is refused), except the middle chunks
-        // of a `measure-unbound-cuts` build, a timing-only build that binds
-        // nothing at its cuts anyway: row 0 keeps them from reading a
-        // blinding row (which would fail an honest proof).
+        // where the public gate holds `acc = 0`. A split model's middle
+        // chunk has none (its tensors are linked, not public): row 0 is
+        // left empty (zero) for it, so it never reads a blinding row.
         let mut row = public.len().max(1);
         let mut z_free = 0usize;
         for id in 0..program.values.len() {

@@ -221,6 +221,11 @@ pub struct ModelConfig {
     /// 1 where a weight applies and 0 elsewhere.
     w: Option<Column<Advice>>,
     poseidon: Option<PoseidonConfig>,
+    /// The link columns of a split model's cuts, input's then output's
+    /// ([`public::Linked`]); allocated before every other column, so they
+    /// are advice columns 0 and 1 and halo2 blinds them first.
+    link_in: Option<Column<Advice>>,
+    link_out: Option<Column<Advice>>,
 }
 
 #[derive(Clone, Debug)]
@@ -233,6 +238,17 @@ struct LutConfig {
 
 impl ModelConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: GateParams) -> Self {
+        // Link columns first: `proof::link` scripts the tails of the first
+        // columns halo2 blinds. Read by no gate, only by copy constraints.
+        let linked = params.visibility.linked;
+        let mut link_column = |on: bool| {
+            on.then(|| {
+                let col = meta.advice_column();
+                meta.enable_equality(col);
+                col
+            })
+        };
+        let (link_in, link_out) = (link_column(linked.input), link_column(linked.output));
         let x = meta.advice_column();
         let acc = meta.advice_column();
         let z = meta.advice_column();
@@ -484,6 +500,8 @@ impl ModelConfig {
             lut,
             w,
             poseidon,
+            link_in,
+            link_out,
         }
     }
 
@@ -550,6 +568,10 @@ pub struct ModelCircuit {
     /// Every program value as a field element (an honest prover's come
     /// from [`crate::quant::forward`]; see [`witness`] for why the field).
     pub witness: Option<Arc<Vec<Fr>>>,
+    /// With a witness, each link column's tail `T` (in column order; see
+    /// `proof::link`): its rows above halo2's blinding rows are assigned
+    /// here, the rest is scripted into halo2's blinding. Empty otherwise.
+    pub link_tails: Vec<Vec<Fr>>,
     /// Test hook: `(column, row, delta)` added to advice cells as they are
     /// assigned, to check that a corrupted witness is rejected.
     #[cfg(test)]
@@ -576,6 +598,8 @@ pub enum Col {
     M,
     /// Packed params words, Horner partial sums.
     Pk,
+    /// The link column of a cut tensor (input or output).
+    Link(Tensor),
 }
 
 impl ModelCircuit {
@@ -593,6 +617,7 @@ impl ModelCircuit {
             quant,
             layout,
             witness,
+            link_tails: Vec::new(),
             #[cfg(test)]
             corrupt: Vec::new(),
         }
@@ -743,6 +768,7 @@ impl Circuit<Fr> for ModelCircuit {
     fn without_witnesses(&self) -> Self {
         ModelCircuit {
             witness: None,
+            link_tails: Vec::new(),
             ..self.clone()
         }
     }
@@ -773,6 +799,7 @@ impl Circuit<Fr> for ModelCircuit {
                     vals: self.witness.as_deref().map(|v| v.as_slice()),
                 };
                 a.public_rows(&mut region)?;
+                a.link_rows(&mut region)?;
                 for nr in &self.layout.neurons {
                     a.neuron_block(&mut region, nr)?;
                 }
@@ -824,6 +851,12 @@ impl Assigner<'_> {
             Col::U(i) => hash().u[i],
             Col::M => hash().m,
             Col::Pk => hash().pk().expect("packed params configure pk"),
+            Col::Link(t) => match t {
+                Tensor::Input => c.link_in,
+                Tensor::Output => c.link_out,
+                Tensor::Params => None,
+            }
+            .expect("a linked tensor configures its link column"),
         }
     }
 
@@ -883,6 +916,33 @@ impl Assigner<'_> {
             self.put(region, Col::X, row, |v| v[id]);
             region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
             self.put_const(region, Col::Acc, row, Fr::zero());
+        }
+        Ok(())
+    }
+
+    /// Link columns: row `i` is a copy of the cut tensor's `i`-th value
+    /// (its own `x` cell), so the column's commitment commits to the
+    /// tensor; with a witness, the rows of its tail that halo2 does not
+    /// blind (`proof::link::pad_rows`). Every other row is zero.
+    fn link_rows(&self, region: &mut Region<'_>) -> Result<(), Error> {
+        let (lay, prog) = (&self.circuit.layout, &self.circuit.program);
+        let linked = lay.visibility.linked;
+        for (t, tensor) in linked.tensors().enumerate() {
+            let link = Col::Link(tensor);
+            for (i, id) in value_ids(tensor, prog).into_iter().enumerate() {
+                self.put(region, link, i, |v| v[id]);
+                region.constrain_equal(self.cell(link, i), self.cell(Col::X, lay.value_row[id]));
+            }
+            if self.vals.is_none() {
+                continue;
+            }
+            let Some(tail) = self.circuit.link_tails.get(t) else {
+                continue;
+            };
+            let blinding_factors = lay.reserved_rows - 1;
+            for (row, v) in crate::proof::link::pad_rows(1 << lay.k, tail, blinding_factors) {
+                self.put_const(region, link, row, v);
+            }
         }
         Ok(())
     }

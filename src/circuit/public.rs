@@ -47,6 +47,47 @@ pub struct Visibility {
     /// hashed input or output keeps the plain Poseidon hash of its values.
     #[serde(default)]
     pub pack_hashed: PackHashed,
+    /// Which private tensors are also carried in a link column of their
+    /// own (a split model's cuts): the aggregation checks that two chunk
+    /// proofs commit to the same column (see `proof::link`).
+    #[serde(default, skip_serializing_if = "Linked::is_none")]
+    pub linked: Linked,
+}
+
+/// The tensors a circuit writes into link columns ([`Visibility::linked`]).
+/// The link columns are the circuit's first advice columns: the input's,
+/// then the output's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Linked {
+    pub input: bool,
+    pub output: bool,
+}
+
+impl Linked {
+    pub const NONE: Linked = Linked {
+        input: false,
+        output: false,
+    };
+
+    pub fn is_none(&self) -> bool {
+        *self == Linked::NONE
+    }
+
+    /// The advice column that carries `tensor`, if it is linked.
+    pub fn column(&self, tensor: Tensor) -> Option<usize> {
+        match tensor {
+            Tensor::Input => self.input.then_some(0),
+            Tensor::Output => self.output.then_some(self.input as usize),
+            Tensor::Params => None,
+        }
+    }
+
+    /// The linked tensors, in column order.
+    pub fn tensors(&self) -> impl Iterator<Item = Tensor> + '_ {
+        [Tensor::Input, Tensor::Output]
+            .into_iter()
+            .filter(|&t| self.column(t).is_some())
+    }
 }
 
 /// The tensors whose commitments hash packed words ([`Visibility::pack_hashed`]).
@@ -79,6 +120,7 @@ impl Default for Visibility {
             params: Vis::Fixed,
             packed: false,
             pack_hashed: PackHashed::NONE,
+            linked: Linked::NONE,
         }
     }
 }
@@ -95,11 +137,20 @@ impl Visibility {
         if self.params == Vis::Public {
             return Err("--param-visibility public: weights are either fixed in the circuit, private, or hashed".into());
         }
-        if self.input == Vis::Private && self.output == Vis::Private && self.params != Vis::Hashed {
+        if self.input == Vis::Private
+            && self.output == Vis::Private
+            && self.params != Vis::Hashed
+            && self.linked.is_none()
+        {
             return Err("nothing would be public: with private input and output, a proof says nothing; make one of them public or hashed".into());
         }
         if self.packed && self.params != Vis::Fixed {
             return Err("--pack-public on: packing public values needs --param-visibility fixed (the packing weights are fixed columns)".into());
+        }
+        if self.linked.input && self.input != Vis::Private
+            || self.linked.output && self.output != Vis::Private
+        {
+            return Err("a linked tensor is private: its link column is what binds it".into());
         }
         if self.pack_hashed != PackHashed::NONE && self.params != Vis::Fixed {
             return Err("packing hashed values needs --param-visibility fixed (the packing weights are fixed columns)".into());

@@ -2,7 +2,7 @@
 //! of cell (or the public input) makes the circuit reject.
 
 use super::layout::{self, Layout, NeuronRows, Shape};
-use super::public::{PackHashed, Vis, Visibility};
+use super::public::{PackHashed, Tensor, Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, QuotientKind, Value};
 use crate::quant::{forward, neuron_step, quantize};
@@ -1105,6 +1105,7 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
             params,
             packed: false,
             pack_hashed: PackHashed::NONE,
+            linked: super::public::Linked::NONE,
         };
         let (c, k) = circuit_vis(&INPUT, vis);
         assert_eq!(ints(&c)[0], 51, "the honest input is 0.8 at 2^6");
@@ -1213,6 +1214,7 @@ const ALL_HASHED: Visibility = Visibility {
     params: Vis::Hashed,
     packed: false,
     pack_hashed: PackHashed::NONE,
+    linked: super::public::Linked::NONE,
 };
 
 #[test]
@@ -1223,6 +1225,7 @@ fn every_visibility_passes_with_its_public_layout() {
         params,
         packed: false,
         pack_hashed: PackHashed::NONE,
+        linked: super::public::Linked::NONE,
     };
     for v in [
         vis(Vis::Public, Vis::Public, Vis::Private),
@@ -1705,6 +1708,7 @@ const PACKED: Visibility = Visibility {
     params: Vis::Fixed,
     packed: true,
     pack_hashed: PackHashed::NONE,
+    linked: super::public::Linked::NONE,
 };
 
 #[test]
@@ -1760,6 +1764,7 @@ const PACK_HASHED: Visibility = Visibility {
         input: true,
         output: true,
     },
+    linked: super::public::Linked::NONE,
 };
 
 /// The commitment of `values` packed as the circuit packs them, computed
@@ -2010,4 +2015,57 @@ fn narrowed_values_fail_only_at_their_own_blocks() {
     let (qp, vals, _) = narrowed_lse(&[200.3, 198.9]);
     let (c, k) = circuit_at(qp, vals, QN);
     every_value_fails_only_at_its_own_blocks(&c, k, "narrowed");
+}
+
+/// A split model's middle chunk: input and output private, each carried in
+/// a link column whose commitment the aggregation compares with the
+/// neighbouring chunk's (`proof::link`).
+const LINKED: Visibility = Visibility {
+    input: Vis::Private,
+    output: Vis::Private,
+    params: Vis::Fixed,
+    packed: false,
+    pack_hashed: PackHashed::NONE,
+    linked: super::public::Linked {
+        input: true,
+        output: true,
+    },
+};
+
+/// The honest linked chunk passes, its link tails' padding rows included.
+/// Then the two cheats a link must stop, each with everything downstream
+/// recomputed: the chunk computes on another input while its input link
+/// still holds the honest value (so it still commits like the chunk
+/// before), or its output link holds another value than it computed (to
+/// match a forged chunk after). Each fails at the copy between the link
+/// row and the value's own cell, and nowhere else.
+#[test]
+fn link_columns_are_copies_of_the_cut_values() {
+    let (mut c, k) = tiny_circuit(&INPUT, LINKED, Shape::NARROW);
+    assert!(c.instance().is_empty(), "a middle chunk has no public input");
+    let len = c.layout.reserved_rows + 3;
+    c.link_tails = (0..2)
+        .map(|link| crate::proof::link::tail_values([9; 32], link, len))
+        .collect();
+    verify(&c, k).unwrap();
+
+    let (input_link, output_link) = (Col::Link(Tensor::Input), Col::Link(Tensor::Output));
+    let x0 = c.witness.as_ref().unwrap()[0];
+    let moved = forged(&c, &[(0, x0 + Fr::ONE)]);
+    // The forged witness is consistent everywhere, its link included: only
+    // the link's commitment, outside this circuit, tells it apart.
+    assert_eq!(forged_failures(&moved, k), Vec::<String>::new());
+    let lying = with(moved, input_link, 0, -Fr::ONE);
+    assert_only_copies_fail(&forged_failures(&lying, k), "input 0's link row");
+    let lying = with(c, output_link, 0, Fr::ONE);
+    assert_only_copies_fail(&forged_failures(&lying, k), "the output's link row");
+}
+
+/// There are failures, and all are copy constraints (of the cell `what`
+/// names, whose copies then disagree): no gate caught it.
+fn assert_only_copies_fail(failures: &[String], what: &str) {
+    assert!(!failures.is_empty(), "the forgery passed: {what}");
+    for f in failures {
+        assert!(f.contains("Equality constraint"), "not a copy: {f}");
+    }
 }

@@ -385,7 +385,14 @@ pub fn prove_quantized(
     xq: &[i64],
     transcript: TranscriptKind,
 ) -> Result<(ProofFile, Vec<i64>)> {
-    prove_quantized_with_instance(c, xq, transcript, &|_| {})
+    prove_quantized_with_instance(c, xq, transcript, &[], &|_| {})
+}
+
+/// A chunk proof of a split model for aggregation: [`prove_quantized`]
+/// with each link column's tail `T` (in column order, see [`link`]), so
+/// that its commitments equal those of the chunks across its cuts.
+pub fn prove_linked(c: &Compiled, xq: &[i64], tails: &[Vec<Fr>]) -> Result<(ProofFile, Vec<i64>)> {
+    prove_quantized_with_instance(c, xq, TranscriptKind::Poseidon, tails, &|_| {})
 }
 
 /// [`prove_quantized`] against an instance `edit` changed: what a
@@ -396,17 +403,36 @@ pub fn prove_quantized_with_instance(
     c: &Compiled,
     xq: &[i64],
     transcript: TranscriptKind,
+    tails: &[Vec<Fr>],
     edit: &dyn Fn(&mut Vec<Fr>),
 ) -> Result<(ProofFile, Vec<i64>)> {
     let q = &c.settings.quant;
     let values = crate::quant::forward(&c.program, q, xq)?;
-    let circuit = ModelCircuit::new(c.program.clone(), *q, c.layout.clone(), Some(&values));
+    let mut circuit = ModelCircuit::new(c.program.clone(), *q, c.layout.clone(), Some(&values));
+    let links = c.settings.visibility.linked.tensors().count();
+    if tails.len() != links {
+        bail!(
+            "{}: {links} link columns, {} link tails given",
+            c.dir.display(),
+            tails.len()
+        );
+    }
+    circuit.link_tails = tails.to_vec();
     let pk = load_pk(c)?;
     let params = srs::params_from_file(&c.dir.join(SRS_FILE), c.settings.k)?;
     let mut instance = circuit.instance();
     edit(&mut instance);
     let t = Instant::now();
-    let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
+    let blinding_factors = c.layout.reserved_rows - 1;
+    let tails: Vec<&[Fr]> = tails.iter().map(Vec::as_slice).collect();
+    let mut rng = link::ScriptedTails::new(
+        link::tail_script(&tails, blinding_factors),
+        rand::rngs::OsRng,
+    );
+    let proof = prove_circuit_with_rng(transcript, &params, &pk, circuit, &instance, &mut rng)?;
+    if !rng.spent() {
+        bail!("internal error: halo2 did not draw every link tail; the proof would not link");
+    }
     let outputs = if c.settings.visibility.output == crate::compile::Vis::Public {
         c.program
             .outputs

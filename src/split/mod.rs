@@ -21,18 +21,21 @@ pub mod plan;
 pub mod slice;
 pub mod tree;
 
-use crate::aggregate::{self, AggregateProof, AggregateReport, ChildShape, Inner, Wiring};
+use crate::aggregate::{
+    self, AggregateProof, AggregateReport, ChildShape, Edge, Edges, Inner, Wiring, POINT_LIMBS,
+};
 use crate::artifact;
 use crate::circuit::layout::{self, Layout};
-use crate::circuit::public::{PackHashed, PublicItem, Tensor, Vis, Visibility};
+use crate::circuit::public::{Linked, PackHashed, Vis, Visibility};
 use crate::compile::{
     self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE, SETTINGS_FILE,
     SETTINGS_VERSION,
 };
 use crate::model::{Model, Program};
-use crate::proof::{self, Keys, TranscriptKind};
+use crate::proof::{self, link, Keys, TranscriptKind};
 use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
 use std::borrow::Cow;
@@ -41,7 +44,8 @@ use std::time::Instant;
 use tree::{Child, FoldShape, Node, Tree};
 
 pub const SPLIT_FILE: &str = "split.json";
-pub const SPLIT_VERSION: u32 = 1;
+/// 2: cuts linked by commitment equality (1 hashed them).
+pub const SPLIT_VERSION: u32 = 2;
 /// The largest chunk `compile` makes unless told otherwise: a k = 21
 /// circuit proves in a few GB, which this project's 24 GB machines hold
 /// with room for the aggregation that follows.
@@ -198,6 +202,15 @@ fn check_chain(dir: &Path, s: &SplitSettings, chunks: &[Compiled]) -> Result<()>
             }
         })
         .collect::<Result<Vec<_>>>()?;
+    let first = (&chunks[0].settings, slices[0].link_tail_len);
+    for (i, c) in chunks.iter().enumerate() {
+        // Linked columns must share one domain and one tail length.
+        if (c.settings.k, slices[i].link_tail_len) != (first.0.k, first.1) {
+            return Err(broken(format!(
+                "chunk {i} is not at chunk 0's k and link tail length"
+            )));
+        }
+    }
     for (i, pair) in slices.windows(2).enumerate() {
         if pair[0].end != pair[1].start || pair[0].outputs != pair[1].inputs {
             return Err(broken(format!(
@@ -210,79 +223,52 @@ fn check_chain(dir: &Path, s: &SplitSettings, chunks: &[Compiled]) -> Result<()>
 }
 
 /// What a chunk exposes: the model's input (first) and output (last) as
-/// the user chose, commitments at every cut.
+/// the user chose; a cut tensor is private and carried in a link column,
+/// whose commitment the aggregation checks equal to the neighbouring
+/// chunk's ([`crate::proof::link`]).
 fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
     Visibility {
-        input: if first { model.input } else { Vis::Hashed },
-        output: if last { model.output } else { Vis::Hashed },
+        input: if first { model.input } else { Vis::Private },
+        output: if last { model.output } else { Vis::Private },
         params: Vis::Fixed,
         packed: false,
-        // A cut is hashed as packed words (14 values a word at 16 range
-        // bits, not 1); the model's own input and output keep the plain hash.
-        pack_hashed: PackHashed {
+        pack_hashed: PackHashed::NONE,
+        linked: Linked {
             input: !first,
             output: !last,
         },
     }
 }
 
-/// Measurement only (`--features measure-unbound-cuts`, never a release
-/// build): the cuts as private witnesses with no sponge and no link, the
-/// circuit a chunk linked by commitment equality would have less its link
-/// columns, planned at the same cuts. Such a split proof says nothing about
-/// whether its chunks agree; it exists to time that shape's chunk proofs
-/// and aggregations beside the hashed ones (`scripts/bench_split.py`).
-#[cfg(feature = "measure-unbound-cuts")]
-fn unbound_cuts(mut vis: Visibility, first: bool, last: bool) -> Visibility {
-    if !first {
-        vis.input = Vis::Private;
-    }
-    if !last {
-        vis.output = Vis::Private;
-    }
-    vis.pack_hashed = PackHashed::NONE;
-    vis
-}
-
-/// Each cut's link between consecutive proofs (the earlier one's last
-/// output commitment equals the later one's first input commitment), and
-/// every other public input of every proof exposed. The proofs are chunk
-/// proofs or proofs of aggregations over consecutive chunks ([`tree`]):
-/// a node exposes the commitments of the cuts at its edges.
+/// Each cut's link between consecutive proofs (the earlier one's output
+/// link and the later one's input link carry one commitment), every other
+/// public input of every proof exposed, and the cuts at the ends passed up
+/// as this aggregation's edges. The proofs are chunk proofs or proofs of
+/// aggregations over consecutive chunks ([`tree`]): a chunk carries a cut
+/// as its link column's commitment, a node as that point's limbs.
 pub fn wiring_of(shapes: &[ChildShape]) -> Wiring {
-    let name = |t: Tensor| PublicItem::Commitment(t).name();
-    let (output, input) = (name(Tensor::Output), name(Tensor::Input));
-    let links: Vec<[(usize, usize); 2]> = (1..shapes.len())
-        .filter_map(|i| {
-            let before = shapes[i - 1].names.iter().rposition(|n| *n == output);
-            let after = shapes[i].names.iter().position(|n| *n == input);
-            if cfg!(feature = "measure-unbound-cuts") && before.is_none() {
-                return None;
-            }
-            Some([
-                (i - 1, before.expect("a cut is hashed")),
-                (i, after.expect("a cut is hashed")),
-            ])
-        })
-        .collect();
-    let exposed = shapes
-        .iter()
-        .enumerate()
-        .map(|(i, shape)| {
-            let linked = |j: &usize| links.iter().flatten().any(|&(c, k)| c == i && k == *j);
-            shape
-                .exposed
-                .iter()
-                .copied()
-                .filter(|j| !linked(j))
-                .collect()
-        })
-        .collect();
-    Wiring {
-        exposed: Some(exposed),
-        links,
-        point_links: Vec::new(),
+    let mut w = Wiring::default();
+    for b in 1..shapes.len() {
+        let a = b - 1;
+        let cut = (shapes[a].link_out, shapes[b].link_in);
+        match cut {
+            (Some(Edge::Column(x)), Some(Edge::Column(y))) => w.point_links.push([(a, x), (b, y)]),
+            (Some(Edge::Column(x)), Some(Edge::Limbs(j))) => w.limb_links.push([(a, x), (b, j)]),
+            (Some(Edge::Limbs(i)), Some(Edge::Column(y))) => w.limb_links.push([(b, y), (a, i)]),
+            (Some(Edge::Limbs(i)), Some(Edge::Limbs(j))) => w
+                .links
+                .extend((0..POINT_LIMBS).map(|l| [(a, i + l), (b, j + l)])),
+            _ => panic!("proofs {a} and {b} do not meet at a linked cut: {cut:?}"),
+        }
     }
+    w.edges = Edges {
+        input: shapes.first().and_then(|s| s.link_in).map(|e| (0, e)),
+        output: shapes
+            .last()
+            .and_then(|s| s.link_out)
+            .map(|e| (shapes.len() - 1, e)),
+    };
+    w
 }
 
 /// Compile `model` as chunks of at most 2^max_k rows into `out`.
@@ -298,8 +284,6 @@ fn compile(
     if opts.batch > 1 {
         bail!("--batch with a model split into chunks is not supported: batch a model that fits one circuit (raise --max-k)");
     }
-    #[cfg(feature = "measure-unbound-cuts")]
-    eprintln!("warning: built with --features measure-unbound-cuts: this split build's cuts are unbound witnesses; use it for timing only");
     if opts.visibility.params != Vis::Fixed {
         bail!("a model split into chunks keeps its weights in fixed columns: use --param-visibility fixed (the default)");
     }
@@ -331,20 +315,39 @@ fn compile(
         max_abs_activation: quantized.max_abs,
         narrowed_tables: quantized.narrowed,
     };
+    let ctx = ChunkContext {
+        whole: &whole,
+        q: &q,
+        opts,
+        max_k,
+        model: &model,
+        model_hash: &model_hash,
+        calibration: &calibration,
+    };
+    let chosen = cuts
+        .iter()
+        .enumerate()
+        .map(|(i, &cut)| ctx.choose(chunk_slice(&whole, &b, i, cuts.len(), cut)))
+        .collect::<Result<Vec<_>>>()?;
+    // Linked columns are one polynomial only over one domain, and their
+    // tails must be as long in both proofs: every chunk at the largest k,
+    // every tail past the most blinding rows any chunk has.
+    let k = chosen
+        .iter()
+        .map(|c| c.k)
+        .max()
+        .expect("at least one chunk");
+    let link_tail_len = chosen
+        .iter()
+        .map(|c| c.layout(&q, k).reserved_rows)
+        .chain([link::min_tail_len(&[1, 1])])
+        .max()
+        .expect("a minimum");
     let mut summaries = Vec::new();
-    for (i, &cut) in cuts.iter().enumerate() {
-        let slice = chunk_slice(&whole, &b, i, cuts.len(), cut);
+    for (i, (mut c, &cut)) in chosen.into_iter().zip(&cuts).enumerate() {
+        c.slice.link_tail_len = link_tail_len;
+        let settings = ctx.settings(c, k)?;
         let dir = format!("chunk-{i}");
-        let settings = ChunkContext {
-            whole: &whole,
-            q: &q,
-            opts,
-            max_k,
-            model: &model,
-            model_hash: &model_hash,
-            calibration: &calibration,
-        }
-        .settings(slice)?;
         summaries.push(ChunkSummary {
             dir: dir.clone(),
             k: settings.k,
@@ -430,24 +433,27 @@ struct ChunkContext<'a> {
     calibration: &'a Calibration,
 }
 
+/// A chunk's program, visibility and shape, and the least k it fits.
+struct ChosenChunk {
+    slice: ChunkSlice,
+    program: Program<i64>,
+    vis: Visibility,
+    shape: layout::Shape,
+    k: u32,
+}
+
+impl ChosenChunk {
+    fn layout(&self, q: &QuantParams, k: u32) -> Layout {
+        Layout::new(&self.program, q, k, self.vis, self.shape)
+    }
+}
+
 impl ChunkContext<'_> {
-    /// One chunk's `settings.json`: its slice, visibility, shape and k.
-    fn settings(&self, slice: ChunkSlice) -> Result<Settings> {
-        let ChunkContext {
-            whole,
-            q,
-            opts,
-            max_k,
-            model,
-            model_hash,
-            calibration,
-        } = *self;
+    /// One chunk's program, visibility and shape, at the least k it fits.
+    fn choose(&self, slice: ChunkSlice) -> Result<ChosenChunk> {
+        let (whole, q, opts, max_k) = (self.whole, self.q, self.opts, self.max_k);
         let program = chunk_program(whole, &slice);
         let mut vis = chunk_visibility(&opts.visibility, slice.is_first(), slice.is_last());
-        #[cfg(feature = "measure-unbound-cuts")]
-        {
-            vis = unbound_cuts(vis, slice.is_first(), slice.is_last());
-        }
         vis.packed = opts.pack_public.resolve_for(&vis, &program, 1);
         let mut chosen = layout::choose_shape(&program, q, vis);
         // The cuts were planned unpacked; packing's table may not fit 2^max_k.
@@ -457,21 +463,41 @@ impl ChunkContext<'_> {
         }
         let (shape, k) =
             chosen.with_context(|| format!("chunk {} does not fit any circuit", slice.index))?;
-        let lay = Layout::new(&program, q, k, vis, shape);
+        Ok(ChosenChunk {
+            slice,
+            program,
+            vis,
+            shape,
+            k,
+        })
+    }
+
+    /// One chunk's `settings.json`, laid out at `k` (at least its own).
+    fn settings(&self, c: ChosenChunk, k: u32) -> Result<Settings> {
+        let (q, model) = (self.q, self.model);
+        let lay = c.layout(q, k);
+        let linked_rows = c.slice.inputs.len().max(c.slice.outputs.len());
+        if linked_rows + c.slice.link_tail_len > lay.usable_rows() {
+            bail!(
+                "chunk {}: its {linked_rows} linked values and a link tail of {} rows do not fit 2^{k} rows",
+                c.slice.index,
+                c.slice.link_tail_len
+            );
+        }
         Ok(Settings {
             version: SETTINGS_VERSION,
-            model_hash: model_hash.to_string(),
+            model_hash: self.model_hash.to_string(),
             k,
             quant: *q,
             input_shapes: model.program.input_shapes.clone(),
             output_shapes: model.program.output_shapes.clone(),
-            visibility: vis,
-            shape,
+            visibility: c.vis,
+            shape: c.shape,
             public_layout: lay.public_names(),
             batch: 1,
-            layout: LayoutStats::of(&program, q, &lay, vis, shape),
-            calibration: calibration.clone(),
-            chunk: Some(slice),
+            layout: LayoutStats::of(&c.program, q, &lay, c.vis, c.shape),
+            calibration: self.calibration.clone(),
+            chunk: Some(c.slice),
         })
     }
 }
@@ -554,20 +580,71 @@ pub const BOUNDARY_FILE: &str = "boundary.json";
 pub struct BoundaryFile {
     /// The chunk's input values, quantized (`value · 2^scale_bits`).
     pub values: Vec<i64>,
+    /// The seeds of the link tails at its input cut and output cut (hex,
+    /// 32 bytes), each shared with the chunk across that cut and fresh for
+    /// every inference: a tail used twice would cancel in the difference of
+    /// two commitments, unblinding the difference of the data. They are as
+    /// secret as the values beside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_in: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_out: Option<String>,
+}
+
+impl BoundaryFile {
+    /// Each link column's tail, in column order (input's, then output's).
+    pub fn link_tails(
+        &self,
+        c: &Compiled,
+    ) -> Result<Vec<Vec<halo2_proofs::halo2curves::bn256::Fr>>> {
+        let slice = c.settings.chunk.as_ref().expect("a chunk");
+        let linked = c.settings.visibility.linked;
+        let seeds = [
+            (
+                linked.input,
+                &self.link_in,
+                slice.index - linked.input as usize,
+            ),
+            (linked.output, &self.link_out, slice.index),
+        ];
+        seeds
+            .into_iter()
+            .filter(|(on, _, _)| *on)
+            .map(|(_, seed, cut)| {
+                let seed = seed
+                    .as_deref()
+                    .context("no link seed for a linked cut: rerun `zkml-evm split-witness`")?;
+                let seed: [u8; 32] = artifact::from_hex(seed)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .context("a link seed is not 32 bytes of hex")?;
+                Ok(link::tail_values(seed, cut as u64, slice.link_tail_len))
+            })
+            .collect()
+    }
 }
 
 /// Run the model once in fixed point (cheap next to proving) and write
-/// every chunk's input tensor to its `boundary.json`, so the chunk proofs
-/// can run in any order, on any machine that sees the build. Returns the
-/// model's outputs, dequantized.
+/// every chunk's input tensor and link seeds to its `boundary.json`, so
+/// the chunk proofs can run in any order, on any machine that sees the
+/// build. Returns the model's outputs, dequantized.
 pub fn witness(b: &SplitBuild, input: &[f64]) -> Result<Vec<f64>> {
     let q = &b.settings.quant;
     let mut carried: Vec<i64> = input.iter().map(|&v| q.quantize_input(v)).collect();
+    let cut_seeds: Vec<String> = (1..b.chunks.len())
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut seed);
+            artifact::to_hex(&seed)
+        })
+        .collect();
     for (i, c) in b.chunks.iter().enumerate() {
         artifact::write_json(
             &c.dir.join(BOUNDARY_FILE),
             &BoundaryFile {
                 values: carried.clone(),
+                link_in: i.checked_sub(1).map(|cut| cut_seeds[cut].clone()),
+                link_out: cut_seeds.get(i).cloned(),
             },
         )?;
         let values = quant::forward(&c.program, q, &carried)
@@ -586,7 +663,10 @@ pub fn prove_chunk(chunk_dir: &Path) -> Result<proof::ProofFile> {
     }
     let boundary: BoundaryFile = artifact::read_json(&chunk_dir.join(BOUNDARY_FILE))
         .context("run `zkml-evm split-witness` (or `prove`) on the build first")?;
-    let (p, _) = proof::prove_quantized(&c, &boundary.values, TranscriptKind::Poseidon)
+    let tails = boundary
+        .link_tails(&c)
+        .with_context(|| chunk_dir.join(BOUNDARY_FILE).display().to_string())?;
+    let (p, _) = proof::prove_linked(&c, &boundary.values, &tails)
         .with_context(|| chunk_dir.display().to_string())?;
     artifact::write_json(&chunk_dir.join(aggregate::PROOF_FILE), &p)?;
     Ok(p)

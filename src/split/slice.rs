@@ -95,6 +95,11 @@ pub struct ChunkSlice {
     /// Its output tensor: program values later chunks read (the model
     /// output for the last).
     pub outputs: Vec<ValueId>,
+    /// The length of every link column's tail `T` in this build
+    /// (`proof::link`): one length for all chunks, so linked columns are
+    /// padded alike, and longer than any chunk's blinding rows.
+    #[serde(default)]
+    pub link_tail_len: usize,
 }
 
 impl ChunkSlice {
@@ -131,6 +136,7 @@ pub fn chunk_slice(
         end: end.min(p.values.len()),
         inputs,
         outputs,
+        link_tail_len: 0,
     }
 }
 

@@ -228,38 +228,69 @@ mod tests {
         );
     }
 
-    fn shape(names: &[&str], accumulator: bool) -> crate::aggregate::ChildShape {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let from = if accumulator { 12 } else { 0 };
-        crate::aggregate::ChildShape {
-            num_public: names.len(),
-            accumulator,
-            exposed: (from..names.len()).collect(),
-            names,
+    use crate::aggregate::{ChildShape, Edge, Edges};
+
+    /// A proof with `public` public inputs (after an accumulator, for a
+    /// node) and its cuts carried at `link_in` and `link_out`.
+    fn shape(
+        public: usize,
+        node: bool,
+        link_in: Option<Edge>,
+        link_out: Option<Edge>,
+    ) -> ChildShape {
+        let from = if node { 12 } else { 0 };
+        let edges = [link_in, link_out].iter().flatten().count() * 6;
+        let num_public = from + public + if node { edges } else { 0 };
+        ChildShape {
+            num_public,
+            accumulator: node,
+            exposed: (from..from + public).collect(),
+            names: (0..num_public).map(|i| format!("p{i}")).collect(),
             specs: vec![],
+            link_in,
+            link_out,
         }
     }
 
-    /// A node over chunks 0-2 (exposing chunk 0's input words and chunk 2's
-    /// output commitment) beside chunk 3: the root links that commitment
-    /// to chunk 3's input commitment and exposes the rest, never the
-    /// node's accumulator.
+    /// Three chunks in a row: each cut a point link between link columns,
+    /// only the model's ends exposed; folded as one node, the outer cuts
+    /// of its first and last chunk become its edges.
+    #[test]
+    fn consecutive_chunks_link_their_columns_and_pass_their_ends_up() {
+        let first = shape(2, false, None, Some(Edge::Column(0)));
+        let middle = shape(0, false, Some(Edge::Column(0)), Some(Edge::Column(1)));
+        let last = shape(1, false, Some(Edge::Column(0)), None);
+        let w = crate::split::wiring_of(&[first, middle.clone(), last]);
+        assert_eq!(w.point_links, vec![[(0, 0), (1, 0)], [(1, 1), (2, 0)]]);
+        assert!(w.links.is_empty() && w.limb_links.is_empty() && w.edges.is_none());
+        assert_eq!(w.exposed, None, "every public input of every chunk");
+        let w = crate::split::wiring_of(&[middle.clone(), middle]);
+        assert_eq!(
+            w.edges,
+            Edges {
+                input: Some((0, Edge::Column(0))),
+                output: Some((1, Edge::Column(1))),
+            }
+        );
+    }
+
+    /// A node over chunks 0-2 beside chunk 3: the root links the limbs
+    /// the node carries at its output edge (public inputs 14..20, after
+    /// its accumulator and two model inputs) to chunk 3's input column.
+    /// Two nodes meet limb for limb.
     #[test]
     fn a_cut_between_a_node_and_a_chunk_is_linked_by_their_parent() {
-        let mut node_names = vec!["acc"; 12];
-        node_names.extend(["input[0..4]", "input[4..8]", "output_commitment"]);
-        let node = shape(&node_names, true);
-        let chunk = shape(&["input_commitment", "output[0]", "output[1]"], false);
+        let node = shape(2, true, None, Some(Edge::Limbs(14)));
+        let chunk = shape(2, false, Some(Edge::Column(0)), None);
         let w = crate::split::wiring_of(&[node, chunk]);
-        assert_eq!(w.links, vec![[(0, 14), (1, 0)]]);
-        assert_eq!(w.exposed, Some(vec![vec![12, 13], vec![1, 2]]));
-        // Three chunks in a row: each cut linked, only the model's ends shown.
-        let first = shape(&["input[0]", "output_commitment"], false);
-        let middle = shape(&["input_commitment", "output_commitment"], false);
-        let last = shape(&["input_commitment", "output[0]"], false);
-        let w = crate::split::wiring_of(&[first, middle, last]);
-        assert_eq!(w.links, vec![[(0, 1), (1, 0)], [(1, 1), (2, 0)]]);
-        assert_eq!(w.exposed, Some(vec![vec![0], vec![], vec![1]]));
+        assert_eq!(w.limb_links, vec![[(1, 0), (0, 14)]]);
+        assert!(w.links.is_empty() && w.point_links.is_empty() && w.edges.is_none());
+        let left = shape(2, true, None, Some(Edge::Limbs(14)));
+        let right = shape(0, true, Some(Edge::Limbs(12)), Some(Edge::Limbs(18)));
+        let w = crate::split::wiring_of(&[left, right]);
+        let expect: Vec<_> = (0..6).map(|l| [(0, 14 + l), (1, 12 + l)]).collect();
+        assert_eq!(w.links, expect);
+        assert_eq!(w.edges.output, Some((1, Edge::Limbs(18))));
     }
 
     #[test]
