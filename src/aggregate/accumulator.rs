@@ -7,7 +7,7 @@ use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Prepared};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::group::Group;
 use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
-use halo2_proofs::halo2curves::CurveAffine;
+use halo2_proofs::halo2curves::{Coordinates, CurveAffine};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use num_bigint::BigUint;
 
@@ -61,9 +61,10 @@ pub fn decode(limbs: &[Fr]) -> Option<(G1Affine, G1Affine)> {
 /// A point's coordinates as the aggregation circuit loads them: x's limbs,
 /// then y's, low limb first. (What a tree node exposes for the cut at its
 /// edge, see [`super::Edge`].)
-pub fn point_limbs(p: &G1Affine) -> Vec<Fr> {
-    let c = p.coordinates().expect("a commitment is not the identity");
-    [*c.x(), *c.y()]
+/// `None` for the identity, which has no coordinates.
+pub fn point_limbs(p: &G1Affine) -> Option<Vec<Fr>> {
+    let c: Coordinates<G1Affine> = Option::from(p.coordinates())?;
+    let limbs = [*c.x(), *c.y()]
         .iter()
         .flat_map(|v| {
             let big = BigUint::from_bytes_le(v.to_repr().as_ref());
@@ -75,7 +76,8 @@ pub fn point_limbs(p: &G1Affine) -> Vec<Fr> {
                 Fr::from_repr(le.try_into().expect("32 bytes")).expect("88 bits are below r")
             })
         })
-        .collect()
+        .collect();
+    Some(limbs)
 }
 
 /// e(lhs, [1]₂) · e(rhs, -[s]₂) == 1 for the SRS `params`.
@@ -103,15 +105,15 @@ mod tests {
         let params = crate::proof::srs::setup_from_secret(4, Fr::from(1234u64));
         // e([s]G, [1]₂) = e(G, [s]₂): a valid accumulator is (g[1], g[0]).
         let (g0, g1) = (params.get_g()[0], params.get_g()[1]);
-        let mut limbs = point_limbs(&g1);
-        limbs.extend(point_limbs(&g0));
+        let mut limbs = point_limbs(&g1).unwrap();
+        limbs.extend(point_limbs(&g0).unwrap());
         assert_eq!(decode(&limbs), Some((g1, g0)));
         assert!(accumulator_holds(&params, &limbs));
 
         // Swapped points, a changed limb, a limb wider than 88 bits, a
         // short encoding: all refused, none panics.
-        let mut swapped = point_limbs(&g0);
-        swapped.extend(point_limbs(&g1));
+        let mut swapped = point_limbs(&g0).unwrap();
+        swapped.extend(point_limbs(&g1).unwrap());
         assert!(!accumulator_holds(&params, &swapped));
         let mut changed = limbs.clone();
         changed[4] += Fr::ONE;
@@ -131,7 +133,7 @@ mod tests {
         assert!(!accumulator_holds(&params, &zero));
         // One identity point is refused as well, the other being valid.
         let g0 = params.get_g()[0];
-        let mut half = point_limbs(&g0);
+        let mut half = point_limbs(&g0).unwrap();
         half.extend(vec![Fr::ZERO; ACCUMULATOR_LIMBS / 2]);
         assert!(decode(&half).is_none());
     }

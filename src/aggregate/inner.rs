@@ -109,7 +109,7 @@ impl ChildShape {
         let s = &a.settings;
         let edges = &s.wiring.edges;
         // The edge points' limbs close its public inputs, input's first.
-        let first_edge = s.num_public - POINT_LIMBS * edges.count();
+        let first_edge = s.num_public.saturating_sub(POINT_LIMBS * edges.count());
         let link_in = edges.input.map(|_| Edge::Limbs(first_edge));
         let link_out = edges
             .output

@@ -66,7 +66,8 @@ pub struct AggregateSettings {
     pub config: AggregationConfigParams,
     pub break_points: Vec<Vec<usize>>,
     pub inner: Vec<InnerSpec>,
-    /// 12 accumulator limbs, then each inner proof's public inputs.
+    /// 12 accumulator limbs, then each inner proof's exposed public inputs,
+    /// then the limbs of the edge points (`Wiring::edges`, tree nodes).
     pub num_public: usize,
     pub dev_srs: bool,
     /// Which inner public inputs are exposed and which are linked (a split
@@ -75,11 +76,11 @@ pub struct AggregateSettings {
     pub wiring: Wiring,
 }
 
-/// How the inner proofs' public inputs meet in the aggregation circuit.
-/// The circuit holds every inner public input as a cell; a link constrains
-/// two of them equal (one chunk's output commitment and the next chunk's
-/// input commitment), and only the exposed ones become public inputs of
-/// the aggregated proof.
+/// How the inner proofs meet in the aggregation circuit. The circuit holds
+/// every inner public input and every loaded commitment as cells; links
+/// constrain two of them equal (a split model's cuts, see
+/// `split::wiring_of`), and only the exposed inputs and the edge points
+/// become public inputs of the aggregated proof.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wiring {
     /// Per inner proof, the indices of its public inputs to expose, in
@@ -325,10 +326,13 @@ fn circuit(
         let (x, y) = (inner[*a][*i], inner[*b][*j]);
         let ctx = builder.main(0);
         ctx.constrain_equal(&x, &y);
-        // An inner circuit binds nothing to a zero public input (its public
+        // A model circuit binds nothing to a zero public input (its public
         // gate is multiplied by the instance), so a hidden link of two zeros
         // would join any two tensors: the verifiers refuse zero for the
         // public inputs they see, and this does it for the hidden ones.
+        // (Split builds link only point limbs this way, which an
+        // aggregation's proof binds whatever their value; a limb of a real
+        // commitment is zero with negligible probability.)
         let zero = gate.is_zero(ctx, x);
         gate.assert_is_const(ctx, &zero, &Fr::zero());
     }
@@ -423,6 +427,30 @@ fn check_point_link_shapes(snarks: &[Snark], wiring: &Wiring) -> Result<()> {
         match edge {
             Edge::Column(column) => column_end(w, column)?,
             Edge::Limbs(start) => limbs_end(w, start)?,
+        }
+    }
+    Ok(())
+}
+
+/// A limb link's two points must be commitments over one domain too: the
+/// chunk's k against that of the chunk at the node's edge (its first model
+/// proof for an input edge, its last for an output edge), which the node's
+/// shape records. (`check_point_link_shapes` checks the rest; the node's
+/// circuit cannot show this k, its shape can.)
+fn check_limb_link_domains(snarks: &[Snark], shapes: &[ChildShape], wiring: &Wiring) -> Result<()> {
+    for &[(a, _), (b, start)] in &wiring.limb_links {
+        let (Some(chunk), Some(node)) = (snarks.get(a), shapes.get(b)) else {
+            bail!("limb link between proofs {a} and {b}, of {}", snarks.len());
+        };
+        let edge_chunk = match (node.link_in, node.link_out) {
+            (Some(Edge::Limbs(s)), _) if s == start => node.specs.first(),
+            (_, Some(Edge::Limbs(s))) if s == start => node.specs.last(),
+            _ => bail!("limb link to proof {b}: it carries no edge at public input {start}"),
+        };
+        let k = chunk.protocol.domain.k as u32;
+        match edge_chunk {
+            Some(spec) if spec.k == k => {}
+            _ => bail!("limb link between proofs {a} (k = {k}) and {b}: the chunk at its edge is at another k; linked columns must share one domain"),
         }
     }
     Ok(())
@@ -553,6 +581,7 @@ fn prove_wired(
         }
     };
 
+    check_limb_link_domains(&snarks, &shapes, wiring)?;
     eprintln!("proving the aggregation ...");
     let t = Instant::now();
     let c = circuit(
@@ -659,7 +688,7 @@ fn check_links(inners: &[Inner], wiring: &Wiring) -> Result<()> {
         }
     }
     for [(a, column), (b, start)] in &wiring.limb_links {
-        let limbs = decompress(&commitment(*a, *column)?).map(|p| point_limbs(&p));
+        let limbs = decompress(&commitment(*a, *column)?).and_then(|p| point_limbs(&p));
         let carried = inners[*b].instances()?;
         if limbs.as_deref() != carried.get(*start..*start + POINT_LIMBS) {
             bail!(
@@ -765,6 +794,7 @@ fn keygen(
     wiring: &Wiring,
 ) -> Result<(AggregateSettings, ProvingKey<G1Affine>)> {
     let exposed = wiring.exposed_all(shapes);
+    check_limb_link_domains(snarks, shapes, wiring)?;
     let mut c = circuit(
         CircuitBuilderStage::Keygen,
         initial_config(opts.k),
@@ -781,7 +811,15 @@ fn keygen(
         .context("aggregation verifying key generation failed")?;
     let pk = keygen_pk(params, vk, &c).context("aggregation proving key generation failed")?;
     let inner: Vec<InnerSpec> = placed_specs(shapes, &exposed).concat();
-    let start = ACCUMULATOR_LIMBS + exposed.iter().map(Vec::len).sum::<usize>();
+    // The accumulator, the exposed inner inputs, then the edge limbs.
+    let num_public = c.assigned_instances[0].len();
+    assert_eq!(
+        num_public,
+        ACCUMULATOR_LIMBS
+            + exposed.iter().map(Vec::len).sum::<usize>()
+            + POINT_LIMBS * wiring.edges.count(),
+        "the aggregation's public inputs are laid out as ChildShape::of_node reads them"
+    );
     let settings = AggregateSettings {
         version: SETTINGS_VERSION,
         k: opts.k,
@@ -789,7 +827,7 @@ fn keygen(
         config,
         break_points: c.break_points(),
         inner,
-        num_public: start,
+        num_public,
         dev_srs: opts.srs.is_none(),
         wiring: wiring.clone(),
     };
@@ -931,7 +969,9 @@ impl Aggregated {
 
 /// The outer proof, the accumulator's pairing, and the public-input rule the
 /// EVM verifier applies: inner public inputs are offset-encoded, never zero
-/// (an inner circuit leaves a zero instance unbound).
+/// (an inner circuit leaves a zero instance unbound). A tree node's edge
+/// limbs, past them, are not offset-encoded, but a limb of a commitment is
+/// zero with negligible probability.
 pub fn verify_bytes(
     kind: TranscriptKind,
     params: &ParamsKZG<Bn256>,

@@ -42,9 +42,10 @@ pub struct Visibility {
     #[serde(default)]
     pub packed: bool,
     /// Which hashed tensors are packed into words before the sponge reads
-    /// them, as public values are packed: a split model's chunk boundaries,
-    /// where hashing one value a word would cost 33 rows each. A model's own
-    /// hashed input or output keeps the plain Poseidon hash of its values.
+    /// them, as public values are packed (hashing one value a word costs 33
+    /// sponge rows each). Split builds hashed their cuts so before they
+    /// linked them; no compile option sets it now, and a model's own hashed
+    /// input or output keeps the plain Poseidon hash of its values.
     #[serde(default)]
     pub pack_hashed: PackHashed,
     /// Which private tensors are also carried in a link column of their

@@ -2042,7 +2042,10 @@ const LINKED: Visibility = Visibility {
 #[test]
 fn link_columns_are_copies_of_the_cut_values() {
     let (mut c, k) = tiny_circuit(&INPUT, LINKED, Shape::NARROW);
-    assert!(c.instance().is_empty(), "a middle chunk has no public input");
+    assert!(
+        c.instance().is_empty(),
+        "a middle chunk has no public input"
+    );
     let len = c.layout.reserved_rows + 3;
     c.link_tails = (0..2)
         .map(|link| crate::proof::link::tail_values([9; 32], link, len))

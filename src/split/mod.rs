@@ -35,6 +35,7 @@ use crate::model::{Model, Program};
 use crate::proof::{self, link, Keys, TranscriptKind};
 use crate::quant::{self, QuantParams};
 use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::Fr;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use slice::{chunk_program, chunk_slice, Boundaries, ChunkSlice};
@@ -202,12 +203,24 @@ fn check_chain(dir: &Path, s: &SplitSettings, chunks: &[Compiled]) -> Result<()>
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    let first = (&chunks[0].settings, slices[0].link_tail_len);
+    let Some(first) = chunks.first() else {
+        return Err(broken("it has no chunks".into()));
+    };
+    let (k, tail) = (first.settings.k, slices[0].link_tail_len);
     for (i, c) in chunks.iter().enumerate() {
-        // Linked columns must share one domain and one tail length.
-        if (c.settings.k, slices[i].link_tail_len) != (first.0.k, first.1) {
+        // Linked columns must share one domain and one tail length, which
+        // covers every blinding row; and every cut must be linked.
+        let (is_first, is_last) = (i == 0, i + 1 == chunks.len());
+        let linked = Linked {
+            input: !is_first,
+            output: !is_last,
+        };
+        if (c.settings.k, slices[i].link_tail_len) != (k, tail)
+            || tail < c.layout.reserved_rows
+            || c.settings.visibility.linked != linked
+        {
             return Err(broken(format!(
-                "chunk {i} is not at chunk 0's k and link tail length"
+                "chunk {i}'s k, link tail or link columns do not match chunk 0's"
             )));
         }
     }
@@ -593,18 +606,17 @@ pub struct BoundaryFile {
 
 impl BoundaryFile {
     /// Each link column's tail, in column order (input's, then output's).
-    pub fn link_tails(
-        &self,
-        c: &Compiled,
-    ) -> Result<Vec<Vec<halo2_proofs::halo2curves::bn256::Fr>>> {
-        let slice = c.settings.chunk.as_ref().expect("a chunk");
+    pub fn link_tails(&self, c: &Compiled) -> Result<Vec<Vec<Fr>>> {
+        let slice = c
+            .settings
+            .chunk
+            .as_ref()
+            .context("not a chunk of a split build")?;
         let linked = c.settings.visibility.linked;
+        // Cut `i` lies between chunks `i` and `i + 1`.
+        let input_cut = slice.index.saturating_sub(1);
         let seeds = [
-            (
-                linked.input,
-                &self.link_in,
-                slice.index - linked.input as usize,
-            ),
+            (linked.input, &self.link_in, input_cut),
             (linked.output, &self.link_out, slice.index),
         ];
         seeds

@@ -3,10 +3,10 @@
 //! holds more than a fan-in's worth of proofs whatever the chunk count.
 //!
 //! Each node is an `aggregate` of its children (chunk proofs or the proofs
-//! of nodes one level down) and constrains the commitments of the cuts
-//! between its children equal; a cut between two nodes is linked by their
-//! common ancestor, which sees the earlier node's last output commitment
-//! and the later one's first input commitment among their public inputs.
+//! of nodes one level down) and links the cuts between its children
+//! (`split::wiring_of`); it exposes the points of the cuts at its own edges
+//! as limbs among its public inputs, so that its parent links a cut
+//! between a node and its neighbour.
 //! Every node but the root proves with the Poseidon transcript for its
 //! parent; the root proves for the EVM and keeps its keys at the build's
 //! root, so a tree build verifies exactly as a flat one.
