@@ -381,9 +381,9 @@ fn circuit(
 /// column past the first phase's advice columns (the point loaded there is
 /// another commitment), or two proofs over different domains (equal
 /// commitments are one polynomial, but its rows differ between domains).
-/// Limb ends must be an aggregation's public inputs. (A limb link cannot
-/// see the domain of the chunk whose limbs a node passed up: a split build
-/// proves every chunk at one k, see `split::check_chain`.)
+/// Limb ends must be an aggregation's public inputs. (The domain of the
+/// chunk whose limbs a node passed up is checked against the node's shape,
+/// in [`check_limb_link_domains`].)
 fn check_point_link_shapes(snarks: &[Snark], wiring: &Wiring) -> Result<()> {
     let protocol = |w: usize| {
         snarks
