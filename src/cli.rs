@@ -439,7 +439,6 @@ pub fn run(cli: Cli) -> Result<()> {
                 output: output_visibility,
                 params: param_visibility,
                 packed: false,
-                pack_hashed: compile::PackHashed::NONE,
                 linked: Default::default(),
             };
             let opts = CompileOptions {

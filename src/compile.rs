@@ -5,7 +5,7 @@
 //! [`Compiled::load`], so there is one source of truth for the weights.
 
 use crate::circuit::layout::{self, Layout, Shape};
-pub use crate::circuit::public::{PackHashed, Vis, Visibility};
+pub use crate::circuit::public::{Vis, Visibility};
 use crate::circuit::{GateParams, ModelCircuit};
 use crate::model::{narrow, rational};
 use crate::model::{InputFile, InputShapes, Model, Program};

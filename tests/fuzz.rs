@@ -30,13 +30,12 @@ fn mutated_table_circuit_proofs_are_rejected_cheaply_everywhere() {
 /// packing lookup and commitments as public inputs, the same guarantees.
 #[test]
 fn mutated_hashed_visibility_proofs_are_rejected_cheaply_everywhere() {
-    use zkml_evm::compile::{CompileOptions, PackHashed, Vis, Visibility};
+    use zkml_evm::compile::{CompileOptions, Vis, Visibility};
     let visibility = Visibility {
         input: Vis::Hashed,
         output: Vis::Hashed,
         params: Vis::Hashed,
         packed: false,
-        pack_hashed: PackHashed::NONE,
         linked: Default::default(),
     };
     fuzz_built(

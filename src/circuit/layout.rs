@@ -46,24 +46,15 @@ impl NeuronRows {
 
 /// One packed word: a multiply row per value (weight `2^(bits·(len−1−i))`,
 /// the operand a copy of the value's cell), then a result row whose `x` is
-/// the word minus the public offset. A public word's result is a copy of
-/// its public row; a hashed word's is a copy of its sponge message word.
+/// the word minus the public offset, a copy of its public row.
 #[derive(Clone, Debug)]
 pub struct WordRows {
-    /// The public row of a public word; `None` for a word a sponge hashes.
-    pub public_row: Option<usize>,
+    pub public_row: usize,
     /// The tensor whose values the word packs.
     pub tensor: Tensor,
     pub values: Vec<ValueId>,
     pub start: usize,
     pub result_row: usize,
-}
-
-impl WordRows {
-    /// Whether this is a word of `tensor` that its sponge hashes.
-    pub fn hashes(&self, tensor: Tensor) -> bool {
-        self.public_row.is_none() && self.tensor == tensor
-    }
 }
 
 /// How the params sponge packs weights into words: `per_word` signed
@@ -232,7 +223,9 @@ pub struct Layout {
     pub shape: Shape,
     /// Bits per chain: range bits + weight bits.
     pub chain_bits: usize,
-    /// Row of the `x` cell that holds each value.
+    /// Row of the cell that holds each value: its `x` row, or for a
+    /// linked input its row of the input link column (see
+    /// [`Layout::value_cell`]).
     pub value_row: Vec<usize>,
     pub neurons: Vec<NeuronRows>,
     pub rows_used: usize,
@@ -257,8 +250,10 @@ impl Layout {
     /// Public rows come first (see [`public_items`]). Every input, public
     /// or not, then gets a range-check block (see
     /// [`crate::quant::range_check`]) whose result row holds it; a public
-    /// input's row is a copy of that cell. Sponges run in their own columns
-    /// from row 0.
+    /// input's row is a copy of that cell. A linked input (a split model's
+    /// cut) gets no rows here: its link column row is its cell, and the
+    /// chunk before bounds it (see [`Layout::value_cell`]). Sponges run in
+    /// their own columns from row 0.
     ///
     /// The wide multiply shape needs fixed weights (panics otherwise:
     /// [`choose_shape`] never picks it for other weights).
@@ -276,19 +271,19 @@ impl Layout {
         // A word block's weights are fixed cells: with weights in advice the
         // mac gate would read a free `w` on its rows.
         assert!(
-            !visibility.packs_values() || visibility.params == Vis::Fixed,
+            !visibility.packed || visibility.params == Vis::Fixed,
             "packed words need fixed weights"
         );
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
         let value_packing = visibility
-            .packs_values()
+            .packed
             .then(|| super::public::ValuePacking::for_range_bits(q.range_bits));
         let public = public_items(
             &visibility,
             program.num_inputs,
             program.outputs.len(),
-            value_packing.filter(|_| visibility.packed),
+            value_packing,
         );
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
@@ -299,6 +294,10 @@ impl Layout {
         let mut row = public.len().max(1);
         let mut z_free = 0usize;
         for id in 0..program.values.len() {
+            if let Some(i) = linked_input(&visibility, program, id) {
+                value_row[id] = i;
+                continue;
+            }
             for (j, neuron) in circuit_neurons(program, id, q).into_iter().enumerate() {
                 let t = neuron.terms.len().div_ceil(shape.lanes()) + 2 * neuron.products.len();
                 // The chain ends at the result row and must start at or after z_free.
@@ -335,29 +334,13 @@ impl Layout {
                     })
                     .collect();
                 words.push(WordRows {
-                    public_row: Some(public_row),
+                    public_row,
                     tensor,
                     values,
                     start: row,
                     result_row: row + len,
                 });
                 row += len + 1;
-            }
-        }
-        // Then the words of hashed tensors packed before hashing.
-        for tensor in [Tensor::Input, Tensor::Output] {
-            let Some(p) = value_packing.filter(|_| visibility.hashes_packed(tensor)) else {
-                continue;
-            };
-            for values in super::value_ids(tensor, program).chunks(p.per_word) {
-                words.push(WordRows {
-                    public_row: None,
-                    tensor,
-                    values: values.to_vec(),
-                    start: row,
-                    result_row: row + values.len(),
-                });
-                row += values.len() + 1;
             }
         }
         let copies = program.copies.max(1);
@@ -379,7 +362,6 @@ impl Layout {
         for tensor in visibility.hashed() {
             let len = match tensor {
                 Tensor::Params => param_words,
-                t if visibility.hashes_packed(t) => words.iter().filter(|w| w.hashes(t)).count(),
                 Tensor::Input => program.num_inputs,
                 Tensor::Output => program.outputs.len(),
             };
@@ -490,6 +472,24 @@ impl Layout {
         self.public.iter().map(|p| p.name()).collect()
     }
 
+    /// The cell that holds value `id`, which every copy of it reads.
+    ///
+    /// A linked input's cell is row `i` of the input link column itself,
+    /// with no range check: the aggregation makes that column's commitment
+    /// equal to the previous chunk's output link column, whose rows are
+    /// copies of cells that chunk's own gates bound (a neuron's chain, a
+    /// quotient's check, or, for a value passed through, the same argument
+    /// one chunk earlier, down to the first chunk's range-checked model
+    /// input). So a cut binds its values exactly as a copy constraint
+    /// inside one circuit would (docs/soundness.md, "Split models").
+    pub fn value_cell(&self, id: ValueId) -> (Col, usize) {
+        if self.visibility.linked.input && id < self.num_inputs {
+            (Col::Link(Tensor::Input), self.value_row[id])
+        } else {
+            (Col::X, self.value_row[id])
+        }
+    }
+
     pub fn usable_rows(&self) -> usize {
         (1usize << self.k) - self.reserved_rows
     }
@@ -575,6 +575,15 @@ pub fn choose_shape(
                     .filter_map(|&s| fits(s)),
             )
             .min_by_key(|&(_, k)| k),
+    }
+}
+
+/// For a linked input value, its index in the input tensor (the row of
+/// the input link column that holds it).
+fn linked_input(visibility: &Visibility, program: &Program<i64>, id: ValueId) -> Option<usize> {
+    match program.values[id] {
+        Value::Input(i) if visibility.linked.input => Some(i),
+        _ => None,
     }
 }
 

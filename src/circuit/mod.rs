@@ -78,7 +78,7 @@ pub mod poseidon;
 pub mod public;
 pub mod witness;
 
-use crate::model::{Activation, LutFn, Program};
+use crate::model::{Activation, LutFn, Program, ValueId};
 use crate::quant::QuantParams;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -469,7 +469,7 @@ impl ModelConfig {
         // A packed word's result row: the weighted sum of its multiply rows
         // plus the constant in `f`, with no range chain (the word is ~250
         // bits; its slots are values already range-checked).
-        let q_word = params.visibility.packs_values().then(|| {
+        let q_word = params.visibility.packed.then(|| {
             let q_word = meta.selector();
             meta.create_gate("word: x = acc[-1] + f, acc = 0", |m| {
                 let q = m.query_selector(q_word);
@@ -665,14 +665,6 @@ pub fn tensor_words(
     values: Option<&[Fr]>,
 ) -> Option<Vec<Fr>> {
     match tensor {
-        t if layout.visibility.hashes_packed(t) => {
-            let p = layout
-                .value_packing
-                .expect("packed hashing comes with a packing");
-            let off = fe(p.offset() as i128);
-            let words = layout.words.iter().filter(|w| w.hashes(t));
-            values.map(|v| words.map(|w| w.word_less_offset(v, off, p.bits)).collect())
-        }
         Tensor::Input | Tensor::Output => {
             values.map(|v| value_ids(tensor, program).iter().map(|&i| v[i]).collect())
         }
@@ -721,7 +713,7 @@ pub fn public_instance(
     values: &[Fr],
 ) -> Vec<Fr> {
     let off = fe(q.public_offset() as i128);
-    let mut words = layout.words.iter().filter(|w| w.public_row.is_some());
+    let mut words = layout.words.iter();
     layout
         .public
         .iter()
@@ -744,8 +736,7 @@ pub fn public_instance(
 
 impl layout::WordRows {
     /// The word of its values (program values `values`) less the offset:
-    /// what its result row holds, a sponge hashes, and, plus the offset,
-    /// a public word's instance is.
+    /// what its result row holds and, plus the offset, its public input.
     pub fn word_less_offset(&self, values: &[Fr], off: Fr, bits: u32) -> Fr {
         let slots: Vec<Fr> = self.values.iter().map(|&id| values[id]).collect();
         packed_word(&slots, off, bits) - off
@@ -860,6 +851,12 @@ impl Assigner<'_> {
         }
     }
 
+    /// The cell that holds value `id` (see [`Layout::value_cell`]).
+    fn value_cell(&self, id: ValueId) -> Cell {
+        let (col, row) = self.circuit.layout.value_cell(id);
+        self.cell(col, row)
+    }
+
     fn cell(&self, col: Col, row: usize) -> Cell {
         Cell {
             row_offset: row,
@@ -914,16 +911,17 @@ impl Assigner<'_> {
                 }
             };
             self.put(region, Col::X, row, |v| v[id]);
-            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
+            region.constrain_equal(self.cell(Col::X, row), self.value_cell(id));
             self.put_const(region, Col::Acc, row, Fr::zero());
         }
         Ok(())
     }
 
-    /// Link columns: row `i` is a copy of the cut tensor's `i`-th value
-    /// (its own `x` cell), so the column's commitment commits to the
-    /// tensor; with a witness, the rows of its tail that halo2 does not
-    /// blind (`proof::link::pad_rows`). Every other row is zero.
+    /// Link columns: row `i` holds the cut tensor's `i`-th value, so the
+    /// column's commitment commits to the tensor. An input link row is the
+    /// value's own cell; an output link row is a copy of the value's cell.
+    /// With a witness, the rows of its tail that halo2 does not blind
+    /// (`proof::link::pad_rows`). Every other row is zero.
     fn link_rows(&self, region: &mut Region<'_>) -> Result<(), Error> {
         let (lay, prog) = (&self.circuit.layout, &self.circuit.program);
         let linked = lay.visibility.linked;
@@ -931,7 +929,9 @@ impl Assigner<'_> {
             let link = Col::Link(tensor);
             for (i, id) in value_ids(tensor, prog).into_iter().enumerate() {
                 self.put(region, link, i, |v| v[id]);
-                region.constrain_equal(self.cell(link, i), self.cell(Col::X, lay.value_row[id]));
+                if tensor == Tensor::Output {
+                    region.constrain_equal(self.cell(link, i), self.value_cell(id));
+                }
             }
             if self.vals.is_none() {
                 continue;
@@ -972,7 +972,7 @@ impl Assigner<'_> {
             self.put(region, Col::X, row, |v| v[id]);
             self.put_fr(region, c.acc, row, acc);
             c.q_mac.enable(region, row)?;
-            region.constrain_equal(self.cell(Col::X, row), self.cell(Col::X, lay.value_row[id]));
+            region.constrain_equal(self.cell(Col::X, row), self.value_cell(id));
         }
         let e = word.result_row;
         let bias = (0..len).fold(Fr::zero(), |s, i| s + weight(i)) * off - off;
@@ -983,11 +983,8 @@ impl Assigner<'_> {
         c.q_word
             .expect("packed values configure the word gate")
             .enable(region, e)?;
-        // A hashed word's result row is copied into its sponge instead.
-        if let Some(public_row) = word.public_row {
-            self.put(region, Col::X, public_row, word_less_offset);
-            region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, public_row));
-        }
+        self.put(region, Col::X, word.public_row, word_less_offset);
+        region.constrain_equal(self.cell(Col::X, e), self.cell(Col::X, word.public_row));
         Ok(())
     }
 
@@ -1035,7 +1032,7 @@ impl Assigner<'_> {
                 self.put(region, Col::X2, row, |v| mul(v).x2.expect("a second lane"));
                 region.constrain_equal(
                     self.cell(Col::X2, row),
-                    self.cell(Col::X, lay.value_row[src2]),
+                    self.value_cell(src2),
                 );
             }
             if c.w.is_some() {
@@ -1057,7 +1054,7 @@ impl Assigner<'_> {
             c.q_mac.enable(region, row)?;
             region.constrain_equal(
                 self.cell(Col::X, row),
-                self.cell(Col::X, lay.value_row[src]),
+                self.value_cell(src),
             );
         }
         self.chain(region, nr, wit.as_ref().map(|w| w.prefixes.as_slice()))?;
@@ -1152,19 +1149,6 @@ impl Assigner<'_> {
             .expect("a hashed tensor configures Poseidon");
         let known = |v: i64| self.vals.map(|_| fe(v as i128));
         let (words, sources): (Vec<poseidon::Word>, Vec<Cell>) = match sp.tensor {
-            t if lay.visibility.hashes_packed(t) => {
-                let rows: Vec<usize> = lay
-                    .words
-                    .iter()
-                    .filter(|w| w.hashes(t))
-                    .map(|w| w.result_row)
-                    .collect();
-                let values = tensor_words(t, prog, lay, self.vals);
-                let words = (0..rows.len())
-                    .map(|i| poseidon::Word::Plain(values.as_ref().map(|w| w[i])))
-                    .collect();
-                (words, rows.iter().map(|&r| self.cell(Col::X, r)).collect())
-            }
             Tensor::Input | Tensor::Output => {
                 let ids = value_ids(sp.tensor, prog);
                 let words = ids
@@ -1174,7 +1158,7 @@ impl Assigner<'_> {
                 (
                     words,
                     ids.iter()
-                        .map(|&i| self.cell(Col::X, lay.value_row[i]))
+                        .map(|&i| self.value_cell(i))
                         .collect(),
                 )
             }

@@ -41,13 +41,6 @@ pub struct Visibility {
     /// Public inputs and outputs packed into words (see [`ValuePacking`]).
     #[serde(default)]
     pub packed: bool,
-    /// Which hashed tensors are packed into words before the sponge reads
-    /// them, as public values are packed (hashing one value a word costs 33
-    /// sponge rows each). Split builds hashed their cuts so before they
-    /// linked them; no compile option sets it now, and a model's own hashed
-    /// input or output keeps the plain Poseidon hash of its values.
-    #[serde(default)]
-    pub pack_hashed: PackHashed,
     /// Which private tensors are also carried in a link column of their
     /// own (a split model's cuts): the aggregation checks that two chunk
     /// proofs commit to the same column (see `proof::link`).
@@ -91,28 +84,6 @@ impl Linked {
     }
 }
 
-/// The tensors whose commitments hash packed words ([`Visibility::pack_hashed`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PackHashed {
-    pub input: bool,
-    pub output: bool,
-}
-
-impl PackHashed {
-    pub const NONE: PackHashed = PackHashed {
-        input: false,
-        output: false,
-    };
-
-    fn of(&self, tensor: Tensor) -> bool {
-        match tensor {
-            Tensor::Input => self.input,
-            Tensor::Output => self.output,
-            Tensor::Params => false,
-        }
-    }
-}
-
 impl Default for Visibility {
     fn default() -> Self {
         Visibility {
@@ -120,7 +91,6 @@ impl Default for Visibility {
             output: Vis::Public,
             params: Vis::Fixed,
             packed: false,
-            pack_hashed: PackHashed::NONE,
             linked: Linked::NONE,
         }
     }
@@ -153,26 +123,12 @@ impl Visibility {
         {
             return Err("a linked tensor is private: its link column is what binds it".into());
         }
-        if self.pack_hashed != PackHashed::NONE && self.params != Vis::Fixed {
-            return Err("packing hashed values needs --param-visibility fixed (the packing weights are fixed columns)".into());
-        }
         Ok(())
     }
 
     /// Whether weights live in advice cells rather than the fixed column.
     pub fn params_in_advice(&self) -> bool {
         matches!(self.params, Vis::Private | Vis::Hashed)
-    }
-
-    /// Whether packed words are laid out: packed public values, or hashed
-    /// inputs and outputs packed before hashing.
-    pub fn packs_values(&self) -> bool {
-        self.packed || self.hashes_packed(Tensor::Input) || self.hashes_packed(Tensor::Output)
-    }
-
-    /// Whether `tensor`'s commitment hashes packed words of its values.
-    pub fn hashes_packed(&self, tensor: Tensor) -> bool {
-        self.pack_hashed.of(tensor) && self.of(tensor) == Vis::Hashed
     }
 
     pub fn hashes(&self) -> bool {

@@ -2,7 +2,7 @@
 //! of cell (or the public input) makes the circuit reject.
 
 use super::layout::{self, Layout, NeuronRows, Shape};
-use super::public::{PackHashed, Tensor, Vis, Visibility};
+use super::public::{Tensor, Vis, Visibility};
 use super::*;
 use crate::model::{Neuron, Program, QuotientKind, Value};
 use crate::quant::{forward, neuron_step, quantize};
@@ -1104,7 +1104,6 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
             output: Vis::Public,
             params,
             packed: false,
-            pack_hashed: PackHashed::NONE,
             linked: super::public::Linked::NONE,
         };
         let (c, k) = circuit_vis(&INPUT, vis);
@@ -1213,7 +1212,6 @@ const ALL_HASHED: Visibility = Visibility {
     output: Vis::Hashed,
     params: Vis::Hashed,
     packed: false,
-    pack_hashed: PackHashed::NONE,
     linked: super::public::Linked::NONE,
 };
 
@@ -1224,7 +1222,6 @@ fn every_visibility_passes_with_its_public_layout() {
         output,
         params,
         packed: false,
-        pack_hashed: PackHashed::NONE,
         linked: super::public::Linked::NONE,
     };
     for v in [
@@ -1707,7 +1704,6 @@ const PACKED: Visibility = Visibility {
     output: Vis::Public,
     params: Vis::Fixed,
     packed: true,
-    pack_hashed: PackHashed::NONE,
     linked: super::public::Linked::NONE,
 };
 
@@ -1753,174 +1749,34 @@ fn changed_packed_word_fails() {
     assert!(verify(&with(c, Col::X, word.start + 1, Fr::ONE), k).is_err());
 }
 
-// ---- Hashed values packed before hashing (split-model boundaries) ----
-
-const PACK_HASHED: Visibility = Visibility {
-    input: Vis::Hashed,
-    output: Vis::Hashed,
-    params: Vis::Fixed,
-    packed: false,
-    pack_hashed: PackHashed {
-        input: true,
-        output: true,
-    },
-    linked: super::public::Linked::NONE,
-};
-
-/// The commitment of `values` packed as the circuit packs them, computed
-/// here from the encoding's definition: offset slots, first value on top,
-/// the word less the offset.
-fn packed_commitment(values: &[i64], bits: u32, per_word: usize) -> Fr {
-    let (off, shift) = (fe(Q.public_offset() as i128), fe(1i128 << bits));
-    let words: Vec<Fr> = values
-        .chunks(per_word)
-        .map(|w| {
-            w.iter()
-                .fold(Fr::ZERO, |acc, &v| acc * shift + fe(v as i128) + off)
-                - off
-        })
-        .collect();
-    crate::poseidon::hash(&words)
-}
-
-#[test]
-fn packed_hashing_passes_in_every_shape_and_hashes_one_word_per_tensor() {
-    for shape in Shape::ALL {
-        let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, shape);
-        verify(&c, k).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
-        let p = c.layout.value_packing.unwrap();
-        let w = ints(&c);
-        let out = c.program.outputs[0];
-        assert_eq!(
-            c.instance(),
-            vec![
-                packed_commitment(&w[..3], p.bits, p.per_word),
-                packed_commitment(&[w[out]], p.bits, p.per_word)
-            ]
-        );
-        assert!(c.layout.sponges.iter().all(|s| s.len == 1), "one word each");
-    }
-}
-
-/// A chunk boundary wider than a word: 60 inputs (25 slots of 10 bits a
-/// word: 3 words, the last short) and 30 outputs (2 words).
-#[test]
-fn packed_hashing_of_a_wide_tensor_makes_several_words() {
-    let n = 60;
-    let mut values: Vec<Value<f64>> = (0..n).map(Value::Input).collect();
-    values.extend((0..n / 2).map(|j| {
-        Value::Neuron(Neuron::affine(
-            vec![(2 * j, 1.0), (2 * j + 1, -0.5)],
-            0.0,
-            Activation::Identity,
-            0,
-        ))
-    }));
-    let program = Program {
-        values,
-        num_inputs: n,
-        outputs: (n..n + n / 2).collect(),
-        input_shapes: vec![vec![1, n]],
-        output_shapes: vec![vec![1, n / 2]],
-        nodes: vec!["pairs".into()],
-        copies: 1,
-    };
-    let qp = quantize(&program, &Q).unwrap();
-    let xq: Vec<i64> = (0..n).map(|i| (i as i64 % 7) * 9 - 30).collect();
-    let vals = forward(&qp, &Q, &xq).unwrap();
-    let (c, k) = circuit_laid_out(qp, vals, Q, PACK_HASHED, Shape::NARROW);
-    verify(&c, k).unwrap();
-    let p = c.layout.value_packing.unwrap();
-    assert_eq!(p.per_word, 25);
-    let lens: Vec<usize> = c.layout.sponges.iter().map(|s| s.len).collect();
-    assert_eq!(lens, vec![3, 2]);
-    let w = ints(&c);
-    assert_eq!(
-        c.instance(),
-        vec![
-            packed_commitment(&w[..n], p.bits, p.per_word),
-            packed_commitment(&w[n..], p.bits, p.per_word)
-        ]
-    );
-}
-
-/// A split model's first chunk with the model's own input hashed: that
-/// commitment stays the plain Poseidon hash of the values (what `commit`
-/// prints for an unsplit build); only the cut (the output) is packed.
-#[test]
-fn only_the_cut_tensor_is_packed() {
-    let vis = Visibility {
-        pack_hashed: PackHashed {
-            input: false,
-            output: true,
-        },
-        ..PACK_HASHED
-    };
-    let (c, k) = tiny_circuit(&INPUT, vis, Shape::NARROW);
-    verify(&c, k).unwrap();
-    let p = c.layout.value_packing.unwrap();
-    let w = ints(&c);
-    let plain: Vec<Fr> = w[..3].iter().map(|&v| fe(v as i128)).collect();
-    assert_eq!(
-        c.instance(),
-        vec![
-            crate::poseidon::hash(&plain),
-            packed_commitment(&[w[c.program.outputs[0]]], p.bits, p.per_word)
-        ]
-    );
-}
-
-#[test]
-fn changed_hashed_word_fails() {
-    let (c, k) = tiny_circuit(&INPUT, PACK_HASHED, Shape::NARROW);
-    let word = c.layout.words[0].clone();
-    assert!(word.public_row.is_none());
-    // The word's result, a slot's operand, each alone; and a commitment.
-    assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
-    assert!(verify(&with(c.clone(), Col::X, word.start + 1, Fr::ONE), k).is_err());
-    let mut inst = c.instance();
-    inst[0] += Fr::ONE;
-    assert!(MockProver::run(k, &c, vec![inst])
-        .unwrap()
-        .verify()
-        .is_err());
-}
-
 /// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower
-/// keeps the packed word (the carry moves between slots), with everything
-/// downstream recomputed: the public word, or the commitment of a hashed
-/// word (the output commitment too). Input 1's range check refuses it
+/// keeps the packed public word (the carry moves between slots), with
+/// everything downstream recomputed. Input 1's range check refuses it
 /// (neurons that read it may leave their range too).
 #[test]
 fn slot_overflow_fails_at_the_values_range_check() {
-    for vis in [PACKED, PACK_HASHED] {
-        let (c, k) = tiny_circuit(&INPUT, vis, Shape::NARROW);
-        let bits = c.layout.value_packing.unwrap().bits;
-        let w = c.witness.as_ref().unwrap().clone();
-        let bad = forged(
-            &c,
-            &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
-        );
-        assert_eq!(
-            bad.instance()[0],
-            c.instance()[0],
-            "{vis:?}: the carry keeps the word"
-        );
-        let range = c
-            .layout
-            .neurons
+    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
+    let bits = c.layout.value_packing.unwrap().bits;
+    let w = c.witness.as_ref().unwrap().clone();
+    let bad = forged(
+        &c,
+        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
+    );
+    assert_eq!(bad.instance()[0], c.instance()[0], "the carry keeps the word");
+    let range = c
+        .layout
+        .neurons
+        .iter()
+        .find(|n| n.range_check && n.value == 1)
+        .unwrap()
+        .clone();
+    let failures = forged_failures(&bad, k);
+    assert!(
+        failures.iter().any(|f| failure_rows(f)
             .iter()
-            .find(|n| n.range_check && n.value == 1)
-            .unwrap()
-            .clone();
-        let failures = forged_failures(&bad, k);
-        assert!(
-            failures.iter().any(|f| failure_rows(f)
-                .iter()
-                .any(|r| (range.start..=range.result_row).contains(r))),
-            "{vis:?}: {failures:?}"
-        );
-    }
+            .any(|r| (range.start..=range.result_row).contains(r))),
+        "{failures:?}"
+    );
 }
 
 /// `log(exp(a − 201) + exp(b − 201))` for inputs near 200: a range wide
@@ -2025,7 +1881,6 @@ const LINKED: Visibility = Visibility {
     output: Vis::Private,
     params: Vis::Fixed,
     packed: false,
-    pack_hashed: PackHashed::NONE,
     linked: super::public::Linked {
         input: true,
         output: true,
@@ -2033,12 +1888,14 @@ const LINKED: Visibility = Visibility {
 };
 
 /// The honest linked chunk passes, its link tails' padding rows included.
-/// Then the two cheats a link must stop, each with everything downstream
-/// recomputed: the chunk computes on another input while its input link
-/// still holds the honest value (so it still commits like the chunk
-/// before), or its output link holds another value than it computed (to
-/// match a forged chunk after). Each fails at the copy between the link
-/// row and the value's own cell, and nowhere else.
+/// A linked input is its input link row, with no range check of its own
+/// (the chunk before bounds it: `Layout::value_cell`). Then the two cheats
+/// a link must stop, each with everything downstream recomputed: the chunk
+/// computes on another input while its input link still holds the honest
+/// value (so it still commits like the chunk before), or its output link
+/// holds another value than it computed (to match a forged chunk after).
+/// Each fails at a copy of a link row (into the multiply rows that read
+/// the input, or from the output's own cell), and nowhere else.
 #[test]
 fn link_columns_are_copies_of_the_cut_values() {
     let (mut c, k) = tiny_circuit(&INPUT, LINKED, Shape::NARROW);
@@ -2053,6 +1910,12 @@ fn link_columns_are_copies_of_the_cut_values() {
     verify(&c, k).unwrap();
 
     let (input_link, output_link) = (Col::Link(Tensor::Input), Col::Link(Tensor::Output));
+    let inputs = c.layout.num_inputs;
+    assert!((0..inputs).all(|i| c.layout.value_cell(i) == (input_link, i)));
+    assert!(
+        c.layout.neurons.iter().all(|n| n.value >= inputs),
+        "a linked input has no block of its own"
+    );
     let x0 = c.witness.as_ref().unwrap()[0];
     let moved = forged(&c, &[(0, x0 + Fr::ONE)]);
     // The forged witness is consistent everywhere, its link included: only

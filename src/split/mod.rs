@@ -26,7 +26,7 @@ use crate::aggregate::{
 };
 use crate::artifact;
 use crate::circuit::layout::{self, Layout};
-use crate::circuit::public::{Linked, PackHashed, Vis, Visibility};
+use crate::circuit::public::{Linked, Vis, Visibility};
 use crate::compile::{
     self, Calibration, CompileOptions, Compiled, LayoutStats, Settings, MODEL_FILE, SETTINGS_FILE,
     SETTINGS_VERSION,
@@ -45,8 +45,10 @@ use std::time::Instant;
 use tree::{Child, FoldShape, Node, Tree};
 
 pub const SPLIT_FILE: &str = "split.json";
-/// 2: cuts linked by commitment equality (1 hashed them).
-pub const SPLIT_VERSION: u32 = 2;
+/// 3: a linked input is its link column's cells, not range-checked again
+/// (2 linked cuts and range-checked them on the receiving side; 1 hashed
+/// them).
+pub const SPLIT_VERSION: u32 = 3;
 /// The largest chunk `compile` makes unless told otherwise: a k = 21
 /// circuit proves in a few GB, which this project's 24 GB machines hold
 /// with room for the aggregation that follows.
@@ -245,7 +247,6 @@ fn chunk_visibility(model: &Visibility, first: bool, last: bool) -> Visibility {
         output: if last { model.output } else { Vis::Private },
         params: Vis::Fixed,
         packed: false,
-        pack_hashed: PackHashed::NONE,
         linked: Linked {
             input: !first,
             output: !last,
@@ -350,16 +351,17 @@ fn compile(
         .map(|c| c.k)
         .max()
         .expect("at least one chunk");
-    let link_tail_len = chosen
+    let layouts: Vec<Layout> = chosen.iter().map(|c| c.layout(&q, k)).collect();
+    let link_tail_len = layouts
         .iter()
-        .map(|c| c.layout(&q, k).reserved_rows)
+        .map(|lay| lay.reserved_rows)
         .chain([link::min_tail_len(&[1, 1])])
         .max()
         .expect("a minimum");
     let mut summaries = Vec::new();
-    for (i, (mut c, &cut)) in chosen.into_iter().zip(&cuts).enumerate() {
+    for (i, ((mut c, lay), &cut)) in chosen.into_iter().zip(layouts).zip(&cuts).enumerate() {
         c.slice.link_tail_len = link_tail_len;
-        let settings = ctx.settings(c, k)?;
+        let settings = ctx.settings(c, &lay)?;
         let dir = format!("chunk-{i}");
         summaries.push(ChunkSummary {
             dir: dir.clone(),
@@ -485,10 +487,10 @@ impl ChunkContext<'_> {
         })
     }
 
-    /// One chunk's `settings.json`, laid out at `k` (at least its own).
-    fn settings(&self, c: ChosenChunk, k: u32) -> Result<Settings> {
-        let (q, model) = (self.q, self.model);
-        let lay = c.layout(q, k);
+    /// One chunk's `settings.json`, laid out as `lay` (at the build's k,
+    /// at least the chunk's own).
+    fn settings(&self, c: ChosenChunk, lay: &Layout) -> Result<Settings> {
+        let (q, model, k) = (self.q, self.model, lay.k);
         let linked_rows = c.slice.inputs.len().max(c.slice.outputs.len());
         if linked_rows + c.slice.link_tail_len > lay.usable_rows() {
             bail!(
@@ -508,7 +510,7 @@ impl ChunkContext<'_> {
             shape: c.shape,
             public_layout: lay.public_names(),
             batch: 1,
-            layout: LayoutStats::of(&c.program, q, &lay, c.vis, c.shape),
+            layout: LayoutStats::of(&c.program, q, lay, c.vis, c.shape),
             calibration: self.calibration.clone(),
             chunk: Some(c.slice),
         })

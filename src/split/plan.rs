@@ -8,7 +8,7 @@ use crate::quant::QuantParams;
 use anyhow::{bail, Result};
 
 /// Greedy cuts over the value list: from each start, the longest run whose
-/// chunk (with its boundary hashing, in the shape [`layout::choose_shape`]
+/// chunk (with its link columns, in the shape [`layout::choose_shape`]
 /// gives it) is laid out in at most 2^max_k rows,
 /// found by binary search on its end (rows grow with the run), then the end
 /// in its upper half with the narrowest boundary ([`narrowest_cut`]).
@@ -32,8 +32,7 @@ pub fn cuts(
         let prog = chunk_program(p, &s);
         let vis = visibility(start <= p.num_inputs, end >= n);
         // The shape the chunk will get: a wider one (two chain bits a row)
-        // holds more of a run whose rows are mostly chains, as a wide
-        // boundary's range checks are.
+        // holds more of a run whose rows are mostly chains.
         layout::choose_shape(&prog, q, vis).is_some_and(|(_, k)| k <= max_k)
     };
     let mut out = Vec::new();
@@ -42,7 +41,7 @@ pub fn cuts(
         let first_value = start.max(p.num_inputs);
         if !fits(start, first_value + 1) {
             bail!(
-                "a chunk starting at {} does not fit in 2^{max_k} rows even with one value (its input boundary carries {} values to hash): raise --max-k",
+                "a chunk starting at {} does not fit in 2^{max_k} rows even with one value (its input boundary carries {} values, one link row each): raise --max-k",
                 describe(p, first_value),
                 widths[first_value]
             );
@@ -66,9 +65,11 @@ pub fn cuts(
 
 /// Where to end a chunk that may end anywhere in `lo..=hi`: the whole rest
 /// when it fits, else the cut with the fewest crossing values in the upper
-/// half of the range (the latest among equals). Every crossing value is
-/// hashed twice, so a cut between layers costs far less than one inside a
-/// wide layer; the upper half keeps chunks at least half full.
+/// half of the range (the latest among equals). Every crossing value is a
+/// link row on both sides (a link column holds at most 2^k rows less its
+/// tail) and a value a later chunk reads passes through every chunk
+/// between, so cuts between layers keep boundaries short; the upper half
+/// keeps chunks at least half full.
 fn narrowest_cut(widths: &[usize], lo: usize, hi: usize, n: usize) -> usize {
     if hi >= n {
         return n;
