@@ -288,9 +288,14 @@ impl Layout {
         let mut value_row = vec![0; program.values.len()];
         let mut neurons = Vec::new();
         // The first block's multiply reads `acc` one row up: a public row,
-        // where the public gate holds `acc = 0`. A split model's middle
-        // chunk has none (its tensors are linked, not public): row 0 is
-        // left empty (zero) for it, so it never reads a blinding row.
+        // where the public gate holds `acc = 0`. A split model's chunk with
+        // nothing public has none: row 0 is kept for it, where the `top`
+        // gate holds `acc = 0` (and the block never reads a blinding row).
+        assert_eq!(
+            public.is_empty(),
+            !visibility.has_public_rows(),
+            "the top gate is configured exactly when there is no public row"
+        );
         let mut row = public.len().max(1);
         let mut z_free = 0usize;
         for id in 0..program.values.len() {

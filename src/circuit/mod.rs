@@ -214,8 +214,11 @@ pub struct ModelConfig {
     q_relu: Selector,
     q_nonneg: Option<Selector>,
     q_step: Option<Selector>,
-    /// Result row of a packed word, public or hashed (see [`layout::WordRows`]).
+    /// Result row of a packed public word (see [`layout::WordRows`]).
     q_word: Option<Selector>,
+    /// Row 0 of a circuit with no public row (a split model's chunk with
+    /// nothing public): `acc = 0` there, which the first block starts from.
+    q_top: Option<Selector>,
     lut: Option<LutConfig>,
     /// Weights and biases, when they are private or hashed; `f` then holds
     /// 1 where a weight applies and 0 elsewhere.
@@ -481,6 +484,17 @@ impl ModelConfig {
             });
             q_word
         });
+        // The first block reads `acc` one row up. On a public row the
+        // public gate zeroes it (every public input is nonzero); with no
+        // public row, nothing else would, and a free `acc` there is a free
+        // bias on the first neuron.
+        let q_top = (!params.visibility.has_public_rows()).then(|| {
+            let q_top = meta.selector();
+            meta.create_gate("top: acc = 0", |m| {
+                vec![m.query_selector(q_top) * m.query_advice(acc, Rotation::cur())]
+            });
+            q_top
+        });
         ModelConfig {
             params,
             x,
@@ -497,6 +511,7 @@ impl ModelConfig {
             q_nonneg,
             q_step,
             q_word,
+            q_top,
             lut,
             w,
             poseidon,
@@ -900,6 +915,10 @@ impl Assigner<'_> {
         // start at row 0 for MockProver, whose failures then name absolute
         // rows (it measures a region by its fixed cells and selectors).
         region.assign_fixed(self.c.f, 0, Fr::zero());
+        if let Some(q_top) = self.c.q_top {
+            q_top.enable(region, 0)?;
+            self.put_const(region, Col::Acc, 0, Fr::zero());
+        }
         for (row, item) in lay.public.iter().enumerate() {
             let id = match *item {
                 PublicItem::Input(i) => i,

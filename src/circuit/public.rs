@@ -126,6 +126,15 @@ impl Visibility {
         Ok(())
     }
 
+    /// Whether the circuit has any public row (a value, a word or a
+    /// commitment): only a split model's chunk with no public input,
+    /// output or weights has none.
+    pub fn has_public_rows(&self) -> bool {
+        [self.input, self.output, self.params]
+            .iter()
+            .any(|v| matches!(v, Vis::Public | Vis::Hashed))
+    }
+
     /// Whether weights live in advice cells rather than the fixed column.
     pub fn params_in_advice(&self) -> bool {
         matches!(self.params, Vis::Private | Vis::Hashed)

@@ -1927,6 +1927,37 @@ fn link_columns_are_copies_of_the_cut_values() {
     assert_only_copies_fail(&forged_failures(&lying, k), "the output's link row");
 }
 
+/// A chunk with nothing public has no public row above its first block,
+/// whose multiply reads `acc` one row up (row 0). A free `acc` there would
+/// be a free bias: moved by `W` (one unit of the first neuron's
+/// pre-activation), with that block's sums and chain, its value and
+/// everything downstream recomputed, the forged chunk is consistent
+/// everywhere else and its input link is untouched (so it still links to
+/// the chunk before). Only the `top` gate (`acc = 0` on row 0) refuses it.
+#[test]
+fn a_chunk_without_public_rows_starts_from_a_zero_accumulator() {
+    let (c, k) = tiny_circuit(&INPUT, LINKED, Shape::NARROW);
+    assert!(c.layout.public.is_empty());
+    let nr = c.layout.neurons[0].clone();
+    assert_eq!(nr.start, 1, "the first block reads row 0's acc");
+    let dv = 1i64 << c.quant.weight_bits;
+    let vals = c.witness.as_ref().unwrap();
+    let lanes = c.layout.shape.lanes();
+    let mut shifted = nr.neuron.clone();
+    shifted.bias += dv;
+    let out = witness::block(&shifted, lanes, vals, &c.quant).out;
+    assert_ne!(out, vals[nr.value], "the forgery changes the first value");
+    let mut bad = forged(&c, &[(nr.value, out)]);
+    bad.corrupt.push((Col::Acc, 0, fe(dv as i128)));
+    for row in nr.start..nr.result_row {
+        bad.corrupt.push((Col::Acc, row, fe(dv as i128)));
+    }
+    bad.corrupt.extend(rechain(&c, &nr, dv as i128));
+    let failures = forged_failures(&bad, k);
+    assert_failures_in_rows(&failures, &[0..=0], "the top gate");
+    assert!(failures.iter().all(|f| f.contains("top")), "{failures:?}");
+}
+
 /// There are failures, and all are copy constraints (of the cell `what`
 /// names, whose copies then disagree): no gate caught it.
 fn assert_only_copies_fail(failures: &[String], what: &str) {
