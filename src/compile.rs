@@ -23,7 +23,10 @@ use std::sync::Arc;
 /// 4: lowering changed (integer Div and Cast truncate, divisors of either
 /// sign, integer inputs proven whole, exact roots in LpPool): a program
 /// lowered by version 3 may differ from its keys.
-pub const SETTINGS_VERSION: u32 = 5;
+/// 5: finer exp and softmax-log tables where the range is wide.
+/// 6: a circuit with no public rows pins its first accumulator to zero
+/// (the `top` gate), so its keys differ from version 5's.
+pub const SETTINGS_VERSION: u32 = 6;
 pub const MODEL_FILE: &str = "network.onnx";
 pub const SETTINGS_FILE: &str = "settings.json";
 

@@ -587,7 +587,12 @@ pub fn choose_shape(
 /// the input link column that holds it).
 fn linked_input(visibility: &Visibility, program: &Program<i64>, id: ValueId) -> Option<usize> {
     match program.values[id] {
-        Value::Input(i) if visibility.linked.input => Some(i),
+        // Programs keep their inputs first (input i is value i), which is
+        // what lets `Layout::value_cell` tell a linked input by its id.
+        Value::Input(i) if visibility.linked.input => {
+            debug_assert_eq!(i, id, "input {i} is not value {i}");
+            Some(i)
+        }
         _ => None,
     }
 }

@@ -47,8 +47,9 @@ use tree::{Child, FoldShape, Node, Tree};
 pub const SPLIT_FILE: &str = "split.json";
 /// 3: a linked input is its link column's cells, not range-checked again
 /// (2 linked cuts and range-checked them on the receiving side; 1 hashed
-/// them).
-pub const SPLIT_VERSION: u32 = 3;
+/// them). 4: a chunk with no public rows (one between two cuts) pins its
+/// first accumulator to zero, so its keys differ from version 3's.
+pub const SPLIT_VERSION: u32 = 4;
 /// The largest chunk `compile` makes unless told otherwise: a k = 21
 /// circuit proves in a few GB, which this project's 24 GB machines hold
 /// with room for the aggregation that follows.
