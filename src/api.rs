@@ -57,6 +57,30 @@ pub fn verify(dir: &Path, proof: &ProofDoc) -> Result<bool> {
     }
 }
 
+/// The commitments a proof of the compiled model `c` exposes, by name:
+/// committed weights' column commitment as `[x, y]` (it needs the SRS of
+/// `setup`), then the Poseidon hashes as hex, hashed weights' always and a
+/// hashed input's and output's for input `x`.
+pub fn commitments(
+    c: &Compiled,
+    x: Option<&[f64]>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    if c.settings.visibility.params_committed() {
+        let p = proof::committed::commitment(&c.dir, &c.layout)?;
+        out.insert(
+            "params_commitment".into(),
+            serde_json::json!(proof::committed::to_hex_pair(&p)),
+        );
+    }
+    for (name, value) in c.commitments(x)? {
+        // Committed weights have the column commitment, not a hash.
+        out.entry(name)
+            .or_insert_with(|| serde_json::Value::String(proof::fr_to_hex(&value)));
+    }
+    Ok(out)
+}
+
 /// ABI-encoded `verify(proof, publicInputs)` calldata of either kind of proof.
 pub fn calldata(proof: &ProofDoc) -> Result<Vec<u8>> {
     let data = if proof.is_aggregate() {

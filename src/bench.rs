@@ -178,7 +178,7 @@ pub fn run(
         .collect();
     let mut rows = Vec::new();
     println!(
-        "{:<20} {:>7} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8} {:>9} {:>9}",
+        "{:<20} {:>9} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8} {:>9} {:>9}",
         "model", "params", "packed", "batch", "pub", "weights", "rows", "k", "advice", "keygen s", "prove s", "verify s", "RSS MB", "proof B", "verify gas", "gas/inf", "runtime B", "max err"
     );
     for m in &models {
@@ -218,7 +218,7 @@ pub fn run(
             let row: BenchRow =
                 serde_json::from_slice(&out.stdout).context("bench-one printed no row")?;
             println!(
-                "{:<20} {:>7} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>8} {:>9} {:>9.4}",
+                "{:<20} {:>9} {:>6} {:>5} {:>5} {:>8} {:>7} {:>3} {:>6} {:>9.2} {:>8.2} {:>9.3} {:>9.0} {:>7} {:>10} {:>8} {:>9} {:>9.4}",
                 row.model,
                 row.params.to_string(),
                 if row.packed { "yes" } else { "no" },

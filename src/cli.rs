@@ -55,7 +55,9 @@ pub enum Command {
         /// Weights: fixed (baked into the circuit: the verifying key pins the model), private
         /// (any weights of this architecture), or hashed (private, with their Poseidon
         /// commitment public, so a contract can pin a model version; one verifier serves every
-        /// version).
+        /// version), or committed (as hashed, but the commitment is the KZG commitment of the
+        /// weights column, the proof's first point: no hashing in the circuit, so the verifier
+        /// costs what a private-weights one does).
         #[arg(long = "param-visibility", value_enum, default_value_t = Vis::Fixed)]
         param_visibility: Vis,
         /// Column shape of the circuit. auto: narrow (3 advice columns, cheapest verifier) below
@@ -74,12 +76,18 @@ pub enum Command {
         /// inferences (`prove` then takes N input files).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
         batch: u32,
+        /// With --param-visibility committed: the fewest proofs of one salt that keep the
+        /// weights perfectly hidden (each proof reveals two linear functions of the weights
+        /// column, which the salt rows must outnumber); k grows until they do. Without it,
+        /// compile prints how many proofs the chosen k hides them for.
+        #[arg(long, value_name = "N")]
+        hide_proofs: Option<usize>,
         /// Largest circuit, as log2 rows. A model that needs more is split into chunks of at
-        /// most 2^K rows, each its own circuit; the tensor crossing each cut is a Poseidon
-        /// commitment of one chunk's output and the next one's input, and `prove` folds the
-        /// chunk proofs into one aggregated proof in which those commitments are constrained
-        /// equal. setup, prove, verify, gen-verifier and test-evm take the split build as they
-        /// take a single one.
+        /// most 2^K rows, each its own circuit; the tensor crossing each cut sits in a link
+        /// column of both chunks, and `prove` folds the chunk proofs into one aggregated proof
+        /// in which the two commitments to each link column are constrained equal. setup,
+        /// prove, verify, gen-verifier and test-evm take the split build as they take a
+        /// single one.
         #[arg(long, default_value_t = crate::split::DEFAULT_MAX_K, value_name = "K", value_parser = clap::value_parser!(u32).range(10..=26))]
         max_k: u32,
         /// log2 rows of the aggregation circuits that fold a split model's chunk proofs.
@@ -91,8 +99,9 @@ pub enum Command {
         #[arg(long, default_value_t = crate::split::tree::DEFAULT_FAN_IN as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=16))]
         fan_in: u64,
     },
-    /// Print the Poseidon commitments a hashed-visibility proof exposes, computed outside the
-    /// circuit: the weights' (always), and the input's and output's for --input.
+    /// Print the commitments a proof exposes, computed outside the circuit: with hashed
+    /// weights their Poseidon hash, with committed weights their column commitment [x, y]
+    /// (after setup: it needs the SRS), and for --input a hashed input's and output's.
     Commit {
         /// Compiled model directory.
         dir: PathBuf,
@@ -429,6 +438,7 @@ pub fn run(cli: Cli) -> Result<()> {
             shape,
             pack_public,
             batch,
+            hide_proofs,
             max_k,
             aggregate_k,
             fan_in,
@@ -448,6 +458,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 shape: shape.shape(),
                 pack_public,
                 batch: batch as usize,
+                hide_proofs,
             };
             let c = match crate::split::compile_files(
                 &model,
@@ -494,6 +505,14 @@ pub fn run(cli: Cli) -> Result<()> {
             if s.batch > 1 {
                 println!("  batch: {} inferences a proof", s.batch);
             }
+            if s.visibility.params_committed() {
+                println!(
+                    "  weights committed: salt in {} (keep it: it fixes the commitment); {} salt rows hide the weights for {} proofs, then recompile with a fresh salt",
+                    out.join(proof::committed::SALT_FILE).display(),
+                    proof::committed::salt_rows(&c.layout),
+                    proof::committed::hidden_proofs(&c.layout)
+                );
+            }
         }
         Command::Commit { dir, input } => {
             let c = Compiled::load(&dir)?;
@@ -502,10 +521,7 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 Some(c.read_inputs(&input)?)
             };
-            let mut out = serde_json::Map::new();
-            for (name, value) in c.commitments(x.as_deref())? {
-                out.insert(name, serde_json::Value::String(proof::fr_to_hex(&value)));
-            }
+            let out = crate::api::commitments(&c, x.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::Setup { dir, srs } if crate::split::is_split_dir(&dir) => {
@@ -681,8 +697,21 @@ pub fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Verify { dir, proof } => {
-            if crate::api::verify(&dir, &crate::api::ProofDoc::read(&proof)?)? {
+            let doc = crate::api::ProofDoc::read(&proof)?;
+            if crate::api::verify(&dir, &doc)? {
                 println!("proof {} is valid", proof.display());
+                if let Some(c) = doc
+                    .value
+                    .get("params_commitment")
+                    .and_then(|c| c.as_array())
+                {
+                    let hex = |i: usize| c.get(i).and_then(|v| v.as_str()).unwrap_or("?");
+                    println!(
+                        "  made with the weights committed as ({}, {})",
+                        hex(0),
+                        hex(1)
+                    );
+                }
             } else {
                 return Err(Rejected(format!(
                     "proof {} is NOT valid for {}",

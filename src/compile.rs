@@ -124,6 +124,10 @@ pub struct CompileOptions {
     pub pack_public: PackPublic,
     /// Inferences one proof covers (`compile --batch`; 0 counts as 1).
     pub batch: usize,
+    /// Committed weights: the fewest proofs of one salt that must keep the
+    /// weights hidden; k grows until the salt rows allow it
+    /// (`proof::committed::hidden_proofs`).
+    pub hide_proofs: Option<usize>,
 }
 
 /// `compile --pack-public`.
@@ -252,6 +256,7 @@ fn place(
             layout::MAX_K
         );
     };
+    let k = salted_k(single, &q, opts, shape, k)?;
     // Tables may grow into rows the domain has anyway: finer table input
     // at no cost in k.
     let fns = single.lut_fns().len();
@@ -263,6 +268,36 @@ fn place(
         q.lut_bits = bits.clamp(DEFAULT_LUT_BITS, q.range_bits.max(DEFAULT_LUT_BITS));
     }
     Ok((q, shape, k))
+}
+
+/// The k at which committed weights' salt rows hide them for
+/// `--hide-proofs` proofs: `k` itself unless more rows are needed.
+fn salted_k(
+    single: &Program<i64>,
+    q: &QuantParams,
+    opts: &CompileOptions,
+    shape: Shape,
+    k: u32,
+) -> Result<u32> {
+    let Some(wanted) = opts.hide_proofs else {
+        return Ok(k);
+    };
+    if !opts.visibility.params_committed() {
+        bail!(
+            "--hide-proofs sizes the salt of committed weights: add --param-visibility committed"
+        );
+    }
+    let program = single.batched(opts.batch.max(1));
+    for k in k..=layout::MAX_K {
+        let lay = Layout::new(&program, q, k, opts.visibility, shape);
+        if crate::proof::committed::hidden_proofs(&lay) >= wanted {
+            return Ok(k);
+        }
+    }
+    bail!(
+        "--hide-proofs {wanted}: even k = {} leaves too few salt rows; recompile with a fresh salt more often instead",
+        layout::MAX_K
+    )
 }
 
 /// What [`calibrate_quant`] gives.
@@ -672,6 +707,9 @@ pub fn compile_quantized(
             .with_context(|| format!("cannot copy model to {}", model_dst.display()))?;
     }
     crate::artifact::write_json(&out_dir.join(SETTINGS_FILE), &settings)?;
+    if opts.visibility.params_committed() {
+        crate::proof::committed::ensure_salt(out_dir)?;
+    }
     Ok(Compiled {
         dir: out_dir.to_path_buf(),
         settings,

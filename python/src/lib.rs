@@ -82,7 +82,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (model, samples, out, scale_bits=None, weight_bits=None, input_visibility="public", output_visibility="public", param_visibility="fixed", shape="auto", pack_public="auto", batch=1))]
+#[pyo3(signature = (model, samples, out, scale_bits=None, weight_bits=None, input_visibility="public", output_visibility="public", param_visibility="fixed", shape="auto", pack_public="auto", batch=1, hide_proofs=None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
@@ -97,6 +97,7 @@ fn compile(
     shape: &str,
     pack_public: &str,
     batch: usize,
+    hide_proofs: Option<usize>,
 ) -> PyResult<String> {
     let opts = CompileOptions {
         scale_bits,
@@ -111,6 +112,7 @@ fn compile(
         shape: value_enum::<zkml_evm::cli::ShapeArg>("shape", shape)?.shape(),
         pack_public: value_enum("pack_public", pack_public)?,
         batch: batch.max(1),
+        hide_proofs,
     };
     py.allow_threads(|| {
         let files = input_files(samples)?;
@@ -320,29 +322,23 @@ fn aggregate(
     to_json(&r)
 }
 
-/// The Poseidon commitments a hashed-visibility proof exposes, by name, as
-/// hex: the weights' always, the input's and output's for `samples`.
+/// The commitments a proof exposes, by name, as JSON (see
+/// `zkml_evm::api::commitments`): committed weights' `[x, y]`, hashes as
+/// hex (hashed weights' always, a hashed input's and output's for
+/// `samples`).
 #[pyfunction]
 #[pyo3(signature = (build, samples=None))]
-fn commit(
-    py: Python<'_>,
-    build: PathBuf,
-    samples: Option<Vec<Sample>>,
-) -> PyResult<Vec<(String, String)>> {
+fn commit(py: Python<'_>, build: PathBuf, samples: Option<Vec<Sample>>) -> PyResult<String> {
     py.allow_threads(|| {
         let c = Compiled::load(&build)?;
         let x = match samples {
             Some(s) => Some(c.inputs_from(input_files(s)?)?),
             None => None,
         };
-        let named: Vec<(String, String)> = c
-            .commitments(x.as_deref())?
-            .into_iter()
-            .map(|(name, v)| (name, proof::fr_to_hex(&v)))
-            .collect();
-        anyhow::Ok(named)
+        anyhow::Ok(zkml_evm::api::commitments(&c, x.as_deref())?)
     })
     .py()
+    .and_then(|m| to_json(&m))
 }
 
 /// Whether `path` names a directory `compile` or `aggregate` wrote.

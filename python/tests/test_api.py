@@ -193,6 +193,20 @@ class Pipeline(unittest.TestCase):
         p = zk.prove(build, board())
         self.assertEqual(p.public_inputs[-1], int(c["params_commitment"], 16))
 
+    def test_commitment_of_committed_weights(self):
+        build = self.tmp / "committed"
+        s = zk.compile(TICTACTOE / "network.onnx", board(), build,
+                       param_visibility="committed", hide_proofs=100)
+        self.assertEqual(s["visibility"]["params"], "committed")
+        with self.assertRaisesRegex(zk.ZkmlError, "setup"):
+            zk.commit(build)
+        zk.setup(build)
+        c = zk.commit(build)["params_commitment"]
+        for sample in (board(), board("input2.json")):
+            p = zk.prove(build, sample)
+            self.assertEqual(p.document["params_commitment"], c)
+            self.assertTrue(zk.verify(build, p))
+
     @unittest.skipUnless(ANVIL.exists(), "anvil missing: run scripts/install-evm-tools.sh")
     def test_deploy_and_verify_on_a_local_chain(self):
         with Anvil() as chain:

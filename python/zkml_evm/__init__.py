@@ -195,12 +195,15 @@ def compile(
     shape: str = "auto",
     pack_public: str = "auto",
     batch: int = 1,
+    hide_proofs: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Compile an ONNX model into a circuit in `out`, calibrated on `inputs`.
 
     Options are the command line's (``zkml-evm compile --help``): visibilities
-    ``public|private|hashed|fixed``, ``shape`` ``auto|narrow|wide-terms|wide-chain|wide``,
-    ``pack_public`` ``auto|on|off``, ``batch`` inferences per proof. Returns
+    ``public|private|hashed|fixed`` (and ``committed`` for weights),
+    ``shape`` ``auto|narrow|wide-terms|wide-chain|wide``, ``pack_public``
+    ``auto|on|off``, ``batch`` inferences per proof, ``hide_proofs`` for
+    committed weights. Returns
     ``settings.json`` as a dict (k, scales, layout, public-input names).
     """
     settings = _native.compile(
@@ -215,6 +218,7 @@ def compile(
         shape=shape,
         pack_public=pack_public,
         batch=batch,
+        hide_proofs=hide_proofs,
     )
     return json.loads(settings)
 
@@ -331,8 +335,9 @@ def aggregate(
     return report, Proof.load(out / "proof.json")
 
 
-def commit(build: PathLike, inputs: Optional[Inputs] = None) -> Dict[str, str]:
-    """The Poseidon commitments a hashed-visibility proof exposes (hex): the
-    weights' always, the input's and output's for `inputs`."""
+def commit(build: PathLike, inputs: Optional[Inputs] = None) -> Dict[str, Any]:
+    """The commitments a proof exposes: Poseidon hashes as hex strings (hashed
+    weights' always, a hashed input's and output's for `inputs`), and for
+    committed weights their column commitment as ``[x, y]`` (after `setup`)."""
     samples = None if inputs is None else _samples(inputs)
-    return dict(_native.commit(os.fspath(build), samples))
+    return json.loads(_native.commit(os.fspath(build), samples))

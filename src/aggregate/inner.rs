@@ -314,6 +314,9 @@ impl Inner {
                 keys,
                 proof: p,
             } => {
+                if c.settings.visibility.params_committed() {
+                    bail!("{label}: committed weights do not aggregate (the aggregated proof would not expose their commitment, so it would say \"some weights\"); use --param-visibility hashed or fixed");
+                }
                 if p.transcript != TranscriptKind::Poseidon {
                     bail!("{label} was proved for the EVM verifier; aggregation needs `zkml-evm prove --for-aggregation`");
                 }

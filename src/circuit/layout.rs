@@ -413,6 +413,14 @@ impl Layout {
         self.weight_cells(&blocks)
     }
 
+    /// Every nonzero cell the circuit writes into `w` (weights in advice):
+    /// each block's term weights and bias, range checks and every copy of
+    /// a batch included. Committed weights commit to exactly these.
+    pub fn w_cells(&self) -> Vec<(usize, i64)> {
+        let blocks: Vec<&NeuronRows> = self.neurons.iter().collect();
+        self.weight_cells(&blocks)
+    }
+
     /// `(row, weight)` of the term weights, then the biases, of `blocks`.
     fn weight_cells(&self, blocks: &[&NeuronRows]) -> Vec<(usize, i64)> {
         let lanes = self.shape.lanes();

@@ -243,6 +243,13 @@ impl ModelConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: GateParams) -> Self {
         // Link columns first: `proof::link` scripts the tails of the first
         // columns halo2 blinds. Read by no gate, only by copy constraints.
+        // A committed weights column is the first advice column for the
+        // same reason: `proof::link` scripts its salted tail, and its
+        // commitment is then the proof's first point.
+        let committed_w = params
+            .visibility
+            .params_committed()
+            .then(|| meta.advice_column());
         let linked = params.visibility.linked;
         let mut link_column = |on: bool| {
             on.then(|| {
@@ -280,10 +287,12 @@ impl ModelConfig {
             meta.enable_equality(x2);
         }
         let z2 = params.shape.wide_chain.then(|| meta.advice_column());
-        let w = params
-            .visibility
-            .params_in_advice()
-            .then(|| meta.advice_column());
+        let w = committed_w.or_else(|| {
+            params
+                .visibility
+                .params_in_advice()
+                .then(|| meta.advice_column())
+        });
         // Copied into the params sponge, or linked across a batch's copies.
         let linked = params.visibility.params == public::Vis::Hashed || params.copies > 1;
         if let (Some(w), true) = (w, linked) {
@@ -587,6 +596,9 @@ pub struct ModelCircuit {
     /// `proof::link`): its rows above halo2's blinding rows are assigned
     /// here, the rest is scripted into halo2's blinding. Empty otherwise.
     pub link_tails: Vec<Vec<Fr>>,
+    /// With a witness and committed weights, the salt tail of `w`
+    /// (`proof::committed`), assigned and scripted as a link tail is.
+    pub params_tail: Vec<Fr>,
     /// Test hook: `(column, row, delta)` added to advice cells as they are
     /// assigned, to check that a corrupted witness is rejected.
     #[cfg(test)]
@@ -633,6 +645,7 @@ impl ModelCircuit {
             layout,
             witness,
             link_tails: Vec::new(),
+            params_tail: Vec::new(),
             #[cfg(test)]
             corrupt: Vec::new(),
         }
@@ -775,6 +788,7 @@ impl Circuit<Fr> for ModelCircuit {
         ModelCircuit {
             witness: None,
             link_tails: Vec::new(),
+            params_tail: Vec::new(),
             ..self.clone()
         }
     }
@@ -806,6 +820,7 @@ impl Circuit<Fr> for ModelCircuit {
                 };
                 a.public_rows(&mut region)?;
                 a.link_rows(&mut region)?;
+                a.salt_rows(&mut region)?;
                 for nr in &self.layout.neurons {
                     a.neuron_block(&mut region, nr)?;
                 }
@@ -955,14 +970,42 @@ impl Assigner<'_> {
             if self.vals.is_none() {
                 continue;
             }
-            let Some(tail) = self.circuit.link_tails.get(t) else {
-                continue;
-            };
-            let blinding_factors = lay.reserved_rows - 1;
-            for (row, v) in crate::proof::link::pad_rows(1 << lay.k, tail, blinding_factors) {
-                self.put_const(region, link, row, v);
+            if let Some(tail) = self.circuit.link_tails.get(t) {
+                self.tail_rows(region, link, tail);
             }
         }
+        Ok(())
+    }
+
+    /// The rows of a scripted tail (a link's, or committed weights' salt)
+    /// that halo2 does not blind: assigned here, just above its blinding
+    /// rows (`proof::link::pad_rows`).
+    fn tail_rows(&self, region: &mut Region<'_>, col: Col, tail: &[Fr]) {
+        let lay = &self.circuit.layout;
+        let blinding_factors = lay.reserved_rows - 1;
+        for (row, v) in crate::proof::link::pad_rows(1 << lay.k, tail, blinding_factors) {
+            self.put_const(region, col, row, v);
+        }
+    }
+
+    /// Committed weights: the rows of the salt tail above halo2's
+    /// blinding rows (`proof::committed`). The layout ends below them.
+    fn salt_rows(&self, region: &mut Region<'_>) -> Result<(), Error> {
+        let lay = &self.circuit.layout;
+        if self.vals.is_none() || !lay.visibility.params_committed() {
+            return Ok(());
+        }
+        // Without a tail (MockProver tests), halo2 blinds `w` at random:
+        // sound, but the commitment then matches no pinned one.
+        let tail = &self.circuit.params_tail;
+        if tail.is_empty() {
+            return Ok(());
+        }
+        assert!(
+            tail.len() == (1 << lay.k) - lay.rows_used,
+            "a committed weights column is salted from its last used row"
+        );
+        self.tail_rows(region, Col::W, tail);
         Ok(())
     }
 
@@ -1049,10 +1092,7 @@ impl Assigner<'_> {
                 let (_, f2) = c.x2.expect("two terms a row need the wide multiply shape");
                 region.assign_fixed(f2, row, fe(w2 as i128));
                 self.put(region, Col::X2, row, |v| mul(v).x2.expect("a second lane"));
-                region.constrain_equal(
-                    self.cell(Col::X2, row),
-                    self.value_cell(src2),
-                );
+                region.constrain_equal(self.cell(Col::X2, row), self.value_cell(src2));
             }
             if c.w.is_some() {
                 // A term row applies its weight; a product row none.
@@ -1071,10 +1111,7 @@ impl Assigner<'_> {
             self.put(region, Col::X, row, |v| mul(v).x);
             self.put(region, Col::Acc, row, |v| mul(v).acc);
             c.q_mac.enable(region, row)?;
-            region.constrain_equal(
-                self.cell(Col::X, row),
-                self.value_cell(src),
-            );
+            region.constrain_equal(self.cell(Col::X, row), self.value_cell(src));
         }
         self.chain(region, nr, wit.as_ref().map(|w| w.prefixes.as_slice()))?;
         let e = nr.result_row;
@@ -1174,12 +1211,7 @@ impl Assigner<'_> {
                     .iter()
                     .map(|&i| poseidon::Word::Plain(self.vals.map(|v| v[i])))
                     .collect();
-                (
-                    words,
-                    ids.iter()
-                        .map(|&i| self.value_cell(i))
-                        .collect(),
-                )
+                (words, ids.iter().map(|&i| self.value_cell(i)).collect())
             }
             Tensor::Params => {
                 let words = lay.param_words();

@@ -18,6 +18,11 @@ pub enum Vis {
     /// Weights only: baked into the circuit's fixed columns, so the
     /// verifying key itself pins them.
     Fixed,
+    /// Weights only: a witness in an advice column of their own, whose KZG
+    /// commitment (the proof's first point) says which weights ran. Its
+    /// unused rows hold a salt the owner keeps, so that commitment is the
+    /// same in every proof and hides the weights (see `docs/soundness.md`).
+    Committed,
 }
 
 impl std::fmt::Display for Vis {
@@ -27,6 +32,7 @@ impl std::fmt::Display for Vis {
             Vis::Private => "private",
             Vis::Hashed => "hashed",
             Vis::Fixed => "fixed",
+            Vis::Committed => "committed",
         })
     }
 }
@@ -106,7 +112,13 @@ impl Visibility {
             return Err("--output-visibility fixed: only weights can be fixed; use public, private or hashed".into());
         }
         if self.params == Vis::Public {
-            return Err("--param-visibility public: weights are either fixed in the circuit, private, or hashed".into());
+            return Err("--param-visibility public: weights are either fixed in the circuit, private, hashed or committed".into());
+        }
+        if self.input == Vis::Committed || self.output == Vis::Committed {
+            return Err("--input-visibility/--output-visibility committed: only weights can be committed (a column commitment per weight version); use hashed for an input or output".into());
+        }
+        if self.params == Vis::Committed && !self.linked.is_none() {
+            return Err("--param-visibility committed does not split: each chunk would commit its own weights column and the final proof could not expose them; use hashed or fixed, or a larger --max-k".into());
         }
         if self.input == Vis::Private
             && self.output == Vis::Private
@@ -137,7 +149,13 @@ impl Visibility {
 
     /// Whether weights live in advice cells rather than the fixed column.
     pub fn params_in_advice(&self) -> bool {
-        matches!(self.params, Vis::Private | Vis::Hashed)
+        matches!(self.params, Vis::Private | Vis::Hashed | Vis::Committed)
+    }
+
+    /// Whether the weights column is committed as a whole: it is then the
+    /// circuit's first advice column, with a salted tail.
+    pub fn params_committed(&self) -> bool {
+        self.params == Vis::Committed
     }
 
     pub fn hashes(&self) -> bool {

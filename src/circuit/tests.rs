@@ -1762,7 +1762,11 @@ fn slot_overflow_fails_at_the_values_range_check() {
         &c,
         &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
     );
-    assert_eq!(bad.instance()[0], c.instance()[0], "the carry keeps the word");
+    assert_eq!(
+        bad.instance()[0],
+        c.instance()[0],
+        "the carry keeps the word"
+    );
     let range = c
         .layout
         .neurons

@@ -1,6 +1,7 @@
 //! setup / prove / verify: KZG on BN254 with SHPLONK openings and the EVM
 //! transcript.
 
+pub mod committed;
 pub mod link;
 pub mod srs;
 pub mod transcript;
@@ -243,6 +244,10 @@ pub struct ProofFile {
     pub abs_errors: Vec<f64>,
     pub rel_errors: Vec<f64>,
     pub prove_seconds: f64,
+    /// With committed weights: their commitment `[x, y]` (uint256 hex),
+    /// the proof's first point, which a pinned contract compares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_commitment: Option<[String; 2]>,
 }
 
 fn one() -> usize {
@@ -306,8 +311,18 @@ pub fn fr_to_hex(f: &Fr) -> String {
 /// them: `input` holds every inference's input in turn).
 pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<ProofFile> {
     let witness_step = crate::progress::step("witness and float model");
-    let (circuit, values) = c.circuit_for(input)?;
+    let (mut circuit, values) = c.circuit_for(input)?;
     let float_outputs = float_outputs(c, input)?;
+    let committed = c.settings.visibility.params_committed();
+    if committed && transcript != TranscriptKind::Evm {
+        bail!("--for-aggregation: committed weights do not aggregate (the aggregated proof would not expose their commitment); use --param-visibility hashed or fixed");
+    }
+    let salt_tail = if committed {
+        committed::salt_tail(&c.layout, committed::read_salt(&c.dir)?)
+    } else {
+        Vec::new()
+    };
+    circuit.params_tail = salt_tail.clone();
     drop(witness_step);
     let pk = {
         let _loading = crate::progress::step("loading the proving key");
@@ -317,8 +332,33 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
     let instance = circuit.instance();
     let t = Instant::now();
     let proving = crate::progress::step(&format!("proving (k={})", c.settings.k));
-    let proof = prove_circuit_with(transcript, &params, &pk, circuit, &instance)?;
+    // The salt tail goes into halo2's blinding rows of `w` (an empty
+    // script without committed weights: plain OsRng).
+    let tails: Vec<&[Fr]> = if committed {
+        vec![&salt_tail]
+    } else {
+        Vec::new()
+    };
+    let mut rng = link::ScriptedTails::new(
+        link::tail_script(&tails, c.layout.reserved_rows - 1),
+        rand::rngs::OsRng,
+    );
+    let proof = prove_circuit_with_rng(transcript, &params, &pk, circuit, &instance, &mut rng)?;
+    if !rng.spent() {
+        bail!("internal error: halo2 did not draw the weights column's salt; the commitment would not be the pinned one");
+    }
     drop(proving);
+    let params_commitment = if committed {
+        // What a pinned contract compares: refuse here, not on chain, if
+        // the circuit's column ever drifts from `commit`'s.
+        let first = committed::proof_commitment(&proof)?;
+        if first != committed::commitment_with(&params, &c.layout, &salt_tail) {
+            bail!("internal error: the proof's weights commitment is not the one `commit` computes; pinned contracts would refuse it");
+        }
+        Some(committed::to_hex_pair(&first))
+    } else {
+        None
+    };
     let prove_seconds = t.elapsed().as_secs_f64();
 
     let q = &c.settings.quant;
@@ -373,6 +413,7 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         abs_errors,
         rel_errors,
         prove_seconds,
+        params_commitment,
     })
 }
 
@@ -406,6 +447,12 @@ pub fn prove_quantized_with_instance(
     tails: &[Vec<Fr>],
     edit: &dyn Fn(&mut Vec<Fr>),
 ) -> Result<(ProofFile, Vec<i64>)> {
+    if c.settings.visibility.params_committed() {
+        bail!(
+            "{}: committed weights prove through `prove` (they do not split)",
+            c.dir.display()
+        );
+    }
     let q = &c.settings.quant;
     let values = crate::quant::forward(&c.program, q, xq)?;
     let mut circuit = ModelCircuit::new(c.program.clone(), *q, c.layout.clone(), Some(&values));
@@ -462,6 +509,7 @@ pub fn prove_quantized_with_instance(
         abs_errors: Vec::new(),
         rel_errors: Vec::new(),
         prove_seconds: t.elapsed().as_secs_f64(),
+        params_commitment: None,
     };
     Ok((file, values))
 }
@@ -682,6 +730,9 @@ pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
         &proof.instances()?,
         &proof.outputs,
     )?;
+    if c.settings.visibility.params_committed() {
+        committed::check_file_commitment(proof)?;
+    }
     let keys = load_keys(c)?;
     Ok(verify_model_proof(
         proof.transcript,
