@@ -53,6 +53,54 @@ fn build(model: &Path, x: &[f64], opts: &CompileOptions, dir: &Path) -> (Compile
     (c, p)
 }
 
+/// Two weight versions of one architecture, each compiled with `vis` and
+/// proven on the sample `x`: A is the model, B the same with one weight
+/// changed (at A's scales, in `dir/b`, which `before_b` may prepare).
+struct Versions {
+    a: Compiled,
+    proof_a: ProofFile,
+    b: Compiled,
+    proof_b: ProofFile,
+    x: Vec<f64>,
+}
+
+fn two_versions(dir: &Path, vis: Visibility, before_b: impl FnOnce(&Compiled)) -> Versions {
+    let (model, x) = sample();
+    let opts = CompileOptions {
+        visibility: vis,
+        ..Default::default()
+    };
+    let (a, proof_a) = build(&model, &x, &opts, &dir.join("a"));
+    before_b(&a);
+    let opts_b = CompileOptions {
+        scale_bits: Some(a.settings.quant.scale_bits),
+        ..opts
+    };
+    let (b, proof_b) = build(&tweaked_model(dir, 0.5), &x, &opts_b, &dir.join("b"));
+    Versions {
+        a,
+        proof_a,
+        b,
+        proof_b,
+        x,
+    }
+}
+
+/// A's verifier, generated into `vdir` and deployed in a fresh EVM.
+fn shared_verifier(a: &Compiled, vdir: &Path) -> (VerifierArtifact, Evm, zkml_evm::evm::Address) {
+    let keys = proof::load_keys(a).unwrap();
+    let art = gen_verifier(
+        &keys,
+        &a.settings.model_hash,
+        a.settings.layout.public_inputs,
+        vdir,
+    )
+    .unwrap();
+    let mut evm = Evm::new();
+    let verifier = evm.deploy(&art.creation_code().unwrap()).unwrap().address;
+    (art, evm, verifier)
+}
+
 fn commitment(c: &Compiled, name: &str, x: Option<&[f64]>) -> Fr {
     c.commitments(x)
         .unwrap()
@@ -69,13 +117,9 @@ fn index_of(p: &ProofFile, name: &str) -> usize {
         .unwrap_or_else(|| panic!("{name} not in {:?}", p.public_layout))
 }
 
-/// Deploys `PinnedModel(verifier, index, commitment)`; returns its address.
-fn deploy_pinned(
-    evm: &mut Evm,
-    verifier: zkml_evm::evm::Address,
-    index: usize,
-    commitment: Fr,
-) -> zkml_evm::evm::Address {
+/// Deploys contract `name` of `contracts/src` (which imports
+/// `IZkmlVerifier.sol`) with constructor arguments `args`, one word each.
+fn deploy_with_args(evm: &mut Evm, name: &str, args: &[[u8; 32]]) -> zkml_evm::evm::Address {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/src");
     let src = |f: &str| {
         (
@@ -84,27 +128,52 @@ fn deploy_pinned(
         )
     };
     let c = compile_contract(
-        &[src("PinnedModel.sol"), src("IZkmlVerifier.sol")],
-        "PinnedModel",
+        &[src(&format!("{name}.sol")), src("IZkmlVerifier.sol")],
+        name,
         Some(200),
         false,
     )
     .unwrap();
     let mut code = c.bytecode.clone();
-    let word = |v: &[u8]| {
-        let mut w = [0u8; 32];
-        w[32 - v.len()..].copy_from_slice(v);
-        w
-    };
-    code.extend(word(verifier.as_slice()));
-    code.extend(word(&(index as u64).to_be_bytes()));
-    code.extend(word(
-        &zkml_evm::artifact::from_hex(&fr_to_hex(&commitment)).unwrap(),
-    ));
+    for a in args {
+        code.extend(a);
+    }
     evm.deploy(&code).unwrap().address
 }
 
+/// A constructor argument word from big-endian bytes.
+fn word(v: &[u8]) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[32 - v.len()..].copy_from_slice(v);
+    w
+}
+
+/// Deploys `PinnedModel(verifier, index, commitment)`; returns its address.
+fn deploy_pinned(
+    evm: &mut Evm,
+    verifier: zkml_evm::evm::Address,
+    index: usize,
+    commitment: Fr,
+) -> zkml_evm::evm::Address {
+    let commitment = zkml_evm::artifact::from_hex(&fr_to_hex(&commitment)).unwrap();
+    deploy_with_args(
+        evm,
+        "PinnedModel",
+        &[
+            word(verifier.as_slice()),
+            word(&(index as u64).to_be_bytes()),
+            word(&commitment),
+        ],
+    )
+}
+
 fn pinned_accepts(evm: &mut Evm, pinned: zkml_evm::evm::Address, p: &ProofFile) -> bool {
+    pinned_call(evm, pinned, p).0
+}
+
+/// `accepts(proof, publicInputs)` on a pinning contract: its answer and the
+/// call's gas (transaction total).
+fn pinned_call(evm: &mut Evm, pinned: zkml_evm::evm::Address, p: &ProofFile) -> (bool, u64) {
     use alloy_sol_types::{sol, SolCall};
     sol! { function accepts(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool); }
     let inputs = p
@@ -125,41 +194,29 @@ fn pinned_accepts(evm: &mut Evm, pinned: zkml_evm::evm::Address, p: &ProofFile) 
     let out = evm.call(pinned, &data, 30_000_000);
     assert!(
         out.success,
-        "PinnedModel must answer, not revert: {:?}",
+        "the pinning contract must answer, not revert: {:?}",
         out.revert_reason
     );
-    zkml_evm::evm::verifier::is_abi_true(&out.output)
+    (
+        zkml_evm::evm::verifier::is_abi_true(&out.output),
+        out.gas_used,
+    )
 }
 
 #[test]
 fn hashed_params_pin_one_model_version_on_evm() {
     let t = tempfile::tempdir().unwrap();
-    let (model, x) = sample();
     let hashed = Visibility {
         params: Vis::Hashed,
         ..Visibility::default()
     };
-    let (a, proof_a) = build(
-        &model,
-        &x,
-        &CompileOptions {
-            visibility: hashed,
-            ..Default::default()
-        },
-        &t.path().join("a"),
-    );
-    // The same architecture and scales with one weight changed.
-    let opts_b = CompileOptions {
-        visibility: hashed,
-        scale_bits: Some(a.settings.quant.scale_bits),
-        ..Default::default()
-    };
-    let (b, proof_b) = build(
-        &tweaked_model(t.path(), 0.5),
-        &x,
-        &opts_b,
-        &t.path().join("b"),
-    );
+    let Versions {
+        a,
+        proof_a,
+        b,
+        proof_b,
+        ..
+    } = two_versions(t.path(), hashed, |_| {});
 
     let at = index_of(&proof_a, "params_commitment");
     assert_eq!(at, proof_a.public_inputs.len() - 1);
@@ -175,15 +232,7 @@ fn hashed_params_pin_one_model_version_on_evm() {
     );
     assert_eq!(proof_b.instances().unwrap()[at], cb);
 
-    let keys = proof::load_keys(&a).unwrap();
-    let vdir = t.path().join("verifier");
-    let art = gen_verifier(
-        &keys,
-        &a.settings.model_hash,
-        a.settings.layout.public_inputs,
-        &vdir,
-    )
-    .unwrap();
+    let (art, mut evm, verifier) = shared_verifier(&a, &t.path().join("verifier"));
     assert!(
         run_in_revm(&art, &calldata(&proof_a).unwrap())
             .unwrap()
@@ -197,16 +246,6 @@ fn hashed_params_pin_one_model_version_on_evm() {
             .accepted
     );
     // ...and only the pinned commitment tells them apart.
-    let mut evm = Evm::new();
-    let verifier = evm
-        .deploy(
-            &VerifierArtifact::read(&vdir)
-                .unwrap()
-                .creation_code()
-                .unwrap(),
-        )
-        .unwrap()
-        .address;
     let pinned = deploy_pinned(&mut evm, verifier, at, ca);
     assert!(pinned_accepts(&mut evm, pinned, &proof_a));
     assert!(
@@ -316,4 +355,150 @@ fn hashed_input_stays_out_of_proof_and_calldata() {
             .unwrap()
             .accepted
     );
+}
+
+/// Committed weights: the proof's first point is the weights column's
+/// commitment, the same in every proof of one weight version (the salt
+/// fixes the column's blinding rows). One verifier serves every version,
+/// and `PinnedWeights` tells them apart. B's weights differ from A's in one
+/// element, with A's salt and everything downstream recomputed: exactly
+/// what a prover swapping a weight can make, and only the commitment
+/// refuses it.
+#[test]
+fn committed_params_pin_one_model_version_on_evm() {
+    use zkml_evm::proof::committed;
+    let t = tempfile::tempdir().unwrap();
+    let vis = Visibility {
+        params: Vis::Committed,
+        ..Visibility::default()
+    };
+    // B under A's salt: only the weight differs.
+    let Versions {
+        a,
+        proof_a,
+        b,
+        proof_b,
+        x,
+    } = two_versions(t.path(), vis, |a: &Compiled| {
+        let b_dir = t.path().join("b");
+        std::fs::create_dir_all(&b_dir).unwrap();
+        std::fs::copy(
+            a.dir.join(committed::SALT_FILE),
+            b_dir.join(committed::SALT_FILE),
+        )
+        .unwrap();
+    });
+    let x2: Vec<f64> = x.iter().map(|v| v * 0.5 + 0.125).collect();
+    let proof_a2 = proof::prove(&a, &x2, proof::TranscriptKind::Evm).unwrap();
+    assert!(proof_a
+        .public_layout
+        .iter()
+        .all(|n| n != "params_commitment"));
+
+    // One salt, two weight versions: unrelated tails, so the tail does not
+    // cancel in the difference of the two commitments.
+    let salt = committed::read_salt(&a.dir).unwrap();
+    assert_eq!(salt, committed::read_salt(&b.dir).unwrap());
+    assert_ne!(
+        committed::salt_tail(&a.layout, salt),
+        committed::salt_tail(&b.layout, salt)
+    );
+    let ca = committed::commitment(&a.dir, &a.layout).unwrap();
+    let cb = committed::commitment(&b.dir, &b.layout).unwrap();
+    assert_ne!(ca, cb, "one changed weight must change the commitment");
+    let first = |p: &ProofFile| committed::proof_commitment(&p.proof_bytes().unwrap()).unwrap();
+    assert_eq!(
+        first(&proof_a),
+        ca,
+        "the proof starts with what `commit` prints"
+    );
+    assert_eq!(
+        first(&proof_a2),
+        ca,
+        "every proof of one version commits alike"
+    );
+    assert_eq!(first(&proof_b), cb);
+    assert_eq!(proof_a.params_commitment, Some(committed::to_hex_pair(&ca)));
+    for p in [&proof_a, &proof_a2] {
+        assert!(proof::verify(&a, p).unwrap());
+    }
+
+    let (art, mut evm, verifier) = shared_verifier(&a, &t.path().join("verifier"));
+    let direct = run_in_revm(&art, &calldata(&proof_a).unwrap()).unwrap();
+    assert!(direct.accepted);
+    // One verifier for every weight version of the architecture...
+    assert!(
+        run_in_revm(&art, &calldata(&proof_b).unwrap())
+            .unwrap()
+            .accepted
+    );
+    // ...and the pinned commitment tells them apart.
+    let xy = zkml_evm::proof::transcript::point_bytes(&ca);
+    let pinned = deploy_with_args(
+        &mut evm,
+        "PinnedWeights",
+        &[word(verifier.as_slice()), word(&xy[..32]), word(&xy[32..])],
+    );
+    let (ok, gas) = pinned_call(&mut evm, pinned, &proof_a);
+    assert!(ok);
+    eprintln!(
+        "committed weights: verify {} gas direct, {gas} through PinnedWeights",
+        direct.gas_used
+    );
+    assert!(pinned_accepts(&mut evm, pinned, &proof_a2));
+    assert!(
+        !pinned_accepts(&mut evm, pinned, &proof_b),
+        "changed weights must be rejected"
+    );
+
+    // Tampering: a flipped byte in the commitment itself, and further in;
+    // a changed input and a changed output.
+    let outputs_at = proof_a.public_inputs.len() - 1;
+    for bad in [
+        flip_byte(&proof_a, 40),
+        flip_byte(&proof_a, 100),
+        bump_public_input(&proof_a, 0),
+        bump_public_input(&proof_a, outputs_at),
+    ] {
+        assert!(
+            !run_in_revm(&art, &calldata(&bad).unwrap())
+                .unwrap()
+                .accepted
+        );
+        assert!(!pinned_accepts(&mut evm, pinned, &bad));
+        assert!(!matches!(proof::verify(&a, &bad), Ok(true)));
+    }
+    // proof.json claiming B's commitment for A's proof is refused.
+    let mut claimed = proof_a.clone();
+    claimed.params_commitment = Some(committed::to_hex_pair(&cb));
+    let err = proof::verify(&a, &claimed).unwrap_err().to_string();
+    assert!(err.contains("params_commitment"), "{err}");
+}
+
+#[test]
+fn committed_weights_refuse_inputs_and_splits() {
+    for (vis, flag) in [
+        (
+            Visibility {
+                input: Vis::Committed,
+                ..Visibility::default()
+            },
+            "only weights can be committed",
+        ),
+        (
+            Visibility {
+                params: Vis::Committed,
+                input: Vis::Private,
+                linked: zkml_evm::circuit::public::Linked {
+                    input: true,
+                    output: false,
+                },
+                ..Visibility::default()
+            },
+            "does not split",
+        ),
+    ] {
+        let err = vis.check().unwrap_err();
+        assert!(err.contains(flag), "{err}");
+    }
 }
