@@ -5,7 +5,7 @@
 mod common;
 
 use common::{bump_public_input, flip_byte, vectors};
-use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use std::path::{Path, PathBuf};
 use zkml_evm::compile::{compile, CompileOptions, Compiled, Vis, Visibility};
 use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm, VerifierArtifact};
@@ -120,6 +120,16 @@ fn index_of(p: &ProofFile, name: &str) -> usize {
 /// Deploys contract `name` of `contracts/src` (which imports
 /// `IZkmlVerifier.sol`) with constructor arguments `args`, one word each.
 fn deploy_with_args(evm: &mut Evm, name: &str, args: &[[u8; 32]]) -> zkml_evm::evm::Address {
+    try_deploy_with_args(evm, name, args).unwrap()
+}
+
+/// [`deploy_with_args`], with the deployment's error (a constructor's revert
+/// reason) as a string.
+fn try_deploy_with_args(
+    evm: &mut Evm,
+    name: &str,
+    args: &[[u8; 32]],
+) -> Result<zkml_evm::evm::Address, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/src");
     let src = |f: &str| {
         (
@@ -138,7 +148,9 @@ fn deploy_with_args(evm: &mut Evm, name: &str, args: &[[u8; 32]]) -> zkml_evm::e
     for a in args {
         code.extend(a);
     }
-    evm.deploy(&code).unwrap().address
+    evm.deploy(&code)
+        .map(|d| d.address)
+        .map_err(|e| e.to_string())
 }
 
 /// A constructor argument word from big-endian bytes.
@@ -468,6 +480,40 @@ fn committed_params_pin_one_model_version_on_evm() {
         assert!(!pinned_accepts(&mut evm, pinned, &bad));
         assert!(!matches!(proof::verify(&a, &bad), Ok(true)));
     }
+    // The attack itself: a proof made with B's weights (everything
+    // downstream of the changed weight recomputed) behind A's pinned point,
+    // so `PinnedWeights` passes it on to the verifier; and A's proof behind
+    // B's point. The first point is what the verifier opens as the weights
+    // column, and the transcript absorbs it, so neither verifies anywhere.
+    let spliced = |p: &ProofFile, c: &G1Affine| {
+        let mut bytes = p.proof_bytes().unwrap();
+        bytes[..64].copy_from_slice(&zkml_evm::proof::transcript::point_bytes(c));
+        ProofFile {
+            proof: zkml_evm::artifact::to_hex(&bytes),
+            params_commitment: Some(committed::to_hex_pair(c)),
+            ..p.clone()
+        }
+    };
+    for bad in [spliced(&proof_b, &ca), spliced(&proof_a, &cb)] {
+        assert!(!run_in_revm(&art, &calldata(&bad).unwrap()).unwrap().accepted);
+        assert!(!matches!(proof::verify(&a, &bad), Ok(true)));
+    }
+    assert!(
+        !pinned_accepts(&mut evm, pinned, &spliced(&proof_b, &ca)),
+        "B's weights behind A's pinned point"
+    );
+
+    // A development-SRS verifier (anyone can open a commitment to any
+    // weights with its public secret) is refused off development chains.
+    evm.set_chain_id(1);
+    let err = try_deploy_with_args(
+        &mut evm,
+        "PinnedWeights",
+        &[word(verifier.as_slice()), word(&xy[..32]), word(&xy[32..])],
+    )
+    .expect_err("a development-SRS verifier on chain 1");
+    assert!(err.contains("development SRS"), "{err}");
+
     // proof.json claiming B's commitment for A's proof is refused.
     let mut claimed = proof_a.clone();
     claimed.params_commitment = Some(committed::to_hex_pair(&cb));

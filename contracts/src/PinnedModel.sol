@@ -19,6 +19,7 @@ contract PinnedModel {
     uint256 public immutable paramsCommitment;
 
     constructor(IZkmlVerifier verifier_, uint256 commitmentIndex_, uint256 paramsCommitment_) {
+        ZkmlVerification.requireUsable(verifier_);
         verifier = verifier_;
         commitmentIndex = commitmentIndex_;
         paramsCommitment = paramsCommitment_;

@@ -19,6 +19,7 @@ contract PinnedWeights {
     uint256 public immutable commitmentY;
 
     constructor(IZkmlVerifier verifier_, uint256 commitmentX_, uint256 commitmentY_) {
+        ZkmlVerification.requireUsable(verifier_);
         verifier = verifier_;
         commitmentX = commitmentX_;
         commitmentY = commitmentY_;

@@ -105,7 +105,7 @@ contract RockyVault {
         uint256 maxSlippageBps_,
         uint256 slotBits_
     ) {
-        require(address(verifier_).code.length > 0, "verifier");
+        ZkmlVerification.requireUsable(verifier_);
         require(refPrice_ > 0 && gain_ > 0 && gain_ < 2 ** 64 && scaleBits_ < 64, "encoding");
         require(offset_ > 1 && offset_ < 2 ** 30, "offset");
         require(tradeBps_ <= 10_000 && maxSlippageBps_ < 10_000, "bps");

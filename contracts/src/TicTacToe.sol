@@ -47,7 +47,7 @@ contract TicTacToe {
     event GameOver(uint256 indexed gameId, Status result);
 
     constructor(IZkmlVerifier verifier_, uint256 scaleBits_, uint256 offset_) {
-        require(address(verifier_).code.length > 0, "verifier");
+        ZkmlVerification.requireUsable(verifier_);
         require(scaleBits_ < 128 && offset_ > (uint256(1) << scaleBits_), "encoding");
         verifier = verifier_;
         scaleBits = scaleBits_;

@@ -48,7 +48,7 @@ contract TicTacToeArena {
     event GameOver(address indexed player, uint256 gameId, Status result);
 
     constructor(IZkmlVerifier verifier_, uint256 batch_, uint256 scaleBits_, uint256 offset_, uint256 slotBits_) {
-        require(address(verifier_).code.length > 0, "verifier");
+        ZkmlVerification.requireUsable(verifier_);
         require(batch_ > 0 && batch_ <= 4096, "batch");
         require(scaleBits_ < 128 && offset_ > (uint256(1) << scaleBits_), "encoding");
         require(slotBits_ == 0 || (slotBits_ <= 126 && offset_ < (uint256(1) << slotBits_)), "slot bits");

@@ -154,6 +154,34 @@ contract RockyVaultTest is ZkmlTest {
         assertEq(vault.lastTradedEpoch(), vault.epoch(), "epoch settled");
     }
 
+    /// @dev The real verifier (development SRS, like every fixture) is taken on forge's
+    /// development chain and refused on mainnet's id: with that SRS's public secret anyone
+    /// could forge the proof a trade needs.
+    function test_developmentSrsVerifierIsRefusedOffDevelopmentChains() public {
+        _deploy(verifier, REF_PRICE);
+        vm.chainId(1);
+        try new RockyVault(
+            IZkmlVerifier(verifier),
+            pool,
+            address(this),
+            REF_PRICE,
+            GAIN,
+            scaleBits,
+            offset,
+            margin,
+            TRADE_BPS,
+            MAX_SLIPPAGE_BPS,
+            slotBits
+        ) returns (RockyVault) {
+            revert("a development-SRS verifier was taken on chain 1");
+        } catch Error(string memory reason) {
+            assertTrue(
+                keccak256(bytes(reason)) == keccak256("development SRS verifier off a development chain"),
+                reason
+            );
+        }
+    }
+
     function test_tradeWithValidProofSellsWeth_sample1() public {
         _tradeSample(0);
     }

@@ -39,6 +39,11 @@ use super::compile::{EvmError, EIP170_LIMIT};
 /// Hardfork used for execution; keep in sync with [`super::compile::EVM_VERSION`].
 pub const SPEC: SpecId = SpecId::CANCUN;
 
+/// The in-process chain's id: anvil's, a development chain, so the example
+/// contracts take development-SRS verifiers here as they do on anvil
+/// (`ZkmlVerification.requireUsable`). [`Evm::set_chain_id`] changes it.
+pub const DEV_CHAIN_ID: u64 = 31337;
+
 /// Sender of all transactions (anvil's first default account, for familiarity).
 pub const CALLER: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 
@@ -111,6 +116,7 @@ impl Evm {
             AccountInfo::default().with_balance(U256::from(CALLER_BALANCE_WEI)),
         );
         let mut ctx: MainnetContext<InMemoryDB> = Context::new(db, SPEC);
+        ctx.modify_cfg(|cfg| cfg.chain_id = DEV_CHAIN_ID);
         ctx.modify_block(|block: &mut BlockEnv| {
             block.number = U256::from(1);
             block.basefee = 0;
@@ -234,6 +240,11 @@ impl Evm {
         &self.inner.ctx.journaled_state.database
     }
 
+    /// Run later transactions on chain `id` (what `block.chainid` returns).
+    pub fn set_chain_id(&mut self, id: u64) {
+        self.inner.ctx.cfg.chain_id = id;
+    }
+
     /// Current nonce of [`CALLER`]: every committed transaction (even a reverted one)
     /// bumps it, so it is re-read rather than tracked.
     fn caller_nonce(&self) -> u64 {
@@ -252,6 +263,7 @@ impl Evm {
             .gas_limit(gas_limit)
             .gas_price(0)
             .nonce(self.caller_nonce())
+            .chain_id(Some(self.inner.ctx.cfg.chain_id))
             .build_fill()
     }
 

@@ -10,6 +10,7 @@ interface Vm {
     function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
     function parseJsonIntArray(string calldata json, string calldata key) external pure returns (int256[] memory);
     function prank(address sender) external;
+    function chainId(uint256 newChainId) external;
 }
 
 /// @notice Minimal test base: fixture loading, verifier deployment, assertions and gas logs.
