@@ -59,6 +59,10 @@ def timed(cmd: list[str]) -> dict:
             tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise JobFailed(f"{' '.join(cmd[:3])}: {tail}")
         rss_kb = int(t.read().strip().splitlines()[-1])
+    # Each job's numbers as it ends: the table comes only at the end of a
+    # build, and a run cut short (hours at small K) must not lose them.
+    what = " ".join(os.path.basename(c) if os.path.isabs(c) else c for c in cmd[1:4])
+    print(f"    {what}: {secs:.1f} s, {rss_kb / 1024:.0f} MB", file=sys.stderr, flush=True)
     return {"seconds": secs, "rss_mb": rss_kb / 1024, "stdout": proc.stdout, "stderr": proc.stderr}
 
 

@@ -55,9 +55,69 @@ if [ "$status" -eq 0 ]; then
   "$BIN" gen-verifier "$work/build" -o "$work/verifier" >/dev/null || status=1
   "$BIN" test-evm "$work/verifier" "$work/proof.json" || status=1
 fi
+
+# What an aggregation tree must refuse or reject. The tree above is the only
+# one CI proves, so its refusals are checked here rather than on a second
+# tree of their own.
+refusals=0
+fail() { echo "FAIL (tree refusals): $*" >&2; refusals=1; }
+# `expect CODE TEXT CMD...`: CMD exits with CODE and, if TEXT is not empty,
+# says TEXT on stderr.
+expect() {
+  local code=$1 text=$2; shift 2
+  local err rc=0
+  err=$("$@" 2>&1 >/dev/null) || rc=$?
+  if [ "$rc" -ne "$code" ]; then fail "$* exited $rc, expected $code: $err"; return; fi
+  if [ -n "$text" ] && ! grep -qF -- "$text" <<<"$err"; then fail "$* did not say '$text': $err"; fi
+}
+# `mutate IN OUT WHAT`: a copy of a proof.json with one byte of the proof
+# flipped (WHAT=byte) or its last public input moved by one (WHAT=input).
+mutate() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+src, dst, what = sys.argv[1:]
+p = json.load(open(src))
+if what == "byte":
+    b = bytearray.fromhex(p["proof"][2:])
+    b[100] ^= 1
+    p["proof"] = "0x" + b.hex()
+else:
+    p["public_inputs"][-1] = "0x%064x" % (int(p["public_inputs"][-1], 16) + 1)
+json.dump(p, open(dst, "w"))
+PY
+}
+if [ "$status" -eq 0 ]; then
+  node_proof="$work/build/agg-1-0/proof.json"
+  # A level-1 node is proven for its parent (Poseidon transcript): no EVM
+  # verifier takes it.
+  expect 2 "made for another aggregation" "$BIN" calldata "$node_proof"
+  # A tampered node proof is refused by name before the root is proven.
+  cp "$node_proof" "$work/node-honest.json"
+  mutate "$work/node-honest.json" "$node_proof" byte
+  expect 2 "aggregation node 1-0" "$BIN" fold-chunks "$work/build" --node root -o "$work/refused.json"
+  [ ! -e "$work/refused.json" ] || fail "a root was written over a tampered node"
+  cp "$work/node-honest.json" "$node_proof"
+  # The root proof with a flipped byte, or with its last model output moved,
+  # is rejected natively and by the EVM verifier (exit 1: rejected, not
+  # refused as malformed).
+  for what in byte input; do
+    mutate "$work/proof.json" "$work/bad-$what.json" "$what"
+    rc=0; "$BIN" verify "$work/build" "$work/bad-$what.json" >/dev/null 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] || fail "verify accepted the root proof with a changed $what"
+    expect 1 "EVM verifier rejected" "$BIN" test-evm "$work/verifier" "$work/bad-$what.json"
+  done
+else
+  refusals=1
+fi
+if [ "$refusals" -eq 0 ]; then
+  echo "test result: ok. 1 passed; 0 failed; 0 ignored (ray: tree refusals: node proof not for the EVM, tampered node refused by name, flipped byte and changed output rejected)"
+else
+  echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (ray: tree refusals)"
+fi
 if [ "$status" -eq 0 ]; then
   echo "test result: ok. 1 passed; 0 failed; 0 ignored (ray: a split model proven on a local 3-node cluster)"
 else
   echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (ray)"
 fi
+[ "$refusals" -eq 0 ] || status=1
 exit "$status"
