@@ -66,7 +66,14 @@ contract RockyVaultTest is ZkmlTest {
         weth.approve(address(pool), type(uint256).max);
         usdc.approve(address(pool), type(uint256).max);
         pool.addLiquidity(POOL_WETH, poolUsdc);
-        vault = new RockyVault(
+        vault = this.newVault(verifier_);
+        weth.mint(address(vault), VAULT_WETH);
+        usdc.mint(address(vault), VAULT_USDC);
+    }
+
+    /// @dev A vault over `pool` with this test's parameters (external, so a test can `try` it).
+    function newVault(address verifier_) external returns (RockyVault) {
+        return new RockyVault(
             IZkmlVerifier(verifier_),
             pool,
             address(this),
@@ -79,8 +86,6 @@ contract RockyVaultTest is ZkmlTest {
             MAX_SLIPPAGE_BPS,
             slotBits
         );
-        weth.mint(address(vault), VAULT_WETH);
-        usdc.mint(address(vault), VAULT_USDC);
     }
 
     /// @dev Deploys with the real verifier, the pool at the sample's newest price, and the
@@ -160,19 +165,7 @@ contract RockyVaultTest is ZkmlTest {
     function test_developmentSrsVerifierIsRefusedOffDevelopmentChains() public {
         _deploy(verifier, REF_PRICE);
         vm.chainId(1);
-        try new RockyVault(
-            IZkmlVerifier(verifier),
-            pool,
-            address(this),
-            REF_PRICE,
-            GAIN,
-            scaleBits,
-            offset,
-            margin,
-            TRADE_BPS,
-            MAX_SLIPPAGE_BPS,
-            slotBits
-        ) returns (RockyVault) {
+        try this.newVault(verifier) returns (RockyVault) {
             revert("a development-SRS verifier was taken on chain 1");
         } catch Error(string memory reason) {
             assertTrue(
