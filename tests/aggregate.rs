@@ -383,7 +383,13 @@ fn proofs_that_cannot_be_aggregated_are_refused_by_name() {
     // An aggregation proved for the EVM cannot be a parent's child. (Trees
     // themselves, and what they refuse, are proven once in CI, where one
     // already exists: scripts/test-ray.sh folds a split model in two levels.)
-    let o = zkml(&["aggregate", s(&f.agg), s(&f.agg.join(aggregate::PROOF_FILE)), "-o", s(&out)]);
+    let o = zkml(&[
+        "aggregate",
+        s(&f.agg),
+        s(&f.agg.join(aggregate::PROOF_FILE)),
+        "-o",
+        s(&out),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--for-aggregation"));
     assert!(!out.join(aggregate::PROOF_FILE).exists());

@@ -317,23 +317,29 @@ fn a_link_column_with_another_tail_does_not_aggregate() {
     let len = honest_tails(&b, 1)[0].len();
     let other = vec![zkml_evm::proof::link::tail_values([7; 32], 0, len)];
     let (p1, _) = proof::prove_linked(&b.chunks[1], &boundary, &other).unwrap();
-    let chunk0_proof = chunk_inners(&b)[0].model_proof().unwrap().clone();
+    let other_link = link_commitment(&b, 1, &p1);
+    let inners = with_chunk1(&b, p1);
     assert_ne!(
-        link_commitment(&b, 1, &p1),
-        link_commitment(&b, 0, &chunk0_proof),
+        other_link,
+        link_commitment(&b, 0, inners[0].model_proof().unwrap()),
         "another tail is another commitment"
     );
-    refused_by_driver(&b, p1, "other-tail");
+    refused_by_driver(&b, &inners, "other-tail");
 }
 
-/// Chunk 1's proof replaced by `p1`: the driver refuses it, naming chunk
-/// 1 and the boundary.
-fn refused_by_driver(b: &SplitBuild, p1: ProofFile, name: &str) {
-    let f = fixture();
+/// The chunk proofs `prove` left in the build, chunk 1's replaced by `p1`.
+fn with_chunk1(b: &SplitBuild, p1: ProofFile) -> Vec<Inner> {
     let mut inners = chunk_inners(b);
     *inners[1].model_proof_mut().unwrap() = p1;
+    inners
+}
+
+/// Chunk proofs whose chunk 1 does not link (see [`with_chunk1`]): the
+/// driver refuses them, naming chunk 1 and the boundary.
+fn refused_by_driver(b: &SplitBuild, inners: &[Inner], name: &str) {
+    let f = fixture();
     let out = f.root.join(format!("{name}.json"));
-    let e = aggregate::aggregate_wired(&inners, &b.wiring(), &f.build, &out, &b.fold_options())
+    let e = aggregate::aggregate_wired(inners, &b.wiring(), &f.build, &out, &b.fold_options())
         .err()
         .expect("unlinked chunk proofs must be refused");
     let msg = format!("{e:#}");
@@ -346,10 +352,9 @@ fn refused_by_driver(b: &SplitBuild, p1: ProofFile, name: &str) {
 /// [`refused_by_driver`], and the aggregation circuit, run without the
 /// driver's checks, makes no valid proof of it.
 fn refused_both_ways(b: &SplitBuild, p1: ProofFile, name: &str) {
-    refused_by_driver(b, p1.clone(), name);
+    let inners = with_chunk1(b, p1);
+    refused_by_driver(b, &inners, name);
     let f = fixture();
-    let mut inners = chunk_inners(b);
-    *inners[1].model_proof_mut().unwrap() = p1;
     let out = f.root.join(format!("{name}.json"));
     let opts = b.fold_options();
     let e = aggregate::aggregate_wired_unchecked(&inners, &b.wiring(), &f.build, &out, &opts)

@@ -446,11 +446,8 @@ fn committed_params_pin_one_model_version_on_evm() {
     );
     // ...and the pinned commitment tells them apart.
     let xy = zkml_evm::proof::transcript::point_bytes(&ca);
-    let pinned = deploy_with_args(
-        &mut evm,
-        "PinnedWeights",
-        &[word(verifier.as_slice()), word(&xy[..32]), word(&xy[32..])],
-    );
+    let pinned_args = [word(verifier.as_slice()), word(&xy[..32]), word(&xy[32..])];
+    let pinned = deploy_with_args(&mut evm, "PinnedWeights", &pinned_args);
     let (ok, gas) = pinned_call(&mut evm, pinned, &proof_a);
     assert!(ok);
     eprintln!(
@@ -495,7 +492,11 @@ fn committed_params_pin_one_model_version_on_evm() {
         }
     };
     for bad in [spliced(&proof_b, &ca), spliced(&proof_a, &cb)] {
-        assert!(!run_in_revm(&art, &calldata(&bad).unwrap()).unwrap().accepted);
+        assert!(
+            !run_in_revm(&art, &calldata(&bad).unwrap())
+                .unwrap()
+                .accepted
+        );
         assert!(!matches!(proof::verify(&a, &bad), Ok(true)));
     }
     assert!(
@@ -506,12 +507,8 @@ fn committed_params_pin_one_model_version_on_evm() {
     // A development-SRS verifier (anyone can open a commitment to any
     // weights with its public secret) is refused off development chains.
     evm.set_chain_id(1);
-    let err = try_deploy_with_args(
-        &mut evm,
-        "PinnedWeights",
-        &[word(verifier.as_slice()), word(&xy[..32]), word(&xy[32..])],
-    )
-    .expect_err("a development-SRS verifier on chain 1");
+    let err = try_deploy_with_args(&mut evm, "PinnedWeights", &pinned_args)
+        .expect_err("a development-SRS verifier on chain 1");
     assert!(err.contains("development SRS"), "{err}");
 
     // proof.json claiming B's commitment for A's proof is refused.

@@ -39,10 +39,10 @@ use super::compile::{EvmError, EIP170_LIMIT};
 /// Hardfork used for execution; keep in sync with [`super::compile::EVM_VERSION`].
 pub const SPEC: SpecId = SpecId::CANCUN;
 
-/// The in-process chain's id: anvil's, a development chain, so the example
+/// The in-process chain's id: anvil's (31337), a development chain, so the example
 /// contracts take development-SRS verifiers here as they do on anvil
 /// (`ZkmlVerification.requireUsable`). [`Evm::set_chain_id`] changes it.
-pub const DEV_CHAIN_ID: u64 = 31337;
+pub const DEV_CHAIN_ID: u64 = crate::eth::DEV_CHAIN_IDS[0];
 
 /// Sender of all transactions (anvil's first default account, for familiarity).
 pub const CALLER: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
