@@ -48,13 +48,50 @@ impl ProofDoc {
 }
 
 /// Whether `proof` is valid for the model or aggregation directory `dir`:
-/// `Ok(false)` when a verifier says no, `Err` for bad input.
+/// `Ok(false)` when a verifier says no, `Err` for bad input. Committed
+/// weights must be the build's own.
 pub fn verify(dir: &Path, proof: &ProofDoc) -> Result<bool> {
-    if Aggregated::is_aggregate_dir(dir) {
-        Aggregated::load(dir)?.verify(&proof.aggregate_proof()?)
-    } else {
-        proof::verify(&Compiled::load(dir)?, &proof.model_proof()?)
+    Ok(verify_pinned(dir, proof, proof::WeightsPin::Build)?.is_valid())
+}
+
+/// The weights a committed-weights proof is checked against, from the
+/// front ends' options: a pinned `X,Y` (as `commit` prints it), any
+/// version, or by default the build's own.
+pub fn weights_pin(
+    weights_commitment: Option<&str>,
+    any_weights: bool,
+) -> Result<proof::WeightsPin> {
+    Ok(match (weights_commitment, any_weights) {
+        (Some(_), true) => bail!("give a weights commitment or accept any weights, not both"),
+        (Some(xy), false) => proof::WeightsPin::Point(proof::committed::from_hex_pair(xy)?),
+        (None, true) => proof::WeightsPin::Any,
+        (None, false) => proof::WeightsPin::Build,
+    })
+}
+
+/// [`verify`], saying why not, with committed weights compared as `pin`
+/// says (an aggregation has none: `pin` must be the default).
+pub fn verify_pinned(
+    dir: &Path,
+    proof: &ProofDoc,
+    pin: proof::WeightsPin,
+) -> Result<proof::Verdict> {
+    if !Aggregated::is_aggregate_dir(dir) {
+        return proof::verify_pinned(&Compiled::load(dir)?, &proof.model_proof()?, pin);
     }
+    if !matches!(pin, proof::WeightsPin::Build) {
+        bail!(
+            "{} is an aggregation: a weights commitment applies to committed-weights model builds only",
+            dir.display()
+        );
+    }
+    Ok(
+        if Aggregated::load(dir)?.verify(&proof.aggregate_proof()?)? {
+            proof::Verdict::Valid { weights: None }
+        } else {
+            proof::Verdict::Invalid("the aggregation verifier rejects it".into())
+        },
+    )
 }
 
 /// The commitments a proof of the compiled model `c` exposes, by name:

@@ -202,8 +202,22 @@ pub enum Command {
         #[arg(long)]
         for_aggregation: bool,
     },
-    /// Verify a proof natively. Exit 0 only when valid.
-    Verify { dir: PathBuf, proof: PathBuf },
+    /// Verify a proof natively. Exit 0 only when valid. With committed weights the proof's
+    /// weights commitment must be the build's own (which needs its params.salt), or the one
+    /// given.
+    Verify {
+        /// Compiled model (or aggregation) directory with keys.
+        dir: PathBuf,
+        proof: PathBuf,
+        /// Committed weights: accept only this commitment, `X,Y` as `commit` prints it (for a
+        /// verifier without the owner's salt).
+        #[arg(long, value_name = "X,Y", conflicts_with = "any_weights")]
+        weights_commitment: Option<String>,
+        /// Committed weights: accept any weight version of the architecture (the proof's
+        /// commitment is printed, not compared).
+        #[arg(long)]
+        any_weights: bool,
+    },
     /// Generate the Solidity verifier and compile it (solc: $SOLC, PATH, or .tools/bin).
     GenVerifier {
         /// Compiled model directory with keys.
@@ -696,29 +710,33 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.num_public
             );
         }
-        Command::Verify { dir, proof } => {
+        Command::Verify {
+            dir,
+            proof,
+            weights_commitment,
+            any_weights,
+        } => {
+            let pin = crate::api::weights_pin(weights_commitment.as_deref(), any_weights)?;
             let doc = crate::api::ProofDoc::read(&proof)?;
-            if crate::api::verify(&dir, &doc)? {
-                println!("proof {} is valid", proof.display());
-                if let Some(c) = doc
-                    .value
-                    .get("params_commitment")
-                    .and_then(|c| c.as_array())
-                {
-                    let hex = |i: usize| c.get(i).and_then(|v| v.as_str()).unwrap_or("?");
-                    println!(
-                        "  made with the weights committed as ({}, {})",
-                        hex(0),
-                        hex(1)
-                    );
+            let weights = match crate::api::verify_pinned(&dir, &doc, pin)? {
+                crate::proof::Verdict::Invalid(why) => {
+                    return Err(Rejected(format!(
+                        "proof {} is NOT valid for {}: {why}",
+                        proof.display(),
+                        dir.display()
+                    ))
+                    .into())
                 }
-            } else {
-                return Err(Rejected(format!(
-                    "proof {} is NOT valid for {}",
-                    proof.display(),
-                    dir.display()
-                ))
-                .into());
+                crate::proof::Verdict::Valid { weights } => weights,
+            };
+            println!("proof {} is valid", proof.display());
+            if let Some([x, y]) = weights {
+                let whose = match pin {
+                    crate::proof::WeightsPin::Build => "this build's weights",
+                    crate::proof::WeightsPin::Point(_) => "the given weights",
+                    crate::proof::WeightsPin::Any => "weights not compared (--any-weights)",
+                };
+                println!("  made with the weights committed as ({x}, {y}): {whose}");
             }
         }
         Command::GenVerifier { dir, out } => {

@@ -481,6 +481,33 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        kind: "weights commitment not a point",
+        exit: 2,
+        needle: "expected two uint256 words",
+        args: |e| {
+            vec![
+                "verify".into(),
+                s(&e.build),
+                s(&e.proof),
+                "--weights-commitment".into(),
+                "0x12".into(),
+            ]
+        },
+    },
+    Case {
+        kind: "weights pin on fixed weights",
+        exit: 2,
+        needle: "does not commit its weights",
+        args: |e| {
+            vec![
+                "verify".into(),
+                s(&e.build),
+                s(&e.proof),
+                "--any-weights".into(),
+            ]
+        },
+    },
+    Case {
         kind: "verifier directory incomplete",
         exit: 2,
         needle: "is not a verifier directory",

@@ -434,6 +434,39 @@ fn committed_params_pin_one_model_version_on_evm() {
     for p in [&proof_a, &proof_a2] {
         assert!(proof::verify(&a, p).unwrap());
     }
+    // Natively, a proof is valid for a build only with that build's
+    // weights: B's proof is not valid for A, unless A's verification is
+    // given B's point or told to accept any version.
+    use proof::{verify_pinned, Verdict, WeightsPin};
+    let verdict = verify_pinned(&a, &proof_b, WeightsPin::Build).unwrap();
+    assert!(
+        matches!(&verdict, Verdict::Invalid(why) if why.contains("another weight version")),
+        "{verdict:?}"
+    );
+    assert!(!proof::verify(&a, &proof_b).unwrap());
+    assert!(proof::verify(&b, &proof_b).unwrap());
+    let [hx, hy] = committed::to_hex_pair(&cb);
+    let pinned_b = committed::from_hex_pair(&format!("{hx},{hy}")).unwrap();
+    assert_eq!(pinned_b, cb, "the pair `commit` prints reads back");
+    for bad in [",", "0x,0x", "0x00,0x00", &hx[..]] {
+        assert!(committed::from_hex_pair(bad).is_err(), "{bad:?}");
+    }
+    // A verifier holding another weight version of the architecture (the
+    // same verifying key) checks the owner's proof against the owner's point.
+    assert!(verify_pinned(&b, &proof_a, WeightsPin::Point(ca))
+        .unwrap()
+        .is_valid());
+    for (pin, valid) in [
+        (WeightsPin::Point(pinned_b), true),
+        (WeightsPin::Point(ca), false),
+        (WeightsPin::Any, true),
+    ] {
+        assert_eq!(
+            verify_pinned(&a, &proof_b, pin).unwrap().is_valid(),
+            valid,
+            "{pin:?}"
+        );
+    }
 
     let (art, mut evm, verifier) = shared_verifier(&a, &t.path().join("verifier"));
     let direct = run_in_revm(&art, &calldata(&proof_a).unwrap()).unwrap();
@@ -544,4 +577,122 @@ fn committed_weights_refuse_inputs_and_splits() {
         let err = vis.check().unwrap_err();
         assert!(err.contains(flag), "{err}");
     }
+}
+
+/// `prove` stops at the salt's hiding bound instead of only printing it,
+/// and without the owner's salt a verifier must say which weights it
+/// accepts.
+#[test]
+fn committed_weights_count_proofs_and_need_a_pin_without_the_salt() {
+    use zkml_evm::proof::committed::{self, COUNT_FILE, SALT_FILE};
+    use zkml_evm::proof::{verify_pinned, WeightsPin};
+    let t = tempfile::tempdir().unwrap();
+    let (model, x) = sample();
+    let opts = CompileOptions {
+        visibility: Visibility {
+            params: Vis::Committed,
+            ..Visibility::default()
+        },
+        ..Default::default()
+    };
+    let (c, p) = build(&model, &x, &opts, t.path());
+    let count_path = c.dir.join(COUNT_FILE);
+    let read_counts = || -> std::collections::BTreeMap<String, usize> {
+        serde_json::from_str(&std::fs::read_to_string(&count_path).unwrap()).unwrap()
+    };
+    let counts = read_counts();
+    assert_eq!(counts.len(), 1);
+    let (ours, &made) = counts.iter().next().unwrap();
+    assert_eq!(made, 1, "one count per proof");
+    let bound = committed::hidden_proofs(&c.layout);
+    assert!(bound > 2);
+
+    // One place left: the proof is made and takes it. Another tail's count
+    // (another weight version, k or salt) is kept and holds nothing back.
+    let other = "00".repeat(32);
+    let set = |counts: &[(&str, usize)]| {
+        let map: std::collections::BTreeMap<&str, usize> = counts.iter().copied().collect();
+        std::fs::write(&count_path, serde_json::to_string(&map).unwrap()).unwrap();
+    };
+    set(&[(ours, bound - 1), (&other, bound)]);
+    proof::prove(&c, &x, proof::TranscriptKind::Evm).unwrap();
+    let at_bound = read_counts();
+    assert_eq!((at_bound[ours], at_bound[&other]), (bound, bound));
+    // At the bound the next proof is refused, and nothing is counted.
+    let err = proof::prove(&c, &x, proof::TranscriptKind::Evm)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("salt rows keep hidden"), "{err}");
+    assert!(err.contains(SALT_FILE), "{err}");
+    assert_eq!(read_counts(), at_bound);
+
+    // A verifier with the build but not the salt cannot tell the build's
+    // commitment: it must be given one, or told to accept any.
+    std::fs::remove_file(c.dir.join(SALT_FILE)).unwrap();
+    let err = proof::verify(&c, &p).unwrap_err().to_string();
+    assert!(err.contains("--weights-commitment"), "{err}");
+    let own = committed::proof_commitment(&p.proof_bytes().unwrap()).unwrap();
+    for pin in [WeightsPin::Point(own), WeightsPin::Any] {
+        assert!(verify_pinned(&c, &p, pin).unwrap().is_valid(), "{pin:?}");
+    }
+}
+
+/// Committed weights with a table function (sigmoid) and a batch of two:
+/// the batch commits to its copies of the weights (a column unlike one
+/// inference's, under the same salt), and its proofs verify natively and
+/// on the EVM.
+#[test]
+fn committed_weights_batch_a_table_model() {
+    use zkml_evm::proof::committed;
+    let t = tempfile::tempdir().unwrap();
+    let v = common::vector("2l_relu_sigmoid_small");
+    let vis = Visibility {
+        params: Vis::Committed,
+        ..Visibility::default()
+    };
+    let one = CompileOptions {
+        visibility: vis,
+        ..Default::default()
+    };
+    let (single, _) = build(&v.path, &v.x, &one, &t.path().join("one"));
+    let batch_dir = t.path().join("batch");
+    std::fs::create_dir_all(&batch_dir).unwrap();
+    std::fs::copy(
+        single.dir.join(committed::SALT_FILE),
+        batch_dir.join(committed::SALT_FILE),
+    )
+    .unwrap();
+    let two = CompileOptions {
+        batch: 2,
+        scale_bits: Some(single.settings.quant.scale_bits),
+        ..one
+    };
+    let c = compile(&v.path, &[v.x.clone()], &two, &batch_dir).unwrap();
+    assert!(
+        !c.program.lut_fns().is_empty(),
+        "the model looks up a table"
+    );
+    proof::setup(&c, None).unwrap();
+    let halved: Vec<f64> = v.x.iter().map(|x| x * 0.5).collect();
+    let inputs: Vec<f64> = v.x.iter().chain(&halved).copied().collect();
+    let p = proof::prove(&c, &inputs, proof::TranscriptKind::Evm).unwrap();
+    assert_eq!(p.batch, 2);
+    assert!(proof::verify(&c, &p).unwrap());
+    let commitment = committed::commitment(&c.dir, &c.layout).unwrap();
+    assert_eq!(
+        committed::proof_commitment(&p.proof_bytes().unwrap()).unwrap(),
+        commitment
+    );
+    assert_ne!(
+        commitment,
+        committed::commitment(&single.dir, &single.layout).unwrap(),
+        "a batch's column holds its copies of the weights"
+    );
+    let (art, _, _) = shared_verifier(&c, &t.path().join("verifier"));
+    assert!(run_in_revm(&art, &calldata(&p).unwrap()).unwrap().accepted);
+    assert!(
+        !run_in_revm(&art, &calldata(&flip_byte(&p, 100)).unwrap())
+            .unwrap()
+            .accepted
+    );
 }

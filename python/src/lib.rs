@@ -173,15 +173,20 @@ fn doc_name(d: &ProofDoc) -> String {
 }
 
 #[pyfunction]
-#[pyo3(signature = (build, proof_path=None, proof_json=None))]
+#[pyo3(signature = (build, proof_path=None, proof_json=None, weights_commitment=None, any_weights=false))]
 fn verify(
     py: Python<'_>,
     build: PathBuf,
     proof_path: Option<PathBuf>,
     proof_json: Option<String>,
+    weights_commitment: Option<String>,
+    any_weights: bool,
 ) -> PyResult<bool> {
     let d = doc(proof_path, proof_json)?;
-    py.allow_threads(|| api::verify(&build, &d)).py()
+    let pin = api::weights_pin(weights_commitment.as_deref(), any_weights).py()?;
+    py.allow_threads(|| api::verify_pinned(&build, &d, pin))
+        .map(|v| v.is_valid())
+        .py()
 }
 
 #[pyfunction]

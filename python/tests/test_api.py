@@ -206,6 +206,17 @@ class Pipeline(unittest.TestCase):
             p = zk.prove(build, sample)
             self.assertEqual(p.document["params_commitment"], c)
             self.assertTrue(zk.verify(build, p))
+        # Without the owner's salt, a verifier names the weights it accepts.
+        (build / "params.salt").unlink()
+        with self.assertRaisesRegex(zk.ZkmlError, "weights-commitment"):
+            zk.verify(build, p)
+        self.assertTrue(zk.verify(build, p, weights_commitment=c))
+        self.assertTrue(zk.verify(build, p, any_weights=True))
+        other = [c[0], hex(int(c[1], 16) ^ 1)]
+        with self.assertRaisesRegex(zk.ZkmlError, "weights commitment"):
+            zk.verify(build, p, weights_commitment=other)  # not on the curve
+        with self.assertRaisesRegex(zk.ZkmlError, "not both"):
+            zk.verify(build, p, weights_commitment=c, any_weights=True)
 
     @unittest.skipUnless(ANVIL.exists(), "anvil missing: run scripts/install-evm-tools.sh")
     def test_deploy_and_verify_on_a_local_chain(self):

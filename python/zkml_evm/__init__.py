@@ -235,9 +235,27 @@ def prove(build: PathLike, inputs: Inputs, *, for_aggregation: bool = False) -> 
     return Proof(json.loads(text))
 
 
-def verify(build: PathLike, proof: Union[Proof, PathLike]) -> bool:
-    """Whether the proof is valid for the build (or aggregation) directory."""
-    return _native.verify(os.fspath(build), **_proof_args(proof))
+def verify(
+    build: PathLike,
+    proof: Union[Proof, PathLike],
+    *,
+    weights_commitment: Optional[Union[str, Sequence[str]]] = None,
+    any_weights: bool = False,
+) -> bool:
+    """Whether the proof is valid for the build (or aggregation) directory.
+
+    With committed weights the proof's weights commitment must be the build's
+    own (computed with its ``params.salt``), or ``weights_commitment``
+    (``[x, y]`` as :func:`commit` returns it, or ``"x,y"``), unless
+    ``any_weights`` accepts every weight version of the architecture."""
+    if weights_commitment is not None and not isinstance(weights_commitment, str):
+        weights_commitment = ",".join(weights_commitment)
+    return _native.verify(
+        os.fspath(build),
+        **_proof_args(proof),
+        weights_commitment=weights_commitment,
+        any_weights=any_weights,
+    )
 
 
 def gen_verifier(build: PathLike, out: PathLike) -> Dict[str, Any]:

@@ -364,10 +364,24 @@ fn blinding_rows_match_the_circuit() {
         &mut cs,
         GateParams {
             visibility: hashed,
-            ..plain
+            ..plain.clone()
         },
     );
     assert_eq!(cs.degree(), 4);
+    // Committed weights are private weights in the first advice column.
+    let committed = Visibility {
+        params: Vis::Committed,
+        ..Visibility::default()
+    };
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(
+        &mut cs,
+        GateParams {
+            visibility: committed,
+            ..plain
+        },
+    );
+    assert_eq!((cs.degree(), cs.blinding_factors() + 1), (4, 8));
 }
 
 #[test]
@@ -1098,6 +1112,7 @@ fn non_small_input_fails_at_its_range_check_for_every_visibility() {
         (Vis::Hashed, Vis::Fixed),
         (Vis::Public, Vis::Private),
         (Vis::Hashed, Vis::Hashed),
+        (Vis::Public, Vis::Committed),
     ] {
         let vis = Visibility {
             input,
@@ -1230,6 +1245,8 @@ fn every_visibility_passes_with_its_public_layout() {
         vis(Vis::Hashed, Vis::Public, Vis::Fixed),
         vis(Vis::Public, Vis::Hashed, Vis::Hashed),
         vis(Vis::Private, Vis::Private, Vis::Hashed),
+        vis(Vis::Public, Vis::Public, Vis::Committed),
+        vis(Vis::Hashed, Vis::Private, Vis::Committed),
         ALL_HASHED,
     ] {
         let (c, k) = circuit_vis(&INPUT, v);
@@ -1314,23 +1331,68 @@ fn changed_hidden_input_fails() {
 
 /// Private weights are the prover's choice, but padding and product rows
 /// apply none: a weight cell there changes nothing, so the mask holds.
+///
+/// Committed weights share the gates; what pins their cells (padding rows
+/// included) is the column's commitment, below.
 #[test]
 fn private_weights_apply_only_where_the_mask_is_set() {
+    for params in [Vis::Private, Vis::Committed] {
+        let v = Visibility {
+            params,
+            ..Visibility::default()
+        };
+        let (c, k) = circuit_vis(&INPUT, v);
+        let nr = c
+            .layout
+            .neurons
+            .iter()
+            .find(|n| n.padding > 0)
+            .expect("a padded block")
+            .clone();
+        verify(&with(c.clone(), Col::W, nr.start, Fr::from(5)), k).unwrap();
+        // ...while on a term row the weight is used: changing it alone breaks the accumulator.
+        assert!(
+            verify(&with(c, Col::W, nr.start + nr.padding, Fr::ONE), k).is_err(),
+            "{params}"
+        );
+    }
+}
+
+/// Committed weights: with the owner's salt tail, the circuit's weights
+/// column is, row for row, the column `commit` commits to outside the
+/// circuit (weights, biases, zeros, the tail up to halo2's blinding rows,
+/// which `prove` scripts with the rest of the tail). It is the first advice
+/// column, so its commitment is the proof's first point.
+#[test]
+fn committed_weights_column_is_the_one_commit_computes() {
+    use halo2_proofs::dev::AdviceCellValue;
     let v = Visibility {
-        params: Vis::Private,
+        params: Vis::Committed,
         ..Visibility::default()
     };
-    let (c, k) = circuit_vis(&INPUT, v);
-    let nr = c
-        .layout
-        .neurons
-        .iter()
-        .find(|n| n.padding > 0)
-        .expect("a padded block")
-        .clone();
-    verify(&with(c.clone(), Col::W, nr.start, Fr::from(5)), k).unwrap();
-    // ...while on a term row the weight is used: changing it alone breaks the accumulator.
-    assert!(verify(&with(c, Col::W, nr.start + nr.padding, Fr::ONE), k).is_err());
+    let (mut c, k) = circuit_vis(&INPUT, v);
+    let tail = crate::proof::committed::salt_tail(&c.layout, [7; 32]);
+    assert_eq!(tail.len(), (1 << k) - c.layout.rows_used);
+    c.params_tail = tail.clone();
+    let prover = MockProver::run(k, &c, vec![c.instance()]).unwrap();
+    prover.verify().unwrap();
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    let w = ModelConfig::configure(&mut cs, c.gate_params())
+        .w
+        .expect("committed weights have a column");
+    assert_eq!(w.index(), 0, "the first advice column");
+    let expected = crate::proof::committed::weights_column(&c.layout, &tail);
+    let usable = (1 << k) - (cs.blinding_factors() + 1);
+    assert!(
+        usable > c.layout.rows_used,
+        "salt rows above the blinding rows"
+    );
+    for (row, cell) in prover.advice_values(w)[..usable].iter().enumerate() {
+        let AdviceCellValue::Assigned(value) = cell else {
+            panic!("row {row} of the weights column is not assigned");
+        };
+        assert_eq!(value.evaluate(), expected[row], "row {row}");
+    }
 }
 
 fn params_sponge(c: &ModelCircuit) -> layout::Sponge {

@@ -21,14 +21,15 @@
 //! and the commitment one more. While those stay fewer than the salt rows,
 //! the revealed values are uniform whatever the weights ([`hidden_proofs`]);
 //! past that many proofs of one salt, an observer could solve for the
-//! weights. `compile` prints the bound; a fresh salt (and a new pinned
-//! commitment) resets it.
+//! weights. `compile` prints the bound, and `prove` refuses to pass it
+//! ([`count_proof`]); a fresh salt (and a new pinned commitment) resets it.
 
 use super::link;
 use crate::circuit::layout::Layout;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::poly::commitment::{Blind, Params};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -111,6 +112,54 @@ pub fn hidden_proofs(layout: &Layout) -> usize {
     salt_rows(layout).saturating_sub(1) / (link::min_tail_len(&[1]) - 1)
 }
 
+/// Proofs made under the build's salt, beside it, so that `prove` stops at
+/// the bound of [`hidden_proofs`] instead of only printing it. It counts
+/// this build directory's proofs: proofs made from a copy elsewhere are
+/// not in it. One count per salt tail, that is per weight version, `k` and
+/// salt, keyed by `keccak` of the tail's seed (not the seed itself: that
+/// draws the tail, which must stay secret).
+pub const COUNT_FILE: &str = "params.proofs";
+
+/// Count one more proof of `layout`'s weights under `salt` in `dir`, or
+/// refuse when it would pass [`hidden_proofs`]; returns the proofs counted
+/// so far, this one included. The proof is counted before it is made
+/// (a failed proof uses up its place), under a lock on the salt file, so
+/// two provers in one directory cannot both take the last place.
+pub fn count_proof(dir: &Path, layout: &Layout, salt: [u8; 32]) -> Result<usize> {
+    use sha3::{Digest, Keccak256};
+    let salt_path = dir.join(SALT_FILE);
+    let lock = std::fs::File::open(&salt_path)
+        .with_context(|| format!("cannot open {}", salt_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", salt_path.display()))?;
+    let path = dir.join(COUNT_FILE);
+    let mut counts: std::collections::BTreeMap<String, usize> =
+        match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Ok(text) => serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is malformed (it counts the proofs each weight version has had under the salt; deleting it forgets them)",
+                    path.display()
+                )
+            })?,
+        };
+    let tail = hex::encode(Keccak256::digest(tail_seed(layout, salt)));
+    let made = counts.get(&tail).copied().unwrap_or(0);
+    if made >= hidden_proofs(layout) {
+        bail!(
+            "committed weights: {made} proofs of these weights were made under this salt, as many as its {} salt rows keep hidden at k = {} (one more could let an observer solve for the weights); recompile with a fresh salt (delete {}) or with --hide-proofs N, and pin the new commitment either gives",
+            salt_rows(layout),
+            layout.k,
+            salt_path.display()
+        );
+    }
+    counts.insert(tail, made + 1);
+    let text = serde_json::to_string_pretty(&counts)? + "\n";
+    crate::artifact::write_atomic(&path, text.as_bytes())?;
+    Ok(made + 1)
+}
+
 /// Every row of `w`: each term row's weight, each result row's bias, the
 /// salt tail `tail` ([`salt_tail`]) at the top, 0 elsewhere. What the
 /// circuit assigns, computed from the layout alone.
@@ -162,6 +211,78 @@ pub fn to_hex_pair(p: &G1Affine) -> [String; 2] {
         crate::artifact::to_hex(&bytes[..32]),
         crate::artifact::to_hex(&bytes[32..]),
     ]
+}
+
+/// A pinned commitment as `commit` prints it: `X,Y` or `["X", "Y"]`, each
+/// a uint256 in hex (with or without `0x`).
+pub fn from_hex_pair(text: &str) -> Result<G1Affine> {
+    let words: Vec<&str> = text
+        .trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+        .split(',')
+        .map(|w| w.trim().trim_matches('"'))
+        .collect();
+    let [x, y] = words.as_slice() else {
+        bail!("weights commitment {text:?}: expected two uint256 words in hex, X,Y (as `zkml-evm commit` prints them)");
+    };
+    let mut bytes = [0u8; 64];
+    for (half, word) in [x, y].into_iter().enumerate() {
+        let digits = word.strip_prefix("0x").unwrap_or(word);
+        if digits.is_empty() {
+            bail!("weights commitment {text:?}: a word is empty");
+        }
+        // Python's hex() and most shells drop a leading zero digit.
+        let even = if digits.len() % 2 == 1 {
+            format!("0{digits}")
+        } else {
+            digits.to_string()
+        };
+        let b = crate::artifact::from_hex(&even)
+            .with_context(|| format!("weights commitment {text:?}"))?;
+        if b.len() > 32 {
+            bail!("weights commitment {text:?}: {word} is longer than 32 bytes");
+        }
+        bytes[32 * half + 32 - b.len()..32 * (half + 1)].copy_from_slice(&b);
+    }
+    let point = super::transcript::point_from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("weights commitment {text:?}: {e}"))?;
+    // The identity commits to an all-zero column: no model's weights with a
+    // salt tail, but what an unset `$X,$Y` would read as.
+    if bool::from(point.is_identity()) {
+        bail!("weights commitment {text:?} is the point at infinity, which commits to no weights");
+    }
+    Ok(point)
+}
+
+/// Why the proof's weights commitment is not the one `pin` asks for
+/// (`None` when it is, or when any is accepted).
+pub fn pin_mismatch(
+    c: &crate::compile::Compiled,
+    actual: &G1Affine,
+    pin: super::WeightsPin,
+) -> Result<Option<String>> {
+    let (expected, whose) = match pin {
+        super::WeightsPin::Any => return Ok(None),
+        super::WeightsPin::Point(p) => (p, "the pinned"),
+        super::WeightsPin::Build => {
+            if !c.dir.join(SALT_FILE).exists() {
+                bail!(
+                    "{} has no {SALT_FILE}, so the build's own weights commitment is unknown: pass --weights-commitment X,Y (the pinned point) or --any-weights",
+                    c.dir.display()
+                );
+            }
+            (commitment(&c.dir, &c.layout)?, "this build's")
+        }
+    };
+    if *actual == expected {
+        return Ok(None);
+    }
+    let [ax, ay] = to_hex_pair(actual);
+    let [ex, ey] = to_hex_pair(&expected);
+    // A build compiled from the same ONNX has a salt of its own, hence a
+    // different commitment: only the owner's salt reproduces the point.
+    Ok(Some(format!(
+        "it was made with another weight version or salt: committed as ({ax}, {ay}), not {whose} ({ex}, {ey})"
+    )))
 }
 
 /// Refuse a `proof.json` whose `params_commitment` is not its proof's

@@ -318,7 +318,9 @@ pub fn prove(c: &Compiled, input: &[f64], transcript: TranscriptKind) -> Result<
         bail!("--for-aggregation: committed weights do not aggregate (the aggregated proof would not expose their commitment); use --param-visibility hashed or fixed");
     }
     let salt_tail = if committed {
-        committed::salt_tail(&c.layout, committed::read_salt(&c.dir)?)
+        let salt = committed::read_salt(&c.dir)?;
+        committed::count_proof(&c.dir, &c.layout, salt)?;
+        committed::salt_tail(&c.layout, salt)
     } else {
         Vec::new()
     };
@@ -714,13 +716,73 @@ pub fn expected_proof_len_with(kind: TranscriptKind, vk: &VerifyingKey<G1Affine>
     point_bytes * points + 32 * scalars
 }
 
-/// Native verification of `proof.json` against a compiled model. The
-/// file's decoded `outputs` are only a convenience copy of what its public
-/// inputs say; a file where they disagree was edited, and is refused
-/// rather than verified, so nobody reads outputs a proof does not carry.
+/// Which weights a committed-weights proof must have been made with. The
+/// verifying key is the same for every weight version of an architecture;
+/// only the proof's first point (the weights column's commitment) tells
+/// them apart, so "valid for this model" has to compare it.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum WeightsPin {
+    /// The build's own weights under its salt (what `commit` prints).
+    #[default]
+    Build,
+    /// A commitment pinned elsewhere, as a `PinnedWeights` contract holds
+    /// it: for a verifier without the owner's salt.
+    Point(G1Affine),
+    /// Any weight version of the architecture.
+    Any,
+}
+
+/// What native verification concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// With committed weights, the proof's weights commitment, as checked
+    /// against the pin.
+    Valid { weights: Option<[String; 2]> },
+    /// Why not, in a phrase that follows "not valid: ".
+    Invalid(String),
+}
+
+impl Verdict {
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Verdict::Valid { .. })
+    }
+}
+
+/// Native verification of `proof.json` against a compiled model, committed
+/// weights compared with the build's own ([`verify_pinned`]).
 pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
-    if proof.model_hash != c.settings.model_hash {
-        return Ok(false);
+    Ok(verify_pinned(c, proof, WeightsPin::Build)?.is_valid())
+}
+
+/// Native verification against a compiled model. The file's decoded
+/// `outputs` are only a convenience copy of what its public inputs say; a
+/// file where they disagree was edited, and is refused rather than
+/// verified, so nobody reads outputs a proof does not carry.
+///
+/// With committed weights the verifying key fixes the architecture and the
+/// proof's first point the weights, which must be the ones `pin` names.
+/// `model_hash` (a hash of the ONNX file, weights included, and not
+/// authenticated by the proof) is then not compared: a verifier pinning
+/// the owner's point may hold the architecture with other weights.
+pub fn verify_pinned(c: &Compiled, proof: &ProofFile, pin: WeightsPin) -> Result<Verdict> {
+    let committed = c.settings.visibility.params_committed();
+    if !committed && !matches!(pin, WeightsPin::Build) {
+        bail!(
+            "{} does not commit its weights (--param-visibility {}): a weights commitment applies to committed-weights builds only",
+            c.dir.display(),
+            c.settings.visibility.params
+        );
+    }
+    if !committed && proof.model_hash != c.settings.model_hash {
+        return Ok(Verdict::Invalid(format!(
+            "it was made for another model (model hash {}, this build's {})",
+            proof.model_hash, c.settings.model_hash
+        )));
+    }
+    if committed && proof.public_layout != c.layout.public_names() {
+        return Ok(Verdict::Invalid(
+            "it was made for another architecture (its public inputs are not this build's)".into(),
+        ));
     }
     let q = &c.settings.quant;
     check_decoded_outputs(
@@ -730,16 +792,24 @@ pub fn verify(c: &Compiled, proof: &ProofFile) -> Result<bool> {
         &proof.instances()?,
         &proof.outputs,
     )?;
-    if c.settings.visibility.params_committed() {
+    if committed {
         committed::check_file_commitment(proof)?;
     }
     let keys = load_keys(c)?;
-    Ok(verify_model_proof(
-        proof.transcript,
-        &keys,
-        &proof.proof_bytes()?,
-        &proof.instances()?,
-    ))
+    let bytes = proof.proof_bytes()?;
+    if !verify_model_proof(proof.transcript, &keys, &bytes, &proof.instances()?) {
+        return Ok(Verdict::Invalid("the verifier rejects it".into()));
+    }
+    if !committed {
+        return Ok(Verdict::Valid { weights: None });
+    }
+    let weights = committed::proof_commitment(&bytes)?;
+    Ok(match committed::pin_mismatch(c, &weights, pin)? {
+        Some(reason) => Verdict::Invalid(reason),
+        None => Verdict::Valid {
+            weights: Some(committed::to_hex_pair(&weights)),
+        },
+    })
 }
 
 /// Refuse `outputs` unless they are exactly the dequantized public outputs
