@@ -86,6 +86,13 @@ fn two_versions(dir: &Path, vis: Visibility, before_b: impl FnOnce(&Compiled)) -
     }
 }
 
+/// Give the build directory `dir` (before its compile) the salt of `c`.
+fn share_salt(c: &Compiled, dir: &Path) {
+    use zkml_evm::proof::committed::SALT_FILE;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(c.dir.join(SALT_FILE), dir.join(SALT_FILE)).unwrap();
+}
+
 /// A's verifier, generated into `vdir` and deployed in a fresh EVM.
 fn shared_verifier(a: &Compiled, vdir: &Path) -> (VerifierArtifact, Evm, zkml_evm::evm::Address) {
     let keys = proof::load_keys(a).unwrap();
@@ -392,13 +399,7 @@ fn committed_params_pin_one_model_version_on_evm() {
         proof_b,
         x,
     } = two_versions(t.path(), vis, |a: &Compiled| {
-        let b_dir = t.path().join("b");
-        std::fs::create_dir_all(&b_dir).unwrap();
-        std::fs::copy(
-            a.dir.join(committed::SALT_FILE),
-            b_dir.join(committed::SALT_FILE),
-        )
-        .unwrap();
+        share_salt(a, &t.path().join("b"))
     });
     let x2: Vec<f64> = x.iter().map(|v| v * 0.5 + 0.125).collect();
     let proof_a2 = proof::prove(&a, &x2, proof::TranscriptKind::Evm).unwrap();
@@ -656,12 +657,7 @@ fn committed_weights_batch_a_table_model() {
     };
     let (single, _) = build(&v.path, &v.x, &one, &t.path().join("one"));
     let batch_dir = t.path().join("batch");
-    std::fs::create_dir_all(&batch_dir).unwrap();
-    std::fs::copy(
-        single.dir.join(committed::SALT_FILE),
-        batch_dir.join(committed::SALT_FILE),
-    )
-    .unwrap();
+    share_salt(&single, &batch_dir);
     let two = CompileOptions {
         batch: 2,
         scale_bits: Some(single.settings.quant.scale_bits),
