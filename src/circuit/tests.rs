@@ -292,9 +292,15 @@ fn nonzero_accumulator_above_a_block_fails() {
     assert!(verify(&with(c, Col::Acc, e, Fr::ONE), k).is_err());
 }
 
+/// The constraint system `params` configure.
+fn configured(params: GateParams) -> halo2_proofs::plonk::ConstraintSystem<Fr> {
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, params);
+    cs
+}
+
 #[test]
 fn blinding_rows_match_the_circuit() {
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
     let plain = GateParams {
         weight_bits: 4,
         range_bits: 9,
@@ -306,32 +312,24 @@ fn blinding_rows_match_the_circuit() {
         shape: Shape::NARROW,
         copies: 1,
     };
-    ModelConfig::configure(&mut cs, plain.clone());
+    let cs = configured(plain.clone());
     // z is queried at five rotations (its chain start among them).
     assert_eq!(cs.blinding_factors() + 1, 8);
     assert_eq!(cs.degree(), 3);
     // Products keep degree 3; tables need degree 5 and one more z query.
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(
-        &mut cs,
-        GateParams {
-            products: true,
-            ..plain.clone()
-        },
-    );
+    let cs = configured(GateParams {
+        products: true,
+        ..plain.clone()
+    });
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (3, 8));
     let lut = Some(super::LutParams {
         shift: 2,
         fns: vec![crate::model::LutFn::Sigmoid],
     });
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(
-        &mut cs,
-        GateParams {
-            lut: lut.clone(),
-            ..plain.clone()
-        },
-    );
+    let cs = configured(GateParams {
+        lut: lut.clone(),
+        ..plain.clone()
+    });
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (5, 9));
     assert_eq!(
         layout::reserved_rows(&GateParams {
@@ -346,41 +344,29 @@ fn blinding_rows_match_the_circuit() {
         params: Vis::Private,
         ..Visibility::default()
     };
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(
-        &mut cs,
-        GateParams {
-            visibility: private,
-            ..plain.clone()
-        },
-    );
+    let cs = configured(GateParams {
+        visibility: private,
+        ..plain.clone()
+    });
     assert_eq!(cs.degree(), 4);
     let hashed = Visibility {
         params: Vis::Hashed,
         ..Visibility::default()
     };
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(
-        &mut cs,
-        GateParams {
-            visibility: hashed,
-            ..plain.clone()
-        },
-    );
+    let cs = configured(GateParams {
+        visibility: hashed,
+        ..plain.clone()
+    });
     assert_eq!(cs.degree(), 4);
     // Committed weights are private weights in the first advice column.
     let committed = Visibility {
         params: Vis::Committed,
         ..Visibility::default()
     };
-    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
-    ModelConfig::configure(
-        &mut cs,
-        GateParams {
-            visibility: committed,
-            ..plain
-        },
-    );
+    let cs = configured(GateParams {
+        visibility: committed,
+        ..plain
+    });
     assert_eq!((cs.degree(), cs.blinding_factors() + 1), (4, 8));
 }
 
