@@ -121,11 +121,10 @@ pub fn hidden_proofs(layout: &Layout) -> usize {
 pub const COUNT_FILE: &str = "params.proofs";
 
 /// Count one more proof of `layout`'s weights under `salt` in `dir`, or
-/// refuse when it would pass [`hidden_proofs`]; returns the proofs counted
-/// so far, this one included. The proof is counted before it is made
+/// refuse when it would pass [`hidden_proofs`]. The proof is counted before it is made
 /// (a failed proof uses up its place), under a lock on the salt file, so
 /// two provers in one directory cannot both take the last place.
-pub fn count_proof(dir: &Path, layout: &Layout, salt: [u8; 32]) -> Result<usize> {
+pub fn count_proof(dir: &Path, layout: &Layout, salt: [u8; 32]) -> Result<()> {
     use sha3::{Digest, Keccak256};
     let salt_path = dir.join(SALT_FILE);
     let lock = std::fs::File::open(&salt_path)
@@ -156,8 +155,7 @@ pub fn count_proof(dir: &Path, layout: &Layout, salt: [u8; 32]) -> Result<usize>
     }
     counts.insert(tail, made + 1);
     let text = serde_json::to_string_pretty(&counts)? + "\n";
-    crate::artifact::write_atomic(&path, text.as_bytes())?;
-    Ok(made + 1)
+    crate::artifact::write_atomic(&path, text.as_bytes())
 }
 
 /// Every row of `w`: each term row's weight, each result row's bias, the
@@ -254,9 +252,11 @@ pub fn from_hex_pair(text: &str) -> Result<G1Affine> {
 }
 
 /// Why the proof's weights commitment is not the one `pin` asks for
-/// (`None` when it is, or when any is accepted).
+/// (`None` when it is, or when any is accepted). `params` is the build's
+/// SRS, already loaded to verify the proof.
 pub fn pin_mismatch(
     c: &crate::compile::Compiled,
+    params: &ParamsKZG<Bn256>,
     actual: &G1Affine,
     pin: super::WeightsPin,
 ) -> Result<Option<String>> {
@@ -270,7 +270,8 @@ pub fn pin_mismatch(
                     c.dir.display()
                 );
             }
-            (commitment(&c.dir, &c.layout)?, "this build's")
+            let tail = salt_tail(&c.layout, read_salt(&c.dir)?);
+            (commitment_with(params, &c.layout, &tail), "this build's")
         }
     };
     if *actual == expected {

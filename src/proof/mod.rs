@@ -720,10 +720,9 @@ pub fn expected_proof_len_with(kind: TranscriptKind, vk: &VerifyingKey<G1Affine>
 /// verifying key is the same for every weight version of an architecture;
 /// only the proof's first point (the weights column's commitment) tells
 /// them apart, so "valid for this model" has to compare it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub enum WeightsPin {
     /// The build's own weights under its salt (what `commit` prints).
-    #[default]
     Build,
     /// A commitment pinned elsewhere, as a `PinnedWeights` contract holds
     /// it: for a verifier without the owner's salt.
@@ -804,12 +803,14 @@ pub fn verify_pinned(c: &Compiled, proof: &ProofFile, pin: WeightsPin) -> Result
         return Ok(Verdict::Valid { weights: None });
     }
     let weights = committed::proof_commitment(&bytes)?;
-    Ok(match committed::pin_mismatch(c, &weights, pin)? {
-        Some(reason) => Verdict::Invalid(reason),
-        None => Verdict::Valid {
-            weights: Some(committed::to_hex_pair(&weights)),
+    Ok(
+        match committed::pin_mismatch(c, keys.params(), &weights, pin)? {
+            Some(reason) => Verdict::Invalid(reason),
+            None => Verdict::Valid {
+                weights: Some(committed::to_hex_pair(&weights)),
+            },
         },
-    })
+    )
 }
 
 /// Refuse `outputs` unless they are exactly the dequantized public outputs
