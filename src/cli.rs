@@ -66,8 +66,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ShapeArg::Auto)]
         shape: ShapeArg,
         /// Pack public inputs and outputs into words (range bits + 1 bits each, ~12 a word):
-        /// fewer public inputs, cheaper calldata and verification. auto: whenever weights are
-        /// fixed. PublicInputs.sol decodes them.
+        /// fewer public inputs, cheaper calldata and verification. auto: from 4 public values
+        /// with fixed weights, from 30 with private, hashed or committed ones (where it costs a
+        /// fixed column). PublicInputs.sol decodes them.
         #[arg(long, value_enum, default_value_t = compile::PackPublic::Auto)]
         pack_public: compile::PackPublic,
         /// Inferences one proof covers: the circuit holds N copies of the model running one

@@ -133,8 +133,9 @@ pub struct CompileOptions {
 /// `compile --pack-public`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PackPublic {
-    /// Packed wherever it is cheaper to verify: with fixed weights and at
-    /// least [`PACK_FROM_VALUES`] public values.
+    /// Packed wherever it is cheaper to verify: from [`PACK_FROM_VALUES`]
+    /// public values with fixed weights, from
+    /// [`PACK_FROM_VALUES_ADVICE_WEIGHTS`] with weights in advice.
     #[default]
     Auto,
     On,
@@ -150,6 +151,14 @@ pub enum PackPublic {
 /// README, "Packed public inputs".
 pub const PACK_FROM_VALUES: usize = 4;
 
+/// The same with weights in advice (private, hashed, committed): the
+/// word's multiply rows need a selector of their own there (`q_mac` reads
+/// `f·w`, and `w` is free on a word's rows), which costs a fixed column.
+/// Measured in one run with private weights: tictactoe's 18 values verify
+/// for 3.0k more packed, RockyBot's 48 for 5.3k less; about 280 gas a
+/// value between them puts the break-even near 29.
+pub const PACK_FROM_VALUES_ADVICE_WEIGHTS: usize = 30;
+
 impl PackPublic {
     /// Whether a model with `public_values` public inputs and outputs is
     /// packed under `visibility`.
@@ -158,7 +167,12 @@ impl PackPublic {
             PackPublic::On => true,
             PackPublic::Off => false,
             PackPublic::Auto => {
-                visibility.params == Vis::Fixed && public_values >= PACK_FROM_VALUES
+                let from = if visibility.params == Vis::Fixed {
+                    PACK_FROM_VALUES
+                } else {
+                    PACK_FROM_VALUES_ADVICE_WEIGHTS
+                };
+                public_values >= from
             }
         }
     }

@@ -560,3 +560,75 @@ fn packed_public_values_prove_and_verify() {
     let x0 = alloy_primitives::I256::try_from_be_slice(&x0.output).unwrap();
     assert_eq!(x0.as_i64(), q.quantize_input(b.input.input_data[0][35]));
 }
+
+/// Packed public values with weights in advice (private, committed,
+/// hashed): RockyBot's 48 values pack by default there too. Each build
+/// proves and verifies natively and on the EVM, and a changed word, a slot
+/// overflow and a flipped byte are refused by both.
+#[test]
+fn packed_public_values_with_weights_in_advice() {
+    use zkml_evm::compile::{CompileOptions, Vis, Visibility};
+    for params in [Vis::Private, Vis::Committed, Vis::Hashed] {
+        let opts = CompileOptions {
+            visibility: Visibility {
+                params,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let b = build_with("rockybot", &opts);
+        let c = &b.compiled;
+        assert!(c.settings.visibility.packed, "{params}: 48 values pack");
+        let mut layout = vec![
+            "input[0..14]",
+            "input[14..28]",
+            "input[28..36]",
+            "output[0..12]",
+        ];
+        if params == Vis::Hashed {
+            layout.push("params_commitment");
+        }
+        assert_eq!(b.proof.public_layout, layout, "{params}");
+        assert!(
+            verify(c, &b.proof).unwrap(),
+            "{params}: honest proof rejected"
+        );
+        let keys = proof::load_keys(c).unwrap();
+        let art = gen_verifier(
+            &keys,
+            &c.settings.model_hash,
+            c.settings.layout.public_inputs,
+            &b.dir.path().join("verifier"),
+        )
+        .unwrap();
+        let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
+        assert!(
+            ok.accepted,
+            "{params}: EVM rejected an honest proof: {:?}",
+            ok.reason
+        );
+        eprintln!("rockybot {params} packed: verify gas {}", ok.gas_used);
+        let overflow = {
+            let mut p = b.proof.clone();
+            let mut inst = p.instances().unwrap();
+            inst[3] += halo2_proofs::halo2curves::bn256::Fr::from(1u64 << 18);
+            p.public_inputs = inst.iter().map(proof::fr_to_hex).collect();
+            p
+        };
+        let len = b.proof.proof_bytes().unwrap().len();
+        for bad in [
+            bump_public_input(&b.proof, 0),
+            bump_public_input(&b.proof, 3),
+            overflow,
+            flip_byte(&b.proof, len / 2),
+        ] {
+            assert!(!matches!(verify(c, &bad), Ok(true)), "{params}");
+            assert!(
+                !run_in_revm(&art, &calldata(&bad).unwrap())
+                    .unwrap()
+                    .accepted,
+                "{params}"
+            );
+        }
+    }
+}

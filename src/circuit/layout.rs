@@ -268,12 +268,6 @@ impl Layout {
             !shape.wide_mac || visibility.params == Vis::Fixed,
             "two multiply lanes need fixed weights"
         );
-        // A word block's weights are fixed cells: with weights in advice the
-        // mac gate would read a free `w` on its rows.
-        assert!(
-            !visibility.packed || visibility.params == Vis::Fixed,
-            "packed words need fixed weights"
-        );
         let chain_bits = (q.range_bits + q.weight_bits) as usize;
         let chain_rows = shape.chain_rows(chain_bits);
         let value_packing = visibility

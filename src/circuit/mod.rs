@@ -216,6 +216,9 @@ pub struct ModelConfig {
     q_step: Option<Selector>,
     /// Result row of a packed public word (see [`layout::WordRows`]).
     q_word: Option<Selector>,
+    /// A packed word's multiply rows when weights are in advice: their
+    /// weights are the fixed packing powers in `f`, not `f·w` (a free `w`).
+    q_word_mac: Option<Selector>,
     /// Row 0 of a circuit with no public row (a split model's chunk with
     /// nothing public): `acc = 0` there, which the first block starts from.
     q_top: Option<Selector>,
@@ -493,6 +496,19 @@ impl ModelConfig {
             });
             q_word
         });
+        // With weights in advice, `q_mac` reads `f·w` and `w` is free on a
+        // word's rows: its multiply rows take their weight from `f` alone.
+        let q_word_mac = (params.visibility.packed && w.is_some()).then(|| {
+            let q_word_mac = meta.selector();
+            meta.create_gate("word multiply: acc = acc[-1] + f·x", |m| {
+                let q = m.query_selector(q_word_mac);
+                let step = m.query_advice(acc, Rotation::cur())
+                    - m.query_advice(acc, Rotation::prev())
+                    - m.query_fixed(f, Rotation::cur()) * m.query_advice(x, Rotation::cur());
+                vec![q * step]
+            });
+            q_word_mac
+        });
         // The first block reads `acc` one row up. On a public row the
         // public gate zeroes it (every public input is nonzero); with no
         // public row, nothing else would, and a free `acc` there is a free
@@ -520,6 +536,7 @@ impl ModelConfig {
             q_nonneg,
             q_step,
             q_word,
+            q_word_mac,
             q_top,
             lut,
             w,
@@ -1033,7 +1050,10 @@ impl Assigner<'_> {
             acc = acc.zip(self.vals).map(|(a, v)| a + weight(i) * v[id]);
             self.put(region, Col::X, row, |v| v[id]);
             self.put_fr(region, c.acc, row, acc);
-            c.q_mac.enable(region, row)?;
+            match c.q_word_mac {
+                Some(q) => q.enable(region, row)?,
+                None => c.q_mac.enable(region, row)?,
+            }
             region.constrain_equal(self.cell(Col::X, row), self.value_cell(id));
         }
         let e = word.result_row;

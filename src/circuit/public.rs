@@ -127,9 +127,6 @@ impl Visibility {
         {
             return Err("nothing would be public: with private input and output, a proof says nothing; make one of them public or hashed".into());
         }
-        if self.packed && self.params != Vis::Fixed {
-            return Err("--pack-public on: packing public values needs --param-visibility fixed (the packing weights are fixed columns)".into());
-        }
         if self.linked.input && self.input != Vis::Private
             || self.linked.output && self.output != Vis::Private
         {

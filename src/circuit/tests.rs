@@ -1755,16 +1755,32 @@ const PACKED: Visibility = Visibility {
     linked: super::public::Linked::NONE,
 };
 
+/// [`PACKED`] under every weight visibility, with the shapes each allows
+/// (two multiply lanes need fixed weights).
+fn packed_builds() -> Vec<(Visibility, Shape)> {
+    let mut builds = Vec::new();
+    for params in [Vis::Fixed, Vis::Private, Vis::Committed, Vis::Hashed] {
+        for shape in Shape::ALL {
+            if params == Vis::Fixed || !shape.wide_mac {
+                builds.push((Visibility { params, ..PACKED }, shape));
+            }
+        }
+    }
+    builds
+}
+
 #[test]
 fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
-    for shape in Shape::ALL {
-        let (c, k) = tiny_circuit(&INPUT, PACKED, shape);
-        verify(&c, k).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
-        // 3 inputs in one word, 1 output in another.
-        assert_eq!(c.instance().len(), 2);
+    for (vis, shape) in packed_builds() {
+        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+        verify(&c, k).unwrap_or_else(|e| panic!("{:?} {shape:?}: {e}", vis.params));
+        // 3 inputs in one word, 1 output in another (then the weights'
+        // commitment, when hashed).
+        let hashed = usize::from(vis.params == Vis::Hashed);
+        assert_eq!(c.instance().len(), 2 + hashed);
         assert_eq!(
-            c.layout.public_names(),
-            vec!["input[0..3]".to_string(), "output[0..1]".to_string()]
+            c.layout.public_names()[..2],
+            ["input[0..3]".to_string(), "output[0..1]".to_string()]
         );
         // The word is the values' offset encodings, first in the top slot.
         let (w, off, bits) = (
@@ -1779,22 +1795,67 @@ fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
 
 #[test]
 fn changed_packed_word_fails() {
-    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
-    for (i, delta) in [(0, Fr::ONE), (1, -Fr::ONE), (0, Fr::from(1u64 << 10))] {
-        let mut inst = c.instance();
-        inst[i] += delta;
-        assert!(
-            MockProver::run(k, &c, vec![inst])
-                .unwrap()
-                .verify()
-                .is_err(),
-            "word {i} changed by {delta:?}"
-        );
+    for (vis, shape) in packed_builds() {
+        if shape != Shape::NARROW {
+            continue;
+        }
+        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+        for (i, delta) in [(0, Fr::ONE), (1, -Fr::ONE), (0, Fr::from(1u64 << 10))] {
+            let mut inst = c.instance();
+            inst[i] += delta;
+            assert!(
+                MockProver::run(k, &c, vec![inst])
+                    .unwrap()
+                    .verify()
+                    .is_err(),
+                "{:?}: word {i} changed by {delta:?}",
+                vis.params
+            );
+        }
+        // The word's result cell, and a slot's operand, corrupted alone.
+        let word = c.layout.words[0].clone();
+        assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
+        assert!(verify(&with(c, Col::X, word.start + 1, Fr::ONE), k).is_err());
     }
-    // The word's result cell, and a slot's operand, corrupted alone.
-    let word = c.layout.words[0].clone();
-    assert!(verify(&with(c.clone(), Col::X, word.result_row, Fr::ONE), k).is_err());
-    assert!(verify(&with(c, Col::X, word.start + 1, Fr::ONE), k).is_err());
+}
+
+/// A word claimed one higher, with everything after its first multiply row
+/// recomputed (the running sum, the word cell, its public row and the
+/// instance) and, with weights in advice, that row's weight cell set to
+/// what would balance a multiply that read `f·w·x`. The word's multiply
+/// rows take their weight from the fixed `f` alone, so the first row fails
+/// and nothing else does.
+#[test]
+fn a_packed_word_moved_through_its_first_multiply_fails_there() {
+    for (vis, shape) in packed_builds() {
+        if shape != Shape::NARROW {
+            continue;
+        }
+        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+        let word = c.layout.words[0].clone();
+        let first_value = c.witness.as_ref().unwrap()[word.values[0]];
+        let bits = c.layout.value_packing.unwrap().bits as u64;
+        let top_slot = Fr::from(2).pow_vartime([bits * (word.values.len() as u64 - 1)]);
+        let mut cells: Vec<(Col, usize, Fr)> = (word.start..word.result_row)
+            .map(|row| (Col::Acc, row, Fr::ONE))
+            .collect();
+        cells.push((Col::X, word.result_row, Fr::ONE));
+        cells.push((Col::X, word.public_row, Fr::ONE));
+        if vis.params != Vis::Fixed {
+            let balance = (top_slot * first_value).invert().unwrap();
+            cells.push((Col::W, word.start, balance));
+        }
+        let bad = c.clone().corrupt_all(&cells);
+        let mut inst = bad.instance();
+        inst[word.public_row] += Fr::ONE;
+        let failures = match MockProver::run(k, &bad, vec![inst]).unwrap().verify() {
+            Ok(()) => panic!("{:?}: a moved word verified", vis.params),
+            Err(e) => e.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>(),
+        };
+        for f in &failures {
+            assert_eq!(failure_rows(f), vec![word.start], "{:?}: {f}", vis.params);
+        }
+    }
 }
 
 /// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower
