@@ -234,6 +234,19 @@ pub struct ModelConfig {
     link_out: Option<Column<Advice>>,
 }
 
+/// The model's columns another gadget could share rows of:
+/// `examples/sponge_gas.rs` lays sponge designs into them to measure what
+/// each would cost the EVM verifier before one is built.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedColumns {
+    pub x: Column<Advice>,
+    pub acc: Column<Advice>,
+    pub z: Column<Advice>,
+    /// The weights column, when weights are in advice.
+    pub w: Option<Column<Advice>>,
+    pub f: Column<Fixed>,
+}
+
 #[derive(Clone, Debug)]
 struct LutConfig {
     q_lut: Selector,
@@ -243,6 +256,16 @@ struct LutConfig {
 }
 
 impl ModelConfig {
+    pub fn shared_columns(&self) -> SharedColumns {
+        SharedColumns {
+            x: self.x,
+            acc: self.acc,
+            z: self.z,
+            w: self.w,
+            f: self.f,
+        }
+    }
+
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: GateParams) -> Self {
         // Link columns first: `proof::link` scripts the tails of the first
         // columns halo2 blinds. Read by no gate, only by copy constraints.

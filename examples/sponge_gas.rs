@@ -1,0 +1,551 @@
+//! What a params sponge laid into the model's own columns would cost the
+//! EVM verifier, measured before one is built (issue #16: hashed weights in
+//! ≤ 320k gas for RockyBot).
+//!
+//! Each design adds its columns, gates, lookups and selectors to RockyBot's
+//! private-weights circuit (packed public values) and enables them on the
+//! rows of two permutations, as a real sponge would, but assigns no real
+//! witness there: the proof is invalid, and the verifier does all of its
+//! work (every precompile, the final pairing) before it says so. A verify
+//! call's gas follows the verifying key's shape, not the witness, so the
+//! invalid proof measures what a valid one would cost. The `none` row
+//! checks that: the unchanged circuit, its honest proof and the same proof
+//! with a public input bumped.
+//!
+//! `cargo run --release --example sponge_gas [DESIGN ...]`
+//!
+//! Designs (all put the state in `x, acc, z` and the first S-box square in
+//! `w`; `f` holds the first round constant):
+//! - `lookup`: message slots and the third square in a new column `m`,
+//!   Horner sums and the second square in `pk`; two more round-constant
+//!   columns; slots range-checked by a lookup.
+//! - `limbs`: the same without the lookup: each 12-bit slot is six 2-bit
+//!   limbs over two rows of `x, acc, z, w`, each checked by a degree-5
+//!   gate, in a packing phase before the permutation.
+//! - `lookup3`, `limbs3`: a full round takes three rows, its squares in `w`
+//!   and its constants in `f` at three rotations, so no round-constant
+//!   column is added (partial rounds defer their other constants).
+use anyhow::{Context, Result};
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::plonk::{
+    keygen_pk, keygen_vk_custom, Advice, Circuit, Column, ConstraintSystem, Error, Expression,
+    Fixed, Selector, TableColumn,
+};
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::poly::Rotation;
+use zkml_evm::circuit::{GateParams, ModelCircuit, ModelConfig, SharedColumns};
+use zkml_evm::compile::{compile, CompileOptions, Vis, Visibility};
+use zkml_evm::evm::codegen::{generate, PublicInputs};
+use zkml_evm::evm::exec::{Evm, DEFAULT_GAS_LIMIT};
+use zkml_evm::evm::verifier::encode_call;
+use zkml_evm::proof::{prove_circuit_with, srs, TranscriptKind};
+
+/// Slots of a packed word, and their width.
+const K: usize = 21;
+const BITS: u32 = 12;
+const ROUNDS: usize = 65;
+const FULL_HALF: usize = 4;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Design {
+    #[default]
+    None,
+    Lookup,
+    Limbs,
+    Lookup3,
+    Limbs3,
+}
+
+impl Design {
+    fn parse(s: &str) -> Result<Design> {
+        Ok(match s {
+            "none" => Design::None,
+            "lookup" => Design::Lookup,
+            "limbs" => Design::Limbs,
+            "lookup3" => Design::Lookup3,
+            "limbs3" => Design::Limbs3,
+            _ => anyhow::bail!("unknown design {s}: none, lookup, limbs, lookup3, limbs3"),
+        })
+    }
+    fn lookup(self) -> bool {
+        matches!(self, Design::Lookup | Design::Lookup3)
+    }
+    /// Full rounds over three rows, constants in `f` only.
+    fn tall_full_rounds(self) -> bool {
+        matches!(self, Design::Lookup3 | Design::Limbs3)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Sponge {
+    cols: SharedColumns,
+    w: Column<Advice>,
+    m: Column<Advice>,
+    pk: Column<Advice>,
+    rc: Option<[Column<Fixed>; 2]>,
+    range: Option<(TableColumn, Selector)>,
+    q_init: Selector,
+    q_absorb: Selector,
+    q_full: Selector,
+    q_partial: Selector,
+    q_first: Selector,
+    q_next: Selector,
+    q_limbs: Option<Selector>,
+    q_squeeze: Selector,
+    design: Design,
+}
+
+fn configure_sponge(
+    meta: &mut ConstraintSystem<Fr>,
+    cols: SharedColumns,
+    design: Design,
+) -> Sponge {
+    let w = cols.w.expect("weights in advice");
+    meta.enable_equality(w);
+    let m = meta.advice_column();
+    meta.enable_equality(m);
+    let pk = meta.advice_column();
+    let rc = (!design.tall_full_rounds()).then(|| [meta.fixed_column(), meta.fixed_column()]);
+    let limbs = !design.lookup();
+    let s = Sponge {
+        cols,
+        w,
+        m,
+        pk,
+        rc,
+        range: design
+            .lookup()
+            .then(|| (meta.lookup_table_column(), meta.complex_selector())),
+        q_init: meta.selector(),
+        q_absorb: meta.selector(),
+        q_full: meta.selector(),
+        q_partial: meta.selector(),
+        q_first: meta.selector(),
+        q_next: meta.selector(),
+        q_limbs: limbs.then(|| meta.selector()),
+        q_squeeze: meta.selector(),
+        design,
+    };
+    let state = [cols.x, cols.acc, cols.z];
+    let mds = zkml_evm::poseidon::constants().mds;
+    let c = |v: u64| Expression::Constant(Fr::from(v));
+    let half = c(1 << (BITS - 1));
+    // The packed words end `K` and `2K` slot rows (or twice that, in limb
+    // row pairs) away from the absorb row.
+    let slot_rows = if limbs { 2 } else { 1 } as i32;
+    let word_end = |j: i32| {
+        if limbs {
+            // Slot rows pairs from 4K rows above the absorb row.
+            2 * ((j + 1) * K as i32 - 1) - 4 * K as i32
+        } else {
+            // Slots from 6 rows below it, beside the partial rounds.
+            5 + (j + 1) * K as i32
+        }
+    };
+    meta.create_gate("init", |v| {
+        let q = v.query_selector(s.q_init);
+        vec![
+            q.clone()
+                * (v.query_advice(cols.x, Rotation::cur())
+                    - v.query_fixed(cols.f, Rotation::cur())),
+            q.clone() * v.query_advice(cols.acc, Rotation::cur()),
+            q * v.query_advice(cols.z, Rotation::cur()),
+        ]
+    });
+    meta.create_gate("absorb", |v| {
+        let q = v.query_selector(s.q_absorb);
+        (0..3)
+            .map(|j| {
+                let mut e = v.query_advice(state[j], Rotation::next())
+                    - v.query_advice(state[j], Rotation::cur());
+                if j > 0 {
+                    e = e - v.query_advice(pk, Rotation(word_end(j as i32 - 1)));
+                }
+                q.clone() * e
+            })
+            .collect::<Vec<_>>()
+    });
+    let tall = design.tall_full_rounds();
+    meta.create_gate("full round", |v| {
+        let q = v.query_selector(s.q_full);
+        let mut out = Vec::new();
+        let mut t = Vec::new();
+        for j in 0..3 {
+            let (sq, k) = match (tall, j) {
+                (true, _) => (
+                    v.query_advice(w, Rotation(j as i32)),
+                    v.query_fixed(cols.f, Rotation(j as i32)),
+                ),
+                (false, 0) => (
+                    v.query_advice(w, Rotation::cur()),
+                    v.query_fixed(cols.f, Rotation::cur()),
+                ),
+                (false, _) => (
+                    v.query_advice(if j == 1 { pk } else { m }, Rotation::cur()),
+                    v.query_fixed(s.rc.unwrap()[j - 1], Rotation::cur()),
+                ),
+            };
+            let a = v.query_advice(state[j], Rotation::cur()) + k;
+            out.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
+            t.push(a * sq.clone() * sq);
+        }
+        let next = if tall { 3 } else { 1 };
+        for i in 0..3 {
+            let mixed = (0..3).fold(c(0), |e, j| {
+                e + Expression::Constant(mds[i][j]) * t[j].clone()
+            });
+            out.push(q.clone() * (v.query_advice(state[i], Rotation(next)) - mixed));
+        }
+        out
+    });
+    meta.create_gate("partial round", |v| {
+        let q = v.query_selector(s.q_partial);
+        let sq = v.query_advice(w, Rotation::cur());
+        let a = v.query_advice(cols.x, Rotation::cur()) + v.query_fixed(cols.f, Rotation::cur());
+        let mut out = vec![q.clone() * (sq.clone() - a.clone() * a.clone())];
+        let mut t = vec![a * sq.clone() * sq];
+        for j in 1..3 {
+            let mut e = v.query_advice(state[j], Rotation::cur());
+            if let Some(rc) = s.rc {
+                e = e + v.query_fixed(rc[j - 1], Rotation::cur());
+            }
+            t.push(e);
+        }
+        for i in 0..3 {
+            let mixed = (0..3).fold(c(0), |e, j| {
+                e + Expression::Constant(mds[i][j]) * t[j].clone()
+            });
+            out.push(q.clone() * (v.query_advice(state[i], Rotation::next()) - mixed));
+        }
+        out
+    });
+    let prev_slot = Rotation(-slot_rows);
+    meta.create_gate("pack first", |v| {
+        let q = v.query_selector(s.q_first);
+        vec![
+            q * (v.query_advice(pk, Rotation::cur())
+                - v.query_advice(m, Rotation::cur())
+                - half.clone()),
+        ]
+    });
+    meta.create_gate("pack next", |v| {
+        let q = v.query_selector(s.q_next);
+        vec![
+            q * (v.query_advice(pk, Rotation::cur())
+                - v.query_advice(pk, prev_slot) * c(1 << BITS)
+                - v.query_advice(m, Rotation::cur())
+                - half.clone()),
+        ]
+    });
+    if let Some((table, q_slot)) = s.range {
+        meta.lookup("slot range", |v| {
+            let q = v.query_selector(q_slot);
+            vec![(
+                q * (v.query_advice(m, Rotation::cur()) + half.clone()),
+                table,
+            )]
+        });
+    }
+    if let Some(q_limbs) = s.q_limbs {
+        meta.create_gate("six 2-bit limbs make the slot", |v| {
+            let q = v.query_selector(q_limbs);
+            let limbs = [
+                v.query_advice(cols.x, Rotation::cur()),
+                v.query_advice(cols.acc, Rotation::cur()),
+                v.query_advice(cols.z, Rotation::cur()),
+                v.query_advice(w, Rotation::cur()),
+                v.query_advice(cols.x, Rotation::next()),
+                v.query_advice(cols.acc, Rotation::next()),
+            ];
+            let mut out: Vec<Expression<Fr>> = limbs
+                .iter()
+                .map(|l| {
+                    q.clone()
+                        * l.clone()
+                        * (l.clone() - c(1))
+                        * (l.clone() - c(2))
+                        * (l.clone() - c(3))
+                })
+                .collect();
+            let sum = limbs.iter().fold(c(0), |e, l| e * c(4) + l.clone());
+            out.push(q * (v.query_advice(m, Rotation::cur()) + half.clone() - sum));
+            out
+        });
+    }
+    meta.create_gate("squeeze", |v| {
+        let q = v.query_selector(s.q_squeeze);
+        vec![
+            q * (v.query_advice(m, Rotation::cur()) + c(2049)
+                - v.query_advice(cols.x, Rotation::cur())),
+        ]
+    });
+    s
+}
+
+impl Sponge {
+    /// Two permutations' selectors and cells from `row` on; returns the
+    /// rows used. Every advice cell the gates read is assigned (zero).
+    fn assign(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+        layouter.assign_region(
+            || "sponge",
+            |mut region| {
+                let advice = [
+                    self.cols.x,
+                    self.cols.acc,
+                    self.cols.z,
+                    self.w,
+                    self.m,
+                    self.pk,
+                ];
+                let limbs = self.q_limbs.is_some();
+                let full_rows = if self.design.tall_full_rounds() { 3 } else { 1 };
+                let pack_rows = if limbs { 4 * K } else { 0 };
+                let perm_rows =
+                    pack_rows + 1 + 2 * FULL_HALF * full_rows + (ROUNDS - 2 * FULL_HALF) + 1;
+                let total = 2 * perm_rows + 1;
+                for row in 0..total + 4 {
+                    for col in advice {
+                        region.assign_advice(col, row, Value::known(Fr::zero()));
+                    }
+                    region.assign_fixed(self.cols.f, row, Fr::from(row as u64 + 1));
+                    if let Some(rc) = self.rc {
+                        for c in rc {
+                            region.assign_fixed(c, row, Fr::from(row as u64 + 7));
+                        }
+                    }
+                }
+                self.q_init.enable(&mut region, 0)?;
+                for p in 0..2 {
+                    let start = p * perm_rows;
+                    // Slots: a packing phase (limbs) or beside the partial rounds.
+                    let (first_slot, step) = if limbs { (start, 2) } else { (start + 6, 1) };
+                    for word in 0..2 {
+                        for i in 0..K {
+                            let row = first_slot + (word * K + i) * step;
+                            if i == 0 {
+                                self.q_first.enable(&mut region, row)?
+                            } else {
+                                self.q_next.enable(&mut region, row)?
+                            }
+                            if let Some((_, q_slot)) = self.range {
+                                q_slot.enable(&mut region, row)?;
+                            }
+                            if let Some(q) = self.q_limbs {
+                                q.enable(&mut region, row)?;
+                            }
+                        }
+                    }
+                    let b = start + pack_rows;
+                    self.q_absorb.enable(&mut region, b)?;
+                    let mut row = b + 1;
+                    for r in 0..ROUNDS {
+                        if r < FULL_HALF || r >= ROUNDS - FULL_HALF {
+                            self.q_full.enable(&mut region, row)?;
+                            row += full_rows;
+                        } else {
+                            self.q_partial.enable(&mut region, row)?;
+                            row += 1;
+                        }
+                    }
+                }
+                self.q_squeeze.enable(&mut region, total - 1)?;
+                Ok(())
+            },
+        )?;
+        if let Some((table, _)) = self.range {
+            layouter.assign_table(
+                || "range",
+                |mut t| {
+                    for v in 0..1usize << BITS {
+                        t.assign_cell(|| "range", table, v, || Value::known(Fr::from(v as u64)))?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Probe {
+    model: ModelCircuit,
+    design: Design,
+}
+
+impl Circuit<Fr> for Probe {
+    type Config = (ModelConfig, Option<Sponge>);
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = (GateParams, Design);
+
+    fn without_witnesses(&self) -> Self {
+        Probe {
+            model: self.model.without_witnesses(),
+            design: self.design,
+        }
+    }
+    fn params(&self) -> Self::Params {
+        (self.model.gate_params(), self.design)
+    }
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        (gp, design): Self::Params,
+    ) -> Self::Config {
+        let model = ModelConfig::configure(meta, gp);
+        let sponge = (design != Design::None)
+            .then(|| configure_sponge(meta, model.shared_columns(), design));
+        (model, sponge)
+    }
+    fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
+        unreachable!("configured with params")
+    }
+    fn synthesize(
+        &self,
+        (model, sponge): Self::Config,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        self.model
+            .synthesize(model, layouter.namespace(|| "model"))?;
+        if let Some(s) = sponge {
+            s.assign(&mut layouter)?;
+        }
+        Ok(())
+    }
+}
+
+fn gas(params: &ParamsKZG<Bn256>, probe: &Probe, instance: &[Fr]) -> Result<()> {
+    let vk = keygen_vk_custom(params, &probe.without_witnesses(), true)?;
+    let pk = keygen_pk(params, vk.clone(), &probe.without_witnesses())?;
+    let proof = prove_circuit_with(TranscriptKind::Evm, params, &pk, probe.clone(), instance)?;
+    let generated = generate(params, &vk, PublicInputs::model(instance.len()), "probe")?;
+    if let Ok(dir) = std::env::var("PROBE_SOL_DIR") {
+        std::fs::write(format!("{dir}/{:?}.sol", probe.design), &generated.solidity)?;
+    }
+    let source = [("V.sol".to_string(), generated.solidity)];
+    let compile = |via_ir| {
+        zkml_evm::evm::compile::compile_contract(
+            &source,
+            zkml_evm::evm::verifier::CONTRACT,
+            Some(1_000_000),
+            via_ir,
+        )
+    };
+    // `gen-verifier` compiles without the IR pipeline; a design whose
+    // verifier that cannot compile is measured through it, and says so.
+    let (compiled, via_ir) = match compile(false) {
+        Ok(c) => (c, false),
+        Err(_) => (compile(true)?, true),
+    };
+    let call = |inst: &[Fr]| -> Result<_> {
+        let inputs: Vec<_> = inst
+            .iter()
+            .map(|f| alloy_primitives::U256::from_le_slice(&f.to_repr()))
+            .collect();
+        let mut evm = Evm::new();
+        let at = evm.deploy(&compiled.bytecode)?.address;
+        Ok(evm.call(at, &encode_call(&proof, &inputs), DEFAULT_GAS_LIMIT))
+    };
+    let honest = call(instance)?;
+    let mut bumped = instance.to_vec();
+    bumped[0] += Fr::one();
+    let other = call(&bumped)?;
+    if std::env::var("PROBE_MOCK").is_ok() {
+        let mock = halo2_proofs::dev::MockProver::run(params.k(), probe, vec![instance.to_vec()])?;
+        let failures = mock.verify().err().unwrap_or_default();
+        println!(
+            "MockProver: {} failures; first: {:?}",
+            failures.len(),
+            failures.first()
+        );
+        println!(
+            "native: {}",
+            zkml_evm::proof::verify_shplonk(
+                TranscriptKind::Evm,
+                params,
+                &vk,
+                instance.len(),
+                &proof,
+                instance
+            )
+        );
+    }
+    let cs = vk.cs();
+    println!(
+        "| {:?}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        probe.design,
+        if via_ir { " (via IR)" } else { "" },
+        cs.num_advice_columns(),
+        cs.num_fixed_columns(),
+        cs.lookups().len(),
+        cs.permutation().get_columns().len(),
+        cs.advice_queries().len() + cs.fixed_queries().len(),
+        cs.degree(),
+        proof.len(),
+        honest.gas_used,
+        if zkml_evm::evm::verifier::is_abi_true(&honest.output) {
+            "valid"
+        } else {
+            "invalid"
+        },
+        other.gas_used,
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let designs: Vec<Design> = {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.is_empty() {
+            vec![
+                Design::None,
+                Design::Lookup,
+                Design::Limbs,
+                Design::Lookup3,
+                Design::Limbs3,
+            ]
+        } else {
+            args.iter()
+                .map(|a| Design::parse(a))
+                .collect::<Result<_>>()?
+        }
+    };
+    let dir = tempfile::tempdir()?;
+    let model = std::path::Path::new("test-vectors/rockybot");
+    let input = zkml_evm::model::InputFile::read(&model.join("input.json"))?;
+    let x = input.input_data[0].clone();
+    let opts = CompileOptions {
+        visibility: Visibility {
+            params: Vis::Private,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let c = compile(&model.join("network.onnx"), &[x.clone()], &opts, dir.path())?;
+    let k = c.settings.k;
+    let params = srs::dev_params(k).context("development SRS")?;
+    let (circuit, _) = c.circuit_for(&x)?;
+    let instance = circuit.instance();
+    println!("RockyBot, private weights, packed public values, k = {k}; gas of the verify call with the proof as made, then with public input 0 bumped");
+    println!("| design | advice | fixed | lookups | permutation columns | queries | degree | proof B | gas | verdict | gas, bumped input |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for design in designs {
+        if let Err(e) = gas(
+            &params,
+            &Probe {
+                model: circuit.clone(),
+                design,
+            },
+            &instance,
+        ) {
+            let first = format!("{e:#}");
+            println!(
+                "| {design:?} | verifier not built: {} |",
+                first.lines().next().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
