@@ -184,6 +184,12 @@ impl PublicInputs {
 /// Deepest operand nesting a gate expression keeps inline (see `Gen::expr`).
 const MAX_NESTING: usize = 6;
 
+/// A running product or sum over a rotation set's points is flushed to
+/// memory after this many terms: solc keeps every pending operand of a
+/// nested expression on the stack, and a column queried at many rotations
+/// would otherwise make a verifier it cannot compile ("stack too deep").
+const FLUSH_EVERY: usize = 4;
+
 /// Up to this many public inputs, their checks and Lagrange terms are
 /// unrolled (cheapest in gas); beyond it they run in loops (smallest code).
 const UNROLL_PUBLIC: usize = 64;
@@ -657,13 +663,19 @@ impl Gen<'_> {
             let d = self.sub(&u, &t);
             self.store(&format!("u_minus_{rot}"), d);
         }
-        let prod_of = |g: &Self, rots: &[i32]| -> String {
+        // Π (u − ω^rot) over `rots`, into memory slot `name`.
+        let store_product = |g: &Self, name: &str, rots: &[i32]| {
             let mut acc = "1".to_string();
-            for rot in rots {
+            for (n, rot) in rots.iter().enumerate() {
                 let term = g.m(&format!("u_minus_{rot}"));
                 acc = if acc == "1" { term } else { g.mul(&acc, &term) };
+                // Many rotations in all would nest past solc's stack.
+                if n % FLUSH_EVERY == FLUSH_EVERY - 1 {
+                    g.store(name, acc);
+                    acc = g.m(name);
+                }
             }
-            acc
+            g.store(name, acc);
         };
         let zdiffs: Vec<Vec<i32>> = sets
             .iter()
@@ -676,11 +688,9 @@ impl Gen<'_> {
             })
             .collect();
         for (i, zd) in zdiffs.iter().enumerate() {
-            let v = prod_of(self, zd);
-            self.store(&format!("zdiff_{i}"), v);
+            store_product(self, &format!("zdiff_{i}"), zd);
         }
-        let z0 = prod_of(self, &sets[0].0);
-        self.store("z0", z0);
+        store_product(self, "z0", &sets[0].0);
 
         // Instance evaluation Σ_j pub_j·ω^j/(x - ω^j), summed as one
         // fraction num/den so it needs no inversion of its own.
@@ -910,14 +920,20 @@ impl Gen<'_> {
                         cst *= wa - omega_pow(self.omega, self.omega_inv, bb as i64);
                     }
                     let cst = cst.invert().unwrap();
+                    let slot = format!("basis_{i}_{ai}");
                     let mut val = hex_fr(&cst);
-                    for &bb in rots.iter().filter(|&&bb| bb != a) {
+                    for (n, &bb) in rots.iter().filter(|&&bb| bb != a).enumerate() {
                         val = self.mul(
                             &val,
                             &self.mul(&self.m(&format!("u_minus_{bb}")), &self.m("x_inv")),
                         );
+                        // A set of many points would nest past solc's stack.
+                        if n % FLUSH_EVERY == FLUSH_EVERY - 1 {
+                            self.store(&slot, val);
+                            val = self.m(&slot);
+                        }
                     }
-                    self.store(&format!("basis_{i}_{ai}"), val);
+                    self.store(&slot, val);
                 }
             }
             let mut r_inner = String::from("0");
@@ -926,6 +942,7 @@ impl Gen<'_> {
                 let ri = if rots.len() == 1 {
                     self.eval(evals[0])
                 } else {
+                    let slot = format!("ri_{i}");
                     let mut acc = String::from("0");
                     for (ai, e) in evals.iter().enumerate() {
                         let term = self.mul(&self.eval(*e), &self.m(&format!("basis_{i}_{ai}")));
@@ -934,6 +951,10 @@ impl Gen<'_> {
                         } else {
                             self.add(&acc, &term)
                         };
+                        if ai % FLUSH_EVERY == FLUSH_EVERY - 1 {
+                            self.store(&slot, acc);
+                            acc = self.m(&slot);
+                        }
                     }
                     acc
                 };
