@@ -22,6 +22,12 @@
 //! - `limbs`: the same without the lookup: each 12-bit slot is six 2-bit
 //!   limbs over two rows of `x, acc, z, w`, each checked by a degree-5
 //!   gate, in a packing phase before the permutation.
+//! - `bits`: the leanest: slots in `w` itself (already in the
+//!   permutation), so `m` only holds the third square and joins no
+//!   permutation; each slot is twelve bits over four rows of `x, acc, z`,
+//!   each checked by a degree-3 gate, so the circuit stays at degree 4.
+//! - `lean`: `limbs3` with the slots in `w` and no `m` at all: one new
+//!   advice column (`pk`), one new permutation column (`w`).
 //! - `lookup3`, `limbs3`: a full round takes three rows, its squares in `w`
 //!   and its constants in `f` at three rotations, so no round-constant
 //!   column is added (partial rounds defer their other constants).
@@ -55,6 +61,8 @@ enum Design {
     None,
     Lookup,
     Limbs,
+    Bits,
+    Lean,
     Lookup3,
     Limbs3,
 }
@@ -65,17 +73,30 @@ impl Design {
             "none" => Design::None,
             "lookup" => Design::Lookup,
             "limbs" => Design::Limbs,
+            "bits" => Design::Bits,
+            "lean" => Design::Lean,
             "lookup3" => Design::Lookup3,
             "limbs3" => Design::Limbs3,
-            _ => anyhow::bail!("unknown design {s}: none, lookup, limbs, lookup3, limbs3"),
+            _ => anyhow::bail!(
+                "unknown design {s}: none, lookup, limbs, bits, lean, lookup3, limbs3"
+            ),
         })
     }
     fn lookup(self) -> bool {
         matches!(self, Design::Lookup | Design::Lookup3)
     }
+    /// Rows per message slot: one beside the rounds (lookup), or a packing
+    /// phase of limb rows.
+    fn slot_rows(self) -> usize {
+        match self {
+            Design::Bits => 4,
+            Design::Limbs | Design::Limbs3 | Design::Lean => 2,
+            _ => 1,
+        }
+    }
     /// Full rounds over three rows, constants in `f` only.
     fn tall_full_rounds(self) -> bool {
-        matches!(self, Design::Lookup3 | Design::Limbs3)
+        matches!(self, Design::Lookup3 | Design::Limbs3 | Design::Lean)
     }
 }
 
@@ -83,7 +104,7 @@ impl Design {
 struct Sponge {
     cols: SharedColumns,
     w: Column<Advice>,
-    m: Column<Advice>,
+    m: Option<Column<Advice>>,
     pk: Column<Advice>,
     rc: Option<[Column<Fixed>; 2]>,
     range: Option<(TableColumn, Selector)>,
@@ -105,8 +126,16 @@ fn configure_sponge(
 ) -> Sponge {
     let w = cols.w.expect("weights in advice");
     meta.enable_equality(w);
-    let m = meta.advice_column();
-    meta.enable_equality(m);
+    let bits = design == Design::Bits;
+    let slots_in_w = matches!(design, Design::Bits | Design::Lean);
+    // `m` holds the slots (copies, so in the permutation), or squares of
+    // one-row full rounds; a design with neither has none.
+    let m = (!(slots_in_w && design.tall_full_rounds())).then(|| meta.advice_column());
+    if !slots_in_w {
+        meta.enable_equality(m.unwrap());
+    }
+    // Where the message slots (copies of weight cells) sit.
+    let slot = if slots_in_w { w } else { m.unwrap() };
     let pk = meta.advice_column();
     let rc = (!design.tall_full_rounds()).then(|| [meta.fixed_column(), meta.fixed_column()]);
     let limbs = !design.lookup();
@@ -133,13 +162,12 @@ fn configure_sponge(
     let mds = zkml_evm::poseidon::constants().mds;
     let c = |v: u64| Expression::Constant(Fr::from(v));
     let half = c(1 << (BITS - 1));
-    // The packed words end `K` and `2K` slot rows (or twice that, in limb
-    // row pairs) away from the absorb row.
-    let slot_rows = if limbs { 2 } else { 1 } as i32;
+    // The packed words end `K` and `2K` slots away from the absorb row.
+    let slot_rows = design.slot_rows() as i32;
     let word_end = |j: i32| {
         if limbs {
-            // Slot rows pairs from 4K rows above the absorb row.
-            2 * ((j + 1) * K as i32 - 1) - 4 * K as i32
+            // A packing phase of 2K slots' rows just above the absorb row.
+            slot_rows * ((j + 1) * K as i32 - 1) - slot_rows * 2 * K as i32
         } else {
             // Slots from 6 rows below it, beside the partial rounds.
             5 + (j + 1) * K as i32
@@ -184,7 +212,7 @@ fn configure_sponge(
                     v.query_fixed(cols.f, Rotation::cur()),
                 ),
                 (false, _) => (
-                    v.query_advice(if j == 1 { pk } else { m }, Rotation::cur()),
+                    v.query_advice(if j == 1 { pk } else { m.unwrap() }, Rotation::cur()),
                     v.query_fixed(s.rc.unwrap()[j - 1], Rotation::cur()),
                 ),
             };
@@ -227,7 +255,7 @@ fn configure_sponge(
         let q = v.query_selector(s.q_first);
         vec![
             q * (v.query_advice(pk, Rotation::cur())
-                - v.query_advice(m, Rotation::cur())
+                - v.query_advice(slot, Rotation::cur())
                 - half.clone()),
         ]
     });
@@ -236,7 +264,7 @@ fn configure_sponge(
         vec![
             q * (v.query_advice(pk, Rotation::cur())
                 - v.query_advice(pk, prev_slot) * c(1 << BITS)
-                - v.query_advice(m, Rotation::cur())
+                - v.query_advice(slot, Rotation::cur())
                 - half.clone()),
         ]
     });
@@ -244,41 +272,55 @@ fn configure_sponge(
         meta.lookup("slot range", |v| {
             let q = v.query_selector(q_slot);
             vec![(
-                q * (v.query_advice(m, Rotation::cur()) + half.clone()),
+                q * (v.query_advice(slot, Rotation::cur()) + half.clone()),
                 table,
             )]
         });
     }
     if let Some(q_limbs) = s.q_limbs {
-        meta.create_gate("six 2-bit limbs make the slot", |v| {
-            let q = v.query_selector(q_limbs);
-            let limbs = [
-                v.query_advice(cols.x, Rotation::cur()),
-                v.query_advice(cols.acc, Rotation::cur()),
-                v.query_advice(cols.z, Rotation::cur()),
-                v.query_advice(w, Rotation::cur()),
-                v.query_advice(cols.x, Rotation::next()),
-                v.query_advice(cols.acc, Rotation::next()),
+        // Two-bit limbs over two rows (degree 5), or bits over four rows
+        // of `x, acc, z` (degree 3): most significant first.
+        let (name, cells, bound): (_, Vec<(Column<Advice>, i32)>, u64) = if bits {
+            let cells = (0..4)
+                .flat_map(|r| [(cols.x, r), (cols.acc, r), (cols.z, r)])
+                .collect();
+            ("twelve bits make the slot", cells, 2)
+        } else {
+            let cells = vec![
+                (cols.x, 0),
+                (cols.acc, 0),
+                (cols.z, 0),
+                (w, 0),
+                (cols.x, 1),
+                (cols.acc, 1),
             ];
+            ("six 2-bit limbs make the slot", cells, 4)
+        };
+        meta.create_gate(name, |v| {
+            let q = v.query_selector(q_limbs);
+            let limbs: Vec<Expression<Fr>> = cells
+                .iter()
+                .map(|&(col, rot)| v.query_advice(col, Rotation(rot)))
+                .collect();
             let mut out: Vec<Expression<Fr>> = limbs
                 .iter()
-                .map(|l| {
-                    q.clone()
-                        * l.clone()
-                        * (l.clone() - c(1))
-                        * (l.clone() - c(2))
-                        * (l.clone() - c(3))
-                })
+                .map(|l| (0..bound).fold(q.clone(), |e, j| e * (l.clone() - c(j))))
                 .collect();
-            let sum = limbs.iter().fold(c(0), |e, l| e * c(4) + l.clone());
-            out.push(q * (v.query_advice(m, Rotation::cur()) + half.clone() - sum));
+            let sum = limbs.iter().fold(c(0), |e, l| e * c(bound) + l.clone());
+            out.push(q * (v.query_advice(slot, Rotation::cur()) + half.clone() - sum));
             out
         });
     }
+    // The hash, less the public offset, where the public row copies it from.
+    let (out_col, out_rot) = if slots_in_w {
+        (cols.x, 1)
+    } else {
+        (m.unwrap(), 0)
+    };
     meta.create_gate("squeeze", |v| {
         let q = v.query_selector(s.q_squeeze);
         vec![
-            q * (v.query_advice(m, Rotation::cur()) + c(2049)
+            q * (v.query_advice(out_col, Rotation(out_rot)) + c(2049)
                 - v.query_advice(cols.x, Rotation::cur())),
         ]
     });
@@ -292,22 +334,20 @@ impl Sponge {
         layouter.assign_region(
             || "sponge",
             |mut region| {
-                let advice = [
-                    self.cols.x,
-                    self.cols.acc,
-                    self.cols.z,
-                    self.w,
-                    self.m,
-                    self.pk,
-                ];
+                let mut advice = vec![self.cols.x, self.cols.acc, self.cols.z, self.w, self.pk];
+                advice.extend(self.m);
                 let limbs = self.q_limbs.is_some();
                 let full_rows = if self.design.tall_full_rounds() { 3 } else { 1 };
-                let pack_rows = if limbs { 4 * K } else { 0 };
+                let pack_rows = if limbs {
+                    2 * K * self.design.slot_rows()
+                } else {
+                    0
+                };
                 let perm_rows =
                     pack_rows + 1 + 2 * FULL_HALF * full_rows + (ROUNDS - 2 * FULL_HALF) + 1;
                 let total = 2 * perm_rows + 1;
                 for row in 0..total + 4 {
-                    for col in advice {
+                    for &col in &advice {
                         region.assign_advice(col, row, Value::known(Fr::zero()));
                     }
                     region.assign_fixed(self.cols.f, row, Fr::from(row as u64 + 1));
@@ -321,7 +361,11 @@ impl Sponge {
                 for p in 0..2 {
                     let start = p * perm_rows;
                     // Slots: a packing phase (limbs) or beside the partial rounds.
-                    let (first_slot, step) = if limbs { (start, 2) } else { (start + 6, 1) };
+                    let (first_slot, step) = if limbs {
+                        (start, self.design.slot_rows())
+                    } else {
+                        (start + 6, 1)
+                    };
                     for word in 0..2 {
                         for i in 0..K {
                             let row = first_slot + (word * K + i) * step;
@@ -503,6 +547,8 @@ fn main() -> Result<()> {
                 Design::None,
                 Design::Lookup,
                 Design::Limbs,
+                Design::Bits,
+                Design::Lean,
                 Design::Lookup3,
                 Design::Limbs3,
             ]
