@@ -5,13 +5,13 @@
 
 mod common;
 
-use common::{bump_public_input, flip_byte, vector, vectors};
+use common::{bump_public_input, flip_byte, vector, vectors, verifier_for};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use std::sync::Arc;
 use zkml_evm::circuit::layout::Layout;
 use zkml_evm::circuit::ModelCircuit;
 use zkml_evm::compile::{compile, CompileOptions, PackPublic, Vis, Visibility};
-use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm};
+use zkml_evm::evm::verifier::{calldata, run_in_revm};
 use zkml_evm::model::Value;
 use zkml_evm::proof::{self, verify};
 use zkml_evm::quant;
@@ -85,14 +85,7 @@ fn a_batch_proves_each_inference_as_the_single_model_would() {
         );
     }
 
-    let keys = proof::load_keys(&c).unwrap();
-    let art = gen_verifier(
-        &keys,
-        &c.settings.model_hash,
-        c.settings.layout.public_inputs,
-        &tmp.path().join("verifier"),
-    )
-    .unwrap();
+    let art = verifier_for(&c, &tmp.path().join("verifier"));
     let ok = run_in_revm(&art, &calldata(&p).unwrap()).unwrap();
     assert!(
         ok.accepted,

@@ -24,15 +24,8 @@ fn mlps_prove_and_verify_natively_and_on_evm() {
             verify(c, &b.proof).unwrap(),
             "{name}: honest proof rejected"
         );
-        let keys = proof::load_keys(c).unwrap();
         let vdir = b.dir.path().join("verifier");
-        let art = gen_verifier(
-            &keys,
-            &c.settings.model_hash,
-            c.settings.layout.public_inputs,
-            &vdir,
-        )
-        .unwrap();
+        let art = verifier_for(c, &vdir);
         let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
         assert!(
             ok.accepted,
@@ -282,14 +275,7 @@ fn wide_shapes_prove_and_verify_natively_and_on_evm() {
             verify(c, &b.proof).unwrap(),
             "{name}: honest proof rejected"
         );
-        let keys = proof::load_keys(c).unwrap();
-        let art = gen_verifier(
-            &keys,
-            &c.settings.model_hash,
-            c.settings.layout.public_inputs,
-            &b.dir.path().join("verifier"),
-        )
-        .unwrap();
+        let art = verifier_for(c, &b.dir.path().join("verifier"));
         assert!(
             art.runtime_size <= 24_576,
             "{name}: runtime {} bytes",
@@ -336,7 +322,7 @@ fn wide_shapes_prove_and_verify_natively_and_on_evm() {
                     .accepted
             );
             assert!(!proof::verify_bytes(
-                &keys,
+                &proof::load_keys(c).unwrap(),
                 &narrow.proof.proof_bytes().unwrap(),
                 &narrow.proof.instances().unwrap()
             ));
@@ -396,14 +382,7 @@ fn two_inputs_two_outputs_and_a_symbolic_batch() {
         assert!((o - e).abs() < 0.01, "{o} vs {e}");
     }
     assert!(verify(&c, &p).unwrap());
-    let keys = proof::load_keys(&c).unwrap();
-    let art = gen_verifier(
-        &keys,
-        &c.settings.model_hash,
-        c.settings.layout.public_inputs,
-        &t.join("v"),
-    )
-    .unwrap();
+    let art = verifier_for(&c, &t.join("v"));
     assert!(run_in_revm(&art, &calldata(&p).unwrap()).unwrap().accepted);
     // 12 inputs then 12 outputs, a packed word each; one more in the second
     // input's last element or in the second output's is refused.
@@ -451,15 +430,8 @@ fn packed_public_values_prove_and_verify() {
         ]
     );
 
-    let keys = proof::load_keys(c).unwrap();
     let vdir = b.dir.path().join("verifier");
-    let art = gen_verifier(
-        &keys,
-        &c.settings.model_hash,
-        c.settings.layout.public_inputs,
-        &vdir,
-    )
-    .unwrap();
+    let art = verifier_for(c, &vdir);
     let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
     assert!(
         ok.accepted,
@@ -593,14 +565,7 @@ fn packed_public_values_with_weights_in_advice() {
             verify(c, &b.proof).unwrap(),
             "{params}: honest proof rejected"
         );
-        let keys = proof::load_keys(c).unwrap();
-        let art = gen_verifier(
-            &keys,
-            &c.settings.model_hash,
-            c.settings.layout.public_inputs,
-            &b.dir.path().join("verifier"),
-        )
-        .unwrap();
+        let art = verifier_for(c, &b.dir.path().join("verifier"));
         let ok = run_in_revm(&art, &calldata(&b.proof).unwrap()).unwrap();
         assert!(
             ok.accepted,

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{bump_public_input, flip_byte, vectors};
+use common::{bump_public_input, flip_byte, vectors, verifier_for};
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use std::path::{Path, PathBuf};
 use zkml_evm::compile::{compile, CompileOptions, Compiled, Vis, Visibility};
-use zkml_evm::evm::verifier::{calldata, gen_verifier, run_in_revm, VerifierArtifact};
+use zkml_evm::evm::verifier::{calldata, run_in_revm, VerifierArtifact};
 use zkml_evm::evm::{compile_contract, Evm};
 use zkml_evm::proof::{self, fr_to_hex, ProofFile};
 
@@ -95,14 +95,7 @@ fn share_salt(c: &Compiled, dir: &Path) {
 
 /// A's verifier, generated into `vdir` and deployed in a fresh EVM.
 fn shared_verifier(a: &Compiled, vdir: &Path) -> (VerifierArtifact, Evm, zkml_evm::evm::Address) {
-    let keys = proof::load_keys(a).unwrap();
-    let art = gen_verifier(
-        &keys,
-        &a.settings.model_hash,
-        a.settings.layout.public_inputs,
-        vdir,
-    )
-    .unwrap();
+    let art = verifier_for(a, vdir);
     let mut evm = Evm::new();
     let verifier = evm.deploy(&art.creation_code().unwrap()).unwrap().address;
     (art, evm, verifier)
@@ -350,14 +343,7 @@ fn hashed_input_stays_out_of_proof_and_calldata() {
         );
     }
 
-    let keys = proof::load_keys(&c).unwrap();
-    let art = gen_verifier(
-        &keys,
-        &c.settings.model_hash,
-        c.settings.layout.public_inputs,
-        &t.path().join("v"),
-    )
-    .unwrap();
+    let art = verifier_for(&c, &t.path().join("v"));
     assert!(run_in_revm(&art, &calldata(&p).unwrap()).unwrap().accepted);
     // Another input's commitment, or a changed one, is rejected.
     let other_x: Vec<f64> = x.iter().map(|v| v + 0.25).collect();

@@ -1073,6 +1073,10 @@ impl Assigner<'_> {
             acc = acc.zip(self.vals).map(|(a, v)| a + weight(i) * v[id]);
             self.put(region, Col::X, row, |v| v[id]);
             self.put_fr(region, c.acc, row, acc);
+            // No gate reads `w` here; 0 is what a committed column holds.
+            if c.w.is_some() {
+                self.put_const(region, Col::W, row, Fr::zero());
+            }
             match c.q_word_mac {
                 Some(q) => q.enable(region, row)?,
                 None => c.q_mac.enable(region, row)?,

@@ -1819,12 +1819,25 @@ fn changed_packed_word_fails() {
     }
 }
 
-/// A word claimed one higher, with everything after its first multiply row
-/// recomputed (the running sum, the word cell, its public row and the
-/// instance) and, with weights in advice, that row's weight cell set to
-/// what would balance a multiply that read `f·w·x`. The word's multiply
-/// rows take their weight from the fixed `f` alone, so the first row fails
-/// and nothing else does.
+/// The value a circuit's witness puts in its weights column at `row`.
+fn assigned_w(c: &ModelCircuit, k: u32, row: usize) -> Fr {
+    use halo2_proofs::dev::AdviceCellValue;
+    let prover = MockProver::run(k, c, vec![c.instance()]).unwrap();
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    let w = ModelConfig::configure(&mut cs, c.gate_params()).w.unwrap();
+    match &prover.advice_values(w)[row] {
+        AdviceCellValue::Assigned(v) => v.evaluate(),
+        _ => panic!("w at row {row} is not assigned"),
+    }
+}
+
+/// A word claimed one higher, with everything from its first multiply row
+/// on recomputed (the running sums, the word cell, its public row and the
+/// instance) and, with weights in advice, that row's `w` cell (a free
+/// witness there) set to `1/(2^(B·(len−1))·v₀)`, which is what a multiply
+/// reading `f·w·x` (as `q_mac` does) would need to add the one. The word's
+/// multiply rows take their weight from the fixed `f` alone, so the first
+/// row fails and nothing else does.
 #[test]
 fn a_packed_word_moved_through_its_first_multiply_fails_there() {
     for (vis, shape) in packed_builds() {
@@ -1846,6 +1859,10 @@ fn a_packed_word_moved_through_its_first_multiply_fails_there() {
             cells.push((Col::W, word.start, balance));
         }
         let bad = c.clone().corrupt_all(&cells);
+        if vis.params != Vis::Fixed {
+            let assigned = assigned_w(&bad, k, word.start);
+            assert_eq!(assigned, cells.last().unwrap().2, "the w cell is corrupted");
+        }
         let mut inst = bad.instance();
         inst[word.public_row] += Fr::ONE;
         let failures = match MockProver::run(k, &bad, vec![inst]).unwrap().verify() {
@@ -1861,35 +1878,42 @@ fn a_packed_word_moved_through_its_first_multiply_fails_there() {
 /// A slot overflow: input 1 claimed `2^bits` higher and input 0 one lower
 /// keeps the packed public word (the carry moves between slots), with
 /// everything downstream recomputed. Input 1's range check refuses it
-/// (neurons that read it may leave their range too).
+/// (neurons that read it may leave their range too), whatever the weights'
+/// visibility.
 #[test]
 fn slot_overflow_fails_at_the_values_range_check() {
-    let (c, k) = tiny_circuit(&INPUT, PACKED, Shape::NARROW);
-    let bits = c.layout.value_packing.unwrap().bits;
-    let w = c.witness.as_ref().unwrap().clone();
-    let bad = forged(
-        &c,
-        &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
-    );
-    assert_eq!(
-        bad.instance()[0],
-        c.instance()[0],
-        "the carry keeps the word"
-    );
-    let range = c
-        .layout
-        .neurons
-        .iter()
-        .find(|n| n.range_check && n.value == 1)
-        .unwrap()
-        .clone();
-    let failures = forged_failures(&bad, k);
-    assert!(
-        failures.iter().any(|f| failure_rows(f)
+    for (vis, shape) in packed_builds() {
+        if shape != Shape::NARROW {
+            continue;
+        }
+        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+        let bits = c.layout.value_packing.unwrap().bits;
+        let w = c.witness.as_ref().unwrap().clone();
+        let bad = forged(
+            &c,
+            &[(0, w[0] - Fr::ONE), (1, w[1] + Fr::from(1u64 << bits))],
+        );
+        assert_eq!(
+            bad.instance()[0],
+            c.instance()[0],
+            "the carry keeps the word"
+        );
+        let range = c
+            .layout
+            .neurons
             .iter()
-            .any(|r| (range.start..=range.result_row).contains(r))),
-        "{failures:?}"
-    );
+            .find(|n| n.range_check && n.value == 1)
+            .unwrap()
+            .clone();
+        let failures = forged_failures(&bad, k);
+        assert!(
+            failures.iter().any(|f| failure_rows(f)
+                .iter()
+                .any(|r| (range.start..=range.result_row).contains(r))),
+            "{:?}: {failures:?}",
+            vis.params
+        );
+    }
 }
 
 /// `log(exp(a − 201) + exp(b − 201))` for inputs near 200: a range wide

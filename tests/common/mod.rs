@@ -68,6 +68,18 @@ pub fn build_with(name: &str, opts: &CompileOptions) -> Built {
     }
 }
 
+/// The EVM verifier of a build that has been set up, written under `dir`.
+pub fn verifier_for(c: &Compiled, dir: &Path) -> zkml_evm::evm::verifier::VerifierArtifact {
+    let keys = proof::load_keys(c).unwrap();
+    zkml_evm::evm::verifier::gen_verifier(
+        &keys,
+        &c.settings.model_hash,
+        c.settings.layout.public_inputs,
+        dir,
+    )
+    .unwrap()
+}
+
 /// The tolerance README documents: outputs within 2% of the output range
 /// (at least 0.02 absolute) of the reference.
 pub fn tolerance(reference: &[f64]) -> f64 {
