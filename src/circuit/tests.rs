@@ -1769,6 +1769,19 @@ fn packed_builds() -> Vec<(Visibility, Shape)> {
     builds
 }
 
+/// The tiny circuit, packed, in the narrow shape under every weight
+/// visibility.
+fn narrow_packed_circuits() -> Vec<(Visibility, ModelCircuit, u32)> {
+    packed_builds()
+        .into_iter()
+        .filter(|&(_, shape)| shape == Shape::NARROW)
+        .map(|(vis, shape)| {
+            let (c, k) = tiny_circuit(&INPUT, vis, shape);
+            (vis, c, k)
+        })
+        .collect()
+}
+
 #[test]
 fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
     for (vis, shape) in packed_builds() {
@@ -1795,11 +1808,7 @@ fn packed_public_values_pass_in_every_shape_and_make_one_word_per_tensor() {
 
 #[test]
 fn changed_packed_word_fails() {
-    for (vis, shape) in packed_builds() {
-        if shape != Shape::NARROW {
-            continue;
-        }
-        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+    for (vis, c, k) in narrow_packed_circuits() {
         for (i, delta) in [(0, Fr::ONE), (1, -Fr::ONE), (0, Fr::from(1u64 << 10))] {
             let mut inst = c.instance();
             inst[i] += delta;
@@ -1840,11 +1849,7 @@ fn assigned_w(c: &ModelCircuit, k: u32, row: usize) -> Fr {
 /// row fails and nothing else does.
 #[test]
 fn a_packed_word_moved_through_its_first_multiply_fails_there() {
-    for (vis, shape) in packed_builds() {
-        if shape != Shape::NARROW {
-            continue;
-        }
-        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+    for (vis, c, k) in narrow_packed_circuits() {
         let word = c.layout.words[0].clone();
         let first_value = c.witness.as_ref().unwrap()[word.values[0]];
         let bits = c.layout.value_packing.unwrap().bits as u64;
@@ -1882,11 +1887,7 @@ fn a_packed_word_moved_through_its_first_multiply_fails_there() {
 /// visibility.
 #[test]
 fn slot_overflow_fails_at_the_values_range_check() {
-    for (vis, shape) in packed_builds() {
-        if shape != Shape::NARROW {
-            continue;
-        }
-        let (c, k) = tiny_circuit(&INPUT, vis, shape);
+    for (vis, c, k) in narrow_packed_circuits() {
         let bits = c.layout.value_packing.unwrap().bits;
         let w = c.witness.as_ref().unwrap().clone();
         let bad = forged(
