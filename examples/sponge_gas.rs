@@ -105,6 +105,8 @@ struct Sponge {
     cols: SharedColumns,
     w: Column<Advice>,
     m: Option<Column<Advice>>,
+    /// Where the message slots (copies of weight cells) sit: `m` or `w`.
+    slot: Column<Advice>,
     pk: Column<Advice>,
     rc: Option<[Column<Fixed>; 2]>,
     range: Option<(TableColumn, Selector)>,
@@ -119,6 +121,15 @@ struct Sponge {
     design: Design,
 }
 
+fn constant(v: u64) -> Expression<Fr> {
+    Expression::Constant(Fr::from(v))
+}
+
+/// `2^(B−1)`: a slot holds `weight + 2^(B−1)`.
+fn half() -> Expression<Fr> {
+    constant(1 << (BITS - 1))
+}
+
 fn configure_sponge(
     meta: &mut ConstraintSystem<Fr>,
     cols: SharedColumns,
@@ -126,7 +137,6 @@ fn configure_sponge(
 ) -> Sponge {
     let w = cols.w.expect("weights in advice");
     meta.enable_equality(w);
-    let bits = design == Design::Bits;
     let slots_in_w = matches!(design, Design::Bits | Design::Lean);
     // `m` holds the slots (copies, so in the permutation), or squares of
     // one-row full rounds; a design with neither has none.
@@ -134,17 +144,13 @@ fn configure_sponge(
     if !slots_in_w {
         meta.enable_equality(m.unwrap());
     }
-    // Where the message slots (copies of weight cells) sit.
-    let slot = if slots_in_w { w } else { m.unwrap() };
-    let pk = meta.advice_column();
-    let rc = (!design.tall_full_rounds()).then(|| [meta.fixed_column(), meta.fixed_column()]);
-    let limbs = !design.lookup();
     let s = Sponge {
         cols,
         w,
         m,
-        pk,
-        rc,
+        slot: if slots_in_w { w } else { m.unwrap() },
+        pk: meta.advice_column(),
+        rc: (!design.tall_full_rounds()).then(|| [meta.fixed_column(), meta.fixed_column()]),
         range: design
             .lookup()
             .then(|| (meta.lookup_table_column(), meta.complex_selector())),
@@ -154,180 +160,214 @@ fn configure_sponge(
         q_partial: meta.selector(),
         q_first: meta.selector(),
         q_next: meta.selector(),
-        q_limbs: limbs.then(|| meta.selector()),
+        q_limbs: (!design.lookup()).then(|| meta.selector()),
         q_squeeze: meta.selector(),
         design,
     };
-    let state = [cols.x, cols.acc, cols.z];
-    let mds = zkml_evm::poseidon::constants().mds;
-    let c = |v: u64| Expression::Constant(Fr::from(v));
-    let half = c(1 << (BITS - 1));
-    // The packed words end `K` and `2K` slots away from the absorb row.
-    let slot_rows = design.slot_rows() as i32;
-    let word_end = |j: i32| {
-        if limbs {
-            // A packing phase of 2K slots' rows just above the absorb row.
-            slot_rows * ((j + 1) * K as i32 - 1) - slot_rows * 2 * K as i32
-        } else {
-            // Slots from 6 rows below it, beside the partial rounds.
-            5 + (j + 1) * K as i32
-        }
-    };
-    meta.create_gate("init", |v| {
-        let q = v.query_selector(s.q_init);
-        vec![
-            q.clone()
-                * (v.query_advice(cols.x, Rotation::cur())
-                    - v.query_fixed(cols.f, Rotation::cur())),
-            q.clone() * v.query_advice(cols.acc, Rotation::cur()),
-            q * v.query_advice(cols.z, Rotation::cur()),
-        ]
-    });
-    meta.create_gate("absorb", |v| {
-        let q = v.query_selector(s.q_absorb);
-        (0..3)
-            .map(|j| {
-                let mut e = v.query_advice(state[j], Rotation::next())
-                    - v.query_advice(state[j], Rotation::cur());
-                if j > 0 {
-                    e = e - v.query_advice(pk, Rotation(word_end(j as i32 - 1)));
-                }
-                q.clone() * e
-            })
-            .collect::<Vec<_>>()
-    });
-    let tall = design.tall_full_rounds();
-    meta.create_gate("full round", |v| {
-        let q = v.query_selector(s.q_full);
-        let mut out = Vec::new();
-        let mut t = Vec::new();
-        for j in 0..3 {
-            let (sq, k) = match (tall, j) {
-                (true, _) => (
-                    v.query_advice(w, Rotation(j as i32)),
-                    v.query_fixed(cols.f, Rotation(j as i32)),
-                ),
-                (false, 0) => (
-                    v.query_advice(w, Rotation::cur()),
-                    v.query_fixed(cols.f, Rotation::cur()),
-                ),
-                (false, _) => (
-                    v.query_advice(if j == 1 { pk } else { m.unwrap() }, Rotation::cur()),
-                    v.query_fixed(s.rc.unwrap()[j - 1], Rotation::cur()),
-                ),
-            };
-            let a = v.query_advice(state[j], Rotation::cur()) + k;
-            out.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
-            t.push(a * sq.clone() * sq);
-        }
-        let next = if tall { 3 } else { 1 };
-        for i in 0..3 {
-            let mixed = (0..3).fold(c(0), |e, j| {
-                e + Expression::Constant(mds[i][j]) * t[j].clone()
-            });
-            out.push(q.clone() * (v.query_advice(state[i], Rotation(next)) - mixed));
-        }
-        out
-    });
-    meta.create_gate("partial round", |v| {
-        let q = v.query_selector(s.q_partial);
-        let sq = v.query_advice(w, Rotation::cur());
-        let a = v.query_advice(cols.x, Rotation::cur()) + v.query_fixed(cols.f, Rotation::cur());
-        let mut out = vec![q.clone() * (sq.clone() - a.clone() * a.clone())];
-        let mut t = vec![a * sq.clone() * sq];
-        for j in 1..3 {
-            let mut e = v.query_advice(state[j], Rotation::cur());
-            if let Some(rc) = s.rc {
-                e = e + v.query_fixed(rc[j - 1], Rotation::cur());
-            }
-            t.push(e);
-        }
-        for i in 0..3 {
-            let mixed = (0..3).fold(c(0), |e, j| {
-                e + Expression::Constant(mds[i][j]) * t[j].clone()
-            });
-            out.push(q.clone() * (v.query_advice(state[i], Rotation::next()) - mixed));
-        }
-        out
-    });
-    let prev_slot = Rotation(-slot_rows);
-    meta.create_gate("pack first", |v| {
-        let q = v.query_selector(s.q_first);
-        vec![
-            q * (v.query_advice(pk, Rotation::cur())
-                - v.query_advice(slot, Rotation::cur())
-                - half.clone()),
-        ]
-    });
-    meta.create_gate("pack next", |v| {
-        let q = v.query_selector(s.q_next);
-        vec![
-            q * (v.query_advice(pk, Rotation::cur())
-                - v.query_advice(pk, prev_slot) * c(1 << BITS)
-                - v.query_advice(slot, Rotation::cur())
-                - half.clone()),
-        ]
-    });
-    if let Some((table, q_slot)) = s.range {
-        meta.lookup("slot range", |v| {
-            let q = v.query_selector(q_slot);
-            vec![(
-                q * (v.query_advice(slot, Rotation::cur()) + half.clone()),
-                table,
-            )]
-        });
-    }
-    if let Some(q_limbs) = s.q_limbs {
-        // Two-bit limbs over two rows (degree 5), or bits over four rows
-        // of `x, acc, z` (degree 3): most significant first.
-        let (name, cells, bound): (_, Vec<(Column<Advice>, i32)>, u64) = if bits {
-            let cells = (0..4)
-                .flat_map(|r| [(cols.x, r), (cols.acc, r), (cols.z, r)])
-                .collect();
-            ("twelve bits make the slot", cells, 2)
-        } else {
-            let cells = vec![
-                (cols.x, 0),
-                (cols.acc, 0),
-                (cols.z, 0),
-                (w, 0),
-                (cols.x, 1),
-                (cols.acc, 1),
-            ];
-            ("six 2-bit limbs make the slot", cells, 4)
-        };
-        meta.create_gate(name, |v| {
-            let q = v.query_selector(q_limbs);
-            let limbs: Vec<Expression<Fr>> = cells
-                .iter()
-                .map(|&(col, rot)| v.query_advice(col, Rotation(rot)))
-                .collect();
-            let mut out: Vec<Expression<Fr>> = limbs
-                .iter()
-                .map(|l| (0..bound).fold(q.clone(), |e, j| e * (l.clone() - c(j))))
-                .collect();
-            let sum = limbs.iter().fold(c(0), |e, l| e * c(bound) + l.clone());
-            out.push(q * (v.query_advice(slot, Rotation::cur()) + half.clone() - sum));
-            out
-        });
-    }
-    // The hash, less the public offset, where the public row copies it from.
-    let (out_col, out_rot) = if slots_in_w {
-        (cols.x, 1)
-    } else {
-        (m.unwrap(), 0)
-    };
-    meta.create_gate("squeeze", |v| {
-        let q = v.query_selector(s.q_squeeze);
-        vec![
-            q * (v.query_advice(out_col, Rotation(out_rot)) + c(2049)
-                - v.query_advice(cols.x, Rotation::cur())),
-        ]
-    });
+    s.state_gates(meta);
+    s.round_gates(meta);
+    s.pack_gates(meta);
     s
 }
 
 impl Sponge {
+    fn state(&self) -> [Column<Advice>; 3] {
+        [self.cols.x, self.cols.acc, self.cols.z]
+    }
+
+    /// Rotation from the absorb row to the last slot of word `j` (0 or 1).
+    fn word_end(&self, j: i32) -> i32 {
+        let k = K as i32;
+        if self.design.lookup() {
+            // Slots from 6 rows below it, beside the partial rounds.
+            5 + (j + 1) * k
+        } else {
+            // A packing phase of 2K slots' rows just above it.
+            let rows = self.design.slot_rows() as i32;
+            rows * ((j + 1) * k - 1) - rows * 2 * k
+        }
+    }
+
+    /// Init, absorb and squeeze.
+    fn state_gates(&self, meta: &mut ConstraintSystem<Fr>) {
+        let (cols, state, pk) = (self.cols, self.state(), self.pk);
+        meta.create_gate("init", |v| {
+            let q = v.query_selector(self.q_init);
+            vec![
+                q.clone()
+                    * (v.query_advice(cols.x, Rotation::cur())
+                        - v.query_fixed(cols.f, Rotation::cur())),
+                q.clone() * v.query_advice(cols.acc, Rotation::cur()),
+                q * v.query_advice(cols.z, Rotation::cur()),
+            ]
+        });
+        meta.create_gate("absorb", |v| {
+            let q = v.query_selector(self.q_absorb);
+            (0..3)
+                .map(|j| {
+                    let mut e = v.query_advice(state[j], Rotation::next())
+                        - v.query_advice(state[j], Rotation::cur());
+                    if j > 0 {
+                        e = e - v.query_advice(pk, Rotation(self.word_end(j as i32 - 1)));
+                    }
+                    q.clone() * e
+                })
+                .collect::<Vec<_>>()
+        });
+        // The hash less the public offset, where a public row would copy
+        // it from: `m`, or `x` one row down.
+        let (out_col, out_rot) = match self.m.filter(|_| self.slot != self.w) {
+            Some(m) => (m, 0),
+            None => (cols.x, 1),
+        };
+        meta.create_gate("squeeze", |v| {
+            let q = v.query_selector(self.q_squeeze);
+            vec![
+                q * (v.query_advice(out_col, Rotation(out_rot)) + constant(2049)
+                    - v.query_advice(cols.x, Rotation::cur())),
+            ]
+        });
+    }
+
+    /// `state' = MDS·(sbox(a₀), a₁, a₂)` (partial) or `MDS·sbox(a)` (full),
+    /// `a = state + constants`, each S-box `a·u²` with `u = a²` in a cell.
+    fn round_gates(&self, meta: &mut ConstraintSystem<Fr>) {
+        let (cols, state, w) = (self.cols, self.state(), self.w);
+        let tall = self.design.tall_full_rounds();
+        let mix = |t: &[Expression<Fr>], i: usize| {
+            let mds = zkml_evm::poseidon::constants().mds;
+            (0..3).fold(constant(0), |e, j| {
+                e + Expression::Constant(mds[i][j]) * t[j].clone()
+            })
+        };
+        meta.create_gate("full round", |v| {
+            let q = v.query_selector(self.q_full);
+            let mut out = Vec::new();
+            let mut t = Vec::new();
+            for j in 0..3 {
+                // Square and constant of word j: in `w` and `f` at
+                // rotation j (three-row rounds), or side by side.
+                let (sq, k) = match (tall, j) {
+                    (true, _) => (
+                        v.query_advice(w, Rotation(j as i32)),
+                        v.query_fixed(cols.f, Rotation(j as i32)),
+                    ),
+                    (false, 0) => (
+                        v.query_advice(w, Rotation::cur()),
+                        v.query_fixed(cols.f, Rotation::cur()),
+                    ),
+                    (false, _) => (
+                        v.query_advice(
+                            if j == 1 { self.pk } else { self.m.unwrap() },
+                            Rotation::cur(),
+                        ),
+                        v.query_fixed(self.rc.unwrap()[j - 1], Rotation::cur()),
+                    ),
+                };
+                let a = v.query_advice(state[j], Rotation::cur()) + k;
+                out.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
+                t.push(a * sq.clone() * sq);
+            }
+            let next = if tall { 3 } else { 1 };
+            for i in 0..3 {
+                out.push(q.clone() * (v.query_advice(state[i], Rotation(next)) - mix(&t, i)));
+            }
+            out
+        });
+        meta.create_gate("partial round", |v| {
+            let q = v.query_selector(self.q_partial);
+            let sq = v.query_advice(w, Rotation::cur());
+            let a =
+                v.query_advice(cols.x, Rotation::cur()) + v.query_fixed(cols.f, Rotation::cur());
+            let mut out = vec![q.clone() * (sq.clone() - a.clone() * a.clone())];
+            let mut t = vec![a * sq.clone() * sq];
+            // Without constant columns, the other words' constants are
+            // deferred into the next full round's.
+            for j in 1..3 {
+                let mut e = v.query_advice(state[j], Rotation::cur());
+                if let Some(rc) = self.rc {
+                    e = e + v.query_fixed(rc[j - 1], Rotation::cur());
+                }
+                t.push(e);
+            }
+            for i in 0..3 {
+                out.push(q.clone() * (v.query_advice(state[i], Rotation::next()) - mix(&t, i)));
+            }
+            out
+        });
+    }
+
+    /// Horner sums of the slots, and each slot's range check: a lookup,
+    /// or limbs.
+    fn pack_gates(&self, meta: &mut ConstraintSystem<Fr>) {
+        let (slot, pk) = (self.slot, self.pk);
+        let prev_slot = Rotation(-(self.design.slot_rows() as i32));
+        meta.create_gate("pack first", |v| {
+            let q = v.query_selector(self.q_first);
+            vec![
+                q * (v.query_advice(pk, Rotation::cur())
+                    - v.query_advice(slot, Rotation::cur())
+                    - half()),
+            ]
+        });
+        meta.create_gate("pack next", |v| {
+            let q = v.query_selector(self.q_next);
+            vec![
+                q * (v.query_advice(pk, Rotation::cur())
+                    - v.query_advice(pk, prev_slot) * constant(1 << BITS)
+                    - v.query_advice(slot, Rotation::cur())
+                    - half()),
+            ]
+        });
+        if let Some((table, q_slot)) = self.range {
+            meta.lookup("slot range", |v| {
+                let q = v.query_selector(q_slot);
+                vec![(q * (v.query_advice(slot, Rotation::cur()) + half()), table)]
+            });
+        }
+        if let Some(q_limbs) = self.q_limbs {
+            let (name, cells, base) = self.limb_cells();
+            meta.create_gate(name, |v| {
+                let q = v.query_selector(q_limbs);
+                let limbs: Vec<Expression<Fr>> = cells
+                    .iter()
+                    .map(|&(col, rot)| v.query_advice(col, Rotation(rot)))
+                    .collect();
+                // Each limb in [0, base), and the slot their base-`base`
+                // number, most significant first.
+                let mut out: Vec<Expression<Fr>> = limbs
+                    .iter()
+                    .map(|l| (0..base).fold(q.clone(), |e, j| e * (l.clone() - constant(j))))
+                    .collect();
+                let sum = limbs
+                    .iter()
+                    .fold(constant(0), |e, l| e * constant(base) + l.clone());
+                out.push(q * (v.query_advice(slot, Rotation::cur()) + half() - sum));
+                out
+            });
+        }
+    }
+
+    /// A slot's limbs: twelve bits over four rows of `x, acc, z` (degree
+    /// 3), or six 2-bit limbs over two rows (degree 5), with the slot's own
+    /// cell left out when it is in `w`.
+    fn limb_cells(&self) -> (&'static str, Vec<(Column<Advice>, i32)>, u64) {
+        let c = self.cols;
+        if self.design == Design::Bits {
+            let cells = (0..4)
+                .flat_map(|r| [(c.x, r), (c.acc, r), (c.z, r)])
+                .collect();
+            return ("twelve bits make the slot", cells, 2);
+        }
+        let fourth = if self.slot == self.w {
+            (c.z, 1)
+        } else {
+            (self.w, 0)
+        };
+        let cells = vec![(c.x, 0), (c.acc, 0), (c.z, 0), fourth, (c.x, 1), (c.acc, 1)];
+        ("six 2-bit limbs make the slot", cells, 4)
+    }
+
     /// Two permutations' selectors and cells from `row` on; returns the
     /// rows used. Every advice cell the gates read is assigned (zero).
     fn assign(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
