@@ -355,6 +355,7 @@ fn is_build_dir(path: PathBuf) -> bool {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    zkml_evm::cpu_check().map_err(pyo3::exceptions::PyImportError::new_err)?;
     m.add("ZkmlError", m.py().get_type::<ZkmlError>())?;
     m.add("ProofRejected", m.py().get_type::<ProofRejected>())?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
