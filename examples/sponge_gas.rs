@@ -22,7 +22,7 @@
 //! - `limbs`: the same without the lookup: each 12-bit slot is six 2-bit
 //!   limbs over two rows of `x, acc, z, w`, each checked by a degree-5
 //!   gate, in a packing phase before the permutation.
-//! - `bits`: the leanest: slots in `w` itself (already in the
+//! - `bits`: slots in `w` itself (already in the
 //!   permutation), so `m` only holds the third square and joins no
 //!   permutation; each slot is twelve bits over four rows of `x, acc, z`,
 //!   each checked by a degree-3 gate, so the circuit stays at degree 4.
@@ -34,20 +34,17 @@
 use anyhow::{Context, Result};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{
     keygen_pk, keygen_vk_custom, Advice, Circuit, Column, ConstraintSystem, Error, Expression,
     Fixed, Selector, TableColumn,
 };
-use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::Rotation;
 use zkml_evm::circuit::{GateParams, ModelCircuit, ModelConfig, SharedColumns};
 use zkml_evm::compile::{compile, CompileOptions, Vis, Visibility};
-use zkml_evm::evm::codegen::{generate, PublicInputs};
-use zkml_evm::evm::exec::{Evm, DEFAULT_GAS_LIMIT};
-use zkml_evm::evm::verifier::encode_call;
-use zkml_evm::proof::{prove_circuit_with, srs, TranscriptKind};
+use zkml_evm::evm::codegen::PublicInputs;
+use zkml_evm::evm::verifier::{encode_proof, gen_verifier_for, run_in_revm};
+use zkml_evm::proof::{fr_to_hex, prove_circuit_with, srs, Keys, TranscriptKind};
 
 /// Slots of a packed word, and their width.
 const K: usize = 21;
@@ -500,67 +497,16 @@ impl Circuit<Fr> for Probe {
     }
 }
 
+/// Keygen, an (invalid) proof and the generated verifier for `probe`;
+/// prints its row of the table.
 fn gas(params: &ParamsKZG<Bn256>, probe: &Probe, instance: &[Fr]) -> Result<()> {
     let vk = keygen_vk_custom(params, &probe.without_witnesses(), true)?;
     let pk = keygen_pk(params, vk.clone(), &probe.without_witnesses())?;
     let proof = prove_circuit_with(TranscriptKind::Evm, params, &pk, probe.clone(), instance)?;
-    let generated = generate(params, &vk, PublicInputs::model(instance.len()), "probe")?;
-    if let Ok(dir) = std::env::var("PROBE_SOL_DIR") {
-        std::fs::write(format!("{dir}/{:?}.sol", probe.design), &generated.solidity)?;
-    }
-    let source = [("V.sol".to_string(), generated.solidity)];
-    let compile = |via_ir| {
-        zkml_evm::evm::compile::compile_contract(
-            &source,
-            zkml_evm::evm::verifier::CONTRACT,
-            Some(1_000_000),
-            via_ir,
-        )
-    };
-    // `gen-verifier` compiles without the IR pipeline; a design whose
-    // verifier that cannot compile is measured through it, and says so.
-    let (compiled, via_ir) = match compile(false) {
-        Ok(c) => (c, false),
-        Err(_) => (compile(true)?, true),
-    };
-    let call = |inst: &[Fr]| -> Result<_> {
-        let inputs: Vec<_> = inst
-            .iter()
-            .map(|f| alloy_primitives::U256::from_le_slice(&f.to_repr()))
-            .collect();
-        let mut evm = Evm::new();
-        let at = evm.deploy(&compiled.bytecode)?.address;
-        Ok(evm.call(at, &encode_call(&proof, &inputs), DEFAULT_GAS_LIMIT))
-    };
-    let honest = call(instance)?;
-    let mut bumped = instance.to_vec();
-    bumped[0] += Fr::one();
-    let other = call(&bumped)?;
-    if std::env::var("PROBE_MOCK").is_ok() {
-        let mock = halo2_proofs::dev::MockProver::run(params.k(), probe, vec![instance.to_vec()])?;
-        let failures = mock.verify().err().unwrap_or_default();
-        println!(
-            "MockProver: {} failures; first: {:?}",
-            failures.len(),
-            failures.first()
-        );
-        println!(
-            "native: {}",
-            zkml_evm::proof::verify_shplonk(
-                TranscriptKind::Evm,
-                params,
-                &vk,
-                instance.len(),
-                &proof,
-                instance
-            )
-        );
-    }
     let cs = vk.cs();
-    println!(
-        "| {:?}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+    let shape = format!(
+        "| {:?} | {} | {} | {} | {} | {} | {} | {} |",
         probe.design,
-        if via_ir { " (via IR)" } else { "" },
         cs.num_advice_columns(),
         cs.num_fixed_columns(),
         cs.lookups().len(),
@@ -568,13 +514,32 @@ fn gas(params: &ParamsKZG<Bn256>, probe: &Probe, instance: &[Fr]) -> Result<()> 
         cs.advice_queries().len() + cs.fixed_queries().len(),
         cs.degree(),
         proof.len(),
-        honest.gas_used,
-        if zkml_evm::evm::verifier::is_abi_true(&honest.output) {
-            "valid"
-        } else {
-            "invalid"
-        },
-        other.gas_used,
+    );
+    let keys = Keys {
+        params: params.clone(),
+        vk,
+        num_public: instance.len(),
+    };
+    let dir = tempfile::tempdir()?;
+    let art = gen_verifier_for(
+        &keys,
+        PublicInputs::model(instance.len()),
+        "probe",
+        "probe",
+        dir.path(),
+    )?;
+    let call = |inst: &[Fr]| {
+        let hex: Vec<String> = inst.iter().map(fr_to_hex).collect();
+        run_in_revm(&art, &encode_proof(&proof, &hex)?)
+    };
+    let honest = call(instance)?;
+    let mut bumped = instance.to_vec();
+    bumped[0] += Fr::one();
+    let other = call(&bumped)?;
+    let verdict = if honest.accepted { "valid" } else { "invalid" };
+    println!(
+        "{shape} {} | {verdict} | {} |",
+        honest.gas_used, other.gas_used
     );
     Ok(())
 }
@@ -618,20 +583,11 @@ fn main() -> Result<()> {
     println!("| design | advice | fixed | lookups | permutation columns | queries | degree | proof B | gas | verdict | gas, bumped input |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for design in designs {
-        if let Err(e) = gas(
-            &params,
-            &Probe {
-                model: circuit.clone(),
-                design,
-            },
-            &instance,
-        ) {
-            let first = format!("{e:#}");
-            println!(
-                "| {design:?} | verifier not built: {} |",
-                first.lines().next().unwrap_or("")
-            );
-        }
+        let probe = Probe {
+            model: circuit.clone(),
+            design,
+        };
+        gas(&params, &probe, &instance).with_context(|| format!("design {design:?}"))?;
     }
     Ok(())
 }

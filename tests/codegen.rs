@@ -4,16 +4,14 @@
 //! ("stack too deep"), so such a circuit got no verifier at all.
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{
     keygen_pk, keygen_vk_custom, Advice, Circuit, Column, ConstraintSystem, Error, Instance,
     Selector,
 };
 use halo2_proofs::poly::Rotation;
-use zkml_evm::evm::codegen::{generate, PublicInputs};
-use zkml_evm::evm::exec::{Evm, DEFAULT_GAS_LIMIT};
-use zkml_evm::evm::verifier::{encode_call, is_abi_true, CONTRACT};
-use zkml_evm::proof::{prove_circuit_with, srs, TranscriptKind};
+use zkml_evm::evm::codegen::PublicInputs;
+use zkml_evm::evm::verifier::{encode_proof, gen_verifier_for, run_in_revm};
+use zkml_evm::proof::{fr_to_hex, prove_circuit_with, srs, Keys, TranscriptKind};
 
 /// Rows the window sums (its gate reads `a` at rotations 0 ..= WINDOW).
 const WINDOW: usize = 12;
@@ -80,20 +78,23 @@ fn a_column_read_at_many_rotations_gets_a_verifier_that_accepts_its_proof() {
     let honest = [Fr::from((WINDOW * (WINDOW + 1) / 2) as u64)];
     let proof = prove_circuit_with(TranscriptKind::Evm, &params, &pk, Window, &honest).unwrap();
 
-    let generated = generate(&params, &vk, PublicInputs::model(1), "window").unwrap();
-    let compiled = zkml_evm::evm::compile::compile_contract(
-        &[("Window.sol".into(), generated.solidity)],
-        CONTRACT,
-        Some(1_000_000),
-        false,
+    let keys = Keys {
+        params,
+        vk,
+        num_public: 1,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let art = gen_verifier_for(
+        &keys,
+        PublicInputs::model(1),
+        "window",
+        "window",
+        dir.path(),
     )
     .expect("the verifier compiles");
-    let mut evm = Evm::new();
-    let at = evm.deploy(&compiled.bytecode).unwrap().address;
-    let mut verify = |public: Fr| {
-        let input = alloy_primitives::U256::from_le_slice(&public.to_repr());
-        let out = evm.call(at, &encode_call(&proof, &[input]), DEFAULT_GAS_LIMIT);
-        out.success && is_abi_true(&out.output)
+    let verify = |public: Fr| {
+        let calldata = encode_proof(&proof, &[fr_to_hex(&public)]).unwrap();
+        run_in_revm(&art, &calldata).unwrap().accepted
     };
     assert!(verify(honest[0]), "the honest proof is rejected");
     assert!(

@@ -371,6 +371,18 @@ impl Gen<'_> {
         self.line(format!("mstore({s:#x}, {value})"));
     }
 
+    /// `acc` after its `n`-th term (from 0) of a running product or sum
+    /// kept in slot `name`: every [`FLUSH_EVERY`] terms it is stored there
+    /// and read back, so the expression never nests past solc's stack.
+    fn flushed(&self, n: usize, name: &str, acc: String) -> String {
+        if n % FLUSH_EVERY == FLUSH_EVERY - 1 {
+            self.store(name, acc);
+            self.m(name)
+        } else {
+            acc
+        }
+    }
+
     fn mul(&self, a: &str, b: &str) -> String {
         format!("mulmod({a}, {b}, {})", self.r)
     }
@@ -669,11 +681,7 @@ impl Gen<'_> {
             for (n, rot) in rots.iter().enumerate() {
                 let term = g.m(&format!("u_minus_{rot}"));
                 acc = if acc == "1" { term } else { g.mul(&acc, &term) };
-                // Many rotations in all would nest past solc's stack.
-                if n % FLUSH_EVERY == FLUSH_EVERY - 1 {
-                    g.store(name, acc);
-                    acc = g.m(name);
-                }
+                acc = g.flushed(n, name, acc);
             }
             g.store(name, acc);
         };
@@ -927,11 +935,7 @@ impl Gen<'_> {
                             &val,
                             &self.mul(&self.m(&format!("u_minus_{bb}")), &self.m("x_inv")),
                         );
-                        // A set of many points would nest past solc's stack.
-                        if n % FLUSH_EVERY == FLUSH_EVERY - 1 {
-                            self.store(&slot, val);
-                            val = self.m(&slot);
-                        }
+                        val = self.flushed(n, &slot, val);
                     }
                     self.store(&slot, val);
                 }
@@ -951,10 +955,7 @@ impl Gen<'_> {
                         } else {
                             self.add(&acc, &term)
                         };
-                        if ai % FLUSH_EVERY == FLUSH_EVERY - 1 {
-                            self.store(&slot, acc);
-                            acc = self.m(&slot);
-                        }
+                        acc = self.flushed(ai, &slot, acc);
                     }
                     acc
                 };
