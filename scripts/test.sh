@@ -13,10 +13,10 @@ scripts/install-evm-tools.sh
 # onnx (its backend node tests drive tests/conformance.rs), onnxruntime, numpy.
 scripts/setup-python.sh >/dev/null
 log=$(mktemp)
-# Test fixtures shared through statics (tests/aggregate.rs, split.rs, ...)
-# are never dropped, so their temporary directories outlive the test binary.
-# Give the cargo and Python steps a scratch TMPDIR and remove it afterwards,
-# or each run leaves gigabytes of proving keys behind.
+# The cargo and Python steps get a scratch TMPDIR, removed after each: the
+# fixtures shared through statics remove their directories when their test
+# binary exits (tests/common::shared_tempdir), but a killed or crashed
+# binary does not, and pytest keeps its own temporary directories.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/zkml-evm-tests.XXXXXX")
 trap 'rm -rf "$log" "$scratch"' EXIT
 # The aggregation fixtures write proving keys of a few GB each.

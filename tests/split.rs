@@ -26,7 +26,6 @@ use zkml_evm::split::{BoundaryFile, SplitBuild};
 use common::{arg as s, zkml_ok as ok};
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
     root: PathBuf,
     build: PathBuf,
     proof: PathBuf,
@@ -37,8 +36,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
+        let root = common::shared_tempdir();
         let v = vectors().join("tower");
         let build = root.join("build");
         let compile_output = ok(&[
@@ -50,8 +48,9 @@ fn fixture() -> &'static Fixture {
             s(&build),
             "--max-k",
             "12",
+            // The fastest k whose verifier fits EIP-170 (see aggregate.rs).
             "--aggregate-k",
-            "20",
+            "19",
         ]);
         ok(&["setup", s(&build)]);
         let proof = root.join("proof.json");
@@ -68,7 +67,6 @@ fn fixture() -> &'static Fixture {
         let verifier = root.join("verifier");
         ok(&["gen-verifier", s(&build), "-o", s(&verifier)]);
         Fixture {
-            _tmp: tmp,
             root,
             build,
             proof,

@@ -235,9 +235,9 @@ class Pipeline(unittest.TestCase):
 
     def test_aggregate_folds_a_proof(self):
         with self.assertRaisesRegex(zk.ZkmlError, "aggregat"):
-            zk.aggregate([self.build, self.proof], self.tmp / "agg-bad", k=20)
+            zk.aggregate([self.build, self.proof], self.tmp / "agg-bad", k=19)
         inner = zk.prove(self.build, board(), for_aggregation=True)
-        report, agg = zk.aggregate([self.build, inner], self.tmp / "agg", k=20)
+        report, agg = zk.aggregate([self.build, inner], self.tmp / "agg", k=19)
         self.assertEqual(report["aggregated"], 1)
         self.assertTrue(agg.is_aggregate)
         self.assertTrue(zk.verify(self.tmp / "agg", agg))

@@ -6,12 +6,37 @@
 pub mod mutation;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 use zkml_evm::compile::{compile, CompileOptions, Compiled};
 use zkml_evm::model::{InputFile, Model};
 use zkml_evm::proof::{self, ProofFile};
 
 pub fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors")
+}
+
+/// A temporary directory for a fixture shared through a `static`. Rust
+/// never drops statics, so a `TempDir` held in one outlives the test binary
+/// and leaves its proving keys (gigabytes for an aggregation) on disk; this
+/// one is removed when the binary exits (an `atexit` handler), so a run's
+/// fixtures never pile up beside the next binary's.
+pub fn shared_tempdir() -> PathBuf {
+    static DIRS: Mutex<Vec<tempfile::TempDir>> = Mutex::new(Vec::new());
+    static REMOVE_AT_EXIT: Once = Once::new();
+    extern "C" fn remove_all() {
+        // Dropping each TempDir removes it; a panicked test may have
+        // poisoned the lock, which does not make the list wrong.
+        DIRS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+    REMOVE_AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain function; it runs once, at exit.
+        let rc = unsafe { libc::atexit(remove_all) };
+        assert_eq!(rc, 0, "atexit refused the cleanup handler");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir);
+    path
 }
 
 pub struct Built {
