@@ -133,12 +133,17 @@ pub struct CompileOptions {
 /// `compile --pack-public`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PackPublic {
-    /// Packed wherever it is cheaper to verify: from [`PACK_FROM_VALUES`]
-    /// public values with fixed weights, from
-    /// [`PACK_FROM_VALUES_ADVICE_WEIGHTS`] with weights in advice.
+    // The doc comments are `--help` text, so they name the thresholds'
+    // values: PACK_FROM_VALUES and PACK_FROM_VALUES_ADVICE_WEIGHTS (a test
+    // keeps the two in step).
+    /// Packed wherever it is cheaper to verify: from 4 public values with
+    /// fixed weights, from 30 with weights in advice (private, hashed,
+    /// committed)
     #[default]
     Auto,
+    /// Always packed: several small values to a public input
     On,
+    /// Never packed: one public input a value
     Off,
 }
 

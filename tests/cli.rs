@@ -358,3 +358,43 @@ fn batch_compiles_proves_and_verifies_from_the_command_line() {
         "covers 2 inference(s)",
     );
 }
+
+/// Every subcommand's `--help` is plain text: clap prints doc comments
+/// verbatim, so a rustdoc link (`[`NAME`]`) would show its brackets. The
+/// packing thresholds `compile --help` states are the constants it uses.
+#[test]
+fn help_is_plain_text_and_states_the_packing_thresholds() {
+    let top = String::from_utf8(zkml(&["--help"]).stdout).unwrap();
+    let commands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() > 10, "{top}");
+    for c in commands {
+        let o = zkml(&[c, "--help"]);
+        let help = String::from_utf8(o.stdout).unwrap();
+        assert!(o.status.success(), "{c} --help failed");
+        assert!(
+            !help.contains("[`"),
+            "{c} --help shows a rustdoc link:\n{help}"
+        );
+    }
+    let help = String::from_utf8(zkml(&["compile", "--help"]).stdout).unwrap();
+    let auto = format!(
+        "from {} public values with fixed weights, from {} with weights in advice",
+        zkml_evm::compile::PACK_FROM_VALUES,
+        zkml_evm::compile::PACK_FROM_VALUES_ADVICE_WEIGHTS
+    );
+    assert!(
+        help.replace('\n', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&auto),
+        "{help}"
+    );
+}
