@@ -48,7 +48,9 @@ if [ -z "$chunks" ] || [ -z "$levels" ] || [ "$levels" -lt 2 ]; then
 fi
 "$BIN" setup "$work/build"
 status=0
-"$VENV/bin/python" scripts/ray_prove.py "$work/build" --input "$v/input.json" \
+# A bound on the whole run (about 8 minutes here): a task Ray can never
+# schedule would otherwise wait forever and take CI's time limit with it.
+timeout 1800 "$VENV/bin/python" scripts/ray_prove.py "$work/build" --input "$v/input.json" \
   --address "127.0.0.1:$port" --zkml "$BIN" -o "$work/proof.json" | tee "$work/ray.log" || status=1
 if [ "$status" -eq 0 ]; then
   # Every chunk task, then one aggregation per tree level, reported.

@@ -38,8 +38,8 @@ struct Fixture {
 const AGG_K: &str = "19";
 
 fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
+    static F: OnceLock<Result<Fixture, String>> = OnceLock::new();
+    common::shared_fixture(&F, || {
         let root = common::shared_tempdir();
         let v = vectors().join("tictactoe");
         let model = root.join("ttt");

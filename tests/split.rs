@@ -34,8 +34,8 @@ struct Fixture {
 }
 
 fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
+    static F: OnceLock<Result<Fixture, String>> = OnceLock::new();
+    common::shared_fixture(&F, || {
         let root = common::shared_tempdir();
         let v = vectors().join("tower");
         let build = root.join("build");
@@ -74,6 +74,29 @@ fn fixture() -> &'static Fixture {
             compile_output,
         }
     })
+}
+
+/// A fixture that panics while building is built once: every later test
+/// that asks for it fails at once with the first failure's message (the
+/// last CI run rebuilt this file's fixture for each of its tests on a full
+/// disk).
+#[test]
+fn a_fixture_that_failed_is_not_built_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    static BROKEN: OnceLock<Result<u32, String>> = OnceLock::new();
+    static BUILDS: AtomicUsize = AtomicUsize::new(0);
+    for _ in 0..3 {
+        let failed = std::panic::catch_unwind(|| {
+            common::shared_fixture(&BROKEN, || {
+                BUILDS.fetch_add(1, SeqCst);
+                panic!("No space left on device")
+            });
+        })
+        .expect_err("a broken fixture fails its test");
+        let msg = failed.downcast::<String>().expect("a formatted message");
+        assert!(msg.contains("No space left on device"), "{msg}");
+    }
+    assert_eq!(BUILDS.load(SeqCst), 1);
 }
 
 /// (native, EVM) verdicts on `p`.

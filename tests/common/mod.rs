@@ -6,7 +6,7 @@
 pub mod mutation;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, OnceLock};
 use zkml_evm::compile::{compile, CompileOptions, Compiled};
 use zkml_evm::model::{InputFile, Model};
 use zkml_evm::proof::{self, ProofFile};
@@ -37,6 +37,30 @@ pub fn shared_tempdir() -> PathBuf {
     let path = dir.path().to_path_buf();
     DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir);
     path
+}
+
+/// The fixture `cell` holds, built by `build` on first use and shared by
+/// every test of the binary. A build that panics is remembered: the tests
+/// after it fail at once with its message, instead of each building the
+/// fixture again (minutes of keygen and gigabytes of keys apiece, which is
+/// how one full disk failed a whole test binary slowly).
+pub fn shared_fixture<T: Send + Sync>(
+    cell: &'static OnceLock<Result<T, String>>,
+    build: impl FnOnce() -> T,
+) -> &'static T {
+    let built = cell.get_or_init(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|payload| {
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|m| m.to_string()))
+                .unwrap_or_else(|| "a non-string panic".into())
+        })
+    });
+    match built {
+        Ok(fixture) => fixture,
+        Err(msg) => panic!("the shared fixture failed to build (once, for every test): {msg}"),
+    }
 }
 
 pub struct Built {
