@@ -390,8 +390,7 @@ fn help_is_plain_text_and_states_the_packing_thresholds() {
         zkml_evm::compile::PACK_FROM_VALUES_ADVICE_WEIGHTS
     );
     assert!(
-        help.replace('\n', " ")
-            .split_whitespace()
+        help.split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
             .contains(&auto),
