@@ -38,6 +38,15 @@ impl ProofDoc {
         self.value.get("aggregated").is_some()
     }
 
+    /// A weights-binding proof (`zkml-evm bind`).
+    pub fn is_binding(&self) -> bool {
+        self.value.get("kind").and_then(|k| k.as_str()) == Some(proof::bind::PROOF_KIND)
+    }
+
+    pub fn binding_proof(&self) -> Result<proof::bind::BindProof> {
+        proof::bind::BindProof::from_json(self.value.clone(), &self.name)
+    }
+
     pub fn model_proof(&self) -> Result<ProofFile> {
         ProofFile::from_json(self.value.clone(), &self.name)
     }
@@ -76,6 +85,22 @@ pub fn verify_pinned(
     proof: &ProofDoc,
     pin: proof::WeightsPin,
 ) -> Result<proof::Verdict> {
+    if proof::bind::is_bind_dir(dir) {
+        if !matches!(pin, proof::WeightsPin::Build) {
+            bail!(
+                "{} is a bind directory: its proof says which commitment it binds (params_commitment); --weights-commitment and --any-weights apply to model builds",
+                dir.display()
+            );
+        }
+        let p = proof.binding_proof()?;
+        return Ok(if proof::bind::verify(dir, &p)? {
+            proof::Verdict::Valid {
+                weights: Some(p.params_commitment),
+            }
+        } else {
+            proof::Verdict::Invalid("the binding verifier rejects it".into())
+        });
+    }
     if !Aggregated::is_aggregate_dir(dir) {
         return proof::verify_pinned(&Compiled::load(dir)?, &proof.model_proof()?, pin);
     }
@@ -109,6 +134,12 @@ pub fn commitments(
             "params_commitment".into(),
             serde_json::json!(proof::committed::to_hex_pair(&p)),
         );
+        // What `bind` proves the commitment holds: the hashed-weights hash.
+        let shape = proof::bind::shape_for(&c.layout)?;
+        out.insert(
+            "params_hash".into(),
+            serde_json::Value::String(proof::fr_to_hex(&proof::bind::params_hash(&shape))),
+        );
     }
     for (name, value) in c.commitments(x)? {
         // Committed weights have the column commitment, not a hash.
@@ -120,7 +151,10 @@ pub fn commitments(
 
 /// ABI-encoded `verify(proof, publicInputs)` calldata of either kind of proof.
 pub fn calldata(proof: &ProofDoc) -> Result<Vec<u8>> {
-    let data = if proof.is_aggregate() {
+    let data = if proof.is_binding() {
+        let p = proof.binding_proof()?;
+        evm::verifier::encode_proof(&p.proof_bytes()?, &p.public_inputs)
+    } else if proof.is_aggregate() {
         let p = proof.aggregate_proof()?;
         if p.transcript != proof::TranscriptKind::Evm {
             bail!(
@@ -138,6 +172,18 @@ pub fn calldata(proof: &ProofDoc) -> Result<Vec<u8>> {
 /// Generate and compile the Solidity verifier of a model or aggregation
 /// directory into `out` (with `PublicInputs.sol` for a model).
 pub fn gen_verifier(dir: &Path, out: &Path) -> Result<VerifierArtifact> {
+    if proof::bind::is_bind_dir(dir) {
+        let keys = proof::bind::load_keys(dir)?;
+        let settings: proof::bind::BindSettings =
+            crate::artifact::read_json(&dir.join(proof::bind::BIND_FILE))?;
+        return evm::verifier::gen_verifier_for(
+            &keys,
+            evm::codegen::PublicInputs::model(1),
+            "zkml-evm weights binding verifier: the weights committed as the proof's first point hash to publicInputs[0]",
+            &format!("bind:{}", settings.shape_id),
+            out,
+        );
+    }
     if Aggregated::is_aggregate_dir(dir) {
         let agg = Aggregated::load(dir)?;
         let n = agg.settings.inner.len();

@@ -110,6 +110,28 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         input: Vec<PathBuf>,
     },
+    /// Committed weights: prove once per weight version that the build's weights commitment
+    /// holds the weights whose Poseidon hash is H (the params hash --param-visibility hashed
+    /// exposes for the same weights).
+    ///
+    /// Writes OUT/proof.json (public input H; its first 64 bytes are the commitment C, as in
+    /// every proof of the build) with the binding circuit's keys, made on first use. A registry
+    /// (contracts/src/BoundWeights.sol) records C -> H when the binding verifier accepts, then
+    /// checks each inference proof's commitment against it: hashed weights' guarantee at the
+    /// committed-weights verifier's price per inference. `verify OUT OUT/proof.json` and
+    /// `gen-verifier OUT -o V` take OUT as they take a model directory.
+    #[command(verbatim_doc_comment)]
+    Bind {
+        /// Compiled model directory with committed weights, after setup.
+        dir: PathBuf,
+        /// Output directory: bind.json, keys, proof.json.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// The ceremony SRS the build's came from, when the binding circuit needs more rows
+        /// than the build has (with the development SRS it is generated).
+        #[arg(long)]
+        srs: Option<PathBuf>,
+    },
     /// Create proving and verifying keys (development SRS unless --srs is given).
     Setup {
         /// Compiled model directory.
@@ -529,6 +551,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Bind { dir, out, srs } => {
+            let c = Compiled::load(&dir)?;
+            let p = proof::bind::bind(&c, &out, srs.as_deref())?;
+            let [x, y] = &p.params_commitment;
+            println!(
+                "bound the weights committed as ({x}, {y}) to params hash {}: {} (k = {}, prove {:.2}s)",
+                p.params_hash,
+                out.join(proof::bind::PROOF_FILE).display(),
+                p.k,
+                p.prove_seconds
+            );
+        }
         Command::Commit { dir, input } => {
             let c = Compiled::load(&dir)?;
             let x = if input.is_empty() {
@@ -731,7 +765,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::proof::Verdict::Valid { weights } => weights,
             };
             println!("proof {} is valid", proof.display());
-            if let Some([x, y]) = weights {
+            if doc.is_binding() {
+                let b = doc.binding_proof()?;
+                let [x, y] = &b.params_commitment;
+                println!(
+                    "  the weights committed as ({x}, {y}) hash to {}",
+                    b.params_hash
+                );
+            } else if let Some([x, y]) = weights {
                 let whose = match pin {
                     crate::proof::WeightsPin::Build => "this build's weights",
                     crate::proof::WeightsPin::Point(_) => "the given weights",

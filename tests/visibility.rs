@@ -678,3 +678,172 @@ fn committed_weights_batch_a_table_model() {
             .accepted
     );
 }
+
+/// `bind` then `BoundWeights`: the committed verifier's price per
+/// inference, hashed weights' guarantee. A one-time binding proof shows
+/// that the commitment a build's proofs start with holds the weights whose
+/// Poseidon hash is `H` (the very hash `--param-visibility hashed`
+/// exposes); the registry records it, then accepts an inference proof only
+/// when its commitment is recorded. B's weights differ from A's in one
+/// element, everything downstream recomputed, so B's proofs and B's
+/// binding proof are valid: only the registry's record refuses them.
+#[test]
+fn committed_weights_bound_to_their_hash_on_evm() {
+    use zkml_evm::proof::bind;
+    let t = tempfile::tempdir().unwrap();
+    let vis = Visibility {
+        params: Vis::Committed,
+        ..Visibility::default()
+    };
+    let Versions {
+        a,
+        proof_a,
+        b,
+        proof_b,
+        x,
+    } = two_versions(t.path(), vis, |_| ());
+    let (model, _) = sample();
+    let hashed_opts = CompileOptions {
+        visibility: Visibility {
+            params: Vis::Hashed,
+            ..Visibility::default()
+        },
+        ..Default::default()
+    };
+    let hashed = compile(&model, std::slice::from_ref(&x), &hashed_opts, &t.path().join("hashed")).unwrap();
+    let (dir_a, dir_b) = (t.path().join("bind-a"), t.path().join("bind-b"));
+    let bind_a = bind::bind(&a, &dir_a, None).unwrap();
+    let bind_b = bind::bind(&b, &dir_b, None).unwrap();
+    assert_eq!(
+        bind_a.params_hash,
+        fr_to_hex(&commitment(&hashed, "params_commitment", None)),
+        "the hash hashed weights expose"
+    );
+    assert_ne!(bind_a.params_hash, bind_b.params_hash);
+    assert_eq!(
+        Some(bind_a.params_commitment.clone()),
+        proof_a.params_commitment
+    );
+    assert_eq!(
+        Some(bind_b.params_commitment.clone()),
+        proof_b.params_commitment
+    );
+    let printed = zkml_evm::api::commitments(&a, None).unwrap();
+    assert_eq!(printed["params_hash"], bind_a.params_hash.as_str());
+
+    // One binding verifier for every weight version of the architecture.
+    let settings = |d: &Path| -> bind::BindSettings {
+        zkml_evm::artifact::read_json(&d.join(bind::BIND_FILE)).unwrap()
+    };
+    assert_eq!(settings(&dir_a), settings(&dir_b));
+    for p in [&bind_a, &bind_b] {
+        assert!(bind::verify(&dir_a, p).unwrap());
+    }
+    let bump = |p: &bind::BindProof, byte: usize| {
+        let mut bytes = p.proof_bytes().unwrap();
+        bytes[byte] ^= 1;
+        bind::BindProof {
+            proof: zkml_evm::artifact::to_hex(&bytes),
+            ..p.clone()
+        }
+    };
+    // B's proof spliced behind A's commitment: the claim "A's column hashes to H_b".
+    let spliced = {
+        let mut bytes = bind_b.proof_bytes().unwrap();
+        bytes[..64].copy_from_slice(&bind_a.proof_bytes().unwrap()[..64]);
+        bind::BindProof {
+            proof: zkml_evm::artifact::to_hex(&bytes),
+            params_commitment: bind_a.params_commitment.clone(),
+            ..bind_b.clone()
+        }
+    };
+    let wrong_hash = bind::BindProof {
+        public_inputs: bind_b.public_inputs.clone(),
+        params_hash: bind_b.params_hash.clone(),
+        ..bind_a.clone()
+    };
+    for bad in [bump(&bind_a, 100), spliced.clone(), wrong_hash] {
+        assert!(!matches!(bind::verify(&dir_a, &bad), Ok(true)));
+    }
+
+    let (_, mut evm, verifier) = shared_verifier(&a, &t.path().join("verifier"));
+    let binder_art = zkml_evm::api::gen_verifier(&dir_a, &t.path().join("binder")).unwrap();
+    let binder = evm
+        .deploy(&binder_art.creation_code().unwrap())
+        .unwrap()
+        .address;
+    let hash = zkml_evm::artifact::from_hex(&bind_a.params_hash).unwrap();
+    let registry = deploy_with_args(
+        &mut evm,
+        "BoundWeights",
+        &[
+            word(verifier.as_slice()),
+            word(binder.as_slice()),
+            word(&hash),
+        ],
+    );
+    let bind_call = |evm: &mut Evm, p: &bind::BindProof| {
+        use alloy_sol_types::{sol, SolCall};
+        sol! { function bind(bytes calldata bindingProof) external; }
+        let data = bindCall {
+            bindingProof: p.proof_bytes().unwrap().into(),
+        }
+        .abi_encode();
+        evm.call(registry, &data, 30_000_000)
+    };
+    assert!(
+        !pinned_accepts(&mut evm, registry, &proof_a),
+        "a commitment nobody bound"
+    );
+    // B's valid binding (to H_b), a tampered one, B's proof behind A's point.
+    for bad in [bind_b.clone(), bump(&bind_a, 100), spliced] {
+        let out = bind_call(&mut evm, &bad);
+        assert!(!out.success);
+        assert_eq!(out.revert_reason.as_deref(), Some("binding proof rejected"));
+    }
+    assert!(!pinned_accepts(&mut evm, registry, &proof_a));
+    let bound = bind_call(&mut evm, &bind_a);
+    assert!(bound.success, "{:?}", bound.revert_reason);
+    let (ok, gas) = pinned_call(&mut evm, registry, &proof_a);
+    assert!(ok);
+    let direct = run_in_revm(
+        &verifier_for(&a, &t.path().join("v2")),
+        &calldata(&proof_a).unwrap(),
+    )
+    .unwrap();
+    eprintln!(
+        "bound weights: bind {} gas once, then verify {gas} gas per proof ({} direct)",
+        bound.gas_used, direct.gas_used
+    );
+    assert!(
+        !pinned_accepts(&mut evm, registry, &proof_b),
+        "B's weights were never bound to A's hash"
+    );
+    let outputs_at = proof_a.public_inputs.len() - 1;
+    for bad in [
+        flip_byte(&proof_a, 40),
+        flip_byte(&proof_a, 100),
+        bump_public_input(&proof_a, 0),
+        bump_public_input(&proof_a, outputs_at),
+    ] {
+        assert!(!pinned_accepts(&mut evm, registry, &bad));
+    }
+
+    // A fresh salt: another commitment of A's weights, bound to the same
+    // hash by one more binding proof, with no new contract.
+    let opts = CompileOptions {
+        visibility: vis,
+        ..Default::default()
+    };
+    let (a2, proof_a2) = build(&model, &x, &opts, &t.path().join("a2"));
+    assert_ne!(proof_a2.params_commitment, proof_a.params_commitment);
+    assert!(!pinned_accepts(&mut evm, registry, &proof_a2));
+    let bind_a2 = bind::bind(&a2, &t.path().join("bind-a2"), None).unwrap();
+    assert_eq!(bind_a2.params_hash, bind_a.params_hash);
+    assert!(bind_call(&mut evm, &bind_a2).success);
+    assert!(pinned_accepts(&mut evm, registry, &proof_a2));
+    assert!(pinned_accepts(&mut evm, registry, &proof_a));
+    // A build without committed weights has nothing to bind.
+    let err = bind::bind(&hashed, &t.path().join("bind-h"), None).unwrap_err();
+    assert!(err.to_string().contains("committed"), "{err}");
+}

@@ -61,7 +61,7 @@ pub struct WordRows {
 /// weights of `bits` bits each (range-checked by a lookup), Horner-combined.
 /// Packing is what makes hashed weights affordable: about 66 rows per two
 /// words, so one weight per word would cost 33 rows a weight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Packing {
     pub bits: u32,
     pub per_word: usize,
@@ -344,10 +344,7 @@ impl Layout {
         }
         let copies = program.copies.max(1);
         let packing = match visibility.params {
-            Vis::Hashed => Packing::for_weights(
-                model_weight_blocks(&neurons, copies)
-                    .flat_map(|n| n.neuron.terms.iter().map(|t| t.1)),
-            ),
+            Vis::Hashed => weights_packing(&neurons, copies),
             _ => None,
         };
         let num_weights = num_weights(&neurons, copies);
@@ -459,9 +456,22 @@ impl Layout {
     /// The params sponge's words, as cells: a packed word's weights, or
     /// one raw weight or bias (see [`Packing`]).
     pub fn param_words(&self) -> Vec<ParamWord> {
+        self.param_words_with(self.packing)
+    }
+
+    /// The packing hashed weights would use for this layout's weights,
+    /// whatever their visibility here: what `bind` hashes a committed
+    /// column with, so its hash is the one `--param-visibility hashed`
+    /// exposes for the same weights.
+    pub fn hashed_packing(&self) -> Option<Packing> {
+        weights_packing(&self.neurons, self.copies)
+    }
+
+    /// [`Layout::param_words`] under `packing`.
+    pub fn param_words_with(&self, packing: Option<Packing>) -> Vec<ParamWord> {
         let cells = self.param_cells();
         let (weights, biases) = cells.split_at(self.num_weights());
-        let weight_words: Vec<ParamWord> = match self.packing {
+        let weight_words: Vec<ParamWord> = match packing {
             Some(p) => weights
                 .chunks(p.per_word)
                 .map(|c| ParamWord::Packed(c.to_vec()))
@@ -511,6 +521,13 @@ impl Layout {
 /// tables, whichever is more, plus `reserved_rows`.
 pub fn min_k_for(rows: usize, table_rows: usize, reserved_rows: usize) -> Option<u32> {
     (MIN_K..=MAX_K).find(|k| (1usize << k) >= rows.max(table_rows) + reserved_rows)
+}
+
+/// The packing of one inference's term weights (see [`Packing::for_weights`]).
+fn weights_packing(neurons: &[NeuronRows], copies: usize) -> Option<Packing> {
+    Packing::for_weights(
+        model_weight_blocks(neurons, copies).flat_map(|n| n.neuron.terms.iter().map(|t| t.1)),
+    )
 }
 
 fn num_weights(neurons: &[NeuronRows], copies: usize) -> usize {

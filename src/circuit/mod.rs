@@ -73,6 +73,7 @@
 //! run through the sponge of [`poseidon`], whose words are copies of the
 //! `x` or `w` cells they hash.
 
+pub mod binding;
 pub mod layout;
 pub mod poseidon;
 pub mod public;

@@ -1208,6 +1208,16 @@ fn circuit_vis(input: &[f64], vis: Visibility) -> (ModelCircuit, u32) {
     tiny_circuit(input, vis, Shape::NARROW)
 }
 
+/// The tiny program with committed weights (the binding circuit's tests
+/// bind its column).
+pub(crate) fn tiny_committed_circuit() -> (ModelCircuit, u32) {
+    let v = Visibility {
+        params: Vis::Committed,
+        ..Visibility::default()
+    };
+    circuit_vis(&INPUT, v)
+}
+
 const ALL_HASHED: Visibility = Visibility {
     input: Vis::Hashed,
     output: Vis::Hashed,

@@ -1,6 +1,7 @@
 //! setup / prove / verify: KZG on BN254 with SHPLONK openings and the EVM
 //! transcript.
 
+pub mod bind;
 pub mod committed;
 pub mod link;
 pub mod srs;

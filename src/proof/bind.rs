@@ -1,0 +1,401 @@
+//! `zkml-evm bind`: a one-time proof, per weight version, that a
+//! committed-weights build's weights commitment `C` (the first point of
+//! each of its proofs) holds the weights whose Poseidon hash is `H` (the
+//! params hash `--param-visibility hashed` would expose). See
+//! [`crate::circuit::binding`] for the circuit.
+//!
+//! What it buys: hashed weights' guarantee ("this inference ran the
+//! weights with hash H") at the committed-weights verifier's price per
+//! inference. The sponge is paid once, in the binding proof; a registry
+//! contract (`contracts/src/BoundWeights.sol`) records `C ↦ H` when its
+//! binding verifier accepts, then checks each inference proof's first 64
+//! bytes against the record before calling the committed verifier.
+//!
+//! A bind directory holds `bind.json` (the circuit's shape), its keys and
+//! SRS, and `proof.json`; `verify`, `gen-verifier` and `test-evm` take it
+//! as they take a model directory.
+
+use super::{committed, link, srs, Keys};
+use crate::artifact::{self, to_hex};
+use crate::circuit::binding::{self, BindingCircuit, BindingShape};
+use crate::circuit::layout::{Layout, Packing, ParamWord};
+use crate::compile::Compiled;
+use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::{Blind, Params};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::poly::EvaluationDomain;
+use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const BIND_FILE: &str = "bind.json";
+pub const PROOF_FILE: &str = "proof.json";
+const BIND_VERSION: u32 = 1;
+/// The `kind` of a binding `proof.json`.
+pub const PROOF_KIND: &str = "weights-binding";
+
+/// `bind.json`: what configures the binding circuit's keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BindSettings {
+    pub version: u32,
+    /// The committed build's k, and this circuit's.
+    pub build_k: u32,
+    pub k: u32,
+    pub packing: Option<Packing>,
+    /// Params words the sponge absorbs.
+    pub words: usize,
+    /// keccak of everything that shapes the circuit: its keys carry it.
+    pub shape_id: String,
+}
+
+/// A binding `proof.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindProof {
+    pub version: u32,
+    pub kind: String,
+    pub k: u32,
+    pub proof: String,
+    /// `[H]`, uint256 hex: what the binding verifier takes.
+    pub public_inputs: Vec<String>,
+    /// `H`, the weights' Poseidon hash (as hashed weights expose it).
+    pub params_hash: String,
+    /// `C = [x, y]`, the proof's first point: the weights commitment every
+    /// proof of the build starts with.
+    pub params_commitment: [String; 2],
+    pub prove_seconds: f64,
+}
+
+impl BindProof {
+    pub fn from_json(v: serde_json::Value, name: &Path) -> Result<BindProof> {
+        let p: BindProof = serde_json::from_value(v)
+            .with_context(|| format!("{} is malformed", name.display()))?;
+        if p.version != BIND_VERSION || p.kind != PROOF_KIND {
+            bail!(
+                "{}: a {} proof version {}, not a weights-binding proof version {BIND_VERSION}",
+                name.display(),
+                p.kind,
+                p.version
+            );
+        }
+        Ok(p)
+    }
+
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        artifact::from_hex(&self.proof).context("field `proof`")
+    }
+}
+
+/// Whether `dir` is a bind directory.
+pub fn is_bind_dir(dir: &Path) -> bool {
+    dir.join(BIND_FILE).is_file()
+}
+
+/// The build row `r` of a column of `2^k` rows, as the polynomial it
+/// interpolates evaluated on the domain of `2^k2` rows: row `2^(k2−k)·r`
+/// holds it, the rows between the polynomial's values at the new points.
+pub fn extend_column(column: &[Fr], k: u32, k2: u32) -> Vec<Fr> {
+    assert_eq!(column.len(), 1 << k, "a column of the build's domain");
+    if k2 == k {
+        return column.to_vec();
+    }
+    let small = EvaluationDomain::<Fr>::new(1, k);
+    let mut coeffs = small
+        .lagrange_to_coeff(small.lagrange_from_vec(column.to_vec()))
+        .to_vec();
+    coeffs.resize(1 << k2, Fr::zero());
+    let large = EvaluationDomain::<Fr>::new(1, k2);
+    let data = large.get_fft_data(coeffs.len());
+    halo2_proofs::arithmetic::best_fft(&mut coeffs, large.get_omega(), k2, data, false);
+    coeffs
+}
+
+/// The binding circuit's shape for build `c`: the words hashed weights
+/// would absorb, and the smallest k (at least the build's) that holds the
+/// sponge, the slot range table and every weight cell above the reserved
+/// rows.
+pub fn shape_for(layout: &Layout) -> Result<BindingShape> {
+    let packing = layout.hashed_packing();
+    let words = layout.param_words_with(packing);
+    let reserved = binding::reserved_rows(packing);
+    let last_w_row = layout.w_cells().iter().map(|c| c.0).max().unwrap_or(0);
+    let table = packing.map_or(0, |p| 1usize << p.bits);
+    let mut shape = BindingShape {
+        build_k: layout.k,
+        k: layout.k,
+        packing,
+        words,
+    };
+    while shape.k <= crate::circuit::layout::MAX_K {
+        let usable = (1usize << shape.k) - reserved;
+        if shape.sponge_rows().max(table) <= usable && last_w_row * shape.stride() < usable {
+            return Ok(shape);
+        }
+        shape.k += 1;
+    }
+    bail!(
+        "bind: the params sponge over {} words needs more than 2^{} rows",
+        shape.words.len(),
+        crate::circuit::layout::MAX_K
+    )
+}
+
+fn shape_id(shape: &BindingShape) -> [u8; 32] {
+    use sha3::{Digest, Keccak256};
+    let mut h = Keccak256::new();
+    h.update(b"zkml-evm weights binding v1");
+    h.update([shape.build_k as u8, shape.k as u8]);
+    if let Some(p) = shape.packing {
+        h.update([p.bits as u8, p.per_word as u8]);
+    }
+    for w in &shape.words {
+        let cells = match w {
+            ParamWord::Packed(cells) => cells.clone(),
+            ParamWord::Raw(cell) => vec![*cell],
+        };
+        h.update((cells.len() as u64).to_le_bytes());
+        for (row, _) in cells {
+            h.update((row as u64).to_le_bytes());
+        }
+    }
+    h.finalize().into()
+}
+
+/// The weights' Poseidon hash under `shape`: what the binding proof makes
+/// public, computed outside the circuit.
+pub fn params_hash(shape: &BindingShape) -> Fr {
+    let words: Vec<Fr> = shape
+        .words
+        .iter()
+        .map(|w| match (w, shape.packing) {
+            (ParamWord::Packed(cells), Some(p)) => {
+                p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>())
+            }
+            (ParamWord::Raw((_, v)), _) => crate::circuit::fe(*v as i128),
+            (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+        })
+        .collect();
+    crate::poseidon::hash(&words)
+}
+
+/// The SRS for the binding circuit: the development one when the build's
+/// is, else `srs_file` (the ceremony file the build's was cut from), which
+/// must hold `k` rows and be the build's.
+fn binding_params(c: &Compiled, k: u32, srs_file: Option<&Path>) -> Result<ParamsKZG<Bn256>> {
+    let build = srs::params_from_file(&c.dir.join(super::SRS_FILE), c.layout.k)
+        .context("bind: run `zkml-evm setup` on the build first")?;
+    let params = match srs_file {
+        Some(path) => srs::params_from_file(path, k)?,
+        None if srs::is_dev(&build) => srs::dev_params(k)?,
+        None if k == c.layout.k => build.clone(),
+        None => bail!(
+            "bind: the binding circuit needs k = {k} but {} holds k = {}: pass --srs with the ceremony file the build's SRS came from",
+            c.dir.join(super::SRS_FILE).display(),
+            c.layout.k
+        ),
+    };
+    if params.s_g2() != build.s_g2() {
+        bail!("bind: the SRS given is not the one the build was set up with (another [s]G2)");
+    }
+    Ok(params)
+}
+
+/// Keys of the binding circuit in `out`, made on first use and reused while
+/// the circuit's shape stays the same.
+fn keys_for(
+    shape: &Arc<BindingShape>,
+    params: &ParamsKZG<Bn256>,
+    out: &Path,
+) -> Result<(VerifyingKey<G1Affine>, ProvingKey<G1Affine>)> {
+    let id = shape_id(shape);
+    let keygen = BindingCircuit {
+        shape: shape.clone(),
+        column: None,
+        message: None,
+    };
+    let (vk_path, pk_path) = (out.join(super::VK_FILE), out.join(super::PK_FILE));
+    if let (Ok(vk), Ok(pk)) = (
+        super::read_key(&vk_path, &id, "zkml-evm bind"),
+        super::read_key(&pk_path, &id, "zkml-evm bind"),
+    ) {
+        let vk = VerifyingKey::read::<_, BindingCircuit>(
+            &mut &vk[..],
+            SerdeFormat::RawBytes,
+            shape.packing,
+        )
+        .with_context(|| format!("{} is corrupt", vk_path.display()))?;
+        let pk = ProvingKey::read::<_, BindingCircuit>(
+            &mut &pk[..],
+            SerdeFormat::RawBytesUnchecked,
+            shape.packing,
+        )
+        .with_context(|| format!("{} is corrupt", pk_path.display()))?;
+        return Ok((vk, pk));
+    }
+    let _progress = crate::progress::step(&format!("binding keygen (k={})", shape.k));
+    let vk = keygen_vk_custom(params, &keygen, true).context("binding verifying key")?;
+    let pk = keygen_pk(params, vk.clone(), &keygen).context("binding proving key")?;
+    super::write_key(&vk_path, &id, vk.to_bytes(SerdeFormat::RawBytes))?;
+    super::write_key(&pk_path, &id, pk.to_bytes(SerdeFormat::RawBytesUnchecked))?;
+    Ok((vk, pk))
+}
+
+/// Prove that build `c`'s weights commitment holds the weights of hash
+/// `H`, into `out` (keys made there on first use). The proof reveals two
+/// evaluations of the weights column, as an inference proof does, so it
+/// counts against the salt's bound ([`committed::count_proof`]).
+pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindProof> {
+    if !c.settings.visibility.params_committed() {
+        bail!(
+            "bind: {} does not have committed weights (compile with --param-visibility committed)",
+            c.dir.display()
+        );
+    }
+    let shape = Arc::new(shape_for(&c.layout)?);
+    let params = binding_params(c, shape.k, srs_file)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let settings = BindSettings {
+        version: BIND_VERSION,
+        build_k: shape.build_k,
+        k: shape.k,
+        packing: shape.packing,
+        words: shape.words.len(),
+        shape_id: to_hex(&shape_id(&shape)),
+    };
+    let (vk, pk) = keys_for(&shape, &params, out)?;
+    srs::write_params(&out.join(super::SRS_FILE), &params)?;
+    artifact::write_json(&out.join(BIND_FILE), &settings)?;
+
+    let salt = committed::read_salt(&c.dir)?;
+    committed::count_proof(&c.dir, &c.layout, salt)?;
+    let tail = committed::salt_tail(&c.layout, salt);
+    let column = extend_column(
+        &committed::weights_column(&c.layout, &tail),
+        c.layout.k,
+        shape.k,
+    );
+    let reserved = binding::reserved_rows(shape.packing);
+    let n = column.len();
+    // halo2 fills the last `reserved` rows of `w` itself: scripted to the
+    // polynomial's values there, bottom row first.
+    let bottom: Vec<Fr> = (0..reserved).map(|i| column[n - 1 - i]).collect();
+    let message = c.layout.param_cells().iter().map(|c| c.1).collect();
+    let circuit = BindingCircuit {
+        shape: shape.clone(),
+        column: Some(Arc::new(column[..n - reserved].to_vec())),
+        message: Some(message),
+    };
+    let hash = params_hash(&shape);
+    let t = Instant::now();
+    let proving = crate::progress::step(&format!("proving the weights binding (k={})", shape.k));
+    let mut rng = link::ScriptedTails::new(
+        link::tail_script(&[&bottom], reserved - 1),
+        rand::rngs::OsRng,
+    );
+    let proof = super::prove_circuit_with_rng(
+        super::TranscriptKind::Evm,
+        &params,
+        &pk,
+        circuit,
+        &[hash],
+        &mut rng,
+    )?;
+    drop(proving);
+    if !rng.spent() {
+        bail!("internal error: halo2 did not draw the weights column's last rows; the binding would not match the build's commitment");
+    }
+    let first = committed::proof_commitment(&proof)?;
+    let mut build_params = params.clone();
+    build_params.downsize(c.layout.k);
+    if first != committed::commitment_with(&build_params, &c.layout, &tail) {
+        bail!(
+            "internal error: the binding proof's first point is not the build's weights commitment"
+        );
+    }
+    let keys = Keys {
+        params,
+        vk,
+        num_public: 1,
+    };
+    if !super::verify_bytes(&keys, &proof, &[hash]) {
+        bail!("internal error: the binding proof does not verify");
+    }
+    let file = BindProof {
+        version: BIND_VERSION,
+        kind: PROOF_KIND.into(),
+        k: shape.k,
+        proof: to_hex(&proof),
+        public_inputs: vec![super::fr_to_hex(&hash)],
+        params_hash: super::fr_to_hex(&hash),
+        params_commitment: committed::to_hex_pair(&first),
+        prove_seconds: t.elapsed().as_secs_f64(),
+    };
+    artifact::write_json(&out.join(PROOF_FILE), &file)?;
+    Ok(file)
+}
+
+/// The binding verifier's keys, from a bind directory.
+pub fn load_keys(dir: &Path) -> Result<Keys> {
+    let settings: BindSettings = artifact::read_json(&dir.join(BIND_FILE))?;
+    if settings.version != BIND_VERSION {
+        bail!(
+            "{}: version {} is not supported (expected {BIND_VERSION}); rerun `zkml-evm bind`",
+            dir.join(BIND_FILE).display(),
+            settings.version
+        );
+    }
+    let id: [u8; 32] = artifact::from_hex(&settings.shape_id)?
+        .try_into()
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{}: shape_id is not 32 bytes",
+                dir.join(BIND_FILE).display()
+            )
+        })?;
+    let body = super::read_key(&dir.join(super::VK_FILE), &id, "zkml-evm bind")?;
+    let vk = VerifyingKey::read::<_, BindingCircuit>(
+        &mut &body[..],
+        SerdeFormat::RawBytes,
+        settings.packing,
+    )
+    .with_context(|| format!("{} is corrupt", dir.join(super::VK_FILE).display()))?;
+    Ok(Keys {
+        params: srs::params_from_file(&dir.join(super::SRS_FILE), settings.k)?,
+        vk,
+        num_public: 1,
+    })
+}
+
+/// Whether `proof` is a valid binding proof for the bind directory `dir`:
+/// its `params_hash` and `params_commitment` must be what the proof
+/// itself says (its public input and its first point).
+pub fn verify(dir: &Path, proof: &BindProof) -> Result<bool> {
+    let keys = load_keys(dir)?;
+    let bytes = proof.proof_bytes()?;
+    let instance = super::parse_instances(&proof.public_inputs)?;
+    if proof.public_inputs.first() != Some(&proof.params_hash) {
+        bail!("the binding proof's params_hash is not its public input");
+    }
+    if committed::to_hex_pair(&committed::proof_commitment(&bytes)?) != proof.params_commitment {
+        bail!("the binding proof's params_commitment is not its first point");
+    }
+    Ok(super::verify_bytes(&keys, &bytes, &instance))
+}
+
+/// The commitment `C` a binding proof starts with (for messages and tests).
+pub fn commitment_of(proof: &BindProof) -> Result<G1Affine> {
+    committed::proof_commitment(&proof.proof_bytes()?)
+}
+
+/// `params` committing `column` of `2^k` rows (test helper: the point a
+/// column's proof would start with, with no blinding).
+pub fn commit_column(params: &ParamsKZG<Bn256>, k: u32, column: Vec<Fr>) -> G1Affine {
+    let domain = EvaluationDomain::<Fr>::new(1, k);
+    params
+        .commit_lagrange(&domain.lagrange_from_vec(column), Blind::default())
+        .to_affine()
+}
