@@ -710,7 +710,13 @@ fn committed_weights_bound_to_their_hash_on_evm() {
         },
         ..Default::default()
     };
-    let hashed = compile(&model, std::slice::from_ref(&x), &hashed_opts, &t.path().join("hashed")).unwrap();
+    let hashed = compile(
+        &model,
+        std::slice::from_ref(&x),
+        &hashed_opts,
+        &t.path().join("hashed"),
+    )
+    .unwrap();
     let (dir_a, dir_b) = (t.path().join("bind-a"), t.path().join("bind-b"));
     let bind_a = bind::bind(&a, &dir_a, None).unwrap();
     let bind_b = bind::bind(&b, &dir_b, None).unwrap();

@@ -184,8 +184,14 @@ pub fn params_hash(shape: &BindingShape) -> Fr {
 
 /// The SRS for the binding circuit: the development one when the build's
 /// is, else `srs_file` (the ceremony file the build's was cut from), which
-/// must hold `k` rows and be the build's.
-fn binding_params(c: &Compiled, k: u32, srs_file: Option<&Path>) -> Result<ParamsKZG<Bn256>> {
+/// must hold `k` rows and be the build's. Returned with the build's own
+/// (downsizing recomputes the Lagrange points, seconds of curve
+/// arithmetic, so the build's file is read instead).
+fn binding_params(
+    c: &Compiled,
+    k: u32,
+    srs_file: Option<&Path>,
+) -> Result<(ParamsKZG<Bn256>, ParamsKZG<Bn256>)> {
     let build = srs::params_from_file(&c.dir.join(super::SRS_FILE), c.layout.k)
         .context("bind: run `zkml-evm setup` on the build first")?;
     let params = match srs_file {
@@ -201,7 +207,7 @@ fn binding_params(c: &Compiled, k: u32, srs_file: Option<&Path>) -> Result<Param
     if params.s_g2() != build.s_g2() {
         bail!("bind: the SRS given is not the one the build was set up with (another [s]G2)");
     }
-    Ok(params)
+    Ok((params, build))
 }
 
 /// Keys of the binding circuit in `out`, made on first use and reused while
@@ -256,7 +262,7 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
         );
     }
     let shape = Arc::new(shape_for(&c.layout)?);
-    let params = binding_params(c, shape.k, srs_file)?;
+    let (params, build_params) = binding_params(c, shape.k, srs_file)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let settings = BindSettings {
         version: BIND_VERSION,
@@ -309,8 +315,6 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
         bail!("internal error: halo2 did not draw the weights column's last rows; the binding would not match the build's commitment");
     }
     let first = committed::proof_commitment(&proof)?;
-    let mut build_params = params.clone();
-    build_params.downsize(c.layout.k);
     if first != committed::commitment_with(&build_params, &c.layout, &tail) {
         bail!(
             "internal error: the binding proof's first point is not the build's weights commitment"
