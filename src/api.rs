@@ -121,8 +121,9 @@ pub fn verify_pinned(
 
 /// The commitments a proof of the compiled model `c` exposes, by name:
 /// committed weights' column commitment as `[x, y]` (it needs the SRS of
-/// `setup`), then the Poseidon hashes as hex, hashed weights' always and a
-/// hashed input's and output's for input `x`.
+/// `setup`) and the hash `bind` ties it to, then the Poseidon hashes as
+/// hex, hashed weights' always and a hashed input's and output's for input
+/// `x`.
 pub fn commitments(
     c: &Compiled,
     x: Option<&[f64]>,

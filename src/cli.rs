@@ -102,7 +102,8 @@ pub enum Command {
     },
     /// Print the commitments a proof exposes, computed outside the circuit: with hashed
     /// weights their Poseidon hash, with committed weights their column commitment [x, y]
-    /// (after setup: it needs the SRS), and for --input a hashed input's and output's.
+    /// (after setup: it needs the SRS) and the Poseidon hash `bind` ties it to, and for
+    /// --input a hashed input's and output's.
     Commit {
         /// Compiled model directory.
         dir: PathBuf,
