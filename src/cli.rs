@@ -111,9 +111,10 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         input: Vec<PathBuf>,
     },
-    /// Committed weights: prove once per weight version that the build's weights commitment
-    /// holds the weights whose Poseidon hash is H (the params hash --param-visibility hashed
-    /// exposes for the same weights).
+    /// Committed weights: prove once that their commitment holds the weights of a Poseidon hash
+    ///
+    /// The hash H is the params hash --param-visibility hashed exposes for the same weights
+    /// (`commit` prints it), and the proof is made once per weight version and salt.
     ///
     /// Writes OUT/proof.json (public input H; its first 64 bytes are the commitment C, as in
     /// every proof of the build) with the binding circuit's keys, made on first use. A registry
