@@ -177,13 +177,10 @@ pub fn gen_verifier(dir: &Path, out: &Path) -> Result<VerifierArtifact> {
         let keys = proof::bind::load_keys(dir)?;
         let settings: proof::bind::BindSettings =
             crate::artifact::read_json(&dir.join(proof::bind::BIND_FILE))?;
-        return evm::verifier::gen_verifier_for(
-            &keys,
-            evm::codegen::PublicInputs::model(1),
-            "zkml-evm weights binding verifier: the weights committed as the proof's first point hash to publicInputs[0]",
-            &format!("bind:{}", settings.shape_id),
-            out,
-        );
+        let bound: [u8; 32] = crate::artifact::from_hex(&settings.build_circuit)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{}: build_circuit is not 32 bytes", dir.display()))?;
+        return binder_verifier(&keys, bound, out);
     }
     if Aggregated::is_aggregate_dir(dir) {
         let agg = Aggregated::load(dir)?;
@@ -219,6 +216,34 @@ pub fn gen_verifier(dir: &Path, out: &Path) -> Result<VerifierArtifact> {
     );
     crate::artifact::write_atomic(&out.join(evm::public_layout::LAYOUT_FILE), lib.as_bytes())?;
     Ok(a)
+}
+
+/// The weights-binding verifier of committed build `dir`, made from the
+/// build alone (`gen-verifier BUILD --binder`): the binding circuit's
+/// verifying key is a function of the build's layout and SRS, so a
+/// consumer need not trust the owner's bind directory.
+pub fn gen_binder(dir: &Path, out: &Path, srs: Option<&Path>) -> Result<VerifierArtifact> {
+    let c = Compiled::load(dir)?;
+    let (keys, bound) = proof::bind::binder_keys(&c, srs)?;
+    binder_verifier(&keys, bound, out)
+}
+
+fn binder_verifier(
+    keys: &proof::Keys,
+    bound_circuit: [u8; 32],
+    out: &Path,
+) -> Result<VerifierArtifact> {
+    let public = evm::codegen::PublicInputs {
+        bound_circuit: Some(bound_circuit),
+        ..evm::codegen::PublicInputs::model(1)
+    };
+    evm::verifier::gen_verifier_for(
+        keys,
+        public,
+        "zkml-evm weights binding verifier: the weights committed as the proof's first point hash to publicInputs[0]",
+        &format!("bind:{}", crate::artifact::to_hex(&bound_circuit)),
+        out,
+    )
 }
 
 /// What `aggregate` folds, from a list of model (or aggregation)

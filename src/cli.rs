@@ -245,11 +245,19 @@ pub enum Command {
     },
     /// Generate the Solidity verifier and compile it (solc: $SOLC, PATH, or .tools/bin).
     GenVerifier {
-        /// Compiled model directory with keys.
+        /// Compiled model directory with keys (or an aggregation or bind directory).
         dir: PathBuf,
         /// Output directory: Halo2Verifier.sol and verifier.json (ABI, bytecode).
         #[arg(short, long)]
         out: PathBuf,
+        /// Committed weights: the weights-binding verifier of this build (what `bind` proofs
+        /// are checked with), made from the build alone, instead of its model verifier.
+        #[arg(long)]
+        binder: bool,
+        /// With --binder: the ceremony SRS the build's came from, when the binding circuit
+        /// needs more rows than the build has.
+        #[arg(long, requires = "binder")]
+        srs: Option<PathBuf>,
     },
     /// Deploy the verifier in an in-process EVM (revm), call verify, report gas.
     TestEvm {
@@ -783,9 +791,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("  made with the weights committed as ({x}, {y}): {whose}");
             }
         }
-        Command::GenVerifier { dir, out } => {
+        Command::GenVerifier {
+            dir,
+            out,
+            binder,
+            srs,
+        } => {
             eprintln!("generating and compiling the Solidity verifier ...");
-            let a = crate::api::gen_verifier(&dir, &out)?;
+            let a = if binder {
+                crate::api::gen_binder(&dir, &out, srs.as_deref())?
+            } else {
+                crate::api::gen_verifier(&dir, &out)?
+            };
             println!(
                 "verifier written to {}: runtime {} bytes (limit {}), proof {} bytes, {} public inputs, solc {}",
                 out.display(),

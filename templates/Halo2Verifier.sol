@@ -15,6 +15,10 @@ contract Halo2Verifier {
     /// other chain unless told `--allow-dev-srs`.
     bool public constant DEVELOPMENT_SRS = {{dev_srs}};
 
+    /// @notice halo2's digest of the verifying key this contract checks proofs against
+    /// (constraint system, domain, fixed and permutation commitments, hence the SRS).
+    bytes32 public constant CIRCUIT = {{circuit}};
+{{bound}}
     /// @notice True iff `proof` proves the circuit for `publicInputs`.
     function verify(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool) {
         assembly {

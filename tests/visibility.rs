@@ -689,7 +689,7 @@ fn committed_weights_batch_a_table_model() {
 /// binding proof are valid: only the registry's record refuses them.
 #[test]
 fn committed_weights_bound_to_their_hash_on_evm() {
-    use zkml_evm::proof::bind;
+    use zkml_evm::proof::{bind, committed};
     let t = tempfile::tempdir().unwrap();
     let vis = Visibility {
         params: Vis::Committed,
@@ -773,7 +773,13 @@ fn committed_weights_bound_to_their_hash_on_evm() {
     }
 
     let (_, mut evm, verifier) = shared_verifier(&a, &t.path().join("verifier"));
-    let binder_art = zkml_evm::api::gen_verifier(&dir_a, &t.path().join("binder")).unwrap();
+    // The consumer's binder, from the build alone, is the owner's.
+    let binder_art = zkml_evm::api::gen_binder(&a.dir, &t.path().join("binder"), None).unwrap();
+    let owners = zkml_evm::api::gen_verifier(&dir_a, &t.path().join("binder-owner")).unwrap();
+    assert_eq!(
+        binder_art.creation_code().unwrap(),
+        owners.creation_code().unwrap()
+    );
     let binder = evm
         .deploy(&binder_art.creation_code().unwrap())
         .unwrap()
@@ -788,6 +794,31 @@ fn committed_weights_bound_to_their_hash_on_evm() {
             word(&hash),
         ],
     );
+    // The same model at a larger k (`--hide-proofs`): its weights sit at the
+    // same rows of another domain, so A's binder would read other points of
+    // its column. `BoundWeights` refuses the pair.
+    let wide_opts = CompileOptions {
+        visibility: vis,
+        hide_proofs: Some(10 * committed::hidden_proofs(&a.layout)),
+        ..Default::default()
+    };
+    let (wide, _) = build(&model, &x, &wide_opts, &t.path().join("wide"));
+    assert!(wide.layout.k > a.layout.k);
+    let wide_code = verifier_for(&wide, &t.path().join("wide-verifier"))
+        .creation_code()
+        .unwrap();
+    let wide_verifier = evm.deploy(&wide_code).unwrap().address;
+    let err = try_deploy_with_args(
+        &mut evm,
+        "BoundWeights",
+        &[
+            word(wide_verifier.as_slice()),
+            word(binder.as_slice()),
+            word(&hash),
+        ],
+    )
+    .expect_err("a binder paired with another build's verifier");
+    assert!(err.contains("binder is for another circuit"), "{err}");
     let bind_call = |evm: &mut Evm, p: &bind::BindProof| {
         use alloy_sol_types::{sol, SolCall};
         sol! { function bind(bytes calldata bindingProof) external; }

@@ -3,6 +3,14 @@ pragma solidity ^0.8.19;
 
 import {IZkmlVerifier, ZkmlVerification} from "./IZkmlVerifier.sol";
 
+/// @notice What generated verifiers expose beyond `IZkmlVerifier`: the digest of the circuit
+/// they check, and for a weights-binding verifier the digest of the circuit whose weights
+/// column its proofs hash.
+interface ICircuitDigests {
+    function CIRCUIT() external view returns (bytes32);
+    function BOUND_CIRCUIT() external view returns (bytes32);
+}
+
 /// @title BoundWeights
 /// @notice Hashed weights' guarantee at the committed-weights verifier's price per inference.
 /// Accepts a proof of a circuit compiled with `--param-visibility committed` only when the
@@ -19,7 +27,7 @@ contract BoundWeights {
 
     /// @notice The committed-weights verifier of the model's architecture.
     IZkmlVerifier public immutable verifier;
-    /// @notice The weights-binding verifier (`zkml-evm gen-verifier BIND_DIR`).
+    /// @notice The weights-binding verifier (`zkml-evm gen-verifier BUILD --binder`).
     IZkmlVerifier public immutable binder;
     uint256 public immutable paramsHash;
     /// @notice keccak256 of each weights commitment `(x, y)` bound to `paramsHash`.
@@ -30,6 +38,13 @@ contract BoundWeights {
     constructor(IZkmlVerifier verifier_, IZkmlVerifier binder_, uint256 paramsHash_) {
         ZkmlVerification.requireUsable(verifier_);
         ZkmlVerification.requireUsable(binder_);
+        // A binding proof hashes the rows where its circuit's build keeps each weight: paired
+        // with another build's verifier (another layout or domain size), those rows would be
+        // other weights than the ones the inferences read.
+        require(
+            ICircuitDigests(address(binder_)).BOUND_CIRCUIT() == ICircuitDigests(address(verifier_)).CIRCUIT(),
+            "binder is for another circuit"
+        );
         verifier = verifier_;
         binder = binder_;
         paramsHash = paramsHash_;

@@ -159,6 +159,10 @@ pub struct PublicInputs {
     /// The first 12 public inputs are a KZG accumulator (an aggregated
     /// proof): its pairing is checked together with the proof's own.
     pub accumulator: bool,
+    /// A weights-binding verifier (`zkml-evm bind`): the `CIRCUIT` digest
+    /// of the committed-weights circuit whose weights column it binds to
+    /// its one public input, exposed as `BOUND_CIRCUIT`.
+    pub bound_circuit: Option<[u8; 32]>,
 }
 
 impl PublicInputs {
@@ -168,6 +172,7 @@ impl PublicInputs {
             count,
             nonzero_from: 0,
             accumulator: false,
+            bound_circuit: None,
         }
     }
 
@@ -177,6 +182,7 @@ impl PublicInputs {
             count,
             nonzero_from: ACC_LIMBS,
             accumulator: true,
+            bound_circuit: None,
         }
     }
 }
@@ -242,6 +248,8 @@ pub fn generate(
         .replace("{{num_public}}", &num_public.to_string())
         .replace("{{k}}", &domain.k().to_string())
         .replace("{{dev_srs}}", if dev_srs { "true" } else { "false" })
+        .replace("{{circuit}}", &circuit_digest_hex(vk))
+        .replace("{{bound}}", &bound_constant(public.bound_circuit))
         .replace("{{body}}", &g.out.borrow());
     Ok(Generated {
         solidity,
@@ -249,6 +257,27 @@ pub fn generate(
         num_public,
         dev_srs,
     })
+}
+
+/// halo2's digest of `vk` (what its transcript starts from: the constraint
+/// system, the domain, and the fixed and permutation commitments, so the
+/// SRS too), big-endian: a verifier's `CIRCUIT`.
+pub fn circuit_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
+    crate::proof::transcript::be_bytes(&vk.transcript_repr())
+}
+
+fn circuit_digest_hex(vk: &VerifyingKey<G1Affine>) -> String {
+    format!("0x{}", hex::encode(circuit_digest(vk)))
+}
+
+fn bound_constant(bound: Option<[u8; 32]>) -> String {
+    match bound {
+        None => String::new(),
+        Some(d) => format!(
+            "\n    /// @notice The `CIRCUIT` of the committed-weights verifier whose weights column\n    /// this binding verifier's proofs hash (`BoundWeights` requires the two to match).\n    bytes32 public constant BOUND_CIRCUIT = 0x{};\n",
+            hex::encode(d)
+        ),
+    }
 }
 
 /// Bytes of the leading run of points in a proof for `vk` (commitments up

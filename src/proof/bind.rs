@@ -49,6 +49,13 @@ pub struct BindSettings {
     pub packing: Option<Packing>,
     /// Params words the sponge absorbs.
     pub words: usize,
+    /// The committed build's verifier digest (`CIRCUIT` of its verifier,
+    /// [`crate::evm::codegen::circuit_digest`]), hex: the circuit whose
+    /// weights column this one reads, row for row. The binding verifier
+    /// exposes it as `BOUND_CIRCUIT`, and `BoundWeights` refuses a binding
+    /// verifier and a committed verifier that do not match (with another
+    /// build's layout or k, its rows would be other weights).
+    pub build_circuit: String,
     /// keccak of everything that shapes the circuit: its keys carry it.
     pub shape_id: String,
 }
@@ -144,19 +151,22 @@ pub fn shape_for(layout: &Layout) -> Result<BindingShape> {
     )
 }
 
-fn shape_id(shape: &BindingShape) -> [u8; 32] {
+fn shape_id(shape: &BindingShape, build_circuit: &[u8; 32]) -> [u8; 32] {
     use sha3::{Digest, Keccak256};
     let mut h = Keccak256::new();
     h.update(b"zkml-evm weights binding v1");
+    h.update(build_circuit);
     h.update([shape.build_k as u8, shape.k as u8]);
-    if let Some(p) = shape.packing {
-        h.update([p.bits as u8, p.per_word as u8]);
+    match shape.packing {
+        Some(p) => h.update([1, p.bits as u8, p.per_word as u8]),
+        None => h.update([0]),
     }
     for w in &shape.words {
-        let cells = match w {
-            ParamWord::Packed(cells) => cells.clone(),
-            ParamWord::Raw(cell) => vec![*cell],
+        let (kind, cells) = match w {
+            ParamWord::Packed(cells) => (b'p', cells.clone()),
+            ParamWord::Raw(cell) => (b'r', vec![*cell]),
         };
+        h.update([kind]);
         h.update((cells.len() as u64).to_le_bytes());
         for (row, _) in cells {
             h.update((row as u64).to_le_bytes());
@@ -214,10 +224,11 @@ fn binding_params(
 /// the circuit's shape stays the same.
 fn keys_for(
     shape: &Arc<BindingShape>,
+    build_circuit: &[u8; 32],
     params: &ParamsKZG<Bn256>,
     out: &Path,
 ) -> Result<(VerifyingKey<G1Affine>, ProvingKey<G1Affine>)> {
-    let id = shape_id(shape);
+    let id = shape_id(shape, build_circuit);
     let keygen = BindingCircuit {
         shape: shape.clone(),
         column: None,
@@ -263,6 +274,7 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
     }
     let shape = Arc::new(shape_for(&c.layout)?);
     let (params, build_params) = binding_params(c, shape.k, srs_file)?;
+    let build_circuit = build_circuit(c)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let settings = BindSettings {
         version: BIND_VERSION,
@@ -270,9 +282,10 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
         k: shape.k,
         packing: shape.packing,
         words: shape.words.len(),
-        shape_id: to_hex(&shape_id(&shape)),
+        build_circuit: to_hex(&build_circuit),
+        shape_id: to_hex(&shape_id(&shape, &build_circuit)),
     };
-    let (vk, pk) = keys_for(&shape, &params, out)?;
+    let (vk, pk) = keys_for(&shape, &build_circuit, &params, out)?;
     srs::write_params(&out.join(super::SRS_FILE), &params)?;
     artifact::write_json(&out.join(BIND_FILE), &settings)?;
 
@@ -340,6 +353,45 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
     };
     artifact::write_json(&out.join(PROOF_FILE), &file)?;
     Ok(file)
+}
+
+/// The `CIRCUIT` digest of build `c`'s verifier (from its verifying key).
+pub fn build_circuit(c: &Compiled) -> Result<[u8; 32]> {
+    Ok(crate::evm::codegen::circuit_digest(
+        &super::load_keys(c)?.vk,
+    ))
+}
+
+/// The binding verifier's keys for build `c`, made from the build alone
+/// (no salt, no bind directory): what a consumer who did not make the
+/// binding generates its verifier from (`gen-verifier BUILD --binder`).
+/// Returns them with the build's `CIRCUIT`.
+pub fn binder_keys(c: &Compiled, srs_file: Option<&Path>) -> Result<(Keys, [u8; 32])> {
+    if !c.settings.visibility.params_committed() {
+        bail!(
+            "--binder: {} does not have committed weights (compile with --param-visibility committed)",
+            c.dir.display()
+        );
+    }
+    let shape = Arc::new(shape_for(&c.layout)?);
+    let (params, _) = binding_params(c, shape.k, srs_file)?;
+    let keygen = BindingCircuit {
+        shape: shape.clone(),
+        column: None,
+        message: None,
+    };
+    let vk = {
+        let _progress = crate::progress::step(&format!("binding keygen (k={})", shape.k));
+        keygen_vk_custom(&params, &keygen, true).context("binding verifying key")?
+    };
+    Ok((
+        Keys {
+            params,
+            vk,
+            num_public: 1,
+        },
+        build_circuit(c)?,
+    ))
 }
 
 /// The binding verifier's keys, from a bind directory.
