@@ -1273,11 +1273,15 @@ impl Assigner<'_> {
                     .collect();
                 let words = words
                     .into_iter()
-                    .map(|w| match w {
-                        ParamWord::Packed(cells) => {
+                    .map(|w| match (w, lay.packing) {
+                        (ParamWord::Packed(cells), _) => {
                             poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect())
                         }
-                        ParamWord::Raw((_, v)) => poseidon::Word::Raw(known(v)),
+                        (ParamWord::Raw((_, v)), Some(_)) => poseidon::Word::Raw(known(v)),
+                        // Weights wider than the packing's 16 bits: every word
+                        // is one weight, absorbed plain (the sponge has no
+                        // packing columns then); the hash is the same.
+                        (ParamWord::Raw((_, v)), None) => poseidon::Word::Plain(known(v)),
                     })
                     .collect();
                 (words, sources)

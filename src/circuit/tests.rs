@@ -1318,6 +1318,32 @@ fn changed_hashed_weight_fails() {
     assert!(verify(&with(c, Col::W, row, Fr::ONE), k).is_err());
 }
 
+/// Weights too wide for a 16-bit slot are hashed one a word, as plain
+/// words copied from their `w` cells: the circuit's hash is the native one
+/// (the MockProver run binds it), and a changed weight fails.
+#[test]
+fn weights_too_wide_to_pack_are_hashed_one_a_word() {
+    let q = QuantParams {
+        weight_bits: 17,
+        ..Q
+    };
+    let qp = quantize(&tiny_program(), &q).unwrap();
+    let xq: Vec<i64> = INPUT.iter().map(|&v| q.quantize_input(v)).collect();
+    let vals = forward(&qp, &q, &xq).unwrap();
+    let vis = Visibility {
+        params: Vis::Hashed,
+        ..Visibility::default()
+    };
+    let (c, k) = circuit_laid_out(qp, vals, q, vis, Shape::NARROW);
+    assert_eq!(
+        c.layout.packing, None,
+        "2^17-scaled weights need more than 16 bits"
+    );
+    verify(&c, k).unwrap();
+    let (row, _) = c.layout.param_cells()[0];
+    assert!(verify(&with(c, Col::W, row, Fr::ONE), k).is_err());
+}
+
 #[test]
 fn changed_hidden_input_fails() {
     let (c, k) = circuit_vis(&INPUT, ALL_HASHED);
