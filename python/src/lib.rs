@@ -201,9 +201,35 @@ fn calldata(
 }
 
 #[pyfunction]
-fn gen_verifier(py: Python<'_>, build: PathBuf, out: PathBuf) -> PyResult<String> {
-    let a = py.allow_threads(|| api::gen_verifier(&build, &out)).py()?;
+#[pyo3(signature = (build, out, binder=false, srs=None))]
+fn gen_verifier(
+    py: Python<'_>,
+    build: PathBuf,
+    out: PathBuf,
+    binder: bool,
+    srs: Option<PathBuf>,
+) -> PyResult<String> {
+    let a = py
+        .allow_threads(|| {
+            if binder {
+                api::gen_binder(&build, &out, srs.as_deref())
+            } else {
+                api::gen_verifier(&build, &out)
+            }
+        })
+        .py()?;
     to_json(&a)
+}
+
+/// `zkml-evm bind`: the binding proof as JSON (also written to
+/// `out/proof.json`).
+#[pyfunction]
+#[pyo3(signature = (build, out, srs=None))]
+fn bind(py: Python<'_>, build: PathBuf, out: PathBuf, srs: Option<PathBuf>) -> PyResult<String> {
+    let p = py
+        .allow_threads(|| proof::bind::bind(&Compiled::load(&build)?, &out, srs.as_deref()))
+        .py()?;
+    to_json(&p)
 }
 
 /// Deploy and call the verifier in revm: the gas of the whole transaction.
@@ -346,11 +372,12 @@ fn commit(py: Python<'_>, build: PathBuf, samples: Option<Vec<Sample>>) -> PyRes
     .and_then(|m| to_json(&m))
 }
 
-/// Whether `path` names a directory `compile` or `aggregate` wrote.
+/// Whether `path` names a directory `compile`, `aggregate` or `bind` wrote.
 #[pyfunction]
 fn is_build_dir(path: PathBuf) -> bool {
     Path::new(&path).join(SETTINGS_FILE).is_file()
         || zkml_evm::aggregate::Aggregated::is_aggregate_dir(&path)
+        || proof::bind::is_bind_dir(&path)
 }
 
 #[pymodule]
@@ -369,6 +396,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_onchain, m)?)?;
     m.add_function(wrap_pyfunction!(aggregate, m)?)?;
     m.add_function(wrap_pyfunction!(commit, m)?)?;
+    m.add_function(wrap_pyfunction!(bind, m)?)?;
     m.add_function(wrap_pyfunction!(is_build_dir, m)?)?;
     Ok(())
 }

@@ -218,6 +218,21 @@ class Pipeline(unittest.TestCase):
         with self.assertRaisesRegex(zk.ZkmlError, "not both"):
             zk.verify(build, p, weights_commitment=c, any_weights=True)
 
+    def test_bind_ties_committed_weights_to_their_hash(self):
+        build = self.tmp / "bound"
+        zk.compile(TICTACTOE / "network.onnx", board(), build, param_visibility="committed")
+        zk.setup(build)
+        printed = zk.commit(build)
+        b = zk.bind(build, self.tmp / "bind")
+        self.assertEqual(b["params_hash"], printed["params_hash"])
+        self.assertEqual(b["params_commitment"], printed["params_commitment"])
+        self.assertTrue(zk.verify(self.tmp / "bind", self.tmp / "bind" / "proof.json"))
+        self.assertTrue(zk.is_build_dir(self.tmp / "bind"))
+        v = zk.gen_verifier(build, self.tmp / "binder", binder=True)
+        self.assertEqual(v["num_public"], 1)
+        with self.assertRaisesRegex(zk.ZkmlError, "committed"):
+            zk.bind(self.build, self.tmp / "bind-fixed")
+
     @unittest.skipUnless(ANVIL.exists(), "anvil missing: run scripts/install-evm-tools.sh")
     def test_deploy_and_verify_on_a_local_chain(self):
         with Anvil() as chain:

@@ -258,12 +258,29 @@ def verify(
     )
 
 
-def gen_verifier(build: PathLike, out: PathLike) -> Dict[str, Any]:
+def gen_verifier(
+    build: PathLike, out: PathLike, *, binder: bool = False, srs: Optional[PathLike] = None
+) -> Dict[str, Any]:
     """Generate and compile the Solidity verifier into `out` (``Halo2Verifier.sol``,
     ``verifier.json``, ``PublicInputs.sol``). Returns ``verifier.json`` without the
-    bytecode fields."""
-    artefact = json.loads(_native.gen_verifier(os.fspath(build), os.fspath(out)))
+    bytecode fields. With ``binder=True`` (committed weights), the build's
+    weights-binding verifier instead, which checks :func:`bind` proofs; `srs` is then
+    the ceremony SRS the build's came from, when the binding circuit needs more rows."""
+    text = _native.gen_verifier(
+        os.fspath(build), os.fspath(out), binder=binder, srs=None if srs is None else os.fspath(srs)
+    )
+    artefact = json.loads(text)
     return {k: v for k, v in artefact.items() if k not in ("abi", "bytecode", "deployed_bytecode")}
+
+
+def bind(build: PathLike, out: PathLike, srs: Optional[PathLike] = None) -> Dict[str, Any]:
+    """Committed weights: prove once that the build's weights commitment holds the
+    weights whose Poseidon hash is ``params_hash`` (the hash hashed weights expose).
+    Writes `out` (keys, ``proof.json``) and returns the proof document: ``params_hash``,
+    ``params_commitment`` ``[x, y]``, ``proof``, ``public_inputs``. ``verify(out,
+    out / "proof.json")`` checks it."""
+    srs_arg = None if srs is None else os.fspath(srs)
+    return json.loads(_native.bind(os.fspath(build), os.fspath(out), srs_arg))
 
 
 def test_evm(verifier_dir: PathLike, proof: Union[Proof, PathLike]) -> int:
@@ -356,6 +373,7 @@ def aggregate(
 def commit(build: PathLike, inputs: Optional[Inputs] = None) -> Dict[str, Any]:
     """The commitments a proof exposes: Poseidon hashes as hex strings (hashed
     weights' always, a hashed input's and output's for `inputs`), and for
-    committed weights their column commitment as ``[x, y]`` (after `setup`)."""
+    committed weights their column commitment as ``[x, y]`` (after `setup`) with
+    ``params_hash``, the hash :func:`bind` ties it to."""
     samples = None if inputs is None else _samples(inputs)
     return json.loads(_native.commit(os.fspath(build), samples))
