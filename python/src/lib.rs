@@ -372,12 +372,11 @@ fn commit(py: Python<'_>, build: PathBuf, samples: Option<Vec<Sample>>) -> PyRes
     .and_then(|m| to_json(&m))
 }
 
-/// Whether `path` names a directory `compile`, `aggregate` or `bind` wrote.
+/// Whether `path` names a directory `compile` or `aggregate` wrote.
 #[pyfunction]
 fn is_build_dir(path: PathBuf) -> bool {
     Path::new(&path).join(SETTINGS_FILE).is_file()
         || zkml_evm::aggregate::Aggregated::is_aggregate_dir(&path)
-        || proof::bind::is_bind_dir(&path)
 }
 
 #[pymodule]

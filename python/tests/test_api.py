@@ -227,7 +227,6 @@ class Pipeline(unittest.TestCase):
         self.assertEqual(b["params_hash"], printed["params_hash"])
         self.assertEqual(b["params_commitment"], printed["params_commitment"])
         self.assertTrue(zk.verify(self.tmp / "bind", self.tmp / "bind" / "proof.json"))
-        self.assertTrue(zk.is_build_dir(self.tmp / "bind"))
         v = zk.gen_verifier(build, self.tmp / "binder", binder=True)
         self.assertEqual(v["num_public"], 1)
         with self.assertRaisesRegex(zk.ZkmlError, "committed"):

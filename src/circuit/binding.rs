@@ -86,11 +86,7 @@ impl Circuit<Fr> for BindingCircuit {
     type Params = Option<Packing>;
 
     fn without_witnesses(&self) -> Self {
-        BindingCircuit {
-            shape: self.shape.clone(),
-            column: None,
-            message: None,
-        }
+        BindingCircuit::keygen(&self.shape)
     }
 
     fn params(&self) -> Option<Packing> {
@@ -130,6 +126,15 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, packing: Option<Packing>) -> B
 }
 
 impl BindingCircuit {
+    /// The circuit without a witness, for keygen.
+    pub fn keygen(shape: &Arc<BindingShape>) -> BindingCircuit {
+        BindingCircuit {
+            shape: shape.clone(),
+            column: None,
+            message: None,
+        }
+    }
+
     fn assign(
         &self,
         c: &BindingConfig,

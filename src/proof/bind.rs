@@ -229,11 +229,7 @@ fn keys_for(
     out: &Path,
 ) -> Result<(VerifyingKey<G1Affine>, ProvingKey<G1Affine>)> {
     let id = shape_id(shape, build_circuit);
-    let keygen = BindingCircuit {
-        shape: shape.clone(),
-        column: None,
-        message: None,
-    };
+    let keygen = BindingCircuit::keygen(shape);
     let (vk_path, pk_path) = (out.join(super::VK_FILE), out.join(super::PK_FILE));
     if let (Ok(vk), Ok(pk)) = (
         super::read_key(&vk_path, &id, "zkml-evm bind"),
@@ -266,13 +262,7 @@ fn keys_for(
 /// evaluations of the weights column, as an inference proof does, so it
 /// counts against the salt's bound ([`committed::count_proof`]).
 pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindProof> {
-    if !c.settings.visibility.params_committed() {
-        bail!(
-            "bind: {} does not have committed weights (compile with --param-visibility committed)",
-            c.dir.display()
-        );
-    }
-    let shape = Arc::new(shape_for(&c.layout)?);
+    let shape = committed_shape(c, "bind")?;
     let (params, build_params) = binding_params(c, shape.k, srs_file)?;
     let build_circuit = build_circuit(c)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -355,6 +345,18 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
     Ok(file)
 }
 
+/// The binding shape of build `c`, which must have committed weights
+/// (`what` names the step in the error).
+fn committed_shape(c: &Compiled, what: &str) -> Result<Arc<BindingShape>> {
+    if !c.settings.visibility.params_committed() {
+        bail!(
+            "{what}: {} does not have committed weights (compile with --param-visibility committed)",
+            c.dir.display()
+        );
+    }
+    Ok(Arc::new(shape_for(&c.layout)?))
+}
+
 /// The `CIRCUIT` digest of build `c`'s verifier (from its verifying key).
 pub fn build_circuit(c: &Compiled) -> Result<[u8; 32]> {
     Ok(crate::evm::codegen::circuit_digest(
@@ -367,19 +369,9 @@ pub fn build_circuit(c: &Compiled) -> Result<[u8; 32]> {
 /// binding generates its verifier from (`gen-verifier BUILD --binder`).
 /// Returns them with the build's `CIRCUIT`.
 pub fn binder_keys(c: &Compiled, srs_file: Option<&Path>) -> Result<(Keys, [u8; 32])> {
-    if !c.settings.visibility.params_committed() {
-        bail!(
-            "--binder: {} does not have committed weights (compile with --param-visibility committed)",
-            c.dir.display()
-        );
-    }
-    let shape = Arc::new(shape_for(&c.layout)?);
+    let shape = committed_shape(c, "--binder")?;
     let (params, _) = binding_params(c, shape.k, srs_file)?;
-    let keygen = BindingCircuit {
-        shape: shape.clone(),
-        column: None,
-        message: None,
-    };
+    let keygen = BindingCircuit::keygen(&shape);
     let vk = {
         let _progress = crate::progress::step(&format!("binding keygen (k={})", shape.k));
         keygen_vk_custom(&params, &keygen, true).context("binding verifying key")?
