@@ -118,3 +118,48 @@ fn fuzz_built(b: common::Built, cases: usize) {
         &native,
     );
 }
+
+/// The weights-binding verifier (`zkml-evm bind`): one public input (the
+/// params hash), the proof's first point the committed weights column; the
+/// same guarantees.
+#[test]
+fn mutated_binding_proofs_are_rejected_cheaply_everywhere() {
+    use zkml_evm::compile::{CompileOptions, Vis, Visibility};
+    use zkml_evm::proof::bind;
+    let opts = CompileOptions {
+        visibility: Visibility {
+            params: Vis::Committed,
+            ..Visibility::default()
+        },
+        ..Default::default()
+    };
+    let b = common::build_with("2l_relu_fc", &opts);
+    let dir = b.dir.path().join("bind");
+    let binding = bind::bind(&b.compiled, &dir, None).unwrap();
+    let keys = bind::load_keys(&dir).unwrap();
+    let art =
+        zkml_evm::api::gen_binder(&b.compiled.dir, &b.dir.path().join("binder"), None).unwrap();
+    let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| {
+        proof::verify_bytes(&keys, proof, inst)
+    };
+    fuzz_verifier(
+        &art,
+        &binding.proof_bytes().unwrap(),
+        &proof::parse_instances(&binding.public_inputs).unwrap(),
+        zkml_evm::evm::codegen::points_len(&keys.vk),
+        fuzz_cases(400) / 2,
+        &native,
+    );
+    // Another model's binding proof, natively and on the EVM.
+    let other = common::build_with("1l_mlp", &opts);
+    let other_binding = bind::bind(&other.compiled, &other.dir.path().join("bind"), None).unwrap();
+    let bytes = other_binding.proof_bytes().unwrap();
+    let inst = proof::parse_instances(&other_binding.public_inputs).unwrap();
+    assert!(!native(&bytes, &inst));
+    let data = zkml_evm::evm::verifier::encode_proof(&bytes, &other_binding.public_inputs).unwrap();
+    assert!(
+        !zkml_evm::evm::verifier::run_in_revm(&art, &data)
+            .unwrap()
+            .accepted
+    );
+}
