@@ -282,41 +282,9 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
     let salt = committed::read_salt(&c.dir)?;
     committed::count_proof(&c.dir, &c.layout, salt)?;
     let tail = committed::salt_tail(&c.layout, salt);
-    let column = extend_column(
-        &committed::weights_column(&c.layout, &tail),
-        c.layout.k,
-        shape.k,
-    );
-    let reserved = binding::reserved_rows(shape.packing);
-    let n = column.len();
-    // halo2 fills the last `reserved` rows of `w` itself: scripted to the
-    // polynomial's values there, bottom row first.
-    let bottom: Vec<Fr> = (0..reserved).map(|i| column[n - 1 - i]).collect();
-    let message = c.layout.param_cells().iter().map(|c| c.1).collect();
-    let circuit = BindingCircuit {
-        shape: shape.clone(),
-        column: Some(Arc::new(column[..n - reserved].to_vec())),
-        message: Some(message),
-    };
     let hash = params_hash(&shape);
     let t = Instant::now();
-    let proving = crate::progress::step(&format!("proving the weights binding (k={})", shape.k));
-    let mut rng = link::ScriptedTails::new(
-        link::tail_script(&[&bottom], reserved - 1),
-        rand::rngs::OsRng,
-    );
-    let proof = super::prove_circuit_with_rng(
-        super::TranscriptKind::Evm,
-        &params,
-        &pk,
-        circuit,
-        &[hash],
-        &mut rng,
-    )?;
-    drop(proving);
-    if !rng.spent() {
-        bail!("internal error: halo2 did not draw the weights column's last rows; the binding would not match the build's commitment");
-    }
+    let proof = prove_binding(c, &shape, &tail, &params, &pk, hash)?;
     let first = committed::proof_commitment(&proof)?;
     if first != committed::commitment_with(&build_params, &c.layout, &tail) {
         bail!(
@@ -343,6 +311,50 @@ pub fn bind(c: &Compiled, out: &Path, srs_file: Option<&Path>) -> Result<BindPro
     };
     artifact::write_json(&out.join(PROOF_FILE), &file)?;
     Ok(file)
+}
+
+/// The binding proof of build `c`'s weights column (salt tail `tail`)
+/// for the public hash `hash`.
+fn prove_binding(
+    c: &Compiled,
+    shape: &Arc<BindingShape>,
+    tail: &[Fr],
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    hash: Fr,
+) -> Result<Vec<u8>> {
+    let column = extend_column(
+        &committed::weights_column(&c.layout, tail),
+        c.layout.k,
+        shape.k,
+    );
+    let reserved = binding::reserved_rows(shape.packing);
+    let n = column.len();
+    // halo2 fills the last `reserved` rows of `w` itself: scripted to the
+    // polynomial's values there, bottom row first.
+    let bottom: Vec<Fr> = (0..reserved).map(|i| column[n - 1 - i]).collect();
+    let circuit = BindingCircuit {
+        shape: shape.clone(),
+        column: Some(Arc::new(column[..n - reserved].to_vec())),
+        message: Some(c.layout.param_cells().iter().map(|c| c.1).collect()),
+    };
+    let _proving = crate::progress::step(&format!("proving the weights binding (k={})", shape.k));
+    let mut rng = link::ScriptedTails::new(
+        link::tail_script(&[&bottom], reserved - 1),
+        rand::rngs::OsRng,
+    );
+    let proof = super::prove_circuit_with_rng(
+        super::TranscriptKind::Evm,
+        params,
+        pk,
+        circuit,
+        &[hash],
+        &mut rng,
+    )?;
+    if !rng.spent() {
+        bail!("internal error: halo2 did not draw the weights column's last rows; the binding would not match the build's commitment");
+    }
+    Ok(proof)
 }
 
 /// The binding shape of build `c`, which must have committed weights
