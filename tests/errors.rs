@@ -323,6 +323,33 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        kind: "bind without committed weights",
+        exit: 2,
+        needle: "does not have committed weights",
+        args: |e| {
+            vec![
+                "bind".into(),
+                s(&e.build),
+                "-o".into(),
+                s(&e.t.join("bind")),
+            ]
+        },
+    },
+    Case {
+        kind: "binding verifier without committed weights",
+        exit: 2,
+        needle: "--binder",
+        args: |e| {
+            vec![
+                "gen-verifier".into(),
+                s(&e.build),
+                "--binder".into(),
+                "-o".into(),
+                s(&e.t.join("binder")),
+            ]
+        },
+    },
+    Case {
         kind: "not a compiled directory",
         exit: 2,
         needle: "settings.json",
