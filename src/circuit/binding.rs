@@ -135,6 +135,30 @@ impl BindingCircuit {
         }
     }
 
+    /// The sponge's words, valued from `message` (in `param_cells` order).
+    fn message_words(&self) -> Vec<Word> {
+        let mut values = (0..).map(|i: usize| {
+            self.message
+                .as_ref()
+                .map(|v| crate::circuit::fe(v[i] as i128))
+        });
+        let mut next = || values.next().expect("an endless index");
+        self.shape
+            .words
+            .iter()
+            .map(|word| match (word, self.shape.packing) {
+                (ParamWord::Packed(cells), Some(_)) => {
+                    Word::Packed(cells.iter().map(|_| next()).collect())
+                }
+                (ParamWord::Raw(_), Some(_)) => Word::Raw(next()),
+                // Without packing (weights wider than 16 bits) every word
+                // is one weight, absorbed as a plain word: same hash.
+                (ParamWord::Raw(_), None) => Word::Plain(next()),
+                (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+            })
+            .collect()
+    }
+
     fn assign(
         &self,
         c: &BindingConfig,
@@ -146,27 +170,7 @@ impl BindingCircuit {
                 region.assign_advice(c.w, row, Value::known(*v));
             }
         }
-        let values = self.message.as_ref();
-        let known = |i: usize| values.map(|v| crate::circuit::fe(v[i] as i128));
-        let mut next = 0;
-        let mut take = || {
-            next += 1;
-            next - 1
-        };
-        let words: Vec<Word> = shape
-            .words
-            .iter()
-            .map(|word| match (word, shape.packing) {
-                (ParamWord::Packed(cells), Some(_)) => {
-                    Word::Packed(cells.iter().map(|_| known(take())).collect())
-                }
-                (ParamWord::Raw(_), Some(_)) => Word::Raw(known(take())),
-                // Without packing (weights wider than 16 bits) every word
-                // is one weight, absorbed as a plain word: same hash.
-                (ParamWord::Raw(_), None) => Word::Plain(known(take())),
-                (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
-            })
-            .collect();
+        let words = self.message_words();
         let put = |region: &mut halo2_proofs::circuit::Region<'_, Fr>,
                    col: Column<Advice>,
                    row: usize,
