@@ -174,13 +174,8 @@ pub fn calldata(proof: &ProofDoc) -> Result<Vec<u8>> {
 /// directory into `out` (with `PublicInputs.sol` for a model).
 pub fn gen_verifier(dir: &Path, out: &Path) -> Result<VerifierArtifact> {
     if proof::bind::is_bind_dir(dir) {
-        let keys = proof::bind::load_keys(dir)?;
-        let settings: proof::bind::BindSettings =
-            crate::artifact::read_json(&dir.join(proof::bind::BIND_FILE))?;
-        let bound: [u8; 32] = crate::artifact::from_hex(&settings.build_circuit)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("{}: build_circuit is not 32 bytes", dir.display()))?;
-        return binder_verifier(&keys, bound, out);
+        let (settings, keys) = proof::bind::load(dir)?;
+        return binder_verifier(&keys, settings.build_circuit_digest()?, out);
     }
     if Aggregated::is_aggregate_dir(dir) {
         let agg = Aggregated::load(dir)?;

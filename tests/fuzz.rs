@@ -136,7 +136,7 @@ fn mutated_binding_proofs_are_rejected_cheaply_everywhere() {
     let b = common::build_with("2l_relu_fc", &opts);
     let dir = b.dir.path().join("bind");
     let binding = bind::bind(&b.compiled, &dir, None).unwrap();
-    let keys = bind::load_keys(&dir).unwrap();
+    let (_, keys) = bind::load(&dir).unwrap();
     let art =
         zkml_evm::api::gen_binder(&b.compiled.dir, &b.dir.path().join("binder"), None).unwrap();
     let native = |proof: &[u8], inst: &[halo2_proofs::halo2curves::bn256::Fr]| {

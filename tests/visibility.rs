@@ -738,9 +738,7 @@ fn committed_weights_bound_to_their_hash_on_evm() {
     assert_eq!(printed["params_hash"], bind_a.params_hash.as_str());
 
     // One binding verifier for every weight version of the architecture.
-    let settings = |d: &Path| -> bind::BindSettings {
-        zkml_evm::artifact::read_json(&d.join(bind::BIND_FILE)).unwrap()
-    };
+    let settings = |d: &Path| bind::BindSettings::read(d).unwrap();
     assert_eq!(settings(&dir_a), settings(&dir_b));
     for p in [&bind_a, &bind_b] {
         assert!(bind::verify(&dir_a, p).unwrap());

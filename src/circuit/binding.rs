@@ -142,19 +142,13 @@ impl BindingCircuit {
                 .as_ref()
                 .map(|v| crate::circuit::fe(v[i] as i128))
         });
-        let mut next = || values.next().expect("an endless index");
         self.shape
             .words
             .iter()
-            .map(|word| match (word, self.shape.packing) {
-                (ParamWord::Packed(cells), Some(_)) => {
-                    Word::Packed(cells.iter().map(|_| next()).collect())
-                }
-                (ParamWord::Raw(_), Some(_)) => Word::Raw(next()),
-                // Without packing (weights wider than 16 bits) every word
-                // is one weight, absorbed as a plain word: same hash.
-                (ParamWord::Raw(_), None) => Word::Plain(next()),
-                (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+            .map(|w| {
+                Word::of_params(w, self.shape.packing, |_| {
+                    values.next().expect("an endless index")
+                })
             })
             .collect()
     }
@@ -179,12 +173,9 @@ impl BindingCircuit {
             v
         };
         let cells = c.sponge.assign(region, 1, &words, Fr::zero(), &put)?;
-        let sources = shape.words.iter().flat_map(|w| match w {
-            ParamWord::Packed(cells) => cells.clone(),
-            ParamWord::Raw(cell) => vec![*cell],
-        });
+        let sources = shape.words.iter().flat_map(ParamWord::cells);
         let stride = shape.stride();
-        for (word, (row, _)) in cells.words.into_iter().zip(sources) {
+        for (word, &(row, _)) in cells.words.into_iter().zip(sources) {
             let source = Cell {
                 row_offset: row * stride,
                 column: c.w.into(),

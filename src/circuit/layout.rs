@@ -555,6 +555,28 @@ pub enum ParamWord {
     Raw((usize, i64)),
 }
 
+impl ParamWord {
+    /// The `(row, value)` cells the word holds, in slot order.
+    pub fn cells(&self) -> &[(usize, i64)] {
+        match self {
+            ParamWord::Packed(cells) => cells,
+            ParamWord::Raw(cell) => std::slice::from_ref(cell),
+        }
+    }
+
+    /// The word the sponge absorbs: the packed slots under `packing`, or
+    /// the raw value as a field element.
+    pub fn value(&self, packing: Option<Packing>) -> halo2_proofs::halo2curves::bn256::Fr {
+        match (self, packing) {
+            (ParamWord::Packed(cells), Some(p)) => {
+                p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>())
+            }
+            (ParamWord::Raw((_, v)), _) => super::fe(*v as i128),
+            (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
+        }
+    }
+}
+
 /// The shape to compile `program` with, and its smallest k: narrow when
 /// that fits below [`WIDE_FROM_K`]; otherwise the shape with the smallest
 /// k, the narrowest among equals (at one k, fewer columns prove faster and

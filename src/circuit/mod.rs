@@ -741,15 +741,7 @@ pub fn tensor_words(
             layout
                 .param_words()
                 .iter()
-                .map(|w| match (w, layout.packing) {
-                    (ParamWord::Packed(cells), Some(p)) => {
-                        p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>())
-                    }
-                    (ParamWord::Raw((_, v)), _) => fe(*v as i128),
-                    (ParamWord::Packed(_), None) => {
-                        unreachable!("packed words come with a packing")
-                    }
-                })
+                .map(|w| w.value(layout.packing))
                 .collect(),
         ),
     }
@@ -1265,24 +1257,12 @@ impl Assigner<'_> {
                 let words = lay.param_words();
                 let sources = words
                     .iter()
-                    .flat_map(|w| match w {
-                        ParamWord::Packed(cells) => cells.clone(),
-                        ParamWord::Raw(c) => vec![*c],
-                    })
-                    .map(|(row, _)| self.cell(Col::W, row))
+                    .flat_map(ParamWord::cells)
+                    .map(|&(row, _)| self.cell(Col::W, row))
                     .collect();
                 let words = words
-                    .into_iter()
-                    .map(|w| match (w, lay.packing) {
-                        (ParamWord::Packed(cells), _) => {
-                            poseidon::Word::Packed(cells.iter().map(|c| known(c.1)).collect())
-                        }
-                        (ParamWord::Raw((_, v)), Some(_)) => poseidon::Word::Raw(known(v)),
-                        // Weights wider than the packing's 16 bits: every word
-                        // is one weight, absorbed plain (the sponge has no
-                        // packing columns then); the hash is the same.
-                        (ParamWord::Raw((_, v)), None) => poseidon::Word::Plain(known(v)),
-                    })
+                    .iter()
+                    .map(|w| poseidon::Word::of_params(w, lay.packing, |c| known(c.1)))
                     .collect();
                 (words, sources)
             }

@@ -31,7 +31,7 @@
 //! [`crate::circuit`]) expects an offset-encoded public value, so a
 //! commitment is a public input like any other.
 
-use super::layout::Packing;
+use super::layout::{Packing, ParamWord};
 use crate::poseidon::{self, State, ROUNDS, WIDTH};
 use halo2_proofs::circuit::{Cell, Region};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -88,6 +88,24 @@ pub enum Word {
     Packed(Vec<Option<Fr>>),
     /// Taken as is at the row the absorb reads (params sponge).
     Raw(Option<Fr>),
+}
+
+impl Word {
+    /// The params sponge's word for `word`, each slot valued by `value`
+    /// (`None` at keygen). Weights wider than the packing's 16 bits have
+    /// no packing (and the sponge no packing columns): every word is one
+    /// weight, absorbed plain, with the same hash.
+    pub fn of_params(
+        word: &ParamWord,
+        packing: Option<Packing>,
+        mut value: impl FnMut(&(usize, i64)) -> Option<Fr>,
+    ) -> Word {
+        match (word, packing) {
+            (ParamWord::Packed(cells), _) => Word::Packed(cells.iter().map(value).collect()),
+            (ParamWord::Raw(cell), Some(_)) => Word::Raw(value(cell)),
+            (ParamWord::Raw(cell), None) => Word::Plain(value(cell)),
+        }
+    }
 }
 
 /// The cells a sponge exposes to the rest of the circuit.

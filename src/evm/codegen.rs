@@ -248,7 +248,7 @@ pub fn generate(
         .replace("{{num_public}}", &num_public.to_string())
         .replace("{{k}}", &domain.k().to_string())
         .replace("{{dev_srs}}", if dev_srs { "true" } else { "false" })
-        .replace("{{circuit}}", &circuit_digest_hex(vk))
+        .replace("{{circuit}}", &crate::artifact::to_hex(&circuit_digest(vk)))
         .replace("{{bound}}", &bound_constant(public.bound_circuit))
         .replace("{{body}}", &g.out.borrow());
     Ok(Generated {
@@ -266,16 +266,12 @@ pub fn circuit_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
     crate::proof::transcript::be_bytes(&vk.transcript_repr())
 }
 
-fn circuit_digest_hex(vk: &VerifyingKey<G1Affine>) -> String {
-    format!("0x{}", hex::encode(circuit_digest(vk)))
-}
-
 fn bound_constant(bound: Option<[u8; 32]>) -> String {
     match bound {
         None => String::new(),
         Some(d) => format!(
-            "\n    /// @notice The `CIRCUIT` of the committed-weights verifier whose weights column\n    /// this binding verifier's proofs hash (`BoundWeights` requires the two to match).\n    bytes32 public constant BOUND_CIRCUIT = 0x{};\n",
-            hex::encode(d)
+            "\n    /// @notice The `CIRCUIT` of the committed-weights verifier whose weights column\n    /// this binding verifier's proofs hash (`BoundWeights` requires the two to match).\n    bytes32 public constant BOUND_CIRCUIT = {};\n",
+            crate::artifact::to_hex(&d)
         ),
     }
 }

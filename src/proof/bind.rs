@@ -22,9 +22,7 @@ use crate::circuit::layout::{Layout, Packing, ParamWord};
 use crate::compile::Compiled;
 use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
-use halo2_proofs::poly::commitment::{Blind, Params};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::EvaluationDomain;
 use halo2_proofs::SerdeFormat;
@@ -162,13 +160,14 @@ fn shape_id(shape: &BindingShape, build_circuit: &[u8; 32]) -> [u8; 32] {
         None => h.update([0]),
     }
     for w in &shape.words {
-        let (kind, cells) = match w {
-            ParamWord::Packed(cells) => (b'p', cells.clone()),
-            ParamWord::Raw(cell) => (b'r', vec![*cell]),
+        let kind = match w {
+            ParamWord::Packed(_) => b'p',
+            ParamWord::Raw(_) => b'r',
         };
+        let cells = w.cells();
         h.update([kind]);
         h.update((cells.len() as u64).to_le_bytes());
-        for (row, _) in cells {
+        for &(row, _) in cells {
             h.update((row as u64).to_le_bytes());
         }
     }
@@ -178,17 +177,7 @@ fn shape_id(shape: &BindingShape, build_circuit: &[u8; 32]) -> [u8; 32] {
 /// The weights' Poseidon hash under `shape`: what the binding proof makes
 /// public, computed outside the circuit.
 pub fn params_hash(shape: &BindingShape) -> Fr {
-    let words: Vec<Fr> = shape
-        .words
-        .iter()
-        .map(|w| match (w, shape.packing) {
-            (ParamWord::Packed(cells), Some(p)) => {
-                p.word(&cells.iter().map(|c| c.1).collect::<Vec<_>>())
-            }
-            (ParamWord::Raw((_, v)), _) => crate::circuit::fe(*v as i128),
-            (ParamWord::Packed(_), None) => unreachable!("packed words come with a packing"),
-        })
-        .collect();
+    let words: Vec<Fr> = shape.words.iter().map(|w| w.value(shape.packing)).collect();
     crate::poseidon::hash(&words)
 }
 
@@ -398,24 +387,36 @@ pub fn binder_keys(c: &Compiled, srs_file: Option<&Path>) -> Result<(Keys, [u8; 
     ))
 }
 
-/// The binding verifier's keys, from a bind directory.
-pub fn load_keys(dir: &Path) -> Result<Keys> {
-    let settings: BindSettings = artifact::read_json(&dir.join(BIND_FILE))?;
-    if settings.version != BIND_VERSION {
-        bail!(
-            "{}: version {} is not supported (expected {BIND_VERSION}); rerun `zkml-evm bind`",
-            dir.join(BIND_FILE).display(),
-            settings.version
-        );
+impl BindSettings {
+    /// `dir/bind.json`, refused unless this version wrote it.
+    pub fn read(dir: &Path) -> Result<BindSettings> {
+        let settings: BindSettings = artifact::read_json(&dir.join(BIND_FILE))?;
+        if settings.version != BIND_VERSION {
+            bail!(
+                "{}: version {} is not supported (expected {BIND_VERSION}); rerun `zkml-evm bind`",
+                dir.join(BIND_FILE).display(),
+                settings.version
+            );
+        }
+        Ok(settings)
     }
-    let id: [u8; 32] = artifact::from_hex(&settings.shape_id)?
+
+    /// The build's `CIRCUIT` digest, the binding verifier's `BOUND_CIRCUIT`.
+    pub fn build_circuit_digest(&self) -> Result<[u8; 32]> {
+        digest_from_hex(&self.build_circuit, "build_circuit")
+    }
+}
+
+fn digest_from_hex(hex: &str, field: &str) -> Result<[u8; 32]> {
+    artifact::from_hex(hex)?
         .try_into()
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "{}: shape_id is not 32 bytes",
-                dir.join(BIND_FILE).display()
-            )
-        })?;
+        .map_err(|_| anyhow::anyhow!("{BIND_FILE}: {field} is not 32 bytes"))
+}
+
+/// A bind directory's settings and the binding verifier's keys.
+pub fn load(dir: &Path) -> Result<(BindSettings, Keys)> {
+    let settings = BindSettings::read(dir)?;
+    let id = digest_from_hex(&settings.shape_id, "shape_id")?;
     let body = super::read_key(&dir.join(super::VK_FILE), &id, "zkml-evm bind")?;
     let vk = VerifyingKey::read::<_, BindingCircuit>(
         &mut &body[..],
@@ -423,18 +424,19 @@ pub fn load_keys(dir: &Path) -> Result<Keys> {
         settings.packing,
     )
     .with_context(|| format!("{} is corrupt", dir.join(super::VK_FILE).display()))?;
-    Ok(Keys {
+    let keys = Keys {
         params: srs::params_from_file(&dir.join(super::SRS_FILE), settings.k)?,
         vk,
         num_public: 1,
-    })
+    };
+    Ok((settings, keys))
 }
 
 /// Whether `proof` is a valid binding proof for the bind directory `dir`:
 /// its `params_hash` and `params_commitment` must be what the proof
 /// itself says (its public input and its first point).
 pub fn verify(dir: &Path, proof: &BindProof) -> Result<bool> {
-    let keys = load_keys(dir)?;
+    let (_, keys) = load(dir)?;
     let bytes = proof.proof_bytes()?;
     let instance = super::parse_instances(&proof.public_inputs)?;
     if proof.public_inputs.first() != Some(&proof.params_hash) {
@@ -444,18 +446,4 @@ pub fn verify(dir: &Path, proof: &BindProof) -> Result<bool> {
         bail!("the binding proof's params_commitment is not its first point");
     }
     Ok(super::verify_bytes(&keys, &bytes, &instance))
-}
-
-/// The commitment `C` a binding proof starts with (for messages and tests).
-pub fn commitment_of(proof: &BindProof) -> Result<G1Affine> {
-    committed::proof_commitment(&proof.proof_bytes()?)
-}
-
-/// `params` committing `column` of `2^k` rows (test helper: the point a
-/// column's proof would start with, with no blinding).
-pub fn commit_column(params: &ParamsKZG<Bn256>, k: u32, column: Vec<Fr>) -> G1Affine {
-    let domain = EvaluationDomain::<Fr>::new(1, k);
-    params
-        .commit_lagrange(&domain.lagrange_from_vec(column), Blind::default())
-        .to_affine()
 }

@@ -184,10 +184,16 @@ pub fn commitment(dir: &Path, layout: &Layout) -> Result<G1Affine> {
 
 /// [`commitment`] with the SRS loaded and the salt tail drawn.
 pub fn commitment_with(params: &ParamsKZG<Bn256>, layout: &Layout, tail: &[Fr]) -> G1Affine {
-    let domain = EvaluationDomain::<Fr>::new(1, layout.k);
-    let column = domain.lagrange_from_vec(weights_column(layout, tail));
+    commit_column(params, layout.k, weights_column(layout, tail))
+}
+
+/// The unblinded commitment to `column` (every row of a `2^k`-row
+/// column): the point a proof whose first advice column holds it starts
+/// with, once its blinding rows are scripted to the same values.
+pub fn commit_column(params: &ParamsKZG<Bn256>, k: u32, column: Vec<Fr>) -> G1Affine {
+    let domain = EvaluationDomain::<Fr>::new(1, k);
     params
-        .commit_lagrange(&column, Blind::default())
+        .commit_lagrange(&domain.lagrange_from_vec(column), Blind::default())
         .to_affine()
 }
 

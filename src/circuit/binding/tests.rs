@@ -114,12 +114,12 @@ fn the_extended_column_commits_to_the_builds_point() {
     let build = committed::commitment_with(&small, &f.layout, &f.tail);
     let (column, _) = f.column(&|_| ());
     assert_eq!(
-        bind::commit_column(&params, f.shape.k, column.clone()),
+        committed::commit_column(&params, f.shape.k, column.clone()),
         build
     );
     let mut between = column;
     between[1] += Fr::one();
-    assert_ne!(bind::commit_column(&params, f.shape.k, between), build);
+    assert_ne!(committed::commit_column(&params, f.shape.k, between), build);
 }
 
 /// A prover who keeps the build's column (its commitment) but hashes other
